@@ -1,0 +1,73 @@
+//! The `sysgate` command: one thin module per subcommand over the `sysgate` library.
+//!
+//! `main` parses the arguments, runs one subcommand and turns its outcome into an exit status
+//! here and nowhere else: 0 success, 1 an operational failure, 2 bad input (usage, an unknown
+//! arch, a profile that does not parse), and whatever a subcommand reports explicitly (for
+//! `run`, the child's own status).
+
+mod resolve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A pure-Rust seccomp toolkit: resolve syscalls, compile and check filters, run programs
+/// under them.
+#[derive(Parser, Debug)]
+#[command(name = "sysgate", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Resolve syscall names and numbers on any architecture (like scmp_sys_resolver).
+    Resolve(resolve::Args),
+}
+
+/// An error caused by the user's input: reported on one line, exit status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Shorthand for returning a [`BadInput`] error.
+pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Resolve(args) => resolve::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                // `sysgate resolve --list | head`: the reader left; that is not a failure.
+                ExitCode::SUCCESS
+            } else if err.downcast_ref::<BadInput>().is_some() {
+                eprintln!("sysgate: {err}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("sysgate: {err:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
