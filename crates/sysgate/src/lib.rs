@@ -8,8 +8,14 @@
 //!
 //! - [`arch`]: every architecture libseccomp supports, with its audit token, word size,
 //!   endianness, multiplexed syscalls and generated syscall table.
+//! - [`policy`]: the IR every frontend produces and the compiler consumes, with the reference
+//!   evaluator that defines what a policy means.
+//! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod bpf;
+pub mod policy;
 
 pub use arch::Arch;
+pub use policy::Action;
