@@ -96,7 +96,7 @@ pub enum Arch {
 }
 
 /// Which multiplexer a call goes through on architectures that have one.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Multiplexer {
     /// `socketcall(call, args)`.
     Socketcall,
@@ -105,7 +105,7 @@ pub enum Multiplexer {
 }
 
 /// How a syscall is reached through a multiplexer on one architecture.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Multiplexed {
     /// The multiplexer.
     pub via: Multiplexer,

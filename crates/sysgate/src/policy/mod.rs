@@ -1,5 +1,664 @@
-//! The policy IR: actions, argument conditions, rules and the policy that holds them.
+//! The policy IR: actions, argument conditions, rules, the policy that holds them, and the
+//! reference evaluator that defines what a policy means.
+//!
+//! Every profile format converts into a [`Policy`]; the compiler turns a `Policy` into BPF.
+//! Neither side knows the other. This module owns the semantics:
+//!
+//! - **Combination is order-independent.** Of the rules that match a call (same syscall on the
+//!   caller's architecture, every condition holds), the one whose return value is smallest as
+//!   a signed 32-bit integer wins: KILL_PROCESS beats everything, ERRNO(1) beats ERRNO(38),
+//!   LOG beats ALLOW. If none matches, the default action applies. Overlapping rules with
+//!   different actions are reported ([`Diagnostic::Overlap`]).
+//! - **Arguments are 64-bit** and compared unsigned. On 32-bit ABIs only the low word exists:
+//!   the argument's high word is zero there.
+//! - **Architectures**: a call from an architecture that is not in the policy gets the bad-arch
+//!   action (default KILL_PROCESS). On x86_64, a number with the x32 bit is an x32 call and
+//!   gets the bad-arch action unless x32 is in the policy. `nr == -1` (a tracer skipping the
+//!   call) gets the default action.
+//! - **Multiplexers** (`socketcall`, `ipc` on x86, s390, ppc, mips o32, m68k, sh): BPF cannot
+//!   read their real arguments. `socketcall(SYS_SOCKET)` is decided as the most restrictive
+//!   outcome any of `socket`'s rules could give: with only unconditional rules that is exactly
+//!   their decision; with a conditional allow rule it is the default (the call cannot be
+//!   proven to match); with a conditional deny rule it is the deny. So the multiplexed path is
+//!   never more permissive than the direct one, and a warning names the rule.
+//! - **Unknown names**: a name an architecture lacks is skipped there and reported (or an
+//!   error in strict mode); a name no architecture knows is always an error.
+//! - **Unknown syscalls**: optionally, a number above the newest syscall the table knows, and
+//!   not in it, gets `ERRNO(ENOSYS)` instead of the default, so new libc calls fall back.
 
 mod action;
+mod cond;
+mod rule;
+
+use std::collections::BTreeSet;
+use std::fmt;
 
 pub use action::{errno_name, parse_errno, ret, Action, ParseActionError, ERRNO_NAMES, MAX_ERRNO};
+pub use cond::{ArgCond, CmpOp, CondError};
+pub use rule::{Rule, Syscall, MAX_CONDS};
+
+use crate::arch::{Arch, Endian, Multiplexed, IPC_CALLS, SOCKETCALL_CALLS, X32_SYSCALL_BIT};
+
+/// `ENOSYS`, returned for syscalls the table does not know when that option is on.
+pub const ENOSYS: u16 = 38;
+
+/// What to do with a syscall name that an architecture of the policy does not have.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum UnknownNames {
+    /// Skip the rule on that architecture and report it (libseccomp's and runc's behaviour).
+    #[default]
+    Skip,
+    /// Refuse to compile.
+    Strict,
+}
+
+/// `seccomp(2)` flags requested for installation. Stored here; the loader applies them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct KernelFlags {
+    /// `SECCOMP_FILTER_FLAG_TSYNC`: apply to every thread of the process.
+    pub tsync: bool,
+    /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
+    pub log: bool,
+    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force speculative-store-bypass mitigation.
+    pub spec_allow: bool,
+    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification listener fd.
+    pub new_listener: bool,
+    /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failures as ESRCH.
+    pub tsync_esrch: bool,
+    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: notified tasks wait killably.
+    pub wait_killable_recv: bool,
+}
+
+/// Policy-wide attributes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Attributes {
+    /// Action for calls from an architecture the policy does not list.
+    pub bad_arch: Action,
+    /// Set `no_new_privs` before installing (required without CAP_SYS_ADMIN).
+    pub no_new_privs: bool,
+    /// Flags for `seccomp(SECCOMP_SET_MODE_FILTER)`.
+    pub flags: KernelFlags,
+    /// Names an architecture lacks: skip or refuse.
+    pub unknown_names: UnknownNames,
+    /// Return `ERRNO(ENOSYS)` for numbers above the newest syscall the table knows.
+    pub enosys_for_unknown_syscalls: bool,
+}
+
+impl Default for Attributes {
+    fn default() -> Attributes {
+        Attributes {
+            bad_arch: Action::KillProcess,
+            no_new_privs: true,
+            flags: KernelFlags::default(),
+            unknown_names: UnknownNames::Skip,
+            enosys_for_unknown_syscalls: false,
+        }
+    }
+}
+
+/// Why a policy or rule is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// ERRNO data above 4095.
+    #[error("errno {errno} is out of range (0 to {MAX_ERRNO}){}", at(.origin))]
+    ErrnoRange {
+        /// The value.
+        errno: u16,
+        /// Where it came from.
+        origin: Option<String>,
+    },
+    /// More than six conditions in one rule.
+    #[error("a rule may have at most {MAX_CONDS} argument conditions, this one has {count}{}", at(.origin))]
+    TooManyConds {
+        /// How many.
+        count: usize,
+        /// Where it came from.
+        origin: Option<String>,
+    },
+    /// A name no architecture knows.
+    #[error("unknown syscall {name:?}: no architecture has it{}", at(.origin))]
+    UnknownSyscall {
+        /// The name.
+        name: String,
+        /// Where it came from.
+        origin: Option<String>,
+    },
+    /// A name this architecture lacks, in strict mode.
+    #[error("syscall {name:?} does not exist on {arch} (strict mode){}", at(.origin))]
+    UnknownOnArch {
+        /// The name.
+        name: String,
+        /// The architecture.
+        arch: Arch,
+        /// Where it came from.
+        origin: Option<String>,
+    },
+    /// Mixed byte orders.
+    #[error("{new} is {:?}-endian but the policy already has {existing} ({:?}-endian); one program serves one byte order", new.endian(), existing.endian())]
+    MixedEndian {
+        /// The architecture being added.
+        new: Arch,
+        /// One already present.
+        existing: Arch,
+    },
+    /// A policy without architectures.
+    #[error("the policy has no architectures")]
+    NoArches,
+    /// Two policies that cannot be merged.
+    #[error("cannot merge policies: {0}")]
+    Merge(String),
+}
+
+fn at(origin: &Option<String>) -> String {
+    origin
+        .as_ref()
+        .map(|o| format!(" at {o}"))
+        .unwrap_or_default()
+}
+
+/// Something worth telling the user about a policy that still compiles.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Diagnostic {
+    /// The rule's syscall does not exist on this architecture; it was skipped there.
+    UnknownOnArch {
+        /// Index of the rule in [`Policy::rules`].
+        rule: usize,
+        /// The architecture.
+        arch: Arch,
+    },
+    /// A conditional rule on a multiplexed call: the multiplexer's path cannot check the
+    /// arguments, so it gets the most restrictive outcome the rules allow.
+    ConditionalMultiplexed {
+        /// Index of the rule.
+        rule: usize,
+        /// The architecture.
+        arch: Arch,
+        /// How the call is multiplexed.
+        via: Multiplexed,
+    },
+    /// Two rules can match the same call with different actions; `winner` decides.
+    Overlap {
+        /// First rule.
+        a: usize,
+        /// Second rule.
+        b: usize,
+        /// The rule whose action wins where both match.
+        winner: usize,
+    },
+}
+
+impl Diagnostic {
+    /// A readable message, with the rules spelled out.
+    pub fn describe(&self, policy: &Policy) -> String {
+        let r = |i: &usize| {
+            policy
+                .rules
+                .get(*i)
+                .map_or_else(|| format!("rule {i}"), |r| format!("rule #{i} [{r}]"))
+        };
+        match self {
+            Diagnostic::UnknownOnArch { rule, arch } => {
+                format!("{} skipped on {arch}: no such syscall there", r(rule))
+            }
+            Diagnostic::ConditionalMultiplexed { rule, arch, via } => format!(
+                "{} has argument conditions, which {}({}) on {arch} cannot check: that path gets \
+                 the most restrictive outcome the rules for this call can give",
+                r(rule),
+                arch.syscall_name(via.syscall).unwrap_or("multiplexer"),
+                via.call
+            ),
+            Diagnostic::Overlap { a, b, winner } => format!(
+                "{} and {} overlap with different actions; where both match, #{winner} wins",
+                r(a),
+                r(b)
+            ),
+        }
+    }
+}
+
+/// A seccomp policy: default action, architectures, rules and attributes.
+///
+/// ```
+/// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read"))?;
+/// policy.add_rule(
+///     Rule::new(Action::Allow, "socket").with_cond(ArgCond::new(0, CmpOp::Eq, 1)?),
+/// )?;
+/// let args = [1, 0, 0, 0, 0, 0];
+/// assert_eq!(policy.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow);
+/// assert_eq!(policy.decide(Arch::X86_64, 41, &args).action, Action::Allow);
+/// assert_eq!(policy.decide(Arch::X86_64, 41, &[2, 0, 0, 0, 0, 0]).action, Action::Errno(1));
+/// assert_eq!(policy.decide(Arch::Aarch64, 63, &[0; 6]).action, Action::KillProcess);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    default: Action,
+    arches: Vec<Arch>,
+    rules: Vec<Rule>,
+    /// Policy-wide attributes.
+    pub attrs: Attributes,
+}
+
+/// What decided a call, as the reference evaluator sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DecidedBy {
+    /// This rule (index into [`Policy::rules`]) matched and was the most restrictive.
+    Rule(usize),
+    /// No rule matched.
+    Default,
+    /// The caller's architecture is not in the policy.
+    BadArch,
+    /// No rule matched and the number is unknown to the table (ENOSYS option).
+    UnknownSyscall,
+    /// `nr == -1`: a tracer skipped the call.
+    SkippedCall,
+}
+
+/// The evaluator's answer: the action and why.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Decision {
+    /// The action the kernel should take.
+    pub action: Action,
+    /// What decided it.
+    pub by: DecidedBy,
+    /// The ABI the call was decided for (`None` for a bad arch).
+    pub arch: Option<Arch>,
+}
+
+impl Policy {
+    /// An empty policy with this default action, for the native architecture.
+    pub fn new(default: Action) -> Policy {
+        Policy {
+            default,
+            arches: vec![Arch::native()],
+            rules: Vec::new(),
+            attrs: Attributes::default(),
+        }
+    }
+
+    /// The default action.
+    pub fn default_action(&self) -> Action {
+        self.default
+    }
+
+    /// Change the default action.
+    pub fn set_default_action(&mut self, action: Action) -> Result<(), PolicyError> {
+        check_action(action, &None)?;
+        self.default = action;
+        Ok(())
+    }
+
+    /// The architectures, sorted.
+    pub fn arches(&self) -> &[Arch] {
+        &self.arches
+    }
+
+    /// The rules, in the order they were added (order does not change the meaning).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Add an architecture. All architectures of one policy share a byte order.
+    pub fn add_arch(&mut self, arch: Arch) -> Result<(), PolicyError> {
+        if let Some(existing) = self.arches.iter().find(|a| a.endian() != arch.endian()) {
+            return Err(PolicyError::MixedEndian {
+                new: arch,
+                existing: *existing,
+            });
+        }
+        if !self.arches.contains(&arch) {
+            self.arches.push(arch);
+            self.arches.sort();
+        }
+        Ok(())
+    }
+
+    /// Remove an architecture (no-op if absent).
+    pub fn remove_arch(&mut self, arch: Arch) {
+        self.arches.retain(|a| *a != arch);
+    }
+
+    /// Replace the architectures.
+    pub fn set_arches(
+        &mut self,
+        arches: impl IntoIterator<Item = Arch>,
+    ) -> Result<(), PolicyError> {
+        let old = std::mem::take(&mut self.arches);
+        for a in arches {
+            if let Err(e) = self.add_arch(a) {
+                self.arches = old;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The byte order of the policy's architectures.
+    pub fn endian(&self) -> Option<Endian> {
+        self.arches.first().map(|a| a.endian())
+    }
+
+    /// Add a rule after validating it (errno range, at most six conditions, a name some
+    /// architecture knows). Returns its index.
+    pub fn add_rule(&mut self, rule: Rule) -> Result<usize, PolicyError> {
+        check_action(rule.action, &rule.origin)?;
+        if rule.conds.len() > MAX_CONDS {
+            return Err(PolicyError::TooManyConds {
+                count: rule.conds.len(),
+                origin: rule.origin,
+            });
+        }
+        if let Syscall::Name(name) = &rule.syscall {
+            if !crate::arch::is_known_syscall(name) {
+                return Err(PolicyError::UnknownSyscall {
+                    name: name.clone(),
+                    origin: rule.origin,
+                });
+            }
+        }
+        self.rules.push(rule);
+        Ok(self.rules.len() - 1)
+    }
+
+    /// Merge `other` into this policy: the union of architectures and rules. Both must have
+    /// the same default and bad-arch actions (as libseccomp's `seccomp_merge` requires), so
+    /// that the merged policy means "a call matching a rule of either".
+    pub fn merge(&mut self, other: &Policy) -> Result<(), PolicyError> {
+        if self.default != other.default {
+            return Err(PolicyError::Merge(format!(
+                "default actions differ ({} vs {})",
+                self.default, other.default
+            )));
+        }
+        if self.attrs.bad_arch != other.attrs.bad_arch {
+            return Err(PolicyError::Merge(format!(
+                "bad-arch actions differ ({} vs {})",
+                self.attrs.bad_arch, other.attrs.bad_arch
+            )));
+        }
+        let mut merged = self.clone();
+        for a in &other.arches {
+            merged.add_arch(*a)?;
+        }
+        merged.rules.extend(other.rules.iter().cloned());
+        merged.attrs.no_new_privs |= other.attrs.no_new_privs;
+        merged.attrs.enosys_for_unknown_syscalls |= other.attrs.enosys_for_unknown_syscalls;
+        if other.attrs.unknown_names == UnknownNames::Strict {
+            merged.attrs.unknown_names = UnknownNames::Strict;
+        }
+        *self = merged;
+        Ok(())
+    }
+
+    /// The ABI a call with this audit token and number belongs to, if the policy has it.
+    pub fn abi_for(&self, audit_arch: u32, nr: u32) -> Option<Arch> {
+        let mut candidates = self
+            .arches
+            .iter()
+            .copied()
+            .filter(|a| a.audit_arch() == audit_arch);
+        let first = candidates.next()?;
+        if audit_arch != Arch::X86_64.audit_arch() {
+            return Some(first);
+        }
+        if nr == u32::MAX {
+            return Some(first);
+        }
+        let want = if nr & X32_SYSCALL_BIT != 0 {
+            Arch::X32
+        } else {
+            Arch::X86_64
+        };
+        self.arches.contains(&want).then_some(want)
+    }
+
+    /// The reference evaluator: what the policy decides for a call of syscall `nr` with
+    /// `args` from ABI `arch`. Plain Rust over the rules, no BPF involved.
+    pub fn decide(&self, arch: Arch, nr: u32, args: &[u64; 6]) -> Decision {
+        self.decide_raw(arch.audit_arch(), nr, args)
+    }
+
+    /// The reference evaluator on raw `seccomp_data` fields (any audit token).
+    pub fn decide_raw(&self, audit_arch: u32, nr: u32, args: &[u64; 6]) -> Decision {
+        let Some(arch) = self.abi_for(audit_arch, nr) else {
+            return Decision {
+                action: self.attrs.bad_arch,
+                by: DecidedBy::BadArch,
+                arch: None,
+            };
+        };
+        let fallback = |by| Decision {
+            action: self.default,
+            by,
+            arch: Some(arch),
+        };
+        if nr == u32::MAX {
+            return fallback(DecidedBy::SkippedCall);
+        }
+        let args = effective_args(arch, args);
+        let mut best: Option<(Action, usize)> = None;
+        let mut consider = |action: Action, index: usize| {
+            if best.is_none_or(|(b, _)| action.precedence() < b.precedence()) {
+                best = Some((action, index));
+            }
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            if self.rule_targets(rule, arch) == Some(nr) && rule.conds_hold(&args) {
+                consider(rule.action, i);
+            }
+        }
+        // The multiplexed path: socketcall(call, ...) / ipc(call, ...).
+        for (name, via) in arch.multiplexed_calls() {
+            if via.syscall == nr && args[0] == u64::from(via.call) {
+                if let Some((action, index)) = self.multiplexed_outcome(arch, name) {
+                    consider(action, index.unwrap_or(usize::MAX));
+                }
+            }
+        }
+        match best {
+            Some((action, usize::MAX)) => Decision {
+                action,
+                by: DecidedBy::Default,
+                arch: Some(arch),
+            },
+            Some((action, i)) => Decision {
+                action,
+                by: DecidedBy::Rule(i),
+                arch: Some(arch),
+            },
+            None if self.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr) => {
+                Decision {
+                    action: Action::Errno(ENOSYS),
+                    by: DecidedBy::UnknownSyscall,
+                    arch: Some(arch),
+                }
+            }
+            None => fallback(DecidedBy::Default),
+        }
+    }
+
+    /// The number a rule applies to (directly) on `arch`, if any.
+    pub fn rule_targets(&self, rule: &Rule, arch: Arch) -> Option<u32> {
+        match &rule.syscall {
+            Syscall::Number(n) => Some(*n),
+            Syscall::Name(name) => arch.syscall_number(name),
+        }
+    }
+
+    /// How the multiplexed path of `name` on `arch` is decided: the most restrictive outcome
+    /// `name`'s rules can give (see the module docs). `None` when no rule names it; the index
+    /// is the deciding rule, or `None` for the default.
+    pub fn multiplexed_outcome(&self, arch: Arch, name: &str) -> Option<(Action, Option<usize>)> {
+        arch.multiplexed(name)?;
+        let mut best: Option<(Action, Option<usize>)> = None;
+        let mut any_unconditional = false;
+        let mut any = false;
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.syscall != Syscall::Name(name.to_string()) {
+                continue;
+            }
+            any = true;
+            any_unconditional |= rule.conds.is_empty();
+            if best.is_none_or(|(b, _)| rule.action.precedence() < b.precedence()) {
+                best = Some((rule.action, Some(i)));
+            }
+        }
+        if !any {
+            return None;
+        }
+        if !any_unconditional {
+            // No rule is certain to match: the default is a possible outcome too.
+            if best.is_none_or(|(b, _)| self.default.precedence() < b.precedence()) {
+                best = Some((self.default, None));
+            }
+        }
+        best
+    }
+
+    /// Everything worth reporting about the policy on its architectures: names skipped,
+    /// conditional multiplexed rules, overlapping rules with different actions. Errors in
+    /// strict mode.
+    pub fn diagnostics(&self) -> Result<Vec<Diagnostic>, PolicyError> {
+        if self.arches.is_empty() {
+            return Err(PolicyError::NoArches);
+        }
+        let mut out = BTreeSet::new();
+        for &arch in &self.arches {
+            for (i, rule) in self.rules.iter().enumerate() {
+                let Syscall::Name(name) = &rule.syscall else {
+                    continue;
+                };
+                let direct = arch.syscall_number(name).is_some();
+                let via = arch.multiplexed(name);
+                if !direct && via.is_none() {
+                    if self.attrs.unknown_names == UnknownNames::Strict {
+                        return Err(PolicyError::UnknownOnArch {
+                            name: name.clone(),
+                            arch,
+                            origin: rule.origin.clone(),
+                        });
+                    }
+                    out.insert(Diagnostic::UnknownOnArch { rule: i, arch });
+                }
+                if let Some(via) = via {
+                    if !rule.conds.is_empty() {
+                        out.insert(Diagnostic::ConditionalMultiplexed { rule: i, arch, via });
+                    }
+                }
+            }
+            // Overlaps, per syscall number.
+            let mut by_nr: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+            for (i, rule) in self.rules.iter().enumerate() {
+                if let Some(nr) = self.rule_targets(rule, arch) {
+                    by_nr.entry(nr).or_default().push(i);
+                }
+            }
+            for rules in by_nr.values() {
+                for (x, &a) in rules.iter().enumerate() {
+                    for &b in &rules[x + 1..] {
+                        let (ra, rb) = (&self.rules[a], &self.rules[b]);
+                        if ra.action == rb.action {
+                            continue;
+                        }
+                        let both: Vec<ArgCond> =
+                            ra.conds.iter().chain(&rb.conds).copied().collect();
+                        if conds_satisfiable(&both, arch.args_are_64bit()) {
+                            let winner = if rb.action.precedence() < ra.action.precedence() {
+                                b
+                            } else {
+                                a
+                            };
+                            out.insert(Diagnostic::Overlap { a, b, winner });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+}
+
+fn check_action(action: Action, origin: &Option<String>) -> Result<(), PolicyError> {
+    match action {
+        Action::Errno(e) if e > MAX_ERRNO => Err(PolicyError::ErrnoRange {
+            errno: e,
+            origin: origin.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The arguments as the filter sees them on `arch`: on 32-bit ABIs only the low word.
+pub fn effective_args(arch: Arch, args: &[u64; 6]) -> [u64; 6] {
+    if arch.args_are_64bit() {
+        *args
+    } else {
+        args.map(|a| a & 0xffff_ffff)
+    }
+}
+
+/// Whether `nr` is above the newest syscall of `arch`'s table and not in it.
+pub fn is_unknown_number(arch: Arch, nr: u32) -> bool {
+    nr > arch.newest_syscall().1 && arch.syscall_name(nr).is_none()
+}
+
+/// Whether some argument values satisfy every condition (per argument, conditions on
+/// different arguments are independent). Exact for comparisons; for masked comparisons it
+/// tries the values a mask can produce from the other conditions' constants, which may report
+/// an overlap that needs a value it did not try as absent.
+pub fn conds_satisfiable(conds: &[ArgCond], args_64bit: bool) -> bool {
+    let limit = if args_64bit {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
+    (0..6).all(|arg| {
+        let on_arg: Vec<&ArgCond> = conds.iter().filter(|c| c.arg() == arg).collect();
+        if on_arg.is_empty() {
+            return true;
+        }
+        let mut candidates = vec![0, limit];
+        for c in &on_arg {
+            let v = c.value();
+            candidates.extend([v, v.wrapping_add(1), v.wrapping_sub(1)]);
+        }
+        let bases = candidates.clone();
+        for c in &on_arg {
+            if let CmpOp::MaskedEq(m) = c.op() {
+                for b in &bases {
+                    candidates.push(c.value() | (b & !m));
+                }
+            }
+        }
+        candidates
+            .into_iter()
+            .filter(|x| *x <= limit)
+            .any(|x| on_arg.iter().all(|c| c.holds(x)))
+    })
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let arches: Vec<&str> = self.arches.iter().map(|a| a.name()).collect();
+        writeln!(f, "default {} on {}", self.default, arches.join(", "))?;
+        for (i, r) in self.rules.iter().enumerate() {
+            writeln!(f, "#{i} {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// All `(name, call)` pairs the multiplexers dispatch.
+pub fn multiplexed_names() -> impl Iterator<Item = &'static str> {
+    SOCKETCALL_CALLS.iter().chain(IPC_CALLS).map(|(n, _)| *n)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! Rules: an action for one syscall when all of its argument conditions hold.
+
+use std::fmt;
+
+use super::{Action, ArgCond};
+
+/// The syscall a rule is about.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Syscall {
+    /// By name, resolved on each architecture of the policy.
+    Name(String),
+    /// By kernel number, used as-is on every architecture of the policy (x32 numbers include
+    /// the x32 bit, mips numbers their ABI offset).
+    Number(u32),
+}
+
+impl fmt::Display for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Syscall::Name(n) => f.write_str(n),
+            Syscall::Number(n) => write!(f, "#{n}"),
+        }
+    }
+}
+
+impl From<&str> for Syscall {
+    fn from(s: &str) -> Syscall {
+        Syscall::Name(s.to_string())
+    }
+}
+
+impl From<String> for Syscall {
+    fn from(s: String) -> Syscall {
+        Syscall::Name(s)
+    }
+}
+
+impl From<u32> for Syscall {
+    fn from(n: u32) -> Syscall {
+        Syscall::Number(n)
+    }
+}
+
+/// The most conditions one rule may carry (libseccomp's and the kernel ABI's six arguments).
+pub const MAX_CONDS: usize = 6;
+
+/// `action` for `syscall` when every condition holds (the conditions are ANDed; an argument
+/// may appear in several of them).
+///
+/// ```
+/// use sysgate::policy::{Action, ArgCond, CmpOp, Rule};
+///
+/// let rule = Rule::new(Action::Allow, "socket")
+///     .with_cond(ArgCond::new(0, CmpOp::Eq, 1)?)
+///     .with_origin("profile.json:12:9");
+/// assert_eq!(rule.to_string(), "ALLOW socket if a0 == 0x1 (profile.json:12:9)");
+/// # Ok::<(), sysgate::policy::CondError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// What happens when the rule matches.
+    pub action: Action,
+    /// Which syscall.
+    pub syscall: Syscall,
+    /// Conditions, all of which must hold.
+    pub conds: Vec<ArgCond>,
+    /// Where the rule came from (`file:line:column`, a flag), for diagnostics.
+    pub origin: Option<String>,
+}
+
+impl Rule {
+    /// An unconditional rule.
+    pub fn new(action: Action, syscall: impl Into<Syscall>) -> Rule {
+        Rule {
+            action,
+            syscall: syscall.into(),
+            conds: Vec::new(),
+            origin: None,
+        }
+    }
+
+    /// Add a condition.
+    pub fn with_cond(mut self, cond: ArgCond) -> Rule {
+        self.conds.push(cond);
+        self
+    }
+
+    /// Add several conditions.
+    pub fn with_conds(mut self, conds: impl IntoIterator<Item = ArgCond>) -> Rule {
+        self.conds.extend(conds);
+        self
+    }
+
+    /// Record where the rule came from.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Rule {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Whether the rule matches arguments `args` (already truncated for 32-bit arches).
+    pub fn conds_hold(&self, args: &[u64; 6]) -> bool {
+        self.conds.iter().all(|c| c.holds(args[c.arg()]))
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.action, self.syscall)?;
+        for (i, c) in self.conds.iter().enumerate() {
+            f.write_str(if i == 0 { " if " } else { " && " })?;
+            write!(f, "{c}")?;
+        }
+        if let Some(o) = &self.origin {
+            write!(f, " ({o})")?;
+        }
+        Ok(())
+    }
+}
