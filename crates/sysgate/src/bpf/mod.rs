@@ -4,8 +4,10 @@
 //! everything here works on any seccomp program, including libseccomp's.
 
 mod decode;
+mod emulate;
 mod insn;
 mod program;
 
+pub use emulate::{EmulateError, Emulated, SeccompData};
 pub use insn::{data, op, Insn, MAX_INSNS};
 pub use program::{InvalidProgram, ParseProgramError, Program};
