@@ -82,6 +82,16 @@ impl SeccompData {
 }
 
 /// The outcome of one run of a filter.
+///
+/// ```
+/// use sysgate::arch::Endian;
+/// use sysgate::bpf::{Insn, Program, SeccompData};
+///
+/// let p = Program::new(vec![Insn::ret(0x7fff_0000)], Endian::Little);
+/// let run = p.emulate(&SeccompData::default())?;
+/// assert_eq!((run.ret, run.executed), (0x7fff_0000, 1));
+/// # Ok::<(), sysgate::bpf::EmulateError>(())
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Emulated {
     /// The filter's return value (`SECCOMP_RET_*` | data).
@@ -106,6 +116,18 @@ impl Emulated {
 }
 
 /// Why a program could not be run.
+///
+/// ```
+/// use sysgate::arch::Endian;
+/// use sysgate::bpf::{EmulateError, Insn, InvalidProgram, Program, SeccompData};
+///
+/// // Falls off the end: the kernel would refuse it, so there is nothing to run.
+/// let p = Program::new(vec![Insn::load(0)], Endian::Little);
+/// assert_eq!(
+///     p.emulate(&SeccompData::default()),
+///     Err(EmulateError::Invalid(InvalidProgram::NoFinalReturn { index: 0 }))
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmulateError {

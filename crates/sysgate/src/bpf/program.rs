@@ -55,6 +55,17 @@ pub struct Program {
 ///
 /// The checks are the kernel's `bpf_check_classic` followed by `seccomp_check_filter`;
 /// `index` is the offending instruction.
+///
+/// ```
+/// use sysgate::arch::Endian;
+/// use sysgate::bpf::{op, Insn, InvalidProgram, Program};
+///
+/// // `mod` is classic BPF, but seccomp does not take it.
+/// let p = Program::new(vec![Insn::new(op::ALU | op::MOD | op::K, 0, 0, 3), Insn::ret(0)], Endian::Little);
+/// let err = p.validate().unwrap_err();
+/// assert_eq!(err, InvalidProgram::OpcodeNotAllowed { index: 0, code: 0x94 });
+/// assert_eq!(err.to_string(), "instruction 0: opcode 0x94 is not allowed in a seccomp filter");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidProgram {
@@ -142,6 +153,16 @@ pub enum InvalidProgram {
 }
 
 /// Bytes that are not a `sock_filter` array.
+///
+/// ```
+/// use sysgate::arch::Endian;
+/// use sysgate::bpf::{ParseProgramError, Program};
+///
+/// assert_eq!(
+///     Program::from_bytes(&[0; 9], Endian::Little),
+///     Err(ParseProgramError::Length { len: 9 })
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseProgramError {
