@@ -613,16 +613,19 @@ mod tests {
             program(vec![st0, Insn::jump(op::JEQ, 0, 0, 1), ld0, Insn::ret(0)]).validate(),
             Ok(())
         );
-        // The kernel carries the state across a return in instruction order, even to code
-        // only jumps reach.
+        // The kernel carries the state across a return in instruction order: M[0] is
+        // written on the only path to 4 (0 -> 1 -> 2 -> 4), but the fall-through from the
+        // return at 3 did not write it, and the kernel refuses.
         assert_eq!(
             invalid(vec![
-                Insn::jump(op::JEQ, 0, 1, 0),
+                Insn::jump(op::JEQ, 0, 0, 2),
+                st0,
+                Insn::ja(1),
                 Insn::ret(0),
                 ld0,
                 Insn::ret(0)
             ]),
-            InvalidProgram::ScratchReadBeforeWrite { index: 2, slot: 0 }
+            InvalidProgram::ScratchReadBeforeWrite { index: 4, slot: 0 }
         );
     }
 
