@@ -226,8 +226,9 @@ impl Program {
         self.endian
     }
 
-    /// Whether the kernel would accept this program as a seccomp filter, and if not, the
-    /// first reason.
+    /// Whether the kernel would accept this program as a seccomp filter, and if not, why.
+    /// The kernel only says `EINVAL`; this names the first problem in instruction order
+    /// (per-instruction checks, then the final return, then scratch memory).
     ///
     /// These are the kernel's checks (`bpf_check_classic` and `seccomp_check_filter`):
     /// 1 to 4096 instructions; only the opcodes seccomp allows; `ld [k]` only at a 32-bit
