@@ -3,7 +3,39 @@
 //!
 //! This module knows nothing about policies or profiles; the compiler produces [`Insn`]s and
 //! everything here works on any seccomp program, including libseccomp's.
+//!
+//! ```
+//! use sysgate::arch::{Arch, Endian};
+//! use sysgate::bpf::{data, op, Insn, Program};
+//!
+//! let program = Program::new(
+//!     vec![
+//!         Insn::load(data::ARCH),
+//!         Insn::jump(op::JEQ, Arch::X86_64.audit_arch(), 1, 0),
+//!         Insn::ret(0x8000_0000),
+//!         Insn::load(data::NR),
+//!         Insn::jump(op::JEQ, 59, 0, 1),
+//!         Insn::ret(0x0005_0001),
+//!         Insn::ret(0x7fff_0000),
+//!     ],
+//!     Endian::Little,
+//! );
+//! program.validate()?;
+//! assert_eq!(program.emulate_call(Arch::X86_64, 59, &[0; 6])?.ret, 0x0005_0001);
+//! assert!(program.kernel_caches(Arch::X86_64, 0));
+//! assert!(program.disassemble().contains("; execve"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod cache;
+mod decode;
+mod disasm;
+mod emulate;
+mod export;
 mod insn;
+mod program;
 
+pub use cache::kernel_caches_all;
+pub use emulate::{EmulateError, Emulated, SeccompData};
 pub use insn::{data, op, Insn, MAX_INSNS};
+pub use program::{InvalidProgram, ParseProgramError, Program};

@@ -5,6 +5,10 @@
 #![allow(dead_code)]
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use libloading::{Library, Symbol};
 
@@ -70,5 +74,250 @@ impl Libseccomp {
             free(p.cast());
             Some(s)
         }
+    }
+}
+
+/// libseccomp's comparison operators (`enum scmp_compare`).
+pub mod cmp {
+    /// `arg != a`.
+    pub const NE: u32 = 1;
+    /// `arg < a`.
+    pub const LT: u32 = 2;
+    /// `arg <= a`.
+    pub const LE: u32 = 3;
+    /// `arg == a`.
+    pub const EQ: u32 = 4;
+    /// `arg >= a`.
+    pub const GE: u32 = 5;
+    /// `arg > a`.
+    pub const GT: u32 = 6;
+    /// `(arg & a) == b`.
+    pub const MASKED_EQ: u32 = 7;
+}
+
+/// libseccomp's filter attributes (`enum scmp_filter_attr`) used here.
+pub mod attr {
+    /// The action for calls from an arch the filter does not cover.
+    pub const ACT_BADARCH: i32 = 2;
+    /// Whether to set NO_NEW_PRIVS on load.
+    pub const CTL_NNP: i32 = 3;
+    /// Optimisation level: 1 = priority-sorted list, 2 = binary tree.
+    pub const CTL_OPTIMIZE: i32 = 8;
+}
+
+/// One `seccomp_rule_add_array` call: (action, native syscall number, conditions), each
+/// condition (argument index, `cmp::*` operator, datum a, datum b).
+pub type LibseccompRule = (u32, i32, Vec<(u32, u32, u64, u64)>);
+
+/// A filter to build with libseccomp and export as BPF.
+#[derive(Clone, Debug, Default)]
+pub struct LibseccompFilter {
+    /// `seccomp_init(default_action)`.
+    pub default_action: u32,
+    /// Arches to add (libseccomp tokens: [`sysgate::arch::Arch::libseccomp_token`]); the
+    /// native arch is always there unless removed.
+    pub arches: Vec<u32>,
+    /// Remove the native arch, unless it is listed in `arches`.
+    pub remove_native: bool,
+    /// The rules, in order. Syscall numbers are native ones (libseccomp translates them to
+    /// each arch by name).
+    pub rules: Vec<LibseccompRule>,
+    /// `SCMP_FLTATR_CTL_OPTIMIZE` (1 or 2); 0 leaves libseccomp's default.
+    pub optimize: u32,
+    /// `SCMP_FLTATR_ACT_BADARCH`, if set.
+    pub badarch: Option<u32>,
+}
+
+/// `struct scmp_arg_cmp`.
+#[repr(C)]
+struct ScmpArgCmp {
+    arg: u32,
+    op: u32,
+    datum_a: u64,
+    datum_b: u64,
+}
+
+type Ctx = *mut c_void;
+
+/// The libseccomp functions a build needs, resolved before forking so that the child does
+/// no dynamic-linker work.
+#[derive(Copy, Clone)]
+struct BuildApi {
+    init: unsafe extern "C" fn(u32) -> Ctx,
+    arch_native: unsafe extern "C" fn() -> u32,
+    arch_add: unsafe extern "C" fn(Ctx, u32) -> c_int,
+    arch_remove: unsafe extern "C" fn(Ctx, u32) -> c_int,
+    rule_add_array: unsafe extern "C" fn(Ctx, u32, c_int, u32, *const ScmpArgCmp) -> c_int,
+    attr_set: unsafe extern "C" fn(Ctx, c_int, u32) -> c_int,
+    export_bpf: unsafe extern "C" fn(Ctx, c_int) -> c_int,
+    release: unsafe extern "C" fn(Ctx),
+}
+
+impl Libseccomp {
+    /// Build `spec` with libseccomp and return the BPF bytes `seccomp_export_bpf` writes (in
+    /// the target arch's byte order).
+    ///
+    /// libseccomp can hang or crash on some inputs, so the whole build runs in a forked child
+    /// that writes into memfds; after `timeout` the child is killed and this is an error.
+    pub fn build_filter(
+        &self,
+        spec: &LibseccompFilter,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, String> {
+        let api = BuildApi {
+            init: *self.sym(b"seccomp_init\0"),
+            arch_native: *self.sym(b"seccomp_arch_native\0"),
+            arch_add: *self.sym(b"seccomp_arch_add\0"),
+            arch_remove: *self.sym(b"seccomp_arch_remove\0"),
+            rule_add_array: *self.sym(b"seccomp_rule_add_array\0"),
+            attr_set: *self.sym(b"seccomp_attr_set\0"),
+            export_bpf: *self.sym(b"seccomp_export_bpf\0"),
+            release: *self.sym(b"seccomp_release\0"),
+        };
+        let mut out = memfd(c"sysgate-libseccomp-bpf")?;
+        let mut err = memfd(c"sysgate-libseccomp-err")?;
+        let (out_fd, err_fd) = (out.as_raw_fd(), err.as_raw_fd());
+        // SAFETY: fork has no preconditions. The child only calls libseccomp (resolved above),
+        // write(2) and _exit(2), and never returns into the test harness.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            let result = std::panic::catch_unwind(|| build_in_child(api, spec, out_fd));
+            let (code, message) = match result {
+                Ok(Ok(())) => (0, String::new()),
+                Ok(Err(message)) => (1, message),
+                Err(_) => (2, "panic while building".to_string()),
+            };
+            // SAFETY: writing a live buffer to an open fd, then leaving without running any
+            // of the parent's atexit handlers or destructors.
+            unsafe {
+                libc::write(err_fd, message.as_ptr().cast(), message.len());
+                libc::_exit(code);
+            }
+        }
+        let status = wait_with_timeout(pid, timeout)?;
+        let mut message = String::new();
+        err.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        err.read_to_string(&mut message)
+            .map_err(|e| e.to_string())?;
+        if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+            return Err(format!(
+                "libseccomp build failed (status {status:#x}): {message}"
+            ));
+        }
+        let mut bytes = Vec::new();
+        out.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        out.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        Ok(bytes)
+    }
+}
+
+/// Open libseccomp and build `spec` with it; an error if the library is absent (and a panic
+/// under CI, as [`open`] does).
+pub fn build_filter(spec: &LibseccompFilter, timeout: Duration) -> Result<Vec<u8>, String> {
+    open()
+        .ok_or_else(|| "libseccomp.so.2 is not available".to_string())?
+        .build_filter(spec, timeout)
+}
+
+/// The build itself, in the forked child.
+fn build_in_child(api: BuildApi, spec: &LibseccompFilter, out_fd: c_int) -> Result<(), String> {
+    let check = |what: &str, rc: c_int| match rc {
+        0.. => Ok(()),
+        _ => Err(format!("{what} failed: {rc}")),
+    };
+    // SAFETY: plain calls into libseccomp with a context it created and that is released
+    // once, at the end; the argument array outlives each call.
+    unsafe {
+        let ctx = (api.init)(spec.default_action);
+        if ctx.is_null() {
+            return Err(format!("seccomp_init({:#x}) failed", spec.default_action));
+        }
+        let result = (|| {
+            // Remove first: libseccomp refuses to mix byte orders in one filter (-EDOM).
+            let native = (api.arch_native)();
+            if spec.remove_native && !spec.arches.contains(&native) {
+                check(
+                    "seccomp_arch_remove(native)",
+                    (api.arch_remove)(ctx, native),
+                )?;
+            }
+            for &token in &spec.arches {
+                let rc = (api.arch_add)(ctx, token);
+                if rc != -libc::EEXIST {
+                    check(&format!("seccomp_arch_add({token:#x})"), rc)?;
+                }
+            }
+            if let Some(action) = spec.badarch {
+                check(
+                    "seccomp_attr_set(ACT_BADARCH)",
+                    (api.attr_set)(ctx, attr::ACT_BADARCH, action),
+                )?;
+            }
+            if spec.optimize != 0 {
+                check(
+                    "seccomp_attr_set(CTL_OPTIMIZE)",
+                    (api.attr_set)(ctx, attr::CTL_OPTIMIZE, spec.optimize),
+                )?;
+            }
+            for (action, syscall, conds) in &spec.rules {
+                let args: Vec<ScmpArgCmp> = conds
+                    .iter()
+                    .map(|&(arg, op, datum_a, datum_b)| ScmpArgCmp {
+                        arg,
+                        op,
+                        datum_a,
+                        datum_b,
+                    })
+                    .collect();
+                let rc =
+                    (api.rule_add_array)(ctx, *action, *syscall, args.len() as u32, args.as_ptr());
+                check(
+                    &format!("seccomp_rule_add_array({action:#x}, {syscall}, {conds:?})"),
+                    rc,
+                )?;
+            }
+            check("seccomp_export_bpf", (api.export_bpf)(ctx, out_fd))
+        })();
+        (api.release)(ctx);
+        result
+    }
+}
+
+/// An anonymous in-memory file the child can write and the parent read back.
+fn memfd(name: &CStr) -> Result<File, String> {
+    // SAFETY: `name` is NUL-terminated; a non-negative result is a new fd we own.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: `fd` is open and owned by nobody else.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Wait for child `pid`; kill it once `timeout` has passed.
+fn wait_with_timeout(pid: libc::pid_t, timeout: Duration) -> Result<c_int, String> {
+    let deadline = Instant::now() + timeout;
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: `pid` is our child; `status` is a live out-parameter.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid {
+            return Ok(status);
+        }
+        if rc < 0 {
+            return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
+        }
+        if Instant::now() >= deadline {
+            // SAFETY: killing and reaping our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            return Err(format!("libseccomp build timed out after {timeout:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
