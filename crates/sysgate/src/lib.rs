@@ -10,11 +10,13 @@
 //!   endianness, multiplexed syscalls and generated syscall table.
 //! - [`policy`]: the IR every frontend produces and the compiler consumes, with the reference
 //!   evaluator that defines what a policy means.
+//! - [`compile`]: `Policy` → per-arch ranges → memoized decision graph → BPF [`bpf::Program`]s.
 //! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
 #![warn(missing_docs)]
 
 pub mod arch;
 pub mod bpf;
+pub mod compile;
 pub mod policy;
 
 pub use arch::Arch;

@@ -16,7 +16,10 @@ use std::str::FromStr;
 /// assert!(Action::Errno(1).precedence() < Action::Errno(38).precedence());
 /// assert_eq!("SCMP_ACT_ERRNO(38)".parse::<Action>().unwrap(), Action::Errno(38));
 /// ```
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// The derived `Ord` follows the variants (most restrictive first) and then the data; it is
+/// for sorting and maps only. Combination uses [`Action::precedence`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     /// Kill the whole process (`SECCOMP_RET_KILL_PROCESS`, 0x80000000).
     KillProcess,

@@ -12,8 +12,8 @@
 //! - **Arguments are 64-bit** and compared unsigned. On 32-bit ABIs only the low word exists:
 //!   the argument's high word is zero there.
 //! - **Architectures**: a call from an architecture that is not in the policy gets the bad-arch
-//!   action (default KILL_PROCESS). On x86_64, a number with the x32 bit is an x32 call and
-//!   gets the bad-arch action unless x32 is in the policy. `nr == -1` (a tracer skipping the
+//!   action (default KILL_PROCESS). On x86_64, a number from the x32 bit (0x40000000) up is
+//!   an x32 call and gets the bad-arch action unless x32 is in the policy. `nr == -1` (a tracer skipping the
 //!   call) gets the default action.
 //! - **Multiplexers** (`socketcall`, `ipc` on x86, s390, ppc, mips o32, m68k, sh): BPF cannot
 //!   read their real arguments. `socketcall(SYS_SOCKET)` is decided as the most restrictive
@@ -411,7 +411,9 @@ impl Policy {
         if nr == u32::MAX {
             return Some(first);
         }
-        let want = if nr & X32_SYSCALL_BIT != 0 {
+        // Numbers from the x32 bit up are x32's (as libseccomp's x86_64 filters treat them:
+        // no x86_64 syscall is that large).
+        let want = if nr >= X32_SYSCALL_BIT {
             Arch::X32
         } else {
             Arch::X86_64

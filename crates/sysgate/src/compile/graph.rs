@@ -1,0 +1,411 @@
+//! Stage 2 of codegen: the decision graph.
+//!
+//! Ranges and decisions become an immutable, memoized (hash-consed) DAG of 32-bit word tests
+//! and returns: identical sub-trees exist once, so identical tails are emitted once. Nodes
+//! say which word they test (`nr`, `arch`, an argument's low or high word) but not how it
+//! gets into the accumulator: the emitter decides where a load is needed. Nothing here knows
+//! about jump offsets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::arch::Endian;
+use crate::bpf::{data, op};
+use crate::policy::{Action, ArgCond, CmpOp};
+
+use super::ranges::{Decision, TokenRanges};
+
+/// Index of a node in a [`Graph`].
+pub type NodeId = u32;
+
+/// A 32-bit word of `seccomp_data`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Word {
+    /// The syscall number.
+    Nr,
+    /// The audit architecture token.
+    Arch,
+    /// Low 32 bits of argument `i`.
+    ArgLo(u8),
+    /// High 32 bits of argument `i`.
+    ArgHi(u8),
+}
+
+impl Word {
+    /// Offset in `seccomp_data` for a program of byte order `endian`.
+    pub fn offset(self, endian: Endian) -> u32 {
+        let arg = |i: u8, high: bool| {
+            let base = data::ARGS + 8 * u32::from(i);
+            // Little-endian stores the low word first.
+            if high == (endian == Endian::Little) {
+                base + 4
+            } else {
+                base
+            }
+        };
+        match self {
+            Word::Nr => data::NR,
+            Word::Arch => data::ARCH,
+            Word::ArgLo(i) => arg(i, false),
+            Word::ArgHi(i) => arg(i, true),
+        }
+    }
+}
+
+/// A jump condition against a constant.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Test {
+    /// `A == k`
+    Eq,
+    /// `A > k` (unsigned)
+    Gt,
+    /// `A >= k` (unsigned)
+    Ge,
+    /// `A & k != 0`
+    Set,
+}
+
+impl Test {
+    /// The BPF jump opcode field.
+    pub fn opcode(self) -> u16 {
+        match self {
+            Test::Eq => op::JEQ,
+            Test::Gt => op::JGT,
+            Test::Ge => op::JGE,
+            Test::Set => op::JSET,
+        }
+    }
+}
+
+/// A node of the decision graph.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// Return this value.
+    Ret(u32),
+    /// Test `word` (after `& mask`, if any) against `k`; go to `pass` or `fail`.
+    Test {
+        /// The word tested.
+        word: Word,
+        /// Mask applied with `and` before the test.
+        mask: Option<u32>,
+        /// The condition.
+        test: Test,
+        /// The constant.
+        k: u32,
+        /// Next node when the condition holds.
+        pass: NodeId,
+        /// Next node when it does not.
+        fail: NodeId,
+    },
+}
+
+/// A hash-consed DAG of [`Node`]s.
+#[derive(Debug, Default)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    index: HashMap<Node, NodeId>,
+    /// Memo of lowered decisions, keyed by identity and word size; holds the `Arc` so the
+    /// address cannot be reused while the graph lives.
+    decisions: HashMap<(*const Decision, bool), (Arc<Decision>, NodeId)>,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// The node behind an id.
+    pub fn node(&self, id: NodeId) -> Node {
+        self.nodes[id as usize]
+    }
+
+    /// How many distinct nodes exist.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the graph is empty.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn intern(&mut self, node: Node) -> NodeId {
+        if let Some(id) = self.index.get(&node) {
+            return *id;
+        }
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(node);
+        self.index.insert(node, id);
+        id
+    }
+
+    /// `ret value`.
+    pub fn ret(&mut self, value: u32) -> NodeId {
+        self.intern(Node::Ret(value))
+    }
+
+    /// A test node, folded when its outcome is known without looking at the word.
+    pub fn test(
+        &mut self,
+        word: Word,
+        mask: Option<u32>,
+        test: Test,
+        k: u32,
+        pass: NodeId,
+        fail: NodeId,
+    ) -> NodeId {
+        if pass == fail {
+            return pass;
+        }
+        let mask = mask.filter(|m| *m != u32::MAX);
+        // The largest value the (masked) word can hold.
+        let max = mask.unwrap_or(u32::MAX);
+        let known = match (test, mask) {
+            (_, Some(0)) => Some(match test {
+                Test::Eq => k == 0,
+                Test::Gt => false,
+                Test::Ge => k == 0,
+                Test::Set => false,
+            }),
+            (Test::Gt, _) if k >= max => Some(false),
+            (Test::Ge, _) if k == 0 => Some(true),
+            (Test::Ge, _) if k > max => Some(false),
+            (Test::Set, _) if k & max == 0 => Some(false),
+            (Test::Eq, Some(m)) if k & !m != 0 => Some(false),
+            _ => None,
+        };
+        match known {
+            Some(true) => pass,
+            Some(false) => fail,
+            None => {
+                // `(A & m) != 0` needs no `and`: JSET tests it directly.
+                if let (Test::Set, Some(m)) = (test, mask) {
+                    return self.intern(Node::Test {
+                        word,
+                        mask: None,
+                        test,
+                        k: k & m,
+                        pass,
+                        fail,
+                    });
+                }
+                self.intern(Node::Test {
+                    word,
+                    mask,
+                    test,
+                    k,
+                    pass,
+                    fail,
+                })
+            }
+        }
+    }
+
+    /// The node deciding `decision` (memoized per decision).
+    pub fn decision(&mut self, decision: &Arc<Decision>, args_64bit: bool) -> NodeId {
+        let key = (Arc::as_ptr(decision), args_64bit);
+        if let Some((_, id)) = self.decisions.get(&key) {
+            return *id;
+        }
+        // Most restrictive first: "if entry 1 holds then its action, else if entry 2 ...".
+        // Built from the end, so each entry's fail branch is the rest of the chain.
+        let mut node = self.ret(decision.fallback.to_ret());
+        for (action, conds) in decision.entries.iter().rev() {
+            let pass = self.ret(action.to_ret());
+            node = self.all_of(conds, pass, node, args_64bit);
+        }
+        self.decisions.insert(key, (decision.clone(), node));
+        node
+    }
+
+    /// `pass` if every condition holds, else `fail`.
+    fn all_of(
+        &mut self,
+        conds: &[ArgCond],
+        pass: NodeId,
+        fail: NodeId,
+        args_64bit: bool,
+    ) -> NodeId {
+        let mut node = pass;
+        for cond in conds.iter().rev() {
+            node = self.cond(cond, node, fail, args_64bit);
+        }
+        node
+    }
+
+    /// One 64-bit argument condition as word tests.
+    ///
+    /// On 64-bit ABIs the high word decides unless equal, then the low word:
+    ///
+    /// ```text
+    /// a > v:   ld a.hi; jgt v.hi -> pass; jeq v.hi -> (ld a.lo; jgt v.lo -> pass : fail) : fail
+    /// a == v:  ld a.hi; jeq v.hi -> (ld a.lo; jeq v.lo -> pass : fail) : fail
+    /// ```
+    ///
+    /// On 32-bit ABIs the high word is zero, so its test is decided here and only the low word
+    /// is loaded. `!=`, `<` and `<=` are `==`, `>=` and `>` with the branches swapped.
+    fn cond(&mut self, cond: &ArgCond, pass: NodeId, fail: NodeId, args_64bit: bool) -> NodeId {
+        let i = cond.arg() as u8;
+        let v = cond.value();
+        let (vh, vl) = ((v >> 32) as u32, v as u32);
+        match cond.op() {
+            CmpOp::Eq => self.eq(i, vh, vl, None, pass, fail, args_64bit),
+            CmpOp::Ne => self.eq(i, vh, vl, None, fail, pass, args_64bit),
+            CmpOp::Gt => self.greater(i, vh, vl, Test::Gt, pass, fail, args_64bit),
+            CmpOp::Le => self.greater(i, vh, vl, Test::Gt, fail, pass, args_64bit),
+            CmpOp::Ge => self.greater(i, vh, vl, Test::Ge, pass, fail, args_64bit),
+            CmpOp::Lt => self.greater(i, vh, vl, Test::Ge, fail, pass, args_64bit),
+            CmpOp::MaskedEq(m) => {
+                if v & !m != 0 {
+                    return fail; // bits outside the mask can never match
+                }
+                self.eq(i, vh, vl, Some(m), pass, fail, args_64bit)
+            }
+        }
+    }
+
+    /// `(a & mask) == v`, word by word; without a mask, plain equality.
+    #[allow(clippy::too_many_arguments)]
+    fn eq(
+        &mut self,
+        i: u8,
+        vh: u32,
+        vl: u32,
+        mask: Option<u64>,
+        pass: NodeId,
+        fail: NodeId,
+        args_64bit: bool,
+    ) -> NodeId {
+        let (mh, ml) = match mask {
+            Some(m) => ((m >> 32) as u32, m as u32),
+            None => (u32::MAX, u32::MAX),
+        };
+        let lo = self.masked_eq_word(Word::ArgLo(i), ml, vl, pass, fail);
+        if args_64bit {
+            self.masked_eq_word(Word::ArgHi(i), mh, vh, lo, fail)
+        } else if vh == 0 {
+            lo // the high word is zero, so it matches
+        } else {
+            fail
+        }
+    }
+
+    /// `(word & m) == v` for one word, preferring forms that leave the accumulator intact:
+    ///
+    /// ```text
+    /// m = all ones:            jeq v
+    /// v = 0:                   jset m -> fail : pass
+    /// m one bit, v = m:        jset m -> pass : fail
+    /// otherwise:               and m; jeq v
+    /// ```
+    fn masked_eq_word(&mut self, word: Word, m: u32, v: u32, pass: NodeId, fail: NodeId) -> NodeId {
+        if m == u32::MAX {
+            self.test(word, None, Test::Eq, v, pass, fail)
+        } else if v & !m != 0 {
+            fail
+        } else if v == 0 {
+            self.test(word, None, Test::Set, m, fail, pass)
+        } else if m.is_power_of_two() {
+            self.test(word, None, Test::Set, m, pass, fail)
+        } else {
+            self.test(word, Some(m), Test::Eq, v, pass, fail)
+        }
+    }
+
+    /// `a > v` (test Gt) or `a >= v` (test Ge) over 64 bits.
+    #[allow(clippy::too_many_arguments)]
+    fn greater(
+        &mut self,
+        i: u8,
+        vh: u32,
+        vl: u32,
+        test: Test,
+        pass: NodeId,
+        fail: NodeId,
+        args_64bit: bool,
+    ) -> NodeId {
+        let lo = self.test(Word::ArgLo(i), None, test, vl, pass, fail);
+        if !args_64bit {
+            // a.hi is 0: a >(=) v needs v.hi == 0 and then the low word decides.
+            return if vh == 0 { lo } else { fail };
+        }
+        let hi_eq = self.test(Word::ArgHi(i), None, Test::Eq, vh, lo, fail);
+        self.test(Word::ArgHi(i), None, Test::Gt, vh, pass, hi_eq)
+    }
+
+    /// Balanced binary search over one token's ranges: JGE on range starts.
+    pub fn dispatch_numbers(&mut self, ranges: &TokenRanges, args_64bit: bool) -> NodeId {
+        let leaves: Vec<NodeId> = ranges
+            .ranges
+            .iter()
+            .map(|(_, d)| self.decision(d, args_64bit))
+            .collect();
+        let starts: Vec<u32> = ranges.ranges.iter().map(|(s, _)| *s).collect();
+        self.search(&starts, &leaves)
+    }
+
+    fn search(&mut self, starts: &[u32], leaves: &[NodeId]) -> NodeId {
+        if leaves.len() == 1 {
+            return leaves[0];
+        }
+        // A lone number between two equal neighbours: one JEQ instead of two JGEs.
+        if leaves.len() == 3 && leaves[0] == leaves[2] && starts[2] == starts[1].wrapping_add(1) {
+            return self.test(Word::Nr, None, Test::Eq, starts[1], leaves[1], leaves[0]);
+        }
+        let mid = leaves.len() / 2;
+        let upper = self.search(&starts[mid..], &leaves[mid..]);
+        let lower = self.search(&starts[..mid], &leaves[..mid]);
+        self.test(Word::Nr, None, Test::Ge, starts[mid], upper, lower)
+    }
+
+    /// The whole filter: check the architecture, then dispatch on the number.
+    ///
+    /// ```text
+    /// ld arch; jeq TOKEN1 -> <numbers of TOKEN1> : (jeq TOKEN2 -> ... : ret BAD_ARCH)
+    /// ```
+    pub fn filter(&mut self, tokens: &[(TokenRanges, bool)], bad_arch: Action) -> NodeId {
+        let mut node = self.ret(bad_arch.to_ret());
+        for (ranges, args_64bit) in tokens.iter().rev() {
+            let block = self.dispatch_numbers(ranges, *args_64bit);
+            node = self.test(Word::Arch, None, Test::Eq, ranges.token, block, node);
+        }
+        node
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_nodes_are_shared() {
+        let mut g = Graph::new();
+        let a = g.ret(1);
+        let b = g.ret(2);
+        let t1 = g.test(Word::Nr, None, Test::Eq, 5, a, b);
+        let t2 = g.test(Word::Nr, None, Test::Eq, 5, a, b);
+        assert_eq!(t1, t2);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g.test(Word::Nr, None, Test::Eq, 7, a, a), a);
+    }
+
+    #[test]
+    fn tests_with_known_outcome_fold() {
+        let mut g = Graph::new();
+        let (p, f) = (g.ret(1), g.ret(2));
+        assert_eq!(g.test(Word::ArgLo(0), None, Test::Gt, u32::MAX, p, f), f);
+        assert_eq!(g.test(Word::ArgLo(0), None, Test::Ge, 0, p, f), p);
+        assert_eq!(g.test(Word::ArgLo(0), Some(0), Test::Eq, 0, p, f), p);
+        assert_eq!(g.test(Word::ArgLo(0), Some(0xf0), Test::Eq, 0x0f, p, f), f);
+        assert_eq!(g.test(Word::ArgLo(0), Some(0xf0), Test::Gt, 0xf0, p, f), f);
+    }
+
+    #[test]
+    fn argument_words_follow_byte_order() {
+        assert_eq!(Word::ArgLo(0).offset(Endian::Little), 16);
+        assert_eq!(Word::ArgHi(0).offset(Endian::Little), 20);
+        assert_eq!(Word::ArgLo(0).offset(Endian::Big), 20);
+        assert_eq!(Word::ArgHi(5).offset(Endian::Big), 56);
+    }
+}

@@ -1,0 +1,350 @@
+//! The filter compiler: [`Policy`] → per-arch ranges → decision graph → [`Program`]s.
+//!
+//! ```text
+//! compile(policy) = emit(graph.filter(token_ranges(policy)))
+//! ```
+//!
+//! - [`ranges`]: for each audit token, the syscall-number space cut into ranges of identical
+//!   [`ranges::Decision`]s (names resolved, multiplexers, x32, `-1`, unknown numbers).
+//! - [`graph`]: a memoized DAG of word tests: the architecture check, a balanced binary search
+//!   of `jge` over range starts, and per decision the rules, most restrictive first, with
+//!   64-bit arguments lowered to high/low word tests.
+//! - [`emit`]: the DAG laid out back to front, loads placed wherever a path may arrive with
+//!   another word, far jumps through `ja` trampolines.
+//!
+//! Every argument-free path uses only `ld nr`/`ld arch`, `jeq`/`jge` with constants and
+//! `ret`, which the kernel's action cache (v5.11+) can evaluate without running the filter.
+//!
+//! A program over [`MAX_INSNS`] instructions is split into several programs to be stacked:
+//! each one decides a share of the syscall numbers (or of the architectures) exactly and
+//! returns ALLOW for the rest. The kernel runs every stacked filter and keeps the most
+//! restrictive answer, which for each call is its owner's answer, so the stack decides exactly
+//! what the policy does. A share that cannot be made smaller (one syscall whose argument rules
+//! alone need more than the limit) is a [`CompileError::TooLarge`].
+//!
+//! ```
+//! use sysgate::compile::compile;
+//! use sysgate::policy::{Action, Policy, Rule};
+//! use sysgate::Arch;
+//!
+//! let mut policy = Policy::new(Action::Errno(1));
+//! policy.set_arches([Arch::X86_64])?;
+//! policy.add_rule(Rule::new(Action::Allow, "read"))?;
+//! let compiled = compile(&policy)?;
+//! let program = &compiled.programs[0];
+//! assert_eq!(program.emulate_call(Arch::X86_64, 0, &[0; 6])?.ret, Action::Allow.to_ret());
+//! assert_eq!(program.emulate_call(Arch::X86_64, 1, &[0; 6])?.ret, Action::Errno(1).to_ret());
+//! assert!(program.kernel_caches(Arch::X86_64, 0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod emit;
+pub mod graph;
+pub mod ranges;
+
+use std::sync::Arc;
+
+use crate::arch::Endian;
+use crate::bpf::{Insn, Program, MAX_INSNS};
+use crate::policy::{Action, Diagnostic, Policy, PolicyError};
+
+use graph::Graph;
+use ranges::{token_ranges, Decision, TokenRanges};
+
+/// Why a policy cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// The policy is invalid (strict-mode unknown name, no architectures, ...).
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Even one syscall's rules on one architecture need more instructions than a filter
+    /// may have.
+    #[error(
+        "the rules for syscall {nr} (arch token {token:#x}) need {insns} instructions, more than \
+         the kernel's limit of {limit} for one filter; split them into fewer conditions"
+    )]
+    TooLarge {
+        /// Audit token of the architecture.
+        token: u32,
+        /// First syscall number of the range that does not fit.
+        nr: u32,
+        /// Instructions it needs.
+        insns: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Compiler options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Most instructions per program; larger policies are split into stacked programs.
+    /// Defaults to the kernel's limit, [`MAX_INSNS`].
+    pub max_insns: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_insns: MAX_INSNS,
+        }
+    }
+}
+
+/// The result of compiling a policy.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The programs, in install order (usually one). Their stacked combination is the policy.
+    pub programs: Vec<Program>,
+    /// Warnings about the policy (skipped names, multiplexers, overlapping rules).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// Total instructions over all programs.
+    pub fn total_insns(&self) -> usize {
+        self.programs.iter().map(|p| p.len()).sum()
+    }
+
+    /// What the stacked programs return for a call, as the kernel combines them (the most
+    /// restrictive action; on ties, the last-installed filter's value).
+    pub fn emulate_call(
+        &self,
+        arch: crate::Arch,
+        nr: u32,
+        args: &[u64; 6],
+    ) -> Result<crate::bpf::Emulated, crate::bpf::EmulateError> {
+        combine(
+            self.programs
+                .iter()
+                .rev()
+                .map(|p| p.emulate_call(arch, nr, args)),
+        )
+    }
+
+    /// [`Compiled::emulate_call`] on raw `seccomp_data`.
+    pub fn emulate(
+        &self,
+        data: &crate::bpf::SeccompData,
+    ) -> Result<crate::bpf::Emulated, crate::bpf::EmulateError> {
+        combine(self.programs.iter().rev().map(|p| p.emulate(data)))
+    }
+}
+
+/// The kernel's combination of stacked filters (`seccomp_run_filters`), given results newest
+/// filter first: the smallest action (signed 32-bit, data masked off) wins, the first seen on
+/// ties; `executed` adds up.
+fn combine(
+    results: impl Iterator<Item = Result<crate::bpf::Emulated, crate::bpf::EmulateError>>,
+) -> Result<crate::bpf::Emulated, crate::bpf::EmulateError> {
+    let mut best: Option<crate::bpf::Emulated> = None;
+    let mut executed = 0;
+    for r in results {
+        let r = r?;
+        executed += r.executed;
+        let action = |v: u32| (v & crate::policy::ret::ACTION_FULL) as i32;
+        if best.is_none_or(|b| action(r.ret) < action(b.ret)) {
+            best = Some(r);
+        }
+    }
+    let mut best = best.expect("a compiled policy has at least one program");
+    best.executed = executed;
+    Ok(best)
+}
+
+/// Compile with default options.
+pub fn compile(policy: &Policy) -> Result<Compiled, CompileError> {
+    compile_with(policy, &Options::default())
+}
+
+/// Compile `policy` into one or more programs of at most `options.max_insns` instructions.
+pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, CompileError> {
+    let diagnostics = policy.diagnostics()?;
+    let endian = policy.endian().ok_or(PolicyError::NoArches)?;
+    let tokens: Vec<(TokenRanges, bool)> = token_ranges(policy)
+        .into_iter()
+        .map(|t| {
+            let args_64bit = t.arches.iter().all(|a| a.args_are_64bit());
+            (t, args_64bit)
+        })
+        .collect();
+    let mut out = Vec::new();
+    let full = Share {
+        token: None,
+        range: (0, usize::MAX),
+    };
+    build(
+        &tokens,
+        policy.attrs.bad_arch,
+        endian,
+        options.max_insns,
+        full,
+        &mut out,
+    )?;
+    let programs = out
+        .into_iter()
+        .map(|insns| Program::new(insns, endian))
+        .collect();
+    Ok(Compiled {
+        programs,
+        diagnostics,
+    })
+}
+
+impl TryFrom<&Policy> for Program {
+    type Error = CompileError;
+
+    /// Compile into exactly one program; a policy that needs stacking is
+    /// [`CompileError::TooLarge`] here (use [`compile`] for those).
+    fn try_from(policy: &Policy) -> Result<Program, CompileError> {
+        let options = Options::default();
+        let compiled = compile_with(policy, &options)?;
+        if compiled.programs.len() != 1 {
+            return Err(CompileError::TooLarge {
+                token: 0,
+                nr: 0,
+                insns: compiled.total_insns(),
+                limit: options.max_insns,
+            });
+        }
+        Ok(compiled.programs.into_iter().next().expect("one program"))
+    }
+}
+
+/// Which part of the policy one program decides: all tokens, or one token's ranges
+/// `range.0..range.1` (indexes into its range list).
+#[derive(Copy, Clone, Debug)]
+struct Share {
+    token: Option<usize>,
+    range: (usize, usize),
+}
+
+/// Emit the program for `share`; if it is too long, split the share in two and recurse.
+fn build(
+    tokens: &[(TokenRanges, bool)],
+    bad_arch: Action,
+    endian: Endian,
+    max: usize,
+    share: Share,
+    out: &mut Vec<Vec<Insn>>,
+) -> Result<(), CompileError> {
+    let insns = emit_share(tokens, bad_arch, endian, share);
+    if insns.len() <= max {
+        out.push(insns);
+        return Ok(());
+    }
+    match share.token {
+        // Split by architecture token first.
+        None if tokens.len() > 1 => {
+            for t in 0..tokens.len() {
+                build(
+                    tokens,
+                    bad_arch,
+                    endian,
+                    max,
+                    Share {
+                        token: Some(t),
+                        range: (0, usize::MAX),
+                    },
+                    out,
+                )?;
+            }
+            Ok(())
+        }
+        None => build(
+            tokens,
+            bad_arch,
+            endian,
+            max,
+            Share {
+                token: Some(0),
+                range: (0, usize::MAX),
+            },
+            out,
+        ),
+        Some(t) => {
+            let (lo, hi) = share.range;
+            let hi = hi.min(tokens[t].0.ranges.len());
+            if hi - lo <= 1 {
+                return Err(CompileError::TooLarge {
+                    token: tokens[t].0.token,
+                    nr: tokens[t].0.ranges[lo].0,
+                    insns: insns.len(),
+                    limit: max,
+                });
+            }
+            let mid = lo + (hi - lo) / 2;
+            build(
+                tokens,
+                bad_arch,
+                endian,
+                max,
+                Share {
+                    token: Some(t),
+                    range: (lo, mid),
+                },
+                out,
+            )?;
+            build(
+                tokens,
+                bad_arch,
+                endian,
+                max,
+                Share {
+                    token: Some(t),
+                    range: (mid, hi),
+                },
+                out,
+            )
+        }
+    }
+}
+
+/// The program deciding `share` exactly and allowing everything else the policy's
+/// architectures do (unknown architectures still get the bad-arch action).
+fn emit_share(
+    tokens: &[(TokenRanges, bool)],
+    bad_arch: Action,
+    endian: Endian,
+    share: Share,
+) -> Vec<Insn> {
+    let allow = Arc::new(Decision::constant(Action::Allow));
+    let shaped: Vec<(TokenRanges, bool)> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, (t, args_64bit))| {
+            let owned = match share.token {
+                None => (0, usize::MAX),
+                Some(s) if s == i => share.range,
+                Some(_) => (0, 0),
+            };
+            if owned == (0, usize::MAX) {
+                return (t.clone(), *args_64bit);
+            }
+            let mut ranges: Vec<(u32, Arc<Decision>)> = Vec::new();
+            for (j, (start, d)) in t.ranges.iter().enumerate() {
+                let d = if j >= owned.0 && j < owned.1 {
+                    d.clone()
+                } else {
+                    allow.clone()
+                };
+                if ranges.last().is_some_and(|(_, prev)| **prev == *d) {
+                    continue;
+                }
+                ranges.push((*start, d));
+            }
+            (
+                TokenRanges {
+                    token: t.token,
+                    arches: t.arches.clone(),
+                    ranges,
+                },
+                *args_64bit,
+            )
+        })
+        .collect();
+    let mut graph = Graph::new();
+    let root = graph.filter(&shaped, bad_arch);
+    emit::emit(&graph, root, endian)
+}

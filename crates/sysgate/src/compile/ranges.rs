@@ -1,0 +1,288 @@
+//! Stage 1 of codegen: a [`Policy`] resolved for each audit token into ranges of syscall
+//! numbers with identical decisions.
+//!
+//! This stage owns syscall-number semantics (names to numbers, multiplexers, x32 numbers on
+//! the x86_64 token, `nr == -1`, unknown numbers). It knows nothing about BPF: a
+//! [`Decision`] is still a list of rules, and the next stage lowers it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::arch::{Arch, X32_SYSCALL_BIT};
+use crate::policy::{is_unknown_number, Action, ArgCond, Policy, Syscall, ENOSYS};
+
+/// What one syscall number decides: the first entry whose conditions all hold gives the
+/// action, else `fallback`. Entries are sorted most restrictive first, so "first match" is
+/// "most restrictive match", which is the policy's semantics.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Decision {
+    /// `(action, conditions)`, most restrictive first; every entry has conditions.
+    pub entries: Vec<(Action, Vec<ArgCond>)>,
+    /// The action when no entry matches.
+    pub fallback: Action,
+}
+
+impl Decision {
+    /// A decision without argument checks.
+    pub fn constant(action: Action) -> Decision {
+        Decision {
+            entries: Vec::new(),
+            fallback: action,
+        }
+    }
+
+    /// Canonical form of "the most restrictive matching entry, else `fallback`".
+    fn new(mut entries: Vec<(Action, Vec<ArgCond>)>, mut fallback: Action) -> Decision {
+        for (_, conds) in &mut entries {
+            conds.sort();
+            conds.dedup();
+        }
+        entries.sort_by(|a, b| {
+            a.0.precedence()
+                .cmp(&b.0.precedence())
+                .then_with(|| a.1.cmp(&b.1))
+        });
+        entries.dedup();
+        // An unconditional entry decides everything after it (less restrictive entries and the
+        // fallback can no longer be reached).
+        if let Some(i) = entries.iter().position(|(_, c)| c.is_empty()) {
+            fallback = entries[i].0;
+            entries.truncate(i);
+        }
+        // Trailing entries that give the fallback anyway change nothing.
+        while entries.last().is_some_and(|(a, _)| *a == fallback) {
+            entries.pop();
+        }
+        Decision { entries, fallback }
+    }
+
+    /// Whether the decision needs argument checks.
+    pub fn is_constant(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The decisions for one audit token: consecutive ranges covering every `u32` number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRanges {
+    /// The `AUDIT_ARCH_*` value this block serves.
+    pub token: u32,
+    /// The ABIs behind the token (x86_64 and x32 share one).
+    pub arches: Vec<Arch>,
+    /// `(first number, decision)`, sorted by first number; the first starts at 0 and each
+    /// range runs to the next start (the last to `u32::MAX`). Neighbours differ.
+    pub ranges: Vec<(u32, Arc<Decision>)>,
+}
+
+impl TokenRanges {
+    /// The decision for `nr`.
+    pub fn decision_for(&self, nr: u32) -> &Arc<Decision> {
+        let i = self.ranges.partition_point(|(start, _)| *start <= nr) - 1;
+        &self.ranges[i].1
+    }
+}
+
+/// Resolve `policy` into per-token ranges, native architecture's token first (it is
+/// checked first in the program).
+pub fn token_ranges(policy: &Policy) -> Vec<TokenRanges> {
+    let mut tokens: Vec<u32> = Vec::new();
+    let native = Arch::native().audit_arch();
+    let mut arches = policy.arches().to_vec();
+    arches.sort_by_key(|a| (a.audit_arch() != native, *a));
+    for a in &arches {
+        if !tokens.contains(&a.audit_arch()) {
+            tokens.push(a.audit_arch());
+        }
+    }
+    tokens
+        .into_iter()
+        .map(|token| {
+            let members: Vec<Arch> = arches
+                .iter()
+                .copied()
+                .filter(|a| a.audit_arch() == token)
+                .collect();
+            TokenRanges {
+                token,
+                ranges: ranges_for_token(policy, &members),
+                arches: members,
+            }
+        })
+        .collect()
+}
+
+/// Which slice of the number space an ABI owns under its token (`u32::MAX`, i.e. -1, is
+/// handled separately). x86_64 and x32 share a token and split it by the x32 bit.
+fn number_space(arch: Arch) -> (u32, u32) {
+    match arch {
+        Arch::X32 => (X32_SYSCALL_BIT, u32::MAX - 1),
+        Arch::X86_64 => (0, X32_SYSCALL_BIT - 1),
+        _ => (0, u32::MAX - 1),
+    }
+}
+
+fn ranges_for_token(policy: &Policy, arches: &[Arch]) -> Vec<(u32, Arc<Decision>)> {
+    let bad_arch = Arc::new(Decision::constant(policy.attrs.bad_arch));
+    let default = Arc::new(Decision::constant(policy.default_action()));
+    let enosys = Arc::new(Decision::constant(Action::Errno(ENOSYS)));
+    // Points where the decision may change, each with its decision.
+    let mut points: BTreeMap<u32, Arc<Decision>> = BTreeMap::new();
+    // Start: everything is bad-arch until an ABI claims its slice.
+    points.insert(0, bad_arch.clone());
+    let mut interned: BTreeMap<Decision, Arc<Decision>> = BTreeMap::new();
+    let mut intern = |d: Decision| {
+        interned
+            .entry(d.clone())
+            .or_insert_with(|| Arc::new(d))
+            .clone()
+    };
+
+    for &arch in arches {
+        let (lo, hi) = number_space(arch);
+        let per_nr = rules_by_number(policy, arch);
+        let newest = arch.newest_syscall().1;
+        let gap = |nr: u32| {
+            if policy.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr) {
+                enosys.clone()
+            } else {
+                default.clone()
+            }
+        };
+        // The slice starts with the gap decision; above `newest` it may turn to ENOSYS.
+        points.insert(lo, gap(lo));
+        if policy.attrs.enosys_for_unknown_syscalls && newest < hi && newest >= lo {
+            points.insert(newest + 1, gap(newest + 1));
+            // Numbers the table knows above `newest` (ARM private calls, x32 legacy) keep
+            // the default.
+            for (_, nr) in arch
+                .table()
+                .iter()
+                .filter(|(_, nr)| *nr > newest && *nr <= hi)
+            {
+                points.insert(nr, default.clone());
+                if nr < hi {
+                    points.entry(nr + 1).or_insert_with(|| gap(nr + 1));
+                }
+            }
+        }
+        for (nr, entries) in per_nr {
+            if nr < lo || nr > hi {
+                continue; // a number rule outside this ABI's slice
+            }
+            let fallback = gap(nr).fallback;
+            points.insert(nr, intern(Decision::new(entries, fallback)));
+            if nr < hi {
+                points.entry(nr + 1).or_insert_with(|| gap(nr + 1));
+            }
+        }
+        if hi < u32::MAX - 1 {
+            points.entry(hi + 1).or_insert_with(|| bad_arch.clone());
+        }
+    }
+    // nr == -1: a tracer skipped the call; the default applies.
+    points.insert(u32::MAX, default.clone());
+
+    let mut ranges: Vec<(u32, Arc<Decision>)> = Vec::with_capacity(points.len());
+    for (start, d) in points {
+        if ranges.last().is_some_and(|(_, prev)| *prev == d) {
+            continue;
+        }
+        ranges.push((start, d));
+    }
+    ranges
+}
+
+/// Every rule that applies to a number on `arch`, including the multiplexed paths.
+fn rules_by_number(policy: &Policy, arch: Arch) -> BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> {
+    let mut per_nr: BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> = BTreeMap::new();
+    let mut multiplexed_names: Vec<&str> = Vec::new();
+    for rule in policy.rules() {
+        if let Some(nr) = policy.rule_targets(rule, arch) {
+            per_nr
+                .entry(nr)
+                .or_default()
+                .push((rule.action, rule.conds.clone()));
+        }
+        if let Syscall::Name(name) = &rule.syscall {
+            if arch.multiplexed(name).is_some() && !multiplexed_names.contains(&name.as_str()) {
+                multiplexed_names.push(name);
+            }
+        }
+    }
+    for name in multiplexed_names {
+        let via = arch.multiplexed(name).expect("checked above");
+        if let Some((action, _)) = policy.multiplexed_outcome(arch, name) {
+            let call = ArgCond::new(0, crate::policy::CmpOp::Eq, u64::from(via.call))
+                .expect("argument 0 exists");
+            per_nr
+                .entry(via.syscall)
+                .or_default()
+                .push((action, vec![call]));
+        }
+    }
+    per_nr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{CmpOp, Rule};
+
+    #[test]
+    fn unconditional_entry_cuts_off_the_rest() {
+        let c = ArgCond::new(0, CmpOp::Eq, 1).unwrap();
+        let d = Decision::new(
+            vec![
+                (Action::Allow, vec![]),
+                (Action::Errno(1), vec![c]),
+                (Action::Log, vec![c]),
+                (Action::KillProcess, vec![]),
+            ],
+            Action::Errno(5),
+        );
+        assert_eq!(d, Decision::constant(Action::KillProcess));
+        let d = Decision::new(
+            vec![(Action::Errno(1), vec![c]), (Action::Allow, vec![])],
+            Action::Trap(0),
+        );
+        assert_eq!(d.entries, vec![(Action::Errno(1), vec![c])]);
+        assert_eq!(d.fallback, Action::Allow);
+    }
+
+    #[test]
+    fn x86_64_token_holds_both_abis() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64, Arch::X32, Arch::X86]).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+        let t = token_ranges(&p);
+        assert_eq!(t.len(), 2);
+        let x86_64 = t.iter().find(|t| t.token == 0xc000_003e).unwrap();
+        assert_eq!(x86_64.arches, vec![Arch::X86_64, Arch::X32]);
+        let allow = Decision::constant(Action::Allow);
+        assert_eq!(**x86_64.decision_for(0), allow);
+        assert_eq!(**x86_64.decision_for(X32_SYSCALL_BIT), allow);
+        assert_eq!(x86_64.decision_for(1).fallback, Action::Errno(1));
+        assert_eq!(x86_64.decision_for(u32::MAX).fallback, Action::Errno(1));
+        p.remove_arch(Arch::X32);
+        let t = token_ranges(&p);
+        let x86_64 = t.iter().find(|t| t.token == 0xc000_003e).unwrap();
+        assert_eq!(
+            x86_64.decision_for(X32_SYSCALL_BIT).fallback,
+            Action::KillProcess
+        );
+        assert_eq!(x86_64.decision_for(u32::MAX).fallback, Action::Errno(1));
+    }
+
+    #[test]
+    fn neighbours_are_merged() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64]).unwrap();
+        for name in ["read", "write", "open", "close"] {
+            p.add_rule(Rule::new(Action::Allow, name)).unwrap();
+        }
+        let t = token_ranges(&p);
+        // [0,4) allow, [4, 0x40000000) errno, [0x40000000, MAX) bad arch, MAX errno.
+        let starts: Vec<u32> = t[0].ranges.iter().map(|(s, _)| *s).collect();
+        assert_eq!(starts, vec![0, 4, X32_SYSCALL_BIT, u32::MAX]);
+    }
+}

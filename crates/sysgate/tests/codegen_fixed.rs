@@ -1,0 +1,209 @@
+//! Fixed codegen cases: jump distances around 255, the 4096-instruction limit, multiplexers,
+//! and the structure of the emitted program.
+
+use sysgate::arch::{Arch, Endian};
+use sysgate::bpf::{op, Program, SeccompData, MAX_INSNS};
+use sysgate::compile::graph::{Graph, Test, Word};
+use sysgate::compile::{compile, emit, CompileError};
+use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+
+fn data(nr: u32) -> SeccompData {
+    SeccompData {
+        nr,
+        arch: 0,
+        instruction_pointer: 0,
+        args: [0; 6],
+    }
+}
+
+/// A root whose fail branch jumps over a chain of `chain` distinct tests: the distance sweeps
+/// about 230..=290 instructions, across the 255 limit of a conditional jump.
+#[test]
+fn jumps_around_255_are_fixed_inside_codegen() {
+    let (mut with_trampoline, mut without) = (0, 0);
+    for chain in 115..=145u32 {
+        let mut g = Graph::new();
+        let far = g.ret(0xdead);
+        // The chain ends in `far`, so `far` is laid out after the whole chain.
+        let mut node = far;
+        for k in 0..chain {
+            let r = g.ret(0x1_0000 + k);
+            node = g.test(Word::Nr, None, Test::Eq, k, r, node);
+        }
+        // The root's pass jump to `far` crosses the whole chain.
+        let root = g.test(Word::Nr, None, Test::Eq, 999, far, node);
+        let insns = emit::emit(&g, root, Endian::Little);
+        let program = Program::new(insns, Endian::Little);
+        program
+            .validate()
+            .unwrap_or_else(|e| panic!("chain {chain}: {e}"));
+        assert_eq!(
+            program.emulate(&data(999)).unwrap().ret,
+            0xdead,
+            "chain {chain}"
+        );
+        assert_eq!(
+            program.emulate(&data(5000)).unwrap().ret,
+            0xdead,
+            "chain {chain}"
+        );
+        for k in [0, chain / 2, chain - 1] {
+            assert_eq!(
+                program.emulate(&data(k)).unwrap().ret,
+                0x1_0000 + k,
+                "chain {chain} nr {k}"
+            );
+        }
+        let far_jump = program.insns().iter().any(|i| i.code == op::JMP | op::JA);
+        if far_jump {
+            with_trampoline += 1;
+        } else {
+            without += 1;
+        }
+    }
+    assert!(
+        with_trampoline > 0 && without > 0,
+        "the sweep must cross 255: {with_trampoline} / {without}"
+    );
+}
+
+fn big_policy(syscalls: usize, rules_per_syscall: u64) -> Policy {
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    let names: Vec<&str> = Arch::X86_64
+        .table()
+        .iter()
+        .map(|(n, _)| n)
+        .take(syscalls)
+        .collect();
+    for (i, name) in names.into_iter().enumerate() {
+        for v in 0..rules_per_syscall {
+            // Distinct values per syscall, so no two syscalls share their argument checks.
+            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 3 + 1).unwrap();
+            p.add_rule(Rule::new(Action::Allow, name).with_cond(c))
+                .unwrap();
+        }
+    }
+    p
+}
+
+#[test]
+fn over_4096_instructions_compiles_to_stacked_programs() {
+    let p = big_policy(120, 12);
+    let compiled = compile(&p).unwrap();
+    assert!(
+        compiled.programs.len() >= 2,
+        "{} programs",
+        compiled.programs.len()
+    );
+    for prog in &compiled.programs {
+        assert!(prog.len() <= MAX_INSNS);
+        prog.validate().unwrap();
+    }
+    for (_, nr) in Arch::X86_64.table().iter().take(130) {
+        for a0 in [0u64, 1, 4, 5, 34, 35, 36, 1 << 32 | 1, 5001, 5004, 119_034] {
+            let args = [a0, 0, 0, 0, 0, 0];
+            let want = p.decide(Arch::X86_64, nr, &args).action.to_ret();
+            assert_eq!(
+                compiled.emulate_call(Arch::X86_64, nr, &args).unwrap().ret,
+                want,
+                "nr {nr} a0 {a0}"
+            );
+        }
+    }
+}
+
+#[test]
+fn one_syscall_over_the_limit_is_a_clear_error() {
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    for v in 0..1100u64 {
+        // Each value differs in both words, so every rule needs its own tests.
+        let c = ArgCond::new(0, CmpOp::Eq, (v << 32) | (v * 7 + 1)).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "ioctl").with_cond(c))
+            .unwrap();
+    }
+    match compile(&p) {
+        Err(CompileError::TooLarge { nr, limit, .. }) => {
+            assert_eq!(nr, 16);
+            assert_eq!(limit, MAX_INSNS);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn multiplexers_are_never_widened() {
+    for arch in [Arch::X86, Arch::S390x, Arch::Mips, Arch::Ppc64le] {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([arch]).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "socket")).unwrap();
+        p.add_rule(
+            Rule::new(Action::Allow, "connect").with_cond(ArgCond::new(2, CmpOp::Eq, 16).unwrap()),
+        )
+        .unwrap();
+        let prog = &compile(&p).unwrap().programs[0];
+        let socketcall = arch.syscall_number("socketcall").unwrap();
+        let call = |c: u64, a2: u64| {
+            prog.emulate_call(arch, socketcall, &[c, 0, a2, 0, 0, 0])
+                .unwrap()
+                .ret
+        };
+        assert_eq!(
+            call(1, 0),
+            Action::Allow.to_ret(),
+            "{arch}: socketcall(SYS_SOCKET)"
+        );
+        assert_eq!(
+            call(3, 16),
+            Action::Errno(1).to_ret(),
+            "{arch}: socketcall(SYS_CONNECT) stays closed"
+        );
+        assert_eq!(
+            call(2, 0),
+            Action::Errno(1).to_ret(),
+            "{arch}: socketcall(SYS_BIND)"
+        );
+        let connect = arch.syscall_number("connect").unwrap();
+        assert_eq!(
+            prog.emulate_call(arch, connect, &[0, 0, 16, 0, 0, 0])
+                .unwrap()
+                .ret,
+            Action::Allow.to_ret()
+        );
+    }
+}
+
+#[test]
+fn program_checks_arch_first_then_number() {
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+    let prog = &compile(&p).unwrap().programs[0];
+    let insns = prog.insns();
+    assert_eq!(insns[0], sysgate::bpf::Insn::load(4), "ld arch first");
+    assert_eq!(insns[1].k, 0xc000_003e);
+    assert_eq!(insns[2], sysgate::bpf::Insn::load(0), "then ld nr");
+    // read (0) allowed; x32 numbers and unknown arches get KILL_PROCESS; -1 the default.
+    assert_eq!(
+        prog.emulate_call(Arch::X86_64, 0, &[0; 6]).unwrap().ret,
+        Action::Allow.to_ret()
+    );
+    assert_eq!(
+        prog.emulate_call(Arch::X86_64, 0x4000_0000, &[0; 6])
+            .unwrap()
+            .ret,
+        Action::KillProcess.to_ret()
+    );
+    assert_eq!(
+        prog.emulate_call(Arch::X86_64, u32::MAX, &[0; 6])
+            .unwrap()
+            .ret,
+        Action::Errno(1).to_ret()
+    );
+    assert_eq!(
+        prog.emulate_call(Arch::Aarch64, 63, &[0; 6]).unwrap().ret,
+        Action::KillProcess.to_ret()
+    );
+    assert!(prog.len() <= 9, "{}", prog.disassemble());
+}
