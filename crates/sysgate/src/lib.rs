@@ -11,11 +11,14 @@
 //! - [`policy`]: the IR every frontend produces and the compiler consumes, with the reference
 //!   evaluator that defines what a policy means.
 //! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
+//! - [`profile`]: frontends that read profile files (Docker/OCI/Podman JSON) into a
+//!   [`Policy`](policy::Policy) for a target architecture, capability set and kernel.
 #![warn(missing_docs)]
 
 pub mod arch;
 pub mod bpf;
 pub mod policy;
+pub mod profile;
 
 pub use arch::Arch;
 pub use policy::Action;
