@@ -12,12 +12,15 @@
 //!   evaluator that defines what a policy means.
 //! - [`compile`]: `Policy` → per-arch ranges → memoized decision graph → BPF [`bpf::Program`]s.
 //! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
+//! - [`profile`]: frontends that read profile files (Docker/OCI/Podman JSON) into a
+//!   [`Policy`](policy::Policy) for a target architecture, capability set and kernel.
 #![warn(missing_docs)]
 
 pub mod arch;
 pub mod bpf;
 pub mod compile;
 pub mod policy;
+pub mod profile;
 
 pub use arch::Arch;
 pub use policy::Action;

@@ -1,0 +1,1311 @@
+//! Docker/moby, OCI runtime-spec and Podman seccomp profiles (JSON) into a [`Policy`].
+//!
+//! This module owns the JSON format and its resolution for a [`Target`]; it does not own what
+//! the resulting policy means ([`crate::policy`]) or how it is compiled.
+//!
+//! # Shapes
+//!
+//! One reader takes all of these, told apart by content:
+//!
+//! - **moby** (`docker run --security-opt seccomp=...`): `defaultAction`, `defaultErrnoRet`,
+//!   `architectures` or `archMap` (`architecture` + `subArchitectures`), `syscalls[]` with
+//!   `names` (or the old single `name`), `action`, `errnoRet`, `args[]` (`index`, `value`,
+//!   `valueTwo`, `op`), `comment`, `includes`/`excludes` (`caps`, `arches`, `minKernel`),
+//!   `flags`, `listenerPath`, `listenerMetadata`.
+//! - **OCI runtime-spec** `linux.seccomp`: the same without the moby additions, either as a
+//!   bare object or inside a whole `config.json` (recognised by `ociVersion` or `linux`).
+//! - **Podman / containers-common**: `defaultErrno` and per-rule `errno` as a name (`EPERM`,
+//!   `ENOSYS`, ...) or a number; they take precedence over `defaultErrnoRet`/`errnoRet`.
+//!
+//! Keys are read as Go reads them (Docker and runc are Go): unknown ones are ignored, and a key
+//! matches its field ignoring case (`"Args"` is `"args"`). Every rule is validated, also those
+//! the target skips, and each error names `file:line:column` and what was expected.
+//!
+//! # Resolution
+//!
+//! First moby's `setupSeccomp`, then runc's reading of the result:
+//!
+//! 1. **Architectures**: the target's, plus `architectures`, or else the `archMap` entry whose
+//!    `architecture` is the target's, with its `subArchitectures`. Giving both is an error.
+//! 2. **Conditional rules**: an entry is skipped if `excludes.arches` names the target's
+//!    architecture (Docker's names: `amd64`, `arm64`, `x86`, ... see [`docker_arch_names`]),
+//!    if `excludes.caps` names a held capability, if the kernel is at least
+//!    `excludes.minKernel`, if `includes.arches` is non-empty and does not name the
+//!    architecture, if `includes.caps` names a capability not held, or if the kernel is older
+//!    than `includes.minKernel`. Kernel versions compare as (version, major revision).
+//! 3. **Actions**: `SCMP_ACT_KILL` is KILL_THREAD. `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` carry
+//!    `errnoRet` (EPERM when absent); other actions ignore it (with a warning).
+//!    `defaultErrnoRet` goes with the default action. A rule whose action equals the default
+//!    is dropped, as runc drops it; under sysgate's "most restrictive wins" it would otherwise
+//!    override an allow rule for the same call.
+//! 4. **Arguments**, as runc adds them: if no argument index repeats, the rule's conditions
+//!    are ANDed in one rule. If an index repeats, each condition becomes a rule of its own, so
+//!    they are ORed: `a0 == 1, a0 == 2` allows either value. Conditions on other indexes in
+//!    such a rule are ORed too (not ANDed, as one might read it); a warning says so.
+//!    `SCMP_CMP_MASKED_EQ` takes `value` as the mask and `valueTwo` as the expected value.
+//! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
+//!    [`Options::strict_names`]); so are names that none of the policy's architectures has.
+//!    Names some of them lack stay in the policy, which skips them per architecture.
+//! 6. **Attributes**: `flags` map to [`KernelFlags`]; without `flags`, SPEC_ALLOW is set (runc's
+//!    default). A `SCMP_ACT_NOTIFY` anywhere sets NEW_LISTENER. The bad-arch action is
+//!    KILL_THREAD (libseccomp's default, which runc keeps). Unless the default action is
+//!    ALLOW, LOG or TRACE, syscalls newer than the table return ENOSYS, as runc's filter patch
+//!    makes them (runc's threshold is the profile's newest syscall, sysgate's the table's; both
+//!    only choose between two denials).
+//!
+//! A profile with neither `defaultAction` nor `syscalls` means "no seccomp" to Docker; it
+//! becomes an allow-all policy, with a warning.
+//!
+//! Two places where moby's Go tables do not match its own data are read as intended: on
+//! loongarch64 moby looks `archMap` up under `loong64` and never finds it, and big-endian mips
+//! o32 has no Docker name. sysgate selects `archMap` entries by architecture, so both get their
+//! entry.
+//!
+//! ```
+//! use sysgate::policy::Action;
+//! use sysgate::profile::{docker, Target};
+//! use sysgate::Arch;
+//!
+//! let profile = r#"{
+//!     "defaultAction": "SCMP_ACT_ERRNO",
+//!     "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+//!     "syscalls": [
+//!         {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+//!         {"names": ["reboot"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_BOOT"]}}
+//!     ]
+//! }"#;
+//! let loaded = docker::parse(profile, "p.json", &Target::docker_default(Arch::X86_64))?;
+//! let policy = &loaded.policy;
+//! assert_eq!(policy.arches(), &[Arch::X86, Arch::X86_64]);
+//! assert_eq!(policy.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow); // read
+//! assert_eq!(policy.decide(Arch::X86_64, 169, &[0; 6]).action, Action::Errno(1)); // reboot
+//! assert_eq!(policy.rules()[0].origin.as_deref(), Some("p.json:5:9"));
+//! # Ok::<(), docker::DockerError>(())
+//! ```
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::Deserialize;
+
+use super::json_pos::{self, Pos, Seg};
+use super::Location;
+use crate::arch::{self, Arch};
+use crate::policy::{
+    parse_errno, Action, ArgCond, CmpOp, KernelFlags, Policy, PolicyError, Rule, MAX_ERRNO,
+};
+
+pub use super::{Listener, Loaded, Target};
+
+/// `EPERM`: the errno of `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` without `errnoRet`.
+const EPERM: u16 = 1;
+
+/// Why a Docker/OCI/Podman profile cannot be read. Every variant names the location.
+///
+/// ```
+/// use sysgate::profile::{docker, Target};
+/// use sysgate::Arch;
+///
+/// let err = docker::parse(
+///     "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALOW\"}]}",
+///     "p.json",
+///     &Target::new(Arch::X86_64),
+/// )
+/// .unwrap_err();
+/// assert_eq!(err.location().to_string(), "p.json:2:45");
+/// assert!(err.to_string().contains("unknown action \"SCMP_ACT_ALOW\": expected one of SCMP_ACT_KILL"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DockerError {
+    /// The text is not JSON.
+    #[error("{at}: not valid JSON: {message}")]
+    Syntax {
+        /// Where the parser stopped.
+        at: Location,
+        /// serde_json's description.
+        message: String,
+    },
+    /// A value has the wrong type or is not one the format allows: an unknown action,
+    /// operator, architecture, flag or errno name, an argument index above 5, an errno above
+    /// 4095, a number that does not fit 64 bits, a malformed `minKernel`, an empty name.
+    #[error("{at}: {message}")]
+    Invalid {
+        /// The start of the value (or the end of the object that lacks a field).
+        at: Location,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// A `syscalls[]` entry with both `name` and `names`.
+    #[error("{at}: this rule has both \"name\" and \"names\": expected only one of them")]
+    NameAndNames {
+        /// The entry.
+        at: Location,
+    },
+    /// A profile with both `architectures` and `archMap`.
+    #[error(
+        "{at}: the profile has both \"architectures\" and \"archMap\": expected only one of them"
+    )]
+    ArchitecturesAndArchMap {
+        /// The `archMap` value.
+        at: Location,
+    },
+    /// Rules without a `defaultAction`.
+    #[error(
+        "{at}: the profile has rules but no \"defaultAction\": expected one such as \
+         \"SCMP_ACT_ERRNO\""
+    )]
+    MissingDefaultAction {
+        /// The profile object.
+        at: Location,
+    },
+    /// An OCI `config.json` without a `linux.seccomp` object.
+    #[error("{at}: this OCI config.json has no \"linux\": {{\"seccomp\": ...}}: expected a seccomp profile there")]
+    NoSeccomp {
+        /// The document.
+        at: Location,
+    },
+    /// A syscall name no architecture knows, in strict mode.
+    #[error("{at}: unknown syscall {name:?}: no architecture has it (strict mode)")]
+    UnknownSyscall {
+        /// The name.
+        at: Location,
+        /// The name as written.
+        name: String,
+    },
+    /// The policy refused what the profile asks for (e.g. architectures of both byte orders).
+    #[error("{at}: {source}")]
+    Policy {
+        /// The part of the profile responsible.
+        at: Location,
+        /// Why.
+        source: PolicyError,
+    },
+}
+
+impl DockerError {
+    /// Where in the file the problem is.
+    ///
+    /// ```
+    /// use sysgate::profile::{docker, Target};
+    /// use sysgate::Arch;
+    ///
+    /// let err = docker::parse("{\n  \"defaultAction\": 1\n}", "p.json", &Target::new(Arch::X86_64))
+    ///     .unwrap_err();
+    /// assert_eq!((err.location().line, err.location().column), (2, 20));
+    /// ```
+    pub fn location(&self) -> &Location {
+        match self {
+            DockerError::Syntax { at, .. }
+            | DockerError::Invalid { at, .. }
+            | DockerError::NameAndNames { at }
+            | DockerError::ArchitecturesAndArchMap { at }
+            | DockerError::MissingDefaultAction { at }
+            | DockerError::NoSeccomp { at }
+            | DockerError::UnknownSyscall { at, .. }
+            | DockerError::Policy { at, .. } => at,
+        }
+    }
+}
+
+/// How strictly to read a profile.
+///
+/// ```
+/// use sysgate::profile::docker::Options;
+///
+/// assert!(!Options::default().strict_names);
+/// assert!(Options::strict().strict_names);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// A syscall name no architecture knows is an error instead of a warning.
+    pub strict_names: bool,
+}
+
+impl Options {
+    /// Every option at its strict setting.
+    ///
+    /// ```
+    /// use sysgate::profile::docker::Options;
+    ///
+    /// assert_ne!(Options::strict(), Options::default());
+    /// ```
+    pub fn strict() -> Options {
+        Options { strict_names: true }
+    }
+}
+
+/// Read a Docker/moby, OCI (`linux.seccomp` or whole `config.json`) or Podman profile and
+/// resolve it for `target`. `source` names the file in errors and rule origins.
+///
+/// ```
+/// use sysgate::policy::Action;
+/// use sysgate::profile::{docker, Target};
+/// use sysgate::Arch;
+///
+/// let loaded = docker::parse(
+///     r#"{"defaultAction": "SCMP_ACT_ALLOW",
+///         "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "errno": "ENOSYS"}]}"#,
+///     "podman.json",
+///     &Target::new(Arch::X86_64),
+/// )?;
+/// assert_eq!(loaded.policy.decide(Arch::X86_64, 101, &[0; 6]).action, Action::Errno(38));
+/// # Ok::<(), docker::DockerError>(())
+/// ```
+pub fn parse(text: &str, source: &str, target: &Target) -> Result<Loaded, DockerError> {
+    parse_with(text, source, target, &Options::default())
+}
+
+/// [`parse`] with [`Options`].
+///
+/// ```
+/// use sysgate::profile::docker::{self, DockerError, Options};
+/// use sysgate::profile::Target;
+/// use sysgate::Arch;
+///
+/// let text = r#"{"defaultAction": "SCMP_ACT_ERRNO",
+///                "syscalls": [{"names": ["read", "raed"], "action": "SCMP_ACT_ALLOW"}]}"#;
+/// let target = Target::new(Arch::X86_64);
+/// let err = docker::parse_with(text, "p.json", &target, &Options::strict()).unwrap_err();
+/// assert!(matches!(err, DockerError::UnknownSyscall { ref name, .. } if name == "raed"));
+/// assert_eq!(err.location().to_string(), "p.json:2:48");
+/// ```
+pub fn parse_with(
+    text: &str,
+    source: &str,
+    target: &Target,
+    options: &Options,
+) -> Result<Loaded, DockerError> {
+    let json_error = |e| json_error(text, source, e);
+    let Obj(probe): Obj<Probe> = serde_json::from_str(text).map_err(json_error)?;
+    let (profile, root) = if probe.oci_version.is_some() || probe.linux.is_some() {
+        let Obj(config): Obj<OciConfig> = serde_json::from_str(text).map_err(json_error)?;
+        let root = [Seg::Key("linux"), Seg::Key("seccomp")];
+        match config.linux.and_then(|l| l.0.seccomp) {
+            Some(Obj(profile)) => (profile, json_pos::locate(text, Pos::START, &root)),
+            None => {
+                return Err(DockerError::NoSeccomp {
+                    at: nearest(text, source, Pos::START, &root),
+                })
+            }
+        }
+    } else {
+        let Obj(profile): Obj<Profile> = serde_json::from_str(text).map_err(json_error)?;
+        (profile, json_pos::locate(text, Pos::START, &[]))
+    };
+    let resolver = Resolver {
+        text,
+        source,
+        target,
+        options,
+        root: root.unwrap_or(Pos::START),
+        warnings: Vec::new(),
+    };
+    resolver.resolve(profile)
+}
+
+/// The names Docker profiles use for `arch` in `includes.arches`/`excludes.arches`: moby's
+/// (`amd64`, `arm64`, `x86`, ..., `mips3l64n32` as moby spells it) and libseccomp-golang's,
+/// which Podman uses (`mipsel64n32`, `loong64`). Empty for an architecture neither names.
+///
+/// ```
+/// use sysgate::profile::docker::docker_arch_names;
+/// use sysgate::Arch;
+///
+/// assert_eq!(docker_arch_names(Arch::X86_64), &["amd64"]);
+/// assert_eq!(docker_arch_names(Arch::Aarch64), &["arm64"]);
+/// assert!(docker_arch_names(Arch::Mipsel64n32).contains(&"mipsel64n32"));
+/// ```
+pub fn docker_arch_names(arch: Arch) -> &'static [&'static str] {
+    match arch {
+        Arch::X86 => &["x86"],
+        Arch::X86_64 => &["amd64"],
+        Arch::X32 => &["x32"],
+        Arch::Arm => &["arm"],
+        Arch::Aarch64 => &["arm64"],
+        Arch::Loongarch64 => &["loongarch64", "loong64"],
+        Arch::M68k => &["m68k"],
+        Arch::Mips => &["mips"],
+        Arch::Mipsel => &["mipsel"],
+        Arch::Mips64 => &["mips64"],
+        Arch::Mipsel64 => &["mipsel64"],
+        Arch::Mips64n32 => &["mips64n32"],
+        Arch::Mipsel64n32 => &["mips3l64n32", "mipsel64n32"],
+        Arch::Parisc => &["parisc"],
+        Arch::Parisc64 => &["parisc64"],
+        Arch::Ppc => &["ppc"],
+        Arch::Ppc64 => &["ppc64"],
+        Arch::Ppc64le => &["ppc64le"],
+        Arch::Riscv64 => &["riscv64"],
+        Arch::S390 => &["s390"],
+        Arch::S390x => &["s390x"],
+        Arch::Sh => &["sh"],
+        Arch::Sheb => &["sheb"],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serde mirror of the format.
+//
+// Not oci-spec's types: they have none of moby's fields (`archMap`, `name`, `comment`,
+// `includes`, `excludes`) or Podman's (`errno` names), and adding those around them takes
+// `#[serde(flatten)]`, which buffers the object so serde_json can no longer say where a bad
+// value is. Their enums would also reject values with messages that do not list what is
+// allowed. So these types are our own, and validation happens while deserializing: serde_json
+// then reports the line and column of the offending value.
+// ---------------------------------------------------------------------------------------------
+
+/// Just enough of the top level to tell an OCI `config.json` from a seccomp profile.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    oci_version: Option<IgnoredAny>,
+    linux: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct OciConfig {
+    linux: Option<Obj<OciLinux>>,
+}
+
+#[derive(Deserialize)]
+struct OciLinux {
+    seccomp: Option<Obj<Profile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    default_action: Option<DefaultAction>,
+    default_errno_ret: Option<Errno>,
+    /// Podman: a name or number, preferred over `defaultErrnoRet`.
+    default_errno: Option<ErrnoName>,
+    architectures: Option<Vec<ArchName>>,
+    arch_map: Option<Vec<Obj<ArchMapEntry>>>,
+    syscalls: Option<Vec<Obj<SyscallEntry>>>,
+    flags: Option<Vec<Flag>>,
+    listener_path: Option<String>,
+    listener_metadata: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArchMapEntry {
+    architecture: ArchName,
+    sub_architectures: Option<Vec<ArchName>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyscallEntry {
+    names: Option<Vec<SyscallName>>,
+    /// The old single-name form; `""` counts as absent, as in Go.
+    name: Option<String>,
+    action: ActionKind,
+    errno_ret: Option<Errno>,
+    /// Podman: a name or number, preferred over `errnoRet`.
+    errno: Option<ErrnoName>,
+    args: Option<Vec<Obj<Arg>>>,
+    /// Type-checked, otherwise documentation.
+    #[serde(rename = "comment")]
+    _comment: Option<String>,
+    includes: Option<Obj<Filter>>,
+    excludes: Option<Obj<Filter>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Filter {
+    caps: Option<Vec<String>>,
+    arches: Option<Vec<String>>,
+    min_kernel: Option<MinKernel>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Arg {
+    /// Go's zero value when absent, like the other numbers.
+    #[serde(default)]
+    index: ArgIndex,
+    #[serde(default)]
+    value: Value64,
+    #[serde(default)]
+    value_two: Value64,
+    op: OpKind,
+}
+
+/// A JSON object as `T`, read the way Go's encoding/json (and so Docker and runc) reads it.
+///
+/// - Only an object: serde's derived structs also accept an array of the fields in order, Go
+///   does not.
+/// - Keys match fields ignoring case, an exact match first: to Docker `"ARGS"` (and even
+///   `"argſ"`, by Unicode simple case folding) is `"args"`. A rule whose conditions were
+///   spelled `"Args"` must not lose them here, or it would allow more than Docker does.
+struct Obj<T>(T);
+
+/// What an [`Obj`] is called in "expected ..." messages, and its fields' JSON names.
+trait Described {
+    const EXPECTING: &'static str;
+    const FIELDS: &'static [&'static str];
+}
+
+impl<'de, T: Deserialize<'de> + Described> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Described> Visitor<'de> for ObjVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                let folded = FoldKeys {
+                    map,
+                    fields: T::FIELDS,
+                };
+                T::deserialize(de::value::MapAccessDeserializer::new(folded))
+            }
+        }
+        d.deserialize_map(ObjVisitor(std::marker::PhantomData))
+            .map(Obj)
+    }
+}
+
+/// A map whose keys are replaced by the field they match ignoring case (see [`Obj`]).
+struct FoldKeys<A> {
+    map: A,
+    fields: &'static [&'static str],
+}
+
+impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for FoldKeys<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.map.next_key::<String>()? else {
+            return Ok(None);
+        };
+        let key = if self.fields.contains(&key.as_str()) {
+            key
+        } else {
+            let folded = json_pos::fold_case(&key);
+            match self
+                .fields
+                .iter()
+                .find(|f| json_pos::fold_case(f) == folded)
+            {
+                Some(field) => field.to_string(),
+                None => key,
+            }
+        };
+        seed.deserialize(de::IntoDeserializer::into_deserializer(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+macro_rules! described {
+    ($($t:ty => $what:expr, [$($field:expr),* $(,)?];)*) => {
+        $(impl Described for $t {
+            const EXPECTING: &'static str = $what;
+            const FIELDS: &'static [&'static str] = &[$($field),*];
+        })*
+    };
+}
+
+described! {
+    Probe => "a seccomp profile or OCI config.json object", ["ociVersion", "linux"];
+    OciConfig => "an OCI config.json object", ["linux"];
+    OciLinux => "the \"linux\" object of an OCI config.json", ["seccomp"];
+    Profile => "a seccomp profile object", [
+        "defaultAction", "defaultErrnoRet", "defaultErrno", "architectures", "archMap",
+        "syscalls", "flags", "listenerPath", "listenerMetadata",
+    ];
+    ArchMapEntry => "an archMap entry object", ["architecture", "subArchitectures"];
+    SyscallEntry => "a syscall rule object", [
+        "names", "name", "action", "errnoRet", "errno", "args", "comment", "includes",
+        "excludes",
+    ];
+    Filter => "an includes/excludes object", ["caps", "arches", "minKernel"];
+    Arg => "an argument condition object", ["index", "value", "valueTwo", "op"];
+}
+
+/// A string visitor that maps the text through `parse`, whose error names what was expected.
+struct StrVisitor<F> {
+    expecting: &'static str,
+    parse: F,
+}
+
+impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for StrVisitor<F> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
+}
+
+/// A fixed vocabulary of strings (actions, operators, flags).
+trait Vocabulary: Copy + 'static {
+    const WHAT: &'static str;
+    const EXPECTING: &'static str;
+    const WORDS: &'static [(&'static str, Self)];
+
+    fn lookup(s: &str) -> Result<Self, String> {
+        Self::WORDS
+            .iter()
+            .find(|(w, _)| *w == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Self::WORDS.iter().map(|(w, _)| *w).collect();
+                format!(
+                    "unknown {} {s:?}: expected one of {}",
+                    Self::WHAT,
+                    all.join(", ")
+                )
+            })
+    }
+
+    fn deserialize_word<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor {
+            expecting: Self::EXPECTING,
+            parse: Self::lookup,
+        })
+    }
+}
+
+/// `SCMP_ACT_*` as runc spells them (exactly: no data in parentheses, upper case).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum ActionKind {
+    Kill,
+    KillThread,
+    KillProcess,
+    Trap,
+    Errno,
+    Trace,
+    Allow,
+    Log,
+    Notify,
+}
+
+impl Vocabulary for ActionKind {
+    const WHAT: &'static str = "action";
+    const EXPECTING: &'static str = "an action such as \"SCMP_ACT_ALLOW\"";
+    const WORDS: &'static [(&'static str, ActionKind)] = &[
+        ("SCMP_ACT_KILL", ActionKind::Kill),
+        ("SCMP_ACT_KILL_THREAD", ActionKind::KillThread),
+        ("SCMP_ACT_KILL_PROCESS", ActionKind::KillProcess),
+        ("SCMP_ACT_TRAP", ActionKind::Trap),
+        ("SCMP_ACT_ERRNO", ActionKind::Errno),
+        ("SCMP_ACT_TRACE", ActionKind::Trace),
+        ("SCMP_ACT_ALLOW", ActionKind::Allow),
+        ("SCMP_ACT_LOG", ActionKind::Log),
+        ("SCMP_ACT_NOTIFY", ActionKind::Notify),
+    ];
+}
+
+impl<'de> Deserialize<'de> for ActionKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ActionKind::deserialize_word(d)
+    }
+}
+
+impl ActionKind {
+    /// Whether `errnoRet` means something for this action (runc's `getAction`).
+    fn takes_errno(self) -> bool {
+        matches!(self, ActionKind::Errno | ActionKind::Trace)
+    }
+
+    fn with_errno(self, errno: Option<u16>) -> Action {
+        match self {
+            // libseccomp's SCMP_ACT_KILL is SECCOMP_RET_KILL_THREAD.
+            ActionKind::Kill | ActionKind::KillThread => Action::KillThread,
+            ActionKind::KillProcess => Action::KillProcess,
+            ActionKind::Trap => Action::Trap(0),
+            ActionKind::Errno => Action::Errno(errno.unwrap_or(EPERM)),
+            ActionKind::Trace => Action::Trace(errno.unwrap_or(EPERM)),
+            ActionKind::Allow => Action::Allow,
+            ActionKind::Log => Action::Log,
+            ActionKind::Notify => Action::UserNotif,
+        }
+    }
+}
+
+/// `defaultAction`, where Go's empty string means "not given".
+struct DefaultAction(Option<ActionKind>);
+
+impl<'de> Deserialize<'de> for DefaultAction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor {
+            expecting: ActionKind::EXPECTING,
+            parse: |s: &str| match s {
+                "" => Ok(DefaultAction(None)),
+                _ => ActionKind::lookup(s).map(|a| DefaultAction(Some(a))),
+            },
+        })
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum OpKind {
+    Ne,
+    Lt,
+    Le,
+    Eq,
+    Ge,
+    Gt,
+    MaskedEq,
+}
+
+impl Vocabulary for OpKind {
+    const WHAT: &'static str = "operator";
+    const EXPECTING: &'static str = "an operator such as \"SCMP_CMP_EQ\"";
+    const WORDS: &'static [(&'static str, OpKind)] = &[
+        ("SCMP_CMP_NE", OpKind::Ne),
+        ("SCMP_CMP_LT", OpKind::Lt),
+        ("SCMP_CMP_LE", OpKind::Le),
+        ("SCMP_CMP_EQ", OpKind::Eq),
+        ("SCMP_CMP_GE", OpKind::Ge),
+        ("SCMP_CMP_GT", OpKind::Gt),
+        ("SCMP_CMP_MASKED_EQ", OpKind::MaskedEq),
+    ];
+}
+
+impl<'de> Deserialize<'de> for OpKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        OpKind::deserialize_word(d)
+    }
+}
+
+/// `SECCOMP_FILTER_FLAG_*`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Flag {
+    Tsync,
+    Log,
+    SpecAllow,
+    NewListener,
+    TsyncEsrch,
+    WaitKillableRecv,
+}
+
+impl Vocabulary for Flag {
+    const WHAT: &'static str = "flag";
+    const EXPECTING: &'static str = "a flag such as \"SECCOMP_FILTER_FLAG_LOG\"";
+    const WORDS: &'static [(&'static str, Flag)] = &[
+        ("SECCOMP_FILTER_FLAG_TSYNC", Flag::Tsync),
+        ("SECCOMP_FILTER_FLAG_LOG", Flag::Log),
+        ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", Flag::SpecAllow),
+        ("SECCOMP_FILTER_FLAG_NEW_LISTENER", Flag::NewListener),
+        ("SECCOMP_FILTER_FLAG_TSYNC_ESRCH", Flag::TsyncEsrch),
+        (
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            Flag::WaitKillableRecv,
+        ),
+    ];
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Flag::deserialize_word(d)
+    }
+}
+
+impl Flag {
+    fn set(self, flags: &mut KernelFlags) {
+        match self {
+            Flag::Tsync => flags.tsync = true,
+            Flag::Log => flags.log = true,
+            Flag::SpecAllow => flags.spec_allow = true,
+            Flag::NewListener => flags.new_listener = true,
+            Flag::TsyncEsrch => flags.tsync_esrch = true,
+            Flag::WaitKillableRecv => flags.wait_killable_recv = true,
+        }
+    }
+}
+
+/// `SCMP_ARCH_*` followed by a libseccomp architecture name in upper case.
+struct ArchName(Arch);
+
+impl<'de> Deserialize<'de> for ArchName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor {
+            expecting: "an architecture such as \"SCMP_ARCH_X86_64\"",
+            parse: |s: &str| {
+                s.strip_prefix("SCMP_ARCH_")
+                    .and_then(|rest| {
+                        Arch::ALL
+                            .into_iter()
+                            .find(|a| a.name().to_ascii_uppercase() == rest)
+                    })
+                    .map(ArchName)
+                    .ok_or_else(|| {
+                        let all: Vec<String> = Arch::ALL
+                            .iter()
+                            .map(|a| format!("SCMP_ARCH_{}", a.name().to_ascii_uppercase()))
+                            .collect();
+                        format!(
+                            "unknown architecture {s:?}: expected one of {}",
+                            all.join(", ")
+                        )
+                    })
+            },
+        })
+    }
+}
+
+/// A syscall name; runc refuses the empty one.
+struct SyscallName(String);
+
+impl<'de> Deserialize<'de> for SyscallName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor {
+            expecting: "a syscall name",
+            parse: |s: &str| match s {
+                "" => Err("empty syscall name: expected a name such as \"read\"".to_string()),
+                _ => Ok(SyscallName(s.to_string())),
+            },
+        })
+    }
+}
+
+/// A number from JSON as an unsigned 64-bit value, or an error saying why it is not one.
+fn unsigned(v: NumberSeen) -> Result<u64, String> {
+    const RANGE: &str = "expected an integer from 0 to 18446744073709551615";
+    match v {
+        NumberSeen::Unsigned(u) => Ok(u),
+        NumberSeen::Negative(i) => Err(format!("{i} does not fit in unsigned 64 bits: {RANGE}")),
+        NumberSeen::Float(f) if f.fract() == 0.0 && f.abs() >= 1.8e19 => {
+            Err(format!("{f} does not fit in 64 bits: {RANGE}"))
+        }
+        NumberSeen::Float(f) => Err(format!("{f} is not an integer: {RANGE}")),
+    }
+}
+
+/// The numeric shapes serde_json hands a visitor.
+enum NumberSeen {
+    Unsigned(u64),
+    Negative(i64),
+    Float(f64),
+}
+
+/// A visitor for numbers, with `check` deciding what is acceptable.
+struct NumVisitor<F> {
+    expecting: &'static str,
+    check: F,
+}
+
+impl<'de, T, F: FnOnce(NumberSeen) -> Result<T, String>> Visitor<'de> for NumVisitor<F> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.check)(NumberSeen::Unsigned(v)).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        let seen = match u64::try_from(v) {
+            Ok(u) => NumberSeen::Unsigned(u),
+            Err(_) => NumberSeen::Negative(v),
+        };
+        (self.check)(seen).map_err(E::custom)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        (self.check)(NumberSeen::Float(v)).map_err(E::custom)
+    }
+}
+
+/// An argument value (`value`, `valueTwo`): any unsigned 64-bit integer.
+#[derive(Copy, Clone, Default)]
+struct Value64(u64);
+
+impl<'de> Deserialize<'de> for Value64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumVisitor {
+            expecting: "an unsigned 64-bit integer",
+            check: |n| unsigned(n).map(Value64).map_err(|e| format!("value {e}")),
+        })
+    }
+}
+
+/// An argument index, 0 to 5.
+#[derive(Copy, Clone, Default)]
+struct ArgIndex(u32);
+
+impl<'de> Deserialize<'de> for ArgIndex {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumVisitor {
+            expecting: "an argument index from 0 to 5",
+            check: |n| match unsigned(n) {
+                Ok(i) if i <= 5 => Ok(ArgIndex(i as u32)),
+                Ok(i) => Err(format!(
+                    "argument index {i} is out of range: expected 0 to 5 (syscalls have six arguments)"
+                )),
+                Err(e) => Err(format!("argument index {e}")),
+            },
+        })
+    }
+}
+
+fn errno_in_range(n: u64) -> Result<u16, String> {
+    u16::try_from(n)
+        .ok()
+        .filter(|e| *e <= MAX_ERRNO)
+        .ok_or_else(|| format!("errno {n} is out of range: expected 0 to {MAX_ERRNO}"))
+}
+
+/// `errnoRet`, `defaultErrnoRet`: a number from 0 to 4095.
+struct Errno(u16);
+
+impl<'de> Deserialize<'de> for Errno {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumVisitor {
+            expecting: "an errno number from 0 to 4095",
+            check: |n| {
+                unsigned(n)
+                    .map_err(|e| format!("errno {e}"))
+                    .and_then(errno_in_range)
+                    .map(Errno)
+            },
+        })
+    }
+}
+
+/// Podman's `errno`, `defaultErrno`: a name (`EPERM`) or a number, as a string or a JSON
+/// number; `""` counts as absent, as in Go.
+struct ErrnoName(Option<u16>);
+
+impl<'de> Deserialize<'de> for ErrnoName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTING: &str = "an errno name such as \"EPERM\" or a number from 0 to 4095";
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrnoName;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTING)
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ErrnoName, E> {
+                if s.is_empty() {
+                    return Ok(ErrnoName(None));
+                }
+                let n = parse_errno(s).ok_or_else(|| {
+                    E::custom(format!("unknown errno {s:?}: expected {EXPECTING}"))
+                })?;
+                errno_in_range(n.into())
+                    .map(|e| ErrnoName(Some(e)))
+                    .map_err(E::custom)
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrnoName, E> {
+                errno_in_range(n)
+                    .map(|e| ErrnoName(Some(e)))
+                    .map_err(E::custom)
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ErrnoName, E> {
+                Err(E::custom(format!(
+                    "errno {n} is out of range: expected 0 to {MAX_ERRNO}"
+                )))
+            }
+
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<ErrnoName, E> {
+                Err(E::custom(format!(
+                    "errno {n} is not an integer: expected {EXPECTING}"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `minKernel`: `"<version>.<major>"` such as `"4.8"`, each part below 256 and not both 0,
+/// as moby reads it; `""` means no constraint.
+struct MinKernel(Option<(u32, u32)>);
+
+impl<'de> Deserialize<'de> for MinKernel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor {
+            expecting: "a kernel version such as \"4.8\"",
+            parse: |s: &str| {
+                if s.is_empty() {
+                    return Ok(MinKernel(None));
+                }
+                let part = |p: &str| {
+                    (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| p.parse::<u8>().ok())
+                        .flatten()
+                };
+                let parsed = s
+                    .split_once('.')
+                    .and_then(|(v, m)| Some((part(v)?, part(m)?)))
+                    .filter(|v| *v != (0, 0));
+                match parsed {
+                    Some((v, m)) => Ok(MinKernel(Some((v.into(), m.into())))),
+                    None => Err(format!(
+                        "invalid kernel version {s:?}: expected \"<version>.<major>\" such as \"4.8\""
+                    )),
+                }
+            },
+        })
+    }
+}
+
+/// The location of the value at `path` inside the value at `from`, or else of the nearest
+/// enclosing value that exists.
+fn nearest(text: &str, source: &str, from: Pos, path: &[Seg<'_>]) -> Location {
+    let pos = (0..=path.len())
+        .rev()
+        .find_map(|k| json_pos::locate(text, from, &path[..k]))
+        .unwrap_or(from);
+    Location::new(source, pos.line, pos.column)
+}
+
+/// A serde_json error as ours, with the column in characters.
+fn json_error(text: &str, source: &str, e: serde_json::Error) -> DockerError {
+    let line = e.line().max(1);
+    let column = json_pos::char_column(text, line, e.column());
+    let at = Location::new(source, line, column);
+    let mut message = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    if let Some(stripped) = message.strip_suffix(&suffix) {
+        message = stripped.to_string();
+    }
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            let (line, column) = json_pos::value_start(text, line, column);
+            DockerError::Invalid {
+                at: Location { line, column, ..at },
+                message,
+            }
+        }
+        _ => DockerError::Syntax { at, message },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution: the mirror types into a Policy for a Target.
+// ---------------------------------------------------------------------------------------------
+
+struct Resolver<'a> {
+    text: &'a str,
+    source: &'a str,
+    target: &'a Target,
+    options: &'a Options,
+    /// Where the profile object starts (inside `config.json` or not).
+    root: Pos,
+    warnings: Vec<String>,
+}
+
+impl Resolver<'_> {
+    /// The location of the value at `path` in the profile object (or of the nearest
+    /// enclosing value that exists).
+    fn location(&self, path: &[Seg<'_>]) -> Location {
+        nearest(self.text, self.source, self.root, path)
+    }
+
+    fn warn(&mut self, at: &Location, message: impl fmt::Display) {
+        self.warnings.push(format!("{at}: {message}"));
+    }
+
+    fn resolve(mut self, profile: Profile) -> Result<Loaded, DockerError> {
+        let entries = profile.syscalls.unwrap_or_default();
+        let default_kind = match profile.default_action.and_then(|a| a.0) {
+            Some(kind) => kind,
+            None if entries.is_empty() => return Ok(self.unconfined()),
+            None => {
+                return Err(DockerError::MissingDefaultAction {
+                    at: self.location(&[]),
+                })
+            }
+        };
+        let default_errno = errno_of(profile.default_errno, profile.default_errno_ret);
+        let default = default_kind.with_errno(default_errno);
+        if default_errno.is_some() && !default_kind.takes_errno() {
+            let at = self.location(&[Seg::Key("defaultErrnoRet")]);
+            self.warn(
+                &at,
+                "an errno only applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE; ignored",
+            );
+        }
+
+        let mut policy = Policy::new(default);
+        policy.attrs.bad_arch = Action::KillThread;
+        policy.attrs.enosys_for_unknown_syscalls =
+            !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
+        self.set_arches(&mut policy, profile.architectures, profile.arch_map)?;
+        match profile.flags {
+            None => policy.attrs.flags.spec_allow = true,
+            Some(flags) => flags.iter().for_each(|f| f.set(&mut policy.attrs.flags)),
+        }
+        let listener = self.listener(profile.listener_path, profile.listener_metadata);
+
+        let positions = json_pos::elements(self.text, self.root, &[Seg::Key("syscalls")]);
+        for (i, Obj(entry)) in entries.into_iter().enumerate() {
+            // Every entry has a position; the fallback only keeps this total.
+            let pos = positions.get(i).copied().unwrap_or(self.root);
+            self.add_entry(&mut policy, entry, pos)?;
+        }
+        if default == Action::UserNotif
+            || policy.rules().iter().any(|r| r.action == Action::UserNotif)
+        {
+            policy.attrs.flags.new_listener = true;
+        }
+        Ok(Loaded {
+            policy,
+            warnings: self.warnings,
+            listener,
+        })
+    }
+
+    /// Docker runs a profile with no default action and no rules without seccomp.
+    fn unconfined(mut self) -> Loaded {
+        let mut policy = Policy::new(Action::Allow);
+        // One architecture cannot mix byte orders.
+        let _ = policy.set_arches([self.target.arch]);
+        let at = self.location(&[]);
+        self.warn(
+            &at,
+            "no \"defaultAction\" and no \"syscalls\": Docker runs such a container without \
+             seccomp, so the policy allows everything",
+        );
+        Loaded {
+            policy,
+            warnings: self.warnings,
+            listener: None,
+        }
+    }
+
+    fn set_arches(
+        &self,
+        policy: &mut Policy,
+        architectures: Option<Vec<ArchName>>,
+        arch_map: Option<Vec<Obj<ArchMapEntry>>>,
+    ) -> Result<(), DockerError> {
+        let architectures = architectures.unwrap_or_default();
+        let arch_map = arch_map.unwrap_or_default();
+        if !architectures.is_empty() && !arch_map.is_empty() {
+            return Err(DockerError::ArchitecturesAndArchMap {
+                at: self.location(&[Seg::Key("archMap")]),
+            });
+        }
+        // The native architecture is always in the filter (libseccomp starts with it).
+        let mut arches = vec![self.target.arch];
+        let field = if architectures.is_empty() {
+            let mut entries = arch_map.iter().map(|e| &e.0);
+            if let Some(entry) = entries.find(|e| e.architecture.0 == self.target.arch) {
+                let subs = entry.sub_architectures.iter().flatten();
+                arches.extend(subs.map(|a| a.0));
+            }
+            "archMap"
+        } else {
+            arches.extend(architectures.iter().map(|a| a.0));
+            "architectures"
+        };
+        policy
+            .set_arches(arches)
+            .map_err(|source| DockerError::Policy {
+                at: self.location(&[Seg::Key(field)]),
+                source,
+            })
+    }
+
+    fn listener(&mut self, path: Option<String>, metadata: Option<String>) -> Option<Listener> {
+        let path = path.unwrap_or_default();
+        let metadata = metadata.unwrap_or_default();
+        if path.is_empty() && !metadata.is_empty() {
+            let at = self.location(&[Seg::Key("listenerMetadata")]);
+            self.warn(
+                &at,
+                "\"listenerMetadata\" without \"listenerPath\" is never sent",
+            );
+        }
+        (!path.is_empty()).then_some(Listener { path, metadata })
+    }
+
+    /// Whether moby keeps this entry for the target (see the module docs).
+    fn applies(&self, includes: Option<&Filter>, excludes: Option<&Filter>) -> bool {
+        let names = docker_arch_names(self.target.arch);
+        let names_arch =
+            |list: &Option<Vec<String>>| list.iter().flatten().any(|a| names.contains(&a.as_str()));
+        // Whether the kernel is at least `minKernel` (`None` without one). A kernel of unknown
+        // version counts as newer than any.
+        let kernel_at_least = |min: &Option<MinKernel>| {
+            let min = min.as_ref().and_then(|m| m.0)?;
+            Some(self.target.kernel.is_none_or(|k| k >= min))
+        };
+        if let Some(ex) = excludes {
+            if names_arch(&ex.arches)
+                || ex.caps.iter().flatten().any(|c| self.target.holds(c))
+                || kernel_at_least(&ex.min_kernel) == Some(true)
+            {
+                return false;
+            }
+        }
+        if let Some(inc) = includes {
+            let arches_listed = inc.arches.as_ref().is_some_and(|a| !a.is_empty());
+            if (arches_listed && !names_arch(&inc.arches))
+                || inc.caps.iter().flatten().any(|c| !self.target.holds(c))
+                || kernel_at_least(&inc.min_kernel) == Some(false)
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Add the rules of one `syscalls[]` entry, which starts at `pos`.
+    fn add_entry(
+        &mut self,
+        policy: &mut Policy,
+        entry: SyscallEntry,
+        pos: Pos,
+    ) -> Result<(), DockerError> {
+        let at = &Location::new(self.source, pos.line, pos.column);
+        let single = entry.name.filter(|n| !n.is_empty());
+        let names: Vec<(String, Seg<'static>, Option<usize>)> = match (single, entry.names) {
+            (Some(_), Some(names)) if !names.is_empty() => {
+                return Err(DockerError::NameAndNames { at: at.clone() })
+            }
+            (Some(name), _) => vec![(name, Seg::Key("name"), None)],
+            (None, names) => names
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(j, n)| (n.0, Seg::Key("names"), Some(j)))
+                .collect(),
+        };
+        let (includes, excludes) = (entry.includes.map(|f| f.0), entry.excludes.map(|f| f.0));
+        if !self.applies(includes.as_ref(), excludes.as_ref()) {
+            return Ok(());
+        }
+        if names.is_empty() {
+            self.warn(at, "this rule names no syscall");
+            return Ok(());
+        }
+        let errno = errno_of(entry.errno, entry.errno_ret);
+        if errno.is_some() && !entry.action.takes_errno() {
+            self.warn(
+                at,
+                "an errno only applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE; ignored",
+            );
+        }
+        let action = entry.action.with_errno(errno);
+        let cond_sets = self.condition_sets(entry.args.unwrap_or_default(), at);
+
+        let mut kept = Vec::new();
+        for (name, seg, j) in names {
+            if !arch::is_known_syscall(&name) {
+                let name_at = match j {
+                    Some(j) => nearest(self.text, self.source, pos, &[seg, Seg::Index(j)]),
+                    None => nearest(self.text, self.source, pos, &[seg]),
+                };
+                if self.options.strict_names {
+                    return Err(DockerError::UnknownSyscall { at: name_at, name });
+                }
+                self.warn(&name_at, format_args!("unknown syscall {name:?} skipped"));
+                continue;
+            }
+            let on_target = policy
+                .arches()
+                .iter()
+                .any(|a| a.syscall_number(&name).is_some() || a.multiplexed(&name).is_some());
+            if !on_target {
+                let arches: Vec<&str> = policy.arches().iter().map(|a| a.name()).collect();
+                self.warn(
+                    at,
+                    format_args!(
+                        "syscall {name:?} does not exist on {}; skipped",
+                        arches.join(", ")
+                    ),
+                );
+                continue;
+            }
+            kept.push(name);
+        }
+        // runc skips a rule with the default action (libseccomp would refuse it).
+        if action == policy.default_action() {
+            return Ok(());
+        }
+        for name in kept {
+            for conds in &cond_sets {
+                let rule = Rule::new(action, name.as_str())
+                    .with_conds(conds.iter().copied())
+                    .with_origin(at.to_string());
+                policy
+                    .add_rule(rule)
+                    .map_err(|source| DockerError::Policy {
+                        at: at.clone(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// runc's reading of `args`: one rule with every condition when no index repeats, else
+    /// one rule per condition. Each set has at most six conditions (distinct indexes, or one).
+    fn condition_sets(&mut self, args: Vec<Obj<Arg>>, at: &Location) -> Vec<Vec<ArgCond>> {
+        let conds: Vec<ArgCond> = args
+            .iter()
+            .filter_map(|Obj(a)| {
+                let (op, value) = match a.op {
+                    OpKind::Ne => (CmpOp::Ne, a.value.0),
+                    OpKind::Lt => (CmpOp::Lt, a.value.0),
+                    OpKind::Le => (CmpOp::Le, a.value.0),
+                    OpKind::Eq => (CmpOp::Eq, a.value.0),
+                    OpKind::Ge => (CmpOp::Ge, a.value.0),
+                    OpKind::Gt => (CmpOp::Gt, a.value.0),
+                    // OCI: `value` is the mask, `valueTwo` what the masked argument must be.
+                    OpKind::MaskedEq => (CmpOp::MaskedEq(a.value.0), a.value_two.0),
+                };
+                // The index was checked while parsing (0..=5), so this cannot fail.
+                ArgCond::new(a.index.0, op, value).ok()
+            })
+            .collect();
+        let mut per_index = [0usize; 6];
+        for c in &conds {
+            per_index[c.arg()] += 1;
+        }
+        if per_index.iter().all(|n| *n <= 1) {
+            return vec![conds];
+        }
+        if per_index.iter().filter(|n| **n > 0).count() > 1 {
+            self.warn(
+                at,
+                "an argument index repeats, so runc adds each condition as a rule of its own: \
+                 all of them are ORed, also those on other arguments",
+            );
+        }
+        conds.into_iter().map(|c| vec![c]).collect()
+    }
+}
+
+/// Podman's `errno` wins over `errnoRet` when given.
+fn errno_of(name: Option<ErrnoName>, ret: Option<Errno>) -> Option<u16> {
+    name.and_then(|n| n.0).or(ret.map(|e| e.0))
+}
+
+#[cfg(test)]
+mod tests;

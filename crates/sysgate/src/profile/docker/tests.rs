@@ -1,0 +1,960 @@
+//! Unit tests of the Docker/OCI/Podman reader: every resolution rule and every error.
+
+use super::*;
+use crate::policy::{DecidedBy, Syscall};
+
+fn target() -> Target {
+    Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)))
+}
+
+fn load(text: &str) -> Loaded {
+    load_for(text, &target())
+}
+
+fn load_for(text: &str, target: &Target) -> Loaded {
+    parse(text, "t.json", target).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn error(text: &str) -> DockerError {
+    match parse(text, "t.json", &target()) {
+        Ok(l) => panic!("expected an error, got {}", l.policy),
+        Err(e) => e,
+    }
+}
+
+/// A profile with default `default` and these rules (JSON objects, comma-separated).
+fn profile(default: &str, rules: &str) -> String {
+    format!("{{\"defaultAction\": \"{default}\", \"syscalls\": [{rules}]}}")
+}
+
+fn decide(policy: &Policy, name: &str, args: [u64; 6]) -> Action {
+    let nr = Arch::X86_64.syscall_number(name).unwrap();
+    policy.decide(Arch::X86_64, nr, &args).action
+}
+
+fn a0(v: u64) -> [u64; 6] {
+    [v, 0, 0, 0, 0, 0]
+}
+
+/// Asserts that the error is at `line:column` and its message contains `words`.
+#[track_caller]
+fn assert_error(err: &DockerError, line: usize, column: usize, words: &str) {
+    let text = err.to_string();
+    assert_eq!(
+        (err.location().line, err.location().column),
+        (line, column),
+        "{text}"
+    );
+    assert!(
+        text.starts_with(&format!("t.json:{line}:{column}: ")),
+        "{text}"
+    );
+    assert!(text.contains(words), "{text:?} lacks {words:?}");
+}
+
+#[test]
+fn scmp_act_kill_is_kill_thread() {
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["ptrace"], "action": "SCMP_ACT_KILL"},
+           {"names": ["reboot"], "action": "SCMP_ACT_KILL_PROCESS"},
+           {"names": ["kexec_load"], "action": "SCMP_ACT_KILL_THREAD"}"#,
+    ));
+    assert_eq!(decide(&l.policy, "ptrace", [0; 6]), Action::KillThread);
+    assert_eq!(decide(&l.policy, "reboot", [0; 6]), Action::KillProcess);
+    assert_eq!(decide(&l.policy, "kexec_load", [0; 6]), Action::KillThread);
+}
+
+#[test]
+fn errno_ret_applies_to_errno_and_trace_with_eperm_by_default() {
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["read"], "action": "SCMP_ACT_ERRNO"},
+           {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+           {"names": ["open"], "action": "SCMP_ACT_TRACE"},
+           {"names": ["close"], "action": "SCMP_ACT_TRACE", "errnoRet": 7},
+           {"names": ["stat"], "action": "SCMP_ACT_TRAP", "errnoRet": 7},
+           {"names": ["fstat"], "action": "SCMP_ACT_LOG"},
+           {"names": ["lstat"], "action": "SCMP_ACT_NOTIFY"}"#,
+    ));
+    let p = &l.policy;
+    assert_eq!(decide(p, "read", [0; 6]), Action::Errno(1));
+    assert_eq!(decide(p, "write", [0; 6]), Action::Errno(38));
+    assert_eq!(decide(p, "open", [0; 6]), Action::Trace(1));
+    assert_eq!(decide(p, "close", [0; 6]), Action::Trace(7));
+    assert_eq!(decide(p, "stat", [0; 6]), Action::Trap(0));
+    assert_eq!(decide(p, "fstat", [0; 6]), Action::Log);
+    assert_eq!(decide(p, "lstat", [0; 6]), Action::UserNotif);
+    assert!(p.attrs.flags.new_listener, "NOTIFY needs a listener fd");
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("t.json:5:12: "),
+        "{:?}",
+        l.warnings
+    );
+    assert!(l.warnings[0].contains("only applies to SCMP_ACT_ERRNO"));
+}
+
+#[test]
+fn default_errno_ret_goes_with_the_default_action() {
+    let l = load(r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "syscalls": []}"#);
+    assert_eq!(l.policy.default_action(), Action::Errno(38));
+    let l = load(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#);
+    assert_eq!(l.policy.default_action(), Action::Errno(1));
+    let l = load(r#"{"defaultAction": "SCMP_ACT_KILL_PROCESS"}"#);
+    assert_eq!(l.policy.default_action(), Action::KillProcess);
+}
+
+#[test]
+fn like_runc_bad_arch_kills_the_thread_and_new_syscalls_get_enosys_unless_allowing() {
+    let l = load(&profile("SCMP_ACT_ERRNO", ""));
+    assert_eq!(l.policy.attrs.bad_arch, Action::KillThread);
+    assert!(l.policy.attrs.enosys_for_unknown_syscalls);
+    assert_eq!(
+        l.policy.decide(Arch::Aarch64, 63, &[0; 6]).action,
+        Action::KillThread
+    );
+    for default in ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"] {
+        let l = load(&profile(default, ""));
+        assert!(!l.policy.attrs.enosys_for_unknown_syscalls, "{default}");
+    }
+}
+
+#[test]
+fn podman_errno_names_take_precedence_over_numbers() {
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "defaultErrno": "ENOSYS",
+            "syscalls": [
+              {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"},
+              {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errno": "5"},
+              {"names": ["open"], "action": "SCMP_ACT_ERRNO", "errno": 22},
+              {"names": ["close"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9, "errno": ""}
+            ]}"#,
+    );
+    let p = &l.policy;
+    assert_eq!(p.default_action(), Action::Errno(38));
+    assert_eq!(decide(p, "read", [0; 6]), Action::Errno(13));
+    assert_eq!(decide(p, "write", [0; 6]), Action::Errno(5));
+    assert_eq!(decide(p, "open", [0; 6]), Action::Errno(22));
+    assert_eq!(decide(p, "close", [0; 6]), Action::Errno(9));
+}
+
+#[test]
+fn a_rule_with_the_default_action_is_dropped_like_runc_does() {
+    // Under "most restrictive wins" an ERRNO(1) rule for socket would beat the allow rule;
+    // runc never adds it, so socket(AF_UNIX) is allowed.
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO"},
+           {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}"#,
+    ));
+    assert_eq!(l.policy.rules().len(), 1);
+    assert_eq!(decide(&l.policy, "socket", a0(1)), Action::Allow);
+    assert_eq!(decide(&l.policy, "socket", a0(2)), Action::Errno(1));
+}
+
+#[test]
+fn arch_map_picks_the_targets_entry_and_its_sub_architectures() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO",
+        "archMap": [
+          {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+          {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]},
+          {"architecture": "SCMP_ARCH_LOONGARCH64", "subArchitectures": null}
+        ],
+        "syscalls": []}"#;
+    let arches = |arch| load_for(text, &Target::new(arch)).policy.arches().to_vec();
+    assert_eq!(arches(Arch::X86_64), [Arch::X86, Arch::X86_64, Arch::X32]);
+    assert_eq!(arches(Arch::Aarch64), [Arch::Arm, Arch::Aarch64]);
+    assert_eq!(arches(Arch::Loongarch64), [Arch::Loongarch64]);
+    // No entry for the target: the native architecture alone, as libseccomp starts.
+    assert_eq!(arches(Arch::S390x), [Arch::S390x]);
+}
+
+#[test]
+fn architectures_list_adds_to_the_native_one() {
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"], "syscalls": []}"#,
+    );
+    assert_eq!(l.policy.arches(), [Arch::X86, Arch::X86_64]);
+}
+
+#[test]
+fn architectures_of_both_byte_orders_are_refused_where_they_are_listed() {
+    let err = error(
+        "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"architectures\": [\"SCMP_ARCH_PPC64\"]}",
+    );
+    assert!(matches!(err, DockerError::Policy { .. }));
+    assert_error(
+        &err,
+        2,
+        20,
+        "ppc64 is Big-endian but the policy already has x86_64",
+    );
+}
+
+#[test]
+fn includes_and_excludes_follow_moby() {
+    let rules = r#"
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}},
+        {"names": ["write"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}},
+        {"names": ["openat"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["amd64"]}},
+        {"names": ["close"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_CHOWN", "CAP_KILL"]}},
+        {"names": ["getpid"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_CHOWN", "CAP_SYS_ADMIN"]}},
+        {"names": ["fstat"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN", "CAP_KILL"]}},
+        {"names": ["getuid"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["ppoll"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "6.1"}},
+        {"names": ["lseek"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "6.2"}},
+        {"names": ["mmap"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "6.1"}},
+        {"names": ["mprotect"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "6.2"}},
+        {"names": ["munmap"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "5.10", "caps": []}, "excludes": {}},
+        {"names": ["brk"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": []}}"#;
+    let text = profile("SCMP_ACT_ERRNO", rules);
+    let allowed = |target: &Target| -> Vec<String> {
+        let mut names: Vec<String> = load_for(&text, target)
+            .policy
+            .rules()
+            .iter()
+            .map(|r| r.syscall.to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        allowed(&target()),
+        ["brk", "close", "getuid", "mprotect", "munmap", "ppoll", "read"]
+    );
+    // An older kernel, another architecture, other capabilities.
+    let t = target().with_kernel(Some((5, 4)));
+    assert_eq!(
+        allowed(&t),
+        ["brk", "close", "getuid", "mmap", "mprotect", "read"]
+    );
+    let t = Target::new(Arch::Aarch64).with_kernel(Some((6, 2)));
+    assert_eq!(
+        allowed(&t),
+        ["brk", "fstat", "getuid", "lseek", "munmap", "openat", "ppoll", "write"]
+    );
+    let t = target().with_cap("CAP_SYS_ADMIN").with_kernel(Some((7, 0)));
+    assert_eq!(
+        allowed(&t),
+        ["brk", "close", "getpid", "lseek", "munmap", "ppoll", "read"]
+    );
+    // An unknown kernel is newer than any minKernel.
+    let t = target().with_kernel(None);
+    assert_eq!(
+        allowed(&t),
+        ["brk", "close", "getuid", "lseek", "munmap", "ppoll", "read"]
+    );
+}
+
+#[test]
+fn moby_and_podman_spellings_of_the_target_architecture_both_match() {
+    let text = profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["mips3l64n32"]}},
+           {"names": ["write"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["mipsel64n32"]}},
+           {"names": ["open"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["x86_64"]}}"#,
+    );
+    let l = load_for(&text, &Target::new(Arch::Mipsel64n32));
+    assert_eq!(l.policy.rules().len(), 2);
+    let l = load_for(&text, &Target::new(Arch::X86_64));
+    assert_eq!(l.policy.rules().len(), 0, "Docker says amd64, not x86_64");
+}
+
+#[test]
+fn conditions_on_different_arguments_are_anded_in_one_rule() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["mmap"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
+            {"index": 2, "value": 4, "op": "SCMP_CMP_MASKED_EQ", "valueTwo": 0}]}"#,
+    ));
+    assert_eq!(l.policy.rules().len(), 1);
+    assert_eq!(
+        l.policy.rules()[0].conds,
+        [
+            ArgCond::new(0, CmpOp::Eq, 0).unwrap(),
+            ArgCond::new(2, CmpOp::MaskedEq(4), 0).unwrap()
+        ]
+    );
+    let p = &l.policy;
+    assert_eq!(decide(p, "mmap", [0, 0, 3, 0, 0, 0]), Action::Allow);
+    assert_eq!(decide(p, "mmap", [0, 0, 7, 0, 0, 0]), Action::Errno(1));
+    assert_eq!(decide(p, "mmap", [1, 0, 3, 0, 0, 0]), Action::Errno(1));
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+}
+
+#[test]
+fn conditions_on_the_same_argument_are_ored() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
+            {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+            {"index": 0, "value": 4294967295, "op": "SCMP_CMP_EQ"}]}"#,
+    ));
+    assert_eq!(l.policy.rules().len(), 3);
+    assert!(l.policy.rules().iter().all(|r| r.conds.len() == 1));
+    for v in [0, 8, 0xffff_ffff] {
+        assert_eq!(
+            decide(&l.policy, "personality", a0(v)),
+            Action::Allow,
+            "{v}"
+        );
+    }
+    for v in [1, 9, 0x1_0000_0000] {
+        assert_eq!(
+            decide(&l.policy, "personality", a0(v)),
+            Action::Errno(1),
+            "{v}"
+        );
+    }
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+}
+
+#[test]
+fn a_repeated_index_makes_runc_or_every_condition_and_that_is_warned() {
+    // runc (and crun) add each condition as its own rule as soon as an index repeats, so
+    // `a0 == 1 || a0 == 2 || a1 == 3`, not `(a0 == 1 || a0 == 2) && a1 == 3`.
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+            {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}"#,
+    ));
+    assert_eq!(l.policy.rules().len(), 3);
+    assert_eq!(
+        decide(&l.policy, "socket", [1, 0, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    assert_eq!(
+        decide(&l.policy, "socket", [9, 3, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    assert_eq!(
+        decide(&l.policy, "socket", [9, 9, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+    assert_eq!(l.warnings.len(), 1);
+    assert!(l.warnings[0].contains("ORed"), "{:?}", l.warnings);
+}
+
+#[test]
+fn masked_eq_takes_the_mask_from_value_and_the_expected_value_from_value_two() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ"}]},
+           {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 255, "valueTwo": 17, "op": "SCMP_CMP_MASKED_EQ"}]}"#,
+    ));
+    let p = &l.policy;
+    assert_eq!(decide(p, "clone", a0(0x11)), Action::Allow);
+    assert_eq!(decide(p, "clone", a0(0x1000_0000)), Action::Errno(1)); // CLONE_NEWUSER
+    assert_eq!(decide(p, "unshare", a0(0x1711)), Action::Allow);
+    assert_eq!(decide(p, "unshare", a0(0x12)), Action::Errno(1));
+}
+
+#[test]
+fn every_rule_carries_the_position_of_its_entry_even_after_braces_in_strings() {
+    let text = "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [\n  {\"comment\": \"}]{[\\\" tricky\", \"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"},\n\t{\"names\": [\"close\"],\n   \"action\": \"SCMP_ACT_ALLOW\"}]}";
+    let l = load(text);
+    let origins: Vec<(String, &str)> = l
+        .policy
+        .rules()
+        .iter()
+        .map(|r| (r.syscall.to_string(), r.origin.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("read".to_string(), "t.json:3:3"),
+            ("write".to_string(), "t.json:3:3"),
+            ("close".to_string(), "t.json:4:2")
+        ]
+    );
+}
+
+#[test]
+fn unknown_names_are_skipped_with_a_warning_or_refused_in_strict_mode() {
+    let text = profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["read", "no_such_syscall", "arm_fadvise64_64"], "action": "SCMP_ACT_ALLOW"}"#,
+    );
+    let l = load(&text);
+    let names: Vec<&Syscall> = l.policy.rules().iter().map(|r| &r.syscall).collect();
+    assert_eq!(names, [&Syscall::Name("read".into())]);
+    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+    assert!(l.warnings[0].starts_with("t.json:1:69: unknown syscall \"no_such_syscall\""));
+    assert!(
+        l.warnings[1].contains("\"arm_fadvise64_64\" does not exist on x86_64"),
+        "{:?}",
+        l.warnings
+    );
+    let err = parse_with(&text, "t.json", &target(), &Options::strict()).unwrap_err();
+    assert_error(&err, 1, 69, "unknown syscall \"no_such_syscall\"");
+}
+
+#[test]
+fn names_some_target_arches_lack_stay_in_the_policy() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["chown32"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    // chown32 is i386's; without archMap or architectures the policy has only x86_64.
+    assert!(l.policy.rules().is_empty());
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"],
+            "syscalls": [{"name": "chown32", "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    assert_eq!(l.policy.rules().len(), 1);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    assert_eq!(
+        l.policy.decide(Arch::X86, 212, &[0; 6]).action,
+        Action::Allow
+    );
+}
+
+#[test]
+fn the_old_single_name_form_works() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"name": "read", "action": "SCMP_ACT_ALLOW"}, {"name": "", "names": ["write"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    assert_eq!(l.policy.rules().len(), 2);
+}
+
+#[test]
+fn flags_map_to_kernel_flags_and_default_to_spec_allow() {
+    let l = load(&profile("SCMP_ACT_ERRNO", ""));
+    assert_eq!(
+        l.policy.attrs.flags,
+        KernelFlags {
+            spec_allow: true,
+            ..KernelFlags::default()
+        }
+    );
+    let l = load(r#"{"defaultAction": "SCMP_ACT_ERRNO", "flags": []}"#);
+    assert_eq!(l.policy.attrs.flags, KernelFlags::default());
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG",
+            "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            "SECCOMP_FILTER_FLAG_TSYNC_ESRCH", "SECCOMP_FILTER_FLAG_NEW_LISTENER"]}"#,
+    );
+    assert_eq!(
+        l.policy.attrs.flags,
+        KernelFlags {
+            tsync: true,
+            log: true,
+            spec_allow: false,
+            new_listener: true,
+            tsync_esrch: true,
+            wait_killable_recv: true,
+        }
+    );
+}
+
+#[test]
+fn listener_fields_are_returned_beside_the_policy() {
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+            "listenerMetadata": "hello",
+            "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    );
+    assert_eq!(
+        l.listener,
+        Some(Listener {
+            path: "/run/agent.sock".into(),
+            metadata: "hello".into()
+        })
+    );
+    assert!(l.policy.attrs.flags.new_listener);
+    assert_eq!(decide(&l.policy, "mount", [0; 6]), Action::UserNotif);
+}
+
+#[test]
+fn no_default_action_and_no_rules_is_unconfined() {
+    for text in ["{}", r#"{"defaultAction": "", "syscalls": null}"#] {
+        let l = load(text);
+        assert_eq!(l.policy.default_action(), Action::Allow);
+        assert!(l.policy.rules().is_empty());
+        assert!(
+            l.warnings[0].contains("without seccomp"),
+            "{:?}",
+            l.warnings
+        );
+    }
+}
+
+#[test]
+fn oci_config_json_and_bare_linux_seccomp_are_read() {
+    let config = r#"{
+  "ociVersion": "1.2.0",
+  "process": {"args": ["sh"], "capabilities": {"bounding": ["CAP_KILL"]}},
+  "linux": {
+    "namespaces": [{"type": "pid"}],
+    "seccomp": {
+      "defaultAction": "SCMP_ACT_ERRNO",
+      "defaultErrnoRet": 38,
+      "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+      "syscalls": [
+        {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]}
+      ]
+    }
+  }
+}"#;
+    let l = load(config);
+    let p = &l.policy;
+    assert_eq!(p.arches(), [Arch::X86, Arch::X86_64, Arch::X32]);
+    assert_eq!(p.default_action(), Action::Errno(38));
+    assert!(p.attrs.flags.log && !p.attrs.flags.spec_allow);
+    assert_eq!(decide(p, "write", [0; 6]), Action::Allow);
+    assert_eq!(decide(p, "personality", a0(8)), Action::Allow);
+    assert_eq!(decide(p, "personality", a0(0)), Action::Errno(38));
+    assert_eq!(p.rules()[0].origin.as_deref(), Some("t.json:12:9"));
+    assert_eq!(p.rules()[2].origin.as_deref(), Some("t.json:13:9"));
+
+    // The same object on its own.
+    let start = config.find("{\n      \"defaultAction\"").unwrap();
+    let end = config.rfind("}\n  }").unwrap() + 1;
+    let bare = load(&config[start..end]);
+    assert_eq!(&bare.policy.rules()[0].conds, &p.rules()[0].conds);
+    assert_eq!(bare.policy.arches(), p.arches());
+    assert_eq!(bare.policy.rules()[0].origin.as_deref(), Some("t.json:7:9"));
+}
+
+#[test]
+fn errors_name_their_location_and_what_was_expected() {
+    let cases: &[(&str, usize, usize, &str)] = &[
+        // Not JSON.
+        ("{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",,\n}", 2, 37, "not valid JSON"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\"", 1, 34, "EOF"),
+        ("", 1, 1, "EOF"),
+        ("[1]", 1, 1, "invalid type: sequence, expected a seccomp profile or OCI config.json object"),
+        // Unknown action, default or in a rule.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ALLOWED\"}",
+            1,
+            19,
+            "unknown action \"SCMP_ACT_ALLOWED\": expected one of SCMP_ACT_KILL, ",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n\"syscalls\": [{\"names\": [\"read\"],\n \"action\": \"scmp_act_allow\"}]}",
+            3,
+            12,
+            "unknown action \"scmp_act_allow\"",
+        ),
+        // Unknown operator.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\",\n \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQUAL\"}]}]}",
+            2,
+            42,
+            "unknown operator \"SCMP_CMP_EQUAL\": expected one of SCMP_CMP_NE, ",
+        ),
+        // Argument index above 5.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\",\n \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+            2,
+            21,
+            "argument index 6 is out of range: expected 0 to 5",
+        ),
+        // errno above 4095.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"defaultErrnoRet\": 4096}",
+            2,
+            21,
+            "errno 4096 is out of range: expected 0 to 4095",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EWHAT\"}]}",
+            1,
+            107,
+            "unknown errno \"EWHAT\": expected an errno name such as \"EPERM\"",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrno\": \"70000\"}",
+            1,
+            53,
+            "errno 70000 is out of range",
+        ),
+        // A value that does not fit 64 bits, or is negative, or not an integer.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\",\n \"args\": [{\"index\": 0, \"value\": 18446744073709551616, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+            2,
+            33,
+            "does not fit in 64 bits: expected an integer from 0 to 18446744073709551615",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\",\n \"args\": [{\"index\": 0, \"valueTwo\": -1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+            2,
+            36,
+            "value -1 does not fit in unsigned 64 bits",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\",\n \"args\": [{\"index\": 0, \"value\": 1.5, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+            2,
+            33,
+            "value 1.5 is not an integer",
+        ),
+        // Both name and names.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [\n  {\"name\": \"read\", \"names\": [\"write\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+            2,
+            3,
+            "both \"name\" and \"names\"",
+        ),
+        // Both architectures and archMap.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86\"],\n \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\"}]}",
+            2,
+            13,
+            "both \"architectures\" and \"archMap\"",
+        ),
+        // Unknown architecture name.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_AMD64\"]}",
+            1,
+            55,
+            "unknown architecture \"SCMP_ARCH_AMD64\": expected one of SCMP_ARCH_X86, SCMP_ARCH_X86_64,",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"archMap\": [{\"architecture\": \"amd64\"}]}",
+            1,
+            66,
+            "unknown architecture \"amd64\"",
+        ),
+        // Unknown flag, bad minKernel, empty name, wrong types.
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"flags\": [\"SECCOMP_FILTER_FLAG_FAST\"]}",
+            1,
+            47,
+            "unknown flag \"SECCOMP_FILTER_FLAG_FAST\": expected one of SECCOMP_FILTER_FLAG_TSYNC",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"minKernel\": \"4.8.1\"}}]}",
+            1,
+            124,
+            "invalid kernel version \"4.8.1\": expected \"<version>.<major>\"",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\", \"\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+            1,
+            69,
+            "empty syscall name",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": \"read\", \"action\": \"SCMP_ACT_ALLOW\"}]}",
+            1,
+            60,
+            "invalid type: string \"read\", expected a sequence",
+        ),
+        (
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"]}]}",
+            1,
+            68,
+            "missing field `action`",
+        ),
+        // Rules without a default action.
+        (
+            "\n {\"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+            2,
+            2,
+            "no \"defaultAction\"",
+        ),
+        // A config.json without a seccomp section.
+        (
+            "{\"ociVersion\": \"1.0.2\",\n \"linux\": {\"namespaces\": []}}",
+            2,
+            11,
+            "no \"linux\": {\"seccomp\": ...}",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (text, line, column, words) in cases {
+        let err = error(text);
+        let (l, c) = (err.location().line, err.location().column);
+        let message = err.to_string();
+        if (l, c) != (*line, *column) || !message.contains(words) {
+            wrong.push(format!(
+                "expected {line}:{column} {words:?}\n     got {message}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn error_kinds_are_told_apart() {
+    assert!(matches!(error("{"), DockerError::Syntax { .. }));
+    assert!(matches!(
+        error("{\"defaultAction\": \"X\"}"),
+        DockerError::Invalid { .. }
+    ));
+    assert!(matches!(
+        error("{\"syscalls\": [{\"names\": [], \"action\": \"SCMP_ACT_ALLOW\"}]}"),
+        DockerError::MissingDefaultAction { .. }
+    ));
+}
+
+/// The same document with every object key in upper case.
+fn upper_keys(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.to_uppercase(), upper_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(upper_keys).collect()),
+        other => other,
+    }
+}
+
+#[test]
+fn keys_match_fields_ignoring_case_like_go() {
+    // Every field of every object, once.
+    let profiles = [
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 13, "defaultErrno": "ENOSYS",
+            "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+            "flags": ["SECCOMP_FILTER_FLAG_LOG"], "listenerPath": "/s", "listenerMetadata": "m",
+            "syscalls": [
+              {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "comment": "c",
+               "args": [{"index": 1, "value": 7, "valueTwo": 3, "op": "SCMP_CMP_MASKED_EQ"}],
+               "includes": {"caps": ["CAP_KILL"], "arches": ["amd64"], "minKernel": "4.0"},
+               "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390x"], "minKernel": "9.0"}},
+              {"name": "read", "action": "SCMP_ACT_ERRNO", "errnoRet": 5, "errno": "EIO"}]}"#,
+        r#"{"ociVersion": "1.0.0", "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86"],
+            "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}}}"#,
+    ];
+    for text in profiles {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let lower = load(&value.to_string());
+        let upper = load(&upper_keys(value).to_string());
+        assert_eq!(upper, lower);
+        assert!(!lower.policy.rules().is_empty());
+    }
+    // Exact matches first, then Go's folding (long s folds to s).
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+            "argſ": [{"Index": 0, "VALUE": 1, "oP": "SCMP_CMP_EQ"}]}"#,
+    ));
+    assert_eq!(decide(&l.policy, "socket", a0(1)), Action::Allow);
+    assert_eq!(decide(&l.policy, "socket", a0(2)), Action::Errno(1));
+}
+
+#[test]
+fn objects_must_be_objects_not_arrays_of_their_fields() {
+    // serde's derived structs would take `["read"]`-style arrays positionally; Go does not.
+    let err = error(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"[["read"], "SCMP_ACT_ALLOW"]"#,
+    ));
+    assert_error(
+        &err,
+        1,
+        50,
+        "invalid type: sequence, expected a syscall rule object",
+    );
+}
+
+#[test]
+fn decided_by_points_at_rules_with_origins() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    let d = l.policy.decide(Arch::X86_64, 0, &[0; 6]);
+    let DecidedBy::Rule(i) = d.by else {
+        panic!("{d:?}")
+    };
+    assert_eq!(l.policy.rules()[i].origin.as_deref(), Some("t.json:1:50"));
+}
+
+/// A small deterministic generator (xorshift64*), so the fuzz test needs no dependency and
+/// any failure reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const SEED_PROFILE: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+  "flags": ["SECCOMP_FILTER_FLAG_LOG"], "listenerPath": "/s",
+  "syscalls": [
+    {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW", "comment": "{[\"]}"},
+    {"name": "personality", "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}, {"index": 0, "value": 1, "op": "SCMP_CMP_NE"}],
+     "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390x"]}},
+    {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "errno": "ENOSYS", "includes": {"minKernel": "5.3"}}
+  ]
+}"#;
+
+/// The byte ranges of string literals and numbers in `text`.
+fn tokens(text: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let start = i;
+        if text[i] == b'"' {
+            i += 1;
+            while i < text.len() && text[i] != b'"' {
+                i += if text[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(text.len());
+            out.push((start, i));
+        } else if text[i].is_ascii_digit() {
+            while i < text.len() && text[i].is_ascii_digit() {
+                i += 1;
+            }
+            out.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Mostly mutations that keep the text JSON (a string or number swapped for another value),
+/// so the fuzzing reaches the resolver, plus plain damage.
+fn mutate(rng: &mut Rng, text: &str) -> String {
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        "\\",
+        "null",
+        "true",
+        "0",
+        "-1",
+        "5",
+        "6",
+        "4095",
+        "4096",
+        "1e400",
+        "1.5",
+        "18446744073709551615",
+        "18446744073709551616",
+        "\"\"",
+        "\"SCMP_ACT_KILL\"",
+        "\"SCMP_ACT_NOTIFY\"",
+        "\"SCMP_ACT_ERRNO\"",
+        "\"SCMP_ARCH_PPC64\"",
+        "\"SCMP_ARCH_X86\"",
+        "\"SCMP_CMP_GT\"",
+        "\"names\"",
+        "\"name\"",
+        "\"args\"",
+        "\"index\"",
+        "\"architectures\"",
+        "\"linux\"",
+        "\"seccomp\"",
+        "\"ociVersion\"",
+        "\"errno\"",
+        "\"EPERM\"",
+        "\"minKernel\"",
+        "\"0.0\"",
+        "\"4.8\"",
+        "\"amd64\"",
+        "\"CAP_SYS_ADMIN\"",
+        "\"no_such\"",
+        "\"é\"",
+        "[]",
+        "{}",
+        "[\"read\", \"socketcall\"]",
+        "{\"index\": 5, \"value\": 1, \"op\": \"SCMP_CMP_LE\"}",
+    ];
+    let mut bytes = text.as_bytes().to_vec();
+    for _ in 0..1 + rng.below(3) {
+        let piece = PIECES[rng.below(PIECES.len())].as_bytes();
+        let at = rng.below(bytes.len() + 1);
+        match rng.below(6) {
+            0..=2 => {
+                let spans = tokens(&bytes);
+                if let Some(&(from, to)) = spans.get(rng.below(spans.len().max(1))) {
+                    bytes.splice(from..to, piece.iter().copied());
+                }
+            }
+            3 => {
+                bytes.splice(at..at, piece.iter().copied());
+            }
+            4 if at < bytes.len() => {
+                let end = (at + 1 + rng.below(20)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            _ => {
+                // Duplicate a slice elsewhere (repeats keys, entries, conditions).
+                let from = rng.below(bytes.len());
+                let len = rng.below(60).min(bytes.len() - from);
+                let slice = bytes[from..from + len].to_vec();
+                bytes.splice(at..at, slice);
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn mutated_profiles_never_panic_and_errors_point_inside_the_text() {
+    let targets = [
+        target(),
+        Target::new(Arch::S390x).with_cap("CAP_SYS_ADMIN"),
+        Target::new(Arch::Ppc64le),
+    ];
+    let mut rng = Rng(0x5eed_cafe_f00d_1234);
+    let mut accepted = 0;
+    let mut kinds = std::collections::BTreeSet::new();
+    for round in 0..6000 {
+        let text = mutate(&mut rng, SEED_PROFILE);
+        let target = &targets[round % targets.len()];
+        let options = if round % 2 == 0 {
+            Options::default()
+        } else {
+            Options::strict()
+        };
+        match parse_with(&text, "f.json", target, &options) {
+            Ok(l) => {
+                accepted += 1;
+                assert!(l.policy.rules().iter().all(|r| r.conds.len() <= 6));
+                assert!(l.policy.rules().iter().all(|r| r.origin.is_some()));
+            }
+            Err(e) => {
+                kinds.insert(
+                    format!("{e:?}")
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                );
+                let at = e.location();
+                let lines = text.split('\n').count();
+                assert!(at.line >= 1 && at.line <= lines, "{e} in {text:?}");
+                assert!(at.column >= 1, "{e}");
+            }
+        }
+    }
+    // The mutations must leave enough valid profiles to exercise the resolver.
+    assert!(accepted > 300, "only {accepted} accepted");
+    // And errors of several kinds, so the checks past JSON syntax run too.
+    assert!(kinds.len() >= 5, "{kinds:?}");
+}

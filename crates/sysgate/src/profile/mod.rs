@@ -1,0 +1,362 @@
+//! Profile frontends: read a profile file into a [`Policy`].
+//!
+//! Each submodule owns one file format and nothing else: it parses the text, reports errors
+//! with `file:line:column`, resolves whatever the format makes conditional (capabilities,
+//! kernel version, architecture) for a [`Target`], and produces a [`Policy`] whose rules carry
+//! their origin. Frontends never emit BPF and never decide what a policy means; that is
+//! [`crate::policy`]'s job.
+//!
+//! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
+//!   or inside a whole `config.json`) and the Podman/containers-common dialect.
+//!
+//! [`load`] reads a file and picks the frontend from its content.
+//!
+//! ```no_run
+//! use sysgate::profile::{self, Target};
+//! use sysgate::Arch;
+//!
+//! let loaded = profile::load("/etc/docker/seccomp.json", &Target::docker_default(Arch::X86_64))?;
+//! for warning in &loaded.warnings {
+//!     eprintln!("warning: {warning}");
+//! }
+//! println!("{}", loaded.policy);
+//! # Ok::<(), sysgate::profile::ProfileError>(())
+//! ```
+
+pub mod docker;
+mod json_pos;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::arch::Arch;
+use crate::policy::Policy;
+
+pub use docker::DockerError;
+
+/// Where something is in a profile file: `file:line:column`, 1-based, the column counted in
+/// characters.
+///
+/// ```
+/// use sysgate::profile::Location;
+///
+/// let at = Location::new("docker-default.json", 123, 9);
+/// assert_eq!(at.to_string(), "docker-default.json:123:9");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    /// The file name as the caller gave it.
+    pub file: String,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+}
+
+impl Location {
+    /// A location.
+    ///
+    /// ```
+    /// use sysgate::profile::Location;
+    ///
+    /// assert_eq!(Location::new("p.json", 1, 2).column, 2);
+    /// ```
+    pub fn new(file: impl Into<String>, line: usize, column: usize) -> Location {
+        Location {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// The capabilities Docker grants a container by default (moby's
+/// `oci/caps.DefaultCapabilities`), which its default seccomp profile is resolved against.
+///
+/// ```
+/// use sysgate::profile::DOCKER_DEFAULT_CAPS;
+///
+/// assert!(DOCKER_DEFAULT_CAPS.contains(&"CAP_NET_BIND_SERVICE"));
+/// assert!(!DOCKER_DEFAULT_CAPS.contains(&"CAP_SYS_ADMIN"));
+/// ```
+pub const DOCKER_DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// What a profile is resolved for: the architecture the container runs on, the capabilities
+/// in its bounding set, and the kernel version.
+///
+/// Docker profiles make rules conditional on all three (`includes`/`excludes`), and pick the
+/// filter's architectures from `archMap` by the running architecture.
+///
+/// `kernel: None` means the version is unknown: every `minKernel` is then taken as satisfied,
+/// as on a kernel newer than any the profile mentions. (moby refuses to load a profile with a
+/// `minKernel` when it cannot read the kernel version; a target for another machine is the
+/// common case here, and "recent kernel" is its useful reading.)
+///
+/// ```
+/// use sysgate::profile::Target;
+/// use sysgate::Arch;
+///
+/// let t = Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1))).with_cap("sys_admin");
+/// assert!(t.holds("CAP_SYS_ADMIN"));
+/// assert!(t.holds("CAP_CHOWN"));
+/// assert!(!t.holds("CAP_SYS_BOOT"));
+/// assert_eq!(t.kernel, Some((6, 1)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// The architecture the filter is for (Docker's "native" architecture).
+    pub arch: Arch,
+    /// Capabilities in the container's bounding set, spelled `CAP_*` in upper case.
+    pub caps: BTreeSet<String>,
+    /// Kernel version as (version, major revision), e.g. `(6, 1)`; `None` if unknown.
+    pub kernel: Option<(u32, u32)>,
+}
+
+impl Target {
+    /// A target with no capabilities and an unknown kernel.
+    ///
+    /// ```
+    /// use sysgate::profile::Target;
+    /// use sysgate::Arch;
+    ///
+    /// let t = Target::new(Arch::Aarch64);
+    /// assert!(t.caps.is_empty() && t.kernel.is_none());
+    /// ```
+    pub fn new(arch: Arch) -> Target {
+        Target {
+            arch,
+            caps: BTreeSet::new(),
+            kernel: None,
+        }
+    }
+
+    /// What `docker run` gives a container on `arch`: [`DOCKER_DEFAULT_CAPS`] and the running
+    /// kernel's version ([`Target::running_kernel`]).
+    ///
+    /// ```
+    /// use sysgate::profile::{Target, DOCKER_DEFAULT_CAPS};
+    /// use sysgate::Arch;
+    ///
+    /// let t = Target::docker_default(Arch::X86_64);
+    /// assert_eq!(t.caps.len(), DOCKER_DEFAULT_CAPS.len());
+    /// assert!(!t.holds("CAP_SYS_ADMIN"));
+    /// ```
+    pub fn docker_default(arch: Arch) -> Target {
+        Target {
+            arch,
+            caps: DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(),
+            kernel: Target::running_kernel(),
+        }
+    }
+
+    /// Add a capability; `sys_admin`, `SYS_ADMIN` and `CAP_SYS_ADMIN` all mean the same.
+    ///
+    /// ```
+    /// use sysgate::profile::Target;
+    /// use sysgate::Arch;
+    ///
+    /// assert!(Target::new(Arch::X86_64).with_cap("net_admin").holds("CAP_NET_ADMIN"));
+    /// ```
+    pub fn with_cap(mut self, cap: &str) -> Target {
+        self.caps.insert(normalize_cap(cap));
+        self
+    }
+
+    /// Remove a capability (any spelling [`Target::with_cap`] accepts).
+    ///
+    /// ```
+    /// use sysgate::profile::Target;
+    /// use sysgate::Arch;
+    ///
+    /// let t = Target::docker_default(Arch::X86_64).without_cap("net_raw");
+    /// assert!(!t.holds("CAP_NET_RAW"));
+    /// ```
+    pub fn without_cap(mut self, cap: &str) -> Target {
+        self.caps.remove(&normalize_cap(cap));
+        self
+    }
+
+    /// Set the kernel version.
+    ///
+    /// ```
+    /// use sysgate::profile::Target;
+    /// use sysgate::Arch;
+    ///
+    /// assert_eq!(Target::new(Arch::X86_64).with_kernel(Some((5, 4))).kernel, Some((5, 4)));
+    /// ```
+    pub fn with_kernel(mut self, kernel: Option<(u32, u32)>) -> Target {
+        self.kernel = kernel;
+        self
+    }
+
+    /// Whether the bounding set has this capability (exact `CAP_*` spelling, as moby compares).
+    ///
+    /// ```
+    /// use sysgate::profile::Target;
+    /// use sysgate::Arch;
+    ///
+    /// assert!(Target::docker_default(Arch::X86_64).holds("CAP_KILL"));
+    /// ```
+    pub fn holds(&self, cap: &str) -> bool {
+        self.caps.contains(cap)
+    }
+
+    /// The running kernel's (version, major revision), from `/proc/sys/kernel/osrelease`
+    /// (what `uname -r` prints); `None` if it cannot be read.
+    ///
+    /// ```
+    /// use sysgate::profile::Target;
+    ///
+    /// if let Some((version, major)) = Target::running_kernel() {
+    ///     println!("kernel {version}.{major}");
+    /// }
+    /// ```
+    pub fn running_kernel() -> Option<(u32, u32)> {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+        parse_kernel_release(&release)
+    }
+}
+
+/// The (version, major revision) at the start of a kernel release string, read the way moby
+/// reads `uname -r` (`%d.%d`): `"6.1.0-18-amd64"` and `"3.12-rc5"` give `(6, 1)` and `(3, 12)`.
+///
+/// ```
+/// use sysgate::profile::parse_kernel_release;
+///
+/// assert_eq!(parse_kernel_release("6.1.0-18-amd64"), Some((6, 1)));
+/// assert_eq!(parse_kernel_release("3.12-1-amd64\n"), Some((3, 12)));
+/// assert_eq!(parse_kernel_release("6"), None);
+/// ```
+pub fn parse_kernel_release(release: &str) -> Option<(u32, u32)> {
+    let release = release.trim();
+    let (version, rest) = release.split_once('.')?;
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    Some((version.parse().ok()?, rest[..digits].parse().ok()?))
+}
+
+fn normalize_cap(cap: &str) -> String {
+    let upper = cap.trim().to_ascii_uppercase();
+    if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    }
+}
+
+/// The user-notification listener a profile asks for (OCI `listenerPath` and
+/// `listenerMetadata`). The policy has no place for it: the runtime that installs the filter
+/// sends the listener fd to this socket.
+///
+/// ```
+/// use sysgate::profile::Listener;
+///
+/// let l = Listener { path: "/run/agent.sock".into(), metadata: String::new() };
+/// assert_eq!(l.path, "/run/agent.sock");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Listener {
+    /// The UNIX socket the runtime sends the listener fd (and container state) to.
+    pub path: String,
+    /// Opaque data passed along to the agent (empty if none).
+    pub metadata: String,
+}
+
+/// A profile read and resolved for a target: the policy, what is worth telling the user, and
+/// the listener the profile names.
+///
+/// ```
+/// use sysgate::profile::{docker, Target};
+/// use sysgate::Arch;
+///
+/// let loaded = docker::parse(
+///     r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+///         {"names": ["read", "no_such_call"], "action": "SCMP_ACT_ALLOW"}]}"#,
+///     "p.json",
+///     &Target::new(Arch::X86_64),
+/// )?;
+/// assert_eq!(loaded.policy.rules().len(), 1);
+/// assert!(loaded.warnings[0].contains("no_such_call"));
+/// assert!(loaded.listener.is_none());
+/// # Ok::<(), sysgate::profile::DockerError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// The policy; every rule's origin is `file:line:column`.
+    pub policy: Policy,
+    /// Things skipped or worth a look, each starting with its location.
+    pub warnings: Vec<String>,
+    /// The user-notification listener, if the profile names one.
+    pub listener: Option<Listener>,
+}
+
+/// Why [`load`] failed.
+///
+/// ```
+/// use sysgate::profile::{self, ProfileError, Target};
+/// use sysgate::Arch;
+///
+/// let err = profile::load("/nonexistent.json", &Target::new(Arch::X86_64)).unwrap_err();
+/// assert!(matches!(err, ProfileError::Io { .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is a Docker/OCI/Podman profile (or not JSON at all) and is invalid.
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+}
+
+/// Read a profile file and resolve it for `target`, choosing the format from the content.
+///
+/// Today every format is JSON: a Docker/moby or Podman profile, a bare OCI `linux.seccomp`
+/// object or a whole OCI `config.json` (see [`docker::parse`]). Errors and rule origins name
+/// the file as `path` is given.
+///
+/// ```no_run
+/// use sysgate::profile::{self, Target};
+/// use sysgate::Arch;
+///
+/// let loaded = profile::load("bundle/config.json", &Target::docker_default(Arch::X86_64))?;
+/// println!("{} rules", loaded.policy.rules().len());
+/// # Ok::<(), sysgate::profile::ProfileError>(())
+/// ```
+pub fn load(path: impl AsRef<Path>, target: &Target) -> Result<Loaded, ProfileError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(docker::parse(&text, &path.display().to_string(), target)?)
+}
