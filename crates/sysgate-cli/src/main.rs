@@ -5,6 +5,10 @@
 //! arch, a profile that does not parse), and whatever a subcommand reports explicitly (for
 //! `run`, the child's own status).
 
+mod check;
+mod compile;
+mod disasm;
+mod profile_input;
 mod resolve;
 
 use std::process::ExitCode;
@@ -24,6 +28,13 @@ struct Cli {
 enum Command {
     /// Resolve syscall names and numbers on any architecture (like scmp_sys_resolver).
     Resolve(resolve::Args),
+    /// Compile a profile to BPF (raw, C, Rust or readable text).
+    Compile(compile::Args),
+    /// Show what a profile decides for one call, which rule decided, and whether the kernel
+    /// caches it.
+    Check(check::Args),
+    /// Disassemble a raw seccomp program (sysgate's or libseccomp's) with syscall names.
+    Disasm(disasm::Args),
 }
 
 /// An error caused by the user's input: reported on one line, exit status 2.
@@ -47,6 +58,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Resolve(args) => resolve::run(args),
+        Command::Compile(args) => compile::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Disasm(args) => disasm::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -9,11 +9,11 @@ mod support;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use support::libseccomp::{self, cmp, LibseccompFilter};
+use support::libseccomp::{self, LibseccompFilter};
 use sysgate::arch::Arch;
 use sysgate::bpf::Program;
 use sysgate::compile::compile;
-use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall};
+use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
 
 const NAMES: &[&str] = &[
     "read", "write", "ioctl", "mmap", "socket", "prctl", "clone", "futex",
@@ -95,41 +95,7 @@ fn policy() -> impl Strategy<Value = Policy> {
 }
 
 fn to_libseccomp(lib: &libseccomp::Libseccomp, p: &Policy, optimize: u32) -> LibseccompFilter {
-    let rules = p
-        .rules()
-        .iter()
-        .map(|r| {
-            let Syscall::Name(name) = &r.syscall else {
-                unreachable!()
-            };
-            let nr = lib.resolve_name_arch(Arch::X86_64.libseccomp_token(), name);
-            let conds = r
-                .conds
-                .iter()
-                .map(|c| {
-                    let (op, a, b) = match c.op() {
-                        CmpOp::Ne => (cmp::NE, c.value(), 0),
-                        CmpOp::Lt => (cmp::LT, c.value(), 0),
-                        CmpOp::Le => (cmp::LE, c.value(), 0),
-                        CmpOp::Eq => (cmp::EQ, c.value(), 0),
-                        CmpOp::Ge => (cmp::GE, c.value(), 0),
-                        CmpOp::Gt => (cmp::GT, c.value(), 0),
-                        CmpOp::MaskedEq(m) => (cmp::MASKED_EQ, m, c.value()),
-                    };
-                    (c.arg() as u32, op, a, b)
-                })
-                .collect();
-            (r.action.to_ret(), nr, conds)
-        })
-        .collect();
-    LibseccompFilter {
-        default_action: p.default_action().to_ret(),
-        arches: p.arches().iter().map(|a| a.libseccomp_token()).collect(),
-        remove_native: true,
-        rules,
-        optimize,
-        badarch: Some(p.attrs.bad_arch.to_ret()),
-    }
+    lib.filter_from_policy(p, optimize)
 }
 
 fn arg_vectors(p: &Policy) -> Vec<[u64; 6]> {

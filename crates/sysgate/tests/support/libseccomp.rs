@@ -321,3 +321,54 @@ fn wait_with_timeout(pid: libc::pid_t, timeout: Duration) -> Result<c_int, Strin
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+impl Libseccomp {
+    /// The libseccomp build of a sysgate policy: the same default, arches, bad-arch action and
+    /// rules (named syscalls resolved on the native arch, as libseccomp expects). Rules whose
+    /// action is the default are left out, since libseccomp refuses them (they change
+    /// nothing).
+    pub fn filter_from_policy(
+        &self,
+        p: &sysgate::policy::Policy,
+        optimize: u32,
+    ) -> LibseccompFilter {
+        use sysgate::policy::{CmpOp, Syscall};
+        let native = sysgate::arch::Arch::native();
+        let rules = p
+            .rules()
+            .iter()
+            .filter(|r| r.action != p.default_action())
+            .map(|r| {
+                let nr = match &r.syscall {
+                    Syscall::Name(name) => self.resolve_name_arch(native.libseccomp_token(), name),
+                    Syscall::Number(n) => *n as i32,
+                };
+                let conds = r
+                    .conds
+                    .iter()
+                    .map(|c| {
+                        let (op, a, b) = match c.op() {
+                            CmpOp::Ne => (cmp::NE, c.value(), 0),
+                            CmpOp::Lt => (cmp::LT, c.value(), 0),
+                            CmpOp::Le => (cmp::LE, c.value(), 0),
+                            CmpOp::Eq => (cmp::EQ, c.value(), 0),
+                            CmpOp::Ge => (cmp::GE, c.value(), 0),
+                            CmpOp::Gt => (cmp::GT, c.value(), 0),
+                            CmpOp::MaskedEq(m) => (cmp::MASKED_EQ, m, c.value()),
+                        };
+                        (c.arg() as u32, op, a, b)
+                    })
+                    .collect();
+                (r.action.to_ret(), nr, conds)
+            })
+            .collect();
+        LibseccompFilter {
+            default_action: p.default_action().to_ret(),
+            arches: p.arches().iter().map(|a| a.libseccomp_token()).collect(),
+            remove_native: true,
+            rules,
+            optimize,
+            badarch: Some(p.attrs.bad_arch.to_ret()),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! `sysgate check`: what a profile decides for one call, which rule decided, and whether the
+//! kernel would cache it.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use sysgate::arch::Arch;
+use sysgate::policy::DecidedBy;
+
+use crate::bad_input;
+use crate::profile_input::{self, TargetArgs};
+
+/// Arguments of `sysgate check`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "The answer comes from sysgate's reference evaluator and is confirmed \
+by running the compiled program in the BPF emulator; the two must agree. ARGs are the \
+syscall's arguments a0..a5 (decimal or 0x hex; missing ones are 0).\n\nExamples:\n  sysgate \
+check docker-default.json --arch amd64 clone3\n  sysgate check docker-default.json --arch \
+amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
+)]
+pub struct Args {
+    /// The profile.
+    #[arg(value_name = "PROFILE")]
+    profile: String,
+
+    #[command(flatten)]
+    target: TargetArgs,
+
+    /// The syscall, by name or number.
+    #[arg(value_name = "SYSCALL")]
+    syscall: String,
+
+    /// Argument values a0..a5.
+    #[arg(value_name = "ARG", num_args = 0..=6, allow_negative_numbers = true)]
+    args: Vec<String>,
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if let Some(neg) = s.strip_prefix('-') {
+        neg.parse::<u64>().ok().map(|v| v.wrapping_neg())
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// Run `sysgate check`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let loaded = profile_input::load(&args.profile, &args.target)?;
+    let policy = &loaded.policy;
+    let arch = match args.target.arches().first() {
+        Some(a) => *a,
+        None => Arch::native(),
+    };
+    let nr = match args.syscall.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => match arch.syscall_number(&args.syscall) {
+            Some(n) => n,
+            None => {
+                return Err(bad_input(format!(
+                    "{arch} has no syscall named {:?}",
+                    args.syscall
+                )))
+            }
+        },
+    };
+    let mut values = [0u64; 6];
+    for (i, a) in args.args.iter().enumerate() {
+        values[i] = parse_u64(a)
+            .ok_or_else(|| bad_input(format!("argument a{i}: {a:?} is not a number")))?;
+    }
+    let decision = policy.decide(arch, nr, &values);
+    let compiled = sysgate::compile::compile(policy)
+        .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
+    let emulated = compiled.emulate_call(arch, nr, &values)?;
+    let name = arch.syscall_name(nr).unwrap_or("?");
+    println!("{arch} {name} ({nr}) args {values:x?}");
+    println!("action: {}", decision.action);
+    let why = match decision.by {
+        DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i]),
+        DecidedBy::Default => "the default action (no rule matched)".to_string(),
+        DecidedBy::BadArch => "the bad-arch action (architecture not in the profile)".to_string(),
+        DecidedBy::UnknownSyscall => "ENOSYS for a syscall newer than the table".to_string(),
+        DecidedBy::SkippedCall => "the default action (nr -1, a skipped call)".to_string(),
+    };
+    println!("decided by: {why}");
+    let cached = sysgate::bpf::kernel_caches_all(&compiled.programs, arch, nr);
+    println!(
+        "kernel action cache: {}",
+        if cached {
+            "yes (the kernel skips the filter for this syscall)"
+        } else {
+            "no (the filter runs on every call)"
+        }
+    );
+    println!(
+        "emulated: {:#010x} after {} instructions",
+        emulated.ret, emulated.executed
+    );
+    if emulated.ret != decision.action.to_ret() {
+        anyhow::bail!(
+            "internal error: the compiled filter returns {:#x} but the policy decides {}; please report this",
+            emulated.ret,
+            decision.action
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,54 @@
+//! `sysgate disasm`: disassemble any raw seccomp program (sysgate's, libseccomp's, a dump).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use sysgate::arch::Arch;
+use sysgate::bpf::Program;
+
+use crate::bad_input;
+
+/// Arguments of `sysgate disasm`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "FILE holds the kernel's sock_filter array (8 bytes per instruction), \
+as written by `sysgate compile --format raw` or libseccomp's seccomp_export_bpf. Syscall \
+numbers are named for the architecture each path has checked; --arch names them where the \
+program does not check the architecture and sets the byte order (default: native).\n\n\
+Example:\n  sysgate compile docker-default.json -o filter.bpf && sysgate disasm filter.bpf"
+)]
+pub struct Args {
+    /// The raw program to read ("-" for standard input).
+    #[arg(value_name = "FILE")]
+    file: String,
+
+    /// Architecture for byte order and syscall names (default: native).
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    arch: Option<String>,
+}
+
+/// Run `sysgate disasm`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let arch = match &args.arch {
+        Some(a) => Some(Arch::parse(a).map_err(|e| bad_input(e.to_string()))?),
+        None => None,
+    };
+    let bytes = if args.file == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
+        buf
+    } else {
+        std::fs::read(&args.file).map_err(|e| bad_input(format!("{}: {e}", args.file)))?
+    };
+    let endian = arch.unwrap_or_else(Arch::native).endian();
+    let program = Program::from_bytes(&bytes, endian)
+        .map_err(|e| bad_input(format!("{}: {e}", args.file)))?;
+    if let Err(e) = program.validate() {
+        eprintln!(
+            "sysgate: warning: {}: the kernel would refuse this program: {e}",
+            args.file
+        );
+    }
+    print!("{}", program.disassemble_with(arch));
+    Ok(ExitCode::SUCCESS)
+}
