@@ -1,0 +1,25 @@
+//! The kernel side: installing programs and supervising user notifications.
+//!
+//! - [`install`](install_insns): set `no_new_privs` and install one or several programs,
+//!   stacked in order, into the calling thread or (TSYNC) the whole process
+//!   ([`PreparedFilters`], [`InstallOptions`], [`InstallError`]).
+//! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
+//!
+//! This module takes BPF instructions as they are ([`Insn`](crate::bpf::Insn) slices); it
+//! neither compiles nor checks them beyond what the kernel needs to be asked. The kernel's
+//! own checker decides whether a program is valid.
+//!
+//! Installing a filter is irreversible for the thread (and, with TSYNC, the process). Tests
+//! and tools install only in child processes or in threads made for the purpose.
+
+mod install;
+mod notify;
+mod sys;
+
+pub use install::{
+    install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
+    MAX_INSNS_PER_PATH,
+};
+pub use notify::{
+    Listener, NotifSizes, Notification, NotifyError, Readiness, Response, SeccompData, TargetFd,
+};
