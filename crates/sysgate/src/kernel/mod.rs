@@ -1,8 +1,11 @@
-//! The kernel side: installing programs and supervising user notifications.
+//! The kernel side: installing programs, probing what the running kernel supports, and
+//! supervising user notifications.
 //!
 //! - [`install`](install_insns): set `no_new_privs` and install one or several programs,
 //!   stacked in order, into the calling thread or (TSYNC) the whole process
 //!   ([`PreparedFilters`], [`InstallOptions`], [`InstallError`]).
+//! - [`Features::probe`]: which actions, flags and notification sizes the kernel has, and
+//!   whether it caches allowed syscalls. Installs nothing.
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
 //!
 //! This module takes BPF instructions as they are ([`Insn`](crate::bpf::Insn) slices); it
@@ -14,6 +17,7 @@
 
 mod install;
 mod notify;
+mod probe;
 mod sys;
 
 pub use install::{
@@ -23,3 +27,4 @@ pub use install::{
 pub use notify::{
     Listener, NotifSizes, Notification, NotifyError, Readiness, Response, SeccompData, TargetFd,
 };
+pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};

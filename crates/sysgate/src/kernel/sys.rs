@@ -2,9 +2,9 @@
 //! user-notification ioctls.
 //!
 //! Every `unsafe` block of [`super`] lives here, each in a wrapper that takes and returns
-//! plain Rust values. Nothing here allocates, takes a lock or touches `std` state beyond
-//! `errno`, so every function may run in a child between `fork` and `exec`
-//! (async-signal-safe). Deciding what an error means is the callers' job.
+//! plain Rust values. Nothing here takes a lock or touches `std` state beyond `errno`, and
+//! only [`kernel_release`] allocates, so every other function may run in a child between
+//! `fork` and `exec` (async-signal-safe). Deciding what an error means is the callers' job.
 
 use std::ffi::{c_int, c_long, c_ulong, c_ushort, c_void};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -34,6 +34,8 @@ pub(crate) mod op {
     use std::ffi::c_uint;
     /// `SECCOMP_SET_MODE_FILTER`.
     pub const SET_MODE_FILTER: c_uint = 1;
+    /// `SECCOMP_GET_ACTION_AVAIL` (Linux 4.14).
+    pub const GET_ACTION_AVAIL: c_uint = 2;
     /// `SECCOMP_GET_NOTIF_SIZES` (Linux 5.0).
     pub const GET_NOTIF_SIZES: c_uint = 3;
 }
@@ -223,6 +225,21 @@ pub(crate) fn seccomp_probe_filter_flags(flags: u64) -> Result<c_long, Errno> {
     })
 }
 
+/// `seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)`: Ok if the kernel knows the action
+/// (EOPNOTSUPP if not, EINVAL before Linux 4.14).
+pub(crate) fn seccomp_get_action_avail(action: u32) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one u32 from a live local.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            op::GET_ACTION_AVAIL as c_ulong,
+            0 as c_ulong,
+            &action as *const u32,
+        )
+    })
+    .map(|_| ())
+}
+
 /// `seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes)` (Linux 5.0).
 pub(crate) fn seccomp_get_notif_sizes() -> Result<RawNotifSizes, Errno> {
     let mut sizes = RawNotifSizes::default();
@@ -261,6 +278,23 @@ pub(crate) fn prctl_set_seccomp_filter(insns: &[Insn]) -> Result<(), Errno> {
     check(ret.into()).map(|_| ())
 }
 
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL)`: EFAULT means filter mode exists,
+/// EINVAL that it does not. Installs nothing.
+pub(crate) fn prctl_probe_filter_mode() -> Result<(), Errno> {
+    // SAFETY: NULL is rejected by the kernel's copy_from_user (EFAULT); nothing is read or
+    // written in user space.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            MODE_FILTER,
+            ptr::null::<c_void>(),
+            0 as c_ulong,
+            0 as c_ulong,
+        )
+    };
+    check(ret.into()).map(|_| ())
+}
+
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
 pub(crate) fn set_no_new_privs() -> Result<(), Errno> {
     // SAFETY: integer arguments only.
@@ -274,6 +308,21 @@ pub(crate) fn set_no_new_privs() -> Result<(), Errno> {
         )
     };
     check(ret.into()).map(|_| ())
+}
+
+/// `uname(2)`'s release field.
+pub(crate) fn kernel_release() -> Result<String, Errno> {
+    // SAFETY: `utsname` is plain bytes; all-zero is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel fills a live, correctly sized `utsname`.
+    check(unsafe { libc::uname(&mut uts) }.into())?;
+    let bytes: Vec<u8> = uts
+        .release
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `close(2)` on a raw fd the caller owns (used between fork and exec).
@@ -440,6 +489,7 @@ mod tests {
             libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
         );
         assert_eq!(op::SET_MODE_FILTER, libc::SECCOMP_SET_MODE_FILTER);
+        assert_eq!(op::GET_ACTION_AVAIL, libc::SECCOMP_GET_ACTION_AVAIL);
         assert_eq!(op::GET_NOTIF_SIZES, libc::SECCOMP_GET_NOTIF_SIZES);
         assert_eq!(MODE_FILTER, libc::SECCOMP_MODE_FILTER as c_ulong);
         assert_eq!(
