@@ -11,8 +11,8 @@
 //! - [`policy`]: the IR every frontend produces and the compiler consumes, with the reference
 //!   evaluator that defines what a policy means.
 //! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
-//! - [`kernel`]: the running kernel: install programs, probe its seccomp features,
-//!   supervise user notifications.
+//! - [`kernel`]: the running kernel: install programs, probe its seccomp features, fit a
+//!   policy to them, supervise user notifications.
 #![warn(missing_docs)]
 
 pub mod arch;

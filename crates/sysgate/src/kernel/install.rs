@@ -4,7 +4,7 @@
 //! program (stacked in order, with the prctl fallback for kernels older than 3.17), and
 //! the translation of the kernel's answers into [`InstallError`]s. It does not compile or
 //! check programs (that is [`crate::bpf`]'s job) and it does not decide which flags a
-//! kernel supports (see [`super::probe`] and `super::compat`).
+//! kernel supports (see [`super::probe`] and [`super::compat`]).
 //!
 //! The sequence is split in two so that it can run after `fork`:
 //! [`PreparedFilters::new`] validates and copies everything up front, and applying it

@@ -6,10 +6,10 @@
 //! "unknown"), `SECCOMP_GET_NOTIF_SIZES`, `/proc/sys/kernel/seccomp/actions_avail` and the
 //! kernel release. [`Features::for_kernel`] describes a kernel you are not running on, from
 //! the release each feature appeared in, so that a policy can be adapted for an embedded
-//! target (`super::compat`).
+//! target ([`super::compat`]).
 //!
 //! This file only observes. Deciding what to do about a missing feature is
-//! `super::compat`'s job.
+//! [`super::compat`]'s job.
 
 use std::collections::BTreeSet;
 use std::fmt;
