@@ -12,7 +12,7 @@
 //!   evaluator that defines what a policy means.
 //! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
 //! - [`kernel`]: the running kernel: install programs, probe its seccomp features, fit a
-//!   policy to them, supervise user notifications.
+//!   policy to them, run a command under filters, supervise user notifications.
 #![warn(missing_docs)]
 
 pub mod arch;

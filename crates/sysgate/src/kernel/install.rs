@@ -8,7 +8,7 @@
 //!
 //! The sequence is split in two so that it can run after `fork`:
 //! [`PreparedFilters::new`] validates and copies everything up front, and applying it
-//! only makes raw system calls (no allocation, no locks). `super::CommandExt` uses the
+//! only makes raw system calls (no allocation, no locks). [`super::CommandExt`] uses the
 //! same prepared value in a child.
 
 use std::ffi::c_long;
@@ -469,7 +469,7 @@ struct PreparedFilter {
 }
 
 /// Programs and options, checked and copied so that installing them makes only raw system
-/// calls. Build one before `fork`; apply it in the child with `super::CommandExt`, or in
+/// calls. Build one before `fork`; apply it in the child with [`super::CommandExt`], or in
 /// the calling thread with [`PreparedFilters::install`].
 ///
 /// The checks are the ones that need no kernel: at least one program, each of 1 to
@@ -523,6 +523,18 @@ pub(crate) enum RawFailure {
     Filter { index: usize, errno: Errno },
     Tsync { index: usize, tid: c_long },
     FlagsNeedSeccomp { index: usize },
+}
+
+impl RawFailure {
+    /// The errno a child reports to its parent: the kernel's, ESRCH for a TSYNC failure
+    /// (as TSYNC_ESRCH would), ENOSYS for missing `seccomp(2)`.
+    pub(crate) fn errno(self) -> i32 {
+        match self {
+            RawFailure::NoNewPrivs(e) | RawFailure::Filter { errno: e, .. } => e.0,
+            RawFailure::Tsync { .. } => libc::ESRCH,
+            RawFailure::FlagsNeedSeccomp { .. } => libc::ENOSYS,
+        }
+    }
 }
 
 /// Whether a program has a `ret` that can produce USER_NOTIF (`ret #USER_NOTIF`, or
@@ -648,7 +660,7 @@ impl PreparedFilters {
     ///
     /// This cannot be undone: the filters stay for the life of the thread and are
     /// inherited by every thread and process it creates. To filter another program, use
-    /// `super::CommandExt` instead.
+    /// [`super::CommandExt`] instead.
     pub fn install(&self) -> Result<Installed, InstallError> {
         match self.apply() {
             Ok(applied) => Ok(Installed {

@@ -7,7 +7,7 @@
 //! into the target with [`Listener::add_fd`].
 //!
 //! This file owns the listener's ioctls and their structs. It does not install filters
-//! ([`super::install`], `super::CommandExt`) and it does not read the target's memory.
+//! ([`super::install`], [`super::CommandExt`]) and it does not read the target's memory.
 //!
 //! # What a supervisor must not rely on (TOCTOU)
 //!

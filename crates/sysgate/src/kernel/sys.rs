@@ -1,12 +1,13 @@
-//! The raw system calls of the kernel module: `seccomp(2)`, the seccomp `prctl`s and the
-//! user-notification ioctls.
+//! The raw system calls of the kernel module: `seccomp(2)`, the seccomp `prctl`s, the
+//! user-notification ioctls and the few socket calls that hand a listener fd from a child to
+//! its parent.
 //!
 //! Every `unsafe` block of [`super`] lives here, each in a wrapper that takes and returns
 //! plain Rust values. Nothing here takes a lock or touches `std` state beyond `errno`, and
 //! only [`kernel_release`] allocates, so every other function may run in a child between
 //! `fork` and `exec` (async-signal-safe). Deciding what an error means is the callers' job.
 
-use std::ffi::{c_int, c_long, c_ulong, c_ushort, c_void};
+use std::ffi::{c_int, c_long, c_uint, c_ulong, c_ushort, c_void};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 
@@ -403,9 +404,115 @@ pub(crate) fn poll_in(fd: BorrowedFd<'_>, timeout_ms: c_int) -> Result<i16, Errn
     }
 }
 
+/// A connected pair of `AF_UNIX` `SOCK_SEQPACKET` sockets, close-on-exec.
+pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let mut fds = [-1 as c_int; 2];
+    // SAFETY: the kernel writes two fds into a live array of two.
+    check(
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        }
+        .into(),
+    )?;
+    Ok((owned_fd(fds[0]), owned_fd(fds[1])))
+}
+
+/// Room for one `SCM_RIGHTS` message carrying one fd, aligned for `cmsghdr`.
+#[repr(C, align(8))]
+struct CmsgBuf([u8; 64]);
+
+/// `CMSG_SPACE(sizeof(int))`.
+fn cmsg_space_one_fd() -> usize {
+    // SAFETY: pure arithmetic on a constant.
+    unsafe { libc::CMSG_SPACE(std::mem::size_of::<c_int>() as c_uint) as usize }
+}
+
+/// Send `fd` over the socket `sock` as `SCM_RIGHTS`. No allocation: safe between fork and
+/// exec.
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = CmsgBuf([0; 64]);
+    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space_one_fd() as _;
+    // SAFETY: `msg` describes `cbuf`, which has room for one cmsghdr plus one int
+    // (CMSG_SPACE(4) <= 64) and is aligned for cmsghdr; CMSG_FIRSTHDR is non-null because
+    // msg_controllen >= sizeof(cmsghdr). `iov`, `byte` and `cbuf` outlive the sendmsg call.
+    let ret = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as _;
+        ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd);
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
+    };
+    check(ret as c_long).map(|_| ())
+}
+
+/// Receive one fd sent by [`send_fd`], without blocking (`EAGAIN` if nothing is queued).
+/// The fd arrives close-on-exec.
+pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = CmsgBuf([0; 64]);
+    // SAFETY: plain data, zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cbuf.0.len() as _;
+    // SAFETY: `msg` describes live buffers of the stated sizes.
+    let ret = unsafe {
+        libc::recvmsg(
+            sock.as_raw_fd(),
+            &mut msg,
+            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        )
+    };
+    let n = check(ret as c_long)?;
+    if n == 0 {
+        // The other end closed without sending anything.
+        return Err(Errno(libc::EPIPE));
+    }
+    // SAFETY: the kernel filled `msg.msg_control` with well-formed cmsgs up to
+    // `msg_controllen`; CMSG_FIRSTHDR/CMSG_NXTHDR stay inside it, and CMSG_DATA of an
+    // SCM_RIGHTS message of CMSG_LEN(4) or more holds at least one int.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                && (*cmsg).cmsg_type == libc::SCM_RIGHTS
+                && (*cmsg).cmsg_len as usize
+                    >= libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as usize
+            {
+                let fd = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>());
+                return Ok(owned_fd(fd));
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Err(Errno(libc::EBADMSG))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     #[test]
     fn struct_sizes_match_the_uapi() {
@@ -504,5 +611,25 @@ mod tests {
             u64::from(ADDFD_FLAG_SEND),
             libc::SECCOMP_ADDFD_FLAG_SEND as u64
         );
+    }
+
+    #[test]
+    fn an_fd_crosses_a_socketpair() {
+        use std::io::{Read, Write};
+        use std::os::unix::net::UnixStream;
+        let (a, b) = socketpair().unwrap();
+        let (mut near, far) = UnixStream::pair().unwrap();
+        send_fd(a.as_raw_fd(), far.as_raw_fd()).unwrap();
+        let got = recv_fd(b.as_fd()).unwrap();
+        assert_ne!(got.as_raw_fd(), far.as_raw_fd());
+        drop(far);
+        let mut got = UnixStream::from(got);
+        got.write_all(b"x").unwrap();
+        drop(got);
+        let mut s = String::new();
+        near.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "x");
+        // Nothing more queued: EAGAIN, not a hang.
+        assert_eq!(recv_fd(b.as_fd()).unwrap_err(), Errno(libc::EAGAIN));
     }
 }
