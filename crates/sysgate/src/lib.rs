@@ -14,11 +14,14 @@
 //! - [`bpf`]: classic BPF programs: encoding, emulator, kernel cache check, disassembler.
 //! - [`profile`]: frontends that read profile files (Docker/OCI/Podman JSON) into a
 //!   [`Policy`](policy::Policy) for a target architecture, capability set and kernel.
+//! - [`kernel`]: the running kernel: install programs, probe its seccomp features, fit a
+//!   policy to them, run a command under filters, supervise user notifications.
 #![warn(missing_docs)]
 
 pub mod arch;
 pub mod bpf;
 pub mod compile;
+pub mod kernel;
 pub mod policy;
 pub mod profile;
 

@@ -428,6 +428,14 @@ impl fmt::Debug for Program {
     }
 }
 
+impl AsRef<[Insn]> for Program {
+    /// The instructions, so a `Program` can be handed to
+    /// [`PreparedFilters`](crate::kernel::PreparedFilters) directly.
+    fn as_ref(&self) -> &[Insn] {
+        self.insns()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

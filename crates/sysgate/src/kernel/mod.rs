@@ -1,0 +1,37 @@
+//! The kernel side: installing programs, probing what the running kernel supports, fitting
+//! a policy to it, running a program under filters, and supervising user notifications.
+//!
+//! - [`install`](install_insns): set `no_new_privs` and install one or several programs,
+//!   stacked in order, into the calling thread or (TSYNC) the whole process
+//!   ([`PreparedFilters`], [`InstallOptions`], [`InstallError`]).
+//! - [`Features::probe`]: which actions, flags and notification sizes the kernel has, and
+//!   whether it caches allowed syscalls. Installs nothing.
+//! - [`adapt`]: fit a [`Policy`](crate::policy::Policy) to a kernel at a [`CompatLevel`],
+//!   never permitting more than written, with a [`Status`] saying what changed.
+//! - [`CommandExt`]: install filters in a child between `fork` and `exec`.
+//! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
+//!
+//! This module takes BPF instructions as they are ([`Insn`](crate::bpf::Insn) slices); it
+//! neither compiles nor checks them beyond what the kernel needs to be asked. The kernel's
+//! own checker decides whether a program is valid.
+//!
+//! Installing a filter is irreversible for the thread (and, with TSYNC, the process). Tests
+//! and tools install only in child processes or in threads made for the purpose.
+
+mod command;
+mod compat;
+mod install;
+mod notify;
+mod probe;
+mod sys;
+
+pub use command::{CommandExt, ListenerHandoff};
+pub use compat::{adapt, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution};
+pub use install::{
+    install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
+    MAX_INSNS_PER_PATH,
+};
+pub use notify::{
+    Listener, NotifSizes, Notification, NotifyError, Readiness, Response, SeccompData, TargetFd,
+};
+pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};

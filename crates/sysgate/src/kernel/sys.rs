@@ -1,0 +1,635 @@
+//! The raw system calls of the kernel module: `seccomp(2)`, the seccomp `prctl`s, the
+//! user-notification ioctls and the few socket calls that hand a listener fd from a child to
+//! its parent.
+//!
+//! Every `unsafe` block of [`super`] lives here, each in a wrapper that takes and returns
+//! plain Rust values. Nothing here takes a lock or touches `std` state beyond `errno`, and
+//! only [`kernel_release`] allocates, so every other function may run in a child between
+//! `fork` and `exec` (async-signal-safe). Deciding what an error means is the callers' job.
+
+use std::ffi::{c_int, c_long, c_uint, c_ulong, c_ushort, c_void};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+
+use crate::bpf::Insn;
+
+/// A failed call's `errno`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Errno(pub i32);
+
+impl Errno {
+    /// The calling thread's `errno` (reads a thread-local, no allocation).
+    fn last() -> Errno {
+        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+impl From<Errno> for std::io::Error {
+    fn from(e: Errno) -> std::io::Error {
+        std::io::Error::from_raw_os_error(e.0)
+    }
+}
+
+/// `seccomp(2)` operations (include/uapi/linux/seccomp.h).
+pub(crate) mod op {
+    use std::ffi::c_uint;
+    /// `SECCOMP_SET_MODE_FILTER`.
+    pub const SET_MODE_FILTER: c_uint = 1;
+    /// `SECCOMP_GET_ACTION_AVAIL` (Linux 4.14).
+    pub const GET_ACTION_AVAIL: c_uint = 2;
+    /// `SECCOMP_GET_NOTIF_SIZES` (Linux 5.0).
+    pub const GET_NOTIF_SIZES: c_uint = 3;
+}
+
+/// `SECCOMP_FILTER_FLAG_*` bits (include/uapi/linux/seccomp.h).
+/// Kept as `u64` in this crate; [`ulong`] converts at the system call.
+pub(crate) mod flag {
+    /// Synchronise all threads (Linux 3.17).
+    pub const TSYNC: u64 = 1 << 0;
+    /// Log every action but ALLOW (Linux 4.14).
+    pub const LOG: u64 = 1 << 1;
+    /// Do not force the speculative-store-bypass mitigation (Linux 4.17).
+    pub const SPEC_ALLOW: u64 = 1 << 2;
+    /// Return a user-notification listener fd (Linux 5.0).
+    pub const NEW_LISTENER: u64 = 1 << 3;
+    /// Report a TSYNC failure as ESRCH instead of a thread id (Linux 5.7).
+    pub const TSYNC_ESRCH: u64 = 1 << 4;
+    /// Notified tasks wait killably once the notification is received (Linux 5.19).
+    pub const WAIT_KILLABLE_RECV: u64 = 1 << 5;
+}
+
+/// Flag bits as the system call takes them. All defined flags fit in 32 bits, so nothing
+/// is lost where `unsigned long` is 32-bit.
+#[allow(clippy::unnecessary_cast)] // a no-op only where c_ulong is 64-bit
+const fn ulong(bits: u64) -> c_ulong {
+    bits as c_ulong
+}
+
+/// `SECCOMP_MODE_FILTER`, for `prctl(PR_SET_SECCOMP)`.
+const MODE_FILTER: c_ulong = 2;
+
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.
+pub(crate) const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+/// `SECCOMP_ADDFD_FLAG_SETFD`: install at `newfd` exactly.
+pub(crate) const ADDFD_FLAG_SETFD: u32 = 1;
+/// `SECCOMP_ADDFD_FLAG_SEND`: install and answer the notification with the fd number.
+pub(crate) const ADDFD_FLAG_SEND: u32 = 2;
+
+/// The kernel's `struct sock_fprog`: a length and a pointer to the instructions.
+#[repr(C)]
+struct SockFprog {
+    len: c_ushort,
+    filter: *const Insn,
+}
+
+/// The kernel's `struct seccomp_notif_sizes`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RawNotifSizes {
+    pub notif: u16,
+    pub resp: u16,
+    pub data: u16,
+}
+
+/// The kernel's `struct seccomp_notif_addfd`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct RawAddFd {
+    pub id: u64,
+    pub flags: u32,
+    pub srcfd: u32,
+    pub newfd: u32,
+    pub newfd_flags: u32,
+}
+
+/// Size of `struct seccomp_notif` as this crate knows it (id, pid, flags, seccomp_data).
+pub(crate) const NOTIF_SIZE: usize = 8 + 4 + 4 + 64;
+/// Size of `struct seccomp_notif_resp` as this crate knows it (id, val, error, flags).
+pub(crate) const NOTIF_RESP_SIZE: usize = 8 + 8 + 4 + 4;
+
+/// ioctl number encoding (include/uapi/asm-generic/ioctl.h; powerpc, mips and sparc use
+/// 13 size bits and different direction bits).
+mod ioc {
+    #[cfg(any(
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "mips",
+        target_arch = "mips64",
+        target_arch = "mips32r6",
+        target_arch = "mips64r6",
+        target_arch = "sparc",
+        target_arch = "sparc64"
+    ))]
+    mod dirs {
+        pub const WRITE: u32 = 4;
+        pub const READ: u32 = 2;
+        pub const SIZEBITS: u32 = 13;
+    }
+    #[cfg(not(any(
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "mips",
+        target_arch = "mips64",
+        target_arch = "mips32r6",
+        target_arch = "mips64r6",
+        target_arch = "sparc",
+        target_arch = "sparc64"
+    )))]
+    mod dirs {
+        pub const WRITE: u32 = 1;
+        pub const READ: u32 = 2;
+        pub const SIZEBITS: u32 = 14;
+    }
+    pub use dirs::{READ, WRITE};
+
+    const NRSHIFT: u32 = 0;
+    const TYPESHIFT: u32 = 8;
+    const SIZESHIFT: u32 = 16;
+    const DIRSHIFT: u32 = SIZESHIFT + dirs::SIZEBITS;
+
+    /// `_IOC(dir, type, nr, size)`.
+    pub const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u32 {
+        (dir << DIRSHIFT)
+            | ((size as u32) << SIZESHIFT)
+            | ((ty as u32) << TYPESHIFT)
+            | (nr as u32) << NRSHIFT
+    }
+}
+
+/// The seccomp ioctl type, `'!'`.
+const SECCOMP_IOC_MAGIC: u8 = b'!';
+
+/// `SECCOMP_IOCTL_NOTIF_RECV = _IOWR('!', 0, struct seccomp_notif)`.
+pub(crate) const IOCTL_NOTIF_RECV: u32 =
+    ioc::ioc(ioc::READ | ioc::WRITE, SECCOMP_IOC_MAGIC, 0, NOTIF_SIZE);
+/// `SECCOMP_IOCTL_NOTIF_SEND = _IOWR('!', 1, struct seccomp_notif_resp)`.
+pub(crate) const IOCTL_NOTIF_SEND: u32 = ioc::ioc(
+    ioc::READ | ioc::WRITE,
+    SECCOMP_IOC_MAGIC,
+    1,
+    NOTIF_RESP_SIZE,
+);
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID = _IOW('!', 2, __u64)`.
+pub(crate) const IOCTL_NOTIF_ID_VALID: u32 = ioc::ioc(ioc::WRITE, SECCOMP_IOC_MAGIC, 2, 8);
+/// `SECCOMP_IOCTL_NOTIF_ADDFD = _IOW('!', 3, struct seccomp_notif_addfd)`.
+pub(crate) const IOCTL_NOTIF_ADDFD: u32 = ioc::ioc(
+    ioc::WRITE,
+    SECCOMP_IOC_MAGIC,
+    3,
+    std::mem::size_of::<RawAddFd>(),
+);
+
+/// Turn a `-1`-means-errno return into a `Result`.
+fn check(ret: c_long) -> Result<c_long, Errno> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`. Returns the kernel's non-negative
+/// result: 0, a listener fd (NEW_LISTENER) or a thread id (a TSYNC failure).
+pub(crate) fn seccomp_set_mode_filter(flags: u64, insns: &[Insn]) -> Result<c_long, Errno> {
+    let Ok(len) = c_ushort::try_from(insns.len()) else {
+        return Err(Errno(libc::EINVAL));
+    };
+    let prog = SockFprog {
+        len,
+        filter: insns.as_ptr(),
+    };
+    // SAFETY: `prog` points at `len` valid instructions that outlive the call; the kernel
+    // copies both the struct and the instructions before returning.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            op::SET_MODE_FILTER as c_ulong,
+            ulong(flags),
+            &prog as *const SockFprog,
+        )
+    })
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, NULL)`: asks whether the kernel accepts `flags`
+/// without installing anything. The kernel checks the flags first (EINVAL) and only then
+/// copies the program, which fails on NULL (EFAULT). So EFAULT means "these flags are known".
+pub(crate) fn seccomp_probe_filter_flags(flags: u64) -> Result<c_long, Errno> {
+    // SAFETY: a NULL argument is never dereferenced in user space; the kernel's
+    // copy_from_user rejects it with EFAULT, before any filter exists.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            op::SET_MODE_FILTER as c_ulong,
+            ulong(flags),
+            ptr::null::<c_void>(),
+        )
+    })
+}
+
+/// `seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)`: Ok if the kernel knows the action
+/// (EOPNOTSUPP if not, EINVAL before Linux 4.14).
+pub(crate) fn seccomp_get_action_avail(action: u32) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one u32 from a live local.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            op::GET_ACTION_AVAIL as c_ulong,
+            0 as c_ulong,
+            &action as *const u32,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes)` (Linux 5.0).
+pub(crate) fn seccomp_get_notif_sizes() -> Result<RawNotifSizes, Errno> {
+    let mut sizes = RawNotifSizes::default();
+    // SAFETY: the kernel writes exactly `struct seccomp_notif_sizes` into a live local of
+    // the same layout.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            op::GET_NOTIF_SIZES as c_ulong,
+            0 as c_ulong,
+            &mut sizes as *mut RawNotifSizes,
+        )
+    })?;
+    Ok(sizes)
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)`: the pre-3.17 way, without flags.
+pub(crate) fn prctl_set_seccomp_filter(insns: &[Insn]) -> Result<(), Errno> {
+    let Ok(len) = c_ushort::try_from(insns.len()) else {
+        return Err(Errno(libc::EINVAL));
+    };
+    let prog = SockFprog {
+        len,
+        filter: insns.as_ptr(),
+    };
+    // SAFETY: as for `seccomp_set_mode_filter`: `prog` and its instructions are live.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            MODE_FILTER,
+            &prog as *const SockFprog,
+            0 as c_ulong,
+            0 as c_ulong,
+        )
+    };
+    check(ret.into()).map(|_| ())
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL)`: EFAULT means filter mode exists,
+/// EINVAL that it does not. Installs nothing.
+pub(crate) fn prctl_probe_filter_mode() -> Result<(), Errno> {
+    // SAFETY: NULL is rejected by the kernel's copy_from_user (EFAULT); nothing is read or
+    // written in user space.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            MODE_FILTER,
+            ptr::null::<c_void>(),
+            0 as c_ulong,
+            0 as c_ulong,
+        )
+    };
+    check(ret.into()).map(|_| ())
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
+pub(crate) fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_SET_NO_NEW_PRIVS,
+            1 as c_ulong,
+            0 as c_ulong,
+            0 as c_ulong,
+            0 as c_ulong,
+        )
+    };
+    check(ret.into()).map(|_| ())
+}
+
+/// `uname(2)`'s release field.
+pub(crate) fn kernel_release() -> Result<String, Errno> {
+    // SAFETY: `utsname` is plain bytes; all-zero is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel fills a live, correctly sized `utsname`.
+    check(unsafe { libc::uname(&mut uts) }.into())?;
+    let bytes: Vec<u8> = uts
+        .release
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `close(2)` on a raw fd the caller owns (used between fork and exec).
+pub(crate) fn close(fd: RawFd) {
+    // SAFETY: the caller owns `fd` and never uses it again.
+    unsafe { libc::close(fd) };
+}
+
+/// Wrap a listener fd the kernel just returned.
+pub(crate) fn owned_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` was just returned by the kernel to this caller and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// `ioctl(fd, request, arg)` for the seccomp notification ioctls.
+///
+/// # Safety
+/// `arg` must point at memory of the size and layout `request` encodes, valid for the
+/// reads and writes its direction encodes.
+unsafe fn notif_ioctl(fd: BorrowedFd<'_>, request: u32, arg: *mut c_void) -> Result<c_int, Errno> {
+    // The request type is c_ulong on glibc and c_int on musl/android: the encoded number
+    // fits either way (as a bit pattern).
+    let ret = libc::ioctl(fd.as_raw_fd(), request as _, arg);
+    check(ret.into()).map(|v| v as c_int)
+}
+
+/// `SECCOMP_IOCTL_NOTIF_RECV` into `buf`, which must be at least the kernel's
+/// `seccomp_notif` size and zeroed by the caller.
+pub(crate) fn notif_recv(fd: BorrowedFd<'_>, buf: &mut [u64]) -> Result<(), Errno> {
+    if buf.len() * 8 < NOTIF_SIZE {
+        return Err(Errno(libc::EINVAL));
+    }
+    // SAFETY: `buf` is writable for at least the kernel's `seccomp_notif` size (the caller
+    // sized it from SECCOMP_GET_NOTIF_SIZES, and never below the size the ioctl encodes).
+    unsafe { notif_ioctl(fd, IOCTL_NOTIF_RECV, buf.as_mut_ptr().cast()) }.map(|_| ())
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SEND` with a filled `seccomp_notif_resp` in `buf`.
+pub(crate) fn notif_send(fd: BorrowedFd<'_>, buf: &mut [u64]) -> Result<(), Errno> {
+    if buf.len() * 8 < NOTIF_RESP_SIZE {
+        return Err(Errno(libc::EINVAL));
+    }
+    // SAFETY: `buf` holds at least a full `seccomp_notif_resp`; the kernel only reads it.
+    unsafe { notif_ioctl(fd, IOCTL_NOTIF_SEND, buf.as_mut_ptr().cast()) }.map(|_| ())
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID`.
+pub(crate) fn notif_id_valid(fd: BorrowedFd<'_>, id: u64) -> Result<(), Errno> {
+    let mut id = id;
+    // SAFETY: the kernel reads one u64 from a live local.
+    unsafe { notif_ioctl(fd, IOCTL_NOTIF_ID_VALID, (&mut id as *mut u64).cast()) }.map(|_| ())
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ADDFD`: returns the fd number in the target.
+pub(crate) fn notif_addfd(fd: BorrowedFd<'_>, addfd: &RawAddFd) -> Result<c_int, Errno> {
+    let mut addfd = *addfd;
+    // SAFETY: the kernel reads one `struct seccomp_notif_addfd` from a live local of that
+    // layout.
+    unsafe { notif_ioctl(fd, IOCTL_NOTIF_ADDFD, (&mut addfd as *mut RawAddFd).cast()) }
+}
+
+/// `poll(2)` one fd for input; returns `revents` (0 on timeout). Retries on EINTR.
+pub(crate) fn poll_in(fd: BorrowedFd<'_>, timeout_ms: c_int) -> Result<i16, Errno> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one live `pollfd`.
+        let ret = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        match check(ret.into()) {
+            Ok(0) => return Ok(0),
+            Ok(_) => return Ok(pfd.revents),
+            Err(Errno(libc::EINTR)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A connected pair of `AF_UNIX` `SOCK_SEQPACKET` sockets, close-on-exec.
+pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let mut fds = [-1 as c_int; 2];
+    // SAFETY: the kernel writes two fds into a live array of two.
+    check(
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        }
+        .into(),
+    )?;
+    Ok((owned_fd(fds[0]), owned_fd(fds[1])))
+}
+
+/// Room for one `SCM_RIGHTS` message carrying one fd, aligned for `cmsghdr`.
+#[repr(C, align(8))]
+struct CmsgBuf([u8; 64]);
+
+/// `CMSG_SPACE(sizeof(int))`.
+fn cmsg_space_one_fd() -> usize {
+    // SAFETY: pure arithmetic on a constant.
+    unsafe { libc::CMSG_SPACE(std::mem::size_of::<c_int>() as c_uint) as usize }
+}
+
+/// Send `fd` over the socket `sock` as `SCM_RIGHTS`. No allocation: safe between fork and
+/// exec.
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = CmsgBuf([0; 64]);
+    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space_one_fd() as _;
+    // SAFETY: `msg` describes `cbuf`, which has room for one cmsghdr plus one int
+    // (CMSG_SPACE(4) <= 64) and is aligned for cmsghdr; CMSG_FIRSTHDR is non-null because
+    // msg_controllen >= sizeof(cmsghdr). `iov`, `byte` and `cbuf` outlive the sendmsg call.
+    let ret = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as _;
+        ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd);
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
+    };
+    check(ret as c_long).map(|_| ())
+}
+
+/// Receive one fd sent by [`send_fd`], without blocking (`EAGAIN` if nothing is queued).
+/// The fd arrives close-on-exec.
+pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = CmsgBuf([0; 64]);
+    // SAFETY: plain data, zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cbuf.0.len() as _;
+    // SAFETY: `msg` describes live buffers of the stated sizes.
+    let ret = unsafe {
+        libc::recvmsg(
+            sock.as_raw_fd(),
+            &mut msg,
+            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        )
+    };
+    let n = check(ret as c_long)?;
+    if n == 0 {
+        // The other end closed without sending anything.
+        return Err(Errno(libc::EPIPE));
+    }
+    // SAFETY: the kernel filled `msg.msg_control` with well-formed cmsgs up to
+    // `msg_controllen`; CMSG_FIRSTHDR/CMSG_NXTHDR stay inside it, and CMSG_DATA of an
+    // SCM_RIGHTS message of CMSG_LEN(4) or more holds at least one int.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                && (*cmsg).cmsg_type == libc::SCM_RIGHTS
+                && (*cmsg).cmsg_len as usize
+                    >= libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as usize
+            {
+                let fd = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>());
+                return Ok(owned_fd(fd));
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Err(Errno(libc::EBADMSG))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn struct_sizes_match_the_uapi() {
+        assert_eq!(std::mem::size_of::<RawAddFd>(), 24);
+        assert_eq!(std::mem::size_of::<RawNotifSizes>(), 6);
+        assert_eq!(
+            NOTIF_SIZE,
+            std::mem::size_of::<libc::seccomp_notif>(),
+            "struct seccomp_notif"
+        );
+        assert_eq!(
+            NOTIF_RESP_SIZE,
+            std::mem::size_of::<libc::seccomp_notif_resp>()
+        );
+        assert_eq!(
+            std::mem::size_of::<RawAddFd>(),
+            std::mem::size_of::<libc::seccomp_notif_addfd>()
+        );
+        assert_eq!(
+            std::mem::size_of::<SockFprog>(),
+            std::mem::size_of::<libc::sock_fprog>()
+        );
+    }
+
+    // The casts are no-ops only on some targets (libc's types differ per target).
+    #[allow(clippy::unnecessary_cast)]
+    #[test]
+    fn ioctl_numbers_match_libc() {
+        assert_eq!(
+            IOCTL_NOTIF_RECV as u64,
+            libc::SECCOMP_IOCTL_NOTIF_RECV as u64
+        );
+        assert_eq!(
+            IOCTL_NOTIF_SEND as u64,
+            libc::SECCOMP_IOCTL_NOTIF_SEND as u64
+        );
+        assert_eq!(
+            IOCTL_NOTIF_ID_VALID as u64,
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID as u64
+        );
+        assert_eq!(
+            IOCTL_NOTIF_ADDFD as u64,
+            libc::SECCOMP_IOCTL_NOTIF_ADDFD as u64
+        );
+    }
+
+    /// The values `_IOWR('!', 0, struct seccomp_notif)` etc. expand to with the generic
+    /// ioctl encoding (x86, arm, arm64, riscv, s390, loongarch).
+    #[test]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
+    fn ioctl_numbers_match_the_header_expansion() {
+        assert_eq!(IOCTL_NOTIF_RECV, 0xc050_2100);
+        assert_eq!(IOCTL_NOTIF_SEND, 0xc018_2101);
+        assert_eq!(IOCTL_NOTIF_ID_VALID, 0x4008_2102);
+        assert_eq!(IOCTL_NOTIF_ADDFD, 0x4018_2103);
+    }
+
+    #[allow(clippy::unnecessary_cast)]
+    #[test]
+    fn flag_and_op_values_match_libc() {
+        assert_eq!(ulong(flag::TSYNC), libc::SECCOMP_FILTER_FLAG_TSYNC);
+        assert_eq!(ulong(flag::LOG), libc::SECCOMP_FILTER_FLAG_LOG);
+        assert_eq!(
+            ulong(flag::SPEC_ALLOW),
+            libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+        );
+        assert_eq!(
+            ulong(flag::NEW_LISTENER),
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+        );
+        assert_eq!(
+            ulong(flag::TSYNC_ESRCH),
+            libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+        );
+        assert_eq!(
+            ulong(flag::WAIT_KILLABLE_RECV),
+            libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+        );
+        assert_eq!(op::SET_MODE_FILTER, libc::SECCOMP_SET_MODE_FILTER);
+        assert_eq!(op::GET_ACTION_AVAIL, libc::SECCOMP_GET_ACTION_AVAIL);
+        assert_eq!(op::GET_NOTIF_SIZES, libc::SECCOMP_GET_NOTIF_SIZES);
+        assert_eq!(MODE_FILTER, libc::SECCOMP_MODE_FILTER as c_ulong);
+        assert_eq!(
+            u64::from(USER_NOTIF_FLAG_CONTINUE),
+            libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u64
+        );
+        assert_eq!(
+            u64::from(ADDFD_FLAG_SETFD),
+            libc::SECCOMP_ADDFD_FLAG_SETFD as u64
+        );
+        assert_eq!(
+            u64::from(ADDFD_FLAG_SEND),
+            libc::SECCOMP_ADDFD_FLAG_SEND as u64
+        );
+    }
+
+    #[test]
+    fn an_fd_crosses_a_socketpair() {
+        use std::io::{Read, Write};
+        use std::os::unix::net::UnixStream;
+        let (a, b) = socketpair().unwrap();
+        let (mut near, far) = UnixStream::pair().unwrap();
+        send_fd(a.as_raw_fd(), far.as_raw_fd()).unwrap();
+        let got = recv_fd(b.as_fd()).unwrap();
+        assert_ne!(got.as_raw_fd(), far.as_raw_fd());
+        drop(far);
+        let mut got = UnixStream::from(got);
+        got.write_all(b"x").unwrap();
+        drop(got);
+        let mut s = String::new();
+        near.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "x");
+        // Nothing more queued: EAGAIN, not a hang.
+        assert_eq!(recv_fd(b.as_fd()).unwrap_err(), Errno(libc::EAGAIN));
+    }
+}
