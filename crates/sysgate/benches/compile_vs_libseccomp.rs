@@ -170,7 +170,8 @@ fn synthetic() -> Policy {
         .collect();
     for (i, name) in names.into_iter().enumerate() {
         for v in 0..40u64 {
-            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 100 + v).unwrap();
+            // Spread values (not a contiguous run, which would collapse into one range).
+            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 7 + 3).unwrap();
             p.add_rule(Rule::new(Action::Allow, name).with_cond(c))
                 .unwrap();
         }
