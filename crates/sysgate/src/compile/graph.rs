@@ -77,6 +77,16 @@ impl Test {
     }
 }
 
+/// Most points a JEQ chain tests before a search splits instead (see `point_chain`): short
+/// on syscall numbers, where every call pays for the depth, longer on argument values, where
+/// the many values of one rule set make size matter more.
+const fn max_chain(word: Word) -> usize {
+    match word {
+        Word::Nr | Word::Arch => 2,
+        Word::ArgLo(_) | Word::ArgHi(_) => 6,
+    }
+}
+
 /// How much more a range whose decision checks arguments weighs in the number search.
 const ARG_CHECK_WEIGHT: u64 = 8;
 
@@ -382,14 +392,26 @@ impl Graph {
     /// deciding `leaves[i]`:
     ///
     /// ```text
-    /// isolated points in a sea (at most 3):  jeq p1 -> L1 : (jeq p2 -> L2 : SEA)
+    /// isolated points in a sea (few):  jeq p1 -> L1 : (jeq p2 -> L2 : SEA)
     /// otherwise, split where the weights balance:  jge starts[k] -> <upper> : <lower>
     /// ```
     fn search(&mut self, word: Word, starts: &[u32], leaves: &[NodeId], weights: &[u64]) -> NodeId {
+        self.search_below(word, starts, leaves, weights, 1 << 32)
+    }
+
+    /// [`Graph::search`] over ranges whose last one ends at `end` (exclusive).
+    fn search_below(
+        &mut self,
+        word: Word,
+        starts: &[u32],
+        leaves: &[NodeId],
+        weights: &[u64],
+        end: u64,
+    ) -> NodeId {
         if leaves.len() == 1 {
             return leaves[0];
         }
-        if let Some(node) = self.point_chain(word, starts, leaves) {
+        if let Some(node) = self.point_chain(word, starts, leaves, end) {
             return node;
         }
         let total: u64 = weights.iter().sum();
@@ -404,26 +426,48 @@ impl Graph {
             }
         }
         let k = best.2;
-        let upper = self.search(word, &starts[k..], &leaves[k..], &weights[k..]);
-        let lower = self.search(word, &starts[..k], &leaves[..k], &weights[..k]);
+        let upper = self.search_below(word, &starts[k..], &leaves[k..], &weights[k..], end);
+        let lower = self.search_below(
+            word,
+            &starts[..k],
+            &leaves[..k],
+            &weights[..k],
+            u64::from(starts[k]),
+        );
         self.test(word, None, Test::Ge, starts[k], upper, lower)
     }
 
-    /// `sea, p1, sea, p2, sea, ...` where each `p` is a single value: a chain of JEQs, which
-    /// is shorter and no deeper than a search for up to three points.
-    fn point_chain(&mut self, word: Word, starts: &[u32], leaves: &[NodeId]) -> Option<NodeId> {
+    /// Ranges that are all either one "sea" decision or single values ("points"): a chain of
+    /// JEQs on the points, falling through to the sea. It is about half the size of a search
+    /// over the same ranges and, up to [`max_chain`] points, only a little deeper. Values
+    /// reaching this subtree lie inside its ranges (the last one ends at `end`), so a point at
+    /// either end needs no bound.
+    fn point_chain(
+        &mut self,
+        word: Word,
+        starts: &[u32],
+        leaves: &[NodeId],
+        end: u64,
+    ) -> Option<NodeId> {
         let n = leaves.len();
-        if n % 2 == 0 || n > 7 {
+        if n > 2 * max_chain(word) + 1 {
             return None;
         }
-        let sea = leaves[0];
+        let range_end = |i: usize| starts.get(i + 1).map_or(end, |s| u64::from(*s));
+        let is_point = |i: usize| range_end(i) == u64::from(starts[i]) + 1;
+        let sea = leaves[(0..n).find(|&i| !is_point(i)).unwrap_or(n - 1)];
         let mut points = Vec::new();
-        for i in (1..n).step_by(2) {
-            let single = starts[i].checked_add(1) == Some(starts[i + 1]);
-            if leaves[i + 1] != sea || !single {
+        for i in 0..n {
+            if leaves[i] == sea {
+                continue;
+            }
+            if !is_point(i) {
                 return None;
             }
             points.push((starts[i], leaves[i]));
+        }
+        if points.len() > max_chain(word) {
+            return None;
         }
         let mut node = sea;
         for (value, leaf) in points.into_iter().rev() {
