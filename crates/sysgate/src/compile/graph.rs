@@ -88,7 +88,7 @@ const fn max_chain(word: Word) -> usize {
 }
 
 /// How much more a range whose decision checks arguments weighs in the number search.
-const ARG_CHECK_WEIGHT: u64 = 8;
+const ARG_CHECK_WEIGHT: u64 = 16;
 
 /// A node of the decision graph.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
