@@ -8,6 +8,11 @@
 //!
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
+//! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
+//!   ([`systemd_sets`], generated from systemd's tables).
+//!
+//! Every format can also be written back from a [`Policy`]; [`write`] holds what the writers
+//! share (the list of what a format could not express, and the restrictive way of giving it up).
 //!
 //! [`load`] reads a file and picks the frontend from its content.
 //!
@@ -25,6 +30,12 @@
 
 pub mod docker;
 mod json_pos;
+mod line_text;
+pub mod systemd;
+pub mod systemd_sets;
+pub mod write;
+
+pub use systemd_sets::systemd_set;
 
 use std::collections::BTreeSet;
 use std::fmt;
