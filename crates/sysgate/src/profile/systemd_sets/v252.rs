@@ -213,10 +213,22 @@ pub(crate) static SETS: &[SetDef] = &[
     SetDef {
         name: "@chown",
         members: &[
-            "chown", "chown32", "fchown", "fchown32", "fchownat", "lchown", "lchown32",
+            "chown",
+            "chown32",
+            "fchown",
+            "fchown32",
+            "fchownat",
+            "lchown",
+            "lchown32",
         ],
         syscalls: &[
-            "chown", "chown32", "fchown", "fchown32", "fchownat", "lchown", "lchown32",
+            "chown",
+            "chown32",
+            "fchown",
+            "fchown32",
+            "fchownat",
+            "lchown",
+            "lchown32",
         ],
     },
     SetDef {
@@ -543,18 +555,46 @@ pub(crate) static SETS: &[SetDef] = &[
     },
     SetDef {
         name: "@keyring",
-        members: &["add_key", "keyctl", "request_key"],
-        syscalls: &["add_key", "keyctl", "request_key"],
+        members: &[
+            "add_key",
+            "keyctl",
+            "request_key",
+        ],
+        syscalls: &[
+            "add_key",
+            "keyctl",
+            "request_key",
+        ],
     },
     SetDef {
         name: "@memlock",
-        members: &["mlock", "mlock2", "mlockall", "munlock", "munlockall"],
-        syscalls: &["mlock", "mlock2", "mlockall", "munlock", "munlockall"],
+        members: &[
+            "mlock",
+            "mlock2",
+            "mlockall",
+            "munlock",
+            "munlockall",
+        ],
+        syscalls: &[
+            "mlock",
+            "mlock2",
+            "mlockall",
+            "munlock",
+            "munlockall",
+        ],
     },
     SetDef {
         name: "@module",
-        members: &["delete_module", "finit_module", "init_module"],
-        syscalls: &["delete_module", "finit_module", "init_module"],
+        members: &[
+            "delete_module",
+            "finit_module",
+            "init_module",
+        ],
+        syscalls: &[
+            "delete_module",
+            "finit_module",
+            "init_module",
+        ],
     },
     SetDef {
         name: "@mount",
@@ -701,8 +741,16 @@ pub(crate) static SETS: &[SetDef] = &[
     },
     SetDef {
         name: "@pkey",
-        members: &["pkey_alloc", "pkey_free", "pkey_mprotect"],
-        syscalls: &["pkey_alloc", "pkey_free", "pkey_mprotect"],
+        members: &[
+            "pkey_alloc",
+            "pkey_free",
+            "pkey_mprotect",
+        ],
+        syscalls: &[
+            "pkey_alloc",
+            "pkey_free",
+            "pkey_mprotect",
+        ],
     },
     SetDef {
         name: "@privileged",
@@ -869,8 +917,16 @@ pub(crate) static SETS: &[SetDef] = &[
     },
     SetDef {
         name: "@reboot",
-        members: &["kexec_file_load", "kexec_load", "reboot"],
-        syscalls: &["kexec_file_load", "kexec_load", "reboot"],
+        members: &[
+            "kexec_file_load",
+            "kexec_load",
+            "reboot",
+        ],
+        syscalls: &[
+            "kexec_file_load",
+            "kexec_load",
+            "reboot",
+        ],
     },
     SetDef {
         name: "@resources",
@@ -977,8 +1033,14 @@ pub(crate) static SETS: &[SetDef] = &[
     },
     SetDef {
         name: "@swap",
-        members: &["swapoff", "swapon"],
-        syscalls: &["swapoff", "swapon"],
+        members: &[
+            "swapoff",
+            "swapon",
+        ],
+        syscalls: &[
+            "swapoff",
+            "swapon",
+        ],
     },
     SetDef {
         name: "@sync",
