@@ -8,6 +8,7 @@
 //!
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
+//! - [`lxc`]: LXC seccomp policy files, versions 1 and 2.
 //! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
 //!   ([`systemd_sets`], generated from systemd's tables).
 //!
@@ -31,6 +32,7 @@
 pub mod docker;
 mod json_pos;
 mod line_text;
+pub mod lxc;
 pub mod systemd;
 pub mod systemd_sets;
 pub mod write;
