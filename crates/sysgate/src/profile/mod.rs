@@ -8,6 +8,7 @@
 //!
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
+//!   [`docker_write`] writes them.
 //! - [`lxc`]: LXC seccomp policy files, versions 1 and 2.
 //! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
 //!   ([`systemd_sets`], generated from systemd's tables).
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod docker;
+pub mod docker_write;
 mod json_pos;
 mod line_text;
 pub mod lxc;
