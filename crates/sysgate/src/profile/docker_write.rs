@@ -118,6 +118,9 @@ struct Arg {
     op: &'static str,
 }
 
+/// The rules of one `syscalls[]` entry: one action under one set of conditions.
+type Group = (Action, Vec<ArgCond>);
+
 /// `SCMP_ACT_*` and the errno/data that goes with it; the loss if the action changed.
 fn action_word(action: Action) -> (&'static str, Option<u16>, Option<String>) {
     match action {
@@ -231,7 +234,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
     let flags = (policy.attrs.flags != runc_default_flags).then(|| flag_words(policy.attrs.flags));
 
     // Entries: rules grouped by (action, conditions).
-    let mut groups: BTreeMap<(Action, Vec<ArgCond>), BTreeSet<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<Group, BTreeSet<String>> = BTreeMap::new();
     for rule in policy.rules() {
         let Some(rule) = expressible_rule(policy, rule, &mut losses) else {
             continue;
@@ -243,7 +246,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
             groups.entry((rule.action, conds)).or_default().insert(name);
         }
     }
-    let mut entries: Vec<(&(Action, Vec<ArgCond>), &BTreeSet<String>)> = groups.iter().collect();
+    let mut entries: Vec<(&Group, &BTreeSet<String>)> = groups.iter().collect();
     // Allows first, then the more restrictive actions; unconditional before conditional.
     entries.sort_by(|(a, _), (b, _)| {
         b.0.precedence()
