@@ -9,6 +9,7 @@
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
 //!   [`docker_write`] writes them.
+//! - [`k8s`]: the Kubernetes security-profiles-operator `SeccompProfile` resource (YAML).
 //! - [`lxc`]: LXC seccomp policy files, versions 1 and 2.
 //! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
 //!   ([`systemd_sets`], generated from systemd's tables).
@@ -33,6 +34,7 @@
 pub mod docker;
 pub mod docker_write;
 mod json_pos;
+pub mod k8s;
 mod line_text;
 pub mod lxc;
 pub mod systemd;

@@ -105,6 +105,31 @@ impl fmt::Display for Loss {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn without_conditions(policy: &Policy, format: &str) -> (Policy, Vec<Loss>) {
+    without_conditions_where(policy, format, |_| true)
+}
+
+/// [`without_conditions`] for the rules `inexpressible` picks; the others are kept as they are.
+///
+/// ```
+/// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+/// use sysgate::profile::write::without_conditions_where;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read").with_cond(ArgCond::new(0, CmpOp::Eq, 1)?))?;
+/// policy.add_rule(Rule::new(Action::Allow, "write").with_cond(ArgCond::new(0, CmpOp::Eq, u64::MAX)?))?;
+/// let big = |r: &Rule| r.conds.iter().any(|c| c.value() > i64::MAX as u64);
+/// let (out, losses) = without_conditions_where(&policy, "Kubernetes", big);
+/// assert_eq!(out.rules().len(), 1); // the allow rule on write is dropped
+/// assert_eq!(losses.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn without_conditions_where(
+    policy: &Policy,
+    format: &str,
+    inexpressible: impl Fn(&Rule) -> bool,
+) -> (Policy, Vec<Loss>) {
     // What a call gets when a conditional rule does not match: its syscall's unconditional
     // rules if it has any (the most restrictive of them), else the default.
     let mut fallback: BTreeMap<&Syscall, Action> = BTreeMap::new();
@@ -117,7 +142,7 @@ pub fn without_conditions(policy: &Policy, format: &str) -> (Policy, Vec<Loss>) 
     let mut out = empty_like(policy);
     let mut losses = Vec::new();
     for rule in policy.rules() {
-        if rule.conds.is_empty() {
+        if rule.conds.is_empty() || !inexpressible(rule) {
             push(&mut out, rule.clone());
             continue;
         }
