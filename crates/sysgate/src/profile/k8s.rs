@@ -153,8 +153,9 @@ impl K8sError {
     /// use sysgate::profile::{k8s, Target};
     /// use sysgate::Arch;
     ///
-    /// let err = k8s::parse("a: [", "p", &Target::new(Arch::X86_64), &Default::default()).unwrap_err();
-    /// assert_eq!(err.location().line, 1);
+    /// let yaml = "kind: SeccompProfile\napiVersion: security-profiles-operator.x-k8s.io/v9\n";
+    /// let err = k8s::parse(yaml, "p", &Target::new(Arch::X86_64), &Default::default()).unwrap_err();
+    /// assert_eq!(err.location().to_string(), "p:2:13");
     /// ```
     pub fn location(&self) -> &Location {
         match self {
