@@ -757,9 +757,22 @@ fn general_losses(policy: &Policy, arches: &[Arch], losses: &mut Vec<Loss>) {
     host.sort();
     if policy.arches() != host {
         let names = |a: &[Arch]| a.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ");
+        let extra: Vec<Arch> = host
+            .iter()
+            .copied()
+            .filter(|a| !policy.arches().contains(a))
+            .collect();
+        let widening = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; calls from {} get the rules instead of the bad-arch action: MORE PERMISSIVE",
+                names(&extra)
+            )
+        };
         losses.push(Loss::general(format!(
-            "LXC's filter covers the host's ABIs ({}), not the policy's ({})",
-            names(arches),
+            "LXC's filter covers the host's ABIs ({}), not the policy's ({}){widening}",
+            names(&host),
             names(policy.arches())
         )));
     }
