@@ -482,15 +482,20 @@ impl<'a> File<'a> {
 // Base profiles.
 // ---------------------------------------------------------------------------------------------
 
-/// A syscall entry with the file it comes from.
+/// Entry `index` of the `syscalls` of `spec`, a profile's spec from file `source` (the
+/// profile itself or one of its bases).
 struct SourcedEntry {
-    file: std::rc::Rc<OwnedFile>,
+    spec: std::rc::Rc<SourcedSpec>,
     index: usize,
-    /// Path of the entry inside its file's documents: (document, entry).
-    doc: usize,
 }
 
-/// A base profile file kept alive while its entries are used.
+/// A spec and the file it is in.
+struct SourcedSpec {
+    source: String,
+    spec: Node,
+}
+
+/// A file's documents, kept while a base profile is looked for and read.
 struct OwnedFile {
     source: String,
     docs: Vec<Node>,
@@ -503,15 +508,14 @@ fn resolve_bases(
     seen: &mut Vec<String>,
 ) -> Result<Vec<SourcedEntry>, K8sError> {
     // The profile's own entries come first; the bases' follow (order does not matter).
-    let own = std::rc::Rc::new(OwnedFile {
+    let own = std::rc::Rc::new(SourcedSpec {
         source: file.source.to_string(),
-        docs: vec![obj.spec.clone()],
+        spec: obj.spec.clone(),
     });
     let mut out: Vec<SourcedEntry> = entry_count(file, obj.spec)?
         .map(|index| SourcedEntry {
-            file: own.clone(),
+            spec: own.clone(),
             index,
-            doc: 0,
         })
         .collect();
     seen.push(obj.name.clone());
@@ -552,14 +556,13 @@ fn resolve_bases(
         let spec = f.docs[doc].get("spec").expect("found profiles have a spec");
         let count = entry_count(&f, spec)?;
         let obj_base = f.profile(&f.docs[doc])?.and_then(|o| o.base);
-        let spec_file = std::rc::Rc::new(OwnedFile {
+        let sourced = std::rc::Rc::new(SourcedSpec {
             source: base_file.source.clone(),
-            docs: vec![spec.clone()],
+            spec: spec.clone(),
         });
         out.extend(count.map(|index| SourcedEntry {
-            file: spec_file.clone(),
+            spec: sourced.clone(),
             index,
-            doc: 0,
         }));
         seen.push(base);
         next = obj_base;
@@ -787,7 +790,7 @@ fn to_json(
                     let comma = if i + 1 < items.len() { "," } else { "" };
                     e.line(&format!("{}{comma}", json_str(s)), file.at(a));
                 }
-                // A trailing comma after a skipped NATIVE is avoided by an empty string guard.
+                // A NATIVE skipped last leaves a trailing comma, removed below.
                 e.line("],", file.at(value));
             }
             "flags" => {
@@ -832,11 +835,11 @@ fn to_json(
     e.line("\"syscalls\": [", spec_at.clone());
     for (n, entry) in entries.iter().enumerate() {
         let f = File {
-            source: &entry.file.source,
+            source: &entry.spec.source,
             docs: Vec::new(),
             warnings: Default::default(),
         };
-        let spec = &entry.file.docs[entry.doc];
+        let spec = &entry.spec.spec;
         let list = f.seq(spec.get("syscalls").expect("counted"), "syscalls")?;
         let item = &list[entry.index];
         emit_entry(&f, item, &mut e)?;

@@ -1149,7 +1149,6 @@ fn check_written(
     let Some(native) = main_arch(plain.arches()) else {
         return;
     };
-    let _ = default;
     let Ok(back) = parse(text, "written", &Target::new(native)) else {
         losses.push(Loss::general(
             "internal error: the written settings do not read back; please report this",
