@@ -69,6 +69,26 @@ pub(crate) fn words(text: &str, line: usize, first_column: usize) -> Result<Vec<
     Ok(out)
 }
 
+/// The whitespace-separated words of `s` (no quoting) with their 1-based character columns.
+pub(crate) fn plain_words(s: &str) -> Vec<(&str, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in s.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(b)) => {
+                out.push((&s[b..i], column(s, b)));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(b) = start {
+        out.push((&s[b..], column(s, b)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

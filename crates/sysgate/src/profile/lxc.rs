@@ -69,6 +69,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::line_text;
 use super::write::{without_conditions, Loss, Written};
 use super::{Loaded, Location, Target};
 use crate::arch::Arch;
@@ -262,7 +263,7 @@ impl Reader<'_> {
                 "missing policy line: expected \"allowlist\" or \"denylist\" on the second line",
             ));
         };
-        let words = line_words(content(header));
+        let words = line_text::plain_words(content(header));
         let Some((kind, kind_col)) = words.first().copied() else {
             return Err(self.invalid(
                 2,
@@ -440,7 +441,7 @@ impl Reader<'_> {
         line_no: usize,
         rule_default: Action,
     ) -> Result<Option<Rule>, LxcError> {
-        let words = line_words(body);
+        let words = line_text::plain_words(body);
         let (name, name_col) = words[0];
         let origin = self.at(line_no, name_col).to_string();
         if name == "reject_force_umount" {
@@ -681,26 +682,6 @@ impl Reader<'_> {
         };
         Ok(ArgCond::new(idx as u32, op, value).expect("index checked above"))
     }
-}
-
-/// The whitespace-separated words of `s` with their 1-based character columns.
-fn line_words(s: &str) -> Vec<(&str, usize)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for (i, c) in s.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(b)) => {
-                out.push((&s[b..i], super::line_text::column(s, b)));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(b) = start {
-        out.push((&s[b..], super::line_text::column(s, b)));
-    }
-    out
 }
 
 /// A number as C's `strtoull(s, 0)` reads it: decimal, `0x` hex or `0` octal, the whole text.
