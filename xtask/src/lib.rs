@@ -2,7 +2,8 @@
 //!
 //! `gen_syscall_tables` turns `../shared/data/syscalls.csv` (libseccomp's per-architecture
 //! syscall table) plus `data/pseudo-syscalls.txt` (libseccomp's pseudo numbers) into one Rust
-//! source file per table under `crates/sysgate/src/arch/tables/`. The output is a pure function
+//! source file per table under `crates/sysgate/src/arch/tables/`. [`gen_systemd_sets_from`] does
+//! the same for systemd's syscall sets (see [`systemd_sets`]). The output is a pure function
 //! of the inputs, so a test can regenerate it and compare with what is committed.
 
 use std::collections::BTreeMap;
@@ -10,6 +11,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+
+pub mod systemd_sets;
+pub use systemd_sets::gen_systemd_sets_from;
 
 /// The tables the CSV carries, in CSV column order, with the kernel's offset for each.
 ///

@@ -7,9 +7,12 @@
 
 mod check;
 mod compile;
+mod convert;
+mod diff;
 mod disasm;
 mod profile_input;
 mod resolve;
+mod show;
 
 use std::process::ExitCode;
 
@@ -35,6 +38,13 @@ enum Command {
     Check(check::Args),
     /// Disassemble a raw seccomp program (sysgate's or libseccomp's) with syscall names.
     Disasm(disasm::Args),
+    /// Convert a profile between Docker, OCI, Podman, systemd, LXC and Kubernetes formats.
+    Convert(convert::Args),
+    /// Show what a profile does: default, arches, syscalls per action, argument rules,
+    /// conflicts.
+    Show(show::Args),
+    /// Show where two profiles decide differently (by meaning, not text).
+    Diff(diff::Args),
 }
 
 /// An error caused by the user's input: reported on one line, exit status 2.
@@ -61,6 +71,9 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Check(args) => check::run(args),
         Command::Disasm(args) => disasm::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     match outcome {
         Ok(code) => code,

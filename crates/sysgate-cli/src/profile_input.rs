@@ -1,18 +1,22 @@
 //! Reading a profile for a target (architecture, capabilities, kernel), shared by the
-//! subcommands that take a PROFILE.
+//! subcommands that take a PROFILE. The format is detected from the content (or named with
+//! `--from`); `systemd:@set` names a built-in profile.
 
 use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::policy::Policy;
-use sysgate::profile::{self, docker, Target};
+use sysgate::profile::detect::{self, Format, ReadOptions};
+use sysgate::profile::systemd_sets::SystemdVersion;
+use sysgate::profile::{self, Listener, Target};
 
 use crate::bad_input;
 
-/// The target a profile is resolved for, as Docker does.
+/// The target a profile is resolved for, as Docker does, and how to read it.
 #[derive(clap::Args, Debug, Default)]
 pub struct TargetArgs {
     /// Target architecture (repeatable). A Docker archMap entry brings its subArchitectures
-    /// (amd64 → x86_64, x86, x32). Default: the native one.
+    /// (amd64 → x86_64, x86, x32); systemd and LXC bring the ABIs they filter on that machine.
+    /// Default: the native one.
     #[arg(short = 'a', long = "arch", value_name = "ARCH")]
     arch: Vec<String>,
 
@@ -25,9 +29,26 @@ pub struct TargetArgs {
     #[arg(long, value_name = "X.Y")]
     kernel: Option<String>,
 
-    /// Refuse unknown syscall names instead of skipping them with a warning.
+    /// Refuse unknown syscall names instead of skipping them with a warning (Docker/OCI/Podman).
     #[arg(long)]
     strict: bool,
+
+    /// The input's format, instead of detecting it: docker, oci, podman, systemd, lxc, k8s.
+    #[arg(long, value_name = "FORMAT")]
+    from: Option<String>,
+
+    /// systemd version whose syscall sets apply: newest or 252.
+    #[arg(long, value_name = "VERSION", default_value = "newest")]
+    systemd_version: String,
+
+    /// Kubernetes: a file, or a directory of YAML files, holding the profiles that
+    /// baseProfileName refers to.
+    #[arg(long, value_name = "FILE|DIR")]
+    base: Option<String>,
+
+    /// Kubernetes: which SeccompProfile of a file with several (metadata.name).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
 }
 
 /// A profile resolved into one policy, with what is worth telling the user.
@@ -36,6 +57,12 @@ pub struct LoadedProfile {
     pub policy: Policy,
     /// Warnings from reading the profile.
     pub warnings: Vec<String>,
+    /// The format it was read as.
+    pub format: Format,
+    /// The user-notification listener it names.
+    pub listener: Option<Listener>,
+    /// Its name (Kubernetes), if it has one.
+    pub name: Option<String>,
 }
 
 impl TargetArgs {
@@ -76,39 +103,84 @@ impl TargetArgs {
             })
             .collect())
     }
+
+    fn read_options(&self) -> Result<ReadOptions> {
+        let mut o = ReadOptions::default();
+        if let Some(f) = &self.from {
+            o.from = Some(
+                f.parse::<Format>()
+                    .map_err(|e| bad_input(format!("--from: {e}")))?,
+            );
+        }
+        o.strict_names = self.strict;
+        let version = SystemdVersion::parse(&self.systemd_version).ok_or_else(|| {
+            bad_input(format!(
+                "--systemd-version {:?}: expected newest or 252",
+                self.systemd_version
+            ))
+        })?;
+        o.systemd = sysgate::profile::systemd::Options::for_version(version);
+        if let Some(b) = &self.base {
+            o.k8s = sysgate::profile::k8s::Options::with_base(b);
+        }
+        Ok(o)
+    }
 }
 
-/// Read `path` and resolve it for every target architecture; the policies are merged.
-pub fn load(path: &str, args: &TargetArgs) -> Result<LoadedProfile> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad_input(format!("cannot read {path}: {e}")))?;
-    let options = if args.strict {
-        docker::Options::strict()
-    } else {
-        docker::Options::default()
-    };
-    let mut merged: Option<LoadedProfile> = None;
+/// Read `path` and resolve every profile it holds for every target architecture (the
+/// policies of one profile are merged across architectures).
+pub fn load_all(path: &str, args: &TargetArgs) -> Result<Vec<LoadedProfile>> {
+    let options = args.read_options()?;
+    let mut merged: Vec<LoadedProfile> = Vec::new();
     for target in args.targets()? {
-        let loaded = docker::parse_with(&text, path, &target, &options)
-            .map_err(|e| bad_input(e.to_string()))?;
-        match &mut merged {
-            None => {
-                merged = Some(LoadedProfile {
-                    policy: loaded.policy,
-                    warnings: loaded.warnings,
-                })
-            }
-            Some(m) => {
-                m.policy
-                    .merge(&loaded.policy)
-                    .map_err(|e| bad_input(format!("{path}: {e}")))?;
-                for w in loaded.warnings {
-                    if !m.warnings.contains(&w) {
-                        m.warnings.push(w);
+        let read = detect::read(path, &target, &options).map_err(|e| bad_input(e.to_string()))?;
+        let profiles: Vec<_> = read
+            .profiles
+            .into_iter()
+            .filter(|p| args.name.is_none() || p.name == args.name)
+            .collect();
+        if profiles.is_empty() {
+            return Err(bad_input(match &args.name {
+                Some(n) => format!("{path}: no profile named {n:?}"),
+                None => format!("{path}: no seccomp profile in it"),
+            }));
+        }
+        for (i, p) in profiles.into_iter().enumerate() {
+            match merged.get_mut(i) {
+                None => merged.push(LoadedProfile {
+                    policy: p.loaded.policy,
+                    warnings: p.loaded.warnings,
+                    format: read.format,
+                    listener: p.loaded.listener,
+                    name: p.name,
+                }),
+                Some(m) => {
+                    m.policy
+                        .merge(&p.loaded.policy)
+                        .map_err(|e| bad_input(format!("{path}: {e}")))?;
+                    for w in p.loaded.warnings {
+                        if !m.warnings.contains(&w) {
+                            m.warnings.push(w);
+                        }
                     }
                 }
             }
         }
     }
-    Ok(merged.expect("at least one target"))
+    Ok(merged)
+}
+
+/// Read `path` and resolve its one profile for every target architecture; the policies are
+/// merged.
+pub fn load(path: &str, args: &TargetArgs) -> Result<LoadedProfile> {
+    let mut all = load_all(path, args)?;
+    if all.len() > 1 {
+        let names: Vec<String> = all.iter().filter_map(|p| p.name.clone()).collect();
+        return Err(bad_input(format!(
+            "{path} holds {} profiles ({}): pick one with --name",
+            all.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(all.remove(0))
 }

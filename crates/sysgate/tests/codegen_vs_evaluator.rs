@@ -4,9 +4,11 @@
 //! on x32-bit and -1 numbers, and on argument values at every constant, its neighbours and
 //! its high/low word variants.
 
+mod support;
+
 use proptest::prelude::*;
-use sysgate::arch::{Arch, X32_SYSCALL_BIT};
-use sysgate::bpf::SeccompData;
+use support::agree;
+use sysgate::arch::Arch;
 use sysgate::compile::{compile, compile_with, Options};
 use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall};
 
@@ -157,114 +159,11 @@ fn policy() -> impl Strategy<Value = Policy> {
         })
 }
 
-/// Argument vectors that probe every constant of the policy on every argument.
-fn arg_vectors(policy: &Policy) -> Vec<[u64; 6]> {
-    let mut values: Vec<u64> = vec![0, u64::MAX];
-    for r in policy.rules() {
-        for c in &r.conds {
-            for k in c.constants() {
-                for v in [
-                    k,
-                    k.wrapping_add(1),
-                    k.wrapping_sub(1),
-                    k & 0xffff_ffff,
-                    k | 0xffff_ffff_0000_0000,
-                    k ^ 0xffff_ffff_0000_0000,
-                    k.rotate_right(32),
-                    k & 0xffff_ffff_0000_0000,
-                ] {
-                    values.push(v);
-                }
-            }
-        }
-    }
-    values.sort();
-    values.dedup();
-    let mut out = vec![[0; 6], [u64::MAX; 6]];
-    for (n, v) in values.iter().enumerate() {
-        for arg in 0..3 {
-            let mut a = [0u64; 6];
-            a[arg] = *v;
-            // Vary the other arguments too, so conjunctions see mixed values.
-            a[(arg + 1) % 3] = values[(n * 7 + 3) % values.len()];
-            a[(arg + 2) % 3] = values[(n * 13 + 5) % values.len()];
-            out.push(a);
-        }
-    }
-    out
-}
-
-/// Every number worth trying on `arch`: the whole table, its neighbours, gaps, x32-bit and -1.
-fn numbers(arch: Arch) -> Vec<u32> {
-    let mut nrs: Vec<u32> = arch.table().iter().map(|(_, nr)| nr).collect();
-    let (_, newest) = arch.newest_syscall();
-    nrs.extend([
-        0,
-        1,
-        19,
-        20,
-        newest + 1,
-        newest + 2,
-        4095,
-        u32::MAX,
-        u32::MAX - 1,
-    ]);
-    nrs.extend([
-        X32_SYSCALL_BIT,
-        X32_SYSCALL_BIT + 1,
-        X32_SYSCALL_BIT - 1,
-        0x8000_0000,
-    ]);
-    if let Some(bit) = arch.x32_bit() {
-        nrs.extend((0..20).map(|n| n | bit));
-    }
-    nrs.sort();
-    nrs.dedup();
-    nrs
-}
-
 fn check(policy: &Policy, compiled: &sysgate::compile::Compiled) -> Result<(), TestCaseError> {
-    let vectors = arg_vectors(policy);
-    let mut tokens: Vec<(u32, Arch)> = policy
-        .arches()
-        .iter()
-        .map(|a| (a.audit_arch(), *a))
-        .collect();
-    tokens.push((0x1234_5678, Arch::X86_64)); // an architecture no filter knows
-    tokens.push((Arch::Aarch64.audit_arch(), Arch::Aarch64));
-    for (token, arch) in tokens {
-        for nr in numbers(arch) {
-            let has_rules = policy
-                .rules()
-                .iter()
-                .any(|r| policy.rule_targets(r, arch) == Some(nr))
-                || arch.multiplexed_calls().any(|(_, m)| m.syscall == nr);
-            let args_list: &[[u64; 6]] = if has_rules { &vectors } else { &vectors[..2] };
-            for args in args_list {
-                let want = policy.decide_raw(token, nr, args).action.to_ret();
-                let data = SeccompData {
-                    nr,
-                    arch: token,
-                    instruction_pointer: 0,
-                    args: *args,
-                };
-                let got = compiled
-                    .emulate(&data)
-                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert_eq!(
-                    got.ret,
-                    want,
-                    "token {:#x} ({}) nr {} args {:x?}\npolicy:\n{}",
-                    token,
-                    arch,
-                    nr,
-                    args,
-                    policy
-                );
-            }
-        }
+    match agree::first_mismatch(policy, compiled) {
+        None => Ok(()),
+        Some(m) => Err(TestCaseError::fail(m)),
     }
-    Ok(())
 }
 
 proptest! {

@@ -8,8 +8,17 @@
 //!
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
+//!   [`docker_write`] writes them.
+//! - [`k8s`]: the Kubernetes security-profiles-operator `SeccompProfile` resource (YAML).
+//! - [`lxc`]: LXC seccomp policy files, versions 1 and 2.
+//! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
+//!   ([`systemd_sets`], generated from systemd's tables).
 //!
-//! [`load`] reads a file and picks the frontend from its content.
+//! Every format can also be written back from a [`Policy`]; [`write`] holds what the writers
+//! share (the list of what a format could not express, and the restrictive way of giving it up).
+//!
+//! [`load`] reads a file and picks the frontend from its content ([`detect`]); [`show`] says
+//! what a policy does and [`diff`] how two policies differ.
 //!
 //! ```no_run
 //! use sysgate::profile::{self, Target};
@@ -23,8 +32,20 @@
 //! # Ok::<(), sysgate::profile::ProfileError>(())
 //! ```
 
+pub mod detect;
+pub mod diff;
 pub mod docker;
+pub mod docker_write;
 mod json_pos;
+pub mod k8s;
+mod line_text;
+pub mod lxc;
+pub mod show;
+pub mod systemd;
+pub mod systemd_sets;
+pub mod write;
+
+pub use systemd_sets::systemd_set;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -333,16 +354,45 @@ pub enum ProfileError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is a Docker/OCI/Podman profile (or not JSON at all) and is invalid.
+    /// The file is a Docker/OCI/Podman profile and is invalid.
     #[error(transparent)]
     Docker(#[from] DockerError),
+    /// The file holds systemd settings and is invalid.
+    #[error(transparent)]
+    Systemd(#[from] systemd::SystemdError),
+    /// The file is an LXC seccomp file and is invalid.
+    #[error(transparent)]
+    Lxc(#[from] lxc::LxcError),
+    /// The file is a Kubernetes `SeccompProfile` and is invalid.
+    #[error(transparent)]
+    K8s(#[from] k8s::K8sError),
+    /// The content matches no format.
+    #[error(
+        "{source_name}:1:1: cannot tell the format of {source_name}: expected JSON (Docker, OCI, \
+         Podman), an LXC seccomp file (first line 1 or 2), systemd settings \
+         (SystemCallFilter=...) or a Kubernetes SeccompProfile (YAML); name it with --from"
+    )]
+    Unrecognized {
+        /// The file as named.
+        source_name: String,
+    },
+    /// A file of several profiles where one was needed.
+    #[error("{source_name} holds {count} profiles ({}): expected one; pick it by name", names.join(", "))]
+    SeveralProfiles {
+        /// The file as named.
+        source_name: String,
+        /// How many.
+        count: usize,
+        /// Their names.
+        names: Vec<String>,
+    },
 }
 
-/// Read a profile file and resolve it for `target`, choosing the format from the content.
-///
-/// Today every format is JSON: a Docker/moby or Podman profile, a bare OCI `linux.seccomp`
-/// object or a whole OCI `config.json` (see [`docker::parse`]). Errors and rule origins name
-/// the file as `path` is given.
+/// Read a profile file and resolve it for `target`, choosing the format from the content
+/// (see [`detect`]): Docker/moby, OCI (`linux.seccomp` or a whole `config.json`), Podman,
+/// systemd settings, LXC, or a Kubernetes `SeccompProfile`. Also the built-in
+/// `systemd:@set`. A file of several Kubernetes profiles is an error here; [`detect::read`]
+/// returns them all. Errors and rule origins name the file as `path` is given.
 ///
 /// ```no_run
 /// use sysgate::profile::{self, Target};
@@ -353,10 +403,18 @@ pub enum ProfileError {
 /// # Ok::<(), sysgate::profile::ProfileError>(())
 /// ```
 pub fn load(path: impl AsRef<Path>, target: &Target) -> Result<Loaded, ProfileError> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(docker::parse(&text, &path.display().to_string(), target)?)
+    let spec = path.as_ref().display().to_string();
+    let mut read = detect::read(&spec, target, &detect::ReadOptions::default())?;
+    if read.profiles.len() != 1 {
+        return Err(ProfileError::SeveralProfiles {
+            source_name: spec,
+            count: read.profiles.len(),
+            names: read
+                .profiles
+                .iter()
+                .filter_map(|p| p.name.clone())
+                .collect(),
+        });
+    }
+    Ok(read.profiles.remove(0).loaded)
 }

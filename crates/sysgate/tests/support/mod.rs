@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod agree;
 pub mod libseccomp;
 pub mod shared;

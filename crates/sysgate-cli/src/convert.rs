@@ -1,0 +1,126 @@
+//! `sysgate convert`: a profile in another format, with every loss listed.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use sysgate::profile::detect::Format;
+use sysgate::profile::docker_write::{self, Dialect};
+use sysgate::profile::k8s::{self, WriteOptions};
+use sysgate::profile::write::Written;
+use sysgate::profile::{lxc, systemd};
+
+use crate::bad_input;
+use crate::profile_input::{self, TargetArgs};
+
+/// Arguments of `sysgate convert`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "The input format is detected from the content (or named with --from). \
+What the target format cannot express is replaced by the more restrictive reading, never the \
+more permissive one, and each such loss is listed on stderr.\n\nExamples:\n  sysgate convert \
+docker-default.json --arch amd64 --to systemd\n  sysgate convert app.service --to k8s \
+--k8s-name app -o app-profile.yaml\n  sysgate convert systemd:@system-service --to docker"
+)]
+pub struct Args {
+    /// The profile to convert (a file, or systemd:@set).
+    #[arg(value_name = "IN")]
+    input: String,
+
+    /// The format to write: docker, oci, podman, systemd, lxc, k8s.
+    #[arg(long, value_name = "FORMAT")]
+    to: String,
+
+    /// Write here instead of to standard output.
+    #[arg(short = 'o', long, value_name = "OUT")]
+    output: Option<String>,
+
+    /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
+    #[arg(long, value_name = "1|2", default_value = "2")]
+    lxc_version: u8,
+
+    /// Kubernetes: metadata.name of the SeccompProfile written (default: from IN's name).
+    #[arg(long, value_name = "NAME")]
+    k8s_name: Option<String>,
+
+    /// Kubernetes: metadata.namespace of the SeccompProfile written.
+    #[arg(long, value_name = "NAMESPACE", default_value = "default")]
+    k8s_namespace: String,
+
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// Run `sysgate convert`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let to: Format = args
+        .to
+        .parse()
+        .map_err(|e| bad_input(format!("--to: {e}")))?;
+    let loaded = profile_input::load(&args.input, &args.target)?;
+    for w in &loaded.warnings {
+        eprintln!("sysgate: warning: {w}");
+    }
+    let policy = &loaded.policy;
+    let listener = loaded.listener.as_ref();
+    let written: Written = match to {
+        Format::Docker => docker_write::write_dialect(policy, listener, Dialect::Docker),
+        Format::Oci => docker_write::write_dialect(policy, listener, Dialect::Oci),
+        Format::Podman => docker_write::write_dialect(policy, listener, Dialect::Podman),
+        Format::Systemd => systemd::write(policy),
+        Format::Lxc => match args.lxc_version {
+            1 => lxc::write_v1(policy),
+            2 => lxc::write(policy),
+            v => return Err(bad_input(format!("--lxc-version {v}: expected 1 or 2"))),
+        },
+        Format::K8s => {
+            let name = args
+                .k8s_name
+                .clone()
+                .or_else(|| loaded.name.clone())
+                .unwrap_or_else(|| default_name(&args.input));
+            let options = WriteOptions {
+                name,
+                namespace: args.k8s_namespace.clone(),
+            };
+            k8s::write(policy, listener, &options)
+        }
+    };
+    if listener.is_some() && matches!(to, Format::Systemd | Format::Lxc) {
+        eprintln!("sysgate: lost: the notification listener ({to} has no place for it)");
+    }
+    for loss in &written.losses {
+        eprintln!("sysgate: lost: {loss}");
+    }
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &written.text).with_context(|| format!("writing {path}"))?
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(written.text.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A Kubernetes name from a file name: `docker-default.json` → `docker-default`.
+fn default_name(input: &str) -> String {
+    let base = input.rsplit('/').next().unwrap_or(input);
+    let stem = base.split('.').next().unwrap_or(base);
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        "profile".into()
+    } else {
+        name
+    }
+}

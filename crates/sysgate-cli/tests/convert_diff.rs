@@ -1,0 +1,106 @@
+//! `sysgate convert` and `sysgate diff` from the command line: outputs, losses on stderr, exit
+//! statuses, and parse errors with file:line:column and exit status 2.
+
+use std::process::{Command, Output};
+
+fn sysgate(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sysgate"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sysgate-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn convert_lists_losses_and_diff_finds_exactly_them() {
+    let dir = tmp("convert");
+    std::fs::write(
+        dir.join("p.json"),
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]}"#,
+    )
+    .unwrap();
+    let out = sysgate(
+        // On riscv64, LXC filters the host's own ABI only, like the policy.
+        &[
+            "convert", "p.json", "--arch", "riscv64", "--to", "lxc", "-o", "p.lxc",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sysgate: lost: LXC has no ENOSYS"),
+        "{stderr}"
+    );
+    let lxc = std::fs::read_to_string(dir.join("p.lxc")).unwrap();
+    assert!(lxc.contains("personality allow [0,8,==]"), "{lxc}");
+    // The one difference is the listed loss: numbers above the table get the default.
+    let out = sysgate(&["diff", "p.json", "p.lxc", "--arch", "riscv64"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "riscv64: 472..=4294967294: ERRNO(38 ENOSYS) -> ERRNO(1 EPERM)\n"
+    );
+    let out = sysgate(&["diff", "p.json", "p.json", "--arch", "riscv64"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no difference\n");
+
+    let out = sysgate(
+        &["convert", "p.json", "--arch", "x86_64", "--to", "systemd"],
+        &dir,
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sysgate: lost: personality: systemd cannot express"),
+        "{stderr}"
+    );
+    std::fs::write(dir.join("p.conf"), &out.stdout).unwrap();
+    let out = sysgate(&["diff", "p.json", "p.conf", "--arch", "x86_64"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("x86_64: personality (135) when a0 == 0x8: ALLOW -> ERRNO(1 EPERM)"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn parse_errors_name_the_place_and_exit_2() {
+    let dir = tmp("errors");
+    let cases: &[(&str, &str, &str)] = &[
+        ("a.lxc", "2\ndenylist\nread bogus\n", "a.lxc:3:6: unknown action \"bogus\""),
+        ("b.conf", "[Service]\nSystemCallFilter=@nope\n", "b.conf:2:18: unknown syscall set \"@nope\""),
+        ("c.json", "{\"defaultAction\": 5}", "c.json:1:19: invalid type"),
+        (
+            "d.yaml",
+            "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\nmetadata: {name: d}\nspec: {defaultAction: SCMP_ACT_NOPE}\n",
+            "d.yaml:4:23: unknown action \"SCMP_ACT_NOPE\"",
+        ),
+        ("e.txt", "hello\n", "e.txt:1:1: cannot tell the format"),
+    ];
+    for (name, text, want) in cases {
+        std::fs::write(dir.join(name), text).unwrap();
+        let out = sysgate(&["show", name, "--arch", "x86_64"], &dir);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{name}: {stderr}");
+    }
+    let out = sysgate(&["convert", "a.lxc", "--to", "yaml"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

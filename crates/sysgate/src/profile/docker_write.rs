@@ -1,0 +1,488 @@
+//! A [`Policy`] written as a Docker/moby, OCI runtime-spec or Podman seccomp profile (JSON).
+//!
+//! The reader is [`super::docker`]; this module only writes, and it writes what the reader
+//! (that is, runc) reads back as the same policy wherever the format allows:
+//!
+//! - `defaultAction` with `defaultErrnoRet`; `architectures`; `flags` when they are not runc's
+//!   default (SPEC_ALLOW alone); `listenerPath` and `listenerMetadata`.
+//! - `syscalls`: one entry per action and set of argument conditions, names sorted; entries
+//!   sorted too (allows first), so the same policy always gives the same text.
+//! - Conditions: `SCMP_CMP_MASKED_EQ` takes the mask in `value` and the expected value in
+//!   `valueTwo`.
+//! - Podman adds `defaultErrno` and per-rule `errno` names beside the numbers.
+//!
+//! What runc cannot read back as written, each a [`Loss`], resolved on the restrictive side:
+//!
+//! - Two conditions on one argument (a range, say): runc ORs the conditions of such an entry.
+//!   That widens a refusing rule (kept: more restrictive) and an allowing one (dropped).
+//! - A rule whose action is the default: runc drops it. Where it overlapped a more permissive
+//!   rule, that rule now decides: the loss says MORE PERMISSIVE.
+//! - TRAP data (runc's trap carries none): TRAP(0), which is more restrictive.
+//! - Syscall numbers: written as the name they have; a number with different names on the
+//!   policy's architectures becomes all of them when it refuses, and is dropped when it allows.
+//! - The bad-arch action (runc: KILL_THREAD) and the ENOSYS answer for syscalls newer than the
+//!   table (runc: whenever the default refuses).
+//!
+//! ```
+//! use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+//! use sysgate::profile::docker_write::{self, Dialect};
+//! use sysgate::Arch;
+//!
+//! let mut policy = Policy::new(Action::Errno(1));
+//! policy.set_arches([Arch::X86_64])?;
+//! policy.attrs.bad_arch = Action::KillThread;
+//! policy.attrs.enosys_for_unknown_syscalls = true;
+//! policy.attrs.flags.spec_allow = true;
+//! policy.add_rule(Rule::new(Action::Allow, "write"))?;
+//! policy.add_rule(Rule::new(Action::Allow, "read"))?;
+//! policy.add_rule(Rule::new(Action::Allow, "personality").with_cond(ArgCond::new(0, CmpOp::Eq, 8)?))?;
+//! let written = docker_write::write_dialect(&policy, None, Dialect::Docker);
+//! assert!(written.losses.is_empty());
+//! let json: serde_json::Value = serde_json::from_str(&written.text)?;
+//! assert_eq!(json["syscalls"][0]["names"], serde_json::json!(["read", "write"]));
+//! assert_eq!(json["syscalls"][1]["args"][0]["op"], "SCMP_CMP_EQ");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::write::{Loss, Written};
+use super::Listener;
+use crate::arch::Arch;
+use crate::policy::{errno_name, Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall};
+
+/// Which JSON dialect to write.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Dialect {
+    /// Docker/moby's profile (what `docker run --security-opt seccomp=FILE` reads).
+    #[default]
+    Docker,
+    /// The OCI runtime-spec `linux.seccomp` object.
+    Oci,
+    /// Podman / containers-common: errno names beside the numbers.
+    Podman,
+}
+
+/// [`write_dialect`] for Docker.
+///
+/// ```
+/// use sysgate::policy::{Action, Policy};
+/// use sysgate::profile::docker_write;
+///
+/// let policy = Policy::new(Action::Allow);
+/// assert!(docker_write::write(&policy, None).text.contains("SCMP_ACT_ALLOW"));
+/// ```
+pub fn write(policy: &Policy, listener: Option<&Listener>) -> Written {
+    write_dialect(policy, listener, Dialect::Docker)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    default_action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_errno_ret: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_errno: Option<String>,
+    architectures: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flags: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listener_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listener_metadata: Option<String>,
+    syscalls: Vec<Entry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    names: Vec<String>,
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errno_ret: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errno: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    args: Vec<Arg>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Arg {
+    index: usize,
+    value: u64,
+    value_two: u64,
+    op: &'static str,
+}
+
+/// The rules of one `syscalls[]` entry: one action under one set of conditions.
+type Group = (Action, Vec<ArgCond>);
+
+/// `SCMP_ACT_*` and the errno/data that goes with it; the loss if the action changed.
+fn action_word(action: Action) -> (&'static str, Option<u16>, Option<String>) {
+    match action {
+        Action::KillProcess => ("SCMP_ACT_KILL_PROCESS", None, None),
+        Action::KillThread => ("SCMP_ACT_KILL_THREAD", None, None),
+        Action::Trap(0) => ("SCMP_ACT_TRAP", None, None),
+        Action::Trap(d) => (
+            "SCMP_ACT_TRAP",
+            None,
+            Some(format!(
+                "runc's SCMP_ACT_TRAP carries no data; TRAP({d}) is written as TRAP(0)"
+            )),
+        ),
+        Action::Errno(e) => ("SCMP_ACT_ERRNO", Some(e), None),
+        Action::UserNotif => ("SCMP_ACT_NOTIFY", None, None),
+        Action::Trace(d) => ("SCMP_ACT_TRACE", Some(d), None),
+        Action::Log => ("SCMP_ACT_LOG", None, None),
+        Action::Allow => ("SCMP_ACT_ALLOW", None, None),
+    }
+}
+
+/// `SCMP_ARCH_X86_64` for [`Arch::X86_64`].
+fn arch_word(arch: Arch) -> String {
+    format!("SCMP_ARCH_{}", arch.name().to_ascii_uppercase())
+}
+
+fn flag_words(flags: KernelFlags) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let all = [
+        (flags.tsync, "SECCOMP_FILTER_FLAG_TSYNC"),
+        (flags.log, "SECCOMP_FILTER_FLAG_LOG"),
+        (flags.spec_allow, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+        (flags.new_listener, "SECCOMP_FILTER_FLAG_NEW_LISTENER"),
+        (flags.tsync_esrch, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"),
+        (
+            flags.wait_killable_recv,
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        ),
+    ];
+    for (on, word) in all {
+        if on {
+            out.push(word);
+        }
+    }
+    out
+}
+
+fn arg(c: &ArgCond) -> Arg {
+    let (op, value, value_two) = match c.op() {
+        CmpOp::Ne => ("SCMP_CMP_NE", c.value(), 0),
+        CmpOp::Lt => ("SCMP_CMP_LT", c.value(), 0),
+        CmpOp::Le => ("SCMP_CMP_LE", c.value(), 0),
+        CmpOp::Eq => ("SCMP_CMP_EQ", c.value(), 0),
+        CmpOp::Ge => ("SCMP_CMP_GE", c.value(), 0),
+        CmpOp::Gt => ("SCMP_CMP_GT", c.value(), 0),
+        // OCI: `value` is the mask, `valueTwo` what the masked argument must be.
+        CmpOp::MaskedEq(m) => ("SCMP_CMP_MASKED_EQ", m, c.value()),
+    };
+    Arg {
+        index: c.arg(),
+        value,
+        value_two,
+        op,
+    }
+}
+
+/// `policy` as a profile of `dialect`, with the notification listener if it has one.
+///
+/// ```
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::profile::docker_write::{self, Dialect};
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(38));
+/// policy.set_arches([Arch::Aarch64])?;
+/// policy.add_rule(Rule::new(Action::Errno(1), "ptrace"))?;
+/// let written = docker_write::write_dialect(&policy, None, Dialect::Podman);
+/// assert!(written.text.contains("\"defaultErrno\": \"ENOSYS\""));
+/// assert!(written.text.contains("\"errno\": \"EPERM\""));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dialect) -> Written {
+    let mut losses = Vec::new();
+    let default = policy.default_action();
+    let (default_word, default_errno, lost) = action_word(default);
+    if let Some(why) = lost {
+        losses.push(Loss::general(format!("default action: {why}")));
+    }
+    if policy.attrs.bad_arch != Action::KillThread {
+        losses.push(Loss::general(format!(
+            "runc gives calls from other architectures KILL_THREAD, not {}",
+            policy.attrs.bad_arch
+        )));
+    }
+    let runc_enosys = !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
+    if runc_enosys != policy.attrs.enosys_for_unknown_syscalls {
+        losses.push(Loss::general(if runc_enosys {
+            format!(
+                "runc answers ENOSYS for syscalls newer than its table, not the default {default}"
+            )
+        } else {
+            "runc does not answer ENOSYS for syscalls newer than its table when the default \
+             allows"
+                .to_string()
+        }));
+    }
+    let runc_default_flags = KernelFlags {
+        spec_allow: true,
+        ..KernelFlags::default()
+    };
+    let flags = (policy.attrs.flags != runc_default_flags).then(|| flag_words(policy.attrs.flags));
+
+    // Entries: rules grouped by (action, conditions).
+    let mut groups: BTreeMap<Group, BTreeSet<String>> = BTreeMap::new();
+    for rule in policy.rules() {
+        let Some(rule) = expressible_rule(policy, rule, &mut losses) else {
+            continue;
+        };
+        for name in names_of(policy, &rule, &mut losses) {
+            let mut conds = rule.conds.clone();
+            conds.sort();
+            conds.dedup();
+            groups.entry((rule.action, conds)).or_default().insert(name);
+        }
+    }
+    let mut entries: Vec<(&Group, &BTreeSet<String>)> = groups.iter().collect();
+    // Allows first, then the more restrictive actions; unconditional before conditional.
+    entries.sort_by(|(a, _), (b, _)| {
+        b.0.precedence()
+            .cmp(&a.0.precedence())
+            .then_with(|| a.0.cmp(&b.0))
+            .then_with(|| a.1.len().cmp(&b.1.len()))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    let syscalls = entries
+        .into_iter()
+        .map(|((action, conds), names)| {
+            let (word, errno, lost) = action_word(*action);
+            if let Some(why) = lost {
+                for n in names {
+                    losses.push(Loss::about(n.clone(), why.clone()));
+                }
+            }
+            Entry {
+                names: names.iter().cloned().collect(),
+                action: word,
+                errno_ret: errno,
+                errno: errno
+                    .filter(|_| dialect == Dialect::Podman && *action != Action::Trace(0))
+                    .and_then(|e| errno_name(e).map(str::to_string)),
+                args: conds.iter().map(arg).collect(),
+            }
+        })
+        .collect();
+    let profile = Profile {
+        default_action: default_word.to_string(),
+        default_errno_ret: default_errno,
+        default_errno: default_errno
+            .filter(|_| dialect == Dialect::Podman)
+            .and_then(|e| errno_name(e).map(str::to_string)),
+        architectures: policy.arches().iter().map(|a| arch_word(*a)).collect(),
+        flags,
+        listener_path: listener.map(|l| l.path.clone()),
+        listener_metadata: listener
+            .filter(|l| !l.metadata.is_empty())
+            .map(|l| l.metadata.clone()),
+        syscalls,
+    };
+    let mut text = serde_json::to_string_pretty(&profile).expect("plain data serializes");
+    text.push('\n');
+    losses.sort();
+    losses.dedup();
+    Written { text, losses }
+}
+
+/// The rule as runc will read it back, or `None` if it must be dropped (each a loss).
+fn expressible_rule(policy: &Policy, rule: &Rule, losses: &mut Vec<Loss>) -> Option<Rule> {
+    let name = rule.syscall.to_string();
+    // What the call gets when this rule does not match.
+    let fallback = policy
+        .rules()
+        .iter()
+        .filter(|r| r.syscall == rule.syscall && r.conds.is_empty() && !std::ptr::eq(*r, rule))
+        .map(|r| r.action)
+        .reduce(Action::most_restrictive)
+        .unwrap_or(policy.default_action());
+    if rule.action == policy.default_action() {
+        // runc drops it. It only mattered where it beat a more permissive rule.
+        let beaten = policy.rules().iter().any(|r| {
+            r.syscall == rule.syscall
+                && r.action.precedence() > rule.action.precedence()
+                && crate::policy::conds_satisfiable(
+                    &r.conds
+                        .iter()
+                        .chain(&rule.conds)
+                        .copied()
+                        .collect::<Vec<_>>(),
+                    true,
+                )
+        });
+        if beaten {
+            losses.push(Loss::about(
+                name,
+                format!(
+                    "runc drops rules whose action is the default ({}); where this one beat a \
+                     more permissive rule, that rule now decides: MORE PERMISSIVE",
+                    rule.action
+                ),
+            ));
+        }
+        return None;
+    }
+    let mut per_arg = [0usize; 6];
+    for c in &rule.conds {
+        per_arg[c.arg()] += 1;
+    }
+    if per_arg.iter().any(|n| *n > 1) {
+        if rule.action.precedence() <= fallback.precedence() {
+            losses.push(Loss::about(
+                name,
+                format!(
+                    "runc ORs the conditions of an entry that tests one argument twice; the {} \
+                     rule now applies when any of them holds (more restrictive)",
+                    rule.action
+                ),
+            ));
+            return Some(rule.clone());
+        }
+        losses.push(Loss::about(
+            name,
+            format!(
+                "runc ORs the conditions of an entry that tests one argument twice, which would \
+                 widen this {} rule: dropped, so those calls get {fallback}",
+                rule.action
+            ),
+        ));
+        return None;
+    }
+    Some(rule.clone())
+}
+
+/// The names a rule is written under.
+fn names_of(policy: &Policy, rule: &Rule, losses: &mut Vec<Loss>) -> Vec<String> {
+    match &rule.syscall {
+        Syscall::Name(n) => vec![n.clone()],
+        Syscall::Number(nr) => {
+            let names: BTreeSet<&str> = policy
+                .arches()
+                .iter()
+                .filter_map(|a| a.syscall_name(*nr))
+                .collect();
+            if names.len() <= 1 {
+                return names.into_iter().map(str::to_string).collect();
+            }
+            let list: Vec<&str> = names.iter().copied().collect();
+            if rule.action.permits() {
+                losses.push(Loss::about(
+                    format!("#{nr}"),
+                    format!(
+                        "the number is {} on different architectures and Docker names syscalls: \
+                         the {} rule is dropped",
+                        list.join(", "),
+                        rule.action
+                    ),
+                ));
+                Vec::new()
+            } else {
+                losses.push(Loss::about(
+                    format!("#{nr}"),
+                    format!(
+                        "the number is {} on different architectures and Docker names syscalls: \
+                         the {} rule is written for all of them (more restrictive)",
+                        list.join(", "),
+                        rule.action
+                    ),
+                ));
+                list.into_iter().map(str::to_string).collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{docker, Target};
+
+    fn sorted_rules(p: &Policy) -> Vec<(Action, String, Vec<ArgCond>)> {
+        let mut r: Vec<_> = p
+            .rules()
+            .iter()
+            .map(|r| {
+                let mut c = r.conds.clone();
+                c.sort();
+                (r.action, r.syscall.to_string(), c)
+            })
+            .collect();
+        r.sort();
+        r
+    }
+
+    #[test]
+    fn round_trips_through_the_reader() {
+        let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+            "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "listenerPath": "/run/a.sock", "listenerMetadata": "m",
+            "syscalls": [
+              {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+              {"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"},
+              {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+               "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
+              {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97,
+               "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 9, "op": "SCMP_CMP_GE"}]}
+            ]}"#;
+        let target = Target::new(Arch::X86_64);
+        let a = docker::parse(text, "a", &target).unwrap();
+        for dialect in [Dialect::Docker, Dialect::Oci, Dialect::Podman] {
+            let w = write_dialect(&a.policy, a.listener.as_ref(), dialect);
+            assert!(w.losses.is_empty(), "{:?}", w.losses);
+            let b = docker::parse(&w.text, "b", &target).unwrap();
+            assert_eq!(
+                sorted_rules(&a.policy),
+                sorted_rules(&b.policy),
+                "{}",
+                w.text
+            );
+            assert_eq!(a.policy.default_action(), b.policy.default_action());
+            assert_eq!(a.policy.arches(), b.policy.arches());
+            assert_eq!(a.policy.attrs, b.policy.attrs);
+            assert_eq!(a.listener, b.listener);
+        }
+    }
+
+    #[test]
+    fn same_policy_same_text() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64]).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "write")).unwrap();
+        p.add_rule(Rule::new(Action::Errno(5), "mount")).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+        let mut q = Policy::new(Action::Errno(1));
+        q.set_arches([Arch::X86_64]).unwrap();
+        q.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+        q.add_rule(Rule::new(Action::Errno(5), "mount")).unwrap();
+        q.add_rule(Rule::new(Action::Allow, "write")).unwrap();
+        assert_eq!(write(&p, None).text, write(&q, None).text);
+    }
+
+    #[test]
+    fn ranges_on_one_argument_are_given_up_restrictively() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64]).unwrap();
+        let ge = ArgCond::new(0, CmpOp::Ge, 5).unwrap();
+        let le = ArgCond::new(0, CmpOp::Le, 9).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "personality").with_conds([ge, le]))
+            .unwrap();
+        p.add_rule(Rule::new(Action::KillProcess, "setns").with_conds([ge, le]))
+            .unwrap();
+        let w = write(&p, None);
+        assert!(!w.text.contains("personality"), "{}", w.text);
+        assert!(w.text.contains("setns"), "{}", w.text);
+        // + the ENOSYS and bad-arch differences.
+        assert_eq!(w.losses.len(), 2 + 2, "{:?}", w.losses);
+    }
+}

@@ -1,0 +1,157 @@
+use super::*;
+use crate::policy::{Action, ArgCond, CmpOp};
+
+fn amd64() -> Target {
+    Target::new(Arch::X86_64)
+}
+
+const HEAD: &str = "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\n";
+
+fn one(text: &str) -> Result<Document, K8sError> {
+    let mut docs = parse(text, "p.yaml", &amd64(), &Options::default())?;
+    assert_eq!(docs.len(), 1);
+    Ok(docs.remove(0))
+}
+
+#[test]
+fn reads_args_and_errno_with_yaml_positions() {
+    let text = format!(
+        "{HEAD}metadata:\n  name: a\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  architectures: [SCMP_ARCH_X86_64, SCMP_ARCH_NATIVE]\n  syscalls:\n  - action: SCMP_ACT_ERRNO\n    errnoRet: 13\n    names: [mount]\n    args:\n    - {{index: 2, value: 4096, valueTwo: 4096, op: SCMP_CMP_MASKED_EQ}}\n"
+    );
+    let d = one(&text).unwrap();
+    let r = &d.loaded.policy.rules()[0];
+    assert_eq!(r.action, Action::Errno(13));
+    assert_eq!(
+        r.conds,
+        vec![ArgCond::new(2, CmpOp::MaskedEq(4096), 4096).unwrap()]
+    );
+    assert_eq!(r.origin.as_deref(), Some("p.yaml:9:5"));
+}
+
+#[test]
+fn errors_point_into_the_yaml() {
+    let base = format!("{HEAD}metadata:\n  name: a\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n");
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            base.replace("SCMP_ACT_ALLOW", "SCMP_ACT_ALOW"),
+            "p.yaml:8:13",
+            "unknown action",
+        ),
+        (
+            format!("{base}    args: [{{index: 7, op: SCMP_CMP_EQ}}]\n"),
+            "p.yaml:10:12",
+            "expected 0 to 5",
+        ),
+        (
+            format!(
+                "{base}    args: [{{index: 0, value: 9223372036854775808, op: SCMP_CMP_EQ}}]\n"
+            ),
+            "p.yaml:10:30",
+            "expected an integer from 0 to 9223372036854775807",
+        ),
+        (
+            format!("{base}    errnoRet: -1\n"),
+            "p.yaml:10:15",
+            "expected an integer from 0 to 2147483647",
+        ),
+        (
+            base.replace("  defaultAction: SCMP_ACT_ERRNO\n", ""),
+            "p.yaml:6:3",
+            "no defaultAction",
+        ),
+        (
+            base.replace("names: [read]", "names: []"),
+            "p.yaml:9:12",
+            "names is empty",
+        ),
+        (
+            format!("{base}  architectures: [SCMP_ARCH_M68K]\n"),
+            "p.yaml:10:19",
+            "unknown architecture",
+        ),
+        (
+            format!("{base}  baseProfileName: missing\n"),
+            "p.yaml:10:20",
+            "not found",
+        ),
+        (
+            format!("{base}  baseProfileName: oci://x/y\n"),
+            "p.yaml:10:20",
+            "does not fetch",
+        ),
+        ("a: [\n".to_string(), "p.yaml:2:1", "not valid YAML"),
+    ];
+    for (text, at, what) in cases {
+        let err = parse(&text, "p.yaml", &amd64(), &Options::default()).unwrap_err();
+        assert_eq!(err.location().to_string(), at, "{text}\n{err}");
+        assert!(err.to_string().contains(what), "{err}");
+    }
+}
+
+#[test]
+fn base_profiles_are_unioned_from_the_file_and_a_directory() {
+    let text = format!(
+        "{HEAD}metadata:\n  name: derived\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: base\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [write]\n---\n{HEAD}metadata:\n  name: base\nspec:\n  defaultAction: SCMP_ACT_KILL\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
+    );
+    let docs = parse(&text, "p.yaml", &amd64(), &Options::default()).unwrap();
+    let derived = &docs[0].loaded.policy;
+    assert_eq!(derived.default_action(), Action::Errno(1));
+    assert_eq!(
+        derived.decide(Arch::X86_64, 0, &[0; 6]).action,
+        Action::Allow
+    );
+    assert_eq!(derived.rules()[1].origin.as_deref(), Some("p.yaml:19:5"));
+    // From a directory.
+    let dir = std::env::temp_dir().join(format!("sysgate-k8s-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("base.yaml"), &text[text.find("---").unwrap()..]).unwrap();
+    let only = &text[..text.find("---").unwrap()];
+    let docs = parse(only, "d.yaml", &amd64(), &Options::with_base(&dir)).unwrap();
+    assert_eq!(
+        docs[0]
+            .loaded
+            .policy
+            .decide(Arch::X86_64, 0, &[0; 6])
+            .action,
+        Action::Allow
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    // A cycle.
+    let cyc = text.replace(
+        "  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n",
+        "  baseProfileName: derived\n",
+    );
+    let err = parse(&cyc, "p.yaml", &amd64(), &Options::default()).unwrap_err();
+    assert!(err.to_string().contains("includes itself"), "{err}");
+}
+
+#[test]
+fn writes_a_resource_that_reads_back() {
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64, Arch::X86]).unwrap();
+    p.attrs.bad_arch = Action::KillThread;
+    p.attrs.enosys_for_unknown_syscalls = true;
+    p.attrs.flags.spec_allow = true;
+    p.add_rule(crate::policy::Rule::new(Action::Allow, "read"))
+        .unwrap();
+    p.add_rule(
+        crate::policy::Rule::new(Action::Allow, "personality")
+            .with_cond(ArgCond::new(0, CmpOp::Eq, 0xffff_ffff).unwrap()),
+    )
+    .unwrap();
+    p.add_rule(
+        crate::policy::Rule::new(Action::Allow, "ioctl")
+            .with_cond(ArgCond::new(1, CmpOp::Eq, u64::MAX).unwrap()),
+    )
+    .unwrap();
+    let w = write(&p, None, &WriteOptions::named("demo"));
+    assert_eq!(w.losses.len(), 1, "{:?}", w.losses);
+    assert!(
+        w.losses[0].to_string().starts_with("ioctl: Kubernetes"),
+        "{:?}",
+        w.losses
+    );
+    let d = one(&w.text).unwrap();
+    assert_eq!(d.name, "demo");
+    assert_eq!(d.loaded.policy.rules().len(), 2, "{}", w.text);
+}

@@ -1,0 +1,105 @@
+//! Positions in line-based profile formats (systemd unit settings, LXC seccomp files): words
+//! with their 1-based line and character column, so every error can name `file:line:column`.
+
+/// A word of a line and where it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Word {
+    /// The text, quotes removed.
+    pub text: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+/// The 1-based character column of byte offset `byte` in `line` (clamped to the line).
+pub(crate) fn column(line: &str, byte: usize) -> usize {
+    let byte = byte.min(line.len());
+    let byte = (0..=byte)
+        .rev()
+        .find(|b| line.is_char_boundary(*b))
+        .unwrap_or(0);
+    line[..byte].chars().count() + 1
+}
+
+/// Split `text` (which sits on `line` from character column `first_column` on) into words
+/// separated by whitespace. Double and single quotes group a word and are removed; a quote
+/// left open is an error naming its column.
+pub(crate) fn words(text: &str, line: usize, first_column: usize) -> Result<Vec<Word>, usize> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    let mut quote: Option<(char, usize)> = None;
+    for (i, c) in text.chars().enumerate() {
+        let col = first_column + i;
+        match quote {
+            Some((q, _)) if c == q => quote = None,
+            Some(_) => current
+                .get_or_insert_with(|| (String::new(), col))
+                .0
+                .push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some((c, col));
+                current.get_or_insert_with(|| (String::new(), col));
+            }
+            None if c.is_whitespace() => {
+                if let Some((w, column)) = current.take() {
+                    out.push(Word {
+                        text: w,
+                        line,
+                        column,
+                    });
+                }
+            }
+            None => current
+                .get_or_insert_with(|| (String::new(), col))
+                .0
+                .push(c),
+        }
+    }
+    if let Some((_, col)) = quote {
+        return Err(col);
+    }
+    if let Some((w, column)) = current {
+        out.push(Word {
+            text: w,
+            line,
+            column,
+        });
+    }
+    Ok(out)
+}
+
+/// The whitespace-separated words of `s` (no quoting) with their 1-based character columns.
+pub(crate) fn plain_words(s: &str) -> Vec<(&str, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in s.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(b)) => {
+                out.push((&s[b..i], column(s, b)));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(b) = start {
+        out.push((&s[b..], column(s, b)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_know_their_columns() {
+        let w = words("a  \"b c\" d", 3, 10).unwrap();
+        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
+        assert_eq!(got, vec![("a", 10), ("b c", 13), ("d", 19)]);
+        assert_eq!(words("a \"b", 1, 1), Err(3));
+        assert_eq!(column("é=x", 3), 3);
+        assert_eq!(column("ab", 99), 3);
+    }
+}

@@ -1,0 +1,169 @@
+use super::*;
+
+fn amd64() -> Target {
+    Target::new(Arch::X86_64)
+}
+
+fn nr(name: &str) -> u32 {
+    Arch::X86_64.syscall_number(name).unwrap()
+}
+
+#[test]
+fn allowlist_trap_with_sections() {
+    let text = "2\nallowlist trap\n[x86_64]\nread\n[arm64]\nwrite\n[ARM64]\nopen\n[X86]\nclose\n";
+    let p = parse(text, "p", &amd64()).unwrap().policy;
+    assert_eq!(p.default_action(), Action::Trap(0));
+    assert_eq!(
+        p.decide(Arch::X86_64, nr("read"), &[0; 6]).action,
+        Action::Allow
+    );
+    // [x86] is read on an amd64 host, and its rules apply to every ABI of the filter.
+    assert_eq!(
+        p.decide(Arch::X86_64, nr("close"), &[0; 6]).action,
+        Action::Allow
+    );
+    assert_eq!(p.decide(Arch::X86, 6, &[0; 6]).action, Action::Allow);
+    // [arm64] is skipped on amd64.
+    assert_eq!(
+        p.decide(Arch::X86_64, nr("write"), &[0; 6]).action,
+        Action::Trap(0)
+    );
+    assert!(!p.attrs.no_new_privs);
+    // On arm64 only [arm64] (and [all]) count; lines before any section are [all] there.
+    let p = parse(text, "p", &Target::new(Arch::Aarch64))
+        .unwrap()
+        .policy;
+    assert_eq!(p.arches(), &[Arch::Arm, Arch::Aarch64]);
+    assert_eq!(p.decide(Arch::Aarch64, 64, &[0; 6]).action, Action::Allow); // write
+    assert_eq!(p.decide(Arch::Aarch64, 63, &[0; 6]).action, Action::Trap(0)); // read
+}
+
+#[test]
+fn conditions_symbolic_and_named() {
+    let text =
+        "2\nblacklist errno 1\n# c\nsocket kill [0,16,==] [1,0x3,SCMP_CMP_MASKED_EQ,0xf] # x\n\
+                clone errno 38 [0,010,<=]\n";
+    let p = parse(text, "p", &amd64()).unwrap().policy;
+    assert_eq!(p.default_action(), Action::Errno(1));
+    let s = &p.rules()[0];
+    assert_eq!(s.action, Action::KillThread);
+    assert_eq!(s.conds[0], ArgCond::new(0, CmpOp::Eq, 16).unwrap());
+    assert_eq!(
+        s.conds[1],
+        ArgCond::new(1, CmpOp::MaskedEq(0xf), 3).unwrap()
+    );
+    assert_eq!(
+        p.rules()[1].conds[0],
+        ArgCond::new(0, CmpOp::Le, 8).unwrap()
+    );
+    assert_eq!(s.origin.as_deref(), Some("p:4:1"));
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("x\n", "p:1:1", "expected 1 or 2"),
+        ("2\n", "p:2:1", "expected \"allowlist\" or \"denylist\""),
+        ("2\nallowlist bogus\n", "p:2:11", "unknown default action"),
+        ("1\ndenylist\n", "p:2:1", "allow list only"),
+        (
+            "2\nallowlist\n[amd64]\n",
+            "p:3:1",
+            "unsupported architecture section",
+        ),
+        (
+            "2\nallowlist\n[Arm64]\n",
+            "p:3:1",
+            "unsupported architecture section",
+        ),
+        (
+            "2\nallowlist\nread [0,1,==]\n",
+            "p:3:6",
+            "action before argument conditions",
+        ),
+        (
+            "2\nallowlist\nread allow [6,1,==]\n",
+            "p:3:13",
+            "expected 0 to 5",
+        ),
+        (
+            "2\nallowlist\nread allow [0,1,=~]\n",
+            "p:3:17",
+            "unknown operator",
+        ),
+        (
+            "2\nallowlist\nread allow [0,x,==]\n",
+            "p:3:15",
+            "invalid value",
+        ),
+        ("2\nallowlist\nread allow [0,1]\n", "p:3:12", "has 2 fields"),
+        (
+            "2\nallowlist\nread errno 5000\n",
+            "p:3:12",
+            "expected a number from 0 to 4095",
+        ),
+        (
+            "2\nallowlist\nread allow [0,1,==\n",
+            "p:3:12",
+            "without ']'",
+        ),
+        ("1\nallowlist\n12\nread\n", "p:4:1", "not a syscall number"),
+    ];
+    for (text, at, what) in cases {
+        let err = parse(text, "p", &amd64()).unwrap_err();
+        assert_eq!(err.location().to_string(), *at, "{text:?}: {err}");
+        assert!(err.to_string().contains(what), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn unknown_names_are_skipped_with_a_warning() {
+    let l = parse("2\ndenylist\nno_such_call\n", "p", &amd64()).unwrap();
+    assert!(l.policy.rules().is_empty());
+    assert!(l.warnings[0].contains("no_such_call"));
+}
+
+#[test]
+fn v2_round_trip_keeps_every_rule() {
+    let text = "2\nallowlist errno 1\n[all]\nread\nsocket kill [0,16,==]\nmount errno 13 [2,4096,&=,4096]\nptrace trap\n";
+    let p = parse(text, "p", &amd64()).unwrap().policy;
+    let w = write(&p);
+    assert!(w.losses.is_empty(), "{:?}", w.losses);
+    let back = parse(&w.text, "w", &amd64()).unwrap().policy;
+    let strip = |p: &Policy| {
+        let mut r: Vec<(Action, Syscall, Vec<ArgCond>)> = p
+            .rules()
+            .iter()
+            .map(|r| (r.action, r.syscall.clone(), r.conds.clone()))
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(strip(&back), strip(&p));
+    assert_eq!(back.default_action(), p.default_action());
+}
+
+#[test]
+fn v1_round_trip_and_losses() {
+    let text = "1\nallowlist\n0\n1\n60\n";
+    let p = parse(text, "p", &amd64()).unwrap().policy;
+    let w = write_v1(&p);
+    assert_eq!(w.text, "1\nallowlist\n0\n1\n60\n");
+    assert!(w.losses.is_empty(), "{:?}", w.losses);
+    let p = parse("2\nallowlist errno 1\nread\nwrite errno 5\n", "p", &amd64())
+        .unwrap()
+        .policy;
+    let w = write_v1(&p);
+    assert_eq!(w.text, "1\nallowlist\n0\n");
+    let losses: Vec<String> = w.losses.iter().map(|l| l.to_string()).collect();
+    assert!(
+        losses
+            .iter()
+            .any(|l| l.starts_with("write: version 1 has only allow and kill")),
+        "{losses:?}"
+    );
+    assert!(
+        losses.iter().any(|l| l.contains("default is ERRNO(1")),
+        "{losses:?}"
+    );
+}

@@ -1,0 +1,213 @@
+use super::*;
+
+fn x86_64() -> Target {
+    Target::new(Arch::X86_64)
+}
+
+fn nr(name: &str) -> u32 {
+    Arch::X86_64.syscall_number(name).unwrap()
+}
+
+fn decide(policy: &Policy, name: &str) -> Action {
+    policy.decide(Arch::X86_64, nr(name), &[0; 6]).action
+}
+
+#[test]
+fn allow_list_adds_default_and_kills_the_rest() {
+    let l = parse("SystemCallFilter=read\n", "u", &x86_64()).unwrap();
+    let p = &l.policy;
+    assert_eq!(decide(p, "read"), Action::Allow);
+    assert_eq!(decide(p, "execve"), Action::Allow); // @default
+    assert_eq!(decide(p, "mount"), Action::KillProcess);
+    assert_eq!(p.arches(), &[Arch::X86, Arch::X86_64, Arch::X32]);
+    assert_eq!(p.attrs.bad_arch, Action::Allow);
+    // A syscall outside @known gets ENOSYS (v255+): numbers without a name too.
+    assert_eq!(p.default_action(), Action::Errno(ENOSYS));
+}
+
+#[test]
+fn later_lines_add_and_remove() {
+    let text = "SystemCallFilter=@basic-io mount\nSystemCallFilter=~write mount:EACCES\n\
+                SystemCallErrorNumber=EPERM\n";
+    let p = parse(text, "u", &x86_64()).unwrap().policy;
+    assert_eq!(decide(&p, "read"), Action::Allow);
+    assert_eq!(decide(&p, "write"), Action::Errno(1));
+    assert_eq!(decide(&p, "mount"), Action::Errno(13));
+    let r = p
+        .rules()
+        .iter()
+        .find(|r| r.syscall == "mount".into())
+        .unwrap();
+    assert_eq!(r.origin.as_deref(), Some("u:2:25"));
+}
+
+#[test]
+fn deny_list_and_reset() {
+    let text = "SystemCallFilter=read\nSystemCallFilter=\nSystemCallFilter=~@mount:EPERM ptrace\n\
+                SystemCallFilter=mount\n";
+    let p = parse(text, "u", &x86_64()).unwrap().policy;
+    assert_eq!(decide(&p, "read"), Action::Allow);
+    assert_eq!(decide(&p, "mount"), Action::Allow); // removed again
+    assert_eq!(decide(&p, "pivot_root"), Action::Errno(1));
+    assert_eq!(decide(&p, "ptrace"), Action::KillProcess);
+}
+
+#[test]
+fn v252_has_no_enosys_and_no_sandbox() {
+    let v252 = Options::for_version(SystemdVersion::V252);
+    let p = parse_with("SystemCallFilter=~mount\n", "u", &x86_64(), &v252)
+        .unwrap()
+        .policy;
+    assert_eq!(p.default_action(), Action::Allow);
+    let err = parse_with("SystemCallFilter=@sandbox\n", "u", &x86_64(), &v252).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown syscall set \"@sandbox\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn architectures_native_and_x32() {
+    let p = parse("SystemCallArchitectures=native\n", "u", &x86_64())
+        .unwrap()
+        .policy;
+    assert_eq!(p.arches(), &[Arch::X86_64]);
+    assert_eq!(p.attrs.bad_arch, Action::KillThread);
+    assert_eq!(p.default_action(), Action::Allow);
+    let p = parse("SystemCallArchitectures=x32\n", "u", &x86_64())
+        .unwrap()
+        .policy;
+    assert_eq!(p.arches(), &[Arch::X86_64, Arch::X32]);
+    let err = parse("SystemCallArchitectures=amd64\n", "u", &x86_64()).unwrap_err();
+    assert!(
+        err.to_string().contains("expected native or one of x86"),
+        "{err}"
+    );
+}
+
+#[test]
+fn log_lists_log_what_the_filter_lets_through() {
+    let text = "SystemCallFilter=~mount\nSystemCallLog=read mount\n";
+    let p = parse(text, "u", &x86_64()).unwrap().policy;
+    assert_eq!(decide(&p, "read"), Action::Log);
+    assert_eq!(decide(&p, "mount"), Action::KillProcess);
+    assert_eq!(decide(&p, "write"), Action::Allow);
+}
+
+#[test]
+fn unit_files_sections_comments_and_continuations() {
+    let text = "[Unit]\nSystemCallFilter=~read\n[Service]\n# c\nSystemCallFilter=~mount \\\n  \
+                # inside\n  ptrace\n";
+    let p = parse(text, "u.service", &x86_64()).unwrap().policy;
+    assert_eq!(decide(&p, "read"), Action::Allow);
+    assert_eq!(decide(&p, "ptrace"), Action::KillProcess);
+    let r = p
+        .rules()
+        .iter()
+        .find(|r| r.syscall == "ptrace".into())
+        .unwrap();
+    assert_eq!(r.origin.as_deref(), Some("u.service:7:3"));
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let err = parse("\n  SystemCallFilter=~read:EBOGUS\n", "u", &x86_64()).unwrap_err();
+    assert_eq!(err.location().to_string(), "u:2:26");
+    let err = parse("SystemCallFilter\n", "u", &x86_64()).unwrap_err();
+    assert!(err.to_string().contains("expected Key=value"), "{err}");
+    let err = parse("SystemCallLog=read:EPERM\n", "u", &x86_64()).unwrap_err();
+    assert!(err.to_string().contains("without \":errno\""), "{err}");
+    let err = parse("SystemCallFilter=\"read\n", "u", &x86_64()).unwrap_err();
+    assert!(err.to_string().contains("quote is not closed"), "{err}");
+}
+
+#[test]
+fn allow_entries_with_errno_are_ignored_with_a_warning() {
+    let l = parse("SystemCallFilter=read:EPERM\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::KillProcess);
+    assert!(l.warnings[0].contains("cannot take an error number"));
+}
+
+/// Writes `policy`, reads it back, and checks every name decides the same.
+fn round_trip(policy: &Policy) -> (Written, Policy) {
+    let w = write(policy);
+    let back = parse(&w.text, "w", &x86_64()).unwrap().policy;
+    (w, back)
+}
+
+#[test]
+fn writes_allow_lists_with_sets() {
+    let l = parse(
+        "SystemCallFilter=@system-service\nSystemCallFilter=~ptrace\nSystemCallErrorNumber=EPERM\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap();
+    let (w, back) = round_trip(&l.policy);
+    assert!(w.text.contains("SystemCallErrorNumber=EPERM"), "{}", w.text);
+    assert!(
+        w.text.contains("SystemCallFilter=@system-service\n"),
+        "{}",
+        w.text
+    );
+    assert!(w.losses.is_empty(), "{:?}", w.losses);
+    assert_eq!(name_outcomes(&back), name_outcomes(&l.policy));
+    assert_eq!(back.default_action(), l.policy.default_action());
+    // The same settings with a deny list in the middle come back as a deny list.
+    let l = parse(
+        "SystemCallFilter=@system-service\nSystemCallFilter=~@privileged @resources\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap();
+    let (w, back) = round_trip(&l.policy);
+    assert!(w.losses.is_empty(), "{:?}", w.losses);
+    assert_eq!(name_outcomes(&back), name_outcomes(&l.policy));
+}
+
+#[test]
+fn writes_deny_lists_with_errnos_and_logs() {
+    let l = parse(
+        "SystemCallFilter=~@mount:EACCES ptrace kexec_load:EPERM\nSystemCallErrorNumber=EPERM\n\
+         SystemCallLog=read\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap();
+    let (w, back) = round_trip(&l.policy);
+    assert!(w.losses.is_empty(), "{:?}\n{}", w.losses, w.text);
+    assert_eq!(name_outcomes(&back), name_outcomes(&l.policy));
+}
+
+#[test]
+fn writing_gives_up_conditions_and_actions_restrictively() {
+    use crate::policy::{ArgCond, CmpOp};
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+    p.add_rule(
+        Rule::new(Action::Allow, "socket").with_cond(ArgCond::new(0, CmpOp::Eq, 1).unwrap()),
+    )
+    .unwrap();
+    p.add_rule(Rule::new(Action::Trap(3), "ptrace")).unwrap();
+    let (w, back) = round_trip(&p);
+    assert_eq!(decide(&back, "read"), Action::Allow);
+    assert_eq!(decide(&back, "socket"), Action::Errno(1));
+    assert_eq!(decide(&back, "ptrace"), Action::KillProcess);
+    let text: Vec<String> = w.losses.iter().map(|l| l.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("socket: systemd cannot express argument")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("ptrace: systemd has no TRAP(3)")),
+        "{text:?}"
+    );
+    // Never more permissive.
+    assert!(
+        !text.iter().any(|l| l.contains("MORE PERMISSIVE")),
+        "{text:?}"
+    );
+}

@@ -1,0 +1,238 @@
+//! What the writers share: the text they produce with the list of what the target format could
+//! not express, and the one way sysgate gives up what a format cannot say: toward the more
+//! restrictive reading, never the more permissive one.
+//!
+//! This module owns no format. Each format's writer lives beside its reader
+//! ([`super::docker_write`], [`super::systemd`], [`super::lxc`], [`super::k8s`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::arch::Arch;
+use crate::policy::{Action, Policy, Rule, Syscall};
+
+/// A profile written in some format, with everything the format could not express.
+///
+/// ```
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::profile::docker_write;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read"))?;
+/// let written = docker_write::write(&policy, None);
+/// assert!(written.text.contains("\"read\""));
+/// // runc kills calls from other architectures with KILL_THREAD, not the policy's KILL_PROCESS.
+/// assert!(written.losses.iter().any(|l| l.message.contains("KILL_THREAD")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// The profile text.
+    pub text: String,
+    /// What changed on the way, each toward the more restrictive reading unless it says
+    /// otherwise.
+    pub losses: Vec<Loss>,
+}
+
+/// One thing a format could not express, and what sysgate wrote instead.
+///
+/// ```
+/// use sysgate::profile::write::Loss;
+///
+/// let loss = Loss::about("socket", "argument conditions dropped");
+/// assert_eq!(loss.to_string(), "socket: argument conditions dropped");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loss {
+    /// The syscall concerned, if one is.
+    pub syscall: Option<String>,
+    /// What was lost and what was written instead.
+    pub message: String,
+}
+
+impl Loss {
+    /// A loss about one syscall.
+    pub fn about(syscall: impl Into<String>, message: impl Into<String>) -> Loss {
+        Loss {
+            syscall: Some(syscall.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A loss about the whole profile.
+    ///
+    /// ```
+    /// use sysgate::profile::write::Loss;
+    ///
+    /// assert_eq!(Loss::general("flags dropped").to_string(), "flags dropped");
+    /// ```
+    pub fn general(message: impl Into<String>) -> Loss {
+        Loss {
+            syscall: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.syscall {
+            Some(s) => write!(f, "{s}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// `policy` without argument conditions, for formats that cannot express them, decided the
+/// restrictive way: a conditional rule at least as restrictive as what the call gets when the
+/// rule does not match (the syscall's unconditional rules, else the default) now applies to
+/// every call; a more permissive one is dropped. For every call the result is the same as or
+/// more restrictive than before. Each change is a [`Loss`].
+///
+/// ```
+/// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+/// use sysgate::profile::write::without_conditions;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Allow);
+/// policy.set_arches([Arch::X86_64])?;
+/// let a0 = ArgCond::new(0, CmpOp::Eq, 16)?;
+/// policy.add_rule(Rule::new(Action::Errno(1), "socket").with_cond(a0))?;
+/// let (plain, losses) = without_conditions(&policy, "systemd");
+/// assert_eq!(plain.rules()[0], Rule::new(Action::Errno(1), "socket"));
+/// assert_eq!(losses.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn without_conditions(policy: &Policy, format: &str) -> (Policy, Vec<Loss>) {
+    without_conditions_where(policy, format, |_| true)
+}
+
+/// [`without_conditions`] for the rules `inexpressible` picks; the others are kept as they are.
+///
+/// ```
+/// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+/// use sysgate::profile::write::without_conditions_where;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read").with_cond(ArgCond::new(0, CmpOp::Eq, 1)?))?;
+/// policy.add_rule(Rule::new(Action::Allow, "write").with_cond(ArgCond::new(0, CmpOp::Eq, u64::MAX)?))?;
+/// let big = |r: &Rule| r.conds.iter().any(|c| c.value() > i64::MAX as u64);
+/// let (out, losses) = without_conditions_where(&policy, "Kubernetes", big);
+/// assert_eq!(out.rules().len(), 1); // the allow rule on write is dropped
+/// assert_eq!(losses.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn without_conditions_where(
+    policy: &Policy,
+    format: &str,
+    inexpressible: impl Fn(&Rule) -> bool,
+) -> (Policy, Vec<Loss>) {
+    // What a call gets when a conditional rule does not match: its syscall's unconditional
+    // rules if it has any (the most restrictive of them), else the default.
+    let mut fallback: BTreeMap<&Syscall, Action> = BTreeMap::new();
+    for rule in policy.rules().iter().filter(|r| r.conds.is_empty()) {
+        fallback
+            .entry(&rule.syscall)
+            .and_modify(|f| *f = f.most_restrictive(rule.action))
+            .or_insert(rule.action);
+    }
+    let mut out = empty_like(policy);
+    let mut losses = Vec::new();
+    for rule in policy.rules() {
+        if rule.conds.is_empty() || !inexpressible(rule) {
+            push(&mut out, rule.clone());
+            continue;
+        }
+        let falls_to = fallback
+            .get(&rule.syscall)
+            .copied()
+            .unwrap_or(policy.default_action());
+        let conds: Vec<String> = rule.conds.iter().map(|c| c.to_string()).collect();
+        let what = format!(
+            "{format} cannot express argument conditions ({}) of the {} rule{}",
+            conds.join(" && "),
+            rule.action,
+            rule.origin
+                .as_ref()
+                .map(|o| format!(" at {o}"))
+                .unwrap_or_default()
+        );
+        if rule.action.precedence() <= falls_to.precedence() {
+            let mut plain = rule.clone();
+            plain.conds.clear();
+            push(&mut out, plain);
+            losses.push(Loss::about(
+                rule.syscall.to_string(),
+                format!("{what}: it now applies to every call"),
+            ));
+        } else {
+            losses.push(Loss::about(
+                rule.syscall.to_string(),
+                format!("{what}: dropped, so every call gets {falls_to}"),
+            ));
+        }
+    }
+    (out, losses)
+}
+
+/// A policy with `policy`'s default, architectures and attributes, and no rules.
+pub(crate) fn empty_like(policy: &Policy) -> Policy {
+    let mut out = Policy::new(policy.default_action());
+    // The architectures come from a valid policy, so they share a byte order.
+    let _ = out.set_arches(policy.arches().iter().copied());
+    out.attrs = policy.attrs.clone();
+    out
+}
+
+fn push(policy: &mut Policy, rule: Rule) {
+    // The rule came from a valid policy, so adding it again cannot fail.
+    let _ = policy.add_rule(rule);
+}
+
+/// What each syscall name gets on `policy`'s architectures when called with any arguments,
+/// for a policy without argument conditions (see [`without_conditions`]): per name, the most
+/// restrictive of its per-architecture decisions, with the architectures where they differ.
+///
+/// ```
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::profile::write::name_outcomes;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read"))?;
+/// let outcomes = name_outcomes(&policy);
+/// assert_eq!(outcomes["read"].action, Action::Allow);
+/// assert_eq!(outcomes["write"].action, Action::Errno(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn name_outcomes(policy: &Policy) -> BTreeMap<&'static str, Outcome> {
+    let mut out: BTreeMap<&'static str, Outcome> = BTreeMap::new();
+    for &arch in policy.arches() {
+        for (name, nr) in arch.table().iter() {
+            let action = policy.decide(arch, nr, &[0; 6]).action;
+            let o = out.entry(name).or_insert(Outcome {
+                action,
+                differs_on: Vec::new(),
+            });
+            if o.action != action {
+                o.differs_on.push(arch);
+                o.action = o.action.most_restrictive(action);
+            }
+        }
+    }
+    out
+}
+
+/// What one syscall name gets (see [`name_outcomes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The most restrictive decision over the architectures that have the name.
+    pub action: Action,
+    /// Architectures whose decision differed from the first one seen (empty when all agree).
+    pub differs_on: Vec<Arch>,
+}
