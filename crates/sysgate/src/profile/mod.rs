@@ -9,6 +9,9 @@
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
 //!
+//! - [`builtin`]: profiles defined in Rust and chosen by name (`docker-default`), resolved
+//!   for a [`Target`] like a file would be.
+//!
 //! [`load`] reads a file and picks the frontend from its content.
 //!
 //! ```no_run
@@ -23,6 +26,7 @@
 //! # Ok::<(), sysgate::profile::ProfileError>(())
 //! ```
 
+pub mod builtin;
 pub mod docker;
 mod json_pos;
 
@@ -359,4 +363,20 @@ pub fn load(path: impl AsRef<Path>, target: &Target) -> Result<Loaded, ProfileEr
         source,
     })?;
     Ok(docker::parse(&text, &path.display().to_string(), target)?)
+}
+
+/// The syscalls of the systemd syscall set `name` (`@system-service`, with or without the
+/// `@`), or `None` if there is no such set.
+///
+/// This is the one lookup the command line uses for `--allow @SET`; the tables themselves
+/// are not part of sysgate yet, so today every name gives `None`.
+///
+/// ```
+/// use sysgate::profile::systemd_set;
+///
+/// assert!(systemd_set("@no-such-set").is_none());
+/// ```
+pub fn systemd_set(name: &str) -> Option<&'static [&'static str]> {
+    let _ = name.strip_prefix('@').unwrap_or(name);
+    None
 }
