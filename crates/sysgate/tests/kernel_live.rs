@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use sysgate::bpf::{data, op, Insn};
 use sysgate::kernel::{
-    install_insns, ActionKind, CommandExt, Features, FilterFlag, InstallError, InstallOptions,
-    Listener, PreparedFilters, Readiness, Response, TargetFd,
+    install_insns, ActionKind, ChildInstall, CommandExt, Features, FilterFlag, InstallError,
+    InstallOptions, Listener, PreparedFilters, Readiness, Response, TargetFd,
 };
 use sysgate::policy::Action;
 use sysgate::Arch;
@@ -182,6 +182,51 @@ fn an_invalid_program_fails_spawn_and_nothing_runs() {
         .expect_err("the kernel must reject the program");
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
     assert!(!marker.exists(), "the command ran unfiltered");
+}
+
+#[test]
+fn the_install_report_tells_a_refused_filter_from_a_failed_exec() {
+    let invalid = vec![
+        Insn::load(data::NR),
+        Insn::jump(op::JEQ, 0, 5, 0),
+        Insn::ret(Action::Allow.to_ret()),
+    ];
+    let mut command = Command::new("/bin/true");
+    let report = command
+        .seccomp_filters_reporting(prepared(&[invalid], InstallOptions::new()))
+        .unwrap();
+    assert!(matches!(report.outcome(), ChildInstall::NotReached));
+    let err = command
+        .spawn()
+        .expect_err("the kernel must reject the program");
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    match report.outcome() {
+        ChildInstall::Failed(InstallError::InvalidProgram { index: 0 }) => {}
+        other => panic!("expected InvalidProgram, got {other:?}"),
+    }
+
+    // A filter that denies all but what a failed exec needs (std reports the errno with
+    // write, then exits): the report itself needs no system call.
+    let deny_all_but_exec = filter(
+        &[
+            (libc::SYS_execve, Action::Allow),
+            (libc::SYS_write, Action::Allow),
+            (libc::SYS_exit_group, Action::Allow),
+        ],
+        Action::Errno(libc::EPERM as u16),
+    );
+    let mut command = Command::new("/no/such/program");
+    let report = command
+        .seccomp_filters_reporting(prepared(&[deny_all_but_exec], InstallOptions::new()))
+        .unwrap();
+    let err = command.spawn().expect_err("there is no such program");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    assert!(matches!(report.outcome(), ChildInstall::Installed));
+
+    let mut command = Command::new("/bin/true");
+    let report = command.seccomp_filters_reporting(one(&[])).unwrap();
+    assert!(command.status().unwrap().success());
+    assert!(matches!(report.outcome(), ChildInstall::Installed));
 }
 
 #[test]

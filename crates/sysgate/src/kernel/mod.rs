@@ -8,7 +8,8 @@
 //!   whether it caches allowed syscalls. Installs nothing.
 //! - [`adapt`]: fit a [`Policy`](crate::policy::Policy) to a kernel at a [`CompatLevel`],
 //!   never permitting more than written, with a [`Status`] saying what changed.
-//! - [`CommandExt`]: install filters in a child between `fork` and `exec`.
+//! - [`CommandExt`]: install filters in a child between `fork` and `exec`, and tell a
+//!   refused filter from a failed `exec` ([`InstallReport`]).
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
 //!
 //! This module takes BPF instructions as they are ([`Insn`](crate::bpf::Insn) slices); it
@@ -25,7 +26,7 @@ mod notify;
 mod probe;
 mod sys;
 
-pub use command::{CommandExt, ListenerHandoff};
+pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{adapt, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution};
 pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,

@@ -338,6 +338,63 @@ pub(crate) fn owned_fd(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+/// A page of memory shared between a process and the children it forks afterwards
+/// (`mmap(MAP_SHARED | MAP_ANONYMOUS)`), holding one `T` made of atomics. A child writes it
+/// with plain stores, no system call, so it can report what happened between `fork` and
+/// `exec` even when its filters would deny every call.
+pub(crate) struct SharedPage<T: SharedCell> {
+    ptr: std::ptr::NonNull<T>,
+}
+
+/// A type that may live in a [`SharedPage`]: atomics only, valid when all-zero.
+///
+/// # Safety
+/// Implementors must be valid for any bit pattern the kernel's zero-filled page gives
+/// them (all zeroes) and be usable through a shared reference from several processes
+/// (atomics only, no pointers).
+pub(crate) unsafe trait SharedCell: Sync {}
+
+// SAFETY: the page is shared memory of atomics; references to it may cross threads.
+unsafe impl<T: SharedCell> Send for SharedPage<T> {}
+// SAFETY: as above: only atomic accesses go through `&T`.
+unsafe impl<T: SharedCell> Sync for SharedPage<T> {}
+
+impl<T: SharedCell> SharedPage<T> {
+    pub(crate) fn new() -> Result<SharedPage<T>, Errno> {
+        let len = std::mem::size_of::<T>().max(1);
+        // SAFETY: an anonymous mapping with no address hint; the kernel picks the address.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        std::ptr::NonNull::new(ptr.cast::<T>())
+            .map(|ptr| SharedPage { ptr })
+            .ok_or(Errno(libc::ENOMEM))
+    }
+
+    pub(crate) fn get(&self) -> &T {
+        // SAFETY: the mapping is live until drop, page-aligned, zero-filled (a valid `T` by
+        // the `SharedCell` contract) and only accessed through atomics.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T: SharedCell> Drop for SharedPage<T> {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in `new`, which nothing references any more.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), std::mem::size_of::<T>().max(1)) };
+    }
+}
+
 /// `ioctl(fd, request, arg)` for the seccomp notification ioctls.
 ///
 /// # Safety
