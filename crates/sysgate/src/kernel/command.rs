@@ -175,7 +175,9 @@ impl ReportCell {
             }
             Err(RawFailure::NoNewPrivs(e)) => (1, 0, i64::from(e.0)),
             Err(RawFailure::Filter { index, errno }) => (2, index, i64::from(errno.0)),
-            Err(RawFailure::Tsync { index, tid }) => (3, index, tid as i64),
+            // c_long is i64 on 64-bit targets and i32 on 32-bit ones.
+            #[allow(clippy::useless_conversion)]
+            Err(RawFailure::Tsync { index, tid }) => (3, index, i64::from(tid)),
             Err(RawFailure::FlagsNeedSeccomp { index }) => (4, index, 0),
         };
         self.kind.store(kind, Ordering::SeqCst);
@@ -196,7 +198,7 @@ impl ReportCell {
             },
             3 => RawFailure::Tsync {
                 index,
-                tid: value as std::ffi::c_long,
+                tid: std::ffi::c_long::try_from(value).ok()?,
             },
             4 => RawFailure::FlagsNeedSeccomp { index },
             _ => return None,

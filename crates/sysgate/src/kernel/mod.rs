@@ -11,6 +11,8 @@
 //! - [`CommandExt`]: install filters in a child between `fork` and `exec`, and tell a
 //!   refused filter from a failed `exec` ([`InstallReport`]).
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
+//! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
+//!   a filter killed a process for.
 //!
 //! This module takes BPF instructions as they are ([`Insn`](crate::bpf::Insn) slices); it
 //! neither compiles nor checks them beyond what the kernel needs to be asked. The kernel's
@@ -19,6 +21,7 @@
 //! Installing a filter is irreversible for the thread (and, with TSYNC, the process). Tests
 //! and tools install only in child processes or in threads made for the purpose.
 
+mod audit;
 mod command;
 mod compat;
 mod install;
@@ -26,6 +29,7 @@ mod notify;
 mod probe;
 mod sys;
 
+pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{adapt, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution};
 pub use install::{

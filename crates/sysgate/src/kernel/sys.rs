@@ -395,6 +395,73 @@ impl<T: SharedCell> Drop for SharedPage<T> {
     }
 }
 
+/// `NETLINK_AUDIT`'s read-only multicast group of audit records (`AUDIT_NLGRP_READLOG`,
+/// group 1, Linux 3.16), as a bind bitmask (group n is bit n - 1).
+const AUDIT_NLGRP_READLOG_MASK: u32 = 1;
+
+/// A `NETLINK_AUDIT` socket subscribed to every audit record the kernel emits (needs
+/// CAP_AUDIT_READ). With `rcvbuf`, asks for a larger receive buffer (best effort).
+pub(crate) fn audit_readlog_socket(rcvbuf: usize) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain arguments; a non-negative result is a new fd that we own.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_AUDIT,
+        )
+    };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = owned_fd(fd);
+    // SAFETY: `sockaddr_nl` is plain data; all-zero is valid.
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    addr.nl_groups = AUDIT_NLGRP_READLOG_MASK;
+    // SAFETY: `addr` is a live sockaddr_nl and the length is its size.
+    let ret = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            ptr::addr_of!(addr).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    let size = c_int::try_from(rcvbuf).unwrap_or(c_int::MAX);
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: `size` is a live c_int and the length is its size.
+        let ret = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                ptr::addr_of!(size).cast(),
+                std::mem::size_of::<c_int>() as libc::socklen_t,
+            )
+        };
+        if ret == 0 {
+            break;
+        }
+    }
+    Ok(fd)
+}
+
+/// `recv(fd, buf, MSG_DONTWAIT)`: the number of bytes of one datagram.
+pub(crate) fn recv_nonblocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into the live buffer.
+    let ret = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    check(ret as c_long).map(|n| n as usize)
+}
+
 /// `ioctl(fd, request, arg)` for the seccomp notification ioctls.
 ///
 /// # Safety
