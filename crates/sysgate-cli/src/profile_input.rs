@@ -1,10 +1,11 @@
 //! Reading a profile for a target (architecture, capabilities, kernel), shared by the
-//! subcommands that take a PROFILE.
+//! subcommands that take a PROFILE: a Docker/OCI/Podman JSON file, or the name of a built-in
+//! profile (`docker-default`) when no file of that name exists.
 
 use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::policy::Policy;
-use sysgate::profile::{self, docker, Target};
+use sysgate::profile::{self, builtin, docker, Loaded, Target};
 
 use crate::bad_input;
 
@@ -47,7 +48,9 @@ impl TargetArgs {
             .collect()
     }
 
-    fn targets(&self) -> Result<Vec<Target>> {
+    /// One target per architecture asked for (the native one by default), with the
+    /// capabilities and kernel version asked for.
+    pub fn targets(&self) -> Result<Vec<Target>> {
         let mut arches = Vec::new();
         for a in &self.arch {
             arches.push(Arch::parse(a).map_err(|e| bad_input(e.to_string()))?);
@@ -78,10 +81,24 @@ impl TargetArgs {
     }
 }
 
-/// Read `path` and resolve it for every target architecture; the policies are merged.
+/// The built-in profile names, for messages.
+pub fn builtin_names() -> String {
+    builtin::names().collect::<Vec<_>>().join(", ")
+}
+
+/// Read `path` (a file, or else a built-in profile's name) and resolve it for every target
+/// architecture; the policies are merged.
 pub fn load(path: &str, args: &TargetArgs) -> Result<LoadedProfile> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad_input(format!("cannot read {path}: {e}")))?;
+    let is_file = std::path::Path::new(path).exists();
+    let text = match (is_file, builtin::find(path)) {
+        (false, Some(_)) => None,
+        _ => Some(std::fs::read_to_string(path).map_err(|e| {
+            bad_input(format!(
+                "cannot read {path}: {e} (built-in profiles: {})",
+                builtin_names()
+            ))
+        })?),
+    };
     let options = if args.strict {
         docker::Options::strict()
     } else {
@@ -89,8 +106,12 @@ pub fn load(path: &str, args: &TargetArgs) -> Result<LoadedProfile> {
     };
     let mut merged: Option<LoadedProfile> = None;
     for target in args.targets()? {
-        let loaded = docker::parse_with(&text, path, &target, &options)
-            .map_err(|e| bad_input(e.to_string()))?;
+        let loaded: Loaded = match &text {
+            Some(text) => docker::parse_with(text, path, &target, &options)
+                .map_err(|e| bad_input(e.to_string()))?,
+            None => builtin::builtin(path, &target)
+                .ok_or_else(|| bad_input(format!("no built-in profile {path:?}")))?,
+        };
         match &mut merged {
             None => {
                 merged = Some(LoadedProfile {
@@ -110,5 +131,5 @@ pub fn load(path: &str, args: &TargetArgs) -> Result<LoadedProfile> {
             }
         }
     }
-    Ok(merged.expect("at least one target"))
+    merged.ok_or_else(|| bad_input("no target architecture"))
 }
