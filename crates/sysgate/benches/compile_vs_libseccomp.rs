@@ -10,7 +10,8 @@
 //! many argument-free allowed x86_64 syscalls the kernel's action cache can skip.
 //!
 //! `cargo bench -p sysgate --bench compile_vs_libseccomp` (libseccomp.so.2 must be installed;
-//! its builds run in a child with a timeout, `SYSGATE_BENCH_TIMEOUT` seconds, default 300).
+//! its builds run in a child with a timeout, `SYSGATE_BENCH_TIMEOUT` seconds, default 300;
+//! `SYSGATE_BENCH_LIBSECCOMP=0` leaves libseccomp out).
 
 #[path = "../tests/support/libseccomp.rs"]
 mod libseccomp;
@@ -170,7 +171,8 @@ fn synthetic() -> Policy {
         .collect();
     for (i, name) in names.into_iter().enumerate() {
         for v in 0..40u64 {
-            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 100 + v).unwrap();
+            // Spread values (not a contiguous run, which would collapse into one range).
+            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 7 + 3).unwrap();
             p.add_rule(Rule::new(Action::Allow, name).with_cond(c))
                 .unwrap();
         }
@@ -204,7 +206,12 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(300),
     );
-    let lib = libseccomp::open();
+    // SYSGATE_BENCH_LIBSECCOMP=0 measures sysgate alone (libseccomp needs minutes on the
+    // synthetic profile).
+    let lib = match std::env::var("SYSGATE_BENCH_LIBSECCOMP").as_deref() {
+        Ok("0") => None,
+        _ => libseccomp::open(),
+    };
     let mut rows = Vec::new();
     match docker_default() {
         Some(p) => rows.extend(bench_policy(

@@ -78,9 +78,11 @@ fn big_policy(syscalls: usize, rules_per_syscall: u64) -> Policy {
         .collect();
     for (i, name) in names.into_iter().enumerate() {
         for v in 0..rules_per_syscall {
-            // Distinct values per syscall, so no two syscalls share their argument checks.
-            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 3 + 1).unwrap();
-            p.add_rule(Rule::new(Action::Allow, name).with_cond(c))
+            // Distinct values per syscall, so no two syscalls share their argument checks,
+            // and two arguments per rule, so each rule needs tests of its own.
+            let c0 = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 3 + 1).unwrap();
+            let c1 = ArgCond::new(1, CmpOp::Eq, v).unwrap();
+            p.add_rule(Rule::new(Action::Allow, name).with_cond(c0).with_cond(c1))
                 .unwrap();
         }
     }
@@ -101,8 +103,20 @@ fn over_4096_instructions_compiles_to_stacked_programs() {
         prog.validate().unwrap();
     }
     for (_, nr) in Arch::X86_64.table().iter().take(130) {
-        for a0 in [0u64, 1, 4, 5, 34, 35, 36, 1 << 32 | 1, 5001, 5004, 119_034] {
-            let args = [a0, 0, 0, 0, 0, 0];
+        for (a0, a1) in [
+            (0u64, 0),
+            (1, 0),
+            (4, 1),
+            (5, 1),
+            (34, 11),
+            (35, 11),
+            (1 << 32 | 1, 0),
+            (5001, 0),
+            (5004, 1),
+            (5004, 2),
+            (119_034, 11),
+        ] {
+            let args = [a0, a1, 0, 0, 0, 0];
             let want = p.decide(Arch::X86_64, nr, &args).action.to_ret();
             assert_eq!(
                 compiled.emulate_call(Arch::X86_64, nr, &args).unwrap().ret,
@@ -118,17 +132,24 @@ fn one_syscall_over_the_limit_is_a_clear_error() {
     let mut p = Policy::new(Action::Errno(1));
     p.set_arches([Arch::X86_64]).unwrap();
     for v in 0..1100u64 {
-        // Each value differs in both words, so every rule needs its own tests.
-        let c = ArgCond::new(0, CmpOp::Eq, (v << 32) | (v * 7 + 1)).unwrap();
-        p.add_rule(Rule::new(Action::Allow, "ioctl").with_cond(c))
-            .unwrap();
+        // Two arguments per rule, each differing in both words: every rule needs tests of
+        // its own.
+        let c0 = ArgCond::new(0, CmpOp::Eq, (v << 32) | (v * 7 + 1)).unwrap();
+        let c1 = ArgCond::new(1, CmpOp::Eq, (v << 33) | (v * 5 + 3)).unwrap();
+        p.add_rule(
+            Rule::new(Action::Allow, "ioctl")
+                .with_cond(c0)
+                .with_cond(c1),
+        )
+        .unwrap();
     }
     match compile(&p) {
         Err(CompileError::TooLarge { nr, limit, .. }) => {
             assert_eq!(nr, 16);
             assert_eq!(limit, MAX_INSNS);
         }
-        other => panic!("expected TooLarge, got {other:?}"),
+        Err(other) => panic!("expected TooLarge, got {other}"),
+        Ok(c) => panic!("expected TooLarge, got {} instructions", c.total_insns()),
     }
 }
 

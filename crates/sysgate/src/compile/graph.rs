@@ -77,6 +77,19 @@ impl Test {
     }
 }
 
+/// Most points a JEQ chain tests before a search splits instead (see `point_chain`): short
+/// on syscall numbers, where every call pays for the depth, longer on argument values, where
+/// the many values of one rule set make size matter more.
+const fn max_chain(word: Word) -> usize {
+    match word {
+        Word::Nr | Word::Arch => 2,
+        Word::ArgLo(_) | Word::ArgHi(_) => 6,
+    }
+}
+
+/// How much more a range whose decision checks arguments weighs in the number search.
+const ARG_CHECK_WEIGHT: u64 = 16;
+
 /// A node of the decision graph.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
@@ -208,6 +221,10 @@ impl Graph {
         if let Some((_, id)) = self.decisions.get(&key) {
             return *id;
         }
+        if let Some(node) = self.single_argument(decision, args_64bit) {
+            self.decisions.insert(key, (decision.clone(), node));
+            return node;
+        }
         // Most restrictive first: "if entry 1 holds then its action, else if entry 2 ...".
         // Built from the end, so each entry's fail branch is the rest of the chain.
         let mut node = self.ret(decision.fallback.to_ret());
@@ -334,7 +351,11 @@ impl Graph {
         self.test(Word::ArgHi(i), None, Test::Gt, vh, pass, hi_eq)
     }
 
-    /// Balanced binary search over one token's ranges: JGE on range starts.
+    /// Search over one token's ranges of syscall numbers.
+    ///
+    /// Each range is weighted by how many syscalls of the token's primary ABI it holds (x86_64
+    /// over x32 on the shared token), so the common calls sit near the root; ranges holding no
+    /// syscall still count a little, so they do not pile up in one deep chain.
     pub fn dispatch_numbers(&mut self, ranges: &TokenRanges, args_64bit: bool) -> NodeId {
         let leaves: Vec<NodeId> = ranges
             .ranges
@@ -342,21 +363,228 @@ impl Graph {
             .map(|(_, d)| self.decision(d, args_64bit))
             .collect();
         let starts: Vec<u32> = ranges.ranges.iter().map(|(s, _)| *s).collect();
-        self.search(&starts, &leaves)
+        let primary = ranges
+            .arches
+            .iter()
+            .copied()
+            .find(|a| *a != crate::arch::Arch::X32)
+            .unwrap_or(ranges.arches[0]);
+        let table: Vec<u32> = primary.table().iter().map(|(_, nr)| nr).collect();
+        let weights: Vec<u64> = (0..starts.len())
+            .map(|i| {
+                let lo = starts[i];
+                let hi = starts
+                    .get(i + 1)
+                    .map_or(u64::from(u32::MAX) + 1, |s| u64::from(*s));
+                let inside = table.partition_point(|n| u64::from(*n) < hi)
+                    - table.partition_point(|n| *n < lo);
+                // Scaled so that an empty range weighs a tenth of a syscall; a syscall whose
+                // arguments are checked weighs more, since its path is longer after the
+                // dispatch: this keeps the worst case down at little cost to the mean.
+                let checked = !ranges.ranges[i].1.is_constant();
+                (10 * inside as u64 + 1) * if checked { ARG_CHECK_WEIGHT } else { 1 }
+            })
+            .collect();
+        self.search(Word::Nr, &starts, &leaves, &weights)
     }
 
-    fn search(&mut self, starts: &[u32], leaves: &[NodeId]) -> NodeId {
+    /// A search tree over consecutive ranges `[starts[i], starts[i+1])` of `word`, each
+    /// deciding `leaves[i]`:
+    ///
+    /// ```text
+    /// isolated points in a sea (few):  jeq p1 -> L1 : (jeq p2 -> L2 : SEA)
+    /// otherwise, split where the weights balance:  jge starts[k] -> <upper> : <lower>
+    /// ```
+    fn search(&mut self, word: Word, starts: &[u32], leaves: &[NodeId], weights: &[u64]) -> NodeId {
+        self.search_below(word, starts, leaves, weights, 1 << 32)
+    }
+
+    /// [`Graph::search`] over ranges whose last one ends at `end` (exclusive).
+    fn search_below(
+        &mut self,
+        word: Word,
+        starts: &[u32],
+        leaves: &[NodeId],
+        weights: &[u64],
+        end: u64,
+    ) -> NodeId {
         if leaves.len() == 1 {
             return leaves[0];
         }
-        // A lone number between two equal neighbours: one JEQ instead of two JGEs.
-        if leaves.len() == 3 && leaves[0] == leaves[2] && starts[2] == starts[1].wrapping_add(1) {
-            return self.test(Word::Nr, None, Test::Eq, starts[1], leaves[1], leaves[0]);
+        if let Some(node) = self.point_chain(word, starts, leaves, end) {
+            return node;
         }
-        let mid = leaves.len() / 2;
-        let upper = self.search(&starts[mid..], &leaves[mid..]);
-        let lower = self.search(&starts[..mid], &leaves[..mid]);
-        self.test(Word::Nr, None, Test::Ge, starts[mid], upper, lower)
+        let total: u64 = weights.iter().sum();
+        let mut best = (u64::MAX, usize::MAX, 1);
+        let mut below = 0u64;
+        for k in 1..leaves.len() {
+            below += weights[k - 1];
+            let imbalance = below.abs_diff(total - below);
+            let off_centre = k.abs_diff(leaves.len() / 2);
+            if (imbalance, off_centre) < (best.0, best.1) {
+                best = (imbalance, off_centre, k);
+            }
+        }
+        let k = best.2;
+        let upper = self.search_below(word, &starts[k..], &leaves[k..], &weights[k..], end);
+        let lower = self.search_below(
+            word,
+            &starts[..k],
+            &leaves[..k],
+            &weights[..k],
+            u64::from(starts[k]),
+        );
+        self.test(word, None, Test::Ge, starts[k], upper, lower)
+    }
+
+    /// Ranges that are all either one "sea" decision or single values ("points"): a chain of
+    /// JEQs on the points, falling through to the sea. It is about half the size of a search
+    /// over the same ranges and, up to [`max_chain`] points, only a little deeper. Values
+    /// reaching this subtree lie inside its ranges (the last one ends at `end`), so a point at
+    /// either end needs no bound.
+    fn point_chain(
+        &mut self,
+        word: Word,
+        starts: &[u32],
+        leaves: &[NodeId],
+        end: u64,
+    ) -> Option<NodeId> {
+        let n = leaves.len();
+        if n > 2 * max_chain(word) + 1 {
+            return None;
+        }
+        let range_end = |i: usize| starts.get(i + 1).map_or(end, |s| u64::from(*s));
+        let is_point = |i: usize| range_end(i) == u64::from(starts[i]) + 1;
+        let sea = leaves[(0..n).find(|&i| !is_point(i)).unwrap_or(n - 1)];
+        let mut points = Vec::new();
+        for i in 0..n {
+            if leaves[i] == sea {
+                continue;
+            }
+            if !is_point(i) {
+                return None;
+            }
+            points.push((starts[i], leaves[i]));
+        }
+        if points.len() > max_chain(word) {
+            return None;
+        }
+        let mut node = sea;
+        for (value, leaf) in points.into_iter().rev() {
+            node = self.test(word, None, Test::Eq, value, leaf, node);
+        }
+        Some(node)
+    }
+
+    /// A decision whose conditions all test one argument with comparisons (no masks): it is a
+    /// step function of that argument, so it becomes a search over value ranges, first on the
+    /// high word, then on the low word, instead of a chain of rules.
+    ///
+    /// ```text
+    /// a0 < 38 || a0 == 39 || a0 > 40  (socket, 64-bit):
+    ///   ld a0.hi; jeq #0 -> (ld a0.lo; jge #41 -> ALLOW : (jeq #38 -> DENY : (jeq #40 -> DENY : ALLOW))) : ALLOW
+    /// ```
+    fn single_argument(&mut self, decision: &Decision, args_64bit: bool) -> Option<NodeId> {
+        let arg = decision.entries.first()?.1.first()?.arg();
+        let conds = || decision.entries.iter().flat_map(|(_, c)| c.iter());
+        if conds().any(|c| c.arg() != arg || matches!(c.op(), CmpOp::MaskedEq(_))) {
+            return None;
+        }
+        let limit = if args_64bit {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        // Where the truth of some condition can change.
+        let mut points = vec![0u64];
+        for c in conds() {
+            let v = c.value();
+            match c.op() {
+                CmpOp::Eq | CmpOp::Ne => {
+                    points.extend([Some(v), v.checked_add(1)].into_iter().flatten())
+                }
+                CmpOp::Lt | CmpOp::Ge => points.push(v),
+                CmpOp::Le | CmpOp::Gt => points.extend(v.checked_add(1)),
+                CmpOp::MaskedEq(_) => unreachable!("excluded above"),
+            }
+        }
+        points.retain(|p| *p <= limit);
+        points.sort_unstable();
+        points.dedup();
+        let value_at = |x: u64| {
+            decision
+                .entries
+                .iter()
+                .find(|(_, conds)| conds.iter().all(|c| c.holds(x)))
+                .map_or(decision.fallback, |(a, _)| *a)
+                .to_ret()
+        };
+        let mut steps: Vec<(u64, u32)> = Vec::new();
+        for p in points {
+            let v = value_at(p);
+            if steps.last().is_none_or(|(_, last)| *last != v) {
+                steps.push((p, v));
+            }
+        }
+        Some(self.step_function(arg as u8, &steps, args_64bit))
+    }
+
+    /// Lower a step function of a 64-bit argument (`steps`: start and return value, first
+    /// start 0) into a high-word search whose leaves are low-word searches.
+    fn step_function(&mut self, arg: u8, steps: &[(u64, u32)], args_64bit: bool) -> NodeId {
+        let value_at = |x: u64| steps[steps.partition_point(|(s, _)| *s <= x) - 1].1;
+        // The low-word function for high word `h`.
+        let low_word = |g: &mut Graph, h: u32| {
+            let base = u64::from(h) << 32;
+            let mut starts = vec![0u32];
+            let mut leaves = vec![value_at(base)];
+            for (s, v) in steps
+                .iter()
+                .filter(|(s, _)| *s > base && (*s >> 32) == u64::from(h))
+            {
+                starts.push(*s as u32);
+                leaves.push(*v);
+            }
+            let leaves: Vec<NodeId> = leaves.into_iter().map(|v| g.ret(v)).collect();
+            let weights = vec![1; leaves.len()];
+            g.search(Word::ArgLo(arg), &starts, &leaves, &weights)
+        };
+        if !args_64bit {
+            return low_word(self, 0);
+        }
+        // High words where the low-word function may differ from its neighbours'.
+        let mut highs: Vec<u32> = vec![0];
+        for (s, _) in steps {
+            let h = (*s >> 32) as u32;
+            highs.push(h);
+            if *s as u32 != 0 {
+                highs.extend(h.checked_add(1));
+            }
+        }
+        highs.sort_unstable();
+        highs.dedup();
+        let mut starts = Vec::new();
+        let mut leaves: Vec<NodeId> = Vec::new();
+        for (i, &h) in highs.iter().enumerate() {
+            let node = low_word(self, h);
+            if leaves.last() != Some(&node) {
+                starts.push(h);
+                leaves.push(node);
+            }
+            // Between this special high word and the next, the argument is constant.
+            let next = highs
+                .get(i + 1)
+                .map_or(u64::from(u32::MAX) + 1, |n| u64::from(*n));
+            if u64::from(h) + 1 < next {
+                let node = self.ret(value_at((u64::from(h) + 1) << 32));
+                if leaves.last() != Some(&node) {
+                    starts.push(h + 1);
+                    leaves.push(node);
+                }
+            }
+        }
+        let weights = vec![1; leaves.len()];
+        self.search(Word::ArgHi(arg), &starts, &leaves, &weights)
     }
 
     /// The whole filter: check the architecture, then dispatch on the number.

@@ -38,10 +38,12 @@
 //!    `defaultErrnoRet` goes with the default action. A rule whose action equals the default
 //!    is dropped, as runc drops it; under sysgate's "most restrictive wins" it would otherwise
 //!    override an allow rule for the same call.
-//! 4. **Arguments**, as runc adds them: if no argument index repeats, the rule's conditions
-//!    are ANDed in one rule. If an index repeats, each condition becomes a rule of its own, so
-//!    they are ORed: `a0 == 1, a0 == 2` allows either value. Conditions on other indexes in
-//!    such a rule are ORed too (not ANDed, as one might read it); a warning says so.
+//! 4. **Arguments**: if no argument index repeats, the rule's conditions are ANDed in one rule.
+//!    If only one index appears, repeated, its conditions are ORed: `a0 == 1, a0 == 2` allows
+//!    either value (runc adds each as a rule of its own). If an index repeats *and* others
+//!    appear, the readings differ: runc ORs every condition, the plain reading ORs within an
+//!    index and ANDs the indexes. sysgate takes the one that permits less (the ANDed
+//!    combinations for an allow, runc's ORed rules for a deny) and warns.
 //!    `SCMP_CMP_MASKED_EQ` takes `value` as the mask and `valueTwo` as the expected value.
 //! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
 //!    [`Options::strict_names`]); so are names that none of the policy's architectures has.
@@ -1212,7 +1214,12 @@ impl Resolver<'_> {
             );
         }
         let action = entry.action.with_errno(errno);
-        let cond_sets = self.condition_sets(entry.args.unwrap_or_default(), at);
+        let cond_sets = self.condition_sets(
+            entry.args.unwrap_or_default(),
+            at,
+            action,
+            policy.default_action(),
+        );
 
         let mut kept = Vec::new();
         for (name, seg, j) in names {
@@ -1264,9 +1271,22 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    /// runc's reading of `args`: one rule with every condition when no index repeats, else
-    /// one rule per condition. Each set has at most six conditions (distinct indexes, or one).
-    fn condition_sets(&mut self, args: Vec<Obj<Arg>>, at: &Location) -> Vec<Vec<ArgCond>> {
+    /// The conditions of one entry as sets of ANDed conditions (one rule each).
+    ///
+    /// With no repeated index, one rule ANDs them all (runc and the plain reading agree). With
+    /// an index that repeats and no other index, each condition is a rule of its own, ORed
+    /// (again both agree). With a repeated index *and* other indexes the readings differ:
+    /// runc adds every condition as a rule of its own (all ORed), the plain reading ORs the
+    /// conditions of one index and ANDs the indexes (one rule per combination). sysgate takes
+    /// whichever permits less: the combinations for a rule more permissive than `default`
+    /// (an allow), runc's all-ORed rules for one more restrictive (a deny), and warns.
+    fn condition_sets(
+        &mut self,
+        args: Vec<Obj<Arg>>,
+        at: &Location,
+        action: Action,
+        default: Action,
+    ) -> Vec<Vec<ArgCond>> {
         let conds: Vec<ArgCond> = args
             .iter()
             .filter_map(|Obj(a)| {
@@ -1284,21 +1304,43 @@ impl Resolver<'_> {
                 ArgCond::new(a.index.0, op, value).ok()
             })
             .collect();
-        let mut per_index = [0usize; 6];
+        let mut per_index: [Vec<ArgCond>; 6] = Default::default();
         for c in &conds {
-            per_index[c.arg()] += 1;
+            per_index[c.arg()].push(*c);
         }
-        if per_index.iter().all(|n| *n <= 1) {
+        if per_index.iter().all(|v| v.len() <= 1) {
             return vec![conds];
         }
-        if per_index.iter().filter(|n| **n > 0).count() > 1 {
+        let runc_reading: Vec<Vec<ArgCond>> = conds.iter().map(|c| vec![*c]).collect();
+        if per_index.iter().filter(|v| !v.is_empty()).count() == 1 {
+            return runc_reading;
+        }
+        if action.precedence() > default.precedence() {
             self.warn(
                 at,
-                "an argument index repeats, so runc adds each condition as a rule of its own: \
-                 all of them are ORed, also those on other arguments",
+                "an argument index repeats alongside other indexes: runc ORs every condition,                  which would permit more; sysgate ORs the conditions of one index and ANDs the                  indexes, the narrower reading",
             );
+            let mut combos: Vec<Vec<ArgCond>> = vec![Vec::new()];
+            for choices in per_index.iter().filter(|v| !v.is_empty()) {
+                combos = combos
+                    .iter()
+                    .flat_map(|combo| {
+                        choices.iter().map(move |c| {
+                            let mut next = combo.clone();
+                            next.push(*c);
+                            next
+                        })
+                    })
+                    .collect();
+            }
+            combos
+        } else {
+            self.warn(
+                at,
+                "an argument index repeats alongside other indexes: runc adds each condition                  as a rule of its own, so all of them are ORed; sysgate keeps runc's reading,                  which denies more than ANDing the indexes",
+            );
+            runc_reading
         }
-        conds.into_iter().map(|c| vec![c]).collect()
     }
 }
 

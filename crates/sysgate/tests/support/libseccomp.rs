@@ -326,7 +326,8 @@ impl Libseccomp {
     /// The libseccomp build of a sysgate policy: the same default, arches, bad-arch action and
     /// rules (named syscalls resolved on the native arch, as libseccomp expects). Rules whose
     /// action is the default are left out, since libseccomp refuses them (they change
-    /// nothing).
+    /// nothing), and so are rules on syscalls this libseccomp does not know (2.5.4 predates
+    /// the newest ones: it resolves them to -1).
     pub fn filter_from_policy(
         &self,
         p: &sysgate::policy::Policy,
@@ -338,11 +339,14 @@ impl Libseccomp {
             .rules()
             .iter()
             .filter(|r| r.action != p.default_action())
-            .map(|r| {
+            .filter_map(|r| {
                 let nr = match &r.syscall {
                     Syscall::Name(name) => self.resolve_name_arch(native.libseccomp_token(), name),
                     Syscall::Number(n) => *n as i32,
                 };
+                if nr == -1 {
+                    return None;
+                }
                 let conds = r
                     .conds
                     .iter()
@@ -359,7 +363,7 @@ impl Libseccomp {
                         (c.arg() as u32, op, a, b)
                     })
                     .collect();
-                (r.action.to_ret(), nr, conds)
+                Some((r.action.to_ret(), nr, conds))
             })
             .collect();
         LibseccompFilter {

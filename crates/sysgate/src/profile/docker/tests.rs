@@ -313,7 +313,7 @@ fn conditions_on_the_same_argument_are_ored() {
 }
 
 #[test]
-fn a_repeated_index_makes_runc_or_every_condition_and_that_is_warned() {
+fn a_repeated_index_with_other_indexes_takes_the_narrower_reading_and_warns() {
     // runc (and crun) add each condition as its own rule as soon as an index repeats, so
     // `a0 == 1 || a0 == 2 || a1 == 3`, not `(a0 == 1 || a0 == 2) && a1 == 3`.
     let l = load(&profile(
@@ -323,21 +323,50 @@ fn a_repeated_index_makes_runc_or_every_condition_and_that_is_warned() {
             {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
             {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}"#,
     ));
-    assert_eq!(l.policy.rules().len(), 3);
+    // An allow: the narrower reading, (a0 == 1 || a0 == 2) && a1 == 3.
+    assert_eq!(l.policy.rules().len(), 2);
+    assert_eq!(
+        decide(&l.policy, "socket", [1, 3, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    assert_eq!(
+        decide(&l.policy, "socket", [2, 3, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    // runc would allow these; sysgate does not.
     assert_eq!(
         decide(&l.policy, "socket", [1, 0, 0, 0, 0, 0]),
-        Action::Allow
+        Action::Errno(1)
     );
     assert_eq!(
         decide(&l.policy, "socket", [9, 3, 0, 0, 0, 0]),
-        Action::Allow
-    );
-    assert_eq!(
-        decide(&l.policy, "socket", [9, 9, 0, 0, 0, 0]),
         Action::Errno(1)
     );
     assert_eq!(l.warnings.len(), 1);
-    assert!(l.warnings[0].contains("ORed"), "{:?}", l.warnings);
+    assert!(l.warnings[0].contains("narrower"), "{:?}", l.warnings);
+
+    // A deny: runc's reading, every condition ORed, denies more.
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [
+            {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+            {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}"#,
+    ));
+    assert_eq!(l.policy.rules().len(), 3);
+    assert_eq!(
+        decide(&l.policy, "socket", [9, 3, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+    assert_eq!(
+        decide(&l.policy, "socket", [1, 0, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+    assert_eq!(
+        decide(&l.policy, "socket", [9, 9, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    assert!(l.warnings[0].contains("denies more"), "{:?}", l.warnings);
 }
 
 #[test]

@@ -1,0 +1,284 @@
+//! `sysgate compile`, `check` and `disasm` from the outside: outputs, stacked programs, and
+//! every kind of bad input failing with its location, status 2 and no filter written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sysgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sysgate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sysgate-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const SMALL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
+  ]
+}"#;
+
+#[test]
+fn compiles_to_every_format() {
+    let dir = scratch("formats");
+    let profile = write(&dir, "small.json", SMALL);
+    let raw = dir.join("small.bpf");
+    let o = sysgate(&[
+        "compile",
+        &profile,
+        "--arch",
+        "x86_64",
+        "-o",
+        raw.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&raw).unwrap();
+    assert!(!bytes.is_empty() && bytes.len() % 8 == 0);
+
+    let text = stdout(&sysgate(&[
+        "compile", &profile, "--arch", "x86_64", "-f", "text",
+    ]));
+    assert!(
+        text.contains("ld   arch") && text.contains("ret  ALLOW"),
+        "{text}"
+    );
+    let c = stdout(&sysgate(&[
+        "compile", &profile, "--arch", "x86_64", "-f", "c",
+    ]));
+    assert!(c.contains("struct sock_filter filter[]"), "{c}");
+    let rust = stdout(&sysgate(&[
+        "compile", &profile, "--arch", "x86_64", "-f", "rust",
+    ]));
+    assert!(rust.contains("pub const FILTER"), "{rust}");
+
+    // The raw program disassembles back with syscall names.
+    let dis = stdout(&sysgate(&[
+        "disasm",
+        raw.to_str().unwrap(),
+        "--arch",
+        "x86_64",
+    ]));
+    assert_eq!(dis, text, "disasm of the raw output equals the text output");
+    assert!(dis.contains("; uname") || dis.contains("uname"), "{dis}");
+}
+
+#[test]
+fn check_names_the_rule_and_the_cache() {
+    let dir = scratch("check");
+    let profile = write(&dir, "small.json", SMALL);
+    let o = sysgate(&["check", &profile, "--arch", "x86_64", "uname"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("action: ERRNO(38 ENOSYS)"), "{out}");
+    assert!(out.contains("small.json:6:5"), "rule origin: {out}");
+    let out = stdout(&sysgate(&["check", &profile, "--arch", "x86_64", "read"]));
+    assert!(
+        out.contains("action: ALLOW") && out.contains("kernel action cache: yes"),
+        "{out}"
+    );
+    let out = stdout(&sysgate(&[
+        "check", &profile, "--arch", "x86_64", "socket", "2",
+    ]));
+    assert!(
+        out.contains("ERRNO(1 EPERM)") && out.contains("default"),
+        "{out}"
+    );
+    let out = stdout(&sysgate(&[
+        "check", &profile, "--arch", "x86_64", "socket", "1",
+    ]));
+    assert!(
+        out.contains("action: ALLOW") && out.contains("kernel action cache: no"),
+        "{out}"
+    );
+}
+
+#[test]
+fn docker_default_compiles_for_amd64() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/profiles/docker-default.json"
+    );
+    if !Path::new(fixture).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared is missing under CI"
+        );
+        eprintln!("SKIPPED: {fixture} not found");
+        return;
+    }
+    let o = sysgate(&["compile", fixture, "--arch", "amd64", "-f", "text", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = stdout(&o).lines().count();
+    assert!(lines <= 400, "{lines} instructions for the Docker default");
+    let out = stdout(&sysgate(&["check", fixture, "--arch", "amd64", "clone3"]));
+    assert!(out.contains("ERRNO(38 ENOSYS)"), "{out}");
+}
+
+#[test]
+fn stacked_programs_need_a_directory() {
+    let dir = scratch("stacked");
+    // 200 syscalls x 12 two-argument rules: more than 4096 instructions.
+    let mut syscalls = Vec::new();
+    let names: Vec<&str> = sysgate::arch::Arch::X86_64
+        .table()
+        .iter()
+        .map(|(n, _)| n)
+        .take(200)
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        for v in 0..12u64 {
+            syscalls.push(format!(
+                r#"{{"names":["{name}"],"action":"SCMP_ACT_ALLOW","args":[{{"index":0,"value":{},"op":"SCMP_CMP_EQ"}},{{"index":1,"value":{v},"op":"SCMP_CMP_EQ"}}]}}"#,
+                i as u64 * 1000 + v * 3
+            ));
+        }
+    }
+    let profile = write(
+        &dir,
+        "big.json",
+        &format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{}]}}"#,
+            syscalls.join(",")
+        ),
+    );
+    let o = sysgate(&["compile", &profile, "--arch", "x86_64"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stacked programs"), "{}", stderr(&o));
+    let out = dir.join("stack");
+    let o = sysgate(&[
+        "compile",
+        &profile,
+        "--arch",
+        "x86_64",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    assert_eq!(files[0], "00.bpf");
+    for f in &files {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(bytes.len() / 8 <= 4096);
+    }
+}
+
+#[test]
+fn bad_input_names_its_location_and_writes_nothing() {
+    let dir = scratch("bad");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "json",
+            "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [\n",
+            "json:4",
+        ),
+        (
+            "action",
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_NOPE"}]}"#,
+            "SCMP_ACT_NOPE",
+        ),
+        (
+            "op",
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_SOMETIMES"}]}]}"#,
+            "SCMP_CMP_SOMETIMES",
+        ),
+        (
+            "index",
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+            "6",
+        ),
+        (
+            "errno",
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":4096}]}"#,
+            "4096",
+        ),
+        (
+            "value",
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":18446744073709551616,"op":"SCMP_CMP_EQ"}]}]}"#,
+            "does not fit in 64 bits",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let profile = write(&dir, &format!("{name}.json"), text);
+        let out = dir.join(format!("{name}.bpf"));
+        let o = sysgate(&[
+            "compile",
+            &profile,
+            "--arch",
+            "x86_64",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}.json:")),
+            "{name}: no location in {err}"
+        );
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(!out.exists(), "{name}: a filter was written");
+    }
+    // Strict mode: an unknown name is an error, not a warning.
+    let profile = write(
+        &dir,
+        "strict.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","no_such_call"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = sysgate(&["compile", &profile, "--arch", "x86_64", "-f", "text"]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("no_such_call"),
+        "warning expected: {}",
+        stderr(&o)
+    );
+    let o = sysgate(&[
+        "compile", &profile, "--arch", "x86_64", "-f", "text", "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no_such_call") && stderr(&o).contains("strict.json:"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn disasm_rejects_garbage_with_status_2() {
+    let dir = scratch("disasm");
+    let p = write(&dir, "odd.bpf", "1234567");
+    let o = sysgate(&["disasm", &p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("odd.bpf"), "{}", stderr(&o));
+}
