@@ -2,9 +2,12 @@
 //! default decided, and the flag or profile change that would allow it.
 //!
 //! The syscall comes from the kernel's seccomp audit record ([`sysgate::kernel::AuditReader`]),
-//! collected by a thread for the whole run so that a busy `--log` run cannot crowd it out.
-//! The rule comes from the policy that was installed, through the reference evaluator.
-//! This file owns the collection thread and the wording; it installs nothing.
+//! subscribed to before the program starts. The records wait in the socket (4 MiB of
+//! receive buffer) and are read once the program has ended; with `--log`, which can log a
+//! record for every denied call, a thread drains them during the run instead, so that a
+//! flood cannot crowd out the kill. The rule comes from the policy that was installed,
+//! through the reference evaluator. This file owns the collection and the wording; it
+//! installs nothing.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -20,19 +23,37 @@ const MAX_KEPT: usize = 10_000;
 struct Collected {
     records: Vec<SeccompRecord>,
     failed: Option<String>,
+    /// The reader, when records are read on demand rather than by a thread.
+    reader: Option<AuditReader>,
 }
 
-/// Seccomp audit records of kills and traps, collected from start to finish of a run.
+impl Collected {
+    fn keep(&mut self, records: Vec<SeccompRecord>) {
+        let interesting = records
+            .into_iter()
+            .filter(|r| r.is_kill() || r.sig == libc::SIGSYS);
+        self.records.extend(interesting);
+        let excess = self.records.len().saturating_sub(MAX_KEPT);
+        self.records.drain(..excess);
+    }
+}
+
+/// Seccomp audit records of kills and traps, from the start of a run to its end.
 pub struct AuditWatch {
     source: AuditSource,
     shared: Arc<(Mutex<Collected>, Condvar)>,
 }
 
 impl AuditWatch {
-    /// Start collecting from `reader`.
-    pub fn start(mut reader: AuditReader) -> std::io::Result<AuditWatch> {
+    /// Start collecting from `reader`: with `drain_continuously`, a thread reads records as
+    /// they come; otherwise they wait in the socket until asked for.
+    pub fn start(mut reader: AuditReader, drain_continuously: bool) -> std::io::Result<AuditWatch> {
         let source = reader.source();
         let shared = Arc::new((Mutex::new(Collected::default()), Condvar::new()));
+        if !drain_continuously {
+            shared.0.lock().unwrap_or_else(|e| e.into_inner()).reader = Some(reader);
+            return Ok(AuditWatch { source, shared });
+        }
         let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("sysgate-audit".into())
@@ -41,14 +62,7 @@ impl AuditWatch {
                 let (lock, ready) = &*thread_shared;
                 let mut c = lock.lock().unwrap_or_else(|e| e.into_inner());
                 match got {
-                    Ok(records) => {
-                        let interesting = records
-                            .into_iter()
-                            .filter(|r| r.is_kill() || r.sig == libc::SIGSYS);
-                        c.records.extend(interesting);
-                        let excess = c.records.len().saturating_sub(MAX_KEPT);
-                        c.records.drain(..excess);
-                    }
+                    Ok(records) => c.keep(records),
                     Err(e) => {
                         c.failed = Some(e.to_string());
                         ready.notify_all();
@@ -81,6 +95,22 @@ impl AuditWatch {
                 return Err(format!("reading {} failed: {e}", self.source));
             }
             let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(reader) = &mut c.reader {
+                // Read on demand: what is waiting, then whatever arrives before the deadline.
+                let got = reader.read_until(left, |r| r.pid == pid);
+                match got {
+                    Ok(records) => c.keep(records),
+                    Err(e) => c.failed = Some(e.to_string()),
+                }
+                let mine: Vec<SeccompRecord> =
+                    c.records.iter().filter(|r| r.pid == pid).cloned().collect();
+                return match &c.failed {
+                    Some(e) if mine.is_empty() => {
+                        Err(format!("reading {} failed: {e}", self.source))
+                    }
+                    _ => Ok(mine),
+                };
+            }
             if left.is_zero() {
                 return Ok(Vec::new());
             }

@@ -152,7 +152,7 @@ pub enum Finished {
 
 /// Run `sysgate run`.
 pub fn run(args: Args) -> Result<Finished> {
-    // Before any other thread exists, so that every thread keeps these signals blocked.
+    // First: from now on a forwarded signal waits until the child exists, then reaches it.
     let forwarder = Forwarder::start().map_err(|e| anyhow!("cannot set up signals: {e}"))?;
     let warn = |msg: &str| {
         if !args.quiet {
@@ -215,7 +215,7 @@ pub fn run(args: Args) -> Result<Finished> {
     let prepared = PreparedFilters::new(&programs, &InstallOptions::from(&policy.attrs))
         .map_err(|e| anyhow!("cannot install the filter: {e}"))?;
 
-    let watch = start_explaining(args.explain, &verbose)?;
+    let watch = start_explaining(args.explain, args.log, &verbose)?;
 
     let (program, rest) = args
         .command
@@ -224,7 +224,7 @@ pub fn run(args: Args) -> Result<Finished> {
     let shown = program.to_string_lossy().into_owned();
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    forwarder.restore_mask_in_child(&mut command);
+    forwarder.restore_in_child(&mut command);
     let report = command
         .seccomp_filters_reporting(prepared)
         .map_err(|e| anyhow!("cannot prepare the install: {e}"))?;
@@ -281,13 +281,15 @@ pub fn run(args: Args) -> Result<Finished> {
 /// Start collecting audit records, or say why kills will not be explained.
 fn start_explaining(
     mode: ExplainMode,
+    log: bool,
     verbose: &dyn Fn(&str),
 ) -> Result<Result<AuditWatch, String>> {
     if mode == ExplainMode::Off {
         return Ok(Err("--explain=off".into()));
     }
     let opened = AuditReader::open().map_err(|e| e.to_string());
-    let watch = opened.and_then(|r| AuditWatch::start(r).map_err(|e| e.to_string()));
+    // --log can log a record per denied call: drain them during the run.
+    let watch = opened.and_then(|r| AuditWatch::start(r, log).map_err(|e| e.to_string()));
     match (&watch, mode) {
         (Err(e), ExplainMode::Audit) => bail!("--explain=audit: {e}"),
         (Ok(w), _) => verbose(&format!("kills are explained from {}", w.source())),
