@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use sysgate::arch;
-use sysgate::bpf::{data, op, Insn, Program};
+use sysgate::bpf::{data, op, Insn};
 use sysgate::kernel::{
     adapt, AuditReader, ChildInstall, CommandExt, CompatLevel, Features, InstallError,
     InstallOptions, PreparedFilters,
@@ -202,11 +202,14 @@ pub fn run(args: Args) -> Result<Finished> {
     let mut programs: Vec<Vec<Insn>> = compiled
         .programs
         .iter()
-        .map(|p: &Program| p.insns().to_vec())
+        .map(|p| p.insns().to_vec())
         .collect();
-    if std::env::var_os(CORRUPT_FILTER_ENV).is_some_and(|v| v == "1") {
+    if let Some(first) = programs
+        .first_mut()
+        .filter(|_| std::env::var_os(CORRUPT_FILTER_ENV).is_some_and(|v| v == "1"))
+    {
         // ld [nr]; jeq #0, +5 (past the end); ret ALLOW: the kernel's checker refuses it.
-        programs[0] = vec![
+        *first = vec![
             Insn::load(data::NR),
             Insn::jump(op::JEQ, 0, 5, 0),
             Insn::ret(Action::Allow.to_ret()),
