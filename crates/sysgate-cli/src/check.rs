@@ -20,7 +20,7 @@ check docker-default.json --arch amd64 clone3\n  sysgate check docker-default.js
 amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
 )]
 pub struct Args {
-    /// The profile.
+    /// The profile: a JSON file or a built-in name (docker-default).
     #[arg(value_name = "PROFILE")]
     profile: String,
 

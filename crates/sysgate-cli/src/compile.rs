@@ -26,8 +26,8 @@ pub enum Format {
 /// Arguments of `sysgate compile`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "PROFILE is a Docker/moby or OCI seccomp JSON file. It is resolved for \
-the target like Docker does: --arch picks the architecture (an archMap entry brings its \
+    after_help = "PROFILE is a Docker/moby or OCI seccomp JSON file, or the name of a \
+built-in profile (docker-default). It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
 subArchitectures), --caps the capabilities and --kernel the kernel version that includes and \
 excludes are checked against.\n\nWhen a policy needs more than 4096 instructions it compiles \
 to several programs to be stacked; then OUT must be a directory (raw) and one file per \
@@ -36,7 +36,7 @@ docker-default.json -o filter.bpf\n  sysgate compile docker-default.json --arch 
 sysgate compile profile.json --format text --caps CAP_SYS_ADMIN --kernel 5.10"
 )]
 pub struct Args {
-    /// The profile to compile.
+    /// The profile to compile: a JSON file or a built-in name (docker-default).
     #[arg(value_name = "PROFILE")]
     profile: String,
 

@@ -2,17 +2,23 @@
 //!
 //! `main` parses the arguments, runs one subcommand and turns its outcome into an exit status
 //! here and nowhere else: 0 success, 1 an operational failure, 2 bad input (usage, an unknown
-//! arch, a profile that does not parse), and whatever a subcommand reports explicitly (for
-//! `run`, the child's own status).
+//! arch, a profile that does not parse). `run` reports the program's own status instead:
+//! its exit code, 128 + N for signal N, 126/127 when it cannot be executed or found, and
+//! 125 for every failure of sysgate's own before the program starts (bad input included,
+//! so that the program's statuses stay unambiguous).
 
 mod check;
 mod compile;
 mod convert;
 mod diff;
 mod disasm;
+mod explain;
+mod probe;
 mod profile_input;
 mod resolve;
+mod run;
 mod show;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -45,6 +51,32 @@ enum Command {
     Show(show::Args),
     /// Show where two profiles decide differently (by meaning, not text).
     Diff(diff::Args),
+    /// Run a program under a seccomp filter (Docker's default unless told otherwise), and
+    /// explain it if the filter kills it.
+    Run(run::Args),
+    /// Show what the running kernel's seccomp supports.
+    Probe(probe::Args),
+}
+
+/// `sysgate run`'s status when the program was not started (sysgate's own failure).
+const NOT_STARTED: u8 = 125;
+/// `sysgate run`'s status when the program cannot be executed.
+const NOT_EXECUTABLE: u8 = 126;
+/// `sysgate run`'s status when the program does not exist.
+const NOT_FOUND: u8 = 127;
+
+/// The exit status of `sysgate run`.
+fn run_status(outcome: anyhow::Result<run::Finished>) -> ExitCode {
+    match outcome {
+        Ok(run::Finished::Exited(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(run::Finished::Signaled(sig)) => ExitCode::from(128u8.saturating_add(sig as u8)),
+        Ok(run::Finished::NotExecutable) => ExitCode::from(NOT_EXECUTABLE),
+        Ok(run::Finished::NotFound) => ExitCode::from(NOT_FOUND),
+        Err(err) => {
+            eprintln!("sysgate run: {err:#}");
+            ExitCode::from(NOT_STARTED)
+        }
+    }
 }
 
 /// An error caused by the user's input: reported on one line, exit status 2.
@@ -65,7 +97,15 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A usage error of `sysgate run` is sysgate's failure, not the program's status.
+        Err(e) if e.use_stderr() && std::env::args_os().nth(1).is_some_and(|a| a == "run") => {
+            let _ = e.print();
+            return ExitCode::from(NOT_STARTED);
+        }
+        Err(e) => e.exit(),
+    };
     let outcome = match cli.command {
         Command::Resolve(args) => resolve::run(args),
         Command::Compile(args) => compile::run(args),
@@ -74,6 +114,8 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Show(args) => show::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Probe(args) => probe::run(args),
+        Command::Run(args) => return run_status(run::run(args)),
     };
     match outcome {
         Ok(code) => code,

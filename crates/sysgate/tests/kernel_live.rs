@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use sysgate::bpf::{data, op, Insn};
 use sysgate::kernel::{
-    install_insns, ActionKind, CommandExt, Features, FilterFlag, InstallError, InstallOptions,
-    Listener, PreparedFilters, Readiness, Response, TargetFd,
+    install_insns, ActionKind, AuditReader, AuditSource, ChildInstall, CommandExt, Features,
+    FilterFlag, InstallError, InstallOptions, Listener, PreparedFilters, Readiness, Response,
+    TargetFd,
 };
 use sysgate::policy::Action;
 use sysgate::Arch;
@@ -185,6 +186,51 @@ fn an_invalid_program_fails_spawn_and_nothing_runs() {
 }
 
 #[test]
+fn the_install_report_tells_a_refused_filter_from_a_failed_exec() {
+    let invalid = vec![
+        Insn::load(data::NR),
+        Insn::jump(op::JEQ, 0, 5, 0),
+        Insn::ret(Action::Allow.to_ret()),
+    ];
+    let mut command = Command::new("/bin/true");
+    let report = command
+        .seccomp_filters_reporting(prepared(&[invalid], InstallOptions::new()))
+        .unwrap();
+    assert!(matches!(report.outcome(), ChildInstall::NotReached));
+    let err = command
+        .spawn()
+        .expect_err("the kernel must reject the program");
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    match report.outcome() {
+        ChildInstall::Failed(InstallError::InvalidProgram { index: 0 }) => {}
+        other => panic!("expected InvalidProgram, got {other:?}"),
+    }
+
+    // A filter that denies all but what a failed exec needs (std reports the errno with
+    // write, then exits): the report itself needs no system call.
+    let deny_all_but_exec = filter(
+        &[
+            (libc::SYS_execve, Action::Allow),
+            (libc::SYS_write, Action::Allow),
+            (libc::SYS_exit_group, Action::Allow),
+        ],
+        Action::Errno(libc::EPERM as u16),
+    );
+    let mut command = Command::new("/no/such/program");
+    let report = command
+        .seccomp_filters_reporting(prepared(&[deny_all_but_exec], InstallOptions::new()))
+        .unwrap();
+    let err = command.spawn().expect_err("there is no such program");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    assert!(matches!(report.outcome(), ChildInstall::Installed));
+
+    let mut command = Command::new("/bin/true");
+    let report = command.seccomp_filters_reporting(one(&[])).unwrap();
+    assert!(command.status().unwrap().success());
+    assert!(matches!(report.outcome(), ChildInstall::Installed));
+}
+
+#[test]
 fn a_listener_without_a_handoff_fails_spawn() {
     let notify = prepared(
         &[filter(
@@ -198,6 +244,43 @@ fn a_listener_without_a_handoff_fails_spawn() {
         .spawn()
         .expect_err("nobody would hold the listener");
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+}
+
+// ---- Audit records ---------------------------------------------------------------------
+
+#[test]
+fn a_seccomp_kill_is_reported_by_an_audit_record() {
+    let mut reader = match AuditReader::open() {
+        Ok(r) => r,
+        Err(e) => {
+            // Root (CAP_AUDIT_READ) can always read them; CI runs as root.
+            assert!(std::env::var_os("CI").is_none(), "{e}");
+            eprintln!("SKIPPED: {e}");
+            return;
+        }
+    };
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "exec uname"])
+        .stdout(Stdio::null())
+        .seccomp_filters(one(&[(libc::SYS_uname, Action::KillProcess)]))
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGSYS));
+    let records = reader
+        .read_until(Duration::from_secs(2), |r| r.pid == pid)
+        .unwrap();
+    let Some(record) = records.iter().find(|r| r.pid == pid) else {
+        // /dev/kmsg lines are rate-limited by the kernel; netlink records are not.
+        assert_eq!(reader.source(), AuditSource::Kmsg, "{records:?}");
+        eprintln!("SKIPPED: no record on /dev/kmsg (rate-limited?)");
+        return;
+    };
+    assert_eq!(record.number(), Some(libc::SYS_uname as u32));
+    assert_eq!(record.arch(), Some(Arch::native()));
+    assert_eq!(record.action(), Some(Action::KillProcess));
+    assert_eq!(record.sig, libc::SIGSYS);
 }
 
 // ---- Probe ---------------------------------------------------------------------------

@@ -8,18 +8,25 @@
 //! child reports the errno to `spawn`, which returns it as an error: the program never
 //! runs unfiltered.
 //!
-//! This file owns the `pre_exec` hook and the listener handoff. Installing itself is
-//! [`super::install`]'s.
+//! `spawn` only returns an errno when the child fails, the same for a filter the kernel
+//! refused and a program that does not exist. [`CommandExt::seccomp_filters_reporting`]
+//! tells them apart: the child records how far it got in a page of shared memory, with
+//! plain stores (no system call, so even a filter that denies everything cannot stop the
+//! report), and [`InstallReport::outcome`] reads it back as an [`InstallError`].
+//!
+//! This file owns the `pre_exec` hook, the install report and the listener handoff.
+//! Installing itself is [`super::install`]'s.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::Command;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::install::PreparedFilters;
+use super::install::{InstallError, PreparedFilters, RawFailure};
 use super::notify::Listener;
-use super::sys;
+use super::sys::{self, Errno, SharedCell, SharedPage};
 
 /// Install seccomp filters in a [`Command`]'s child before it executes the program.
 ///
@@ -66,6 +73,137 @@ pub trait CommandExt {
         &mut self,
         filters: impl Into<Arc<PreparedFilters>>,
     ) -> io::Result<ListenerHandoff>;
+
+    /// Like [`CommandExt::seccomp_filters`], and also record in shared memory how far the
+    /// child got, so that a failed `spawn` can say whether the filters were refused (the
+    /// program never ran) or the program could not be executed (after the filters were in
+    /// place). Read it with [`InstallReport::outcome`] after `spawn` returns.
+    ///
+    /// ```no_run
+    /// use std::process::Command;
+    /// use sysgate::bpf::Insn;
+    /// use sysgate::kernel::{ChildInstall, CommandExt, InstallOptions, PreparedFilters};
+    /// use sysgate::policy::Action;
+    ///
+    /// let allow_all = [Insn::ret(Action::Allow.to_ret())];
+    /// let filters = PreparedFilters::new(&[&allow_all[..]], &InstallOptions::new())?;
+    /// let mut command = Command::new("/no/such/program");
+    /// let report = command.seccomp_filters_reporting(filters)?;
+    /// assert!(command.spawn().is_err());
+    /// assert!(matches!(report.outcome(), ChildInstall::Installed)); // exec failed, not seccomp
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn seccomp_filters_reporting(
+        &mut self,
+        filters: impl Into<Arc<PreparedFilters>>,
+    ) -> io::Result<InstallReport>;
+}
+
+/// How far a child got with its filters ([`InstallReport::outcome`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ChildInstall {
+    /// No child reached the install step: `fork` failed, or a `pre_exec` hook registered
+    /// before it failed.
+    NotReached,
+    /// The child was installing when it stopped reporting (it was killed in between).
+    Interrupted,
+    /// The filters are installed. A `spawn` error after this came from `exec` (no such
+    /// program, permission denied), and the program runs filtered.
+    Installed,
+    /// The kernel refused the filters; the program was not started.
+    Failed(InstallError),
+}
+
+/// Where a child reports its install step ([`CommandExt::seccomp_filters_reporting`]).
+///
+/// It describes the most recent child of the command that reached the install step.
+pub struct InstallReport {
+    page: Arc<SharedPage<ReportCell>>,
+    filters: Arc<PreparedFilters>,
+}
+
+impl std::fmt::Debug for InstallReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallReport")
+            .field("state", &self.page.get().state.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl InstallReport {
+    /// What the child reported. Call it after `spawn` returned: `spawn` waits until the
+    /// child has executed the program or failed, so the report is complete by then.
+    pub fn outcome(&self) -> ChildInstall {
+        let cell = self.page.get();
+        match cell.state.load(Ordering::SeqCst) {
+            ReportCell::NOT_REACHED => ChildInstall::NotReached,
+            ReportCell::INSTALLED => ChildInstall::Installed,
+            ReportCell::FAILED => match cell.failure() {
+                Some(raw) => ChildInstall::Failed(self.filters.explain(raw)),
+                None => ChildInstall::Interrupted,
+            },
+            _ => ChildInstall::Interrupted,
+        }
+    }
+}
+
+/// The shared record: a state and, on failure, the raw failure's parts.
+#[derive(Default)]
+struct ReportCell {
+    state: AtomicU32,
+    kind: AtomicU32,
+    index: AtomicU64,
+    value: AtomicI64,
+}
+
+// SAFETY: atomics only, and all-zero is a valid value of each.
+unsafe impl SharedCell for ReportCell {}
+
+impl ReportCell {
+    const NOT_REACHED: u32 = 0;
+    const STARTED: u32 = 1;
+    const INSTALLED: u32 = 2;
+    const FAILED: u32 = 3;
+
+    /// In the child: plain atomic stores, no system call, no allocation.
+    fn record(&self, outcome: Result<(), RawFailure>) {
+        let (kind, index, value) = match outcome {
+            Ok(()) => {
+                self.state.store(Self::INSTALLED, Ordering::SeqCst);
+                return;
+            }
+            Err(RawFailure::NoNewPrivs(e)) => (1, 0, i64::from(e.0)),
+            Err(RawFailure::Filter { index, errno }) => (2, index, i64::from(errno.0)),
+            // c_long is i64 on 64-bit targets and i32 on 32-bit ones.
+            #[allow(clippy::useless_conversion)]
+            Err(RawFailure::Tsync { index, tid }) => (3, index, i64::from(tid)),
+            Err(RawFailure::FlagsNeedSeccomp { index }) => (4, index, 0),
+        };
+        self.kind.store(kind, Ordering::SeqCst);
+        self.index.store(index as u64, Ordering::SeqCst);
+        self.value.store(value, Ordering::SeqCst);
+        self.state.store(Self::FAILED, Ordering::SeqCst);
+    }
+
+    fn failure(&self) -> Option<RawFailure> {
+        let index = usize::try_from(self.index.load(Ordering::SeqCst)).ok()?;
+        let value = self.value.load(Ordering::SeqCst);
+        let errno = || i32::try_from(value).ok().map(Errno);
+        Some(match self.kind.load(Ordering::SeqCst) {
+            1 => RawFailure::NoNewPrivs(errno()?),
+            2 => RawFailure::Filter {
+                index,
+                errno: errno()?,
+            },
+            3 => RawFailure::Tsync {
+                index,
+                tid: std::ffi::c_long::try_from(value).ok()?,
+            },
+            4 => RawFailure::FlagsNeedSeccomp { index },
+            _ => return None,
+        })
+    }
 }
 
 /// The parent's end of a listener handed over by a child
@@ -94,6 +232,7 @@ impl ListenerHandoff {
 struct ChildSide {
     filters: Arc<PreparedFilters>,
     handoff: Option<OwnedFd>,
+    report: Option<Arc<SharedPage<ReportCell>>>,
 }
 
 impl ChildSide {
@@ -105,10 +244,14 @@ impl ChildSide {
             // installing anything.
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
-        let applied = self
-            .filters
-            .apply()
-            .map_err(|f| io::Error::from_raw_os_error(f.errno()))?;
+        if let Some(r) = &self.report {
+            r.get().state.store(ReportCell::STARTED, Ordering::SeqCst);
+        }
+        let applied = self.filters.apply();
+        if let Some(r) = &self.report {
+            r.get().record(applied.as_ref().map(|_| ()).map_err(|f| *f));
+        }
+        let applied = applied.map_err(|f| io::Error::from_raw_os_error(f.errno()))?;
         if let (Some(fd), Some(sock)) = (applied.listener, &self.handoff) {
             let sent = sys::send_fd(sock.as_raw_fd(), fd);
             // The parent has its own copy now; the program must not inherit one.
@@ -120,7 +263,8 @@ impl ChildSide {
 
     fn register(self, command: &mut Command) {
         // SAFETY: `run` makes only async-signal-safe raw system calls (prctl, seccomp,
-        // sendmsg, close) on data prepared before the fork, and builds its error with
+        // sendmsg, close) on data prepared before the fork, stores to atomics in a shared
+        // page mapped before the fork, and builds its error with
         // `io::Error::from_raw_os_error`, which does not allocate. Nothing it touches can
         // be locked by another thread of the parent at the time of the fork.
         unsafe {
@@ -134,9 +278,25 @@ impl CommandExt for Command {
         ChildSide {
             filters: filters.into(),
             handoff: None,
+            report: None,
         }
         .register(self);
         self
+    }
+
+    fn seccomp_filters_reporting(
+        &mut self,
+        filters: impl Into<Arc<PreparedFilters>>,
+    ) -> io::Result<InstallReport> {
+        let filters = filters.into();
+        let page = Arc::new(SharedPage::new()?);
+        ChildSide {
+            filters: filters.clone(),
+            handoff: None,
+            report: Some(page.clone()),
+        }
+        .register(self);
+        Ok(InstallReport { page, filters })
     }
 
     fn seccomp_filters_with_listener(
@@ -154,6 +314,7 @@ impl CommandExt for Command {
         ChildSide {
             filters,
             handoff: Some(child),
+            report: None,
         }
         .register(self);
         Ok(ListenerHandoff { parent })

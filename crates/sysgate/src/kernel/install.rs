@@ -715,7 +715,7 @@ impl PreparedFilters {
 
     /// Turn a raw failure into a readable error (in the installing process, after the
     /// fact: may allocate and read /proc).
-    fn explain(&self, failure: RawFailure) -> InstallError {
+    pub(crate) fn explain(&self, failure: RawFailure) -> InstallError {
         match failure {
             RawFailure::NoNewPrivs(e) => InstallError::NoNewPrivs { source: e.into() },
             RawFailure::Tsync { index, tid } => {

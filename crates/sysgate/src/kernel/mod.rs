@@ -8,8 +8,11 @@
 //!   whether it caches allowed syscalls. Installs nothing.
 //! - [`adapt`]: fit a [`Policy`](crate::policy::Policy) to a kernel at a [`CompatLevel`],
 //!   never permitting more than written, with a [`Status`] saying what changed.
-//! - [`CommandExt`]: install filters in a child between `fork` and `exec`.
+//! - [`CommandExt`]: install filters in a child between `fork` and `exec`, and tell a
+//!   refused filter from a failed `exec` ([`InstallReport`]).
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
+//! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
+//!   a filter killed a process for.
 //!
 //! This module takes BPF instructions as they are ([`Insn`](crate::bpf::Insn) slices); it
 //! neither compiles nor checks them beyond what the kernel needs to be asked. The kernel's
@@ -18,6 +21,7 @@
 //! Installing a filter is irreversible for the thread (and, with TSYNC, the process). Tests
 //! and tools install only in child processes or in threads made for the purpose.
 
+mod audit;
 mod command;
 mod compat;
 mod install;
@@ -25,7 +29,8 @@ mod notify;
 mod probe;
 mod sys;
 
-pub use command::{CommandExt, ListenerHandoff};
+pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
+pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{adapt, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution};
 pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,

@@ -338,6 +338,130 @@ pub(crate) fn owned_fd(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+/// A page of memory shared between a process and the children it forks afterwards
+/// (`mmap(MAP_SHARED | MAP_ANONYMOUS)`), holding one `T` made of atomics. A child writes it
+/// with plain stores, no system call, so it can report what happened between `fork` and
+/// `exec` even when its filters would deny every call.
+pub(crate) struct SharedPage<T: SharedCell> {
+    ptr: std::ptr::NonNull<T>,
+}
+
+/// A type that may live in a [`SharedPage`]: atomics only, valid when all-zero.
+///
+/// # Safety
+/// Implementors must be valid for any bit pattern the kernel's zero-filled page gives
+/// them (all zeroes) and be usable through a shared reference from several processes
+/// (atomics only, no pointers).
+pub(crate) unsafe trait SharedCell: Sync {}
+
+// SAFETY: the page is shared memory of atomics; references to it may cross threads.
+unsafe impl<T: SharedCell> Send for SharedPage<T> {}
+// SAFETY: as above: only atomic accesses go through `&T`.
+unsafe impl<T: SharedCell> Sync for SharedPage<T> {}
+
+impl<T: SharedCell> SharedPage<T> {
+    pub(crate) fn new() -> Result<SharedPage<T>, Errno> {
+        let len = std::mem::size_of::<T>().max(1);
+        // SAFETY: an anonymous mapping with no address hint; the kernel picks the address.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        std::ptr::NonNull::new(ptr.cast::<T>())
+            .map(|ptr| SharedPage { ptr })
+            .ok_or(Errno(libc::ENOMEM))
+    }
+
+    pub(crate) fn get(&self) -> &T {
+        // SAFETY: the mapping is live until drop, page-aligned, zero-filled (a valid `T` by
+        // the `SharedCell` contract) and only accessed through atomics.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T: SharedCell> Drop for SharedPage<T> {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in `new`, which nothing references any more.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), std::mem::size_of::<T>().max(1)) };
+    }
+}
+
+/// `NETLINK_AUDIT`'s read-only multicast group of audit records (`AUDIT_NLGRP_READLOG`,
+/// group 1, Linux 3.16), as a bind bitmask (group n is bit n - 1).
+const AUDIT_NLGRP_READLOG_MASK: u32 = 1;
+
+/// A `NETLINK_AUDIT` socket subscribed to every audit record the kernel emits (needs
+/// CAP_AUDIT_READ). With `rcvbuf`, asks for a larger receive buffer (best effort).
+pub(crate) fn audit_readlog_socket(rcvbuf: usize) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain arguments; a non-negative result is a new fd that we own.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_AUDIT,
+        )
+    };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = owned_fd(fd);
+    // SAFETY: `sockaddr_nl` is plain data; all-zero is valid.
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    addr.nl_groups = AUDIT_NLGRP_READLOG_MASK;
+    // SAFETY: `addr` is a live sockaddr_nl and the length is its size.
+    let ret = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            ptr::addr_of!(addr).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    let size = c_int::try_from(rcvbuf).unwrap_or(c_int::MAX);
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: `size` is a live c_int and the length is its size.
+        let ret = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                ptr::addr_of!(size).cast(),
+                std::mem::size_of::<c_int>() as libc::socklen_t,
+            )
+        };
+        if ret == 0 {
+            break;
+        }
+    }
+    Ok(fd)
+}
+
+/// `recv(fd, buf, MSG_DONTWAIT)`: the number of bytes of one datagram.
+pub(crate) fn recv_nonblocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into the live buffer.
+    let ret = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    check(ret as c_long).map(|n| n as usize)
+}
+
 /// `ioctl(fd, request, arg)` for the seccomp notification ioctls.
 ///
 /// # Safety

@@ -367,6 +367,23 @@ impl Policy {
         Ok(self.rules.len() - 1)
     }
 
+    /// Keep only the rules for which `keep` is true (the others are removed; the indices of
+    /// the remaining rules shift down).
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Policy, Rule, Syscall};
+    ///
+    /// let mut policy = Policy::new(Action::Errno(1));
+    /// policy.add_rule(Rule::new(Action::Allow, "read"))?;
+    /// policy.add_rule(Rule::new(Action::KillProcess, "uname"))?;
+    /// policy.retain_rules(|r| r.syscall != Syscall::from("uname"));
+    /// assert_eq!(policy.rules().len(), 1);
+    /// # Ok::<(), sysgate::policy::PolicyError>(())
+    /// ```
+    pub fn retain_rules(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+
     /// Merge `other` into this policy: the union of architectures and rules. Both must have
     /// the same default and bad-arch actions (as libseccomp's `seccomp_merge` requires), so
     /// that the merged policy means "a call matching a rule of either".

@@ -224,7 +224,9 @@ pub fn read_text(
     Ok(Read { format, profiles })
 }
 
-/// Read the profile `spec` for `target`: a file, or the built-in `systemd:@set`.
+/// Read the profile `spec` for `target`: a file, the built-in `systemd:@set`, or another
+/// built-in profile by name (`docker-default`, see [`super::builtin`]) when no file of that
+/// name exists.
 ///
 /// ```
 /// use sysgate::profile::detect::{read, Format, ReadOptions};
@@ -254,6 +256,18 @@ pub fn read(spec: &str, target: &Target, options: &ReadOptions) -> Result<Read, 
         return Ok(r);
     }
     let path = Path::new(spec);
+    if !path.exists() {
+        if let Some(loaded) = super::builtin::builtin(spec, target) {
+            return Ok(Read {
+                format: Format::Docker,
+                profiles: vec![Named {
+                    name: Some(spec.to_string()),
+                    namespace: None,
+                    loaded,
+                }],
+            });
+        }
+    }
     let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
         path: PathBuf::from(path),
         source,

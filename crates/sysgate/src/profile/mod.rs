@@ -14,6 +14,9 @@
 //! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
 //!   ([`systemd_sets`], generated from systemd's tables).
 //!
+//! - [`builtin`]: profiles defined in Rust and chosen by name (`docker-default`,
+//!   `systemd:@set`), resolved for a [`Target`] like a file would be.
+//!
 //! Every format can also be written back from a [`Policy`]; [`write`] holds what the writers
 //! share (the list of what a format could not express, and the restrictive way of giving it up).
 //!
@@ -32,6 +35,7 @@
 //! # Ok::<(), sysgate::profile::ProfileError>(())
 //! ```
 
+pub mod builtin;
 pub mod detect;
 pub mod diff;
 pub mod docker;

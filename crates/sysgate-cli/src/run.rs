@@ -1,0 +1,482 @@
+//! `sysgate run`: run a program under a seccomp filter built from profiles and flags,
+//! forward signals to it, and explain a kill.
+//!
+//! The steps read top-down in [`run`]: build the policy (profiles, then flags), fit it to
+//! the running kernel, compile it, prepare the install, start collecting audit records,
+//! spawn the program with the filters installed between `fork` and `exec`, wait, explain.
+//! Nothing runs unfiltered: any failure before the program starts is an error, which
+//! `main` turns into exit status 125.
+
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use sysgate::arch;
+use sysgate::bpf::{data, op, Insn};
+use sysgate::kernel::{
+    adapt, AuditReader, ChildInstall, CommandExt, CompatLevel, Features, InstallError,
+    InstallOptions, PreparedFilters,
+};
+use sysgate::policy::{parse_errno, Action, Policy, Rule, Syscall, MAX_ERRNO};
+use sysgate::profile;
+
+use crate::explain::{self, AuditWatch, Sources};
+use crate::profile_input::{self, TargetArgs};
+use crate::signals::Forwarder;
+
+/// Test-only: when this environment variable is `1`, the first program is replaced by one
+/// the kernel rejects, to prove that a filter that cannot be installed starts nothing.
+pub const CORRUPT_FILTER_ENV: &str = "SYSGATE_TEST_CORRUPT_FILTER";
+
+/// How to find out which syscall a killed program made.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainMode {
+    /// Read the kernel's audit records if this process may (root), else explain nothing.
+    Auto,
+    /// Read the kernel's audit records; refuse to start if they cannot be read.
+    Audit,
+    /// Do not explain kills.
+    Off,
+}
+
+/// How strictly the policy must be enforced on this kernel.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compat {
+    /// Replace what the kernel lacks by something that permits no more, and say so.
+    BestEffort,
+    /// Refuse to run if the kernel cannot enforce the policy exactly as written.
+    Hard,
+}
+
+/// Arguments of `sysgate run`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "PROFILES AND FLAGS. Without --profile, the built-in docker-default \
+applies: Docker's default seccomp profile for a container with Docker's default \
+capabilities (change them with --caps). Several --profile are merged: a call is allowed if \
+any profile allows it. Then each --allow or --deny replaces every rule the profiles have \
+for that syscall. Where several rules match a call, the most restrictive action wins.\n\n\
+EXIT STATUS. The program's own status, or 128 + N when signal N killed it (159 for \
+SIGSYS, a seccomp kill). 125: sysgate could not build, fit or install the filter, so the \
+program was NOT started; nothing ever runs unfiltered. 126: the program could not be \
+executed; 127: it was not found (both after the filter was installed).\n\n\
+SIGNALS. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to sysgate are \
+forwarded to the program (those the terminal sends reach it directly).\n\n\
+EXPLAINING A KILL. When the program dies by SIGSYS, sysgate prints the syscall (name, \
+number, architecture), the rule or default that decided, and the flag or profile change \
+that would allow it. The syscall comes from the kernel's seccomp audit record, read from \
+the audit netlink socket (needs CAP_AUDIT_READ: run as root) or else from /dev/kmsg (needs \
+CAP_SYSLOG when kernel.dmesg_restrict=1; rate-limited, and empty while auditd runs). When \
+neither can be read, or no record arrives, sysgate says it cannot tell which syscall. Only \
+the program itself is explained, not processes it starts.\n\n\
+NO_NEW_PRIVS. By default no_new_privs is set, which lets anyone install a filter and \
+means set-uid programs and file capabilities grant nothing in the filtered program. \
+--keep-caps leaves it unset, so they keep working; the kernel then accepts the filter only \
+from a process with CAP_SYS_ADMIN (root).\n\n\
+Examples:\n  sysgate run -- sh -c 'uname -a; unshare --user true || echo refused'\n  \
+sysgate run --deny uname:kill -- uname\n  sysgate run --profile my-profile.json --allow \
+ptrace -- strace true\n  sysgate run --default-action LOG --log -- ./my-daemon"
+)]
+pub struct Args {
+    /// A profile: a Docker/OCI/Podman JSON file, or a built-in profile's name
+    /// (docker-default). Repeatable; the profiles are merged. Default: docker-default.
+    #[arg(short = 'p', long = "profile", value_name = "P")]
+    profiles: Vec<String>,
+
+    /// Allow a syscall unconditionally, replacing the profiles' rules for it (repeatable).
+    /// @SET names a systemd syscall set.
+    #[arg(long, value_name = "NAME|@SET")]
+    allow: Vec<String>,
+
+    /// Deny a syscall, replacing the profiles' rules for it (repeatable): NAME fails with
+    /// EPERM, NAME:ERRNO with that errno (ENOSYS, 38, ...), NAME:kill kills the process.
+    #[arg(long, value_name = "NAME[:ERRNO|:kill]")]
+    deny: Vec<String>,
+
+    /// The action for syscalls no rule decides: ALLOW, LOG, ERRNO(EPERM), KILL_PROCESS,
+    /// KILL_THREAD, TRAP (SCMP_ACT_ prefix optional).
+    #[arg(long, value_name = "ACTION")]
+    default_action: Option<String>,
+
+    /// Log every action except ALLOW to the audit log (the filter's LOG flag).
+    #[arg(long)]
+    log: bool,
+
+    #[command(flatten)]
+    target: TargetArgs,
+
+    /// Set no_new_privs before installing the filter (the default).
+    #[arg(long, overrides_with = "keep_caps")]
+    no_new_privs: bool,
+
+    /// Do not set no_new_privs: set-uid programs and file capabilities keep working in
+    /// the program. Needs CAP_SYS_ADMIN (root).
+    #[arg(long, overrides_with = "no_new_privs")]
+    keep_caps: bool,
+
+    /// What to do when the kernel lacks an action or flag the policy uses.
+    #[arg(long, value_enum, default_value = "best-effort")]
+    compat: Compat,
+
+    /// How to find out which syscall a killed program made (see below).
+    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
+    explain: ExplainMode,
+
+    /// Print no warnings (the explanation of a kill is still printed).
+    #[arg(short = 'q', long)]
+    quiet: bool,
+
+    /// Also print the filter's size, compiler diagnostics and where explanations come
+    /// from.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+
+    /// The program and its arguments (put them after --).
+    #[arg(value_name = "CMD", required = true, trailing_var_arg = true)]
+    command: Vec<OsString>,
+}
+
+/// How the program ended; `main` turns it into the exit status.
+#[derive(Debug)]
+pub enum Finished {
+    /// It exited with this status.
+    Exited(i32),
+    /// This signal killed it.
+    Signaled(i32),
+    /// The filter was installed, but the program does not exist.
+    NotFound,
+    /// The filter was installed, but the program could not be executed.
+    NotExecutable,
+}
+
+/// Run `sysgate run`.
+pub fn run(args: Args) -> Result<Finished> {
+    // First: from now on a forwarded signal waits until the child exists, then reaches it.
+    let forwarder = Forwarder::start().map_err(|e| anyhow!("cannot set up signals: {e}"))?;
+    let warn = |msg: &str| {
+        if !args.quiet {
+            eprintln!("sysgate: warning: {msg}");
+        }
+    };
+    let verbose = |msg: &str| {
+        if args.verbose {
+            eprintln!("sysgate: {msg}");
+        }
+    };
+
+    let (policy, sources) = build_policy(&args, &warn)?;
+    let level = match args.compat {
+        Compat::BestEffort => CompatLevel::BestEffort,
+        Compat::Hard => CompatLevel::HardRequirement,
+    };
+    let features = Features::probe();
+    let (policy, status) = adapt(&policy, &features, level).map_err(|e| {
+        anyhow!(
+            "this kernel ({}) cannot enforce the policy: {e}",
+            features.release
+        )
+    })?;
+    if !status.is_exact() {
+        for line in status.to_string().lines() {
+            warn(&format!(
+                "this kernel ({}): {}",
+                features.release,
+                line.trim()
+            ));
+        }
+    }
+    let compiled = sysgate::compile::compile(&policy)
+        .map_err(|e| anyhow!("cannot compile the policy: {e}"))?;
+    if args.verbose {
+        for d in &compiled.diagnostics {
+            verbose(&format!("note: {}", d.describe(&policy)));
+        }
+    }
+    verbose(&format!(
+        "filter: {} program(s), {} instructions, for {}",
+        compiled.programs.len(),
+        compiled.total_insns(),
+        explain::arch_list(policy.arches())
+    ));
+    let mut programs: Vec<Vec<Insn>> = compiled
+        .programs
+        .iter()
+        .map(|p| p.insns().to_vec())
+        .collect();
+    if let Some(first) = programs
+        .first_mut()
+        .filter(|_| std::env::var_os(CORRUPT_FILTER_ENV).is_some_and(|v| v == "1"))
+    {
+        // ld [nr]; jeq #0, +5 (past the end); ret ALLOW: the kernel's checker refuses it.
+        *first = vec![
+            Insn::load(data::NR),
+            Insn::jump(op::JEQ, 0, 5, 0),
+            Insn::ret(Action::Allow.to_ret()),
+        ];
+    }
+    let prepared = PreparedFilters::new(&programs, &InstallOptions::from(&policy.attrs))
+        .map_err(|e| anyhow!("cannot install the filter: {e}"))?;
+
+    let watch = start_explaining(args.explain, args.log, &verbose)?;
+
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| anyhow!("no program to run"))?;
+    let shown = program.to_string_lossy().into_owned();
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    forwarder.restore_in_child(&mut command);
+    let report = command
+        .seccomp_filters_reporting(prepared)
+        .map_err(|e| anyhow!("cannot prepare the install: {e}"))?;
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return spawn_failed(&shown, e, report.outcome(), args.keep_caps),
+    };
+    forwarder.attach(child.id());
+    let pid = i32::try_from(child.id()).unwrap_or(0);
+    let status = child
+        .wait()
+        .map_err(|e| anyhow!("waiting for {shown}: {e}"))?;
+
+    match status.signal() {
+        Some(sig) if sig == libc::SIGSYS => {
+            let lines = match &watch {
+                Ok(w) => match w.records_for(pid, Duration::from_secs(2)) {
+                    Ok(records) => match records
+                        .iter()
+                        .rev()
+                        .find(|r| r.is_kill())
+                        .or(records.last())
+                    {
+                        Some(r) => explain::explain(&shown, r, &policy, &sources),
+                        None => explain::no_record(&shown, w.source(), &policy),
+                    },
+                    Err(e) => explain::unexplained(&shown, &e),
+                },
+                Err(why) => explain::unexplained(&shown, why),
+            };
+            for line in lines {
+                eprintln!("sysgate: {line}");
+            }
+            Ok(Finished::Signaled(sig))
+        }
+        Some(sig) => Ok(Finished::Signaled(sig)),
+        None => {
+            // A thread killed alone (KILL_THREAD) leaves the process running; say so.
+            if let Ok(w) = &watch {
+                if let Ok(records) = w.records_for(pid, Duration::ZERO) {
+                    for r in records.iter().filter(|r| r.is_kill()) {
+                        let what = format!("a thread of {shown}");
+                        for line in explain::explain(&what, r, &policy, &sources) {
+                            eprintln!("sysgate: {line}");
+                        }
+                    }
+                }
+            }
+            Ok(Finished::Exited(status.code().unwrap_or(0)))
+        }
+    }
+}
+
+/// Start collecting audit records, or say why kills will not be explained.
+fn start_explaining(
+    mode: ExplainMode,
+    log: bool,
+    verbose: &dyn Fn(&str),
+) -> Result<Result<AuditWatch, String>> {
+    if mode == ExplainMode::Off {
+        return Ok(Err("--explain=off".into()));
+    }
+    let opened = AuditReader::open().map_err(|e| e.to_string());
+    // --log can log a record per denied call: drain them during the run.
+    let watch = opened.and_then(|r| AuditWatch::start(r, log).map_err(|e| e.to_string()));
+    match (&watch, mode) {
+        (Err(e), ExplainMode::Audit) => bail!("--explain=audit: {e}"),
+        (Ok(w), _) => verbose(&format!("kills are explained from {}", w.source())),
+        (Err(e), _) => verbose(&format!("kills cannot be explained: {e}")),
+    }
+    Ok(watch)
+}
+
+/// `spawn` failed: was it the filter (the program never started) or `exec`?
+fn spawn_failed(
+    program: &str,
+    err: std::io::Error,
+    outcome: ChildInstall,
+    keep_caps: bool,
+) -> Result<Finished> {
+    match outcome {
+        ChildInstall::Installed => {
+            eprintln!("sysgate: cannot run {program}: {err}");
+            if err.kind() == std::io::ErrorKind::NotFound {
+                Ok(Finished::NotFound)
+            } else {
+                Ok(Finished::NotExecutable)
+            }
+        }
+        ChildInstall::Failed(e) => {
+            let hint = match &e {
+                InstallError::PermissionDenied { .. } if keep_caps => {
+                    "; without no_new_privs the kernel needs CAP_SYS_ADMIN: drop --keep-caps or \
+                     run as root"
+                }
+                InstallError::InvalidProgram { .. }
+                    if std::env::var_os(CORRUPT_FILTER_ENV).is_some() =>
+                {
+                    " (the program was corrupted on purpose by SYSGATE_TEST_CORRUPT_FILTER)"
+                }
+                _ => "",
+            };
+            bail!("the filter could not be installed, so {program} was not started: {e}{hint}")
+        }
+        // Not reached (fork failed), interrupted, or a kind this sysgate does not know.
+        _ => bail!("{program} was not started: {err}"),
+    }
+}
+
+/// The policy from the profiles and flags, and what an explanation may point at.
+fn build_policy(args: &Args, warn: &dyn Fn(&str)) -> Result<(Policy, Sources)> {
+    let default_action = match &args.default_action {
+        Some(a) => Some(
+            a.parse::<Action>()
+                .map_err(|e| anyhow!("--default-action: {e}"))?,
+        ),
+        None => None,
+    };
+    let specs: Vec<String> = if args.profiles.is_empty() {
+        vec!["docker-default".to_string()]
+    } else {
+        args.profiles.clone()
+    };
+    let mut policy: Option<Policy> = None;
+    let mut files = Vec::new();
+    for spec in &specs {
+        let loaded = profile_input::load(spec, &args.target)?;
+        if std::path::Path::new(spec).exists() {
+            files.push(spec.clone());
+        }
+        for w in &loaded.warnings {
+            warn(w);
+        }
+        let mut p = loaded.policy;
+        if let Some(a) = default_action {
+            p.set_default_action(a)
+                .map_err(|e| anyhow!("--default-action: {e}"))?;
+        }
+        match &mut policy {
+            None => policy = Some(p),
+            Some(merged) => merged.merge(&p).map_err(|e| {
+                anyhow!("cannot merge {spec} with the profiles before it: {e}; give --default-action to use one default for all")
+            })?,
+        }
+    }
+    let mut policy = policy.ok_or_else(|| anyhow!("no profile"))?;
+
+    apply_flags(&mut policy, &args.allow, &args.deny, warn)?;
+    if args.log {
+        policy.attrs.flags.log = true;
+    }
+    policy.attrs.no_new_privs = !args.keep_caps;
+    Ok((
+        policy,
+        Sources {
+            files,
+            default_from_flag: default_action.is_some(),
+        },
+    ))
+}
+
+/// One `--allow` or `--deny`: the syscall and its action.
+fn parse_flag(flag: &str, value: &str) -> Result<Vec<(String, Action)>> {
+    let (name, action) = match flag {
+        "--allow" => (value, Action::Allow),
+        _ => match value.split_once(':') {
+            None => (value, Action::Errno(1)),
+            Some((name, "kill")) => (name, Action::KillProcess),
+            Some((name, spec)) => {
+                let errno = parse_errno(spec)
+                    .filter(|e| *e <= u32::from(MAX_ERRNO))
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "--deny {value}: {spec:?} is not an errno (a name such as EPERM or \
+                             ENOSYS, or a number up to {MAX_ERRNO}) or \"kill\""
+                        )
+                    })?;
+                (name, Action::Errno(errno as u16))
+            }
+        },
+    };
+    if name.starts_with('@') {
+        if flag != "--allow" {
+            bail!("{flag} {value}: syscall sets can only be allowed; deny syscalls one by one");
+        }
+        let names = profile::systemd_set(name).ok_or_else(|| {
+            anyhow!(
+                "--allow {value}: no systemd syscall set {name:?}; the sets are: {}",
+                profile::systemd_sets::set_names(profile::systemd_sets::SystemdVersion::Newest)
+                    .join(" ")
+            )
+        })?;
+        // As systemd does, a set's members that no architecture has (or that the target
+        // lacks) are passed over quietly: a set names calls of every architecture.
+        return Ok(names
+            .iter()
+            .filter(|n| arch::is_known_syscall(n))
+            .map(|n| (n.to_string(), action))
+            .collect());
+    }
+    if name.is_empty() {
+        bail!("{flag} {value:?}: expected a syscall name");
+    }
+    if !arch::is_known_syscall(name) {
+        bail!("{flag} {value}: unknown syscall {name:?}: no architecture has it");
+    }
+    Ok(vec![(name.to_string(), action)])
+}
+
+/// Apply `--allow` and `--deny`: each replaces every rule for its syscall.
+fn apply_flags(
+    policy: &mut Policy,
+    allow: &[String],
+    deny: &[String],
+    warn: &dyn Fn(&str),
+) -> Result<()> {
+    let mut wanted: Vec<(String, Action, String)> = Vec::new();
+    let flags = allow
+        .iter()
+        .map(|v| ("--allow", v))
+        .chain(deny.iter().map(|v| ("--deny", v)));
+    for (flag, value) in flags {
+        for (name, action) in parse_flag(flag, value)? {
+            let origin = format!("{flag} {value}");
+            if let Some((_, other, other_origin)) = wanted.iter().find(|(n, _, _)| *n == name) {
+                if *other != action {
+                    bail!("{origin} contradicts {other_origin}: give one action per syscall");
+                }
+                continue;
+            }
+            wanted.push((name, action, origin));
+        }
+    }
+    for (name, action, origin) in wanted {
+        let on_target = policy
+            .arches()
+            .iter()
+            .any(|a| a.syscall_number(&name).is_some() || a.multiplexed(&name).is_some());
+        if !on_target && !origin.contains(" @") {
+            warn(&format!(
+                "{origin}: {name} does not exist on {}",
+                explain::arch_list(policy.arches())
+            ));
+        }
+        let syscall = Syscall::from(name.as_str());
+        policy.retain_rules(|r| r.syscall != syscall);
+        policy
+            .add_rule(Rule::new(action, syscall).with_origin(origin.clone()))
+            .map_err(|e| anyhow!("{origin}: {e}"))?;
+    }
+    Ok(())
+}
