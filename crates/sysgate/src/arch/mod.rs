@@ -380,9 +380,31 @@ impl Arch {
         }
     }
 
+    /// Whether this architecture has `socketcall`/`ipc` (its table does: x86, m68k, mips o32,
+    /// ppc, ppc64, s390, s390x, sh). A test checks this against the tables.
+    pub const fn has_multiplexers(self) -> bool {
+        matches!(
+            self,
+            Arch::X86
+                | Arch::M68k
+                | Arch::Mips
+                | Arch::Mipsel
+                | Arch::Ppc
+                | Arch::Ppc64
+                | Arch::Ppc64le
+                | Arch::S390
+                | Arch::S390x
+                | Arch::Sh
+                | Arch::Sheb
+        )
+    }
+
     /// How `name` is reached through `socketcall`/`ipc` here, if this architecture has the
     /// multiplexer and `name` is one of its calls.
     pub fn multiplexed(self, name: &str) -> Option<Multiplexed> {
+        if !self.has_multiplexers() {
+            return None;
+        }
         for (via, calls) in [
             (Multiplexer::Socketcall, SOCKETCALL_CALLS),
             (Multiplexer::Ipc, IPC_CALLS),
@@ -707,6 +729,13 @@ mod tests {
             .into_iter()
             .filter(|a| a.multiplexer_number(Multiplexer::Socketcall).is_some())
             .collect();
+        for arch in Arch::ALL {
+            assert_eq!(
+                arch.has_multiplexers(),
+                with_mux.contains(&arch) || arch.multiplexer_number(Multiplexer::Ipc).is_some(),
+                "{arch}"
+            );
+        }
         assert_eq!(
             with_mux,
             [

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::arch::{Arch, X32_SYSCALL_BIT};
-use crate::policy::{is_unknown_number, Action, ArgCond, Policy, Syscall, ENOSYS};
+use crate::arch::{Arch, Multiplexed, X32_SYSCALL_BIT};
+use crate::policy::{is_unknown_number, Action, ArgCond, Policy, Rule, Syscall, ENOSYS};
 
 /// What one syscall number decides: the first entry whose conditions all hold gives the
 /// action, else `fallback`. Entries are sorted most restrictive first, so "first match" is
@@ -192,11 +192,15 @@ fn ranges_for_token(policy: &Policy, arches: &[Arch]) -> Vec<(u32, Arc<Decision>
     ranges
 }
 
+/// Rules that name one syscall, with their indexes in the policy.
+type NamedRules<'a> = Vec<(usize, &'a Rule)>;
+
 /// Every rule that applies to a number on `arch`, including the multiplexed paths.
 fn rules_by_number(policy: &Policy, arch: Arch) -> BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> {
     let mut per_nr: BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> = BTreeMap::new();
-    let mut multiplexed_names: Vec<&str> = Vec::new();
-    for rule in policy.rules() {
+    // Rules naming each multiplexed call, grouped in this one pass over the rules.
+    let mut multiplexed: BTreeMap<&str, (Multiplexed, NamedRules)> = BTreeMap::new();
+    for (i, rule) in policy.rules().iter().enumerate() {
         if let Some(nr) = policy.rule_targets(rule, arch) {
             per_nr
                 .entry(nr)
@@ -204,14 +208,17 @@ fn rules_by_number(policy: &Policy, arch: Arch) -> BTreeMap<u32, Vec<(Action, Ve
                 .push((rule.action, rule.conds.clone()));
         }
         if let Syscall::Name(name) = &rule.syscall {
-            if arch.multiplexed(name).is_some() && !multiplexed_names.contains(&name.as_str()) {
-                multiplexed_names.push(name);
+            if let Some(via) = arch.multiplexed(name) {
+                multiplexed
+                    .entry(name)
+                    .or_insert_with(|| (via, Vec::new()))
+                    .1
+                    .push((i, rule));
             }
         }
     }
-    for name in multiplexed_names {
-        let via = arch.multiplexed(name).expect("checked above");
-        if let Some((action, _)) = policy.multiplexed_outcome(arch, name) {
+    for (via, rules) in multiplexed.into_values() {
+        if let Some((action, _)) = policy.multiplexed_outcome_of(rules) {
             let call = ArgCond::new(0, crate::policy::CmpOp::Eq, u64::from(via.call))
                 .expect("argument 0 exists");
             per_nr

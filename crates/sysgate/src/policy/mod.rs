@@ -516,13 +516,24 @@ impl Policy {
     /// is the deciding rule, or `None` for the default.
     pub fn multiplexed_outcome(&self, arch: Arch, name: &str) -> Option<(Action, Option<usize>)> {
         arch.multiplexed(name)?;
+        let named = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(&r.syscall, Syscall::Name(n) if n == name));
+        self.multiplexed_outcome_of(named)
+    }
+
+    /// [`Policy::multiplexed_outcome`] over the rules (index, rule) that name one multiplexed
+    /// call, for callers that have already grouped the rules by name.
+    pub fn multiplexed_outcome_of<'a>(
+        &self,
+        rules: impl IntoIterator<Item = (usize, &'a Rule)>,
+    ) -> Option<(Action, Option<usize>)> {
         let mut best: Option<(Action, Option<usize>)> = None;
         let mut any_unconditional = false;
         let mut any = false;
-        for (i, rule) in self.rules.iter().enumerate() {
-            if rule.syscall != Syscall::Name(name.to_string()) {
-                continue;
-            }
+        for (i, rule) in rules {
             any = true;
             any_unconditional |= rule.conds.is_empty();
             if best.is_none_or(|(b, _)| rule.action.precedence() < b.precedence()) {
