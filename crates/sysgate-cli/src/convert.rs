@@ -2,15 +2,14 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use std::path::Path;
+
+use anyhow::Result;
 use sysgate::profile::detect::Format;
-use sysgate::profile::docker_write::{self, Dialect};
-use sysgate::profile::k8s::{self, WriteOptions};
-use sysgate::profile::write::Written;
-use sysgate::profile::{lxc, systemd};
 
 use crate::bad_input;
 use crate::profile_input::{self, TargetArgs};
+use crate::profile_output::{self, OutputOptions};
 
 /// Arguments of `sysgate convert`.
 #[derive(clap::Args, Debug)]
@@ -62,44 +61,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let policy = &loaded.policy;
     let listener = loaded.listener.as_ref();
-    let written: Written = match to {
-        Format::Docker => docker_write::write_dialect(policy, listener, Dialect::Docker),
-        Format::Oci => docker_write::write_dialect(policy, listener, Dialect::Oci),
-        Format::Podman => docker_write::write_dialect(policy, listener, Dialect::Podman),
-        Format::Systemd => systemd::write(policy),
-        Format::Lxc => match args.lxc_version {
-            1 => lxc::write_v1(policy),
-            2 => lxc::write(policy),
-            v => return Err(bad_input(format!("--lxc-version {v}: expected 1 or 2"))),
-        },
-        Format::K8s => {
-            let name = args
-                .k8s_name
-                .clone()
-                .or_else(|| loaded.name.clone())
-                .unwrap_or_else(|| default_name(&args.input));
-            let options = WriteOptions {
-                name,
-                namespace: args.k8s_namespace.clone(),
-            };
-            k8s::write(policy, listener, &options)
-        }
+    let options = OutputOptions {
+        lxc_version: args.lxc_version,
+        k8s_name: args
+            .k8s_name
+            .clone()
+            .or_else(|| loaded.name.clone())
+            .unwrap_or_else(|| default_name(&args.input)),
+        k8s_namespace: args.k8s_namespace.clone(),
     };
-    if listener.is_some() && matches!(to, Format::Systemd | Format::Lxc) {
-        eprintln!("sysgate: lost: the notification listener ({to} has no place for it)");
-    }
-    for loss in &written.losses {
-        eprintln!("sysgate: lost: {loss}");
-    }
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, &written.text).with_context(|| format!("writing {path}"))?
-        }
-        None => {
-            use std::io::Write as _;
-            std::io::stdout().write_all(written.text.as_bytes())?;
-        }
-    }
+    let written = profile_output::render(policy, listener, to, &options)?;
+    profile_output::emit(
+        &written,
+        to,
+        listener.is_some(),
+        args.output.as_deref().map(Path::new),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,7 @@ mod disasm;
 mod explain;
 mod probe;
 mod profile_input;
+mod profile_output;
 mod resolve;
 mod run;
 mod show;

@@ -1,0 +1,77 @@
+//! Writing a policy as a profile in any format, shared by the subcommands that produce one
+//! (`convert`, and `learn` and `audit --profile`): the format dispatch, the list of losses on
+//! stderr, and an atomic write.
+
+use std::path::Path;
+
+use anyhow::Result;
+use sysgate::policy::Policy;
+use sysgate::profile::detect::Format;
+use sysgate::profile::docker_write::{self, Dialect};
+use sysgate::profile::k8s::{self, WriteOptions};
+use sysgate::profile::write::Written;
+use sysgate::profile::{lxc, systemd, Listener};
+
+use crate::bad_input;
+
+/// Format-specific choices for writing.
+#[derive(Clone, Debug)]
+pub struct OutputOptions {
+    /// LXC file version, 1 or 2.
+    pub lxc_version: u8,
+    /// Kubernetes `metadata.name`.
+    pub k8s_name: String,
+    /// Kubernetes `metadata.namespace`.
+    pub k8s_namespace: String,
+}
+
+/// `policy` written as `format`.
+pub fn render(
+    policy: &Policy,
+    listener: Option<&Listener>,
+    format: Format,
+    options: &OutputOptions,
+) -> Result<Written> {
+    Ok(match format {
+        Format::Docker => docker_write::write_dialect(policy, listener, Dialect::Docker),
+        Format::Oci => docker_write::write_dialect(policy, listener, Dialect::Oci),
+        Format::Podman => docker_write::write_dialect(policy, listener, Dialect::Podman),
+        Format::Systemd => systemd::write(policy),
+        Format::Lxc => match options.lxc_version {
+            1 => lxc::write_v1(policy),
+            2 => lxc::write(policy),
+            v => return Err(bad_input(format!("--lxc-version {v}: expected 1 or 2"))),
+        },
+        Format::K8s => {
+            let write_options = WriteOptions {
+                name: options.k8s_name.clone(),
+                namespace: options.k8s_namespace.clone(),
+            };
+            k8s::write(policy, listener, &write_options)
+        }
+    })
+}
+
+/// List the losses on stderr, then write the text to `output` atomically (a temporary file
+/// renamed into place, so no reader sees half a profile) or to standard output.
+pub fn emit(
+    written: &Written,
+    format: Format,
+    has_listener: bool,
+    output: Option<&Path>,
+) -> Result<()> {
+    if has_listener && matches!(format, Format::Systemd | Format::Lxc) {
+        eprintln!("sysgate: lost: the notification listener ({format} has no place for it)");
+    }
+    for loss in &written.losses {
+        eprintln!("sysgate: lost: {loss}");
+    }
+    match output {
+        Some(path) => crate::compile::write_atomic(path, written.text.as_bytes()),
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(written.text.as_bytes())?;
+            Ok(())
+        }
+    }
+}
