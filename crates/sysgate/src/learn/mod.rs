@@ -1,0 +1,41 @@
+//! Learning a profile from what a program does: a tracer, an audit-log reader, complain
+//! mode and profile synthesis.
+//!
+//! ```text
+//! trace(cmd) ─┐
+//!             ├─> Observations ──synthesize──> Policy ──render_docker_json──> JSON
+//! audit log ──┘                                  ^
+//!                         earlier profiles ──union┘
+//! ```
+//!
+//! - [`trace`]: run a command under ptrace with a filter that returns
+//!   `SECCOMP_RET_TRACE` for every syscall, following every process, thread and exec;
+//!   count calls per ABI, number and executable ([`Observations`]); optionally record
+//!   flag arguments ([`flag_args`]) or decide each call with a policy without enforcing
+//!   it (complain mode, [`TraceOptions::complain`]).
+//! - [`read_audit_log`]: the kernel's `type=SECCOMP` / `type=1326` records from
+//!   audit.log, dmesg or journalctl, decoded for each record's ABI.
+//! - [`synthesize`]: the policy that allows exactly what was observed; [`union`] merges
+//!   learned policies.
+//! - [`summarize`]: counts, the most frequent calls and the [`DANGEROUS`] ones used.
+//!
+//! This module produces [`Policy`](crate::policy::Policy) values and reads nothing but
+//! its own inputs. The profile *writers* are not here: [`render_docker_json`] is the learn
+//! output until they land.
+
+mod audit;
+mod flags;
+mod observe;
+mod render;
+mod summary;
+mod synth;
+mod sys;
+mod trace;
+
+pub use audit::{parse_audit_line, read_audit_log, AuditLog, AuditRecord};
+pub use flags::{flag_args, FLAG_ARGS};
+pub use observe::{abi_of, CallCount, Observations};
+pub use render::render_docker_json;
+pub use summary::{dangerous, summarize, DangerousUse, Summary, DANGEROUS};
+pub use synth::{normalize, synthesize, union, Learned, SynthOptions, RUNTIME_SYSCALLS};
+pub use trace::{trace, Denial, Exit, Trace, TraceError, TraceOptions};
