@@ -5,9 +5,12 @@
 //! arch, a profile that does not parse), and whatever a subcommand reports explicitly (for
 //! `run`, the child's own status).
 
+mod audit;
 mod check;
 mod compile;
+mod complain;
 mod disasm;
+mod learn;
 mod profile_input;
 mod resolve;
 
@@ -35,6 +38,12 @@ enum Command {
     Check(check::Args),
     /// Disassemble a raw seccomp program (sysgate's or libseccomp's) with syscall names.
     Disasm(disasm::Args),
+    /// Run a command under a tracer and write the profile it needs (`learn merge`: the
+    /// union of learned profiles).
+    Learn(learn::Args),
+    /// List the syscalls in kernel seccomp audit records; optionally write a profile for
+    /// them.
+    Audit(audit::Args),
 }
 
 /// An error caused by the user's input: reported on one line, exit status 2.
@@ -61,6 +70,8 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Check(args) => check::run(args),
         Command::Disasm(args) => disasm::run(args),
+        Command::Learn(args) => learn::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => code,
