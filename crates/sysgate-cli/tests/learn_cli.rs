@@ -390,6 +390,7 @@ fn unavailable_formats_are_refused_before_running_anything() {
 
 #[test]
 fn audit_names_the_syscalls_of_recorded_lines() {
+    // Real dmesg records (x86_64 uname; i386 getpid through int 0x80) and an audit.log one.
     let dir = scratch("audit");
     let log = dir.join("log");
     std::fs::write(
@@ -398,6 +399,9 @@ fn audit_names_the_syscalls_of_recorded_lines() {
          ses=4294967295 pid=14603 comm=\"k\" exe=\"/tmp/exp/k\" sig=31 arch=c000003e \
          syscall=63 compat=0 ip=0x7f02b4506b07 code=0x80000000\n\
          noise\n\
+         [ 4446.060370] audit: type=1326 audit(1795843251.394:137): auid=4294967295 uid=0 \
+         gid=0 ses=4294967295 pid=22296 comm=\"lh\" exe=\"/tmp/lh\" sig=31 arch=40000003 \
+         syscall=20 compat=1 ip=0x558d68ce0e74 code=0x80000000\n\
          type=SECCOMP msg=audit(1700000000.123:42): auid=0 uid=0 gid=0 ses=1 pid=9 \
          comm=\"helper\" exe=\"/tmp/helper\" sig=31 arch=40000003 syscall=20 compat=1 \
          ip=0x1 code=0x80000000\n",
@@ -414,6 +418,7 @@ fn audit_names_the_syscalls_of_recorded_lines() {
     let listing = text(&o.stdout);
     assert!(listing.contains("/tmp/exp/k\n  uname"), "{listing}");
     assert!(listing.contains("/tmp/helper\n  getpid"), "{listing}");
+    assert!(listing.contains("/tmp/lh\n  getpid"), "{listing}");
     assert!(listing.contains("x86 "), "{listing}");
     let names = allowed_names(&out);
     assert_eq!(names, ["execve", "getpid", "uname"]);

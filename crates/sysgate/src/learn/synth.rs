@@ -133,7 +133,15 @@ pub fn synthesize(seen: &Observations, opts: &SynthOptions) -> Result<Learned, P
     let mut rules = Vec::new();
     for (name, on) in &names {
         let conds = if opts.args {
-            arg_conditions(seen, name, on, &multiplexers_seen, opts, &mut notes)
+            arg_conditions(
+                seen,
+                name,
+                on,
+                &arches,
+                &multiplexers_seen,
+                opts,
+                &mut notes,
+            )
         } else {
             None
         };
@@ -158,6 +166,7 @@ fn arg_conditions(
     seen: &Observations,
     name: &str,
     on: &BTreeSet<Arch>,
+    arches: &BTreeSet<Arch>,
     multiplexers_seen: &BTreeSet<Multiplexer>,
     opts: &SynthOptions,
     notes: &mut Vec<String>,
@@ -172,9 +181,10 @@ fn arg_conditions(
         layout = Some(l);
     }
     let layout = layout?;
-    // If the program also reached this call through a multiplexer, a condition on the
-    // direct call would make the policy deny the multiplexed one (it cannot be checked).
-    if let Some(via) = on.iter().find_map(|a| a.multiplexed(name)) {
+    // If the program also used a multiplexer that reaches this call on one of the policy's
+    // ABIs, a condition on the direct call would make the policy deny the multiplexed one
+    // (a filter cannot read its arguments).
+    if let Some(via) = arches.iter().find_map(|a| a.multiplexed(name)) {
         if multiplexers_seen.contains(&via.via) {
             notes.push(format!(
                 "{name}: also reached through {:?} here, whose arguments a filter cannot \
@@ -316,4 +326,151 @@ pub fn union(base: &Policy, others: &[Policy]) -> Result<Learned, PolicyError> {
         policy.add_rule(rule)?;
     }
     Ok(Learned { policy, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::render_docker_json;
+    use crate::profile::{docker, Target};
+
+    fn seen_with_sockets(domains: impl IntoIterator<Item = u64>) -> Observations {
+        let mut seen = Observations::default();
+        seen.record(Arch::X86_64, 0, "/bin/a", 1); // read
+        seen.record(Arch::X86_64, 41, "/bin/a", 1); // socket
+        for d in domains {
+            seen.record_args(Arch::X86_64, 41, vec![d, 1]);
+        }
+        seen
+    }
+
+    fn with_args() -> SynthOptions {
+        SynthOptions {
+            args: true,
+            ..SynthOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_rendered_profile_reads_back_as_the_same_policy() {
+        let mut seen = seen_with_sockets([1, 2]);
+        seen.record(Arch::X86, 20, "/bin/a", 1); // getpid on i386
+        let learned = synthesize(&seen, &with_args()).unwrap();
+        let json = render_docker_json(&learned.policy);
+        let back = docker::parse(&json, "learned.json", &Target::new(Arch::X86_64))
+            .unwrap()
+            .policy;
+        assert_eq!(back.arches(), learned.policy.arches());
+        for (arch, nr, args) in [
+            (Arch::X86_64, 0, [0u64; 6]),
+            (Arch::X86_64, 41, [1, 1, 0, 0, 0, 0]),
+            (Arch::X86_64, 41, [2, 1, 0, 0, 0, 0]),
+            (Arch::X86_64, 41, [10, 1, 0, 0, 0, 0]),
+            (Arch::X86_64, 41, [1, 2, 0, 0, 0, 0]),
+            (Arch::X86_64, 59, [0; 6]), // execve: always allowed
+            (Arch::X86_64, 1, [0; 6]),  // write: never seen
+            (Arch::X86, 20, [0; 6]),
+            (Arch::X86, 4, [0; 6]),
+        ] {
+            assert_eq!(
+                back.decide(arch, nr, &args).action,
+                learned.policy.decide(arch, nr, &args).action,
+                "{arch} {nr} {args:?}"
+            );
+        }
+        let p = &learned.policy;
+        assert_eq!(
+            p.decide(Arch::X86_64, 41, &[10, 1, 0, 0, 0, 0]).action,
+            Action::Errno(1)
+        );
+        assert_eq!(p.decide(Arch::X86, 20, &[0; 6]).action, Action::Allow);
+    }
+
+    #[test]
+    fn too_many_values_drop_the_condition_and_say_so() {
+        let seen = seen_with_sockets(0..40);
+        let learned = synthesize(&seen, &with_args()).unwrap();
+        let socket: Vec<&Rule> = learned
+            .policy
+            .rules()
+            .iter()
+            .filter(|r| r.syscall == Syscall::from("socket"))
+            .collect();
+        // a0 had 40 values: dropped; a1 (always 1) is kept.
+        assert_eq!(socket.len(), 1);
+        assert_eq!(socket[0].conds, [ArgCond::new(1, CmpOp::Eq, 1).unwrap()]);
+        assert!(learned
+            .notes
+            .iter()
+            .any(|n| n.contains("a0 had 40 distinct values")));
+    }
+
+    #[test]
+    fn calls_without_recorded_values_are_never_constrained() {
+        // socket seen, but no values recorded (e.g. from an audit log).
+        let mut seen = Observations::default();
+        seen.record(Arch::X86_64, 41, "/bin/a", 1);
+        let learned = synthesize(&seen, &with_args()).unwrap();
+        let p = &learned.policy;
+        assert_eq!(
+            p.decide(Arch::X86_64, 41, &[7, 7, 0, 0, 0, 0]).action,
+            Action::Allow
+        );
+    }
+
+    #[test]
+    fn old_mmap_on_i386_keeps_mmap_unconstrained() {
+        let mut seen = Observations::default();
+        seen.record(Arch::X86_64, 9, "/bin/a", 1); // mmap
+        seen.record_args(Arch::X86_64, 9, vec![3]);
+        seen.record(Arch::X86, 90, "/bin/a", 1); // old_mmap: a struct pointer
+        let learned = synthesize(&seen, &with_args()).unwrap();
+        let p = &learned.policy;
+        assert_eq!(
+            p.decide(Arch::X86_64, 9, &[0, 0, 7, 0, 0, 0]).action,
+            Action::Allow
+        );
+        assert_eq!(
+            p.decide(Arch::X86, 90, &[0x1234, 0, 0, 0, 0, 0]).action,
+            Action::Allow
+        );
+    }
+
+    #[test]
+    fn socketcall_use_keeps_socket_unconstrained() {
+        let mut seen = seen_with_sockets([1]);
+        seen.record(Arch::X86, 102, "/bin/a", 1); // socketcall
+        let learned = synthesize(&seen, &with_args()).unwrap();
+        let p = &learned.policy;
+        // socketcall(SYS_SOCKET, ...) on i386 must not be denied by a conditional socket rule.
+        assert_eq!(
+            p.decide(Arch::X86, 102, &[1, 0, 0, 0, 0, 0]).action,
+            Action::Allow
+        );
+        assert!(learned.notes.iter().any(|n| n.contains("Socketcall")));
+    }
+
+    #[test]
+    fn unnamed_numbers_and_unknown_arches_are_left_out_with_a_note() {
+        let mut seen = Observations::default();
+        seen.record(Arch::X86_64, 999, "/bin/a", 2);
+        seen.record_unknown_arch(0x1234, 5, 1);
+        let learned = synthesize(&seen, &SynthOptions::default()).unwrap();
+        assert_eq!(learned.notes.len(), 2);
+        assert_eq!(learned.policy.rules().len(), RUNTIME_SYSCALLS.len());
+    }
+
+    #[test]
+    fn union_keeps_the_widest_rule_and_drops_rules_of_the_default_action() {
+        let mut a = Policy::new(Action::Errno(1));
+        a.add_rule(
+            Rule::new(Action::Allow, "socket").with_cond(ArgCond::new(0, CmpOp::Eq, 1).unwrap()),
+        )
+        .unwrap();
+        let mut b = Policy::new(Action::Errno(1));
+        b.add_rule(Rule::new(Action::Allow, "socket")).unwrap();
+        b.add_rule(Rule::new(Action::Errno(1), "read")).unwrap();
+        let u = union(&a, &[b]).unwrap().policy;
+        assert_eq!(u.rules(), [Rule::new(Action::Allow, "socket")]);
+    }
 }

@@ -6,7 +6,8 @@
 //! sysgate forks. The child waits on a pipe until the parent has attached with
 //! `PTRACE_SEIZE` (options TRACESECCOMP, TRACEFORK, TRACEVFORK, TRACECLONE, TRACEEXEC and
 //! EXITKILL), then sets `no_new_privs`, installs a one-instruction filter
-//! (`ret #SECCOMP_RET_TRACE`) and executes the program. Every syscall after that, in the
+//! (`ret #SECCOMP_RET_TRACE`, with SPEC_ALLOW where the kernel has it) and executes the
+//! program. Every syscall after that, in the
 //! program and in every process and thread it creates (they inherit the filter, and the
 //! fork/clone options attach them automatically), stops the caller exactly once, at a
 //! `PTRACE_EVENT_SECCOMP` stop, before the call runs. strace stops twice per call (entry
@@ -261,9 +262,16 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
         .collect::<Result<Vec<_>, _>>()?;
     let argv_ptrs = null_terminated(&c_args);
     let envp_ptrs = null_terminated(&c_env);
+    // SPEC_ALLOW: where the kernel forces the speculative-store-bypass mitigation on
+    // seccomp tasks, every switch between tracer and tracee would toggle it (an MSR
+    // write); learning does not need it. Kernels before 4.17 lack the flag: then without.
     let trace_all = [Insn::ret(ret::TRACE)];
-    let filter = PreparedFilters::new(&[&trace_all[..]], &InstallOptions::new())
-        .map_err(|e| spawn_err(io::Error::other(e.to_string())))?;
+    let prepare = |options: InstallOptions| {
+        PreparedFilters::new(&[&trace_all[..]], &options)
+            .map_err(|e| spawn_err(io::Error::other(e.to_string())))
+    };
+    let filter = prepare(InstallOptions::new().spec_allow(true))?;
+    let plain_filter = prepare(InstallOptions::new())?;
 
     let (sync_r, sync_w) = sys::pipe().map_err(|e| spawn_err(e.into()))?;
     let (err_r, err_w) = sys::pipe().map_err(|e| spawn_err(e.into()))?;
@@ -276,7 +284,11 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
             sys::report_and_exit(err_w, STAGE_SEIZE, 0);
         }
         sys::reset_child_signals();
-        if let Err(f) = filter.apply() {
+        let applied = match filter.apply() {
+            Err(f) if matches!(f.errno(), libc::EINVAL | libc::ENOSYS) => plain_filter.apply(),
+            other => other,
+        };
+        if let Err(f) = applied {
             sys::report_and_exit(err_w, STAGE_FILTER, f.errno());
         }
         let e = sys::exec(&c_path, &argv_ptrs, &envp_ptrs);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: what `sysgate learn` costs next to `strace -f -c`, in the same run, on a
+# syscall-heavy and a process-heavy workload; and a check that learning loses nothing: the
+# learned profile allows every syscall strace counted on the same workload.
+#
+#   bench/learn.sh [RUNS]        (default 5 runs of each; the median is reported)
+#
+# Uses target/release/sysgate (built here if missing, honouring CARGO_TARGET_DIR) or the
+# binary named by $SYSGATE. Installs strace with apt-get if it is missing. Needs ptrace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs="${1:-5}"
+target_dir="${CARGO_TARGET_DIR:-target}"
+sysgate="${SYSGATE:-$target_dir/release/sysgate}"
+if [ ! -x "$sysgate" ]; then
+  echo "bench: building $sysgate" >&2
+  cargo build --release -q -p sysgate-cli
+fi
+if ! command -v strace >/dev/null; then
+  echo "bench: installing strace" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Wall time of one command in seconds, its output discarded.
+seconds() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || true
+  end=$(date +%s%N)
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", (e - s) / 1e9 }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The syscall names strace counted (-c table), and those the learned profile allows.
+strace_names() { awk 'NR > 2 && $NF != "total" && $1 !~ /^-/ { print $NF }' "$1" | sort -u; }
+profile_names() {
+  tr -d ' \n' <"$1" | grep -o '"names":\[[^]]*\]' | grep -o '"[a-z0-9_]*"' \
+    | grep -v '"names"' | tr -d '"' | sort -u
+}
+
+bench() {
+  local label="$1"
+  shift
+  local plain=() traced=() learned=()
+  for _ in $(seq "$runs"); do
+    plain+=("$(seconds "$@")")
+    traced+=("$(seconds strace -f -c -o /dev/null "$@")")
+    learned+=("$(seconds "$sysgate" learn -q -o "$work/timed.json" -- "$@")")
+  done
+  local p s l
+  p=$(printf '%s\n' "${plain[@]}" | median)
+  s=$(printf '%s\n' "${traced[@]}" | median)
+  l=$(printf '%s\n' "${learned[@]}" | median)
+  awk -v label="$label" -v p="$p" -v s="$s" -v l="$l" 'BEGIN {
+    so = s - p; lo = l - p
+    printf "%-15s plain %7.3fs   strace -f -c %7.3fs (+%.3fs)   sysgate learn %7.3fs (+%.3fs)   overhead ratio %.2f (target <= 0.33)\n",
+      label, p, s, so, l, lo, (so > 0 ? lo / so : 0)
+  }'
+
+  # Nothing lost: every syscall strace counts is in the learned profile.
+  strace -f -c -o "$work/strace.txt" "$@" >/dev/null 2>&1 || true
+  "$sysgate" learn -q -o "$work/learned.json" -- "$@" >/dev/null 2>&1 || true
+  local missing
+  missing=$(comm -23 <(strace_names "$work/strace.txt") <(profile_names "$work/learned.json"))
+  if [ -n "$missing" ]; then
+    echo "$label: LOST syscalls strace counted: $missing"
+    return 1
+  fi
+  echo "$label: the learned profile has all $(strace_names "$work/strace.txt" | wc -l) syscalls strace counted"
+}
+
+echo "sysgate: $sysgate; $runs runs each, medians; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+bench "syscall-heavy" dd if=/dev/zero of=/dev/null bs=1 count=200000
+bench "process-heavy" sh -c 'for i in $(seq 200); do /bin/true; done'
