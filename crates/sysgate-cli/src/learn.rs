@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use sysgate::arch::Arch;
-use sysgate::learn::{self, Learned, SynthOptions, TraceError, TraceOptions};
+use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
 use sysgate::policy::{Action, Policy};
 use sysgate::profile::{docker, Target};
 
@@ -48,6 +48,28 @@ impl Format {
         self.check_available()?;
         // docker and oci share the subset learned profiles use.
         Ok(learn::render_docker_json(policy))
+    }
+}
+
+/// The tracing backend.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tracer {
+    /// notify on Linux 6.6 and later, else ptrace.
+    Auto,
+    /// ptrace with SECCOMP_RET_TRACE.
+    Ptrace,
+    /// Seccomp user notification.
+    Notify,
+}
+
+impl Tracer {
+    /// The library's backend.
+    pub fn backend(self) -> Backend {
+        match self {
+            Tracer::Auto => Backend::Auto,
+            Tracer::Ptrace => Backend::Ptrace,
+            Tracer::Notify => Backend::Notify,
+        }
     }
 }
 
@@ -134,6 +156,12 @@ pub struct Args {
     #[arg(short = 'q', long)]
     quiet: bool,
 
+    /// How calls reach sysgate: notify (seccomp user notification with synchronous
+    /// wake-ups, Linux 6.6), ptrace (one ptrace stop per call), or auto (notify where the
+    /// kernel has it).
+    #[arg(long, value_enum, default_value = "auto")]
+    tracer: Tracer,
+
     /// Complain mode: run CMD with PROFILE's denials recorded instead of enforced and
     /// report them (what `sysgate run --complain` does).
     #[arg(long, value_name = "PROFILE", hide = true)]
@@ -184,6 +212,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let options = TraceOptions::new()
         .collect_args(args.args)
+        .backend(args.tracer.backend())
         .forward_signals(true);
     let traced = match learn::trace(&args.cmd, &options) {
         Ok(t) => t,

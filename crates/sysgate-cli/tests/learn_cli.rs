@@ -106,15 +106,36 @@ fn learn_then_enforce(name: &str, cmd: &[&str]) -> (PathBuf, Output) {
     learn_then_enforce_with(name, cmd, |s| s.to_string())
 }
 
+/// Both tracing backends.
+const TRACERS: [&str; 2] = ["ptrace", "notify"];
+
 /// The same, comparing outputs after `normalize`.
 fn learn_then_enforce_with(
     name: &str,
     cmd: &[&str],
     normalize: impl Fn(&str) -> String,
 ) -> (PathBuf, Output) {
+    let mut last = None;
+    for tracer in TRACERS {
+        last = Some(learn_then_enforce_one(name, tracer, cmd, &normalize));
+    }
+    last.expect("at least one tracer")
+}
+
+fn learn_then_enforce_one(
+    name: &str,
+    tracer: &str,
+    cmd: &[&str],
+    normalize: &impl Fn(&str) -> String,
+) -> (PathBuf, Output) {
+    let name = &format!("{name}-{tracer}");
     let dir = scratch(name);
     let profile = dir.join("learned.json");
-    let learned = learn(&profile, &["--default-action", "kill"], cmd);
+    let learned = learn(
+        &profile,
+        &["--default-action", "kill", "--tracer", tracer],
+        cmd,
+    );
     let enforced = run_under(&profile, cmd);
     assert_eq!(
         enforced.status.signal(),
@@ -181,11 +202,21 @@ fn a_multithreaded_program_runs_under_its_learned_profile() {
 
 #[test]
 fn a_daemon_that_outlives_its_parent_is_followed() {
-    let dir = scratch("daemon");
+    for tracer in TRACERS {
+        daemon_followed(tracer);
+    }
+}
+
+fn daemon_followed(tracer: &str) {
+    let dir = scratch(&format!("daemon-{tracer}"));
     let marker = dir.join("marker");
     let profile = dir.join("learned.json");
     let cmd = [helper(), "daemon", marker.to_str().unwrap()];
-    let learned = learn(&profile, &["--default-action", "kill"], &cmd);
+    let learned = learn(
+        &profile,
+        &["--default-action", "kill", "--tracer", tracer],
+        &cmd,
+    );
     assert!(learned.status.success(), "{}", text(&learned.stderr));
     // learn returns only after the daemon has exited.
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "daemon done\n");
@@ -241,11 +272,17 @@ fn a_call_the_learned_profile_lacks_is_refused() {
 
 #[test]
 fn args_learns_exactly_the_socket_domains_used() {
-    let dir = scratch("sockets");
+    for tracer in TRACERS {
+        socket_domains(tracer);
+    }
+}
+
+fn socket_domains(tracer: &str) {
+    let dir = scratch(&format!("sockets-{tracer}"));
     let profile = dir.join("learned.json");
     learn(
         &profile,
-        &["--args", "--default-action", "kill"],
+        &["--args", "--default-action", "kill", "--tracer", tracer],
         &[helper(), "sockets"],
     );
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
@@ -295,10 +332,13 @@ fn i386_calls_are_learned_for_the_i386_abi() {
 fn the_exit_status_and_signals_are_passed_on() {
     let dir = scratch("status");
     let profile = dir.join("p.json");
-    let o = learn(&profile, &["-q"], &["sh", "-c", "exit 7"]);
-    assert_eq!(o.status.code(), Some(7));
-    let o = learn(&profile, &["-q"], &["sh", "-c", "kill -TERM $$"]);
-    assert_eq!(o.status.code(), Some(128 + SIGTERM));
+    for tracer in TRACERS {
+        let flags = ["-q", "--tracer", tracer];
+        let o = learn(&profile, &flags, &["sh", "-c", "exit 7"]);
+        assert_eq!(o.status.code(), Some(7), "{tracer}");
+        let o = learn(&profile, &flags, &["sh", "-c", "kill -TERM $$"]);
+        assert_eq!(o.status.code(), Some(128 + SIGTERM), "{tracer}");
+    }
     let o = sysgate(&[
         "learn",
         "-q",
@@ -313,18 +353,18 @@ fn the_exit_status_and_signals_are_passed_on() {
 
 #[test]
 fn a_signal_sent_to_sysgate_reaches_the_program() {
-    let dir = scratch("signal");
+    for tracer in TRACERS {
+        signal_reaches(tracer);
+    }
+}
+
+fn signal_reaches(tracer: &str) {
+    let dir = scratch(&format!("signal-{tracer}"));
     let profile = dir.join("p.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args([
-            "learn",
-            "-q",
-            "-o",
-            profile.to_str().unwrap(),
-            "--",
-            "sleep",
-            "30",
-        ])
+        .args(["learn", "-q", "--tracer", tracer, "-o"])
+        .arg(&profile)
+        .args(["--", "sleep", "30"])
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));

@@ -38,4 +38,4 @@ pub use observe::{abi_of, CallCount, Observations};
 pub use render::render_docker_json;
 pub use summary::{dangerous, summarize, DangerousUse, Summary, DANGEROUS};
 pub use synth::{normalize, synthesize, union, Learned, SynthOptions, RUNTIME_SYSCALLS};
-pub use trace::{trace, Denial, Exit, Trace, TraceError, TraceOptions};
+pub use trace::{trace, Backend, Denial, Exit, Trace, TraceError, TraceOptions};

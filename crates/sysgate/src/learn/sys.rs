@@ -331,3 +331,66 @@ pub(crate) fn close(fd: RawFd) {
     // SAFETY: the caller owns `fd` in this process and never uses it again.
     unsafe { libc::close(fd) };
 }
+
+/// A word of memory shared with a child after `fork` (an anonymous shared mapping that is
+/// never unmapped: one page per trace). The child publishes its listener fd in it without
+/// a system call, which the listener would intercept.
+pub(crate) fn shared_word() -> Result<&'static AtomicI32, Errno> {
+    // SAFETY: a fresh anonymous mapping of one page, zero-filled by the kernel; it is never
+    // unmapped, so the 'static reference stays valid; AtomicI32 has the layout of an i32
+    // and the page is suitably aligned.
+    unsafe {
+        let p = libc::mmap(
+            ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(&*(p as *const AtomicI32))
+    }
+}
+
+/// A copy of file descriptor `fd` of process `pid` (`pidfd_open` + `pidfd_getfd`, Linux
+/// 5.6; the same permission as ptrace).
+pub(crate) fn take_fd(pid: i32, fd: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: integer arguments only.
+    let pidfd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the kernel just returned `pidfd` to this caller.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) };
+    // SAFETY: integer arguments only.
+    let copy = check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
+    // SAFETY: the kernel just returned `copy` to this caller.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy as RawFd) })
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)` (Linux 6.6): the
+/// notifying task and the supervisor hand the CPU to each other instead of waking each
+/// other up on other CPUs.
+pub(crate) fn notif_sync_wake_up(fd: &OwnedFd) -> Result<(), Errno> {
+    // _IOW('!', 4, __u64)
+    const SET_FLAGS: libc::c_ulong = (1 << 30) | (8 << 16) | ((b'!' as libc::c_ulong) << 8) | 4;
+    const SYNC_WAKE_UP: u64 = 1;
+    // SAFETY: the ioctl takes the flags by value; no memory is passed.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), SET_FLAGS as _, SYNC_WAKE_UP) }.into()).map(|_| ())
+}
+
+/// `waitpid(pid, 0)` for a child: its wait status.
+pub(crate) fn wait_child(pid: i32, nohang: bool) -> Result<Option<i32>, Errno> {
+    let mut status: c_int = 0;
+    let flags = if nohang { libc::WNOHANG } else { 0 };
+    loop {
+        // SAFETY: the kernel writes the status into a live int.
+        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
+        match check(r.into()) {
+            Ok(0) => return Ok(None),
+            Ok(_) => return Ok(Some(status)),
+            Err(Errno(libc::EINTR)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
