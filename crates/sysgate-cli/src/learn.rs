@@ -118,9 +118,9 @@ pub struct OutputArgs {
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "CMD runs under ptrace with a seccomp filter that stops it once at every \
-syscall, in every process, thread and program it starts (fork, vfork, clone, clone3, \
-execve, daemons that double-fork). sysgate waits until all of them have exited, passes on \
+    after_help = "CMD runs under a seccomp filter that hands every syscall to sysgate once \
+(seccomp user notification, or ptrace: see --tracer), in every process, thread and program \
+it starts (fork, vfork, clone, clone3, execve, daemons that double-fork). sysgate waits until all of them have exited, passes on \
 the command's exit status and the signals it receives, and leaves the standard streams to \
 the command.\n\nThe profile allows exactly the syscalls seen, on every architecture seen \
 plus the native one; everything else gets --default-action. A summary goes to standard \

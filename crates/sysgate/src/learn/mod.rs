@@ -8,8 +8,8 @@
 //!                         earlier profiles ──union┘
 //! ```
 //!
-//! - [`trace`]: run a command under ptrace with a filter that returns
-//!   `SECCOMP_RET_TRACE` for every syscall, following every process, thread and exec;
+//! - [`trace`]: run a command under a filter that hands every syscall to sysgate (seccomp
+//!   user notification or ptrace, [`Backend`]), following every process, thread and exec;
 //!   count calls per ABI, number and executable ([`Observations`]); optionally record
 //!   flag arguments ([`flag_args`]) or decide each call with a policy without enforcing
 //!   it (complain mode, [`TraceOptions::complain`]).

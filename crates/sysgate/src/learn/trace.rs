@@ -1,42 +1,50 @@
-//! The tracer: run a command under ptrace and a seccomp filter that returns
-//! `SECCOMP_RET_TRACE` for every syscall, and count what it does.
+//! The tracer: run a command under a seccomp filter that hands every syscall to sysgate,
+//! and count what it does.
 //!
 //! # How
 //!
-//! sysgate forks. The child waits on a pipe until the parent has attached with
-//! `PTRACE_SEIZE` (options TRACESECCOMP, TRACEFORK, TRACEVFORK, TRACECLONE, TRACEEXEC and
-//! EXITKILL), then sets `no_new_privs`, installs a one-instruction filter
-//! (`ret #SECCOMP_RET_TRACE`, with SPEC_ALLOW where the kernel has it) and executes the
-//! program. Every syscall after that, in the
-//! program and in every process and thread it creates (they inherit the filter, and the
-//! fork/clone options attach them automatically), stops the caller exactly once, at a
-//! `PTRACE_EVENT_SECCOMP` stop, before the call runs. strace stops twice per call (entry
-//! and exit).
+//! sysgate forks; the child installs a one-instruction filter and executes the program.
+//! Every syscall after that, in the program and in every process and thread it creates
+//! (they inherit the filter), reaches sysgate exactly once, before the call runs. strace
+//! stops twice per call (entry and exit). Two [`Backend`]s deliver the calls:
 //!
-//! At a stop the tracer makes two system calls: `PTRACE_GET_SYSCALL_INFO`, which returns
-//! the audit arch token, the number (with the x32 bit) and the six arguments at once, and
-//! `PTRACE_CONT`. In between it increments one counter in a hash map keyed by (arch token,
-//! number, executable), and, for `--args`, notes the flag arguments of the few calls
-//! [`super::flag_args`] lists. The kernel then runs the call; the filter's TRACE result is
-//! not re-applied after the tracer has seen it.
+//! - **ptrace**: the child waits on a pipe until the parent has attached with
+//!   `PTRACE_SEIZE` (TRACESECCOMP, TRACEFORK, TRACEVFORK, TRACECLONE, TRACEEXEC, EXITKILL);
+//!   the filter is `ret #SECCOMP_RET_TRACE`. At each `PTRACE_EVENT_SECCOMP` stop the tracer
+//!   makes two system calls: `PTRACE_GET_SYSCALL_INFO` (arch token, number with the x32
+//!   bit, six arguments) and `PTRACE_CONT`. The kernel then runs the call; the TRACE
+//!   result is not re-applied after the tracer has seen it.
+//! - **notify**: the filter is `ret #SECCOMP_RET_USER_NOTIF` with a listener. The child
+//!   publishes the listener's fd number in shared memory (a store, not a system call: every
+//!   call already goes to the listener), the parent copies it with `pidfd_getfd`, switches
+//!   it to synchronous wake-ups (Linux 6.6) and answers each notification with CONTINUE.
+//!   Caller and sysgate hand the CPU to each other without waking another CPU, which is
+//!   what makes a stop expensive on small or virtual machines.
 //!
-//! The executable of each task is known from the exec event (`/proc/PID/exe`, read once
-//! per exec), inherited on fork and clone, and read lazily for a task the tracer meets
-//! before its creator's fork event.
+//! Per call, sysgate increments one counter in a hash map keyed by (arch token, number,
+//! executable), and, for `--args`, notes the flag arguments of the few calls
+//! [`super::flag_args`] lists. Both filters are installed with SPEC_ALLOW where the kernel
+//! has it.
+//!
+//! The executable of each task is read from `/proc/PID/exe`: with ptrace at the exec
+//! event, inherited on fork and clone, and lazily for a task met before its creator's fork
+//! event; with notify at a task's first call and at its first call after an `execve`.
 //!
 //! # Signals, stops and exits
 //!
-//! A signal for a tracee is delivered to it (the tracer passes it on at the
-//! signal-delivery stop; nothing is swallowed). A group-stop (SIGSTOP, SIGTSTP, ...) is
-//! left in force with `PTRACE_LISTEN`. The loop waits with `__WALL | __WNOTHREAD` until
-//! no tracee is left: daemons that double-fork and outlive the program are followed until
-//! they exit too. With [`TraceOptions::forward_signals`], HUP, INT, QUIT, TERM, USR1,
-//! USR2 and WINCH sent to sysgate itself are passed on to the program, and once the
-//! program has exited, to every remaining tracee.
+//! With ptrace, a signal for a tracee is delivered to it (the tracer passes it on at the
+//! signal-delivery stop; nothing is swallowed) and a group-stop (SIGSTOP, SIGTSTP, ...) is
+//! left in force with `PTRACE_LISTEN`. The loop waits with `__WALL | __WNOTHREAD` until no
+//! tracee is left: daemons that double-fork and outlive the program are followed until
+//! they exit too. With notify the program is not traced at all, and the loop ends when no
+//! task holds the filter (the listener hangs up). With
+//! [`TraceOptions::forward_signals`], HUP, INT, QUIT, TERM, USR1, USR2 and WINCH sent to
+//! sysgate itself are passed on to the program (with ptrace, once the program has exited,
+//! to every remaining tracee).
 //!
 //! The calling thread becomes the tracer: it must not have other children it expects to
-//! wait for while [`trace`] runs (the loop reaps any child of the calling thread). Other
-//! threads' children are not touched.
+//! wait for while [`trace`] runs (the ptrace loop reaps any child of the calling thread).
+//! Other threads' children are not touched.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, CString, OsStr, OsString};
@@ -191,7 +199,7 @@ pub enum TraceError {
         /// Why.
         source: io::Error,
     },
-    /// The kernel refused `PTRACE_SEIZE`.
+    /// The kernel refused `PTRACE_SEIZE` (ptrace backend) or `pidfd_getfd` (notify).
     #[error(
         "cannot trace {program}: ptrace was refused ({source}); a container without \
          CAP_SYS_PTRACE, a seccomp profile that denies ptrace, or \
@@ -369,6 +377,12 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
         program: program.clone(),
         source: e.into(),
     })?;
+    if let Some(e) = tracer.refused {
+        return Err(TraceError::Ptrace {
+            program,
+            source: e.into(),
+        });
+    }
 
     let mut report = [0u8; 8];
     let mut got = 0;
@@ -525,6 +539,8 @@ struct Tracer {
     /// (arch token, number) of execve and execveat on every ABI: after one, the notify
     /// backend reads the caller's executable again.
     execs: FastSet<CallKey>,
+    /// The kernel refused to hand over the child's listener (ptrace permission).
+    refused: Option<Errno>,
 }
 
 impl Tracer {
@@ -542,6 +558,7 @@ impl Tracer {
             judge: options.complain.clone().map(Judge::new),
             seen_tasks: 0,
             stops: 0,
+            refused: None,
             execs: Arch::ALL
                 .iter()
                 .flat_map(|a| {
@@ -669,7 +686,8 @@ impl Tracer {
             Err(e) => {
                 sys::kill(self.main, libc::SIGKILL);
                 let _ = sys::wait_child(self.main, false);
-                return Err(e);
+                self.refused = Some(e);
+                return Ok(());
             }
         };
         // Without synchronous wake-ups it still works, only slower.
