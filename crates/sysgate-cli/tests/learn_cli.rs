@@ -488,3 +488,29 @@ fn complain_mode_reports_what_would_be_denied() {
         "only sysinfo is missing: {report}"
     );
 }
+
+#[test]
+fn complain_mode_denials_are_the_same_on_both_backends() {
+    use sysgate::learn::{trace, Backend, TraceOptions};
+    let dir = scratch("complain-lib");
+    let profile = dir.join("p.json");
+    learn(&profile, &["-q"], &[helper(), "plain"]);
+    let policy = profile::load(&profile, &Target::docker_default(Arch::native()))
+        .unwrap()
+        .policy;
+    let cmd: Vec<std::ffi::OsString> = [helper(), "plain-extra"].iter().map(Into::into).collect();
+    for backend in [Backend::Ptrace, Backend::Notify] {
+        let options = TraceOptions::new()
+            .complain(policy.clone())
+            .backend(backend);
+        let t = trace(&cmd, &options).unwrap();
+        assert_eq!(t.backend, backend);
+        assert_eq!(t.exit.code(), 0);
+        let denied: Vec<(Option<&str>, u64)> =
+            t.denials.iter().map(|d| (d.name, d.count)).collect();
+        assert_eq!(denied, [(Some("sysinfo"), 1)], "{backend:?}");
+        assert!(t.denials[0]
+            .exe
+            .ends_with(&format!("learn_helper-{}", std::process::id())));
+    }
+}
