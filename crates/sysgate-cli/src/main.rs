@@ -7,12 +7,15 @@
 //! 125 for every failure of sysgate's own before the program starts (bad input included,
 //! so that the program's statuses stay unambiguous).
 
+mod audit;
 mod check;
 mod compile;
+mod complain;
 mod convert;
 mod diff;
 mod disasm;
 mod explain;
+mod learn;
 mod probe;
 mod profile_input;
 mod profile_output;
@@ -57,6 +60,12 @@ enum Command {
     Run(run::Args),
     /// Show what the running kernel's seccomp supports.
     Probe(probe::Args),
+    /// Run a command under a tracer and write the profile it needs (`learn merge`: the
+    /// union of learned profiles).
+    Learn(learn::Args),
+    /// List the syscalls in kernel seccomp audit records; optionally write a profile for
+    /// them.
+    Audit(audit::Args),
 }
 
 /// `sysgate run`'s status when the program was not started (sysgate's own failure).
@@ -117,6 +126,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Probe(args) => probe::run(args),
         Command::Run(args) => return run_status(run::run(args)),
+        Command::Learn(args) => learn::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => code,

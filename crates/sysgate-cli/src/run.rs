@@ -123,6 +123,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
     explain: ExplainMode,
 
+    /// Complain mode: enforce nothing; run the program under a tracer that decides each
+    /// call with the policy and, at the end, lists every call that would have been denied
+    /// with the flag or profile rule that would allow it (see `sysgate learn --help` for
+    /// what tracing needs).
+    #[arg(long)]
+    complain: bool,
+
     /// Print no warnings (the explanation of a kill is still printed).
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -152,6 +159,9 @@ pub enum Finished {
 
 /// Run `sysgate run`.
 pub fn run(args: Args) -> Result<Finished> {
+    if args.complain {
+        return complain(&args);
+    }
     // First: from now on a forwarded signal waits until the child exists, then reaches it.
     let forwarder = Forwarder::start().map_err(|e| anyhow!("cannot set up signals: {e}"))?;
     let warn = |msg: &str| {
@@ -338,6 +348,27 @@ fn spawn_failed(
 }
 
 /// The policy from the profiles and flags, and what an explanation may point at.
+/// `--complain`: the policy decides each call under the tracer, nothing is enforced.
+fn complain(args: &Args) -> Result<Finished> {
+    let warn = |msg: &str| {
+        if !args.quiet {
+            eprintln!("sysgate: warning: {msg}");
+        }
+    };
+    let (policy, _) = build_policy(args, &warn)?;
+    match crate::complain::complain_status(&policy, &args.command) {
+        Ok(code) => Ok(Finished::Exited(code)),
+        Err(sysgate::learn::TraceError::NotFound { .. }) => Ok(Finished::NotFound),
+        Err(sysgate::learn::TraceError::Exec { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(Finished::NotFound)
+        }
+        Err(sysgate::learn::TraceError::Exec { .. }) => Ok(Finished::NotExecutable),
+        Err(e) => Err(anyhow!("cannot trace the program: {e}")),
+    }
+}
+
 fn build_policy(args: &Args, warn: &dyn Fn(&str)) -> Result<(Policy, Sources)> {
     let default_action = match &args.default_action {
         Some(a) => Some(

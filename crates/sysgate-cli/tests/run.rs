@@ -505,3 +505,23 @@ fn probe_prints_this_kernels_features() {
     assert_eq!(json["actions"]["kill_process"], false);
     assert_eq!(json["source"], "assumed from 4.9.0");
 }
+
+#[test]
+fn complain_mode_records_denials_instead_of_enforcing_them() {
+    let out = run(&["--complain", "--deny", "uname", "--", "uname"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Linux",
+        "uname ran despite the deny"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("would have been denied") && err.contains("uname"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--deny uname"),
+        "names the rule to change: {err}"
+    );
+}

@@ -16,12 +16,14 @@
 //!   [`Policy`](policy::Policy) for a target architecture, capability set and kernel.
 //! - [`kernel`]: the running kernel: install programs, probe its seccomp features, fit a
 //!   policy to them, run a command under filters, supervise user notifications.
+//! - [`learn`]: trace a program or read audit logs, and synthesize the policy it needs.
 #![warn(missing_docs)]
 
 pub mod arch;
 pub mod bpf;
 pub mod compile;
 pub mod kernel;
+pub mod learn;
 pub mod policy;
 pub mod profile;
 

@@ -1,0 +1,129 @@
+//! `sysgate audit`: list the syscalls in kernel seccomp audit records, per executable, and
+//! optionally write a profile (or an addition to one) that allows them.
+
+use std::collections::BTreeMap;
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use sysgate::arch::Arch;
+use sysgate::learn::{self, AuditLog, SynthOptions};
+
+use crate::bad_input;
+use crate::learn::{
+    read_profile, report_notes, with_earlier, write_profile, DefaultAction, OutputArgs,
+};
+
+/// Arguments of `sysgate audit`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Reads `type=SECCOMP` (audit.log) and `audit: type=1326` (dmesg, \
+journalctl) records; other lines are skipped. Each record's syscall number is decoded for \
+the record's own architecture (arch=40000003 is i386, x32 numbers carry the x32 bit).\n\n\
+Examples:\n  dmesg | sysgate audit\n  sysgate audit /var/log/audit/audit.log\n  journalctl -k \
+| sysgate audit - --profile extra.json --merge current.json"
+)]
+pub struct Args {
+    /// The log to read; `-` or nothing for standard input.
+    #[arg(value_name = "FILE|-")]
+    input: Option<PathBuf>,
+
+    /// Write a profile that allows the syscalls found (with --merge, added to earlier
+    /// profiles).
+    #[arg(long, value_name = "OUT")]
+    profile: Option<PathBuf>,
+
+    /// Profile format to write.
+    #[arg(short = 'f', long, value_enum, default_value = "docker")]
+    format: crate::learn::Format,
+
+    /// Union with an earlier profile (repeatable).
+    #[arg(long = "merge", value_name = "EXISTING")]
+    merge: Vec<PathBuf>,
+
+    /// What the written profile does with everything else.
+    #[arg(long, value_enum, default_value = "errno")]
+    default_action: DefaultAction,
+}
+
+/// Run `sysgate audit`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.profile.is_some() {
+        args.format.check_available()?;
+    }
+    let log = match args.input.as_deref() {
+        None => learn::read_audit_log(std::io::stdin().lock())?,
+        Some(p) if p.as_os_str() == "-" => learn::read_audit_log(std::io::stdin().lock())?,
+        Some(p) => {
+            let f = std::fs::File::open(p)
+                .map_err(|e| bad_input(format!("cannot read {}: {e}", p.display())))?;
+            learn::read_audit_log(BufReader::new(f))?
+        }
+    };
+    for p in &log.problems {
+        eprintln!("sysgate: warning: skipped unreadable seccomp record at {p}");
+    }
+    print_listing(&log)?;
+
+    if let Some(out) = args.profile {
+        let earlier = args
+            .merge
+            .iter()
+            .map(|p| read_profile(p))
+            .collect::<Result<Vec<_>>>()?;
+        let synth = SynthOptions {
+            default_action: args.default_action.action(),
+            ..SynthOptions::default()
+        };
+        let learned = learn::synthesize(&log.observations(), &synth)
+            .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
+        let learned = with_earlier(learned, &earlier)?;
+        report_notes(&learned.notes);
+        let output = OutputArgs {
+            output: Some(out),
+            format: args.format,
+            merge: Vec::new(),
+        };
+        write_profile(&output, &learned.policy)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Per executable: each syscall by name with its ABI, count and the actions recorded.
+fn print_listing(log: &AuditLog) -> Result<()> {
+    type Key = (Option<Arch>, u32, u32);
+    let mut per_exe: BTreeMap<&str, BTreeMap<Key, (u64, Vec<String>)>> = BTreeMap::new();
+    for r in &log.records {
+        let e = per_exe
+            .entry(r.who())
+            .or_default()
+            .entry((r.arch, r.audit_arch, r.nr))
+            .or_default();
+        e.0 += 1;
+        let action = r.action.map_or("?".to_string(), |a| a.to_string());
+        if !e.1.contains(&action) {
+            e.1.push(action);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if per_exe.is_empty() {
+        writeln!(out, "no seccomp audit records found")?;
+        return Ok(());
+    }
+    for (exe, calls) in per_exe {
+        writeln!(out, "{exe}")?;
+        for ((arch, token, nr), (count, actions)) in calls {
+            let name = arch
+                .and_then(|a| a.syscall_name(nr))
+                .map_or_else(|| format!("#{nr}"), str::to_string);
+            let arch = arch.map_or_else(|| format!("{token:#x}"), |a| a.to_string());
+            writeln!(
+                out,
+                "  {name:<24} {arch:<8} {count:>6}  {}",
+                actions.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! `sysgate learn`: run a command under the tracer and write the profile it needs;
+//! `sysgate learn merge`: the union of learned profiles.
+//!
+//! Also the pieces `sysgate audit` shares: output format, default action, merging with
+//! earlier profiles and writing the result atomically.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use sysgate::arch::Arch;
+use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
+use sysgate::policy::{Action, Policy};
+use sysgate::profile::{docker, Target};
+
+use crate::bad_input;
+use crate::profile_output::{self, OutputOptions};
+use sysgate::profile::detect::Format as ProfileFormat;
+
+/// Profile formats `--format` names.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Docker/moby seccomp JSON (`docker run --security-opt seccomp=FILE`).
+    Docker,
+    /// OCI runtime-spec `linux.seccomp` JSON (runc, crun, Podman); the same subset as docker.
+    Oci,
+    /// systemd `SystemCallFilter=` lines.
+    Systemd,
+    /// LXC `lxc.seccomp.profile` text.
+    Lxc,
+    /// Kubernetes Security Profiles Operator `SeccompProfile`.
+    K8s,
+}
+
+impl Format {
+    /// Fail early, before running anything, for a format this build cannot write (every
+    /// format can be written today; kept so the commands check before they run).
+    pub fn check_available(self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The profile format of the writers.
+    fn profile_format(self) -> ProfileFormat {
+        match self {
+            Format::Docker => ProfileFormat::Docker,
+            Format::Oci => ProfileFormat::Oci,
+            Format::Systemd => ProfileFormat::Systemd,
+            Format::Lxc => ProfileFormat::Lxc,
+            Format::K8s => ProfileFormat::K8s,
+        }
+    }
+}
+
+/// The tracing backend.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tracer {
+    /// notify on Linux 6.6 and later, else ptrace.
+    Auto,
+    /// ptrace with SECCOMP_RET_TRACE.
+    Ptrace,
+    /// Seccomp user notification.
+    Notify,
+}
+
+impl Tracer {
+    /// The library's backend.
+    pub fn backend(self) -> Backend {
+        match self {
+            Tracer::Auto => Backend::Auto,
+            Tracer::Ptrace => Backend::Ptrace,
+            Tracer::Notify => Backend::Notify,
+        }
+    }
+}
+
+/// What happens to calls the profile does not list.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    /// Fail them with EPERM.
+    Errno,
+    /// Kill the process (SIGSYS).
+    Kill,
+    /// Allow them, but log them to the audit log.
+    Log,
+}
+
+impl DefaultAction {
+    /// The action.
+    pub fn action(self) -> Action {
+        match self {
+            DefaultAction::Errno => Action::Errno(1),
+            DefaultAction::Kill => Action::KillProcess,
+            DefaultAction::Log => Action::Log,
+        }
+    }
+}
+
+/// Output options shared by `learn`, `learn merge` and `audit --profile`.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    /// Write the profile to FILE (atomically: a temporary file, then a rename). Default:
+    /// standard output, after the command has finished.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Profile format to write.
+    #[arg(short = 'f', long, value_enum, default_value = "docker")]
+    pub format: Format,
+
+    /// Union with an earlier profile (repeatable): e.g. the profiles of several test
+    /// runs. Read as Docker/OCI JSON for the native architecture.
+    #[arg(long = "merge", value_name = "EXISTING")]
+    pub merge: Vec<PathBuf>,
+}
+
+/// Arguments of `sysgate learn`.
+#[derive(clap::Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "CMD runs under a seccomp filter that hands every syscall to sysgate once \
+(seccomp user notification, or ptrace: see --tracer), in every process, thread and program \
+it starts (fork, vfork, clone, clone3, execve, daemons that double-fork). sysgate waits until all of them have exited, passes on \
+the command's exit status and the signals it receives, and leaves the standard streams to \
+the command.\n\nThe profile allows exactly the syscalls seen, on every architecture seen \
+plus the native one; everything else gets --default-action. A summary goes to standard \
+error.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
+--default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
+--merge b.json -o all.json -- make check\n  sysgate learn merge a.json b.json -o all.json"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
+
+    #[command(flatten)]
+    out: OutputArgs,
+
+    /// What the profile does with syscalls that were not seen: errno (EPERM), kill the
+    /// process, or log and allow.
+    #[arg(long, value_enum, default_value = "errno")]
+    default_action: DefaultAction,
+
+    /// Also learn argument values of flag-like arguments (socket domain and type, clone
+    /// flags, prctl option, ioctl request, personality, fcntl cmd, mmap/mprotect prot,
+    /// setsockopt level and name) and allow only the values seen. Pointers, lengths and
+    /// file descriptors are never constrained.
+    #[arg(long)]
+    args: bool,
+
+    /// With --args: an argument seen with more distinct values than this is left
+    /// unconstrained.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    max_values: usize,
+
+    /// Do not print the summary.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+
+    /// How calls reach sysgate: notify (seccomp user notification with synchronous
+    /// wake-ups, Linux 6.6), ptrace (one ptrace stop per call), or auto (notify where the
+    /// kernel has it).
+    #[arg(long, value_enum, default_value = "auto")]
+    tracer: Tracer,
+
+    /// Complain mode: run CMD with PROFILE's denials recorded instead of enforced and
+    /// report them (what `sysgate run --complain` does).
+    #[arg(long, value_name = "PROFILE", hide = true)]
+    complain_with: Option<PathBuf>,
+
+    /// The command to learn, with its arguments (after `--`).
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    cmd: Vec<OsString>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// Write the union of learned profiles.
+    Merge(MergeArgs),
+}
+
+/// Arguments of `sysgate learn merge`.
+#[derive(clap::Args, Debug)]
+struct MergeArgs {
+    /// The profiles to merge (Docker/OCI JSON).
+    #[arg(value_name = "PROFILE", required = true)]
+    profiles: Vec<PathBuf>,
+
+    #[command(flatten)]
+    out: OutputArgs,
+
+    /// Default action of the result. Default: the first profile's.
+    #[arg(long, value_enum)]
+    default_action: Option<DefaultAction>,
+}
+
+/// Run `sysgate learn`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    if let Some(Sub::Merge(m)) = args.command {
+        return merge(m);
+    }
+    if let Some(profile) = &args.complain_with {
+        let policy = read_profile(profile)?;
+        return crate::complain::run_complain(&policy, &args.cmd);
+    }
+    args.out.format.check_available()?;
+    let earlier = read_profiles(&args.out.merge)?;
+
+    let options = TraceOptions::new()
+        .collect_args(args.args)
+        .backend(args.tracer.backend())
+        .forward_signals(true);
+    let traced = match learn::trace(&args.cmd, &options) {
+        Ok(t) => t,
+        Err(e) => return trace_failed(e),
+    };
+    let synth = SynthOptions {
+        default_action: args.default_action.action(),
+        args: args.args,
+        max_values: args.max_values,
+    };
+    let learned = learn::synthesize(&traced.observations, &synth)
+        .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
+    let learned = with_earlier(learned, &earlier)?;
+    write_profile(&args.out, &learned.policy)?;
+    if !args.quiet {
+        let summary = learn::summarize(&traced.observations, 10);
+        eprint!("{}", prefixed(&summary.to_string()));
+        report_notes(&learned.notes);
+        eprintln!(
+            "sysgate: {} rules written to {}",
+            learned.policy.rules().len(),
+            args.out
+                .output
+                .as_deref()
+                .map_or("standard output".into(), |p| p.display().to_string())
+        );
+    }
+    Ok(exit_code(traced.exit.code()))
+}
+
+/// `sysgate learn merge`.
+fn merge(args: MergeArgs) -> Result<ExitCode> {
+    args.out.format.check_available()?;
+    let mut all = read_profiles(&args.profiles)?;
+    all.extend(read_profiles(&args.out.merge)?);
+    let mut first = all.remove(0);
+    if let Some(d) = args.default_action {
+        first
+            .set_default_action(d.action())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
+    report_notes(&learned.notes);
+    write_profile(&args.out, &learned.policy)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Read a Docker/OCI profile for the native architecture (no capability rules apply to
+/// learned profiles; Docker's default set is assumed for others).
+pub fn read_profile(path: &Path) -> Result<Policy> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
+    let loaded = docker::parse(
+        &text,
+        &path.display().to_string(),
+        &Target::docker_default(Arch::native()),
+    )
+    .map_err(|e| bad_input(e.to_string()))?;
+    for w in &loaded.warnings {
+        eprintln!("sysgate: warning: {w}");
+    }
+    Ok(loaded.policy)
+}
+
+fn read_profiles(paths: &[PathBuf]) -> Result<Vec<Policy>> {
+    paths.iter().map(|p| read_profile(p)).collect()
+}
+
+/// `learned` united with earlier profiles (the learned default action wins).
+pub fn with_earlier(learned: Learned, earlier: &[Policy]) -> Result<Learned> {
+    if earlier.is_empty() {
+        return Ok(learned);
+    }
+    let mut merged = learn::union(&learned.policy, earlier).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut notes = learned.notes;
+    notes.append(&mut merged.notes);
+    merged.notes = notes;
+    Ok(merged)
+}
+
+/// Write the profile where `out` says, atomically for a file, through the profile writers
+/// (what a format cannot express is listed on stderr, written the more restrictive way).
+pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
+    let format = out.format.profile_format();
+    let name = out
+        .output
+        .as_deref()
+        .and_then(|p| p.file_stem())
+        .map(|s| {
+            s.to_string_lossy()
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "learned".to_string());
+    let options = OutputOptions {
+        lxc_version: 2,
+        k8s_name: name,
+        k8s_namespace: "default".into(),
+    };
+    let written = profile_output::render(policy, None, format, &options)?;
+    profile_output::emit(&written, format, false, out.output.as_deref())
+        .with_context(|| "writing the profile".to_string())
+}
+
+/// Each note on its own `sysgate: note:` line.
+pub fn report_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("sysgate: note: {n}");
+    }
+}
+
+fn prefixed(text: &str) -> String {
+    text.lines().map(|l| format!("sysgate: {l}\n")).collect()
+}
+
+/// Exit status for a program's status (0..=255; 128 + signal for a signal).
+pub fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(255))
+}
+
+/// The shell's answer to a command that could not run: 127 not found, 126 not executable;
+/// other failures are sysgate's own (1).
+pub fn trace_failed(e: TraceError) -> Result<ExitCode> {
+    eprintln!("sysgate: {e}");
+    Ok(match &e {
+        TraceError::NotFound { .. } => ExitCode::from(127),
+        TraceError::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            ExitCode::from(127)
+        }
+        TraceError::Exec { .. } => ExitCode::from(126),
+        TraceError::NoCommand | TraceError::Nul(_) => ExitCode::from(2),
+        _ => ExitCode::from(1),
+    })
+}
