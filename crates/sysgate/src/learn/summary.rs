@@ -119,6 +119,26 @@ pub struct Summary {
     pub top: Vec<(Arch, String, u64)>,
     /// Dangerous syscalls that were used.
     pub dangerous: Vec<DangerousUse>,
+    /// The syscalls seen (by name), grouped by the smallest systemd syscall set that holds
+    /// each (newest systemd; `@known` and `@default` only when no other set has the name),
+    /// sets with more members first; names no set has come last under `None`.
+    pub by_set: Vec<(Option<&'static str>, Vec<String>)>,
+}
+
+/// The smallest systemd set (newest systemd) that holds `name`, preferring any set over
+/// the catch-alls `@known` and `@default`.
+fn home_set(name: &str) -> Option<&'static str> {
+    use crate::profile::systemd_sets::{sets, SystemdVersion};
+    let holding = || {
+        sets(SystemdVersion::Newest)
+            .iter()
+            .filter(|s| s.syscalls.contains(&name))
+    };
+    holding()
+        .filter(|s| s.name != "@known" && s.name != "@default")
+        .min_by_key(|s| s.syscalls.len())
+        .or_else(|| holding().min_by_key(|s| s.syscalls.len()))
+        .map(|s| s.name)
 }
 
 /// Summarise `seen`, keeping the `top` most frequent calls.
@@ -166,12 +186,33 @@ pub fn summarize(seen: &Observations, top: usize) -> Summary {
         d.count += call.count;
         d.exes.insert(call.exe.to_string());
     }
+    let mut groups: BTreeMap<Option<&'static str>, BTreeSet<String>> = BTreeMap::new();
+    for &(arch, nr) in totals.keys() {
+        if let Some(name) = arch.syscall_name(nr) {
+            groups
+                .entry(home_set(name))
+                .or_default()
+                .insert(name.to_string());
+        }
+    }
+    let mut by_set: Vec<(Option<&'static str>, Vec<String>)> = groups
+        .into_iter()
+        .map(|(set, names)| (set, names.into_iter().collect()))
+        .collect();
+    by_set.sort_by(|a, b| {
+        (a.0.is_none(), std::cmp::Reverse(a.1.len()), a.0).cmp(&(
+            b.0.is_none(),
+            std::cmp::Reverse(b.1.len()),
+            b.0,
+        ))
+    });
     Summary {
         distinct,
         calls: totals.values().sum(),
         exes: seen.exes().len(),
         top: ranked,
         dangerous: dangerous_uses.into_values().collect(),
+        by_set,
     }
 }
 
@@ -224,10 +265,49 @@ impl fmt::Display for Summary {
                 )?;
             }
         }
-        writeln!(
-            f,
-            "(grouping by systemd syscall set needs the systemd tables, which this build \
-             does not have)"
-        )
+        if !self.by_set.is_empty() {
+            writeln!(f, "by systemd set:")?;
+            for (set, names) in &self.by_set {
+                writeln!(
+                    f,
+                    "  {} ({}): {}",
+                    set.unwrap_or("(in no set)"),
+                    names.len(),
+                    names.join(" ")
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscalls_are_grouped_by_their_smallest_systemd_set() {
+        let mut seen = Observations::default();
+        seen.record(Arch::X86_64, 0, "/bin/a", 3); // read: @basic-io
+        seen.record(Arch::X86_64, 1, "/bin/a", 1); // write: @basic-io
+        seen.record(Arch::X86_64, 165, "/bin/a", 1); // mount: @mount
+        seen.record(Arch::X86, 3, "/bin/a", 1); // read again, on i386: counted once
+        let s = summarize(&seen, 10);
+        assert_eq!(
+            s.by_set,
+            vec![
+                (
+                    Some("@basic-io"),
+                    vec!["read".to_string(), "write".to_string()]
+                ),
+                (Some("@mount"), vec!["mount".to_string()]),
+            ]
+        );
+        let text = s.to_string();
+        assert!(
+            text.contains("by systemd set:\n  @basic-io (2): read write\n  @mount (1): mount"),
+            "{text}"
+        );
+        assert!(!text.contains("needs the systemd tables"));
     }
 }
