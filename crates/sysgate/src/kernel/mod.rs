@@ -27,7 +27,7 @@ mod compat;
 mod install;
 mod notify;
 mod probe;
-mod sys;
+pub(crate) mod sys;
 
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};

@@ -19,7 +19,7 @@ pub(crate) struct Errno(pub i32);
 
 impl Errno {
     /// The calling thread's `errno` (reads a thread-local, no allocation).
-    fn last() -> Errno {
+    pub(crate) fn last() -> Errno {
         Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     }
 }
@@ -180,7 +180,8 @@ pub(crate) const IOCTL_NOTIF_ADDFD: u32 = ioc::ioc(
 );
 
 /// Turn a `-1`-means-errno return into a `Result`.
-fn check(ret: c_long) -> Result<c_long, Errno> {
+/// A raw return value: negative means failure with `errno`.
+pub(crate) fn check(ret: c_long) -> Result<c_long, Errno> {
     if ret < 0 {
         Err(Errno::last())
     } else {

@@ -11,29 +11,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-/// A failed call's `errno`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Errno(pub i32);
-
-impl Errno {
-    fn last() -> Errno {
-        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-    }
-}
-
-impl From<Errno> for std::io::Error {
-    fn from(e: Errno) -> std::io::Error {
-        std::io::Error::from_raw_os_error(e.0)
-    }
-}
-
-fn check(ret: c_long) -> Result<c_long, Errno> {
-    if ret < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(ret)
-    }
-}
+// One errno type and return-value check for every raw wrapper of the crate.
+pub(crate) use crate::kernel::sys::{check, Errno};
 
 /// `ptrace` requests and options this tracer uses (include/uapi/linux/ptrace.h).
 pub(crate) mod pt {
