@@ -23,7 +23,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] emits the custom resource and, as comments, the pod `securityContext` that uses
+//! [`write`](fn@write) emits the custom resource and, as comments, the pod `securityContext` that uses
 //! it: the operator installs a profile as `operator/<namespace>/<name>.json` under the
 //! kubelet's seccomp directory, which is what `localhostProfile` names. What the resource cannot
 //! hold is given up on the restrictive side and listed: conditions with values above the
@@ -952,7 +952,7 @@ fn emit_entry(f: &File<'_>, item: &Node, e: &mut Emit) -> Result<(), K8sError> {
 // Writing.
 // ---------------------------------------------------------------------------------------------
 
-/// What [`write`] needs besides the policy.
+/// What [`write`](fn@write) needs besides the policy.
 ///
 /// ```
 /// use sysgate::profile::k8s::WriteOptions;

@@ -45,7 +45,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] emits version 2 with every rule under `[all]`; [`write_v1`] a version 1 allow list
+//! [`write`](fn@write) emits version 2 with every rule under `[all]`; [`write_v1`] a version 1 allow list
 //! for the policy's main architecture. LXC has no LOG, TRACE or KILL_PROCESS and no TRAP data;
 //! version 1 has nothing but ALLOW rules without conditions. Each is replaced by the closest
 //! action on the restrictive side (LOG becomes ALLOW: the call still runs, unlogged) and

@@ -17,7 +17,7 @@
 //! - [`builtin`]: profiles defined in Rust and chosen by name (`docker-default`,
 //!   `systemd:@set`), resolved for a [`Target`] like a file would be.
 //!
-//! Every format can also be written back from a [`Policy`]; [`write`] holds what the writers
+//! Every format can also be written back from a [`Policy`]; [`write`](mod@write) holds what the writers
 //! share (the list of what a format could not express, and the restrictive way of giving it up).
 //!
 //! [`load`] reads a file and picks the frontend from its content ([`detect`]); [`show`] says

@@ -45,7 +45,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] emits the lines of a `[Service]` section. A deny-by-default policy becomes an allow
+//! [`write`](fn@write) emits the lines of a `[Service]` section. A deny-by-default policy becomes an allow
 //! list, using `@sets` wherever a whole set is allowed; an allow-by-default one a deny list.
 //! systemd cannot express argument conditions, per-architecture decisions, TRAP, TRACE,
 //! USER_NOTIF or KILL_THREAD: each is replaced by the more restrictive reading (see
