@@ -196,7 +196,12 @@ pub fn run(args: Args) -> Result<Finished> {
             ));
         }
     }
-    let compiled = sysgate::compile::compile(&policy)
+    // The diagnostics are shown only with -v: skip that work at start-up otherwise.
+    let options = sysgate::compile::Options {
+        diagnostics: args.verbose,
+        ..Default::default()
+    };
+    let compiled = sysgate::compile::compile_with(&policy, &options)
         .map_err(|e| anyhow!("cannot compile the policy: {e}"))?;
     if args.verbose {
         for d in &compiled.diagnostics {

@@ -228,3 +228,37 @@ fn program_checks_arch_first_then_number() {
     );
     assert!(prog.len() <= 9, "{}", prog.disassemble());
 }
+
+#[test]
+fn without_diagnostics_the_errors_are_still_checked() {
+    use sysgate::compile::{compile_with, Options};
+    use sysgate::policy::{PolicyError, UnknownNames};
+    let quiet = Options {
+        diagnostics: false,
+        ..Options::default()
+    };
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.add_rule(Rule::new(Action::Allow, "socketcall")).unwrap(); // x86_64 has none
+                                                                 // Warnings are collected by default and skipped when asked.
+    assert!(!compile(&p).unwrap().diagnostics.is_empty());
+    let compiled = compile_with(&p, &quiet).unwrap();
+    assert!(compiled.diagnostics.is_empty());
+    assert_eq!(
+        compiled.programs[0].insns(),
+        compile(&p).unwrap().programs[0].insns()
+    );
+    // Strict mode refuses either way.
+    p.attrs.unknown_names = UnknownNames::Strict;
+    for options in [Options::default(), quiet] {
+        match compile_with(&p, &options) {
+            Err(CompileError::Policy(PolicyError::UnknownOnArch { name, .. })) => {
+                assert_eq!(name, "socketcall")
+            }
+            other => panic!(
+                "expected the strict-mode error, got {:?}",
+                other.map(|c| c.total_insns())
+            ),
+        }
+    }
+}

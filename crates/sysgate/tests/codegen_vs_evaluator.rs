@@ -182,7 +182,7 @@ proptest! {
     #[test]
     fn split_programs_decide_like_the_evaluator(policy in policy()) {
         // A tiny limit forces stacking, exercising the split on ordinary policies.
-        match compile_with(&policy, &Options { max_insns: 48 }) {
+        match compile_with(&policy, &Options { max_insns: 48, ..Options::default() }) {
             Ok(compiled) => {
                 for p in &compiled.programs {
                     prop_assert!(p.len() <= 48);

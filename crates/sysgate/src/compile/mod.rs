@@ -82,12 +82,17 @@ pub struct Options {
     /// Most instructions per program; larger policies are split into stacked programs.
     /// Defaults to the kernel's limit, [`MAX_INSNS`].
     pub max_insns: usize,
+    /// Collect [`Compiled::diagnostics`] (default). Off, only the errors are checked
+    /// ([`Policy::check`]): for callers that do not show the warnings, such as
+    /// `sysgate run` at start-up.
+    pub diagnostics: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             max_insns: MAX_INSNS,
+            diagnostics: true,
         }
     }
 }
@@ -97,7 +102,8 @@ impl Default for Options {
 pub struct Compiled {
     /// The programs, in install order (usually one). Their stacked combination is the policy.
     pub programs: Vec<Program>,
-    /// Warnings about the policy (skipped names, multiplexers, overlapping rules).
+    /// Warnings about the policy (skipped names, multiplexers, overlapping rules); empty when
+    /// [`Options::diagnostics`] was off.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -160,7 +166,12 @@ pub fn compile(policy: &Policy) -> Result<Compiled, CompileError> {
 
 /// Compile `policy` into one or more programs of at most `options.max_insns` instructions.
 pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, CompileError> {
-    let diagnostics = policy.diagnostics()?;
+    let diagnostics = if options.diagnostics {
+        policy.diagnostics()?
+    } else {
+        policy.check()?;
+        Vec::new()
+    };
     let endian = policy.endian().ok_or(PolicyError::NoArches)?;
     let tokens: Vec<(TokenRanges, bool)> = token_ranges(policy)
         .into_iter()

@@ -552,13 +552,38 @@ impl Policy {
         best
     }
 
+    /// The errors [`Policy::diagnostics`] reports, without the warnings: no architectures,
+    /// or (in strict mode) a name an architecture lacks. What compiling needs when nobody
+    /// reads the warnings.
+    pub fn check(&self) -> Result<(), PolicyError> {
+        if self.arches.is_empty() {
+            return Err(PolicyError::NoArches);
+        }
+        if self.attrs.unknown_names != UnknownNames::Strict {
+            return Ok(());
+        }
+        for &arch in &self.arches {
+            for rule in &self.rules {
+                let Syscall::Name(name) = &rule.syscall else {
+                    continue;
+                };
+                if arch.syscall_number(name).is_none() && arch.multiplexed(name).is_none() {
+                    return Err(PolicyError::UnknownOnArch {
+                        name: name.clone(),
+                        arch,
+                        origin: rule.origin.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Everything worth reporting about the policy on its architectures: names skipped,
     /// conditional multiplexed rules, overlapping rules with different actions. Errors in
     /// strict mode.
     pub fn diagnostics(&self) -> Result<Vec<Diagnostic>, PolicyError> {
-        if self.arches.is_empty() {
-            return Err(PolicyError::NoArches);
-        }
+        self.check()?;
         let mut out = BTreeSet::new();
         for &arch in &self.arches {
             for (i, rule) in self.rules.iter().enumerate() {
@@ -568,13 +593,6 @@ impl Policy {
                 let direct = arch.syscall_number(name).is_some();
                 let via = arch.multiplexed(name);
                 if !direct && via.is_none() {
-                    if self.attrs.unknown_names == UnknownNames::Strict {
-                        return Err(PolicyError::UnknownOnArch {
-                            name: name.clone(),
-                            arch,
-                            origin: rule.origin.clone(),
-                        });
-                    }
                     out.insert(Diagnostic::UnknownOnArch { rule: i, arch });
                 }
                 if let Some(via) = via {
