@@ -22,7 +22,7 @@ pub mod tables;
 use std::fmt;
 use std::str::FromStr;
 
-pub use tables::SyscallTable;
+pub use tables::{SyscallId, SyscallTable};
 
 /// Byte order of an architecture.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -360,6 +360,11 @@ impl Arch {
     /// multiplexer: see [`Arch::multiplexed`]).
     pub fn syscall_number(self, name: &str) -> Option<u32> {
         self.table().number(name)
+    }
+
+    /// [`Arch::syscall_number`] for a name already looked up: one array read.
+    pub fn syscall_number_of(self, id: SyscallId) -> Option<u32> {
+        self.table().number_of(id)
     }
 
     /// The name of kernel syscall number `nr` on this architecture.

@@ -2,876 +2,956 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `arm` syscall table: 430 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `arm` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "arm",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x0,
     newest: ("rseq_slice_yield", 471),
-    by_name: &[
-        ("_llseek", 140),
-        ("_newselect", 142),
-        ("_sysctl", 149),
-        ("accept", 285),
-        ("accept4", 366),
-        ("access", 33),
-        ("acct", 51),
-        ("add_key", 309),
-        ("adjtimex", 124),
-        ("arm_fadvise64_64", 270),
-        ("arm_sync_file_range", 341),
-        ("bdflush", 134),
-        ("bind", 282),
-        ("bpf", 386),
-        ("breakpoint", 983041),
-        ("brk", 45),
-        ("cacheflush", 983042),
-        ("cachestat", 451),
-        ("capget", 184),
-        ("capset", 185),
-        ("chdir", 12),
-        ("chmod", 15),
-        ("chown", 182),
-        ("chown32", 212),
-        ("chroot", 61),
-        ("clock_adjtime", 372),
-        ("clock_adjtime64", 405),
-        ("clock_getres", 264),
-        ("clock_getres_time64", 406),
-        ("clock_gettime", 263),
-        ("clock_gettime64", 403),
-        ("clock_nanosleep", 265),
-        ("clock_nanosleep_time64", 407),
-        ("clock_settime", 262),
-        ("clock_settime64", 404),
-        ("clone", 120),
-        ("clone3", 435),
-        ("close", 6),
-        ("close_range", 436),
-        ("connect", 283),
-        ("copy_file_range", 391),
-        ("creat", 8),
-        ("delete_module", 129),
-        ("dup", 41),
-        ("dup2", 63),
-        ("dup3", 358),
-        ("epoll_create", 250),
-        ("epoll_create1", 357),
-        ("epoll_ctl", 251),
-        ("epoll_pwait", 346),
-        ("epoll_pwait2", 441),
-        ("epoll_wait", 252),
-        ("eventfd", 351),
-        ("eventfd2", 356),
-        ("execve", 11),
-        ("execveat", 387),
-        ("exit", 1),
-        ("exit_group", 248),
-        ("faccessat", 334),
-        ("faccessat2", 439),
-        ("fallocate", 352),
-        ("fanotify_init", 367),
-        ("fanotify_mark", 368),
-        ("fchdir", 133),
-        ("fchmod", 94),
-        ("fchmodat", 333),
-        ("fchmodat2", 452),
-        ("fchown", 95),
-        ("fchown32", 207),
-        ("fchownat", 325),
-        ("fcntl", 55),
-        ("fcntl64", 221),
-        ("fdatasync", 148),
-        ("fgetxattr", 231),
-        ("file_getattr", 468),
-        ("file_setattr", 469),
-        ("finit_module", 379),
-        ("flistxattr", 234),
-        ("flock", 143),
-        ("fork", 2),
-        ("fremovexattr", 237),
-        ("fsconfig", 431),
-        ("fsetxattr", 228),
-        ("fsmount", 432),
-        ("fsopen", 430),
-        ("fspick", 433),
-        ("fstat", 108),
-        ("fstat64", 197),
-        ("fstatat64", 327),
-        ("fstatfs", 100),
-        ("fstatfs64", 267),
-        ("fsync", 118),
-        ("ftruncate", 93),
-        ("ftruncate64", 194),
-        ("futex", 240),
-        ("futex_requeue", 456),
-        ("futex_time64", 422),
-        ("futex_wait", 455),
-        ("futex_waitv", 449),
-        ("futex_wake", 454),
-        ("futimesat", 326),
-        ("get_mempolicy", 320),
-        ("get_robust_list", 339),
-        ("get_tls", 983046),
-        ("getcpu", 345),
-        ("getcwd", 183),
-        ("getdents", 141),
-        ("getdents64", 217),
-        ("getegid", 50),
-        ("getegid32", 202),
-        ("geteuid", 49),
-        ("geteuid32", 201),
-        ("getgid", 47),
-        ("getgid32", 200),
-        ("getgroups", 80),
-        ("getgroups32", 205),
-        ("getitimer", 105),
-        ("getpeername", 287),
-        ("getpgid", 132),
-        ("getpgrp", 65),
-        ("getpid", 20),
-        ("getppid", 64),
-        ("getpriority", 96),
-        ("getrandom", 384),
-        ("getresgid", 171),
-        ("getresgid32", 211),
-        ("getresuid", 165),
-        ("getresuid32", 209),
-        ("getrusage", 77),
-        ("getsid", 147),
-        ("getsockname", 286),
-        ("getsockopt", 295),
-        ("gettid", 224),
-        ("gettimeofday", 78),
-        ("getuid", 24),
-        ("getuid32", 199),
-        ("getxattr", 229),
-        ("getxattrat", 464),
-        ("init_module", 128),
-        ("inotify_add_watch", 317),
-        ("inotify_init", 316),
-        ("inotify_init1", 360),
-        ("inotify_rm_watch", 318),
-        ("io_cancel", 247),
-        ("io_destroy", 244),
-        ("io_getevents", 245),
-        ("io_pgetevents", 399),
-        ("io_pgetevents_time64", 416),
-        ("io_setup", 243),
-        ("io_submit", 246),
-        ("io_uring_enter", 426),
-        ("io_uring_register", 427),
-        ("io_uring_setup", 425),
-        ("ioctl", 54),
-        ("ioprio_get", 315),
-        ("ioprio_set", 314),
-        ("kcmp", 378),
-        ("kexec_file_load", 401),
-        ("kexec_load", 347),
-        ("keyctl", 311),
-        ("kill", 37),
-        ("landlock_add_rule", 445),
-        ("landlock_create_ruleset", 444),
-        ("landlock_restrict_self", 446),
-        ("lchown", 16),
-        ("lchown32", 198),
-        ("lgetxattr", 230),
-        ("link", 9),
-        ("linkat", 330),
-        ("listen", 284),
-        ("listmount", 458),
-        ("listns", 470),
-        ("listxattr", 232),
-        ("listxattrat", 465),
-        ("llistxattr", 233),
-        ("lookup_dcookie", 249),
-        ("lremovexattr", 236),
-        ("lseek", 19),
-        ("lsetxattr", 227),
-        ("lsm_get_self_attr", 459),
-        ("lsm_list_modules", 461),
-        ("lsm_set_self_attr", 460),
-        ("lstat", 107),
-        ("lstat64", 196),
-        ("madvise", 220),
-        ("map_shadow_stack", 453),
-        ("mbind", 319),
-        ("membarrier", 389),
-        ("memfd_create", 385),
-        ("migrate_pages", 400),
-        ("mincore", 219),
-        ("mkdir", 39),
-        ("mkdirat", 323),
-        ("mknod", 14),
-        ("mknodat", 324),
-        ("mlock", 150),
-        ("mlock2", 390),
-        ("mlockall", 152),
-        ("mmap2", 192),
-        ("mount", 21),
-        ("mount_setattr", 442),
-        ("move_mount", 429),
-        ("move_pages", 344),
-        ("mprotect", 125),
-        ("mq_getsetattr", 279),
-        ("mq_notify", 278),
-        ("mq_open", 274),
-        ("mq_timedreceive", 277),
-        ("mq_timedreceive_time64", 419),
-        ("mq_timedsend", 276),
-        ("mq_timedsend_time64", 418),
-        ("mq_unlink", 275),
-        ("mremap", 163),
-        ("mseal", 462),
-        ("msgctl", 304),
-        ("msgget", 303),
-        ("msgrcv", 302),
-        ("msgsnd", 301),
-        ("msync", 144),
-        ("munlock", 151),
-        ("munlockall", 153),
-        ("munmap", 91),
-        ("name_to_handle_at", 370),
-        ("nanosleep", 162),
-        ("nfsservctl", 169),
-        ("nice", 34),
-        ("open", 5),
-        ("open_by_handle_at", 371),
-        ("open_tree", 428),
-        ("open_tree_attr", 467),
-        ("openat", 322),
-        ("openat2", 437),
-        ("pause", 29),
-        ("pciconfig_iobase", 271),
-        ("pciconfig_read", 272),
-        ("pciconfig_write", 273),
-        ("perf_event_open", 364),
-        ("personality", 136),
-        ("pidfd_getfd", 438),
-        ("pidfd_open", 434),
-        ("pidfd_send_signal", 424),
-        ("pipe", 42),
-        ("pipe2", 359),
-        ("pivot_root", 218),
-        ("pkey_alloc", 395),
-        ("pkey_free", 396),
-        ("pkey_mprotect", 394),
-        ("poll", 168),
-        ("ppoll", 336),
-        ("ppoll_time64", 414),
-        ("prctl", 172),
-        ("pread64", 180),
-        ("preadv", 361),
-        ("preadv2", 392),
-        ("prlimit64", 369),
-        ("process_madvise", 440),
-        ("process_mrelease", 448),
-        ("process_vm_readv", 376),
-        ("process_vm_writev", 377),
-        ("pselect6", 335),
-        ("pselect6_time64", 413),
-        ("ptrace", 26),
-        ("pwrite64", 181),
-        ("pwritev", 362),
-        ("pwritev2", 393),
-        ("quotactl", 131),
-        ("quotactl_fd", 443),
-        ("read", 3),
-        ("readahead", 225),
-        ("readlink", 85),
-        ("readlinkat", 332),
-        ("readv", 145),
-        ("reboot", 88),
-        ("recv", 291),
-        ("recvfrom", 292),
-        ("recvmmsg", 365),
-        ("recvmmsg_time64", 417),
-        ("recvmsg", 297),
-        ("remap_file_pages", 253),
-        ("removexattr", 235),
-        ("removexattrat", 466),
-        ("rename", 38),
-        ("renameat", 329),
-        ("renameat2", 382),
-        ("request_key", 310),
-        ("restart_syscall", 0),
-        ("rmdir", 40),
-        ("rseq", 398),
-        ("rseq_slice_yield", 471),
-        ("rt_sigaction", 174),
-        ("rt_sigpending", 176),
-        ("rt_sigprocmask", 175),
-        ("rt_sigqueueinfo", 178),
-        ("rt_sigreturn", 173),
-        ("rt_sigsuspend", 179),
-        ("rt_sigtimedwait", 177),
-        ("rt_sigtimedwait_time64", 421),
-        ("rt_tgsigqueueinfo", 363),
-        ("sched_get_priority_max", 159),
-        ("sched_get_priority_min", 160),
-        ("sched_getaffinity", 242),
-        ("sched_getattr", 381),
-        ("sched_getparam", 155),
-        ("sched_getscheduler", 157),
-        ("sched_rr_get_interval", 161),
-        ("sched_rr_get_interval_time64", 423),
-        ("sched_setaffinity", 241),
-        ("sched_setattr", 380),
-        ("sched_setparam", 154),
-        ("sched_setscheduler", 156),
-        ("sched_yield", 158),
-        ("seccomp", 383),
-        ("semctl", 300),
-        ("semget", 299),
-        ("semop", 298),
-        ("semtimedop", 312),
-        ("semtimedop_time64", 420),
-        ("send", 289),
-        ("sendfile", 187),
-        ("sendfile64", 239),
-        ("sendmmsg", 374),
-        ("sendmsg", 296),
-        ("sendto", 290),
-        ("set_mempolicy", 321),
-        ("set_mempolicy_home_node", 450),
-        ("set_robust_list", 338),
-        ("set_tid_address", 256),
-        ("set_tls", 983045),
-        ("setdomainname", 121),
-        ("setfsgid", 139),
-        ("setfsgid32", 216),
-        ("setfsuid", 138),
-        ("setfsuid32", 215),
-        ("setgid", 46),
-        ("setgid32", 214),
-        ("setgroups", 81),
-        ("setgroups32", 206),
-        ("sethostname", 74),
-        ("setitimer", 104),
-        ("setns", 375),
-        ("setpgid", 57),
-        ("setpriority", 97),
-        ("setregid", 71),
-        ("setregid32", 204),
-        ("setresgid", 170),
-        ("setresgid32", 210),
-        ("setresuid", 164),
-        ("setresuid32", 208),
-        ("setreuid", 70),
-        ("setreuid32", 203),
-        ("setrlimit", 75),
-        ("setsid", 66),
-        ("setsockopt", 294),
-        ("settimeofday", 79),
-        ("setuid", 23),
-        ("setuid32", 213),
-        ("setxattr", 226),
-        ("setxattrat", 463),
-        ("shmat", 305),
-        ("shmctl", 308),
-        ("shmdt", 306),
-        ("shmget", 307),
-        ("shutdown", 293),
-        ("sigaction", 67),
-        ("sigaltstack", 186),
-        ("signalfd", 349),
-        ("signalfd4", 355),
-        ("sigpending", 73),
-        ("sigprocmask", 126),
-        ("sigreturn", 119),
-        ("sigsuspend", 72),
-        ("socket", 281),
-        ("socketpair", 288),
-        ("splice", 340),
-        ("stat", 106),
-        ("stat64", 195),
-        ("statfs", 99),
-        ("statfs64", 266),
-        ("statmount", 457),
-        ("statx", 397),
-        ("swapoff", 115),
-        ("swapon", 87),
-        ("symlink", 83),
-        ("symlinkat", 331),
-        ("sync", 36),
-        ("syncfs", 373),
-        ("sysfs", 135),
-        ("sysinfo", 116),
-        ("syslog", 103),
-        ("tee", 342),
-        ("tgkill", 268),
-        ("timer_create", 257),
-        ("timer_delete", 261),
-        ("timer_getoverrun", 260),
-        ("timer_gettime", 259),
-        ("timer_gettime64", 408),
-        ("timer_settime", 258),
-        ("timer_settime64", 409),
-        ("timerfd_create", 350),
-        ("timerfd_gettime", 354),
-        ("timerfd_gettime64", 410),
-        ("timerfd_settime", 353),
-        ("timerfd_settime64", 411),
-        ("times", 43),
-        ("tkill", 238),
-        ("truncate", 92),
-        ("truncate64", 193),
-        ("ugetrlimit", 191),
-        ("umask", 60),
-        ("umount2", 52),
-        ("uname", 122),
-        ("unlink", 10),
-        ("unlinkat", 328),
-        ("unshare", 337),
-        ("uselib", 86),
-        ("userfaultfd", 388),
-        ("usr26", 983043),
-        ("usr32", 983044),
-        ("ustat", 62),
-        ("utimensat", 348),
-        ("utimensat_time64", 412),
-        ("utimes", 269),
-        ("vfork", 190),
-        ("vhangup", 111),
-        ("vmsplice", 343),
-        ("vserver", 313),
-        ("wait4", 114),
-        ("waitid", 280),
-        ("write", 4),
-        ("writev", 146),
+    numbers: &[
+        140, // _llseek
+        142, // _newselect
+        149, // _sysctl
+        285, // accept
+        366, // accept4
+        33, // access
+        51, // acct
+        309, // add_key
+        124, // adjtimex
+        ABSENT, // afs_syscall
+        ABSENT, // alarm
+        ABSENT, // arch_prctl
+        270, // arm_fadvise64_64
+        341, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        134, // bdflush
+        282, // bind
+        386, // bpf
+        ABSENT, // break
+        983041, // breakpoint
+        45, // brk
+        ABSENT, // cachectl
+        983042, // cacheflush
+        451, // cachestat
+        184, // capget
+        185, // capset
+        12, // chdir
+        15, // chmod
+        182, // chown
+        212, // chown32
+        61, // chroot
+        372, // clock_adjtime
+        405, // clock_adjtime64
+        264, // clock_getres
+        406, // clock_getres_time64
+        263, // clock_gettime
+        403, // clock_gettime64
+        265, // clock_nanosleep
+        407, // clock_nanosleep_time64
+        262, // clock_settime
+        404, // clock_settime64
+        120, // clone
+        435, // clone3
+        6, // close
+        436, // close_range
+        283, // connect
+        391, // copy_file_range
+        8, // creat
+        ABSENT, // create_module
+        129, // delete_module
+        41, // dup
+        63, // dup2
+        358, // dup3
+        250, // epoll_create
+        357, // epoll_create1
+        251, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        346, // epoll_pwait
+        441, // epoll_pwait2
+        252, // epoll_wait
+        ABSENT, // epoll_wait_old
+        351, // eventfd
+        356, // eventfd2
+        11, // execve
+        387, // execveat
+        1, // exit
+        248, // exit_group
+        334, // faccessat
+        439, // faccessat2
+        ABSENT, // fadvise64
+        ABSENT, // fadvise64_64
+        352, // fallocate
+        367, // fanotify_init
+        368, // fanotify_mark
+        133, // fchdir
+        94, // fchmod
+        333, // fchmodat
+        452, // fchmodat2
+        95, // fchown
+        207, // fchown32
+        325, // fchownat
+        55, // fcntl
+        221, // fcntl64
+        148, // fdatasync
+        231, // fgetxattr
+        468, // file_getattr
+        469, // file_setattr
+        379, // finit_module
+        234, // flistxattr
+        143, // flock
+        2, // fork
+        237, // fremovexattr
+        431, // fsconfig
+        228, // fsetxattr
+        432, // fsmount
+        430, // fsopen
+        433, // fspick
+        108, // fstat
+        197, // fstat64
+        327, // fstatat64
+        100, // fstatfs
+        267, // fstatfs64
+        118, // fsync
+        ABSENT, // ftime
+        93, // ftruncate
+        194, // ftruncate64
+        240, // futex
+        456, // futex_requeue
+        422, // futex_time64
+        455, // futex_wait
+        449, // futex_waitv
+        454, // futex_wake
+        326, // futimesat
+        ABSENT, // get_kernel_syms
+        320, // get_mempolicy
+        339, // get_robust_list
+        ABSENT, // get_thread_area
+        983046, // get_tls
+        345, // getcpu
+        183, // getcwd
+        141, // getdents
+        217, // getdents64
+        50, // getegid
+        202, // getegid32
+        49, // geteuid
+        201, // geteuid32
+        47, // getgid
+        200, // getgid32
+        80, // getgroups
+        205, // getgroups32
+        105, // getitimer
+        ABSENT, // getpagesize
+        287, // getpeername
+        132, // getpgid
+        65, // getpgrp
+        20, // getpid
+        ABSENT, // getpmsg
+        64, // getppid
+        96, // getpriority
+        384, // getrandom
+        171, // getresgid
+        211, // getresgid32
+        165, // getresuid
+        209, // getresuid32
+        ABSENT, // getrlimit
+        77, // getrusage
+        147, // getsid
+        286, // getsockname
+        295, // getsockopt
+        224, // gettid
+        78, // gettimeofday
+        24, // getuid
+        199, // getuid32
+        229, // getxattr
+        464, // getxattrat
+        ABSENT, // gtty
+        ABSENT, // idle
+        128, // init_module
+        317, // inotify_add_watch
+        316, // inotify_init
+        360, // inotify_init1
+        318, // inotify_rm_watch
+        247, // io_cancel
+        244, // io_destroy
+        245, // io_getevents
+        399, // io_pgetevents
+        416, // io_pgetevents_time64
+        243, // io_setup
+        246, // io_submit
+        426, // io_uring_enter
+        427, // io_uring_register
+        425, // io_uring_setup
+        54, // ioctl
+        ABSENT, // ioperm
+        ABSENT, // iopl
+        315, // ioprio_get
+        314, // ioprio_set
+        ABSENT, // ipc
+        378, // kcmp
+        401, // kexec_file_load
+        347, // kexec_load
+        311, // keyctl
+        37, // kill
+        445, // landlock_add_rule
+        444, // landlock_create_ruleset
+        446, // landlock_restrict_self
+        16, // lchown
+        198, // lchown32
+        230, // lgetxattr
+        9, // link
+        330, // linkat
+        284, // listen
+        458, // listmount
+        470, // listns
+        232, // listxattr
+        465, // listxattrat
+        233, // llistxattr
+        ABSENT, // lock
+        249, // lookup_dcookie
+        236, // lremovexattr
+        19, // lseek
+        227, // lsetxattr
+        459, // lsm_get_self_attr
+        461, // lsm_list_modules
+        460, // lsm_set_self_attr
+        107, // lstat
+        196, // lstat64
+        220, // madvise
+        453, // map_shadow_stack
+        319, // mbind
+        389, // membarrier
+        385, // memfd_create
+        ABSENT, // memfd_secret
+        400, // migrate_pages
+        219, // mincore
+        39, // mkdir
+        323, // mkdirat
+        14, // mknod
+        324, // mknodat
+        150, // mlock
+        390, // mlock2
+        152, // mlockall
+        ABSENT, // mmap
+        192, // mmap2
+        ABSENT, // modify_ldt
+        21, // mount
+        442, // mount_setattr
+        429, // move_mount
+        344, // move_pages
+        125, // mprotect
+        ABSENT, // mpx
+        279, // mq_getsetattr
+        278, // mq_notify
+        274, // mq_open
+        277, // mq_timedreceive
+        419, // mq_timedreceive_time64
+        276, // mq_timedsend
+        418, // mq_timedsend_time64
+        275, // mq_unlink
+        163, // mremap
+        462, // mseal
+        304, // msgctl
+        303, // msgget
+        302, // msgrcv
+        301, // msgsnd
+        144, // msync
+        ABSENT, // multiplexer
+        151, // munlock
+        153, // munlockall
+        91, // munmap
+        370, // name_to_handle_at
+        162, // nanosleep
+        ABSENT, // newfstatat
+        169, // nfsservctl
+        34, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        5, // open
+        371, // open_by_handle_at
+        428, // open_tree
+        467, // open_tree_attr
+        322, // openat
+        437, // openat2
+        29, // pause
+        271, // pciconfig_iobase
+        272, // pciconfig_read
+        273, // pciconfig_write
+        364, // perf_event_open
+        136, // personality
+        438, // pidfd_getfd
+        434, // pidfd_open
+        424, // pidfd_send_signal
+        42, // pipe
+        359, // pipe2
+        218, // pivot_root
+        395, // pkey_alloc
+        396, // pkey_free
+        394, // pkey_mprotect
+        168, // poll
+        336, // ppoll
+        414, // ppoll_time64
+        172, // prctl
+        180, // pread64
+        361, // preadv
+        392, // preadv2
+        369, // prlimit64
+        440, // process_madvise
+        448, // process_mrelease
+        376, // process_vm_readv
+        377, // process_vm_writev
+        ABSENT, // prof
+        ABSENT, // profil
+        335, // pselect6
+        413, // pselect6_time64
+        26, // ptrace
+        ABSENT, // putpmsg
+        181, // pwrite64
+        362, // pwritev
+        393, // pwritev2
+        ABSENT, // query_module
+        131, // quotactl
+        443, // quotactl_fd
+        3, // read
+        225, // readahead
+        ABSENT, // readdir
+        85, // readlink
+        332, // readlinkat
+        145, // readv
+        88, // reboot
+        291, // recv
+        292, // recvfrom
+        365, // recvmmsg
+        417, // recvmmsg_time64
+        297, // recvmsg
+        253, // remap_file_pages
+        235, // removexattr
+        466, // removexattrat
+        38, // rename
+        329, // renameat
+        382, // renameat2
+        310, // request_key
+        0, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        40, // rmdir
+        398, // rseq
+        471, // rseq_slice_yield
+        174, // rt_sigaction
+        176, // rt_sigpending
+        175, // rt_sigprocmask
+        178, // rt_sigqueueinfo
+        173, // rt_sigreturn
+        179, // rt_sigsuspend
+        177, // rt_sigtimedwait
+        421, // rt_sigtimedwait_time64
+        363, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        159, // sched_get_priority_max
+        160, // sched_get_priority_min
+        242, // sched_getaffinity
+        381, // sched_getattr
+        155, // sched_getparam
+        157, // sched_getscheduler
+        161, // sched_rr_get_interval
+        423, // sched_rr_get_interval_time64
+        241, // sched_setaffinity
+        380, // sched_setattr
+        154, // sched_setparam
+        156, // sched_setscheduler
+        158, // sched_yield
+        383, // seccomp
+        ABSENT, // security
+        ABSENT, // select
+        300, // semctl
+        299, // semget
+        298, // semop
+        312, // semtimedop
+        420, // semtimedop_time64
+        289, // send
+        187, // sendfile
+        239, // sendfile64
+        374, // sendmmsg
+        296, // sendmsg
+        290, // sendto
+        321, // set_mempolicy
+        450, // set_mempolicy_home_node
+        338, // set_robust_list
+        ABSENT, // set_thread_area
+        256, // set_tid_address
+        983045, // set_tls
+        121, // setdomainname
+        139, // setfsgid
+        216, // setfsgid32
+        138, // setfsuid
+        215, // setfsuid32
+        46, // setgid
+        214, // setgid32
+        81, // setgroups
+        206, // setgroups32
+        74, // sethostname
+        104, // setitimer
+        375, // setns
+        57, // setpgid
+        97, // setpriority
+        71, // setregid
+        204, // setregid32
+        170, // setresgid
+        210, // setresgid32
+        164, // setresuid
+        208, // setresuid32
+        70, // setreuid
+        203, // setreuid32
+        75, // setrlimit
+        66, // setsid
+        294, // setsockopt
+        79, // settimeofday
+        23, // setuid
+        213, // setuid32
+        226, // setxattr
+        463, // setxattrat
+        ABSENT, // sgetmask
+        305, // shmat
+        308, // shmctl
+        306, // shmdt
+        307, // shmget
+        293, // shutdown
+        67, // sigaction
+        186, // sigaltstack
+        ABSENT, // signal
+        349, // signalfd
+        355, // signalfd4
+        73, // sigpending
+        126, // sigprocmask
+        119, // sigreturn
+        72, // sigsuspend
+        281, // socket
+        ABSENT, // socketcall
+        288, // socketpair
+        340, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        ABSENT, // ssetmask
+        106, // stat
+        195, // stat64
+        99, // statfs
+        266, // statfs64
+        457, // statmount
+        397, // statx
+        ABSENT, // stime
+        ABSENT, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        115, // swapoff
+        87, // swapon
+        ABSENT, // switch_endian
+        83, // symlink
+        331, // symlinkat
+        36, // sync
+        ABSENT, // sync_file_range
+        ABSENT, // sync_file_range2
+        373, // syncfs
+        ABSENT, // sys_debug_setcontext
+        ABSENT, // syscall
+        135, // sysfs
+        116, // sysinfo
+        103, // syslog
+        ABSENT, // sysmips
+        342, // tee
+        268, // tgkill
+        ABSENT, // time
+        257, // timer_create
+        261, // timer_delete
+        260, // timer_getoverrun
+        259, // timer_gettime
+        408, // timer_gettime64
+        258, // timer_settime
+        409, // timer_settime64
+        ABSENT, // timerfd
+        350, // timerfd_create
+        354, // timerfd_gettime
+        410, // timerfd_gettime64
+        353, // timerfd_settime
+        411, // timerfd_settime64
+        43, // times
+        238, // tkill
+        92, // truncate
+        193, // truncate64
+        ABSENT, // tuxcall
+        191, // ugetrlimit
+        ABSENT, // ulimit
+        60, // umask
+        ABSENT, // umount
+        52, // umount2
+        122, // uname
+        10, // unlink
+        328, // unlinkat
+        337, // unshare
+        ABSENT, // uprobe
+        ABSENT, // uretprobe
+        86, // uselib
+        388, // userfaultfd
+        983043, // usr26
+        983044, // usr32
+        62, // ustat
+        ABSENT, // utime
+        348, // utimensat
+        412, // utimensat_time64
+        269, // utimes
+        190, // vfork
+        111, // vhangup
+        ABSENT, // vm86
+        ABSENT, // vm86old
+        343, // vmsplice
+        313, // vserver
+        114, // wait4
+        280, // waitid
+        ABSENT, // waitpid
+        4, // write
+        146, // writev
     ],
     by_number: &[
-        (0, "restart_syscall"),
-        (1, "exit"),
-        (2, "fork"),
-        (3, "read"),
-        (4, "write"),
-        (5, "open"),
-        (6, "close"),
-        (8, "creat"),
-        (9, "link"),
-        (10, "unlink"),
-        (11, "execve"),
-        (12, "chdir"),
-        (14, "mknod"),
-        (15, "chmod"),
-        (16, "lchown"),
-        (19, "lseek"),
-        (20, "getpid"),
-        (21, "mount"),
-        (23, "setuid"),
-        (24, "getuid"),
-        (26, "ptrace"),
-        (29, "pause"),
-        (33, "access"),
-        (34, "nice"),
-        (36, "sync"),
-        (37, "kill"),
-        (38, "rename"),
-        (39, "mkdir"),
-        (40, "rmdir"),
-        (41, "dup"),
-        (42, "pipe"),
-        (43, "times"),
-        (45, "brk"),
-        (46, "setgid"),
-        (47, "getgid"),
-        (49, "geteuid"),
-        (50, "getegid"),
-        (51, "acct"),
-        (52, "umount2"),
-        (54, "ioctl"),
-        (55, "fcntl"),
-        (57, "setpgid"),
-        (60, "umask"),
-        (61, "chroot"),
-        (62, "ustat"),
-        (63, "dup2"),
-        (64, "getppid"),
-        (65, "getpgrp"),
-        (66, "setsid"),
-        (67, "sigaction"),
-        (70, "setreuid"),
-        (71, "setregid"),
-        (72, "sigsuspend"),
-        (73, "sigpending"),
-        (74, "sethostname"),
-        (75, "setrlimit"),
-        (77, "getrusage"),
-        (78, "gettimeofday"),
-        (79, "settimeofday"),
-        (80, "getgroups"),
-        (81, "setgroups"),
-        (83, "symlink"),
-        (85, "readlink"),
-        (86, "uselib"),
-        (87, "swapon"),
-        (88, "reboot"),
-        (91, "munmap"),
-        (92, "truncate"),
-        (93, "ftruncate"),
-        (94, "fchmod"),
-        (95, "fchown"),
-        (96, "getpriority"),
-        (97, "setpriority"),
-        (99, "statfs"),
-        (100, "fstatfs"),
-        (103, "syslog"),
-        (104, "setitimer"),
-        (105, "getitimer"),
-        (106, "stat"),
-        (107, "lstat"),
-        (108, "fstat"),
-        (111, "vhangup"),
-        (114, "wait4"),
-        (115, "swapoff"),
-        (116, "sysinfo"),
-        (118, "fsync"),
-        (119, "sigreturn"),
-        (120, "clone"),
-        (121, "setdomainname"),
-        (122, "uname"),
-        (124, "adjtimex"),
-        (125, "mprotect"),
-        (126, "sigprocmask"),
-        (128, "init_module"),
-        (129, "delete_module"),
-        (131, "quotactl"),
-        (132, "getpgid"),
-        (133, "fchdir"),
-        (134, "bdflush"),
-        (135, "sysfs"),
-        (136, "personality"),
-        (138, "setfsuid"),
-        (139, "setfsgid"),
-        (140, "_llseek"),
-        (141, "getdents"),
-        (142, "_newselect"),
-        (143, "flock"),
-        (144, "msync"),
-        (145, "readv"),
-        (146, "writev"),
-        (147, "getsid"),
-        (148, "fdatasync"),
-        (149, "_sysctl"),
-        (150, "mlock"),
-        (151, "munlock"),
-        (152, "mlockall"),
-        (153, "munlockall"),
-        (154, "sched_setparam"),
-        (155, "sched_getparam"),
-        (156, "sched_setscheduler"),
-        (157, "sched_getscheduler"),
-        (158, "sched_yield"),
-        (159, "sched_get_priority_max"),
-        (160, "sched_get_priority_min"),
-        (161, "sched_rr_get_interval"),
-        (162, "nanosleep"),
-        (163, "mremap"),
-        (164, "setresuid"),
-        (165, "getresuid"),
-        (168, "poll"),
-        (169, "nfsservctl"),
-        (170, "setresgid"),
-        (171, "getresgid"),
-        (172, "prctl"),
-        (173, "rt_sigreturn"),
-        (174, "rt_sigaction"),
-        (175, "rt_sigprocmask"),
-        (176, "rt_sigpending"),
-        (177, "rt_sigtimedwait"),
-        (178, "rt_sigqueueinfo"),
-        (179, "rt_sigsuspend"),
-        (180, "pread64"),
-        (181, "pwrite64"),
-        (182, "chown"),
-        (183, "getcwd"),
-        (184, "capget"),
-        (185, "capset"),
-        (186, "sigaltstack"),
-        (187, "sendfile"),
-        (190, "vfork"),
-        (191, "ugetrlimit"),
-        (192, "mmap2"),
-        (193, "truncate64"),
-        (194, "ftruncate64"),
-        (195, "stat64"),
-        (196, "lstat64"),
-        (197, "fstat64"),
-        (198, "lchown32"),
-        (199, "getuid32"),
-        (200, "getgid32"),
-        (201, "geteuid32"),
-        (202, "getegid32"),
-        (203, "setreuid32"),
-        (204, "setregid32"),
-        (205, "getgroups32"),
-        (206, "setgroups32"),
-        (207, "fchown32"),
-        (208, "setresuid32"),
-        (209, "getresuid32"),
-        (210, "setresgid32"),
-        (211, "getresgid32"),
-        (212, "chown32"),
-        (213, "setuid32"),
-        (214, "setgid32"),
-        (215, "setfsuid32"),
-        (216, "setfsgid32"),
-        (217, "getdents64"),
-        (218, "pivot_root"),
-        (219, "mincore"),
-        (220, "madvise"),
-        (221, "fcntl64"),
-        (224, "gettid"),
-        (225, "readahead"),
-        (226, "setxattr"),
-        (227, "lsetxattr"),
-        (228, "fsetxattr"),
-        (229, "getxattr"),
-        (230, "lgetxattr"),
-        (231, "fgetxattr"),
-        (232, "listxattr"),
-        (233, "llistxattr"),
-        (234, "flistxattr"),
-        (235, "removexattr"),
-        (236, "lremovexattr"),
-        (237, "fremovexattr"),
-        (238, "tkill"),
-        (239, "sendfile64"),
-        (240, "futex"),
-        (241, "sched_setaffinity"),
-        (242, "sched_getaffinity"),
-        (243, "io_setup"),
-        (244, "io_destroy"),
-        (245, "io_getevents"),
-        (246, "io_submit"),
-        (247, "io_cancel"),
-        (248, "exit_group"),
-        (249, "lookup_dcookie"),
-        (250, "epoll_create"),
-        (251, "epoll_ctl"),
-        (252, "epoll_wait"),
-        (253, "remap_file_pages"),
-        (256, "set_tid_address"),
-        (257, "timer_create"),
-        (258, "timer_settime"),
-        (259, "timer_gettime"),
-        (260, "timer_getoverrun"),
-        (261, "timer_delete"),
-        (262, "clock_settime"),
-        (263, "clock_gettime"),
-        (264, "clock_getres"),
-        (265, "clock_nanosleep"),
-        (266, "statfs64"),
-        (267, "fstatfs64"),
-        (268, "tgkill"),
-        (269, "utimes"),
-        (270, "arm_fadvise64_64"),
-        (271, "pciconfig_iobase"),
-        (272, "pciconfig_read"),
-        (273, "pciconfig_write"),
-        (274, "mq_open"),
-        (275, "mq_unlink"),
-        (276, "mq_timedsend"),
-        (277, "mq_timedreceive"),
-        (278, "mq_notify"),
-        (279, "mq_getsetattr"),
-        (280, "waitid"),
-        (281, "socket"),
-        (282, "bind"),
-        (283, "connect"),
-        (284, "listen"),
-        (285, "accept"),
-        (286, "getsockname"),
-        (287, "getpeername"),
-        (288, "socketpair"),
-        (289, "send"),
-        (290, "sendto"),
-        (291, "recv"),
-        (292, "recvfrom"),
-        (293, "shutdown"),
-        (294, "setsockopt"),
-        (295, "getsockopt"),
-        (296, "sendmsg"),
-        (297, "recvmsg"),
-        (298, "semop"),
-        (299, "semget"),
-        (300, "semctl"),
-        (301, "msgsnd"),
-        (302, "msgrcv"),
-        (303, "msgget"),
-        (304, "msgctl"),
-        (305, "shmat"),
-        (306, "shmdt"),
-        (307, "shmget"),
-        (308, "shmctl"),
-        (309, "add_key"),
-        (310, "request_key"),
-        (311, "keyctl"),
-        (312, "semtimedop"),
-        (313, "vserver"),
-        (314, "ioprio_set"),
-        (315, "ioprio_get"),
-        (316, "inotify_init"),
-        (317, "inotify_add_watch"),
-        (318, "inotify_rm_watch"),
-        (319, "mbind"),
-        (320, "get_mempolicy"),
-        (321, "set_mempolicy"),
-        (322, "openat"),
-        (323, "mkdirat"),
-        (324, "mknodat"),
-        (325, "fchownat"),
-        (326, "futimesat"),
-        (327, "fstatat64"),
-        (328, "unlinkat"),
-        (329, "renameat"),
-        (330, "linkat"),
-        (331, "symlinkat"),
-        (332, "readlinkat"),
-        (333, "fchmodat"),
-        (334, "faccessat"),
-        (335, "pselect6"),
-        (336, "ppoll"),
-        (337, "unshare"),
-        (338, "set_robust_list"),
-        (339, "get_robust_list"),
-        (340, "splice"),
-        (341, "arm_sync_file_range"),
-        (342, "tee"),
-        (343, "vmsplice"),
-        (344, "move_pages"),
-        (345, "getcpu"),
-        (346, "epoll_pwait"),
-        (347, "kexec_load"),
-        (348, "utimensat"),
-        (349, "signalfd"),
-        (350, "timerfd_create"),
-        (351, "eventfd"),
-        (352, "fallocate"),
-        (353, "timerfd_settime"),
-        (354, "timerfd_gettime"),
-        (355, "signalfd4"),
-        (356, "eventfd2"),
-        (357, "epoll_create1"),
-        (358, "dup3"),
-        (359, "pipe2"),
-        (360, "inotify_init1"),
-        (361, "preadv"),
-        (362, "pwritev"),
-        (363, "rt_tgsigqueueinfo"),
-        (364, "perf_event_open"),
-        (365, "recvmmsg"),
-        (366, "accept4"),
-        (367, "fanotify_init"),
-        (368, "fanotify_mark"),
-        (369, "prlimit64"),
-        (370, "name_to_handle_at"),
-        (371, "open_by_handle_at"),
-        (372, "clock_adjtime"),
-        (373, "syncfs"),
-        (374, "sendmmsg"),
-        (375, "setns"),
-        (376, "process_vm_readv"),
-        (377, "process_vm_writev"),
-        (378, "kcmp"),
-        (379, "finit_module"),
-        (380, "sched_setattr"),
-        (381, "sched_getattr"),
-        (382, "renameat2"),
-        (383, "seccomp"),
-        (384, "getrandom"),
-        (385, "memfd_create"),
-        (386, "bpf"),
-        (387, "execveat"),
-        (388, "userfaultfd"),
-        (389, "membarrier"),
-        (390, "mlock2"),
-        (391, "copy_file_range"),
-        (392, "preadv2"),
-        (393, "pwritev2"),
-        (394, "pkey_mprotect"),
-        (395, "pkey_alloc"),
-        (396, "pkey_free"),
-        (397, "statx"),
-        (398, "rseq"),
-        (399, "io_pgetevents"),
-        (400, "migrate_pages"),
-        (401, "kexec_file_load"),
-        (403, "clock_gettime64"),
-        (404, "clock_settime64"),
-        (405, "clock_adjtime64"),
-        (406, "clock_getres_time64"),
-        (407, "clock_nanosleep_time64"),
-        (408, "timer_gettime64"),
-        (409, "timer_settime64"),
-        (410, "timerfd_gettime64"),
-        (411, "timerfd_settime64"),
-        (412, "utimensat_time64"),
-        (413, "pselect6_time64"),
-        (414, "ppoll_time64"),
-        (416, "io_pgetevents_time64"),
-        (417, "recvmmsg_time64"),
-        (418, "mq_timedsend_time64"),
-        (419, "mq_timedreceive_time64"),
-        (420, "semtimedop_time64"),
-        (421, "rt_sigtimedwait_time64"),
-        (422, "futex_time64"),
-        (423, "sched_rr_get_interval_time64"),
-        (424, "pidfd_send_signal"),
-        (425, "io_uring_setup"),
-        (426, "io_uring_enter"),
-        (427, "io_uring_register"),
-        (428, "open_tree"),
-        (429, "move_mount"),
-        (430, "fsopen"),
-        (431, "fsconfig"),
-        (432, "fsmount"),
-        (433, "fspick"),
-        (434, "pidfd_open"),
-        (435, "clone3"),
-        (436, "close_range"),
-        (437, "openat2"),
-        (438, "pidfd_getfd"),
-        (439, "faccessat2"),
-        (440, "process_madvise"),
-        (441, "epoll_pwait2"),
-        (442, "mount_setattr"),
-        (443, "quotactl_fd"),
-        (444, "landlock_create_ruleset"),
-        (445, "landlock_add_rule"),
-        (446, "landlock_restrict_self"),
-        (448, "process_mrelease"),
-        (449, "futex_waitv"),
-        (450, "set_mempolicy_home_node"),
-        (451, "cachestat"),
-        (452, "fchmodat2"),
-        (453, "map_shadow_stack"),
-        (454, "futex_wake"),
-        (455, "futex_wait"),
-        (456, "futex_requeue"),
-        (457, "statmount"),
-        (458, "listmount"),
-        (459, "lsm_get_self_attr"),
-        (460, "lsm_set_self_attr"),
-        (461, "lsm_list_modules"),
-        (462, "mseal"),
-        (463, "setxattrat"),
-        (464, "getxattrat"),
-        (465, "listxattrat"),
-        (466, "removexattrat"),
-        (467, "open_tree_attr"),
-        (468, "file_getattr"),
-        (469, "file_setattr"),
-        (470, "listns"),
-        (471, "rseq_slice_yield"),
-        (983041, "breakpoint"),
-        (983042, "cacheflush"),
-        (983043, "usr26"),
-        (983044, "usr32"),
-        (983045, "set_tls"),
-        (983046, "get_tls"),
+        (0, 326), // restart_syscall
+        (1, 66), // exit
+        (2, 91), // fork
+        (3, 307), // read
+        (4, 507), // write
+        (5, 262), // open
+        (6, 44), // close
+        (8, 48), // creat
+        (9, 190), // link
+        (10, 484), // unlink
+        (11, 64), // execve
+        (12, 27), // chdir
+        (14, 218), // mknod
+        (15, 28), // chmod
+        (16, 187), // lchown
+        (19, 201), // lseek
+        (20, 136), // getpid
+        (21, 226), // mount
+        (23, 406), // setuid
+        (24, 152), // getuid
+        (26, 299), // ptrace
+        (29, 268), // pause
+        (33, 5), // access
+        (34, 255), // nice
+        (36, 447), // sync
+        (37, 183), // kill
+        (38, 322), // rename
+        (39, 216), // mkdir
+        (40, 329), // rmdir
+        (41, 51), // dup
+        (42, 277), // pipe
+        (43, 473), // times
+        (45, 21), // brk
+        (46, 385), // setgid
+        (47, 127), // getgid
+        (49, 125), // geteuid
+        (50, 123), // getegid
+        (51, 6), // acct
+        (52, 482), // umount2
+        (54, 173), // ioctl
+        (55, 82), // fcntl
+        (57, 392), // setpgid
+        (60, 480), // umask
+        (61, 31), // chroot
+        (62, 493), // ustat
+        (63, 52), // dup2
+        (64, 138), // getppid
+        (65, 135), // getpgrp
+        (66, 403), // setsid
+        (67, 416), // sigaction
+        (70, 400), // setreuid
+        (71, 394), // setregid
+        (72, 424), // sigsuspend
+        (73, 421), // sigpending
+        (74, 389), // sethostname
+        (75, 402), // setrlimit
+        (77, 146), // getrusage
+        (78, 151), // gettimeofday
+        (79, 405), // settimeofday
+        (80, 129), // getgroups
+        (81, 387), // setgroups
+        (83, 445), // symlink
+        (85, 310), // readlink
+        (86, 489), // uselib
+        (87, 443), // swapon
+        (88, 313), // reboot
+        (91, 250), // munmap
+        (92, 475), // truncate
+        (93, 105), // ftruncate
+        (94, 76), // fchmod
+        (95, 79), // fchown
+        (96, 139), // getpriority
+        (97, 393), // setpriority
+        (99, 434), // statfs
+        (100, 101), // fstatfs
+        (103, 455), // syslog
+        (104, 390), // setitimer
+        (105, 131), // getitimer
+        (106, 432), // stat
+        (107, 206), // lstat
+        (108, 98), // fstat
+        (111, 499), // vhangup
+        (114, 504), // wait4
+        (115, 442), // swapoff
+        (116, 454), // sysinfo
+        (118, 103), // fsync
+        (119, 423), // sigreturn
+        (120, 42), // clone
+        (121, 380), // setdomainname
+        (122, 483), // uname
+        (124, 8), // adjtimex
+        (125, 230), // mprotect
+        (126, 422), // sigprocmask
+        (128, 158), // init_module
+        (129, 50), // delete_module
+        (131, 305), // quotactl
+        (132, 134), // getpgid
+        (133, 75), // fchdir
+        (134, 16), // bdflush
+        (135, 453), // sysfs
+        (136, 273), // personality
+        (138, 383), // setfsuid
+        (139, 381), // setfsgid
+        (140, 0), // _llseek
+        (141, 121), // getdents
+        (142, 1), // _newselect
+        (143, 90), // flock
+        (144, 246), // msync
+        (145, 312), // readv
+        (146, 508), // writev
+        (147, 147), // getsid
+        (148, 84), // fdatasync
+        (149, 2), // _sysctl
+        (150, 220), // mlock
+        (151, 248), // munlock
+        (152, 222), // mlockall
+        (153, 249), // munlockall
+        (154, 357), // sched_setparam
+        (155, 351), // sched_getparam
+        (156, 358), // sched_setscheduler
+        (157, 352), // sched_getscheduler
+        (158, 359), // sched_yield
+        (159, 347), // sched_get_priority_max
+        (160, 348), // sched_get_priority_min
+        (161, 353), // sched_rr_get_interval
+        (162, 252), // nanosleep
+        (163, 240), // mremap
+        (164, 398), // setresuid
+        (165, 143), // getresuid
+        (168, 283), // poll
+        (169, 254), // nfsservctl
+        (170, 396), // setresgid
+        (171, 141), // getresgid
+        (172, 286), // prctl
+        (173, 336), // rt_sigreturn
+        (174, 332), // rt_sigaction
+        (175, 334), // rt_sigprocmask
+        (176, 333), // rt_sigpending
+        (177, 338), // rt_sigtimedwait
+        (178, 335), // rt_sigqueueinfo
+        (179, 337), // rt_sigsuspend
+        (180, 287), // pread64
+        (181, 301), // pwrite64
+        (182, 29), // chown
+        (183, 120), // getcwd
+        (184, 25), // capget
+        (185, 26), // capset
+        (186, 417), // sigaltstack
+        (187, 369), // sendfile
+        (190, 498), // vfork
+        (191, 478), // ugetrlimit
+        (192, 224), // mmap2
+        (193, 476), // truncate64
+        (194, 106), // ftruncate64
+        (195, 433), // stat64
+        (196, 207), // lstat64
+        (197, 99), // fstat64
+        (198, 188), // lchown32
+        (199, 153), // getuid32
+        (200, 128), // getgid32
+        (201, 126), // geteuid32
+        (202, 124), // getegid32
+        (203, 401), // setreuid32
+        (204, 395), // setregid32
+        (205, 130), // getgroups32
+        (206, 388), // setgroups32
+        (207, 80), // fchown32
+        (208, 399), // setresuid32
+        (209, 144), // getresuid32
+        (210, 397), // setresgid32
+        (211, 142), // getresgid32
+        (212, 30), // chown32
+        (213, 407), // setuid32
+        (214, 386), // setgid32
+        (215, 384), // setfsuid32
+        (216, 382), // setfsgid32
+        (217, 122), // getdents64
+        (218, 279), // pivot_root
+        (219, 215), // mincore
+        (220, 208), // madvise
+        (221, 83), // fcntl64
+        (224, 150), // gettid
+        (225, 308), // readahead
+        (226, 408), // setxattr
+        (227, 202), // lsetxattr
+        (228, 94), // fsetxattr
+        (229, 154), // getxattr
+        (230, 189), // lgetxattr
+        (231, 85), // fgetxattr
+        (232, 195), // listxattr
+        (233, 197), // llistxattr
+        (234, 89), // flistxattr
+        (235, 320), // removexattr
+        (236, 200), // lremovexattr
+        (237, 92), // fremovexattr
+        (238, 474), // tkill
+        (239, 370), // sendfile64
+        (240, 107), // futex
+        (241, 355), // sched_setaffinity
+        (242, 349), // sched_getaffinity
+        (243, 168), // io_setup
+        (244, 164), // io_destroy
+        (245, 165), // io_getevents
+        (246, 169), // io_submit
+        (247, 163), // io_cancel
+        (248, 67), // exit_group
+        (249, 199), // lookup_dcookie
+        (250, 54), // epoll_create
+        (251, 56), // epoll_ctl
+        (252, 60), // epoll_wait
+        (253, 319), // remap_file_pages
+        (256, 378), // set_tid_address
+        (257, 460), // timer_create
+        (258, 465), // timer_settime
+        (259, 463), // timer_gettime
+        (260, 462), // timer_getoverrun
+        (261, 461), // timer_delete
+        (262, 40), // clock_settime
+        (263, 36), // clock_gettime
+        (264, 34), // clock_getres
+        (265, 38), // clock_nanosleep
+        (266, 435), // statfs64
+        (267, 102), // fstatfs64
+        (268, 458), // tgkill
+        (269, 497), // utimes
+        (270, 12), // arm_fadvise64_64
+        (271, 269), // pciconfig_iobase
+        (272, 270), // pciconfig_read
+        (273, 271), // pciconfig_write
+        (274, 234), // mq_open
+        (275, 239), // mq_unlink
+        (276, 237), // mq_timedsend
+        (277, 235), // mq_timedreceive
+        (278, 233), // mq_notify
+        (279, 232), // mq_getsetattr
+        (280, 505), // waitid
+        (281, 425), // socket
+        (282, 17), // bind
+        (283, 46), // connect
+        (284, 192), // listen
+        (285, 3), // accept
+        (286, 148), // getsockname
+        (287, 133), // getpeername
+        (288, 427), // socketpair
+        (289, 368), // send
+        (290, 373), // sendto
+        (291, 314), // recv
+        (292, 315), // recvfrom
+        (293, 415), // shutdown
+        (294, 404), // setsockopt
+        (295, 149), // getsockopt
+        (296, 372), // sendmsg
+        (297, 318), // recvmsg
+        (298, 365), // semop
+        (299, 364), // semget
+        (300, 363), // semctl
+        (301, 245), // msgsnd
+        (302, 244), // msgrcv
+        (303, 243), // msgget
+        (304, 242), // msgctl
+        (305, 411), // shmat
+        (306, 413), // shmdt
+        (307, 414), // shmget
+        (308, 412), // shmctl
+        (309, 7), // add_key
+        (310, 325), // request_key
+        (311, 182), // keyctl
+        (312, 366), // semtimedop
+        (313, 503), // vserver
+        (314, 177), // ioprio_set
+        (315, 176), // ioprio_get
+        (316, 160), // inotify_init
+        (317, 159), // inotify_add_watch
+        (318, 162), // inotify_rm_watch
+        (319, 210), // mbind
+        (320, 115), // get_mempolicy
+        (321, 374), // set_mempolicy
+        (322, 266), // openat
+        (323, 217), // mkdirat
+        (324, 219), // mknodat
+        (325, 81), // fchownat
+        (326, 113), // futimesat
+        (327, 100), // fstatat64
+        (328, 485), // unlinkat
+        (329, 323), // renameat
+        (330, 191), // linkat
+        (331, 446), // symlinkat
+        (332, 311), // readlinkat
+        (333, 77), // fchmodat
+        (334, 68), // faccessat
+        (335, 297), // pselect6
+        (336, 284), // ppoll
+        (337, 486), // unshare
+        (338, 376), // set_robust_list
+        (339, 116), // get_robust_list
+        (340, 428), // splice
+        (341, 13), // arm_sync_file_range
+        (342, 457), // tee
+        (343, 502), // vmsplice
+        (344, 229), // move_pages
+        (345, 119), // getcpu
+        (346, 58), // epoll_pwait
+        (347, 181), // kexec_load
+        (348, 495), // utimensat
+        (349, 419), // signalfd
+        (350, 468), // timerfd_create
+        (351, 62), // eventfd
+        (352, 72), // fallocate
+        (353, 471), // timerfd_settime
+        (354, 469), // timerfd_gettime
+        (355, 420), // signalfd4
+        (356, 63), // eventfd2
+        (357, 55), // epoll_create1
+        (358, 53), // dup3
+        (359, 278), // pipe2
+        (360, 161), // inotify_init1
+        (361, 288), // preadv
+        (362, 302), // pwritev
+        (363, 340), // rt_tgsigqueueinfo
+        (364, 272), // perf_event_open
+        (365, 316), // recvmmsg
+        (366, 4), // accept4
+        (367, 73), // fanotify_init
+        (368, 74), // fanotify_mark
+        (369, 290), // prlimit64
+        (370, 251), // name_to_handle_at
+        (371, 263), // open_by_handle_at
+        (372, 32), // clock_adjtime
+        (373, 450), // syncfs
+        (374, 371), // sendmmsg
+        (375, 391), // setns
+        (376, 293), // process_vm_readv
+        (377, 294), // process_vm_writev
+        (378, 179), // kcmp
+        (379, 88), // finit_module
+        (380, 356), // sched_setattr
+        (381, 350), // sched_getattr
+        (382, 324), // renameat2
+        (383, 360), // seccomp
+        (384, 140), // getrandom
+        (385, 212), // memfd_create
+        (386, 18), // bpf
+        (387, 65), // execveat
+        (388, 490), // userfaultfd
+        (389, 211), // membarrier
+        (390, 221), // mlock2
+        (391, 47), // copy_file_range
+        (392, 289), // preadv2
+        (393, 303), // pwritev2
+        (394, 282), // pkey_mprotect
+        (395, 280), // pkey_alloc
+        (396, 281), // pkey_free
+        (397, 437), // statx
+        (398, 330), // rseq
+        (399, 166), // io_pgetevents
+        (400, 214), // migrate_pages
+        (401, 180), // kexec_file_load
+        (403, 37), // clock_gettime64
+        (404, 41), // clock_settime64
+        (405, 33), // clock_adjtime64
+        (406, 35), // clock_getres_time64
+        (407, 39), // clock_nanosleep_time64
+        (408, 464), // timer_gettime64
+        (409, 466), // timer_settime64
+        (410, 470), // timerfd_gettime64
+        (411, 472), // timerfd_settime64
+        (412, 496), // utimensat_time64
+        (413, 298), // pselect6_time64
+        (414, 285), // ppoll_time64
+        (416, 167), // io_pgetevents_time64
+        (417, 317), // recvmmsg_time64
+        (418, 238), // mq_timedsend_time64
+        (419, 236), // mq_timedreceive_time64
+        (420, 367), // semtimedop_time64
+        (421, 339), // rt_sigtimedwait_time64
+        (422, 109), // futex_time64
+        (423, 354), // sched_rr_get_interval_time64
+        (424, 276), // pidfd_send_signal
+        (425, 172), // io_uring_setup
+        (426, 170), // io_uring_enter
+        (427, 171), // io_uring_register
+        (428, 264), // open_tree
+        (429, 228), // move_mount
+        (430, 96), // fsopen
+        (431, 93), // fsconfig
+        (432, 95), // fsmount
+        (433, 97), // fspick
+        (434, 275), // pidfd_open
+        (435, 43), // clone3
+        (436, 45), // close_range
+        (437, 267), // openat2
+        (438, 274), // pidfd_getfd
+        (439, 69), // faccessat2
+        (440, 291), // process_madvise
+        (441, 59), // epoll_pwait2
+        (442, 227), // mount_setattr
+        (443, 306), // quotactl_fd
+        (444, 185), // landlock_create_ruleset
+        (445, 184), // landlock_add_rule
+        (446, 186), // landlock_restrict_self
+        (448, 292), // process_mrelease
+        (449, 111), // futex_waitv
+        (450, 375), // set_mempolicy_home_node
+        (451, 24), // cachestat
+        (452, 78), // fchmodat2
+        (453, 209), // map_shadow_stack
+        (454, 112), // futex_wake
+        (455, 110), // futex_wait
+        (456, 108), // futex_requeue
+        (457, 436), // statmount
+        (458, 193), // listmount
+        (459, 203), // lsm_get_self_attr
+        (460, 205), // lsm_set_self_attr
+        (461, 204), // lsm_list_modules
+        (462, 241), // mseal
+        (463, 409), // setxattrat
+        (464, 155), // getxattrat
+        (465, 196), // listxattrat
+        (466, 321), // removexattrat
+        (467, 265), // open_tree_attr
+        (468, 86), // file_getattr
+        (469, 87), // file_setattr
+        (470, 194), // listns
+        (471, 331), // rseq_slice_yield
+        (983041, 20), // breakpoint
+        (983042, 23), // cacheflush
+        (983043, 491), // usr26
+        (983044, 492), // usr32
+        (983045, 379), // set_tls
+        (983046, 118), // get_tls
     ],
 };

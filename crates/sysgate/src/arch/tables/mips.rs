@@ -2,890 +2,963 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `mips` syscall table: 437 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `mips` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "mips",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0xfa0,
     newest: ("rseq_slice_yield", 4471),
-    by_name: &[
-        ("_llseek", 4140),
-        ("_newselect", 4142),
-        ("_sysctl", 4153),
-        ("accept", 4168),
-        ("accept4", 4334),
-        ("access", 4033),
-        ("acct", 4051),
-        ("add_key", 4280),
-        ("adjtimex", 4124),
-        ("afs_syscall", 4137),
-        ("alarm", 4027),
-        ("bdflush", 4134),
-        ("bind", 4169),
-        ("bpf", 4355),
-        ("break", 4017),
-        ("brk", 4045),
-        ("cachectl", 4148),
-        ("cacheflush", 4147),
-        ("cachestat", 4451),
-        ("capget", 4204),
-        ("capset", 4205),
-        ("chdir", 4012),
-        ("chmod", 4015),
-        ("chown", 4202),
-        ("chroot", 4061),
-        ("clock_adjtime", 4341),
-        ("clock_adjtime64", 4405),
-        ("clock_getres", 4264),
-        ("clock_getres_time64", 4406),
-        ("clock_gettime", 4263),
-        ("clock_gettime64", 4403),
-        ("clock_nanosleep", 4265),
-        ("clock_nanosleep_time64", 4407),
-        ("clock_settime", 4262),
-        ("clock_settime64", 4404),
-        ("clone", 4120),
-        ("clone3", 4435),
-        ("close", 4006),
-        ("close_range", 4436),
-        ("connect", 4170),
-        ("copy_file_range", 4360),
-        ("creat", 4008),
-        ("create_module", 4127),
-        ("delete_module", 4129),
-        ("dup", 4041),
-        ("dup2", 4063),
-        ("dup3", 4327),
-        ("epoll_create", 4248),
-        ("epoll_create1", 4326),
-        ("epoll_ctl", 4249),
-        ("epoll_pwait", 4313),
-        ("epoll_pwait2", 4441),
-        ("epoll_wait", 4250),
-        ("eventfd", 4319),
-        ("eventfd2", 4325),
-        ("execve", 4011),
-        ("execveat", 4356),
-        ("exit", 4001),
-        ("exit_group", 4246),
-        ("faccessat", 4300),
-        ("faccessat2", 4439),
-        ("fadvise64", 4254),
-        ("fallocate", 4320),
-        ("fanotify_init", 4336),
-        ("fanotify_mark", 4337),
-        ("fchdir", 4133),
-        ("fchmod", 4094),
-        ("fchmodat", 4299),
-        ("fchmodat2", 4452),
-        ("fchown", 4095),
-        ("fchownat", 4291),
-        ("fcntl", 4055),
-        ("fcntl64", 4220),
-        ("fdatasync", 4152),
-        ("fgetxattr", 4229),
-        ("file_getattr", 4468),
-        ("file_setattr", 4469),
-        ("finit_module", 4348),
-        ("flistxattr", 4232),
-        ("flock", 4143),
-        ("fork", 4002),
-        ("fremovexattr", 4235),
-        ("fsconfig", 4431),
-        ("fsetxattr", 4226),
-        ("fsmount", 4432),
-        ("fsopen", 4430),
-        ("fspick", 4433),
-        ("fstat", 4108),
-        ("fstat64", 4215),
-        ("fstatat64", 4293),
-        ("fstatfs", 4100),
-        ("fstatfs64", 4256),
-        ("fsync", 4118),
-        ("ftime", 4035),
-        ("ftruncate", 4093),
-        ("ftruncate64", 4212),
-        ("futex", 4238),
-        ("futex_requeue", 4456),
-        ("futex_time64", 4422),
-        ("futex_wait", 4455),
-        ("futex_waitv", 4449),
-        ("futex_wake", 4454),
-        ("futimesat", 4292),
-        ("get_kernel_syms", 4130),
-        ("get_mempolicy", 4269),
-        ("get_robust_list", 4310),
-        ("getcpu", 4312),
-        ("getcwd", 4203),
-        ("getdents", 4141),
-        ("getdents64", 4219),
-        ("getegid", 4050),
-        ("geteuid", 4049),
-        ("getgid", 4047),
-        ("getgroups", 4080),
-        ("getitimer", 4105),
-        ("getpeername", 4171),
-        ("getpgid", 4132),
-        ("getpgrp", 4065),
-        ("getpid", 4020),
-        ("getpmsg", 4208),
-        ("getppid", 4064),
-        ("getpriority", 4096),
-        ("getrandom", 4353),
-        ("getresgid", 4191),
-        ("getresuid", 4186),
-        ("getrlimit", 4076),
-        ("getrusage", 4077),
-        ("getsid", 4151),
-        ("getsockname", 4172),
-        ("getsockopt", 4173),
-        ("gettid", 4222),
-        ("gettimeofday", 4078),
-        ("getuid", 4024),
-        ("getxattr", 4227),
-        ("getxattrat", 4464),
-        ("gtty", 4032),
-        ("idle", 4112),
-        ("init_module", 4128),
-        ("inotify_add_watch", 4285),
-        ("inotify_init", 4284),
-        ("inotify_init1", 4329),
-        ("inotify_rm_watch", 4286),
-        ("io_cancel", 4245),
-        ("io_destroy", 4242),
-        ("io_getevents", 4243),
-        ("io_pgetevents", 4368),
-        ("io_pgetevents_time64", 4416),
-        ("io_setup", 4241),
-        ("io_submit", 4244),
-        ("io_uring_enter", 4426),
-        ("io_uring_register", 4427),
-        ("io_uring_setup", 4425),
-        ("ioctl", 4054),
-        ("ioperm", 4101),
-        ("iopl", 4110),
-        ("ioprio_get", 4315),
-        ("ioprio_set", 4314),
-        ("ipc", 4117),
-        ("kcmp", 4347),
-        ("kexec_load", 4311),
-        ("keyctl", 4282),
-        ("kill", 4037),
-        ("landlock_add_rule", 4445),
-        ("landlock_create_ruleset", 4444),
-        ("landlock_restrict_self", 4446),
-        ("lchown", 4016),
-        ("lgetxattr", 4228),
-        ("link", 4009),
-        ("linkat", 4296),
-        ("listen", 4174),
-        ("listmount", 4458),
-        ("listns", 4470),
-        ("listxattr", 4230),
-        ("listxattrat", 4465),
-        ("llistxattr", 4231),
-        ("lock", 4053),
-        ("lookup_dcookie", 4247),
-        ("lremovexattr", 4234),
-        ("lseek", 4019),
-        ("lsetxattr", 4225),
-        ("lsm_get_self_attr", 4459),
-        ("lsm_list_modules", 4461),
-        ("lsm_set_self_attr", 4460),
-        ("lstat", 4107),
-        ("lstat64", 4214),
-        ("madvise", 4218),
-        ("map_shadow_stack", 4453),
-        ("mbind", 4268),
-        ("membarrier", 4358),
-        ("memfd_create", 4354),
-        ("migrate_pages", 4287),
-        ("mincore", 4217),
-        ("mkdir", 4039),
-        ("mkdirat", 4289),
-        ("mknod", 4014),
-        ("mknodat", 4290),
-        ("mlock", 4154),
-        ("mlock2", 4359),
-        ("mlockall", 4156),
-        ("mmap", 4090),
-        ("mmap2", 4210),
-        ("modify_ldt", 4123),
-        ("mount", 4021),
-        ("mount_setattr", 4442),
-        ("move_mount", 4429),
-        ("move_pages", 4308),
-        ("mprotect", 4125),
-        ("mpx", 4056),
-        ("mq_getsetattr", 4276),
-        ("mq_notify", 4275),
-        ("mq_open", 4271),
-        ("mq_timedreceive", 4274),
-        ("mq_timedreceive_time64", 4419),
-        ("mq_timedsend", 4273),
-        ("mq_timedsend_time64", 4418),
-        ("mq_unlink", 4272),
-        ("mremap", 4167),
-        ("mseal", 4462),
-        ("msgctl", 4402),
-        ("msgget", 4399),
-        ("msgrcv", 4401),
-        ("msgsnd", 4400),
-        ("msync", 4144),
-        ("munlock", 4155),
-        ("munlockall", 4157),
-        ("munmap", 4091),
-        ("name_to_handle_at", 4339),
-        ("nanosleep", 4166),
-        ("nfsservctl", 4189),
-        ("nice", 4034),
-        ("open", 4005),
-        ("open_by_handle_at", 4340),
-        ("open_tree", 4428),
-        ("open_tree_attr", 4467),
-        ("openat", 4288),
-        ("openat2", 4437),
-        ("pause", 4029),
-        ("perf_event_open", 4333),
-        ("personality", 4136),
-        ("pidfd_getfd", 4438),
-        ("pidfd_open", 4434),
-        ("pidfd_send_signal", 4424),
-        ("pipe", 4042),
-        ("pipe2", 4328),
-        ("pivot_root", 4216),
-        ("pkey_alloc", 4364),
-        ("pkey_free", 4365),
-        ("pkey_mprotect", 4363),
-        ("poll", 4188),
-        ("ppoll", 4302),
-        ("ppoll_time64", 4414),
-        ("prctl", 4192),
-        ("pread64", 4200),
-        ("preadv", 4330),
-        ("preadv2", 4361),
-        ("prlimit64", 4338),
-        ("process_madvise", 4440),
-        ("process_mrelease", 4448),
-        ("process_vm_readv", 4345),
-        ("process_vm_writev", 4346),
-        ("prof", 4044),
-        ("profil", 4098),
-        ("pselect6", 4301),
-        ("pselect6_time64", 4413),
-        ("ptrace", 4026),
-        ("putpmsg", 4209),
-        ("pwrite64", 4201),
-        ("pwritev", 4331),
-        ("pwritev2", 4362),
-        ("query_module", 4187),
-        ("quotactl", 4131),
-        ("quotactl_fd", 4443),
-        ("read", 4003),
-        ("readahead", 4223),
-        ("readdir", 4089),
-        ("readlink", 4085),
-        ("readlinkat", 4298),
-        ("readv", 4145),
-        ("reboot", 4088),
-        ("recv", 4175),
-        ("recvfrom", 4176),
-        ("recvmmsg", 4335),
-        ("recvmmsg_time64", 4417),
-        ("recvmsg", 4177),
-        ("remap_file_pages", 4251),
-        ("removexattr", 4233),
-        ("removexattrat", 4466),
-        ("rename", 4038),
-        ("renameat", 4295),
-        ("renameat2", 4351),
-        ("request_key", 4281),
-        ("restart_syscall", 4253),
-        ("rmdir", 4040),
-        ("rseq", 4367),
-        ("rseq_slice_yield", 4471),
-        ("rt_sigaction", 4194),
-        ("rt_sigpending", 4196),
-        ("rt_sigprocmask", 4195),
-        ("rt_sigqueueinfo", 4198),
-        ("rt_sigreturn", 4193),
-        ("rt_sigsuspend", 4199),
-        ("rt_sigtimedwait", 4197),
-        ("rt_sigtimedwait_time64", 4421),
-        ("rt_tgsigqueueinfo", 4332),
-        ("sched_get_priority_max", 4163),
-        ("sched_get_priority_min", 4164),
-        ("sched_getaffinity", 4240),
-        ("sched_getattr", 4350),
-        ("sched_getparam", 4159),
-        ("sched_getscheduler", 4161),
-        ("sched_rr_get_interval", 4165),
-        ("sched_rr_get_interval_time64", 4423),
-        ("sched_setaffinity", 4239),
-        ("sched_setattr", 4349),
-        ("sched_setparam", 4158),
-        ("sched_setscheduler", 4160),
-        ("sched_yield", 4162),
-        ("seccomp", 4352),
-        ("semctl", 4394),
-        ("semget", 4393),
-        ("semtimedop_time64", 4420),
-        ("send", 4178),
-        ("sendfile", 4207),
-        ("sendfile64", 4237),
-        ("sendmmsg", 4343),
-        ("sendmsg", 4179),
-        ("sendto", 4180),
-        ("set_mempolicy", 4270),
-        ("set_mempolicy_home_node", 4450),
-        ("set_robust_list", 4309),
-        ("set_thread_area", 4283),
-        ("set_tid_address", 4252),
-        ("setdomainname", 4121),
-        ("setfsgid", 4139),
-        ("setfsuid", 4138),
-        ("setgid", 4046),
-        ("setgroups", 4081),
-        ("sethostname", 4074),
-        ("setitimer", 4104),
-        ("setns", 4344),
-        ("setpgid", 4057),
-        ("setpriority", 4097),
-        ("setregid", 4071),
-        ("setresgid", 4190),
-        ("setresuid", 4185),
-        ("setreuid", 4070),
-        ("setrlimit", 4075),
-        ("setsid", 4066),
-        ("setsockopt", 4181),
-        ("settimeofday", 4079),
-        ("setuid", 4023),
-        ("setxattr", 4224),
-        ("setxattrat", 4463),
-        ("sgetmask", 4068),
-        ("shmat", 4397),
-        ("shmctl", 4396),
-        ("shmdt", 4398),
-        ("shmget", 4395),
-        ("shutdown", 4182),
-        ("sigaction", 4067),
-        ("sigaltstack", 4206),
-        ("signal", 4048),
-        ("signalfd", 4317),
-        ("signalfd4", 4324),
-        ("sigpending", 4073),
-        ("sigprocmask", 4126),
-        ("sigreturn", 4119),
-        ("sigsuspend", 4072),
-        ("socket", 4183),
-        ("socketcall", 4102),
-        ("socketpair", 4184),
-        ("splice", 4304),
-        ("ssetmask", 4069),
-        ("stat", 4106),
-        ("stat64", 4213),
-        ("statfs", 4099),
-        ("statfs64", 4255),
-        ("statmount", 4457),
-        ("statx", 4366),
-        ("stime", 4025),
-        ("stty", 4031),
-        ("swapoff", 4115),
-        ("swapon", 4087),
-        ("symlink", 4083),
-        ("symlinkat", 4297),
-        ("sync", 4036),
-        ("sync_file_range", 4305),
-        ("syncfs", 4342),
-        ("syscall", 4000),
-        ("sysfs", 4135),
-        ("sysinfo", 4116),
-        ("syslog", 4103),
-        ("sysmips", 4149),
-        ("tee", 4306),
-        ("tgkill", 4266),
-        ("time", 4013),
-        ("timer_create", 4257),
-        ("timer_delete", 4261),
-        ("timer_getoverrun", 4260),
-        ("timer_gettime", 4259),
-        ("timer_gettime64", 4408),
-        ("timer_settime", 4258),
-        ("timer_settime64", 4409),
-        ("timerfd", 4318),
-        ("timerfd_create", 4321),
-        ("timerfd_gettime", 4322),
-        ("timerfd_gettime64", 4410),
-        ("timerfd_settime", 4323),
-        ("timerfd_settime64", 4411),
-        ("times", 4043),
-        ("tkill", 4236),
-        ("truncate", 4092),
-        ("truncate64", 4211),
-        ("ulimit", 4058),
-        ("umask", 4060),
-        ("umount", 4022),
-        ("umount2", 4052),
-        ("uname", 4122),
-        ("unlink", 4010),
-        ("unlinkat", 4294),
-        ("unshare", 4303),
-        ("uselib", 4086),
-        ("userfaultfd", 4357),
-        ("ustat", 4062),
-        ("utime", 4030),
-        ("utimensat", 4316),
-        ("utimensat_time64", 4412),
-        ("utimes", 4267),
-        ("vhangup", 4111),
-        ("vm86", 4113),
-        ("vmsplice", 4307),
-        ("vserver", 4277),
-        ("wait4", 4114),
-        ("waitid", 4278),
-        ("waitpid", 4007),
-        ("write", 4004),
-        ("writev", 4146),
+    numbers: &[
+        4140, // _llseek
+        4142, // _newselect
+        4153, // _sysctl
+        4168, // accept
+        4334, // accept4
+        4033, // access
+        4051, // acct
+        4280, // add_key
+        4124, // adjtimex
+        4137, // afs_syscall
+        4027, // alarm
+        ABSENT, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        4134, // bdflush
+        4169, // bind
+        4355, // bpf
+        4017, // break
+        ABSENT, // breakpoint
+        4045, // brk
+        4148, // cachectl
+        4147, // cacheflush
+        4451, // cachestat
+        4204, // capget
+        4205, // capset
+        4012, // chdir
+        4015, // chmod
+        4202, // chown
+        ABSENT, // chown32
+        4061, // chroot
+        4341, // clock_adjtime
+        4405, // clock_adjtime64
+        4264, // clock_getres
+        4406, // clock_getres_time64
+        4263, // clock_gettime
+        4403, // clock_gettime64
+        4265, // clock_nanosleep
+        4407, // clock_nanosleep_time64
+        4262, // clock_settime
+        4404, // clock_settime64
+        4120, // clone
+        4435, // clone3
+        4006, // close
+        4436, // close_range
+        4170, // connect
+        4360, // copy_file_range
+        4008, // creat
+        4127, // create_module
+        4129, // delete_module
+        4041, // dup
+        4063, // dup2
+        4327, // dup3
+        4248, // epoll_create
+        4326, // epoll_create1
+        4249, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        4313, // epoll_pwait
+        4441, // epoll_pwait2
+        4250, // epoll_wait
+        ABSENT, // epoll_wait_old
+        4319, // eventfd
+        4325, // eventfd2
+        4011, // execve
+        4356, // execveat
+        4001, // exit
+        4246, // exit_group
+        4300, // faccessat
+        4439, // faccessat2
+        4254, // fadvise64
+        ABSENT, // fadvise64_64
+        4320, // fallocate
+        4336, // fanotify_init
+        4337, // fanotify_mark
+        4133, // fchdir
+        4094, // fchmod
+        4299, // fchmodat
+        4452, // fchmodat2
+        4095, // fchown
+        ABSENT, // fchown32
+        4291, // fchownat
+        4055, // fcntl
+        4220, // fcntl64
+        4152, // fdatasync
+        4229, // fgetxattr
+        4468, // file_getattr
+        4469, // file_setattr
+        4348, // finit_module
+        4232, // flistxattr
+        4143, // flock
+        4002, // fork
+        4235, // fremovexattr
+        4431, // fsconfig
+        4226, // fsetxattr
+        4432, // fsmount
+        4430, // fsopen
+        4433, // fspick
+        4108, // fstat
+        4215, // fstat64
+        4293, // fstatat64
+        4100, // fstatfs
+        4256, // fstatfs64
+        4118, // fsync
+        4035, // ftime
+        4093, // ftruncate
+        4212, // ftruncate64
+        4238, // futex
+        4456, // futex_requeue
+        4422, // futex_time64
+        4455, // futex_wait
+        4449, // futex_waitv
+        4454, // futex_wake
+        4292, // futimesat
+        4130, // get_kernel_syms
+        4269, // get_mempolicy
+        4310, // get_robust_list
+        ABSENT, // get_thread_area
+        ABSENT, // get_tls
+        4312, // getcpu
+        4203, // getcwd
+        4141, // getdents
+        4219, // getdents64
+        4050, // getegid
+        ABSENT, // getegid32
+        4049, // geteuid
+        ABSENT, // geteuid32
+        4047, // getgid
+        ABSENT, // getgid32
+        4080, // getgroups
+        ABSENT, // getgroups32
+        4105, // getitimer
+        ABSENT, // getpagesize
+        4171, // getpeername
+        4132, // getpgid
+        4065, // getpgrp
+        4020, // getpid
+        4208, // getpmsg
+        4064, // getppid
+        4096, // getpriority
+        4353, // getrandom
+        4191, // getresgid
+        ABSENT, // getresgid32
+        4186, // getresuid
+        ABSENT, // getresuid32
+        4076, // getrlimit
+        4077, // getrusage
+        4151, // getsid
+        4172, // getsockname
+        4173, // getsockopt
+        4222, // gettid
+        4078, // gettimeofday
+        4024, // getuid
+        ABSENT, // getuid32
+        4227, // getxattr
+        4464, // getxattrat
+        4032, // gtty
+        4112, // idle
+        4128, // init_module
+        4285, // inotify_add_watch
+        4284, // inotify_init
+        4329, // inotify_init1
+        4286, // inotify_rm_watch
+        4245, // io_cancel
+        4242, // io_destroy
+        4243, // io_getevents
+        4368, // io_pgetevents
+        4416, // io_pgetevents_time64
+        4241, // io_setup
+        4244, // io_submit
+        4426, // io_uring_enter
+        4427, // io_uring_register
+        4425, // io_uring_setup
+        4054, // ioctl
+        4101, // ioperm
+        4110, // iopl
+        4315, // ioprio_get
+        4314, // ioprio_set
+        4117, // ipc
+        4347, // kcmp
+        ABSENT, // kexec_file_load
+        4311, // kexec_load
+        4282, // keyctl
+        4037, // kill
+        4445, // landlock_add_rule
+        4444, // landlock_create_ruleset
+        4446, // landlock_restrict_self
+        4016, // lchown
+        ABSENT, // lchown32
+        4228, // lgetxattr
+        4009, // link
+        4296, // linkat
+        4174, // listen
+        4458, // listmount
+        4470, // listns
+        4230, // listxattr
+        4465, // listxattrat
+        4231, // llistxattr
+        4053, // lock
+        4247, // lookup_dcookie
+        4234, // lremovexattr
+        4019, // lseek
+        4225, // lsetxattr
+        4459, // lsm_get_self_attr
+        4461, // lsm_list_modules
+        4460, // lsm_set_self_attr
+        4107, // lstat
+        4214, // lstat64
+        4218, // madvise
+        4453, // map_shadow_stack
+        4268, // mbind
+        4358, // membarrier
+        4354, // memfd_create
+        ABSENT, // memfd_secret
+        4287, // migrate_pages
+        4217, // mincore
+        4039, // mkdir
+        4289, // mkdirat
+        4014, // mknod
+        4290, // mknodat
+        4154, // mlock
+        4359, // mlock2
+        4156, // mlockall
+        4090, // mmap
+        4210, // mmap2
+        4123, // modify_ldt
+        4021, // mount
+        4442, // mount_setattr
+        4429, // move_mount
+        4308, // move_pages
+        4125, // mprotect
+        4056, // mpx
+        4276, // mq_getsetattr
+        4275, // mq_notify
+        4271, // mq_open
+        4274, // mq_timedreceive
+        4419, // mq_timedreceive_time64
+        4273, // mq_timedsend
+        4418, // mq_timedsend_time64
+        4272, // mq_unlink
+        4167, // mremap
+        4462, // mseal
+        4402, // msgctl
+        4399, // msgget
+        4401, // msgrcv
+        4400, // msgsnd
+        4144, // msync
+        ABSENT, // multiplexer
+        4155, // munlock
+        4157, // munlockall
+        4091, // munmap
+        4339, // name_to_handle_at
+        4166, // nanosleep
+        ABSENT, // newfstatat
+        4189, // nfsservctl
+        4034, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        4005, // open
+        4340, // open_by_handle_at
+        4428, // open_tree
+        4467, // open_tree_attr
+        4288, // openat
+        4437, // openat2
+        4029, // pause
+        ABSENT, // pciconfig_iobase
+        ABSENT, // pciconfig_read
+        ABSENT, // pciconfig_write
+        4333, // perf_event_open
+        4136, // personality
+        4438, // pidfd_getfd
+        4434, // pidfd_open
+        4424, // pidfd_send_signal
+        4042, // pipe
+        4328, // pipe2
+        4216, // pivot_root
+        4364, // pkey_alloc
+        4365, // pkey_free
+        4363, // pkey_mprotect
+        4188, // poll
+        4302, // ppoll
+        4414, // ppoll_time64
+        4192, // prctl
+        4200, // pread64
+        4330, // preadv
+        4361, // preadv2
+        4338, // prlimit64
+        4440, // process_madvise
+        4448, // process_mrelease
+        4345, // process_vm_readv
+        4346, // process_vm_writev
+        4044, // prof
+        4098, // profil
+        4301, // pselect6
+        4413, // pselect6_time64
+        4026, // ptrace
+        4209, // putpmsg
+        4201, // pwrite64
+        4331, // pwritev
+        4362, // pwritev2
+        4187, // query_module
+        4131, // quotactl
+        4443, // quotactl_fd
+        4003, // read
+        4223, // readahead
+        4089, // readdir
+        4085, // readlink
+        4298, // readlinkat
+        4145, // readv
+        4088, // reboot
+        4175, // recv
+        4176, // recvfrom
+        4335, // recvmmsg
+        4417, // recvmmsg_time64
+        4177, // recvmsg
+        4251, // remap_file_pages
+        4233, // removexattr
+        4466, // removexattrat
+        4038, // rename
+        4295, // renameat
+        4351, // renameat2
+        4281, // request_key
+        4253, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        4040, // rmdir
+        4367, // rseq
+        4471, // rseq_slice_yield
+        4194, // rt_sigaction
+        4196, // rt_sigpending
+        4195, // rt_sigprocmask
+        4198, // rt_sigqueueinfo
+        4193, // rt_sigreturn
+        4199, // rt_sigsuspend
+        4197, // rt_sigtimedwait
+        4421, // rt_sigtimedwait_time64
+        4332, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        4163, // sched_get_priority_max
+        4164, // sched_get_priority_min
+        4240, // sched_getaffinity
+        4350, // sched_getattr
+        4159, // sched_getparam
+        4161, // sched_getscheduler
+        4165, // sched_rr_get_interval
+        4423, // sched_rr_get_interval_time64
+        4239, // sched_setaffinity
+        4349, // sched_setattr
+        4158, // sched_setparam
+        4160, // sched_setscheduler
+        4162, // sched_yield
+        4352, // seccomp
+        ABSENT, // security
+        ABSENT, // select
+        4394, // semctl
+        4393, // semget
+        ABSENT, // semop
+        ABSENT, // semtimedop
+        4420, // semtimedop_time64
+        4178, // send
+        4207, // sendfile
+        4237, // sendfile64
+        4343, // sendmmsg
+        4179, // sendmsg
+        4180, // sendto
+        4270, // set_mempolicy
+        4450, // set_mempolicy_home_node
+        4309, // set_robust_list
+        4283, // set_thread_area
+        4252, // set_tid_address
+        ABSENT, // set_tls
+        4121, // setdomainname
+        4139, // setfsgid
+        ABSENT, // setfsgid32
+        4138, // setfsuid
+        ABSENT, // setfsuid32
+        4046, // setgid
+        ABSENT, // setgid32
+        4081, // setgroups
+        ABSENT, // setgroups32
+        4074, // sethostname
+        4104, // setitimer
+        4344, // setns
+        4057, // setpgid
+        4097, // setpriority
+        4071, // setregid
+        ABSENT, // setregid32
+        4190, // setresgid
+        ABSENT, // setresgid32
+        4185, // setresuid
+        ABSENT, // setresuid32
+        4070, // setreuid
+        ABSENT, // setreuid32
+        4075, // setrlimit
+        4066, // setsid
+        4181, // setsockopt
+        4079, // settimeofday
+        4023, // setuid
+        ABSENT, // setuid32
+        4224, // setxattr
+        4463, // setxattrat
+        4068, // sgetmask
+        4397, // shmat
+        4396, // shmctl
+        4398, // shmdt
+        4395, // shmget
+        4182, // shutdown
+        4067, // sigaction
+        4206, // sigaltstack
+        4048, // signal
+        4317, // signalfd
+        4324, // signalfd4
+        4073, // sigpending
+        4126, // sigprocmask
+        4119, // sigreturn
+        4072, // sigsuspend
+        4183, // socket
+        4102, // socketcall
+        4184, // socketpair
+        4304, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        4069, // ssetmask
+        4106, // stat
+        4213, // stat64
+        4099, // statfs
+        4255, // statfs64
+        4457, // statmount
+        4366, // statx
+        4025, // stime
+        4031, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        4115, // swapoff
+        4087, // swapon
+        ABSENT, // switch_endian
+        4083, // symlink
+        4297, // symlinkat
+        4036, // sync
+        4305, // sync_file_range
+        ABSENT, // sync_file_range2
+        4342, // syncfs
+        ABSENT, // sys_debug_setcontext
+        4000, // syscall
+        4135, // sysfs
+        4116, // sysinfo
+        4103, // syslog
+        4149, // sysmips
+        4306, // tee
+        4266, // tgkill
+        4013, // time
+        4257, // timer_create
+        4261, // timer_delete
+        4260, // timer_getoverrun
+        4259, // timer_gettime
+        4408, // timer_gettime64
+        4258, // timer_settime
+        4409, // timer_settime64
+        4318, // timerfd
+        4321, // timerfd_create
+        4322, // timerfd_gettime
+        4410, // timerfd_gettime64
+        4323, // timerfd_settime
+        4411, // timerfd_settime64
+        4043, // times
+        4236, // tkill
+        4092, // truncate
+        4211, // truncate64
+        ABSENT, // tuxcall
+        ABSENT, // ugetrlimit
+        4058, // ulimit
+        4060, // umask
+        4022, // umount
+        4052, // umount2
+        4122, // uname
+        4010, // unlink
+        4294, // unlinkat
+        4303, // unshare
+        ABSENT, // uprobe
+        ABSENT, // uretprobe
+        4086, // uselib
+        4357, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        4062, // ustat
+        4030, // utime
+        4316, // utimensat
+        4412, // utimensat_time64
+        4267, // utimes
+        ABSENT, // vfork
+        4111, // vhangup
+        4113, // vm86
+        ABSENT, // vm86old
+        4307, // vmsplice
+        4277, // vserver
+        4114, // wait4
+        4278, // waitid
+        4007, // waitpid
+        4004, // write
+        4146, // writev
     ],
     by_number: &[
-        (4000, "syscall"),
-        (4001, "exit"),
-        (4002, "fork"),
-        (4003, "read"),
-        (4004, "write"),
-        (4005, "open"),
-        (4006, "close"),
-        (4007, "waitpid"),
-        (4008, "creat"),
-        (4009, "link"),
-        (4010, "unlink"),
-        (4011, "execve"),
-        (4012, "chdir"),
-        (4013, "time"),
-        (4014, "mknod"),
-        (4015, "chmod"),
-        (4016, "lchown"),
-        (4017, "break"),
-        (4019, "lseek"),
-        (4020, "getpid"),
-        (4021, "mount"),
-        (4022, "umount"),
-        (4023, "setuid"),
-        (4024, "getuid"),
-        (4025, "stime"),
-        (4026, "ptrace"),
-        (4027, "alarm"),
-        (4029, "pause"),
-        (4030, "utime"),
-        (4031, "stty"),
-        (4032, "gtty"),
-        (4033, "access"),
-        (4034, "nice"),
-        (4035, "ftime"),
-        (4036, "sync"),
-        (4037, "kill"),
-        (4038, "rename"),
-        (4039, "mkdir"),
-        (4040, "rmdir"),
-        (4041, "dup"),
-        (4042, "pipe"),
-        (4043, "times"),
-        (4044, "prof"),
-        (4045, "brk"),
-        (4046, "setgid"),
-        (4047, "getgid"),
-        (4048, "signal"),
-        (4049, "geteuid"),
-        (4050, "getegid"),
-        (4051, "acct"),
-        (4052, "umount2"),
-        (4053, "lock"),
-        (4054, "ioctl"),
-        (4055, "fcntl"),
-        (4056, "mpx"),
-        (4057, "setpgid"),
-        (4058, "ulimit"),
-        (4060, "umask"),
-        (4061, "chroot"),
-        (4062, "ustat"),
-        (4063, "dup2"),
-        (4064, "getppid"),
-        (4065, "getpgrp"),
-        (4066, "setsid"),
-        (4067, "sigaction"),
-        (4068, "sgetmask"),
-        (4069, "ssetmask"),
-        (4070, "setreuid"),
-        (4071, "setregid"),
-        (4072, "sigsuspend"),
-        (4073, "sigpending"),
-        (4074, "sethostname"),
-        (4075, "setrlimit"),
-        (4076, "getrlimit"),
-        (4077, "getrusage"),
-        (4078, "gettimeofday"),
-        (4079, "settimeofday"),
-        (4080, "getgroups"),
-        (4081, "setgroups"),
-        (4083, "symlink"),
-        (4085, "readlink"),
-        (4086, "uselib"),
-        (4087, "swapon"),
-        (4088, "reboot"),
-        (4089, "readdir"),
-        (4090, "mmap"),
-        (4091, "munmap"),
-        (4092, "truncate"),
-        (4093, "ftruncate"),
-        (4094, "fchmod"),
-        (4095, "fchown"),
-        (4096, "getpriority"),
-        (4097, "setpriority"),
-        (4098, "profil"),
-        (4099, "statfs"),
-        (4100, "fstatfs"),
-        (4101, "ioperm"),
-        (4102, "socketcall"),
-        (4103, "syslog"),
-        (4104, "setitimer"),
-        (4105, "getitimer"),
-        (4106, "stat"),
-        (4107, "lstat"),
-        (4108, "fstat"),
-        (4110, "iopl"),
-        (4111, "vhangup"),
-        (4112, "idle"),
-        (4113, "vm86"),
-        (4114, "wait4"),
-        (4115, "swapoff"),
-        (4116, "sysinfo"),
-        (4117, "ipc"),
-        (4118, "fsync"),
-        (4119, "sigreturn"),
-        (4120, "clone"),
-        (4121, "setdomainname"),
-        (4122, "uname"),
-        (4123, "modify_ldt"),
-        (4124, "adjtimex"),
-        (4125, "mprotect"),
-        (4126, "sigprocmask"),
-        (4127, "create_module"),
-        (4128, "init_module"),
-        (4129, "delete_module"),
-        (4130, "get_kernel_syms"),
-        (4131, "quotactl"),
-        (4132, "getpgid"),
-        (4133, "fchdir"),
-        (4134, "bdflush"),
-        (4135, "sysfs"),
-        (4136, "personality"),
-        (4137, "afs_syscall"),
-        (4138, "setfsuid"),
-        (4139, "setfsgid"),
-        (4140, "_llseek"),
-        (4141, "getdents"),
-        (4142, "_newselect"),
-        (4143, "flock"),
-        (4144, "msync"),
-        (4145, "readv"),
-        (4146, "writev"),
-        (4147, "cacheflush"),
-        (4148, "cachectl"),
-        (4149, "sysmips"),
-        (4151, "getsid"),
-        (4152, "fdatasync"),
-        (4153, "_sysctl"),
-        (4154, "mlock"),
-        (4155, "munlock"),
-        (4156, "mlockall"),
-        (4157, "munlockall"),
-        (4158, "sched_setparam"),
-        (4159, "sched_getparam"),
-        (4160, "sched_setscheduler"),
-        (4161, "sched_getscheduler"),
-        (4162, "sched_yield"),
-        (4163, "sched_get_priority_max"),
-        (4164, "sched_get_priority_min"),
-        (4165, "sched_rr_get_interval"),
-        (4166, "nanosleep"),
-        (4167, "mremap"),
-        (4168, "accept"),
-        (4169, "bind"),
-        (4170, "connect"),
-        (4171, "getpeername"),
-        (4172, "getsockname"),
-        (4173, "getsockopt"),
-        (4174, "listen"),
-        (4175, "recv"),
-        (4176, "recvfrom"),
-        (4177, "recvmsg"),
-        (4178, "send"),
-        (4179, "sendmsg"),
-        (4180, "sendto"),
-        (4181, "setsockopt"),
-        (4182, "shutdown"),
-        (4183, "socket"),
-        (4184, "socketpair"),
-        (4185, "setresuid"),
-        (4186, "getresuid"),
-        (4187, "query_module"),
-        (4188, "poll"),
-        (4189, "nfsservctl"),
-        (4190, "setresgid"),
-        (4191, "getresgid"),
-        (4192, "prctl"),
-        (4193, "rt_sigreturn"),
-        (4194, "rt_sigaction"),
-        (4195, "rt_sigprocmask"),
-        (4196, "rt_sigpending"),
-        (4197, "rt_sigtimedwait"),
-        (4198, "rt_sigqueueinfo"),
-        (4199, "rt_sigsuspend"),
-        (4200, "pread64"),
-        (4201, "pwrite64"),
-        (4202, "chown"),
-        (4203, "getcwd"),
-        (4204, "capget"),
-        (4205, "capset"),
-        (4206, "sigaltstack"),
-        (4207, "sendfile"),
-        (4208, "getpmsg"),
-        (4209, "putpmsg"),
-        (4210, "mmap2"),
-        (4211, "truncate64"),
-        (4212, "ftruncate64"),
-        (4213, "stat64"),
-        (4214, "lstat64"),
-        (4215, "fstat64"),
-        (4216, "pivot_root"),
-        (4217, "mincore"),
-        (4218, "madvise"),
-        (4219, "getdents64"),
-        (4220, "fcntl64"),
-        (4222, "gettid"),
-        (4223, "readahead"),
-        (4224, "setxattr"),
-        (4225, "lsetxattr"),
-        (4226, "fsetxattr"),
-        (4227, "getxattr"),
-        (4228, "lgetxattr"),
-        (4229, "fgetxattr"),
-        (4230, "listxattr"),
-        (4231, "llistxattr"),
-        (4232, "flistxattr"),
-        (4233, "removexattr"),
-        (4234, "lremovexattr"),
-        (4235, "fremovexattr"),
-        (4236, "tkill"),
-        (4237, "sendfile64"),
-        (4238, "futex"),
-        (4239, "sched_setaffinity"),
-        (4240, "sched_getaffinity"),
-        (4241, "io_setup"),
-        (4242, "io_destroy"),
-        (4243, "io_getevents"),
-        (4244, "io_submit"),
-        (4245, "io_cancel"),
-        (4246, "exit_group"),
-        (4247, "lookup_dcookie"),
-        (4248, "epoll_create"),
-        (4249, "epoll_ctl"),
-        (4250, "epoll_wait"),
-        (4251, "remap_file_pages"),
-        (4252, "set_tid_address"),
-        (4253, "restart_syscall"),
-        (4254, "fadvise64"),
-        (4255, "statfs64"),
-        (4256, "fstatfs64"),
-        (4257, "timer_create"),
-        (4258, "timer_settime"),
-        (4259, "timer_gettime"),
-        (4260, "timer_getoverrun"),
-        (4261, "timer_delete"),
-        (4262, "clock_settime"),
-        (4263, "clock_gettime"),
-        (4264, "clock_getres"),
-        (4265, "clock_nanosleep"),
-        (4266, "tgkill"),
-        (4267, "utimes"),
-        (4268, "mbind"),
-        (4269, "get_mempolicy"),
-        (4270, "set_mempolicy"),
-        (4271, "mq_open"),
-        (4272, "mq_unlink"),
-        (4273, "mq_timedsend"),
-        (4274, "mq_timedreceive"),
-        (4275, "mq_notify"),
-        (4276, "mq_getsetattr"),
-        (4277, "vserver"),
-        (4278, "waitid"),
-        (4280, "add_key"),
-        (4281, "request_key"),
-        (4282, "keyctl"),
-        (4283, "set_thread_area"),
-        (4284, "inotify_init"),
-        (4285, "inotify_add_watch"),
-        (4286, "inotify_rm_watch"),
-        (4287, "migrate_pages"),
-        (4288, "openat"),
-        (4289, "mkdirat"),
-        (4290, "mknodat"),
-        (4291, "fchownat"),
-        (4292, "futimesat"),
-        (4293, "fstatat64"),
-        (4294, "unlinkat"),
-        (4295, "renameat"),
-        (4296, "linkat"),
-        (4297, "symlinkat"),
-        (4298, "readlinkat"),
-        (4299, "fchmodat"),
-        (4300, "faccessat"),
-        (4301, "pselect6"),
-        (4302, "ppoll"),
-        (4303, "unshare"),
-        (4304, "splice"),
-        (4305, "sync_file_range"),
-        (4306, "tee"),
-        (4307, "vmsplice"),
-        (4308, "move_pages"),
-        (4309, "set_robust_list"),
-        (4310, "get_robust_list"),
-        (4311, "kexec_load"),
-        (4312, "getcpu"),
-        (4313, "epoll_pwait"),
-        (4314, "ioprio_set"),
-        (4315, "ioprio_get"),
-        (4316, "utimensat"),
-        (4317, "signalfd"),
-        (4318, "timerfd"),
-        (4319, "eventfd"),
-        (4320, "fallocate"),
-        (4321, "timerfd_create"),
-        (4322, "timerfd_gettime"),
-        (4323, "timerfd_settime"),
-        (4324, "signalfd4"),
-        (4325, "eventfd2"),
-        (4326, "epoll_create1"),
-        (4327, "dup3"),
-        (4328, "pipe2"),
-        (4329, "inotify_init1"),
-        (4330, "preadv"),
-        (4331, "pwritev"),
-        (4332, "rt_tgsigqueueinfo"),
-        (4333, "perf_event_open"),
-        (4334, "accept4"),
-        (4335, "recvmmsg"),
-        (4336, "fanotify_init"),
-        (4337, "fanotify_mark"),
-        (4338, "prlimit64"),
-        (4339, "name_to_handle_at"),
-        (4340, "open_by_handle_at"),
-        (4341, "clock_adjtime"),
-        (4342, "syncfs"),
-        (4343, "sendmmsg"),
-        (4344, "setns"),
-        (4345, "process_vm_readv"),
-        (4346, "process_vm_writev"),
-        (4347, "kcmp"),
-        (4348, "finit_module"),
-        (4349, "sched_setattr"),
-        (4350, "sched_getattr"),
-        (4351, "renameat2"),
-        (4352, "seccomp"),
-        (4353, "getrandom"),
-        (4354, "memfd_create"),
-        (4355, "bpf"),
-        (4356, "execveat"),
-        (4357, "userfaultfd"),
-        (4358, "membarrier"),
-        (4359, "mlock2"),
-        (4360, "copy_file_range"),
-        (4361, "preadv2"),
-        (4362, "pwritev2"),
-        (4363, "pkey_mprotect"),
-        (4364, "pkey_alloc"),
-        (4365, "pkey_free"),
-        (4366, "statx"),
-        (4367, "rseq"),
-        (4368, "io_pgetevents"),
-        (4393, "semget"),
-        (4394, "semctl"),
-        (4395, "shmget"),
-        (4396, "shmctl"),
-        (4397, "shmat"),
-        (4398, "shmdt"),
-        (4399, "msgget"),
-        (4400, "msgsnd"),
-        (4401, "msgrcv"),
-        (4402, "msgctl"),
-        (4403, "clock_gettime64"),
-        (4404, "clock_settime64"),
-        (4405, "clock_adjtime64"),
-        (4406, "clock_getres_time64"),
-        (4407, "clock_nanosleep_time64"),
-        (4408, "timer_gettime64"),
-        (4409, "timer_settime64"),
-        (4410, "timerfd_gettime64"),
-        (4411, "timerfd_settime64"),
-        (4412, "utimensat_time64"),
-        (4413, "pselect6_time64"),
-        (4414, "ppoll_time64"),
-        (4416, "io_pgetevents_time64"),
-        (4417, "recvmmsg_time64"),
-        (4418, "mq_timedsend_time64"),
-        (4419, "mq_timedreceive_time64"),
-        (4420, "semtimedop_time64"),
-        (4421, "rt_sigtimedwait_time64"),
-        (4422, "futex_time64"),
-        (4423, "sched_rr_get_interval_time64"),
-        (4424, "pidfd_send_signal"),
-        (4425, "io_uring_setup"),
-        (4426, "io_uring_enter"),
-        (4427, "io_uring_register"),
-        (4428, "open_tree"),
-        (4429, "move_mount"),
-        (4430, "fsopen"),
-        (4431, "fsconfig"),
-        (4432, "fsmount"),
-        (4433, "fspick"),
-        (4434, "pidfd_open"),
-        (4435, "clone3"),
-        (4436, "close_range"),
-        (4437, "openat2"),
-        (4438, "pidfd_getfd"),
-        (4439, "faccessat2"),
-        (4440, "process_madvise"),
-        (4441, "epoll_pwait2"),
-        (4442, "mount_setattr"),
-        (4443, "quotactl_fd"),
-        (4444, "landlock_create_ruleset"),
-        (4445, "landlock_add_rule"),
-        (4446, "landlock_restrict_self"),
-        (4448, "process_mrelease"),
-        (4449, "futex_waitv"),
-        (4450, "set_mempolicy_home_node"),
-        (4451, "cachestat"),
-        (4452, "fchmodat2"),
-        (4453, "map_shadow_stack"),
-        (4454, "futex_wake"),
-        (4455, "futex_wait"),
-        (4456, "futex_requeue"),
-        (4457, "statmount"),
-        (4458, "listmount"),
-        (4459, "lsm_get_self_attr"),
-        (4460, "lsm_set_self_attr"),
-        (4461, "lsm_list_modules"),
-        (4462, "mseal"),
-        (4463, "setxattrat"),
-        (4464, "getxattrat"),
-        (4465, "listxattrat"),
-        (4466, "removexattrat"),
-        (4467, "open_tree_attr"),
-        (4468, "file_getattr"),
-        (4469, "file_setattr"),
-        (4470, "listns"),
-        (4471, "rseq_slice_yield"),
+        (4000, 452), // syscall
+        (4001, 66), // exit
+        (4002, 91), // fork
+        (4003, 307), // read
+        (4004, 507), // write
+        (4005, 262), // open
+        (4006, 44), // close
+        (4007, 506), // waitpid
+        (4008, 48), // creat
+        (4009, 190), // link
+        (4010, 484), // unlink
+        (4011, 64), // execve
+        (4012, 27), // chdir
+        (4013, 459), // time
+        (4014, 218), // mknod
+        (4015, 28), // chmod
+        (4016, 187), // lchown
+        (4017, 19), // break
+        (4019, 201), // lseek
+        (4020, 136), // getpid
+        (4021, 226), // mount
+        (4022, 481), // umount
+        (4023, 406), // setuid
+        (4024, 152), // getuid
+        (4025, 438), // stime
+        (4026, 299), // ptrace
+        (4027, 10), // alarm
+        (4029, 268), // pause
+        (4030, 494), // utime
+        (4031, 439), // stty
+        (4032, 156), // gtty
+        (4033, 5), // access
+        (4034, 255), // nice
+        (4035, 104), // ftime
+        (4036, 447), // sync
+        (4037, 183), // kill
+        (4038, 322), // rename
+        (4039, 216), // mkdir
+        (4040, 329), // rmdir
+        (4041, 51), // dup
+        (4042, 277), // pipe
+        (4043, 473), // times
+        (4044, 295), // prof
+        (4045, 21), // brk
+        (4046, 385), // setgid
+        (4047, 127), // getgid
+        (4048, 418), // signal
+        (4049, 125), // geteuid
+        (4050, 123), // getegid
+        (4051, 6), // acct
+        (4052, 482), // umount2
+        (4053, 198), // lock
+        (4054, 173), // ioctl
+        (4055, 82), // fcntl
+        (4056, 231), // mpx
+        (4057, 392), // setpgid
+        (4058, 479), // ulimit
+        (4060, 480), // umask
+        (4061, 31), // chroot
+        (4062, 493), // ustat
+        (4063, 52), // dup2
+        (4064, 138), // getppid
+        (4065, 135), // getpgrp
+        (4066, 403), // setsid
+        (4067, 416), // sigaction
+        (4068, 410), // sgetmask
+        (4069, 431), // ssetmask
+        (4070, 400), // setreuid
+        (4071, 394), // setregid
+        (4072, 424), // sigsuspend
+        (4073, 421), // sigpending
+        (4074, 389), // sethostname
+        (4075, 402), // setrlimit
+        (4076, 145), // getrlimit
+        (4077, 146), // getrusage
+        (4078, 151), // gettimeofday
+        (4079, 405), // settimeofday
+        (4080, 129), // getgroups
+        (4081, 387), // setgroups
+        (4083, 445), // symlink
+        (4085, 310), // readlink
+        (4086, 489), // uselib
+        (4087, 443), // swapon
+        (4088, 313), // reboot
+        (4089, 309), // readdir
+        (4090, 223), // mmap
+        (4091, 250), // munmap
+        (4092, 475), // truncate
+        (4093, 105), // ftruncate
+        (4094, 76), // fchmod
+        (4095, 79), // fchown
+        (4096, 139), // getpriority
+        (4097, 393), // setpriority
+        (4098, 296), // profil
+        (4099, 434), // statfs
+        (4100, 101), // fstatfs
+        (4101, 174), // ioperm
+        (4102, 426), // socketcall
+        (4103, 455), // syslog
+        (4104, 390), // setitimer
+        (4105, 131), // getitimer
+        (4106, 432), // stat
+        (4107, 206), // lstat
+        (4108, 98), // fstat
+        (4110, 175), // iopl
+        (4111, 499), // vhangup
+        (4112, 157), // idle
+        (4113, 500), // vm86
+        (4114, 504), // wait4
+        (4115, 442), // swapoff
+        (4116, 454), // sysinfo
+        (4117, 178), // ipc
+        (4118, 103), // fsync
+        (4119, 423), // sigreturn
+        (4120, 42), // clone
+        (4121, 380), // setdomainname
+        (4122, 483), // uname
+        (4123, 225), // modify_ldt
+        (4124, 8), // adjtimex
+        (4125, 230), // mprotect
+        (4126, 422), // sigprocmask
+        (4127, 49), // create_module
+        (4128, 158), // init_module
+        (4129, 50), // delete_module
+        (4130, 114), // get_kernel_syms
+        (4131, 305), // quotactl
+        (4132, 134), // getpgid
+        (4133, 75), // fchdir
+        (4134, 16), // bdflush
+        (4135, 453), // sysfs
+        (4136, 273), // personality
+        (4137, 9), // afs_syscall
+        (4138, 383), // setfsuid
+        (4139, 381), // setfsgid
+        (4140, 0), // _llseek
+        (4141, 121), // getdents
+        (4142, 1), // _newselect
+        (4143, 90), // flock
+        (4144, 246), // msync
+        (4145, 312), // readv
+        (4146, 508), // writev
+        (4147, 23), // cacheflush
+        (4148, 22), // cachectl
+        (4149, 456), // sysmips
+        (4151, 147), // getsid
+        (4152, 84), // fdatasync
+        (4153, 2), // _sysctl
+        (4154, 220), // mlock
+        (4155, 248), // munlock
+        (4156, 222), // mlockall
+        (4157, 249), // munlockall
+        (4158, 357), // sched_setparam
+        (4159, 351), // sched_getparam
+        (4160, 358), // sched_setscheduler
+        (4161, 352), // sched_getscheduler
+        (4162, 359), // sched_yield
+        (4163, 347), // sched_get_priority_max
+        (4164, 348), // sched_get_priority_min
+        (4165, 353), // sched_rr_get_interval
+        (4166, 252), // nanosleep
+        (4167, 240), // mremap
+        (4168, 3), // accept
+        (4169, 17), // bind
+        (4170, 46), // connect
+        (4171, 133), // getpeername
+        (4172, 148), // getsockname
+        (4173, 149), // getsockopt
+        (4174, 192), // listen
+        (4175, 314), // recv
+        (4176, 315), // recvfrom
+        (4177, 318), // recvmsg
+        (4178, 368), // send
+        (4179, 372), // sendmsg
+        (4180, 373), // sendto
+        (4181, 404), // setsockopt
+        (4182, 415), // shutdown
+        (4183, 425), // socket
+        (4184, 427), // socketpair
+        (4185, 398), // setresuid
+        (4186, 143), // getresuid
+        (4187, 304), // query_module
+        (4188, 283), // poll
+        (4189, 254), // nfsservctl
+        (4190, 396), // setresgid
+        (4191, 141), // getresgid
+        (4192, 286), // prctl
+        (4193, 336), // rt_sigreturn
+        (4194, 332), // rt_sigaction
+        (4195, 334), // rt_sigprocmask
+        (4196, 333), // rt_sigpending
+        (4197, 338), // rt_sigtimedwait
+        (4198, 335), // rt_sigqueueinfo
+        (4199, 337), // rt_sigsuspend
+        (4200, 287), // pread64
+        (4201, 301), // pwrite64
+        (4202, 29), // chown
+        (4203, 120), // getcwd
+        (4204, 25), // capget
+        (4205, 26), // capset
+        (4206, 417), // sigaltstack
+        (4207, 369), // sendfile
+        (4208, 137), // getpmsg
+        (4209, 300), // putpmsg
+        (4210, 224), // mmap2
+        (4211, 476), // truncate64
+        (4212, 106), // ftruncate64
+        (4213, 433), // stat64
+        (4214, 207), // lstat64
+        (4215, 99), // fstat64
+        (4216, 279), // pivot_root
+        (4217, 215), // mincore
+        (4218, 208), // madvise
+        (4219, 122), // getdents64
+        (4220, 83), // fcntl64
+        (4222, 150), // gettid
+        (4223, 308), // readahead
+        (4224, 408), // setxattr
+        (4225, 202), // lsetxattr
+        (4226, 94), // fsetxattr
+        (4227, 154), // getxattr
+        (4228, 189), // lgetxattr
+        (4229, 85), // fgetxattr
+        (4230, 195), // listxattr
+        (4231, 197), // llistxattr
+        (4232, 89), // flistxattr
+        (4233, 320), // removexattr
+        (4234, 200), // lremovexattr
+        (4235, 92), // fremovexattr
+        (4236, 474), // tkill
+        (4237, 370), // sendfile64
+        (4238, 107), // futex
+        (4239, 355), // sched_setaffinity
+        (4240, 349), // sched_getaffinity
+        (4241, 168), // io_setup
+        (4242, 164), // io_destroy
+        (4243, 165), // io_getevents
+        (4244, 169), // io_submit
+        (4245, 163), // io_cancel
+        (4246, 67), // exit_group
+        (4247, 199), // lookup_dcookie
+        (4248, 54), // epoll_create
+        (4249, 56), // epoll_ctl
+        (4250, 60), // epoll_wait
+        (4251, 319), // remap_file_pages
+        (4252, 378), // set_tid_address
+        (4253, 326), // restart_syscall
+        (4254, 70), // fadvise64
+        (4255, 435), // statfs64
+        (4256, 102), // fstatfs64
+        (4257, 460), // timer_create
+        (4258, 465), // timer_settime
+        (4259, 463), // timer_gettime
+        (4260, 462), // timer_getoverrun
+        (4261, 461), // timer_delete
+        (4262, 40), // clock_settime
+        (4263, 36), // clock_gettime
+        (4264, 34), // clock_getres
+        (4265, 38), // clock_nanosleep
+        (4266, 458), // tgkill
+        (4267, 497), // utimes
+        (4268, 210), // mbind
+        (4269, 115), // get_mempolicy
+        (4270, 374), // set_mempolicy
+        (4271, 234), // mq_open
+        (4272, 239), // mq_unlink
+        (4273, 237), // mq_timedsend
+        (4274, 235), // mq_timedreceive
+        (4275, 233), // mq_notify
+        (4276, 232), // mq_getsetattr
+        (4277, 503), // vserver
+        (4278, 505), // waitid
+        (4280, 7), // add_key
+        (4281, 325), // request_key
+        (4282, 182), // keyctl
+        (4283, 377), // set_thread_area
+        (4284, 160), // inotify_init
+        (4285, 159), // inotify_add_watch
+        (4286, 162), // inotify_rm_watch
+        (4287, 214), // migrate_pages
+        (4288, 266), // openat
+        (4289, 217), // mkdirat
+        (4290, 219), // mknodat
+        (4291, 81), // fchownat
+        (4292, 113), // futimesat
+        (4293, 100), // fstatat64
+        (4294, 485), // unlinkat
+        (4295, 323), // renameat
+        (4296, 191), // linkat
+        (4297, 446), // symlinkat
+        (4298, 311), // readlinkat
+        (4299, 77), // fchmodat
+        (4300, 68), // faccessat
+        (4301, 297), // pselect6
+        (4302, 284), // ppoll
+        (4303, 486), // unshare
+        (4304, 428), // splice
+        (4305, 448), // sync_file_range
+        (4306, 457), // tee
+        (4307, 502), // vmsplice
+        (4308, 229), // move_pages
+        (4309, 376), // set_robust_list
+        (4310, 116), // get_robust_list
+        (4311, 181), // kexec_load
+        (4312, 119), // getcpu
+        (4313, 58), // epoll_pwait
+        (4314, 177), // ioprio_set
+        (4315, 176), // ioprio_get
+        (4316, 495), // utimensat
+        (4317, 419), // signalfd
+        (4318, 467), // timerfd
+        (4319, 62), // eventfd
+        (4320, 72), // fallocate
+        (4321, 468), // timerfd_create
+        (4322, 469), // timerfd_gettime
+        (4323, 471), // timerfd_settime
+        (4324, 420), // signalfd4
+        (4325, 63), // eventfd2
+        (4326, 55), // epoll_create1
+        (4327, 53), // dup3
+        (4328, 278), // pipe2
+        (4329, 161), // inotify_init1
+        (4330, 288), // preadv
+        (4331, 302), // pwritev
+        (4332, 340), // rt_tgsigqueueinfo
+        (4333, 272), // perf_event_open
+        (4334, 4), // accept4
+        (4335, 316), // recvmmsg
+        (4336, 73), // fanotify_init
+        (4337, 74), // fanotify_mark
+        (4338, 290), // prlimit64
+        (4339, 251), // name_to_handle_at
+        (4340, 263), // open_by_handle_at
+        (4341, 32), // clock_adjtime
+        (4342, 450), // syncfs
+        (4343, 371), // sendmmsg
+        (4344, 391), // setns
+        (4345, 293), // process_vm_readv
+        (4346, 294), // process_vm_writev
+        (4347, 179), // kcmp
+        (4348, 88), // finit_module
+        (4349, 356), // sched_setattr
+        (4350, 350), // sched_getattr
+        (4351, 324), // renameat2
+        (4352, 360), // seccomp
+        (4353, 140), // getrandom
+        (4354, 212), // memfd_create
+        (4355, 18), // bpf
+        (4356, 65), // execveat
+        (4357, 490), // userfaultfd
+        (4358, 211), // membarrier
+        (4359, 221), // mlock2
+        (4360, 47), // copy_file_range
+        (4361, 289), // preadv2
+        (4362, 303), // pwritev2
+        (4363, 282), // pkey_mprotect
+        (4364, 280), // pkey_alloc
+        (4365, 281), // pkey_free
+        (4366, 437), // statx
+        (4367, 330), // rseq
+        (4368, 166), // io_pgetevents
+        (4393, 364), // semget
+        (4394, 363), // semctl
+        (4395, 414), // shmget
+        (4396, 412), // shmctl
+        (4397, 411), // shmat
+        (4398, 413), // shmdt
+        (4399, 243), // msgget
+        (4400, 245), // msgsnd
+        (4401, 244), // msgrcv
+        (4402, 242), // msgctl
+        (4403, 37), // clock_gettime64
+        (4404, 41), // clock_settime64
+        (4405, 33), // clock_adjtime64
+        (4406, 35), // clock_getres_time64
+        (4407, 39), // clock_nanosleep_time64
+        (4408, 464), // timer_gettime64
+        (4409, 466), // timer_settime64
+        (4410, 470), // timerfd_gettime64
+        (4411, 472), // timerfd_settime64
+        (4412, 496), // utimensat_time64
+        (4413, 298), // pselect6_time64
+        (4414, 285), // ppoll_time64
+        (4416, 167), // io_pgetevents_time64
+        (4417, 317), // recvmmsg_time64
+        (4418, 238), // mq_timedsend_time64
+        (4419, 236), // mq_timedreceive_time64
+        (4420, 367), // semtimedop_time64
+        (4421, 339), // rt_sigtimedwait_time64
+        (4422, 109), // futex_time64
+        (4423, 354), // sched_rr_get_interval_time64
+        (4424, 276), // pidfd_send_signal
+        (4425, 172), // io_uring_setup
+        (4426, 170), // io_uring_enter
+        (4427, 171), // io_uring_register
+        (4428, 264), // open_tree
+        (4429, 228), // move_mount
+        (4430, 96), // fsopen
+        (4431, 93), // fsconfig
+        (4432, 95), // fsmount
+        (4433, 97), // fspick
+        (4434, 275), // pidfd_open
+        (4435, 43), // clone3
+        (4436, 45), // close_range
+        (4437, 267), // openat2
+        (4438, 274), // pidfd_getfd
+        (4439, 69), // faccessat2
+        (4440, 291), // process_madvise
+        (4441, 59), // epoll_pwait2
+        (4442, 227), // mount_setattr
+        (4443, 306), // quotactl_fd
+        (4444, 185), // landlock_create_ruleset
+        (4445, 184), // landlock_add_rule
+        (4446, 186), // landlock_restrict_self
+        (4448, 292), // process_mrelease
+        (4449, 111), // futex_waitv
+        (4450, 375), // set_mempolicy_home_node
+        (4451, 24), // cachestat
+        (4452, 78), // fchmodat2
+        (4453, 209), // map_shadow_stack
+        (4454, 112), // futex_wake
+        (4455, 110), // futex_wait
+        (4456, 108), // futex_requeue
+        (4457, 436), // statmount
+        (4458, 193), // listmount
+        (4459, 203), // lsm_get_self_attr
+        (4460, 205), // lsm_set_self_attr
+        (4461, 204), // lsm_list_modules
+        (4462, 241), // mseal
+        (4463, 409), // setxattrat
+        (4464, 155), // getxattrat
+        (4465, 196), // listxattrat
+        (4466, 321), // removexattrat
+        (4467, 265), // open_tree_attr
+        (4468, 86), // file_getattr
+        (4469, 87), // file_setattr
+        (4470, 194), // listns
+        (4471, 331), // rseq_slice_yield
     ],
 };

@@ -2,762 +2,899 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `mips64` syscall table: 373 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `mips64` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "mips64",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x1388,
     newest: ("rseq_slice_yield", 5471),
-    by_name: &[
-        ("_newselect", 5022),
-        ("_sysctl", 5152),
-        ("accept", 5042),
-        ("accept4", 5293),
-        ("access", 5020),
-        ("acct", 5158),
-        ("add_key", 5239),
-        ("adjtimex", 5154),
-        ("afs_syscall", 5176),
-        ("alarm", 5037),
-        ("bind", 5048),
-        ("bpf", 5315),
-        ("brk", 5012),
-        ("cachectl", 5198),
-        ("cacheflush", 5197),
-        ("cachestat", 5451),
-        ("capget", 5123),
-        ("capset", 5124),
-        ("chdir", 5078),
-        ("chmod", 5088),
-        ("chown", 5090),
-        ("chroot", 5156),
-        ("clock_adjtime", 5300),
-        ("clock_getres", 5223),
-        ("clock_gettime", 5222),
-        ("clock_nanosleep", 5224),
-        ("clock_settime", 5221),
-        ("clone", 5055),
-        ("clone3", 5435),
-        ("close", 5003),
-        ("close_range", 5436),
-        ("connect", 5041),
-        ("copy_file_range", 5320),
-        ("creat", 5083),
-        ("create_module", 5167),
-        ("delete_module", 5169),
-        ("dup", 5031),
-        ("dup2", 5032),
-        ("dup3", 5286),
-        ("epoll_create", 5207),
-        ("epoll_create1", 5285),
-        ("epoll_ctl", 5208),
-        ("epoll_pwait", 5272),
-        ("epoll_pwait2", 5441),
-        ("epoll_wait", 5209),
-        ("eventfd", 5278),
-        ("eventfd2", 5284),
-        ("execve", 5057),
-        ("execveat", 5316),
-        ("exit", 5058),
-        ("exit_group", 5205),
-        ("faccessat", 5259),
-        ("faccessat2", 5439),
-        ("fadvise64", 5215),
-        ("fallocate", 5279),
-        ("fanotify_init", 5295),
-        ("fanotify_mark", 5296),
-        ("fchdir", 5079),
-        ("fchmod", 5089),
-        ("fchmodat", 5258),
-        ("fchmodat2", 5452),
-        ("fchown", 5091),
-        ("fchownat", 5250),
-        ("fcntl", 5070),
-        ("fdatasync", 5073),
-        ("fgetxattr", 5185),
-        ("file_getattr", 5468),
-        ("file_setattr", 5469),
-        ("finit_module", 5307),
-        ("flistxattr", 5188),
-        ("flock", 5071),
-        ("fork", 5056),
-        ("fremovexattr", 5191),
-        ("fsconfig", 5431),
-        ("fsetxattr", 5182),
-        ("fsmount", 5432),
-        ("fsopen", 5430),
-        ("fspick", 5433),
-        ("fstat", 5005),
-        ("fstatfs", 5135),
-        ("fsync", 5072),
-        ("ftruncate", 5075),
-        ("futex", 5194),
-        ("futex_requeue", 5456),
-        ("futex_wait", 5455),
-        ("futex_waitv", 5449),
-        ("futex_wake", 5454),
-        ("futimesat", 5251),
-        ("get_kernel_syms", 5170),
-        ("get_mempolicy", 5228),
-        ("get_robust_list", 5269),
-        ("getcpu", 5271),
-        ("getcwd", 5077),
-        ("getdents", 5076),
-        ("getdents64", 5308),
-        ("getegid", 5106),
-        ("geteuid", 5105),
-        ("getgid", 5102),
-        ("getgroups", 5113),
-        ("getitimer", 5035),
-        ("getpeername", 5051),
-        ("getpgid", 5119),
-        ("getpgrp", 5109),
-        ("getpid", 5038),
-        ("getpmsg", 5174),
-        ("getppid", 5108),
-        ("getpriority", 5137),
-        ("getrandom", 5313),
-        ("getresgid", 5118),
-        ("getresuid", 5116),
-        ("getrlimit", 5095),
-        ("getrusage", 5096),
-        ("getsid", 5122),
-        ("getsockname", 5050),
-        ("getsockopt", 5054),
-        ("gettid", 5178),
-        ("gettimeofday", 5094),
-        ("getuid", 5100),
-        ("getxattr", 5183),
-        ("getxattrat", 5464),
-        ("init_module", 5168),
-        ("inotify_add_watch", 5244),
-        ("inotify_init", 5243),
-        ("inotify_init1", 5288),
-        ("inotify_rm_watch", 5245),
-        ("io_cancel", 5204),
-        ("io_destroy", 5201),
-        ("io_getevents", 5202),
-        ("io_pgetevents", 5328),
-        ("io_setup", 5200),
-        ("io_submit", 5203),
-        ("io_uring_enter", 5426),
-        ("io_uring_register", 5427),
-        ("io_uring_setup", 5425),
-        ("ioctl", 5015),
-        ("ioprio_get", 5274),
-        ("ioprio_set", 5273),
-        ("kcmp", 5306),
-        ("kexec_load", 5270),
-        ("keyctl", 5241),
-        ("kill", 5060),
-        ("landlock_add_rule", 5445),
-        ("landlock_create_ruleset", 5444),
-        ("landlock_restrict_self", 5446),
-        ("lchown", 5092),
-        ("lgetxattr", 5184),
-        ("link", 5084),
-        ("linkat", 5255),
-        ("listen", 5049),
-        ("listmount", 5458),
-        ("listns", 5470),
-        ("listxattr", 5186),
-        ("listxattrat", 5465),
-        ("llistxattr", 5187),
-        ("lookup_dcookie", 5206),
-        ("lremovexattr", 5190),
-        ("lseek", 5008),
-        ("lsetxattr", 5181),
-        ("lsm_get_self_attr", 5459),
-        ("lsm_list_modules", 5461),
-        ("lsm_set_self_attr", 5460),
-        ("lstat", 5006),
-        ("madvise", 5027),
-        ("map_shadow_stack", 5453),
-        ("mbind", 5227),
-        ("membarrier", 5318),
-        ("memfd_create", 5314),
-        ("migrate_pages", 5246),
-        ("mincore", 5026),
-        ("mkdir", 5081),
-        ("mkdirat", 5248),
-        ("mknod", 5131),
-        ("mknodat", 5249),
-        ("mlock", 5146),
-        ("mlock2", 5319),
-        ("mlockall", 5148),
-        ("mmap", 5009),
-        ("mount", 5160),
-        ("mount_setattr", 5442),
-        ("move_mount", 5429),
-        ("move_pages", 5267),
-        ("mprotect", 5010),
-        ("mq_getsetattr", 5235),
-        ("mq_notify", 5234),
-        ("mq_open", 5230),
-        ("mq_timedreceive", 5233),
-        ("mq_timedsend", 5232),
-        ("mq_unlink", 5231),
-        ("mremap", 5024),
-        ("mseal", 5462),
-        ("msgctl", 5069),
-        ("msgget", 5066),
-        ("msgrcv", 5068),
-        ("msgsnd", 5067),
-        ("msync", 5025),
-        ("munlock", 5147),
-        ("munlockall", 5149),
-        ("munmap", 5011),
-        ("name_to_handle_at", 5298),
-        ("nanosleep", 5034),
-        ("newfstatat", 5252),
-        ("nfsservctl", 5173),
-        ("open", 5002),
-        ("open_by_handle_at", 5299),
-        ("open_tree", 5428),
-        ("open_tree_attr", 5467),
-        ("openat", 5247),
-        ("openat2", 5437),
-        ("pause", 5033),
-        ("perf_event_open", 5292),
-        ("personality", 5132),
-        ("pidfd_getfd", 5438),
-        ("pidfd_open", 5434),
-        ("pidfd_send_signal", 5424),
-        ("pipe", 5021),
-        ("pipe2", 5287),
-        ("pivot_root", 5151),
-        ("pkey_alloc", 5324),
-        ("pkey_free", 5325),
-        ("pkey_mprotect", 5323),
-        ("poll", 5007),
-        ("ppoll", 5261),
-        ("prctl", 5153),
-        ("pread64", 5016),
-        ("preadv", 5289),
-        ("preadv2", 5321),
-        ("prlimit64", 5297),
-        ("process_madvise", 5440),
-        ("process_mrelease", 5448),
-        ("process_vm_readv", 5304),
-        ("process_vm_writev", 5305),
-        ("pselect6", 5260),
-        ("ptrace", 5099),
-        ("putpmsg", 5175),
-        ("pwrite64", 5017),
-        ("pwritev", 5290),
-        ("pwritev2", 5322),
-        ("query_module", 5171),
-        ("quotactl", 5172),
-        ("quotactl_fd", 5443),
-        ("read", 5000),
-        ("readahead", 5179),
-        ("readlink", 5087),
-        ("readlinkat", 5257),
-        ("readv", 5018),
-        ("reboot", 5164),
-        ("recvfrom", 5044),
-        ("recvmmsg", 5294),
-        ("recvmsg", 5046),
-        ("remap_file_pages", 5210),
-        ("removexattr", 5189),
-        ("removexattrat", 5466),
-        ("rename", 5080),
-        ("renameat", 5254),
-        ("renameat2", 5311),
-        ("request_key", 5240),
-        ("restart_syscall", 5213),
-        ("rmdir", 5082),
-        ("rseq", 5327),
-        ("rseq_slice_yield", 5471),
-        ("rt_sigaction", 5013),
-        ("rt_sigpending", 5125),
-        ("rt_sigprocmask", 5014),
-        ("rt_sigqueueinfo", 5127),
-        ("rt_sigreturn", 5211),
-        ("rt_sigsuspend", 5128),
-        ("rt_sigtimedwait", 5126),
-        ("rt_tgsigqueueinfo", 5291),
-        ("sched_get_priority_max", 5143),
-        ("sched_get_priority_min", 5144),
-        ("sched_getaffinity", 5196),
-        ("sched_getattr", 5310),
-        ("sched_getparam", 5140),
-        ("sched_getscheduler", 5142),
-        ("sched_rr_get_interval", 5145),
-        ("sched_setaffinity", 5195),
-        ("sched_setattr", 5309),
-        ("sched_setparam", 5139),
-        ("sched_setscheduler", 5141),
-        ("sched_yield", 5023),
-        ("seccomp", 5312),
-        ("semctl", 5064),
-        ("semget", 5062),
-        ("semop", 5063),
-        ("semtimedop", 5214),
-        ("sendfile", 5039),
-        ("sendmmsg", 5302),
-        ("sendmsg", 5045),
-        ("sendto", 5043),
-        ("set_mempolicy", 5229),
-        ("set_mempolicy_home_node", 5450),
-        ("set_robust_list", 5268),
-        ("set_thread_area", 5242),
-        ("set_tid_address", 5212),
-        ("setdomainname", 5166),
-        ("setfsgid", 5121),
-        ("setfsuid", 5120),
-        ("setgid", 5104),
-        ("setgroups", 5114),
-        ("sethostname", 5165),
-        ("setitimer", 5036),
-        ("setns", 5303),
-        ("setpgid", 5107),
-        ("setpriority", 5138),
-        ("setregid", 5112),
-        ("setresgid", 5117),
-        ("setresuid", 5115),
-        ("setreuid", 5111),
-        ("setrlimit", 5155),
-        ("setsid", 5110),
-        ("setsockopt", 5053),
-        ("settimeofday", 5159),
-        ("setuid", 5103),
-        ("setxattr", 5180),
-        ("setxattrat", 5463),
-        ("shmat", 5029),
-        ("shmctl", 5030),
-        ("shmdt", 5065),
-        ("shmget", 5028),
-        ("shutdown", 5047),
-        ("sigaltstack", 5129),
-        ("signalfd", 5276),
-        ("signalfd4", 5283),
-        ("socket", 5040),
-        ("socketpair", 5052),
-        ("splice", 5263),
-        ("stat", 5004),
-        ("statfs", 5134),
-        ("statmount", 5457),
-        ("statx", 5326),
-        ("swapoff", 5163),
-        ("swapon", 5162),
-        ("symlink", 5086),
-        ("symlinkat", 5256),
-        ("sync", 5157),
-        ("sync_file_range", 5264),
-        ("syncfs", 5301),
-        ("sysfs", 5136),
-        ("sysinfo", 5097),
-        ("syslog", 5101),
-        ("sysmips", 5199),
-        ("tee", 5265),
-        ("tgkill", 5225),
-        ("timer_create", 5216),
-        ("timer_delete", 5220),
-        ("timer_getoverrun", 5219),
-        ("timer_gettime", 5218),
-        ("timer_settime", 5217),
-        ("timerfd", 5277),
-        ("timerfd_create", 5280),
-        ("timerfd_gettime", 5281),
-        ("timerfd_settime", 5282),
-        ("times", 5098),
-        ("tkill", 5192),
-        ("truncate", 5074),
-        ("umask", 5093),
-        ("umount2", 5161),
-        ("uname", 5061),
-        ("unlink", 5085),
-        ("unlinkat", 5253),
-        ("unshare", 5262),
-        ("userfaultfd", 5317),
-        ("ustat", 5133),
-        ("utime", 5130),
-        ("utimensat", 5275),
-        ("utimes", 5226),
-        ("vhangup", 5150),
-        ("vmsplice", 5266),
-        ("vserver", 5236),
-        ("wait4", 5059),
-        ("waitid", 5237),
-        ("write", 5001),
-        ("writev", 5019),
+    numbers: &[
+        ABSENT, // _llseek
+        5022, // _newselect
+        5152, // _sysctl
+        5042, // accept
+        5293, // accept4
+        5020, // access
+        5158, // acct
+        5239, // add_key
+        5154, // adjtimex
+        5176, // afs_syscall
+        5037, // alarm
+        ABSENT, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        ABSENT, // bdflush
+        5048, // bind
+        5315, // bpf
+        ABSENT, // break
+        ABSENT, // breakpoint
+        5012, // brk
+        5198, // cachectl
+        5197, // cacheflush
+        5451, // cachestat
+        5123, // capget
+        5124, // capset
+        5078, // chdir
+        5088, // chmod
+        5090, // chown
+        ABSENT, // chown32
+        5156, // chroot
+        5300, // clock_adjtime
+        ABSENT, // clock_adjtime64
+        5223, // clock_getres
+        ABSENT, // clock_getres_time64
+        5222, // clock_gettime
+        ABSENT, // clock_gettime64
+        5224, // clock_nanosleep
+        ABSENT, // clock_nanosleep_time64
+        5221, // clock_settime
+        ABSENT, // clock_settime64
+        5055, // clone
+        5435, // clone3
+        5003, // close
+        5436, // close_range
+        5041, // connect
+        5320, // copy_file_range
+        5083, // creat
+        5167, // create_module
+        5169, // delete_module
+        5031, // dup
+        5032, // dup2
+        5286, // dup3
+        5207, // epoll_create
+        5285, // epoll_create1
+        5208, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        5272, // epoll_pwait
+        5441, // epoll_pwait2
+        5209, // epoll_wait
+        ABSENT, // epoll_wait_old
+        5278, // eventfd
+        5284, // eventfd2
+        5057, // execve
+        5316, // execveat
+        5058, // exit
+        5205, // exit_group
+        5259, // faccessat
+        5439, // faccessat2
+        5215, // fadvise64
+        ABSENT, // fadvise64_64
+        5279, // fallocate
+        5295, // fanotify_init
+        5296, // fanotify_mark
+        5079, // fchdir
+        5089, // fchmod
+        5258, // fchmodat
+        5452, // fchmodat2
+        5091, // fchown
+        ABSENT, // fchown32
+        5250, // fchownat
+        5070, // fcntl
+        ABSENT, // fcntl64
+        5073, // fdatasync
+        5185, // fgetxattr
+        5468, // file_getattr
+        5469, // file_setattr
+        5307, // finit_module
+        5188, // flistxattr
+        5071, // flock
+        5056, // fork
+        5191, // fremovexattr
+        5431, // fsconfig
+        5182, // fsetxattr
+        5432, // fsmount
+        5430, // fsopen
+        5433, // fspick
+        5005, // fstat
+        ABSENT, // fstat64
+        ABSENT, // fstatat64
+        5135, // fstatfs
+        ABSENT, // fstatfs64
+        5072, // fsync
+        ABSENT, // ftime
+        5075, // ftruncate
+        ABSENT, // ftruncate64
+        5194, // futex
+        5456, // futex_requeue
+        ABSENT, // futex_time64
+        5455, // futex_wait
+        5449, // futex_waitv
+        5454, // futex_wake
+        5251, // futimesat
+        5170, // get_kernel_syms
+        5228, // get_mempolicy
+        5269, // get_robust_list
+        ABSENT, // get_thread_area
+        ABSENT, // get_tls
+        5271, // getcpu
+        5077, // getcwd
+        5076, // getdents
+        5308, // getdents64
+        5106, // getegid
+        ABSENT, // getegid32
+        5105, // geteuid
+        ABSENT, // geteuid32
+        5102, // getgid
+        ABSENT, // getgid32
+        5113, // getgroups
+        ABSENT, // getgroups32
+        5035, // getitimer
+        ABSENT, // getpagesize
+        5051, // getpeername
+        5119, // getpgid
+        5109, // getpgrp
+        5038, // getpid
+        5174, // getpmsg
+        5108, // getppid
+        5137, // getpriority
+        5313, // getrandom
+        5118, // getresgid
+        ABSENT, // getresgid32
+        5116, // getresuid
+        ABSENT, // getresuid32
+        5095, // getrlimit
+        5096, // getrusage
+        5122, // getsid
+        5050, // getsockname
+        5054, // getsockopt
+        5178, // gettid
+        5094, // gettimeofday
+        5100, // getuid
+        ABSENT, // getuid32
+        5183, // getxattr
+        5464, // getxattrat
+        ABSENT, // gtty
+        ABSENT, // idle
+        5168, // init_module
+        5244, // inotify_add_watch
+        5243, // inotify_init
+        5288, // inotify_init1
+        5245, // inotify_rm_watch
+        5204, // io_cancel
+        5201, // io_destroy
+        5202, // io_getevents
+        5328, // io_pgetevents
+        ABSENT, // io_pgetevents_time64
+        5200, // io_setup
+        5203, // io_submit
+        5426, // io_uring_enter
+        5427, // io_uring_register
+        5425, // io_uring_setup
+        5015, // ioctl
+        ABSENT, // ioperm
+        ABSENT, // iopl
+        5274, // ioprio_get
+        5273, // ioprio_set
+        ABSENT, // ipc
+        5306, // kcmp
+        ABSENT, // kexec_file_load
+        5270, // kexec_load
+        5241, // keyctl
+        5060, // kill
+        5445, // landlock_add_rule
+        5444, // landlock_create_ruleset
+        5446, // landlock_restrict_self
+        5092, // lchown
+        ABSENT, // lchown32
+        5184, // lgetxattr
+        5084, // link
+        5255, // linkat
+        5049, // listen
+        5458, // listmount
+        5470, // listns
+        5186, // listxattr
+        5465, // listxattrat
+        5187, // llistxattr
+        ABSENT, // lock
+        5206, // lookup_dcookie
+        5190, // lremovexattr
+        5008, // lseek
+        5181, // lsetxattr
+        5459, // lsm_get_self_attr
+        5461, // lsm_list_modules
+        5460, // lsm_set_self_attr
+        5006, // lstat
+        ABSENT, // lstat64
+        5027, // madvise
+        5453, // map_shadow_stack
+        5227, // mbind
+        5318, // membarrier
+        5314, // memfd_create
+        ABSENT, // memfd_secret
+        5246, // migrate_pages
+        5026, // mincore
+        5081, // mkdir
+        5248, // mkdirat
+        5131, // mknod
+        5249, // mknodat
+        5146, // mlock
+        5319, // mlock2
+        5148, // mlockall
+        5009, // mmap
+        ABSENT, // mmap2
+        ABSENT, // modify_ldt
+        5160, // mount
+        5442, // mount_setattr
+        5429, // move_mount
+        5267, // move_pages
+        5010, // mprotect
+        ABSENT, // mpx
+        5235, // mq_getsetattr
+        5234, // mq_notify
+        5230, // mq_open
+        5233, // mq_timedreceive
+        ABSENT, // mq_timedreceive_time64
+        5232, // mq_timedsend
+        ABSENT, // mq_timedsend_time64
+        5231, // mq_unlink
+        5024, // mremap
+        5462, // mseal
+        5069, // msgctl
+        5066, // msgget
+        5068, // msgrcv
+        5067, // msgsnd
+        5025, // msync
+        ABSENT, // multiplexer
+        5147, // munlock
+        5149, // munlockall
+        5011, // munmap
+        5298, // name_to_handle_at
+        5034, // nanosleep
+        5252, // newfstatat
+        5173, // nfsservctl
+        ABSENT, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        5002, // open
+        5299, // open_by_handle_at
+        5428, // open_tree
+        5467, // open_tree_attr
+        5247, // openat
+        5437, // openat2
+        5033, // pause
+        ABSENT, // pciconfig_iobase
+        ABSENT, // pciconfig_read
+        ABSENT, // pciconfig_write
+        5292, // perf_event_open
+        5132, // personality
+        5438, // pidfd_getfd
+        5434, // pidfd_open
+        5424, // pidfd_send_signal
+        5021, // pipe
+        5287, // pipe2
+        5151, // pivot_root
+        5324, // pkey_alloc
+        5325, // pkey_free
+        5323, // pkey_mprotect
+        5007, // poll
+        5261, // ppoll
+        ABSENT, // ppoll_time64
+        5153, // prctl
+        5016, // pread64
+        5289, // preadv
+        5321, // preadv2
+        5297, // prlimit64
+        5440, // process_madvise
+        5448, // process_mrelease
+        5304, // process_vm_readv
+        5305, // process_vm_writev
+        ABSENT, // prof
+        ABSENT, // profil
+        5260, // pselect6
+        ABSENT, // pselect6_time64
+        5099, // ptrace
+        5175, // putpmsg
+        5017, // pwrite64
+        5290, // pwritev
+        5322, // pwritev2
+        5171, // query_module
+        5172, // quotactl
+        5443, // quotactl_fd
+        5000, // read
+        5179, // readahead
+        ABSENT, // readdir
+        5087, // readlink
+        5257, // readlinkat
+        5018, // readv
+        5164, // reboot
+        ABSENT, // recv
+        5044, // recvfrom
+        5294, // recvmmsg
+        ABSENT, // recvmmsg_time64
+        5046, // recvmsg
+        5210, // remap_file_pages
+        5189, // removexattr
+        5466, // removexattrat
+        5080, // rename
+        5254, // renameat
+        5311, // renameat2
+        5240, // request_key
+        5213, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        5082, // rmdir
+        5327, // rseq
+        5471, // rseq_slice_yield
+        5013, // rt_sigaction
+        5125, // rt_sigpending
+        5014, // rt_sigprocmask
+        5127, // rt_sigqueueinfo
+        5211, // rt_sigreturn
+        5128, // rt_sigsuspend
+        5126, // rt_sigtimedwait
+        ABSENT, // rt_sigtimedwait_time64
+        5291, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        5143, // sched_get_priority_max
+        5144, // sched_get_priority_min
+        5196, // sched_getaffinity
+        5310, // sched_getattr
+        5140, // sched_getparam
+        5142, // sched_getscheduler
+        5145, // sched_rr_get_interval
+        ABSENT, // sched_rr_get_interval_time64
+        5195, // sched_setaffinity
+        5309, // sched_setattr
+        5139, // sched_setparam
+        5141, // sched_setscheduler
+        5023, // sched_yield
+        5312, // seccomp
+        ABSENT, // security
+        ABSENT, // select
+        5064, // semctl
+        5062, // semget
+        5063, // semop
+        5214, // semtimedop
+        ABSENT, // semtimedop_time64
+        ABSENT, // send
+        5039, // sendfile
+        ABSENT, // sendfile64
+        5302, // sendmmsg
+        5045, // sendmsg
+        5043, // sendto
+        5229, // set_mempolicy
+        5450, // set_mempolicy_home_node
+        5268, // set_robust_list
+        5242, // set_thread_area
+        5212, // set_tid_address
+        ABSENT, // set_tls
+        5166, // setdomainname
+        5121, // setfsgid
+        ABSENT, // setfsgid32
+        5120, // setfsuid
+        ABSENT, // setfsuid32
+        5104, // setgid
+        ABSENT, // setgid32
+        5114, // setgroups
+        ABSENT, // setgroups32
+        5165, // sethostname
+        5036, // setitimer
+        5303, // setns
+        5107, // setpgid
+        5138, // setpriority
+        5112, // setregid
+        ABSENT, // setregid32
+        5117, // setresgid
+        ABSENT, // setresgid32
+        5115, // setresuid
+        ABSENT, // setresuid32
+        5111, // setreuid
+        ABSENT, // setreuid32
+        5155, // setrlimit
+        5110, // setsid
+        5053, // setsockopt
+        5159, // settimeofday
+        5103, // setuid
+        ABSENT, // setuid32
+        5180, // setxattr
+        5463, // setxattrat
+        ABSENT, // sgetmask
+        5029, // shmat
+        5030, // shmctl
+        5065, // shmdt
+        5028, // shmget
+        5047, // shutdown
+        ABSENT, // sigaction
+        5129, // sigaltstack
+        ABSENT, // signal
+        5276, // signalfd
+        5283, // signalfd4
+        ABSENT, // sigpending
+        ABSENT, // sigprocmask
+        ABSENT, // sigreturn
+        ABSENT, // sigsuspend
+        5040, // socket
+        ABSENT, // socketcall
+        5052, // socketpair
+        5263, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        ABSENT, // ssetmask
+        5004, // stat
+        ABSENT, // stat64
+        5134, // statfs
+        ABSENT, // statfs64
+        5457, // statmount
+        5326, // statx
+        ABSENT, // stime
+        ABSENT, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        5163, // swapoff
+        5162, // swapon
+        ABSENT, // switch_endian
+        5086, // symlink
+        5256, // symlinkat
+        5157, // sync
+        5264, // sync_file_range
+        ABSENT, // sync_file_range2
+        5301, // syncfs
+        ABSENT, // sys_debug_setcontext
+        ABSENT, // syscall
+        5136, // sysfs
+        5097, // sysinfo
+        5101, // syslog
+        5199, // sysmips
+        5265, // tee
+        5225, // tgkill
+        ABSENT, // time
+        5216, // timer_create
+        5220, // timer_delete
+        5219, // timer_getoverrun
+        5218, // timer_gettime
+        ABSENT, // timer_gettime64
+        5217, // timer_settime
+        ABSENT, // timer_settime64
+        5277, // timerfd
+        5280, // timerfd_create
+        5281, // timerfd_gettime
+        ABSENT, // timerfd_gettime64
+        5282, // timerfd_settime
+        ABSENT, // timerfd_settime64
+        5098, // times
+        5192, // tkill
+        5074, // truncate
+        ABSENT, // truncate64
+        ABSENT, // tuxcall
+        ABSENT, // ugetrlimit
+        ABSENT, // ulimit
+        5093, // umask
+        ABSENT, // umount
+        5161, // umount2
+        5061, // uname
+        5085, // unlink
+        5253, // unlinkat
+        5262, // unshare
+        ABSENT, // uprobe
+        ABSENT, // uretprobe
+        ABSENT, // uselib
+        5317, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        5133, // ustat
+        5130, // utime
+        5275, // utimensat
+        ABSENT, // utimensat_time64
+        5226, // utimes
+        ABSENT, // vfork
+        5150, // vhangup
+        ABSENT, // vm86
+        ABSENT, // vm86old
+        5266, // vmsplice
+        5236, // vserver
+        5059, // wait4
+        5237, // waitid
+        ABSENT, // waitpid
+        5001, // write
+        5019, // writev
     ],
     by_number: &[
-        (5000, "read"),
-        (5001, "write"),
-        (5002, "open"),
-        (5003, "close"),
-        (5004, "stat"),
-        (5005, "fstat"),
-        (5006, "lstat"),
-        (5007, "poll"),
-        (5008, "lseek"),
-        (5009, "mmap"),
-        (5010, "mprotect"),
-        (5011, "munmap"),
-        (5012, "brk"),
-        (5013, "rt_sigaction"),
-        (5014, "rt_sigprocmask"),
-        (5015, "ioctl"),
-        (5016, "pread64"),
-        (5017, "pwrite64"),
-        (5018, "readv"),
-        (5019, "writev"),
-        (5020, "access"),
-        (5021, "pipe"),
-        (5022, "_newselect"),
-        (5023, "sched_yield"),
-        (5024, "mremap"),
-        (5025, "msync"),
-        (5026, "mincore"),
-        (5027, "madvise"),
-        (5028, "shmget"),
-        (5029, "shmat"),
-        (5030, "shmctl"),
-        (5031, "dup"),
-        (5032, "dup2"),
-        (5033, "pause"),
-        (5034, "nanosleep"),
-        (5035, "getitimer"),
-        (5036, "setitimer"),
-        (5037, "alarm"),
-        (5038, "getpid"),
-        (5039, "sendfile"),
-        (5040, "socket"),
-        (5041, "connect"),
-        (5042, "accept"),
-        (5043, "sendto"),
-        (5044, "recvfrom"),
-        (5045, "sendmsg"),
-        (5046, "recvmsg"),
-        (5047, "shutdown"),
-        (5048, "bind"),
-        (5049, "listen"),
-        (5050, "getsockname"),
-        (5051, "getpeername"),
-        (5052, "socketpair"),
-        (5053, "setsockopt"),
-        (5054, "getsockopt"),
-        (5055, "clone"),
-        (5056, "fork"),
-        (5057, "execve"),
-        (5058, "exit"),
-        (5059, "wait4"),
-        (5060, "kill"),
-        (5061, "uname"),
-        (5062, "semget"),
-        (5063, "semop"),
-        (5064, "semctl"),
-        (5065, "shmdt"),
-        (5066, "msgget"),
-        (5067, "msgsnd"),
-        (5068, "msgrcv"),
-        (5069, "msgctl"),
-        (5070, "fcntl"),
-        (5071, "flock"),
-        (5072, "fsync"),
-        (5073, "fdatasync"),
-        (5074, "truncate"),
-        (5075, "ftruncate"),
-        (5076, "getdents"),
-        (5077, "getcwd"),
-        (5078, "chdir"),
-        (5079, "fchdir"),
-        (5080, "rename"),
-        (5081, "mkdir"),
-        (5082, "rmdir"),
-        (5083, "creat"),
-        (5084, "link"),
-        (5085, "unlink"),
-        (5086, "symlink"),
-        (5087, "readlink"),
-        (5088, "chmod"),
-        (5089, "fchmod"),
-        (5090, "chown"),
-        (5091, "fchown"),
-        (5092, "lchown"),
-        (5093, "umask"),
-        (5094, "gettimeofday"),
-        (5095, "getrlimit"),
-        (5096, "getrusage"),
-        (5097, "sysinfo"),
-        (5098, "times"),
-        (5099, "ptrace"),
-        (5100, "getuid"),
-        (5101, "syslog"),
-        (5102, "getgid"),
-        (5103, "setuid"),
-        (5104, "setgid"),
-        (5105, "geteuid"),
-        (5106, "getegid"),
-        (5107, "setpgid"),
-        (5108, "getppid"),
-        (5109, "getpgrp"),
-        (5110, "setsid"),
-        (5111, "setreuid"),
-        (5112, "setregid"),
-        (5113, "getgroups"),
-        (5114, "setgroups"),
-        (5115, "setresuid"),
-        (5116, "getresuid"),
-        (5117, "setresgid"),
-        (5118, "getresgid"),
-        (5119, "getpgid"),
-        (5120, "setfsuid"),
-        (5121, "setfsgid"),
-        (5122, "getsid"),
-        (5123, "capget"),
-        (5124, "capset"),
-        (5125, "rt_sigpending"),
-        (5126, "rt_sigtimedwait"),
-        (5127, "rt_sigqueueinfo"),
-        (5128, "rt_sigsuspend"),
-        (5129, "sigaltstack"),
-        (5130, "utime"),
-        (5131, "mknod"),
-        (5132, "personality"),
-        (5133, "ustat"),
-        (5134, "statfs"),
-        (5135, "fstatfs"),
-        (5136, "sysfs"),
-        (5137, "getpriority"),
-        (5138, "setpriority"),
-        (5139, "sched_setparam"),
-        (5140, "sched_getparam"),
-        (5141, "sched_setscheduler"),
-        (5142, "sched_getscheduler"),
-        (5143, "sched_get_priority_max"),
-        (5144, "sched_get_priority_min"),
-        (5145, "sched_rr_get_interval"),
-        (5146, "mlock"),
-        (5147, "munlock"),
-        (5148, "mlockall"),
-        (5149, "munlockall"),
-        (5150, "vhangup"),
-        (5151, "pivot_root"),
-        (5152, "_sysctl"),
-        (5153, "prctl"),
-        (5154, "adjtimex"),
-        (5155, "setrlimit"),
-        (5156, "chroot"),
-        (5157, "sync"),
-        (5158, "acct"),
-        (5159, "settimeofday"),
-        (5160, "mount"),
-        (5161, "umount2"),
-        (5162, "swapon"),
-        (5163, "swapoff"),
-        (5164, "reboot"),
-        (5165, "sethostname"),
-        (5166, "setdomainname"),
-        (5167, "create_module"),
-        (5168, "init_module"),
-        (5169, "delete_module"),
-        (5170, "get_kernel_syms"),
-        (5171, "query_module"),
-        (5172, "quotactl"),
-        (5173, "nfsservctl"),
-        (5174, "getpmsg"),
-        (5175, "putpmsg"),
-        (5176, "afs_syscall"),
-        (5178, "gettid"),
-        (5179, "readahead"),
-        (5180, "setxattr"),
-        (5181, "lsetxattr"),
-        (5182, "fsetxattr"),
-        (5183, "getxattr"),
-        (5184, "lgetxattr"),
-        (5185, "fgetxattr"),
-        (5186, "listxattr"),
-        (5187, "llistxattr"),
-        (5188, "flistxattr"),
-        (5189, "removexattr"),
-        (5190, "lremovexattr"),
-        (5191, "fremovexattr"),
-        (5192, "tkill"),
-        (5194, "futex"),
-        (5195, "sched_setaffinity"),
-        (5196, "sched_getaffinity"),
-        (5197, "cacheflush"),
-        (5198, "cachectl"),
-        (5199, "sysmips"),
-        (5200, "io_setup"),
-        (5201, "io_destroy"),
-        (5202, "io_getevents"),
-        (5203, "io_submit"),
-        (5204, "io_cancel"),
-        (5205, "exit_group"),
-        (5206, "lookup_dcookie"),
-        (5207, "epoll_create"),
-        (5208, "epoll_ctl"),
-        (5209, "epoll_wait"),
-        (5210, "remap_file_pages"),
-        (5211, "rt_sigreturn"),
-        (5212, "set_tid_address"),
-        (5213, "restart_syscall"),
-        (5214, "semtimedop"),
-        (5215, "fadvise64"),
-        (5216, "timer_create"),
-        (5217, "timer_settime"),
-        (5218, "timer_gettime"),
-        (5219, "timer_getoverrun"),
-        (5220, "timer_delete"),
-        (5221, "clock_settime"),
-        (5222, "clock_gettime"),
-        (5223, "clock_getres"),
-        (5224, "clock_nanosleep"),
-        (5225, "tgkill"),
-        (5226, "utimes"),
-        (5227, "mbind"),
-        (5228, "get_mempolicy"),
-        (5229, "set_mempolicy"),
-        (5230, "mq_open"),
-        (5231, "mq_unlink"),
-        (5232, "mq_timedsend"),
-        (5233, "mq_timedreceive"),
-        (5234, "mq_notify"),
-        (5235, "mq_getsetattr"),
-        (5236, "vserver"),
-        (5237, "waitid"),
-        (5239, "add_key"),
-        (5240, "request_key"),
-        (5241, "keyctl"),
-        (5242, "set_thread_area"),
-        (5243, "inotify_init"),
-        (5244, "inotify_add_watch"),
-        (5245, "inotify_rm_watch"),
-        (5246, "migrate_pages"),
-        (5247, "openat"),
-        (5248, "mkdirat"),
-        (5249, "mknodat"),
-        (5250, "fchownat"),
-        (5251, "futimesat"),
-        (5252, "newfstatat"),
-        (5253, "unlinkat"),
-        (5254, "renameat"),
-        (5255, "linkat"),
-        (5256, "symlinkat"),
-        (5257, "readlinkat"),
-        (5258, "fchmodat"),
-        (5259, "faccessat"),
-        (5260, "pselect6"),
-        (5261, "ppoll"),
-        (5262, "unshare"),
-        (5263, "splice"),
-        (5264, "sync_file_range"),
-        (5265, "tee"),
-        (5266, "vmsplice"),
-        (5267, "move_pages"),
-        (5268, "set_robust_list"),
-        (5269, "get_robust_list"),
-        (5270, "kexec_load"),
-        (5271, "getcpu"),
-        (5272, "epoll_pwait"),
-        (5273, "ioprio_set"),
-        (5274, "ioprio_get"),
-        (5275, "utimensat"),
-        (5276, "signalfd"),
-        (5277, "timerfd"),
-        (5278, "eventfd"),
-        (5279, "fallocate"),
-        (5280, "timerfd_create"),
-        (5281, "timerfd_gettime"),
-        (5282, "timerfd_settime"),
-        (5283, "signalfd4"),
-        (5284, "eventfd2"),
-        (5285, "epoll_create1"),
-        (5286, "dup3"),
-        (5287, "pipe2"),
-        (5288, "inotify_init1"),
-        (5289, "preadv"),
-        (5290, "pwritev"),
-        (5291, "rt_tgsigqueueinfo"),
-        (5292, "perf_event_open"),
-        (5293, "accept4"),
-        (5294, "recvmmsg"),
-        (5295, "fanotify_init"),
-        (5296, "fanotify_mark"),
-        (5297, "prlimit64"),
-        (5298, "name_to_handle_at"),
-        (5299, "open_by_handle_at"),
-        (5300, "clock_adjtime"),
-        (5301, "syncfs"),
-        (5302, "sendmmsg"),
-        (5303, "setns"),
-        (5304, "process_vm_readv"),
-        (5305, "process_vm_writev"),
-        (5306, "kcmp"),
-        (5307, "finit_module"),
-        (5308, "getdents64"),
-        (5309, "sched_setattr"),
-        (5310, "sched_getattr"),
-        (5311, "renameat2"),
-        (5312, "seccomp"),
-        (5313, "getrandom"),
-        (5314, "memfd_create"),
-        (5315, "bpf"),
-        (5316, "execveat"),
-        (5317, "userfaultfd"),
-        (5318, "membarrier"),
-        (5319, "mlock2"),
-        (5320, "copy_file_range"),
-        (5321, "preadv2"),
-        (5322, "pwritev2"),
-        (5323, "pkey_mprotect"),
-        (5324, "pkey_alloc"),
-        (5325, "pkey_free"),
-        (5326, "statx"),
-        (5327, "rseq"),
-        (5328, "io_pgetevents"),
-        (5424, "pidfd_send_signal"),
-        (5425, "io_uring_setup"),
-        (5426, "io_uring_enter"),
-        (5427, "io_uring_register"),
-        (5428, "open_tree"),
-        (5429, "move_mount"),
-        (5430, "fsopen"),
-        (5431, "fsconfig"),
-        (5432, "fsmount"),
-        (5433, "fspick"),
-        (5434, "pidfd_open"),
-        (5435, "clone3"),
-        (5436, "close_range"),
-        (5437, "openat2"),
-        (5438, "pidfd_getfd"),
-        (5439, "faccessat2"),
-        (5440, "process_madvise"),
-        (5441, "epoll_pwait2"),
-        (5442, "mount_setattr"),
-        (5443, "quotactl_fd"),
-        (5444, "landlock_create_ruleset"),
-        (5445, "landlock_add_rule"),
-        (5446, "landlock_restrict_self"),
-        (5448, "process_mrelease"),
-        (5449, "futex_waitv"),
-        (5450, "set_mempolicy_home_node"),
-        (5451, "cachestat"),
-        (5452, "fchmodat2"),
-        (5453, "map_shadow_stack"),
-        (5454, "futex_wake"),
-        (5455, "futex_wait"),
-        (5456, "futex_requeue"),
-        (5457, "statmount"),
-        (5458, "listmount"),
-        (5459, "lsm_get_self_attr"),
-        (5460, "lsm_set_self_attr"),
-        (5461, "lsm_list_modules"),
-        (5462, "mseal"),
-        (5463, "setxattrat"),
-        (5464, "getxattrat"),
-        (5465, "listxattrat"),
-        (5466, "removexattrat"),
-        (5467, "open_tree_attr"),
-        (5468, "file_getattr"),
-        (5469, "file_setattr"),
-        (5470, "listns"),
-        (5471, "rseq_slice_yield"),
+        (5000, 307), // read
+        (5001, 507), // write
+        (5002, 262), // open
+        (5003, 44), // close
+        (5004, 432), // stat
+        (5005, 98), // fstat
+        (5006, 206), // lstat
+        (5007, 283), // poll
+        (5008, 201), // lseek
+        (5009, 223), // mmap
+        (5010, 230), // mprotect
+        (5011, 250), // munmap
+        (5012, 21), // brk
+        (5013, 332), // rt_sigaction
+        (5014, 334), // rt_sigprocmask
+        (5015, 173), // ioctl
+        (5016, 287), // pread64
+        (5017, 301), // pwrite64
+        (5018, 312), // readv
+        (5019, 508), // writev
+        (5020, 5), // access
+        (5021, 277), // pipe
+        (5022, 1), // _newselect
+        (5023, 359), // sched_yield
+        (5024, 240), // mremap
+        (5025, 246), // msync
+        (5026, 215), // mincore
+        (5027, 208), // madvise
+        (5028, 414), // shmget
+        (5029, 411), // shmat
+        (5030, 412), // shmctl
+        (5031, 51), // dup
+        (5032, 52), // dup2
+        (5033, 268), // pause
+        (5034, 252), // nanosleep
+        (5035, 131), // getitimer
+        (5036, 390), // setitimer
+        (5037, 10), // alarm
+        (5038, 136), // getpid
+        (5039, 369), // sendfile
+        (5040, 425), // socket
+        (5041, 46), // connect
+        (5042, 3), // accept
+        (5043, 373), // sendto
+        (5044, 315), // recvfrom
+        (5045, 372), // sendmsg
+        (5046, 318), // recvmsg
+        (5047, 415), // shutdown
+        (5048, 17), // bind
+        (5049, 192), // listen
+        (5050, 148), // getsockname
+        (5051, 133), // getpeername
+        (5052, 427), // socketpair
+        (5053, 404), // setsockopt
+        (5054, 149), // getsockopt
+        (5055, 42), // clone
+        (5056, 91), // fork
+        (5057, 64), // execve
+        (5058, 66), // exit
+        (5059, 504), // wait4
+        (5060, 183), // kill
+        (5061, 483), // uname
+        (5062, 364), // semget
+        (5063, 365), // semop
+        (5064, 363), // semctl
+        (5065, 413), // shmdt
+        (5066, 243), // msgget
+        (5067, 245), // msgsnd
+        (5068, 244), // msgrcv
+        (5069, 242), // msgctl
+        (5070, 82), // fcntl
+        (5071, 90), // flock
+        (5072, 103), // fsync
+        (5073, 84), // fdatasync
+        (5074, 475), // truncate
+        (5075, 105), // ftruncate
+        (5076, 121), // getdents
+        (5077, 120), // getcwd
+        (5078, 27), // chdir
+        (5079, 75), // fchdir
+        (5080, 322), // rename
+        (5081, 216), // mkdir
+        (5082, 329), // rmdir
+        (5083, 48), // creat
+        (5084, 190), // link
+        (5085, 484), // unlink
+        (5086, 445), // symlink
+        (5087, 310), // readlink
+        (5088, 28), // chmod
+        (5089, 76), // fchmod
+        (5090, 29), // chown
+        (5091, 79), // fchown
+        (5092, 187), // lchown
+        (5093, 480), // umask
+        (5094, 151), // gettimeofday
+        (5095, 145), // getrlimit
+        (5096, 146), // getrusage
+        (5097, 454), // sysinfo
+        (5098, 473), // times
+        (5099, 299), // ptrace
+        (5100, 152), // getuid
+        (5101, 455), // syslog
+        (5102, 127), // getgid
+        (5103, 406), // setuid
+        (5104, 385), // setgid
+        (5105, 125), // geteuid
+        (5106, 123), // getegid
+        (5107, 392), // setpgid
+        (5108, 138), // getppid
+        (5109, 135), // getpgrp
+        (5110, 403), // setsid
+        (5111, 400), // setreuid
+        (5112, 394), // setregid
+        (5113, 129), // getgroups
+        (5114, 387), // setgroups
+        (5115, 398), // setresuid
+        (5116, 143), // getresuid
+        (5117, 396), // setresgid
+        (5118, 141), // getresgid
+        (5119, 134), // getpgid
+        (5120, 383), // setfsuid
+        (5121, 381), // setfsgid
+        (5122, 147), // getsid
+        (5123, 25), // capget
+        (5124, 26), // capset
+        (5125, 333), // rt_sigpending
+        (5126, 338), // rt_sigtimedwait
+        (5127, 335), // rt_sigqueueinfo
+        (5128, 337), // rt_sigsuspend
+        (5129, 417), // sigaltstack
+        (5130, 494), // utime
+        (5131, 218), // mknod
+        (5132, 273), // personality
+        (5133, 493), // ustat
+        (5134, 434), // statfs
+        (5135, 101), // fstatfs
+        (5136, 453), // sysfs
+        (5137, 139), // getpriority
+        (5138, 393), // setpriority
+        (5139, 357), // sched_setparam
+        (5140, 351), // sched_getparam
+        (5141, 358), // sched_setscheduler
+        (5142, 352), // sched_getscheduler
+        (5143, 347), // sched_get_priority_max
+        (5144, 348), // sched_get_priority_min
+        (5145, 353), // sched_rr_get_interval
+        (5146, 220), // mlock
+        (5147, 248), // munlock
+        (5148, 222), // mlockall
+        (5149, 249), // munlockall
+        (5150, 499), // vhangup
+        (5151, 279), // pivot_root
+        (5152, 2), // _sysctl
+        (5153, 286), // prctl
+        (5154, 8), // adjtimex
+        (5155, 402), // setrlimit
+        (5156, 31), // chroot
+        (5157, 447), // sync
+        (5158, 6), // acct
+        (5159, 405), // settimeofday
+        (5160, 226), // mount
+        (5161, 482), // umount2
+        (5162, 443), // swapon
+        (5163, 442), // swapoff
+        (5164, 313), // reboot
+        (5165, 389), // sethostname
+        (5166, 380), // setdomainname
+        (5167, 49), // create_module
+        (5168, 158), // init_module
+        (5169, 50), // delete_module
+        (5170, 114), // get_kernel_syms
+        (5171, 304), // query_module
+        (5172, 305), // quotactl
+        (5173, 254), // nfsservctl
+        (5174, 137), // getpmsg
+        (5175, 300), // putpmsg
+        (5176, 9), // afs_syscall
+        (5178, 150), // gettid
+        (5179, 308), // readahead
+        (5180, 408), // setxattr
+        (5181, 202), // lsetxattr
+        (5182, 94), // fsetxattr
+        (5183, 154), // getxattr
+        (5184, 189), // lgetxattr
+        (5185, 85), // fgetxattr
+        (5186, 195), // listxattr
+        (5187, 197), // llistxattr
+        (5188, 89), // flistxattr
+        (5189, 320), // removexattr
+        (5190, 200), // lremovexattr
+        (5191, 92), // fremovexattr
+        (5192, 474), // tkill
+        (5194, 107), // futex
+        (5195, 355), // sched_setaffinity
+        (5196, 349), // sched_getaffinity
+        (5197, 23), // cacheflush
+        (5198, 22), // cachectl
+        (5199, 456), // sysmips
+        (5200, 168), // io_setup
+        (5201, 164), // io_destroy
+        (5202, 165), // io_getevents
+        (5203, 169), // io_submit
+        (5204, 163), // io_cancel
+        (5205, 67), // exit_group
+        (5206, 199), // lookup_dcookie
+        (5207, 54), // epoll_create
+        (5208, 56), // epoll_ctl
+        (5209, 60), // epoll_wait
+        (5210, 319), // remap_file_pages
+        (5211, 336), // rt_sigreturn
+        (5212, 378), // set_tid_address
+        (5213, 326), // restart_syscall
+        (5214, 366), // semtimedop
+        (5215, 70), // fadvise64
+        (5216, 460), // timer_create
+        (5217, 465), // timer_settime
+        (5218, 463), // timer_gettime
+        (5219, 462), // timer_getoverrun
+        (5220, 461), // timer_delete
+        (5221, 40), // clock_settime
+        (5222, 36), // clock_gettime
+        (5223, 34), // clock_getres
+        (5224, 38), // clock_nanosleep
+        (5225, 458), // tgkill
+        (5226, 497), // utimes
+        (5227, 210), // mbind
+        (5228, 115), // get_mempolicy
+        (5229, 374), // set_mempolicy
+        (5230, 234), // mq_open
+        (5231, 239), // mq_unlink
+        (5232, 237), // mq_timedsend
+        (5233, 235), // mq_timedreceive
+        (5234, 233), // mq_notify
+        (5235, 232), // mq_getsetattr
+        (5236, 503), // vserver
+        (5237, 505), // waitid
+        (5239, 7), // add_key
+        (5240, 325), // request_key
+        (5241, 182), // keyctl
+        (5242, 377), // set_thread_area
+        (5243, 160), // inotify_init
+        (5244, 159), // inotify_add_watch
+        (5245, 162), // inotify_rm_watch
+        (5246, 214), // migrate_pages
+        (5247, 266), // openat
+        (5248, 217), // mkdirat
+        (5249, 219), // mknodat
+        (5250, 81), // fchownat
+        (5251, 113), // futimesat
+        (5252, 253), // newfstatat
+        (5253, 485), // unlinkat
+        (5254, 323), // renameat
+        (5255, 191), // linkat
+        (5256, 446), // symlinkat
+        (5257, 311), // readlinkat
+        (5258, 77), // fchmodat
+        (5259, 68), // faccessat
+        (5260, 297), // pselect6
+        (5261, 284), // ppoll
+        (5262, 486), // unshare
+        (5263, 428), // splice
+        (5264, 448), // sync_file_range
+        (5265, 457), // tee
+        (5266, 502), // vmsplice
+        (5267, 229), // move_pages
+        (5268, 376), // set_robust_list
+        (5269, 116), // get_robust_list
+        (5270, 181), // kexec_load
+        (5271, 119), // getcpu
+        (5272, 58), // epoll_pwait
+        (5273, 177), // ioprio_set
+        (5274, 176), // ioprio_get
+        (5275, 495), // utimensat
+        (5276, 419), // signalfd
+        (5277, 467), // timerfd
+        (5278, 62), // eventfd
+        (5279, 72), // fallocate
+        (5280, 468), // timerfd_create
+        (5281, 469), // timerfd_gettime
+        (5282, 471), // timerfd_settime
+        (5283, 420), // signalfd4
+        (5284, 63), // eventfd2
+        (5285, 55), // epoll_create1
+        (5286, 53), // dup3
+        (5287, 278), // pipe2
+        (5288, 161), // inotify_init1
+        (5289, 288), // preadv
+        (5290, 302), // pwritev
+        (5291, 340), // rt_tgsigqueueinfo
+        (5292, 272), // perf_event_open
+        (5293, 4), // accept4
+        (5294, 316), // recvmmsg
+        (5295, 73), // fanotify_init
+        (5296, 74), // fanotify_mark
+        (5297, 290), // prlimit64
+        (5298, 251), // name_to_handle_at
+        (5299, 263), // open_by_handle_at
+        (5300, 32), // clock_adjtime
+        (5301, 450), // syncfs
+        (5302, 371), // sendmmsg
+        (5303, 391), // setns
+        (5304, 293), // process_vm_readv
+        (5305, 294), // process_vm_writev
+        (5306, 179), // kcmp
+        (5307, 88), // finit_module
+        (5308, 122), // getdents64
+        (5309, 356), // sched_setattr
+        (5310, 350), // sched_getattr
+        (5311, 324), // renameat2
+        (5312, 360), // seccomp
+        (5313, 140), // getrandom
+        (5314, 212), // memfd_create
+        (5315, 18), // bpf
+        (5316, 65), // execveat
+        (5317, 490), // userfaultfd
+        (5318, 211), // membarrier
+        (5319, 221), // mlock2
+        (5320, 47), // copy_file_range
+        (5321, 289), // preadv2
+        (5322, 303), // pwritev2
+        (5323, 282), // pkey_mprotect
+        (5324, 280), // pkey_alloc
+        (5325, 281), // pkey_free
+        (5326, 437), // statx
+        (5327, 330), // rseq
+        (5328, 166), // io_pgetevents
+        (5424, 276), // pidfd_send_signal
+        (5425, 172), // io_uring_setup
+        (5426, 170), // io_uring_enter
+        (5427, 171), // io_uring_register
+        (5428, 264), // open_tree
+        (5429, 228), // move_mount
+        (5430, 96), // fsopen
+        (5431, 93), // fsconfig
+        (5432, 95), // fsmount
+        (5433, 97), // fspick
+        (5434, 275), // pidfd_open
+        (5435, 43), // clone3
+        (5436, 45), // close_range
+        (5437, 267), // openat2
+        (5438, 274), // pidfd_getfd
+        (5439, 69), // faccessat2
+        (5440, 291), // process_madvise
+        (5441, 59), // epoll_pwait2
+        (5442, 227), // mount_setattr
+        (5443, 306), // quotactl_fd
+        (5444, 185), // landlock_create_ruleset
+        (5445, 184), // landlock_add_rule
+        (5446, 186), // landlock_restrict_self
+        (5448, 292), // process_mrelease
+        (5449, 111), // futex_waitv
+        (5450, 375), // set_mempolicy_home_node
+        (5451, 24), // cachestat
+        (5452, 78), // fchmodat2
+        (5453, 209), // map_shadow_stack
+        (5454, 112), // futex_wake
+        (5455, 110), // futex_wait
+        (5456, 108), // futex_requeue
+        (5457, 436), // statmount
+        (5458, 193), // listmount
+        (5459, 203), // lsm_get_self_attr
+        (5460, 205), // lsm_set_self_attr
+        (5461, 204), // lsm_list_modules
+        (5462, 241), // mseal
+        (5463, 409), // setxattrat
+        (5464, 155), // getxattrat
+        (5465, 196), // listxattrat
+        (5466, 321), // removexattrat
+        (5467, 265), // open_tree_attr
+        (5468, 86), // file_getattr
+        (5469, 87), // file_setattr
+        (5470, 194), // listns
+        (5471, 331), // rseq_slice_yield
     ],
 };

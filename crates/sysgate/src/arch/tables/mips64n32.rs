@@ -2,810 +2,923 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `mips64n32` syscall table: 397 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `mips64n32` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "mips64n32",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x1770,
     newest: ("rseq_slice_yield", 6471),
-    by_name: &[
-        ("_newselect", 6022),
-        ("_sysctl", 6152),
-        ("accept", 6042),
-        ("accept4", 6297),
-        ("access", 6020),
-        ("acct", 6158),
-        ("add_key", 6243),
-        ("adjtimex", 6154),
-        ("afs_syscall", 6176),
-        ("alarm", 6037),
-        ("bind", 6048),
-        ("bpf", 6319),
-        ("brk", 6012),
-        ("cachectl", 6198),
-        ("cacheflush", 6197),
-        ("cachestat", 6451),
-        ("capget", 6123),
-        ("capset", 6124),
-        ("chdir", 6078),
-        ("chmod", 6088),
-        ("chown", 6090),
-        ("chroot", 6156),
-        ("clock_adjtime", 6305),
-        ("clock_adjtime64", 6405),
-        ("clock_getres", 6227),
-        ("clock_getres_time64", 6406),
-        ("clock_gettime", 6226),
-        ("clock_gettime64", 6403),
-        ("clock_nanosleep", 6228),
-        ("clock_nanosleep_time64", 6407),
-        ("clock_settime", 6225),
-        ("clock_settime64", 6404),
-        ("clone", 6055),
-        ("clone3", 6435),
-        ("close", 6003),
-        ("close_range", 6436),
-        ("connect", 6041),
-        ("copy_file_range", 6324),
-        ("creat", 6083),
-        ("create_module", 6167),
-        ("delete_module", 6169),
-        ("dup", 6031),
-        ("dup2", 6032),
-        ("dup3", 6290),
-        ("epoll_create", 6207),
-        ("epoll_create1", 6289),
-        ("epoll_ctl", 6208),
-        ("epoll_pwait", 6276),
-        ("epoll_pwait2", 6441),
-        ("epoll_wait", 6209),
-        ("eventfd", 6282),
-        ("eventfd2", 6288),
-        ("execve", 6057),
-        ("execveat", 6320),
-        ("exit", 6058),
-        ("exit_group", 6205),
-        ("faccessat", 6263),
-        ("faccessat2", 6439),
-        ("fadvise64", 6216),
-        ("fallocate", 6283),
-        ("fanotify_init", 6300),
-        ("fanotify_mark", 6301),
-        ("fchdir", 6079),
-        ("fchmod", 6089),
-        ("fchmodat", 6262),
-        ("fchmodat2", 6452),
-        ("fchown", 6091),
-        ("fchownat", 6254),
-        ("fcntl", 6070),
-        ("fcntl64", 6212),
-        ("fdatasync", 6073),
-        ("fgetxattr", 6185),
-        ("file_getattr", 6468),
-        ("file_setattr", 6469),
-        ("finit_module", 6312),
-        ("flistxattr", 6188),
-        ("flock", 6071),
-        ("fork", 6056),
-        ("fremovexattr", 6191),
-        ("fsconfig", 6431),
-        ("fsetxattr", 6182),
-        ("fsmount", 6432),
-        ("fsopen", 6430),
-        ("fspick", 6433),
-        ("fstat", 6005),
-        ("fstatfs", 6135),
-        ("fstatfs64", 6218),
-        ("fsync", 6072),
-        ("ftruncate", 6075),
-        ("futex", 6194),
-        ("futex_requeue", 6456),
-        ("futex_time64", 6422),
-        ("futex_wait", 6455),
-        ("futex_waitv", 6449),
-        ("futex_wake", 6454),
-        ("futimesat", 6255),
-        ("get_kernel_syms", 6170),
-        ("get_mempolicy", 6232),
-        ("get_robust_list", 6273),
-        ("getcpu", 6275),
-        ("getcwd", 6077),
-        ("getdents", 6076),
-        ("getdents64", 6299),
-        ("getegid", 6106),
-        ("geteuid", 6105),
-        ("getgid", 6102),
-        ("getgroups", 6113),
-        ("getitimer", 6035),
-        ("getpeername", 6051),
-        ("getpgid", 6119),
-        ("getpgrp", 6109),
-        ("getpid", 6038),
-        ("getpmsg", 6174),
-        ("getppid", 6108),
-        ("getpriority", 6137),
-        ("getrandom", 6317),
-        ("getresgid", 6118),
-        ("getresuid", 6116),
-        ("getrlimit", 6095),
-        ("getrusage", 6096),
-        ("getsid", 6122),
-        ("getsockname", 6050),
-        ("getsockopt", 6054),
-        ("gettid", 6178),
-        ("gettimeofday", 6094),
-        ("getuid", 6100),
-        ("getxattr", 6183),
-        ("getxattrat", 6464),
-        ("init_module", 6168),
-        ("inotify_add_watch", 6248),
-        ("inotify_init", 6247),
-        ("inotify_init1", 6292),
-        ("inotify_rm_watch", 6249),
-        ("io_cancel", 6204),
-        ("io_destroy", 6201),
-        ("io_getevents", 6202),
-        ("io_pgetevents", 6332),
-        ("io_pgetevents_time64", 6416),
-        ("io_setup", 6200),
-        ("io_submit", 6203),
-        ("io_uring_enter", 6426),
-        ("io_uring_register", 6427),
-        ("io_uring_setup", 6425),
-        ("ioctl", 6015),
-        ("ioprio_get", 6278),
-        ("ioprio_set", 6277),
-        ("kcmp", 6311),
-        ("kexec_load", 6274),
-        ("keyctl", 6245),
-        ("kill", 6060),
-        ("landlock_add_rule", 6445),
-        ("landlock_create_ruleset", 6444),
-        ("landlock_restrict_self", 6446),
-        ("lchown", 6092),
-        ("lgetxattr", 6184),
-        ("link", 6084),
-        ("linkat", 6259),
-        ("listen", 6049),
-        ("listmount", 6458),
-        ("listns", 6470),
-        ("listxattr", 6186),
-        ("listxattrat", 6465),
-        ("llistxattr", 6187),
-        ("lookup_dcookie", 6206),
-        ("lremovexattr", 6190),
-        ("lseek", 6008),
-        ("lsetxattr", 6181),
-        ("lsm_get_self_attr", 6459),
-        ("lsm_list_modules", 6461),
-        ("lsm_set_self_attr", 6460),
-        ("lstat", 6006),
-        ("madvise", 6027),
-        ("map_shadow_stack", 6453),
-        ("mbind", 6231),
-        ("membarrier", 6322),
-        ("memfd_create", 6318),
-        ("migrate_pages", 6250),
-        ("mincore", 6026),
-        ("mkdir", 6081),
-        ("mkdirat", 6252),
-        ("mknod", 6131),
-        ("mknodat", 6253),
-        ("mlock", 6146),
-        ("mlock2", 6323),
-        ("mlockall", 6148),
-        ("mmap", 6009),
-        ("mount", 6160),
-        ("mount_setattr", 6442),
-        ("move_mount", 6429),
-        ("move_pages", 6271),
-        ("mprotect", 6010),
-        ("mq_getsetattr", 6239),
-        ("mq_notify", 6238),
-        ("mq_open", 6234),
-        ("mq_timedreceive", 6237),
-        ("mq_timedreceive_time64", 6419),
-        ("mq_timedsend", 6236),
-        ("mq_timedsend_time64", 6418),
-        ("mq_unlink", 6235),
-        ("mremap", 6024),
-        ("mseal", 6462),
-        ("msgctl", 6069),
-        ("msgget", 6066),
-        ("msgrcv", 6068),
-        ("msgsnd", 6067),
-        ("msync", 6025),
-        ("munlock", 6147),
-        ("munlockall", 6149),
-        ("munmap", 6011),
-        ("name_to_handle_at", 6303),
-        ("nanosleep", 6034),
-        ("newfstatat", 6256),
-        ("nfsservctl", 6173),
-        ("open", 6002),
-        ("open_by_handle_at", 6304),
-        ("open_tree", 6428),
-        ("open_tree_attr", 6467),
-        ("openat", 6251),
-        ("openat2", 6437),
-        ("pause", 6033),
-        ("perf_event_open", 6296),
-        ("personality", 6132),
-        ("pidfd_getfd", 6438),
-        ("pidfd_open", 6434),
-        ("pidfd_send_signal", 6424),
-        ("pipe", 6021),
-        ("pipe2", 6291),
-        ("pivot_root", 6151),
-        ("pkey_alloc", 6328),
-        ("pkey_free", 6329),
-        ("pkey_mprotect", 6327),
-        ("poll", 6007),
-        ("ppoll", 6265),
-        ("ppoll_time64", 6414),
-        ("prctl", 6153),
-        ("pread64", 6016),
-        ("preadv", 6293),
-        ("preadv2", 6325),
-        ("prlimit64", 6302),
-        ("process_madvise", 6440),
-        ("process_mrelease", 6448),
-        ("process_vm_readv", 6309),
-        ("process_vm_writev", 6310),
-        ("pselect6", 6264),
-        ("pselect6_time64", 6413),
-        ("ptrace", 6099),
-        ("putpmsg", 6175),
-        ("pwrite64", 6017),
-        ("pwritev", 6294),
-        ("pwritev2", 6326),
-        ("query_module", 6171),
-        ("quotactl", 6172),
-        ("quotactl_fd", 6443),
-        ("read", 6000),
-        ("readahead", 6179),
-        ("readlink", 6087),
-        ("readlinkat", 6261),
-        ("readv", 6018),
-        ("reboot", 6164),
-        ("recvfrom", 6044),
-        ("recvmmsg", 6298),
-        ("recvmmsg_time64", 6417),
-        ("recvmsg", 6046),
-        ("remap_file_pages", 6210),
-        ("removexattr", 6189),
-        ("removexattrat", 6466),
-        ("rename", 6080),
-        ("renameat", 6258),
-        ("renameat2", 6315),
-        ("request_key", 6244),
-        ("restart_syscall", 6214),
-        ("rmdir", 6082),
-        ("rseq", 6331),
-        ("rseq_slice_yield", 6471),
-        ("rt_sigaction", 6013),
-        ("rt_sigpending", 6125),
-        ("rt_sigprocmask", 6014),
-        ("rt_sigqueueinfo", 6127),
-        ("rt_sigreturn", 6211),
-        ("rt_sigsuspend", 6128),
-        ("rt_sigtimedwait", 6126),
-        ("rt_sigtimedwait_time64", 6421),
-        ("rt_tgsigqueueinfo", 6295),
-        ("sched_get_priority_max", 6143),
-        ("sched_get_priority_min", 6144),
-        ("sched_getaffinity", 6196),
-        ("sched_getattr", 6314),
-        ("sched_getparam", 6140),
-        ("sched_getscheduler", 6142),
-        ("sched_rr_get_interval", 6145),
-        ("sched_rr_get_interval_time64", 6423),
-        ("sched_setaffinity", 6195),
-        ("sched_setattr", 6313),
-        ("sched_setparam", 6139),
-        ("sched_setscheduler", 6141),
-        ("sched_yield", 6023),
-        ("seccomp", 6316),
-        ("semctl", 6064),
-        ("semget", 6062),
-        ("semop", 6063),
-        ("semtimedop", 6215),
-        ("semtimedop_time64", 6420),
-        ("sendfile", 6039),
-        ("sendfile64", 6219),
-        ("sendmmsg", 6307),
-        ("sendmsg", 6045),
-        ("sendto", 6043),
-        ("set_mempolicy", 6233),
-        ("set_mempolicy_home_node", 6450),
-        ("set_robust_list", 6272),
-        ("set_thread_area", 6246),
-        ("set_tid_address", 6213),
-        ("setdomainname", 6166),
-        ("setfsgid", 6121),
-        ("setfsuid", 6120),
-        ("setgid", 6104),
-        ("setgroups", 6114),
-        ("sethostname", 6165),
-        ("setitimer", 6036),
-        ("setns", 6308),
-        ("setpgid", 6107),
-        ("setpriority", 6138),
-        ("setregid", 6112),
-        ("setresgid", 6117),
-        ("setresuid", 6115),
-        ("setreuid", 6111),
-        ("setrlimit", 6155),
-        ("setsid", 6110),
-        ("setsockopt", 6053),
-        ("settimeofday", 6159),
-        ("setuid", 6103),
-        ("setxattr", 6180),
-        ("setxattrat", 6463),
-        ("shmat", 6029),
-        ("shmctl", 6030),
-        ("shmdt", 6065),
-        ("shmget", 6028),
-        ("shutdown", 6047),
-        ("sigaltstack", 6129),
-        ("signalfd", 6280),
-        ("signalfd4", 6287),
-        ("socket", 6040),
-        ("socketpair", 6052),
-        ("splice", 6267),
-        ("stat", 6004),
-        ("statfs", 6134),
-        ("statfs64", 6217),
-        ("statmount", 6457),
-        ("statx", 6330),
-        ("swapoff", 6163),
-        ("swapon", 6162),
-        ("symlink", 6086),
-        ("symlinkat", 6260),
-        ("sync", 6157),
-        ("sync_file_range", 6268),
-        ("syncfs", 6306),
-        ("sysfs", 6136),
-        ("sysinfo", 6097),
-        ("syslog", 6101),
-        ("sysmips", 6199),
-        ("tee", 6269),
-        ("tgkill", 6229),
-        ("timer_create", 6220),
-        ("timer_delete", 6224),
-        ("timer_getoverrun", 6223),
-        ("timer_gettime", 6222),
-        ("timer_gettime64", 6408),
-        ("timer_settime", 6221),
-        ("timer_settime64", 6409),
-        ("timerfd", 6281),
-        ("timerfd_create", 6284),
-        ("timerfd_gettime", 6285),
-        ("timerfd_gettime64", 6410),
-        ("timerfd_settime", 6286),
-        ("timerfd_settime64", 6411),
-        ("times", 6098),
-        ("tkill", 6192),
-        ("truncate", 6074),
-        ("umask", 6093),
-        ("umount2", 6161),
-        ("uname", 6061),
-        ("unlink", 6085),
-        ("unlinkat", 6257),
-        ("unshare", 6266),
-        ("userfaultfd", 6321),
-        ("ustat", 6133),
-        ("utime", 6130),
-        ("utimensat", 6279),
-        ("utimensat_time64", 6412),
-        ("utimes", 6230),
-        ("vhangup", 6150),
-        ("vmsplice", 6270),
-        ("vserver", 6240),
-        ("wait4", 6059),
-        ("waitid", 6241),
-        ("write", 6001),
-        ("writev", 6019),
+    numbers: &[
+        ABSENT, // _llseek
+        6022, // _newselect
+        6152, // _sysctl
+        6042, // accept
+        6297, // accept4
+        6020, // access
+        6158, // acct
+        6243, // add_key
+        6154, // adjtimex
+        6176, // afs_syscall
+        6037, // alarm
+        ABSENT, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        ABSENT, // bdflush
+        6048, // bind
+        6319, // bpf
+        ABSENT, // break
+        ABSENT, // breakpoint
+        6012, // brk
+        6198, // cachectl
+        6197, // cacheflush
+        6451, // cachestat
+        6123, // capget
+        6124, // capset
+        6078, // chdir
+        6088, // chmod
+        6090, // chown
+        ABSENT, // chown32
+        6156, // chroot
+        6305, // clock_adjtime
+        6405, // clock_adjtime64
+        6227, // clock_getres
+        6406, // clock_getres_time64
+        6226, // clock_gettime
+        6403, // clock_gettime64
+        6228, // clock_nanosleep
+        6407, // clock_nanosleep_time64
+        6225, // clock_settime
+        6404, // clock_settime64
+        6055, // clone
+        6435, // clone3
+        6003, // close
+        6436, // close_range
+        6041, // connect
+        6324, // copy_file_range
+        6083, // creat
+        6167, // create_module
+        6169, // delete_module
+        6031, // dup
+        6032, // dup2
+        6290, // dup3
+        6207, // epoll_create
+        6289, // epoll_create1
+        6208, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        6276, // epoll_pwait
+        6441, // epoll_pwait2
+        6209, // epoll_wait
+        ABSENT, // epoll_wait_old
+        6282, // eventfd
+        6288, // eventfd2
+        6057, // execve
+        6320, // execveat
+        6058, // exit
+        6205, // exit_group
+        6263, // faccessat
+        6439, // faccessat2
+        6216, // fadvise64
+        ABSENT, // fadvise64_64
+        6283, // fallocate
+        6300, // fanotify_init
+        6301, // fanotify_mark
+        6079, // fchdir
+        6089, // fchmod
+        6262, // fchmodat
+        6452, // fchmodat2
+        6091, // fchown
+        ABSENT, // fchown32
+        6254, // fchownat
+        6070, // fcntl
+        6212, // fcntl64
+        6073, // fdatasync
+        6185, // fgetxattr
+        6468, // file_getattr
+        6469, // file_setattr
+        6312, // finit_module
+        6188, // flistxattr
+        6071, // flock
+        6056, // fork
+        6191, // fremovexattr
+        6431, // fsconfig
+        6182, // fsetxattr
+        6432, // fsmount
+        6430, // fsopen
+        6433, // fspick
+        6005, // fstat
+        ABSENT, // fstat64
+        ABSENT, // fstatat64
+        6135, // fstatfs
+        6218, // fstatfs64
+        6072, // fsync
+        ABSENT, // ftime
+        6075, // ftruncate
+        ABSENT, // ftruncate64
+        6194, // futex
+        6456, // futex_requeue
+        6422, // futex_time64
+        6455, // futex_wait
+        6449, // futex_waitv
+        6454, // futex_wake
+        6255, // futimesat
+        6170, // get_kernel_syms
+        6232, // get_mempolicy
+        6273, // get_robust_list
+        ABSENT, // get_thread_area
+        ABSENT, // get_tls
+        6275, // getcpu
+        6077, // getcwd
+        6076, // getdents
+        6299, // getdents64
+        6106, // getegid
+        ABSENT, // getegid32
+        6105, // geteuid
+        ABSENT, // geteuid32
+        6102, // getgid
+        ABSENT, // getgid32
+        6113, // getgroups
+        ABSENT, // getgroups32
+        6035, // getitimer
+        ABSENT, // getpagesize
+        6051, // getpeername
+        6119, // getpgid
+        6109, // getpgrp
+        6038, // getpid
+        6174, // getpmsg
+        6108, // getppid
+        6137, // getpriority
+        6317, // getrandom
+        6118, // getresgid
+        ABSENT, // getresgid32
+        6116, // getresuid
+        ABSENT, // getresuid32
+        6095, // getrlimit
+        6096, // getrusage
+        6122, // getsid
+        6050, // getsockname
+        6054, // getsockopt
+        6178, // gettid
+        6094, // gettimeofday
+        6100, // getuid
+        ABSENT, // getuid32
+        6183, // getxattr
+        6464, // getxattrat
+        ABSENT, // gtty
+        ABSENT, // idle
+        6168, // init_module
+        6248, // inotify_add_watch
+        6247, // inotify_init
+        6292, // inotify_init1
+        6249, // inotify_rm_watch
+        6204, // io_cancel
+        6201, // io_destroy
+        6202, // io_getevents
+        6332, // io_pgetevents
+        6416, // io_pgetevents_time64
+        6200, // io_setup
+        6203, // io_submit
+        6426, // io_uring_enter
+        6427, // io_uring_register
+        6425, // io_uring_setup
+        6015, // ioctl
+        ABSENT, // ioperm
+        ABSENT, // iopl
+        6278, // ioprio_get
+        6277, // ioprio_set
+        ABSENT, // ipc
+        6311, // kcmp
+        ABSENT, // kexec_file_load
+        6274, // kexec_load
+        6245, // keyctl
+        6060, // kill
+        6445, // landlock_add_rule
+        6444, // landlock_create_ruleset
+        6446, // landlock_restrict_self
+        6092, // lchown
+        ABSENT, // lchown32
+        6184, // lgetxattr
+        6084, // link
+        6259, // linkat
+        6049, // listen
+        6458, // listmount
+        6470, // listns
+        6186, // listxattr
+        6465, // listxattrat
+        6187, // llistxattr
+        ABSENT, // lock
+        6206, // lookup_dcookie
+        6190, // lremovexattr
+        6008, // lseek
+        6181, // lsetxattr
+        6459, // lsm_get_self_attr
+        6461, // lsm_list_modules
+        6460, // lsm_set_self_attr
+        6006, // lstat
+        ABSENT, // lstat64
+        6027, // madvise
+        6453, // map_shadow_stack
+        6231, // mbind
+        6322, // membarrier
+        6318, // memfd_create
+        ABSENT, // memfd_secret
+        6250, // migrate_pages
+        6026, // mincore
+        6081, // mkdir
+        6252, // mkdirat
+        6131, // mknod
+        6253, // mknodat
+        6146, // mlock
+        6323, // mlock2
+        6148, // mlockall
+        6009, // mmap
+        ABSENT, // mmap2
+        ABSENT, // modify_ldt
+        6160, // mount
+        6442, // mount_setattr
+        6429, // move_mount
+        6271, // move_pages
+        6010, // mprotect
+        ABSENT, // mpx
+        6239, // mq_getsetattr
+        6238, // mq_notify
+        6234, // mq_open
+        6237, // mq_timedreceive
+        6419, // mq_timedreceive_time64
+        6236, // mq_timedsend
+        6418, // mq_timedsend_time64
+        6235, // mq_unlink
+        6024, // mremap
+        6462, // mseal
+        6069, // msgctl
+        6066, // msgget
+        6068, // msgrcv
+        6067, // msgsnd
+        6025, // msync
+        ABSENT, // multiplexer
+        6147, // munlock
+        6149, // munlockall
+        6011, // munmap
+        6303, // name_to_handle_at
+        6034, // nanosleep
+        6256, // newfstatat
+        6173, // nfsservctl
+        ABSENT, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        6002, // open
+        6304, // open_by_handle_at
+        6428, // open_tree
+        6467, // open_tree_attr
+        6251, // openat
+        6437, // openat2
+        6033, // pause
+        ABSENT, // pciconfig_iobase
+        ABSENT, // pciconfig_read
+        ABSENT, // pciconfig_write
+        6296, // perf_event_open
+        6132, // personality
+        6438, // pidfd_getfd
+        6434, // pidfd_open
+        6424, // pidfd_send_signal
+        6021, // pipe
+        6291, // pipe2
+        6151, // pivot_root
+        6328, // pkey_alloc
+        6329, // pkey_free
+        6327, // pkey_mprotect
+        6007, // poll
+        6265, // ppoll
+        6414, // ppoll_time64
+        6153, // prctl
+        6016, // pread64
+        6293, // preadv
+        6325, // preadv2
+        6302, // prlimit64
+        6440, // process_madvise
+        6448, // process_mrelease
+        6309, // process_vm_readv
+        6310, // process_vm_writev
+        ABSENT, // prof
+        ABSENT, // profil
+        6264, // pselect6
+        6413, // pselect6_time64
+        6099, // ptrace
+        6175, // putpmsg
+        6017, // pwrite64
+        6294, // pwritev
+        6326, // pwritev2
+        6171, // query_module
+        6172, // quotactl
+        6443, // quotactl_fd
+        6000, // read
+        6179, // readahead
+        ABSENT, // readdir
+        6087, // readlink
+        6261, // readlinkat
+        6018, // readv
+        6164, // reboot
+        ABSENT, // recv
+        6044, // recvfrom
+        6298, // recvmmsg
+        6417, // recvmmsg_time64
+        6046, // recvmsg
+        6210, // remap_file_pages
+        6189, // removexattr
+        6466, // removexattrat
+        6080, // rename
+        6258, // renameat
+        6315, // renameat2
+        6244, // request_key
+        6214, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        6082, // rmdir
+        6331, // rseq
+        6471, // rseq_slice_yield
+        6013, // rt_sigaction
+        6125, // rt_sigpending
+        6014, // rt_sigprocmask
+        6127, // rt_sigqueueinfo
+        6211, // rt_sigreturn
+        6128, // rt_sigsuspend
+        6126, // rt_sigtimedwait
+        6421, // rt_sigtimedwait_time64
+        6295, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        6143, // sched_get_priority_max
+        6144, // sched_get_priority_min
+        6196, // sched_getaffinity
+        6314, // sched_getattr
+        6140, // sched_getparam
+        6142, // sched_getscheduler
+        6145, // sched_rr_get_interval
+        6423, // sched_rr_get_interval_time64
+        6195, // sched_setaffinity
+        6313, // sched_setattr
+        6139, // sched_setparam
+        6141, // sched_setscheduler
+        6023, // sched_yield
+        6316, // seccomp
+        ABSENT, // security
+        ABSENT, // select
+        6064, // semctl
+        6062, // semget
+        6063, // semop
+        6215, // semtimedop
+        6420, // semtimedop_time64
+        ABSENT, // send
+        6039, // sendfile
+        6219, // sendfile64
+        6307, // sendmmsg
+        6045, // sendmsg
+        6043, // sendto
+        6233, // set_mempolicy
+        6450, // set_mempolicy_home_node
+        6272, // set_robust_list
+        6246, // set_thread_area
+        6213, // set_tid_address
+        ABSENT, // set_tls
+        6166, // setdomainname
+        6121, // setfsgid
+        ABSENT, // setfsgid32
+        6120, // setfsuid
+        ABSENT, // setfsuid32
+        6104, // setgid
+        ABSENT, // setgid32
+        6114, // setgroups
+        ABSENT, // setgroups32
+        6165, // sethostname
+        6036, // setitimer
+        6308, // setns
+        6107, // setpgid
+        6138, // setpriority
+        6112, // setregid
+        ABSENT, // setregid32
+        6117, // setresgid
+        ABSENT, // setresgid32
+        6115, // setresuid
+        ABSENT, // setresuid32
+        6111, // setreuid
+        ABSENT, // setreuid32
+        6155, // setrlimit
+        6110, // setsid
+        6053, // setsockopt
+        6159, // settimeofday
+        6103, // setuid
+        ABSENT, // setuid32
+        6180, // setxattr
+        6463, // setxattrat
+        ABSENT, // sgetmask
+        6029, // shmat
+        6030, // shmctl
+        6065, // shmdt
+        6028, // shmget
+        6047, // shutdown
+        ABSENT, // sigaction
+        6129, // sigaltstack
+        ABSENT, // signal
+        6280, // signalfd
+        6287, // signalfd4
+        ABSENT, // sigpending
+        ABSENT, // sigprocmask
+        ABSENT, // sigreturn
+        ABSENT, // sigsuspend
+        6040, // socket
+        ABSENT, // socketcall
+        6052, // socketpair
+        6267, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        ABSENT, // ssetmask
+        6004, // stat
+        ABSENT, // stat64
+        6134, // statfs
+        6217, // statfs64
+        6457, // statmount
+        6330, // statx
+        ABSENT, // stime
+        ABSENT, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        6163, // swapoff
+        6162, // swapon
+        ABSENT, // switch_endian
+        6086, // symlink
+        6260, // symlinkat
+        6157, // sync
+        6268, // sync_file_range
+        ABSENT, // sync_file_range2
+        6306, // syncfs
+        ABSENT, // sys_debug_setcontext
+        ABSENT, // syscall
+        6136, // sysfs
+        6097, // sysinfo
+        6101, // syslog
+        6199, // sysmips
+        6269, // tee
+        6229, // tgkill
+        ABSENT, // time
+        6220, // timer_create
+        6224, // timer_delete
+        6223, // timer_getoverrun
+        6222, // timer_gettime
+        6408, // timer_gettime64
+        6221, // timer_settime
+        6409, // timer_settime64
+        6281, // timerfd
+        6284, // timerfd_create
+        6285, // timerfd_gettime
+        6410, // timerfd_gettime64
+        6286, // timerfd_settime
+        6411, // timerfd_settime64
+        6098, // times
+        6192, // tkill
+        6074, // truncate
+        ABSENT, // truncate64
+        ABSENT, // tuxcall
+        ABSENT, // ugetrlimit
+        ABSENT, // ulimit
+        6093, // umask
+        ABSENT, // umount
+        6161, // umount2
+        6061, // uname
+        6085, // unlink
+        6257, // unlinkat
+        6266, // unshare
+        ABSENT, // uprobe
+        ABSENT, // uretprobe
+        ABSENT, // uselib
+        6321, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        6133, // ustat
+        6130, // utime
+        6279, // utimensat
+        6412, // utimensat_time64
+        6230, // utimes
+        ABSENT, // vfork
+        6150, // vhangup
+        ABSENT, // vm86
+        ABSENT, // vm86old
+        6270, // vmsplice
+        6240, // vserver
+        6059, // wait4
+        6241, // waitid
+        ABSENT, // waitpid
+        6001, // write
+        6019, // writev
     ],
     by_number: &[
-        (6000, "read"),
-        (6001, "write"),
-        (6002, "open"),
-        (6003, "close"),
-        (6004, "stat"),
-        (6005, "fstat"),
-        (6006, "lstat"),
-        (6007, "poll"),
-        (6008, "lseek"),
-        (6009, "mmap"),
-        (6010, "mprotect"),
-        (6011, "munmap"),
-        (6012, "brk"),
-        (6013, "rt_sigaction"),
-        (6014, "rt_sigprocmask"),
-        (6015, "ioctl"),
-        (6016, "pread64"),
-        (6017, "pwrite64"),
-        (6018, "readv"),
-        (6019, "writev"),
-        (6020, "access"),
-        (6021, "pipe"),
-        (6022, "_newselect"),
-        (6023, "sched_yield"),
-        (6024, "mremap"),
-        (6025, "msync"),
-        (6026, "mincore"),
-        (6027, "madvise"),
-        (6028, "shmget"),
-        (6029, "shmat"),
-        (6030, "shmctl"),
-        (6031, "dup"),
-        (6032, "dup2"),
-        (6033, "pause"),
-        (6034, "nanosleep"),
-        (6035, "getitimer"),
-        (6036, "setitimer"),
-        (6037, "alarm"),
-        (6038, "getpid"),
-        (6039, "sendfile"),
-        (6040, "socket"),
-        (6041, "connect"),
-        (6042, "accept"),
-        (6043, "sendto"),
-        (6044, "recvfrom"),
-        (6045, "sendmsg"),
-        (6046, "recvmsg"),
-        (6047, "shutdown"),
-        (6048, "bind"),
-        (6049, "listen"),
-        (6050, "getsockname"),
-        (6051, "getpeername"),
-        (6052, "socketpair"),
-        (6053, "setsockopt"),
-        (6054, "getsockopt"),
-        (6055, "clone"),
-        (6056, "fork"),
-        (6057, "execve"),
-        (6058, "exit"),
-        (6059, "wait4"),
-        (6060, "kill"),
-        (6061, "uname"),
-        (6062, "semget"),
-        (6063, "semop"),
-        (6064, "semctl"),
-        (6065, "shmdt"),
-        (6066, "msgget"),
-        (6067, "msgsnd"),
-        (6068, "msgrcv"),
-        (6069, "msgctl"),
-        (6070, "fcntl"),
-        (6071, "flock"),
-        (6072, "fsync"),
-        (6073, "fdatasync"),
-        (6074, "truncate"),
-        (6075, "ftruncate"),
-        (6076, "getdents"),
-        (6077, "getcwd"),
-        (6078, "chdir"),
-        (6079, "fchdir"),
-        (6080, "rename"),
-        (6081, "mkdir"),
-        (6082, "rmdir"),
-        (6083, "creat"),
-        (6084, "link"),
-        (6085, "unlink"),
-        (6086, "symlink"),
-        (6087, "readlink"),
-        (6088, "chmod"),
-        (6089, "fchmod"),
-        (6090, "chown"),
-        (6091, "fchown"),
-        (6092, "lchown"),
-        (6093, "umask"),
-        (6094, "gettimeofday"),
-        (6095, "getrlimit"),
-        (6096, "getrusage"),
-        (6097, "sysinfo"),
-        (6098, "times"),
-        (6099, "ptrace"),
-        (6100, "getuid"),
-        (6101, "syslog"),
-        (6102, "getgid"),
-        (6103, "setuid"),
-        (6104, "setgid"),
-        (6105, "geteuid"),
-        (6106, "getegid"),
-        (6107, "setpgid"),
-        (6108, "getppid"),
-        (6109, "getpgrp"),
-        (6110, "setsid"),
-        (6111, "setreuid"),
-        (6112, "setregid"),
-        (6113, "getgroups"),
-        (6114, "setgroups"),
-        (6115, "setresuid"),
-        (6116, "getresuid"),
-        (6117, "setresgid"),
-        (6118, "getresgid"),
-        (6119, "getpgid"),
-        (6120, "setfsuid"),
-        (6121, "setfsgid"),
-        (6122, "getsid"),
-        (6123, "capget"),
-        (6124, "capset"),
-        (6125, "rt_sigpending"),
-        (6126, "rt_sigtimedwait"),
-        (6127, "rt_sigqueueinfo"),
-        (6128, "rt_sigsuspend"),
-        (6129, "sigaltstack"),
-        (6130, "utime"),
-        (6131, "mknod"),
-        (6132, "personality"),
-        (6133, "ustat"),
-        (6134, "statfs"),
-        (6135, "fstatfs"),
-        (6136, "sysfs"),
-        (6137, "getpriority"),
-        (6138, "setpriority"),
-        (6139, "sched_setparam"),
-        (6140, "sched_getparam"),
-        (6141, "sched_setscheduler"),
-        (6142, "sched_getscheduler"),
-        (6143, "sched_get_priority_max"),
-        (6144, "sched_get_priority_min"),
-        (6145, "sched_rr_get_interval"),
-        (6146, "mlock"),
-        (6147, "munlock"),
-        (6148, "mlockall"),
-        (6149, "munlockall"),
-        (6150, "vhangup"),
-        (6151, "pivot_root"),
-        (6152, "_sysctl"),
-        (6153, "prctl"),
-        (6154, "adjtimex"),
-        (6155, "setrlimit"),
-        (6156, "chroot"),
-        (6157, "sync"),
-        (6158, "acct"),
-        (6159, "settimeofday"),
-        (6160, "mount"),
-        (6161, "umount2"),
-        (6162, "swapon"),
-        (6163, "swapoff"),
-        (6164, "reboot"),
-        (6165, "sethostname"),
-        (6166, "setdomainname"),
-        (6167, "create_module"),
-        (6168, "init_module"),
-        (6169, "delete_module"),
-        (6170, "get_kernel_syms"),
-        (6171, "query_module"),
-        (6172, "quotactl"),
-        (6173, "nfsservctl"),
-        (6174, "getpmsg"),
-        (6175, "putpmsg"),
-        (6176, "afs_syscall"),
-        (6178, "gettid"),
-        (6179, "readahead"),
-        (6180, "setxattr"),
-        (6181, "lsetxattr"),
-        (6182, "fsetxattr"),
-        (6183, "getxattr"),
-        (6184, "lgetxattr"),
-        (6185, "fgetxattr"),
-        (6186, "listxattr"),
-        (6187, "llistxattr"),
-        (6188, "flistxattr"),
-        (6189, "removexattr"),
-        (6190, "lremovexattr"),
-        (6191, "fremovexattr"),
-        (6192, "tkill"),
-        (6194, "futex"),
-        (6195, "sched_setaffinity"),
-        (6196, "sched_getaffinity"),
-        (6197, "cacheflush"),
-        (6198, "cachectl"),
-        (6199, "sysmips"),
-        (6200, "io_setup"),
-        (6201, "io_destroy"),
-        (6202, "io_getevents"),
-        (6203, "io_submit"),
-        (6204, "io_cancel"),
-        (6205, "exit_group"),
-        (6206, "lookup_dcookie"),
-        (6207, "epoll_create"),
-        (6208, "epoll_ctl"),
-        (6209, "epoll_wait"),
-        (6210, "remap_file_pages"),
-        (6211, "rt_sigreturn"),
-        (6212, "fcntl64"),
-        (6213, "set_tid_address"),
-        (6214, "restart_syscall"),
-        (6215, "semtimedop"),
-        (6216, "fadvise64"),
-        (6217, "statfs64"),
-        (6218, "fstatfs64"),
-        (6219, "sendfile64"),
-        (6220, "timer_create"),
-        (6221, "timer_settime"),
-        (6222, "timer_gettime"),
-        (6223, "timer_getoverrun"),
-        (6224, "timer_delete"),
-        (6225, "clock_settime"),
-        (6226, "clock_gettime"),
-        (6227, "clock_getres"),
-        (6228, "clock_nanosleep"),
-        (6229, "tgkill"),
-        (6230, "utimes"),
-        (6231, "mbind"),
-        (6232, "get_mempolicy"),
-        (6233, "set_mempolicy"),
-        (6234, "mq_open"),
-        (6235, "mq_unlink"),
-        (6236, "mq_timedsend"),
-        (6237, "mq_timedreceive"),
-        (6238, "mq_notify"),
-        (6239, "mq_getsetattr"),
-        (6240, "vserver"),
-        (6241, "waitid"),
-        (6243, "add_key"),
-        (6244, "request_key"),
-        (6245, "keyctl"),
-        (6246, "set_thread_area"),
-        (6247, "inotify_init"),
-        (6248, "inotify_add_watch"),
-        (6249, "inotify_rm_watch"),
-        (6250, "migrate_pages"),
-        (6251, "openat"),
-        (6252, "mkdirat"),
-        (6253, "mknodat"),
-        (6254, "fchownat"),
-        (6255, "futimesat"),
-        (6256, "newfstatat"),
-        (6257, "unlinkat"),
-        (6258, "renameat"),
-        (6259, "linkat"),
-        (6260, "symlinkat"),
-        (6261, "readlinkat"),
-        (6262, "fchmodat"),
-        (6263, "faccessat"),
-        (6264, "pselect6"),
-        (6265, "ppoll"),
-        (6266, "unshare"),
-        (6267, "splice"),
-        (6268, "sync_file_range"),
-        (6269, "tee"),
-        (6270, "vmsplice"),
-        (6271, "move_pages"),
-        (6272, "set_robust_list"),
-        (6273, "get_robust_list"),
-        (6274, "kexec_load"),
-        (6275, "getcpu"),
-        (6276, "epoll_pwait"),
-        (6277, "ioprio_set"),
-        (6278, "ioprio_get"),
-        (6279, "utimensat"),
-        (6280, "signalfd"),
-        (6281, "timerfd"),
-        (6282, "eventfd"),
-        (6283, "fallocate"),
-        (6284, "timerfd_create"),
-        (6285, "timerfd_gettime"),
-        (6286, "timerfd_settime"),
-        (6287, "signalfd4"),
-        (6288, "eventfd2"),
-        (6289, "epoll_create1"),
-        (6290, "dup3"),
-        (6291, "pipe2"),
-        (6292, "inotify_init1"),
-        (6293, "preadv"),
-        (6294, "pwritev"),
-        (6295, "rt_tgsigqueueinfo"),
-        (6296, "perf_event_open"),
-        (6297, "accept4"),
-        (6298, "recvmmsg"),
-        (6299, "getdents64"),
-        (6300, "fanotify_init"),
-        (6301, "fanotify_mark"),
-        (6302, "prlimit64"),
-        (6303, "name_to_handle_at"),
-        (6304, "open_by_handle_at"),
-        (6305, "clock_adjtime"),
-        (6306, "syncfs"),
-        (6307, "sendmmsg"),
-        (6308, "setns"),
-        (6309, "process_vm_readv"),
-        (6310, "process_vm_writev"),
-        (6311, "kcmp"),
-        (6312, "finit_module"),
-        (6313, "sched_setattr"),
-        (6314, "sched_getattr"),
-        (6315, "renameat2"),
-        (6316, "seccomp"),
-        (6317, "getrandom"),
-        (6318, "memfd_create"),
-        (6319, "bpf"),
-        (6320, "execveat"),
-        (6321, "userfaultfd"),
-        (6322, "membarrier"),
-        (6323, "mlock2"),
-        (6324, "copy_file_range"),
-        (6325, "preadv2"),
-        (6326, "pwritev2"),
-        (6327, "pkey_mprotect"),
-        (6328, "pkey_alloc"),
-        (6329, "pkey_free"),
-        (6330, "statx"),
-        (6331, "rseq"),
-        (6332, "io_pgetevents"),
-        (6403, "clock_gettime64"),
-        (6404, "clock_settime64"),
-        (6405, "clock_adjtime64"),
-        (6406, "clock_getres_time64"),
-        (6407, "clock_nanosleep_time64"),
-        (6408, "timer_gettime64"),
-        (6409, "timer_settime64"),
-        (6410, "timerfd_gettime64"),
-        (6411, "timerfd_settime64"),
-        (6412, "utimensat_time64"),
-        (6413, "pselect6_time64"),
-        (6414, "ppoll_time64"),
-        (6416, "io_pgetevents_time64"),
-        (6417, "recvmmsg_time64"),
-        (6418, "mq_timedsend_time64"),
-        (6419, "mq_timedreceive_time64"),
-        (6420, "semtimedop_time64"),
-        (6421, "rt_sigtimedwait_time64"),
-        (6422, "futex_time64"),
-        (6423, "sched_rr_get_interval_time64"),
-        (6424, "pidfd_send_signal"),
-        (6425, "io_uring_setup"),
-        (6426, "io_uring_enter"),
-        (6427, "io_uring_register"),
-        (6428, "open_tree"),
-        (6429, "move_mount"),
-        (6430, "fsopen"),
-        (6431, "fsconfig"),
-        (6432, "fsmount"),
-        (6433, "fspick"),
-        (6434, "pidfd_open"),
-        (6435, "clone3"),
-        (6436, "close_range"),
-        (6437, "openat2"),
-        (6438, "pidfd_getfd"),
-        (6439, "faccessat2"),
-        (6440, "process_madvise"),
-        (6441, "epoll_pwait2"),
-        (6442, "mount_setattr"),
-        (6443, "quotactl_fd"),
-        (6444, "landlock_create_ruleset"),
-        (6445, "landlock_add_rule"),
-        (6446, "landlock_restrict_self"),
-        (6448, "process_mrelease"),
-        (6449, "futex_waitv"),
-        (6450, "set_mempolicy_home_node"),
-        (6451, "cachestat"),
-        (6452, "fchmodat2"),
-        (6453, "map_shadow_stack"),
-        (6454, "futex_wake"),
-        (6455, "futex_wait"),
-        (6456, "futex_requeue"),
-        (6457, "statmount"),
-        (6458, "listmount"),
-        (6459, "lsm_get_self_attr"),
-        (6460, "lsm_set_self_attr"),
-        (6461, "lsm_list_modules"),
-        (6462, "mseal"),
-        (6463, "setxattrat"),
-        (6464, "getxattrat"),
-        (6465, "listxattrat"),
-        (6466, "removexattrat"),
-        (6467, "open_tree_attr"),
-        (6468, "file_getattr"),
-        (6469, "file_setattr"),
-        (6470, "listns"),
-        (6471, "rseq_slice_yield"),
+        (6000, 307), // read
+        (6001, 507), // write
+        (6002, 262), // open
+        (6003, 44), // close
+        (6004, 432), // stat
+        (6005, 98), // fstat
+        (6006, 206), // lstat
+        (6007, 283), // poll
+        (6008, 201), // lseek
+        (6009, 223), // mmap
+        (6010, 230), // mprotect
+        (6011, 250), // munmap
+        (6012, 21), // brk
+        (6013, 332), // rt_sigaction
+        (6014, 334), // rt_sigprocmask
+        (6015, 173), // ioctl
+        (6016, 287), // pread64
+        (6017, 301), // pwrite64
+        (6018, 312), // readv
+        (6019, 508), // writev
+        (6020, 5), // access
+        (6021, 277), // pipe
+        (6022, 1), // _newselect
+        (6023, 359), // sched_yield
+        (6024, 240), // mremap
+        (6025, 246), // msync
+        (6026, 215), // mincore
+        (6027, 208), // madvise
+        (6028, 414), // shmget
+        (6029, 411), // shmat
+        (6030, 412), // shmctl
+        (6031, 51), // dup
+        (6032, 52), // dup2
+        (6033, 268), // pause
+        (6034, 252), // nanosleep
+        (6035, 131), // getitimer
+        (6036, 390), // setitimer
+        (6037, 10), // alarm
+        (6038, 136), // getpid
+        (6039, 369), // sendfile
+        (6040, 425), // socket
+        (6041, 46), // connect
+        (6042, 3), // accept
+        (6043, 373), // sendto
+        (6044, 315), // recvfrom
+        (6045, 372), // sendmsg
+        (6046, 318), // recvmsg
+        (6047, 415), // shutdown
+        (6048, 17), // bind
+        (6049, 192), // listen
+        (6050, 148), // getsockname
+        (6051, 133), // getpeername
+        (6052, 427), // socketpair
+        (6053, 404), // setsockopt
+        (6054, 149), // getsockopt
+        (6055, 42), // clone
+        (6056, 91), // fork
+        (6057, 64), // execve
+        (6058, 66), // exit
+        (6059, 504), // wait4
+        (6060, 183), // kill
+        (6061, 483), // uname
+        (6062, 364), // semget
+        (6063, 365), // semop
+        (6064, 363), // semctl
+        (6065, 413), // shmdt
+        (6066, 243), // msgget
+        (6067, 245), // msgsnd
+        (6068, 244), // msgrcv
+        (6069, 242), // msgctl
+        (6070, 82), // fcntl
+        (6071, 90), // flock
+        (6072, 103), // fsync
+        (6073, 84), // fdatasync
+        (6074, 475), // truncate
+        (6075, 105), // ftruncate
+        (6076, 121), // getdents
+        (6077, 120), // getcwd
+        (6078, 27), // chdir
+        (6079, 75), // fchdir
+        (6080, 322), // rename
+        (6081, 216), // mkdir
+        (6082, 329), // rmdir
+        (6083, 48), // creat
+        (6084, 190), // link
+        (6085, 484), // unlink
+        (6086, 445), // symlink
+        (6087, 310), // readlink
+        (6088, 28), // chmod
+        (6089, 76), // fchmod
+        (6090, 29), // chown
+        (6091, 79), // fchown
+        (6092, 187), // lchown
+        (6093, 480), // umask
+        (6094, 151), // gettimeofday
+        (6095, 145), // getrlimit
+        (6096, 146), // getrusage
+        (6097, 454), // sysinfo
+        (6098, 473), // times
+        (6099, 299), // ptrace
+        (6100, 152), // getuid
+        (6101, 455), // syslog
+        (6102, 127), // getgid
+        (6103, 406), // setuid
+        (6104, 385), // setgid
+        (6105, 125), // geteuid
+        (6106, 123), // getegid
+        (6107, 392), // setpgid
+        (6108, 138), // getppid
+        (6109, 135), // getpgrp
+        (6110, 403), // setsid
+        (6111, 400), // setreuid
+        (6112, 394), // setregid
+        (6113, 129), // getgroups
+        (6114, 387), // setgroups
+        (6115, 398), // setresuid
+        (6116, 143), // getresuid
+        (6117, 396), // setresgid
+        (6118, 141), // getresgid
+        (6119, 134), // getpgid
+        (6120, 383), // setfsuid
+        (6121, 381), // setfsgid
+        (6122, 147), // getsid
+        (6123, 25), // capget
+        (6124, 26), // capset
+        (6125, 333), // rt_sigpending
+        (6126, 338), // rt_sigtimedwait
+        (6127, 335), // rt_sigqueueinfo
+        (6128, 337), // rt_sigsuspend
+        (6129, 417), // sigaltstack
+        (6130, 494), // utime
+        (6131, 218), // mknod
+        (6132, 273), // personality
+        (6133, 493), // ustat
+        (6134, 434), // statfs
+        (6135, 101), // fstatfs
+        (6136, 453), // sysfs
+        (6137, 139), // getpriority
+        (6138, 393), // setpriority
+        (6139, 357), // sched_setparam
+        (6140, 351), // sched_getparam
+        (6141, 358), // sched_setscheduler
+        (6142, 352), // sched_getscheduler
+        (6143, 347), // sched_get_priority_max
+        (6144, 348), // sched_get_priority_min
+        (6145, 353), // sched_rr_get_interval
+        (6146, 220), // mlock
+        (6147, 248), // munlock
+        (6148, 222), // mlockall
+        (6149, 249), // munlockall
+        (6150, 499), // vhangup
+        (6151, 279), // pivot_root
+        (6152, 2), // _sysctl
+        (6153, 286), // prctl
+        (6154, 8), // adjtimex
+        (6155, 402), // setrlimit
+        (6156, 31), // chroot
+        (6157, 447), // sync
+        (6158, 6), // acct
+        (6159, 405), // settimeofday
+        (6160, 226), // mount
+        (6161, 482), // umount2
+        (6162, 443), // swapon
+        (6163, 442), // swapoff
+        (6164, 313), // reboot
+        (6165, 389), // sethostname
+        (6166, 380), // setdomainname
+        (6167, 49), // create_module
+        (6168, 158), // init_module
+        (6169, 50), // delete_module
+        (6170, 114), // get_kernel_syms
+        (6171, 304), // query_module
+        (6172, 305), // quotactl
+        (6173, 254), // nfsservctl
+        (6174, 137), // getpmsg
+        (6175, 300), // putpmsg
+        (6176, 9), // afs_syscall
+        (6178, 150), // gettid
+        (6179, 308), // readahead
+        (6180, 408), // setxattr
+        (6181, 202), // lsetxattr
+        (6182, 94), // fsetxattr
+        (6183, 154), // getxattr
+        (6184, 189), // lgetxattr
+        (6185, 85), // fgetxattr
+        (6186, 195), // listxattr
+        (6187, 197), // llistxattr
+        (6188, 89), // flistxattr
+        (6189, 320), // removexattr
+        (6190, 200), // lremovexattr
+        (6191, 92), // fremovexattr
+        (6192, 474), // tkill
+        (6194, 107), // futex
+        (6195, 355), // sched_setaffinity
+        (6196, 349), // sched_getaffinity
+        (6197, 23), // cacheflush
+        (6198, 22), // cachectl
+        (6199, 456), // sysmips
+        (6200, 168), // io_setup
+        (6201, 164), // io_destroy
+        (6202, 165), // io_getevents
+        (6203, 169), // io_submit
+        (6204, 163), // io_cancel
+        (6205, 67), // exit_group
+        (6206, 199), // lookup_dcookie
+        (6207, 54), // epoll_create
+        (6208, 56), // epoll_ctl
+        (6209, 60), // epoll_wait
+        (6210, 319), // remap_file_pages
+        (6211, 336), // rt_sigreturn
+        (6212, 83), // fcntl64
+        (6213, 378), // set_tid_address
+        (6214, 326), // restart_syscall
+        (6215, 366), // semtimedop
+        (6216, 70), // fadvise64
+        (6217, 435), // statfs64
+        (6218, 102), // fstatfs64
+        (6219, 370), // sendfile64
+        (6220, 460), // timer_create
+        (6221, 465), // timer_settime
+        (6222, 463), // timer_gettime
+        (6223, 462), // timer_getoverrun
+        (6224, 461), // timer_delete
+        (6225, 40), // clock_settime
+        (6226, 36), // clock_gettime
+        (6227, 34), // clock_getres
+        (6228, 38), // clock_nanosleep
+        (6229, 458), // tgkill
+        (6230, 497), // utimes
+        (6231, 210), // mbind
+        (6232, 115), // get_mempolicy
+        (6233, 374), // set_mempolicy
+        (6234, 234), // mq_open
+        (6235, 239), // mq_unlink
+        (6236, 237), // mq_timedsend
+        (6237, 235), // mq_timedreceive
+        (6238, 233), // mq_notify
+        (6239, 232), // mq_getsetattr
+        (6240, 503), // vserver
+        (6241, 505), // waitid
+        (6243, 7), // add_key
+        (6244, 325), // request_key
+        (6245, 182), // keyctl
+        (6246, 377), // set_thread_area
+        (6247, 160), // inotify_init
+        (6248, 159), // inotify_add_watch
+        (6249, 162), // inotify_rm_watch
+        (6250, 214), // migrate_pages
+        (6251, 266), // openat
+        (6252, 217), // mkdirat
+        (6253, 219), // mknodat
+        (6254, 81), // fchownat
+        (6255, 113), // futimesat
+        (6256, 253), // newfstatat
+        (6257, 485), // unlinkat
+        (6258, 323), // renameat
+        (6259, 191), // linkat
+        (6260, 446), // symlinkat
+        (6261, 311), // readlinkat
+        (6262, 77), // fchmodat
+        (6263, 68), // faccessat
+        (6264, 297), // pselect6
+        (6265, 284), // ppoll
+        (6266, 486), // unshare
+        (6267, 428), // splice
+        (6268, 448), // sync_file_range
+        (6269, 457), // tee
+        (6270, 502), // vmsplice
+        (6271, 229), // move_pages
+        (6272, 376), // set_robust_list
+        (6273, 116), // get_robust_list
+        (6274, 181), // kexec_load
+        (6275, 119), // getcpu
+        (6276, 58), // epoll_pwait
+        (6277, 177), // ioprio_set
+        (6278, 176), // ioprio_get
+        (6279, 495), // utimensat
+        (6280, 419), // signalfd
+        (6281, 467), // timerfd
+        (6282, 62), // eventfd
+        (6283, 72), // fallocate
+        (6284, 468), // timerfd_create
+        (6285, 469), // timerfd_gettime
+        (6286, 471), // timerfd_settime
+        (6287, 420), // signalfd4
+        (6288, 63), // eventfd2
+        (6289, 55), // epoll_create1
+        (6290, 53), // dup3
+        (6291, 278), // pipe2
+        (6292, 161), // inotify_init1
+        (6293, 288), // preadv
+        (6294, 302), // pwritev
+        (6295, 340), // rt_tgsigqueueinfo
+        (6296, 272), // perf_event_open
+        (6297, 4), // accept4
+        (6298, 316), // recvmmsg
+        (6299, 122), // getdents64
+        (6300, 73), // fanotify_init
+        (6301, 74), // fanotify_mark
+        (6302, 290), // prlimit64
+        (6303, 251), // name_to_handle_at
+        (6304, 263), // open_by_handle_at
+        (6305, 32), // clock_adjtime
+        (6306, 450), // syncfs
+        (6307, 371), // sendmmsg
+        (6308, 391), // setns
+        (6309, 293), // process_vm_readv
+        (6310, 294), // process_vm_writev
+        (6311, 179), // kcmp
+        (6312, 88), // finit_module
+        (6313, 356), // sched_setattr
+        (6314, 350), // sched_getattr
+        (6315, 324), // renameat2
+        (6316, 360), // seccomp
+        (6317, 140), // getrandom
+        (6318, 212), // memfd_create
+        (6319, 18), // bpf
+        (6320, 65), // execveat
+        (6321, 490), // userfaultfd
+        (6322, 211), // membarrier
+        (6323, 221), // mlock2
+        (6324, 47), // copy_file_range
+        (6325, 289), // preadv2
+        (6326, 303), // pwritev2
+        (6327, 282), // pkey_mprotect
+        (6328, 280), // pkey_alloc
+        (6329, 281), // pkey_free
+        (6330, 437), // statx
+        (6331, 330), // rseq
+        (6332, 166), // io_pgetevents
+        (6403, 37), // clock_gettime64
+        (6404, 41), // clock_settime64
+        (6405, 33), // clock_adjtime64
+        (6406, 35), // clock_getres_time64
+        (6407, 39), // clock_nanosleep_time64
+        (6408, 464), // timer_gettime64
+        (6409, 466), // timer_settime64
+        (6410, 470), // timerfd_gettime64
+        (6411, 472), // timerfd_settime64
+        (6412, 496), // utimensat_time64
+        (6413, 298), // pselect6_time64
+        (6414, 285), // ppoll_time64
+        (6416, 167), // io_pgetevents_time64
+        (6417, 317), // recvmmsg_time64
+        (6418, 238), // mq_timedsend_time64
+        (6419, 236), // mq_timedreceive_time64
+        (6420, 367), // semtimedop_time64
+        (6421, 339), // rt_sigtimedwait_time64
+        (6422, 109), // futex_time64
+        (6423, 354), // sched_rr_get_interval_time64
+        (6424, 276), // pidfd_send_signal
+        (6425, 172), // io_uring_setup
+        (6426, 170), // io_uring_enter
+        (6427, 171), // io_uring_register
+        (6428, 264), // open_tree
+        (6429, 228), // move_mount
+        (6430, 96), // fsopen
+        (6431, 93), // fsconfig
+        (6432, 95), // fsmount
+        (6433, 97), // fspick
+        (6434, 275), // pidfd_open
+        (6435, 43), // clone3
+        (6436, 45), // close_range
+        (6437, 267), // openat2
+        (6438, 274), // pidfd_getfd
+        (6439, 69), // faccessat2
+        (6440, 291), // process_madvise
+        (6441, 59), // epoll_pwait2
+        (6442, 227), // mount_setattr
+        (6443, 306), // quotactl_fd
+        (6444, 185), // landlock_create_ruleset
+        (6445, 184), // landlock_add_rule
+        (6446, 186), // landlock_restrict_self
+        (6448, 292), // process_mrelease
+        (6449, 111), // futex_waitv
+        (6450, 375), // set_mempolicy_home_node
+        (6451, 24), // cachestat
+        (6452, 78), // fchmodat2
+        (6453, 209), // map_shadow_stack
+        (6454, 112), // futex_wake
+        (6455, 110), // futex_wait
+        (6456, 108), // futex_requeue
+        (6457, 436), // statmount
+        (6458, 193), // listmount
+        (6459, 203), // lsm_get_self_attr
+        (6460, 205), // lsm_set_self_attr
+        (6461, 204), // lsm_list_modules
+        (6462, 241), // mseal
+        (6463, 409), // setxattrat
+        (6464, 155), // getxattrat
+        (6465, 196), // listxattrat
+        (6466, 321), // removexattrat
+        (6467, 265), // open_tree_attr
+        (6468, 86), // file_getattr
+        (6469, 87), // file_setattr
+        (6470, 194), // listns
+        (6471, 331), // rseq_slice_yield
     ],
 };

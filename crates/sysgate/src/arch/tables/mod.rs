@@ -11,6 +11,7 @@ pub(crate) mod m68k;
 pub(crate) mod mips;
 pub(crate) mod mips64;
 pub(crate) mod mips64n32;
+pub(crate) mod names;
 pub(crate) mod parisc;
 pub(crate) mod parisc64;
 pub(crate) mod ppc;
@@ -24,7 +25,66 @@ pub(crate) mod x32;
 pub(crate) mod x86;
 pub(crate) mod x86_64;
 
+/// A number no table uses: marks a name the table does not have.
+pub(crate) const ABSENT: u32 = u32::MAX;
+
+/// A syscall name any table (or libseccomp's pseudo list) knows, as a small id.
+///
+/// Looking a name up costs one binary search over every known name; after that its number
+/// on any architecture is one array read. Code that resolves the same names on several
+/// architectures (the compiler, the profile readers) looks each name up once.
+///
+/// ```
+/// use sysgate::arch::{Arch, SyscallId};
+///
+/// let id = SyscallId::from_name("openat").unwrap();
+/// assert_eq!(id.name(), "openat");
+/// assert_eq!(Arch::X86_64.syscall_number_of(id), Some(257));
+/// assert_eq!(Arch::Aarch64.syscall_number_of(id), Some(56));
+/// assert!(SyscallId::from_name("no_such_call").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SyscallId(u16);
+
+impl SyscallId {
+    /// The id of `name`, if any table or the pseudo list knows it. O(log n), no allocation.
+    pub fn from_name(name: &str) -> Option<SyscallId> {
+        let (mut lo, mut hi) = (0, names::COUNT);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match name_at(mid).cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(SyscallId(mid as u16)),
+            }
+        }
+        None
+    }
+
+    /// The name.
+    pub fn name(self) -> &'static str {
+        name_at(usize::from(self.0))
+    }
+
+    fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// The name with id `i` (`i < names::COUNT`).
+fn name_at(i: usize) -> &'static str {
+    let start = if i == 0 {
+        0
+    } else {
+        usize::from(names::ENDS[i - 1])
+    };
+    &names::TEXT[start..usize::from(names::ENDS[i])]
+}
+
 /// One architecture's syscall table (shared by little/big-endian twins).
+///
+/// Names are held as [`SyscallId`]s, so the tables are plain numbers: nothing in them needs
+/// relocating when the program starts.
 #[derive(Debug)]
 pub struct SyscallTable {
     /// Table name, as in libseccomp's CSV header.
@@ -35,19 +95,22 @@ pub struct SyscallTable {
     pub base: u32,
     /// The newest syscall the table knows: the highest number in the arch's main range.
     pub newest: (&'static str, u32),
-    /// `(name, number)` sorted by name.
-    pub(crate) by_name: &'static [(&'static str, u32)],
-    /// `(number, name)` sorted by number.
-    pub(crate) by_number: &'static [(u32, &'static str)],
+    /// The number of each name id ([`ABSENT`] when this table has no such syscall).
+    pub(crate) numbers: &'static [u32; names::COUNT],
+    /// `(number, name id)` sorted by number.
+    pub(crate) by_number: &'static [(u32, u16)],
 }
 
 impl SyscallTable {
     /// The number of `name`, if this table has it. O(log n), no allocation.
     pub fn number(&self, name: &str) -> Option<u32> {
-        self.by_name
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .map(|i| self.by_name[i].1)
+        self.number_of(SyscallId::from_name(name)?)
+    }
+
+    /// The number of the syscall `id`, if this table has it. O(1).
+    pub fn number_of(&self, id: SyscallId) -> Option<u32> {
+        let nr = self.numbers[id.index()];
+        (nr != ABSENT).then_some(nr)
     }
 
     /// The name of syscall `nr`, if this table has it. O(log n), no allocation.
@@ -55,12 +118,14 @@ impl SyscallTable {
         self.by_number
             .binary_search_by(|(n, _)| n.cmp(&nr))
             .ok()
-            .map(|i| self.by_number[i].1)
+            .map(|i| name_at(usize::from(self.by_number[i].1)))
     }
 
     /// Every `(name, number)` of the table, sorted by number.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'static str, u32)> + '_ {
-        self.by_number.iter().map(|(nr, name)| (*name, *nr))
+        self.by_number
+            .iter()
+            .map(|(nr, id)| (name_at(usize::from(*id)), *nr))
     }
 
     /// How many syscalls the table has.
@@ -76,10 +141,8 @@ impl SyscallTable {
 
 /// libseccomp's pseudo number for `name` (what a name absent on an arch resolves to).
 pub(crate) fn pseudo_number(name: &str) -> Option<i32> {
-    pseudo::PSEUDO_BY_NAME
-        .binary_search_by(|(n, _)| (*n).cmp(name))
-        .ok()
-        .map(|i| pseudo::PSEUDO_BY_NAME[i].1)
+    let nr = pseudo::PSEUDO[SyscallId::from_name(name)?.index()];
+    (nr != 0).then_some(nr)
 }
 
 /// The first name with pseudo number `nr`.
@@ -89,7 +152,7 @@ pub(crate) fn pseudo_name(nr: i32) -> Option<&'static str> {
     table
         .get(i)
         .filter(|(n, _)| *n == nr)
-        .map(|(_, name)| *name)
+        .map(|(_, id)| name_at(usize::from(*id)))
 }
 
 /// Every generated table (18: little/big-endian twins share one).
@@ -99,7 +162,7 @@ pub fn all() -> impl Iterator<Item = &'static SyscallTable> {
 
 /// Whether any table knows `name`.
 pub(crate) fn known_anywhere(name: &str) -> bool {
-    ALL.iter().any(|t| t.number(name).is_some())
+    SyscallId::from_name(name).is_some_and(|id| ALL.iter().any(|t| t.number_of(id).is_some()))
 }
 
 /// Every table, in the CSV's column order.

@@ -2,864 +2,950 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `ppc64` syscall table: 424 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `ppc64` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "ppc64",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x0,
     newest: ("rseq_slice_yield", 471),
-    by_name: &[
-        ("_llseek", 140),
-        ("_newselect", 142),
-        ("_sysctl", 149),
-        ("accept", 330),
-        ("accept4", 344),
-        ("access", 33),
-        ("acct", 51),
-        ("add_key", 269),
-        ("adjtimex", 124),
-        ("afs_syscall", 137),
-        ("alarm", 27),
-        ("bdflush", 134),
-        ("bind", 327),
-        ("bpf", 361),
-        ("break", 17),
-        ("brk", 45),
-        ("cachestat", 451),
-        ("capget", 183),
-        ("capset", 184),
-        ("chdir", 12),
-        ("chmod", 15),
-        ("chown", 181),
-        ("chroot", 61),
-        ("clock_adjtime", 347),
-        ("clock_getres", 247),
-        ("clock_gettime", 246),
-        ("clock_nanosleep", 248),
-        ("clock_settime", 245),
-        ("clone", 120),
-        ("clone3", 435),
-        ("close", 6),
-        ("close_range", 436),
-        ("connect", 328),
-        ("copy_file_range", 379),
-        ("creat", 8),
-        ("create_module", 127),
-        ("delete_module", 129),
-        ("dup", 41),
-        ("dup2", 63),
-        ("dup3", 316),
-        ("epoll_create", 236),
-        ("epoll_create1", 315),
-        ("epoll_ctl", 237),
-        ("epoll_pwait", 303),
-        ("epoll_pwait2", 441),
-        ("epoll_wait", 238),
-        ("eventfd", 307),
-        ("eventfd2", 314),
-        ("execve", 11),
-        ("execveat", 362),
-        ("exit", 1),
-        ("exit_group", 234),
-        ("faccessat", 298),
-        ("faccessat2", 439),
-        ("fadvise64", 233),
-        ("fallocate", 309),
-        ("fanotify_init", 323),
-        ("fanotify_mark", 324),
-        ("fchdir", 133),
-        ("fchmod", 94),
-        ("fchmodat", 297),
-        ("fchmodat2", 452),
-        ("fchown", 95),
-        ("fchownat", 289),
-        ("fcntl", 55),
-        ("fdatasync", 148),
-        ("fgetxattr", 214),
-        ("file_getattr", 468),
-        ("file_setattr", 469),
-        ("finit_module", 353),
-        ("flistxattr", 217),
-        ("flock", 143),
-        ("fork", 2),
-        ("fremovexattr", 220),
-        ("fsconfig", 431),
-        ("fsetxattr", 211),
-        ("fsmount", 432),
-        ("fsopen", 430),
-        ("fspick", 433),
-        ("fstat", 108),
-        ("fstatfs", 100),
-        ("fstatfs64", 253),
-        ("fsync", 118),
-        ("ftime", 35),
-        ("ftruncate", 93),
-        ("futex", 221),
-        ("futex_requeue", 456),
-        ("futex_wait", 455),
-        ("futex_waitv", 449),
-        ("futex_wake", 454),
-        ("futimesat", 290),
-        ("get_kernel_syms", 130),
-        ("get_mempolicy", 260),
-        ("get_robust_list", 299),
-        ("getcpu", 302),
-        ("getcwd", 182),
-        ("getdents", 141),
-        ("getdents64", 202),
-        ("getegid", 50),
-        ("geteuid", 49),
-        ("getgid", 47),
-        ("getgroups", 80),
-        ("getitimer", 105),
-        ("getpeername", 332),
-        ("getpgid", 132),
-        ("getpgrp", 65),
-        ("getpid", 20),
-        ("getpmsg", 187),
-        ("getppid", 64),
-        ("getpriority", 96),
-        ("getrandom", 359),
-        ("getresgid", 170),
-        ("getresuid", 165),
-        ("getrlimit", 76),
-        ("getrusage", 77),
-        ("getsid", 147),
-        ("getsockname", 331),
-        ("getsockopt", 340),
-        ("gettid", 207),
-        ("gettimeofday", 78),
-        ("getuid", 24),
-        ("getxattr", 212),
-        ("getxattrat", 464),
-        ("gtty", 32),
-        ("idle", 112),
-        ("init_module", 128),
-        ("inotify_add_watch", 276),
-        ("inotify_init", 275),
-        ("inotify_init1", 318),
-        ("inotify_rm_watch", 277),
-        ("io_cancel", 231),
-        ("io_destroy", 228),
-        ("io_getevents", 229),
-        ("io_pgetevents", 388),
-        ("io_setup", 227),
-        ("io_submit", 230),
-        ("io_uring_enter", 426),
-        ("io_uring_register", 427),
-        ("io_uring_setup", 425),
-        ("ioctl", 54),
-        ("ioperm", 101),
-        ("iopl", 110),
-        ("ioprio_get", 274),
-        ("ioprio_set", 273),
-        ("ipc", 117),
-        ("kcmp", 354),
-        ("kexec_file_load", 382),
-        ("kexec_load", 268),
-        ("keyctl", 271),
-        ("kill", 37),
-        ("landlock_add_rule", 445),
-        ("landlock_create_ruleset", 444),
-        ("landlock_restrict_self", 446),
-        ("lchown", 16),
-        ("lgetxattr", 213),
-        ("link", 9),
-        ("linkat", 294),
-        ("listen", 329),
-        ("listmount", 458),
-        ("listns", 470),
-        ("listxattr", 215),
-        ("listxattrat", 465),
-        ("llistxattr", 216),
-        ("lock", 53),
-        ("lookup_dcookie", 235),
-        ("lremovexattr", 219),
-        ("lseek", 19),
-        ("lsetxattr", 210),
-        ("lsm_get_self_attr", 459),
-        ("lsm_list_modules", 461),
-        ("lsm_set_self_attr", 460),
-        ("lstat", 107),
-        ("madvise", 205),
-        ("map_shadow_stack", 453),
-        ("mbind", 259),
-        ("membarrier", 365),
-        ("memfd_create", 360),
-        ("migrate_pages", 258),
-        ("mincore", 206),
-        ("mkdir", 39),
-        ("mkdirat", 287),
-        ("mknod", 14),
-        ("mknodat", 288),
-        ("mlock", 150),
-        ("mlock2", 378),
-        ("mlockall", 152),
-        ("mmap", 90),
-        ("modify_ldt", 123),
-        ("mount", 21),
-        ("mount_setattr", 442),
-        ("move_mount", 429),
-        ("move_pages", 301),
-        ("mprotect", 125),
-        ("mpx", 56),
-        ("mq_getsetattr", 267),
-        ("mq_notify", 266),
-        ("mq_open", 262),
-        ("mq_timedreceive", 265),
-        ("mq_timedsend", 264),
-        ("mq_unlink", 263),
-        ("mremap", 163),
-        ("mseal", 462),
-        ("msgctl", 402),
-        ("msgget", 399),
-        ("msgrcv", 401),
-        ("msgsnd", 400),
-        ("msync", 144),
-        ("multiplexer", 201),
-        ("munlock", 151),
-        ("munlockall", 153),
-        ("munmap", 91),
-        ("name_to_handle_at", 345),
-        ("nanosleep", 162),
-        ("newfstatat", 291),
-        ("nfsservctl", 168),
-        ("nice", 34),
-        ("oldfstat", 28),
-        ("oldlstat", 84),
-        ("oldolduname", 59),
-        ("oldstat", 18),
-        ("olduname", 109),
-        ("open", 5),
-        ("open_by_handle_at", 346),
-        ("open_tree", 428),
-        ("open_tree_attr", 467),
-        ("openat", 286),
-        ("openat2", 437),
-        ("pause", 29),
-        ("pciconfig_iobase", 200),
-        ("pciconfig_read", 198),
-        ("pciconfig_write", 199),
-        ("perf_event_open", 319),
-        ("personality", 136),
-        ("pidfd_getfd", 438),
-        ("pidfd_open", 434),
-        ("pidfd_send_signal", 424),
-        ("pipe", 42),
-        ("pipe2", 317),
-        ("pivot_root", 203),
-        ("pkey_alloc", 384),
-        ("pkey_free", 385),
-        ("pkey_mprotect", 386),
-        ("poll", 167),
-        ("ppoll", 281),
-        ("prctl", 171),
-        ("pread64", 179),
-        ("preadv", 320),
-        ("preadv2", 380),
-        ("prlimit64", 325),
-        ("process_madvise", 440),
-        ("process_mrelease", 448),
-        ("process_vm_readv", 351),
-        ("process_vm_writev", 352),
-        ("prof", 44),
-        ("profil", 98),
-        ("pselect6", 280),
-        ("ptrace", 26),
-        ("putpmsg", 188),
-        ("pwrite64", 180),
-        ("pwritev", 321),
-        ("pwritev2", 381),
-        ("query_module", 166),
-        ("quotactl", 131),
-        ("quotactl_fd", 443),
-        ("read", 3),
-        ("readahead", 191),
-        ("readdir", 89),
-        ("readlink", 85),
-        ("readlinkat", 296),
-        ("readv", 145),
-        ("reboot", 88),
-        ("recv", 336),
-        ("recvfrom", 337),
-        ("recvmmsg", 343),
-        ("recvmsg", 342),
-        ("remap_file_pages", 239),
-        ("removexattr", 218),
-        ("removexattrat", 466),
-        ("rename", 38),
-        ("renameat", 293),
-        ("renameat2", 357),
-        ("request_key", 270),
-        ("restart_syscall", 0),
-        ("rmdir", 40),
-        ("rseq", 387),
-        ("rseq_slice_yield", 471),
-        ("rt_sigaction", 173),
-        ("rt_sigpending", 175),
-        ("rt_sigprocmask", 174),
-        ("rt_sigqueueinfo", 177),
-        ("rt_sigreturn", 172),
-        ("rt_sigsuspend", 178),
-        ("rt_sigtimedwait", 176),
-        ("rt_tgsigqueueinfo", 322),
-        ("rtas", 255),
-        ("sched_get_priority_max", 159),
-        ("sched_get_priority_min", 160),
-        ("sched_getaffinity", 223),
-        ("sched_getattr", 356),
-        ("sched_getparam", 155),
-        ("sched_getscheduler", 157),
-        ("sched_rr_get_interval", 161),
-        ("sched_setaffinity", 222),
-        ("sched_setattr", 355),
-        ("sched_setparam", 154),
-        ("sched_setscheduler", 156),
-        ("sched_yield", 158),
-        ("seccomp", 358),
-        ("select", 82),
-        ("semctl", 394),
-        ("semget", 393),
-        ("semtimedop", 392),
-        ("send", 334),
-        ("sendfile", 186),
-        ("sendmmsg", 349),
-        ("sendmsg", 341),
-        ("sendto", 335),
-        ("set_mempolicy", 261),
-        ("set_mempolicy_home_node", 450),
-        ("set_robust_list", 300),
-        ("set_tid_address", 232),
-        ("setdomainname", 121),
-        ("setfsgid", 139),
-        ("setfsuid", 138),
-        ("setgid", 46),
-        ("setgroups", 81),
-        ("sethostname", 74),
-        ("setitimer", 104),
-        ("setns", 350),
-        ("setpgid", 57),
-        ("setpriority", 97),
-        ("setregid", 71),
-        ("setresgid", 169),
-        ("setresuid", 164),
-        ("setreuid", 70),
-        ("setrlimit", 75),
-        ("setsid", 66),
-        ("setsockopt", 339),
-        ("settimeofday", 79),
-        ("setuid", 23),
-        ("setxattr", 209),
-        ("setxattrat", 463),
-        ("sgetmask", 68),
-        ("shmat", 397),
-        ("shmctl", 396),
-        ("shmdt", 398),
-        ("shmget", 395),
-        ("shutdown", 338),
-        ("sigaction", 67),
-        ("sigaltstack", 185),
-        ("signal", 48),
-        ("signalfd", 305),
-        ("signalfd4", 313),
-        ("sigpending", 73),
-        ("sigprocmask", 126),
-        ("sigreturn", 119),
-        ("sigsuspend", 72),
-        ("socket", 326),
-        ("socketcall", 102),
-        ("socketpair", 333),
-        ("splice", 283),
-        ("spu_create", 279),
-        ("spu_run", 278),
-        ("ssetmask", 69),
-        ("stat", 106),
-        ("statfs", 99),
-        ("statfs64", 252),
-        ("statmount", 457),
-        ("statx", 383),
-        ("stime", 25),
-        ("stty", 31),
-        ("subpage_prot", 310),
-        ("swapcontext", 249),
-        ("swapoff", 115),
-        ("swapon", 87),
-        ("switch_endian", 363),
-        ("symlink", 83),
-        ("symlinkat", 295),
-        ("sync", 36),
-        ("sync_file_range2", 308),
-        ("syncfs", 348),
-        ("sys_debug_setcontext", 256),
-        ("sysfs", 135),
-        ("sysinfo", 116),
-        ("syslog", 103),
-        ("tee", 284),
-        ("tgkill", 250),
-        ("time", 13),
-        ("timer_create", 240),
-        ("timer_delete", 244),
-        ("timer_getoverrun", 243),
-        ("timer_gettime", 242),
-        ("timer_settime", 241),
-        ("timerfd_create", 306),
-        ("timerfd_gettime", 312),
-        ("timerfd_settime", 311),
-        ("times", 43),
-        ("tkill", 208),
-        ("truncate", 92),
-        ("tuxcall", 225),
-        ("ugetrlimit", 190),
-        ("ulimit", 58),
-        ("umask", 60),
-        ("umount", 22),
-        ("umount2", 52),
-        ("uname", 122),
-        ("unlink", 10),
-        ("unlinkat", 292),
-        ("unshare", 282),
-        ("uselib", 86),
-        ("userfaultfd", 364),
-        ("ustat", 62),
-        ("utime", 30),
-        ("utimensat", 304),
-        ("utimes", 251),
-        ("vfork", 189),
-        ("vhangup", 111),
-        ("vm86", 113),
-        ("vmsplice", 285),
-        ("wait4", 114),
-        ("waitid", 272),
-        ("waitpid", 7),
-        ("write", 4),
-        ("writev", 146),
+    numbers: &[
+        140, // _llseek
+        142, // _newselect
+        149, // _sysctl
+        330, // accept
+        344, // accept4
+        33, // access
+        51, // acct
+        269, // add_key
+        124, // adjtimex
+        137, // afs_syscall
+        27, // alarm
+        ABSENT, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        134, // bdflush
+        327, // bind
+        361, // bpf
+        17, // break
+        ABSENT, // breakpoint
+        45, // brk
+        ABSENT, // cachectl
+        ABSENT, // cacheflush
+        451, // cachestat
+        183, // capget
+        184, // capset
+        12, // chdir
+        15, // chmod
+        181, // chown
+        ABSENT, // chown32
+        61, // chroot
+        347, // clock_adjtime
+        ABSENT, // clock_adjtime64
+        247, // clock_getres
+        ABSENT, // clock_getres_time64
+        246, // clock_gettime
+        ABSENT, // clock_gettime64
+        248, // clock_nanosleep
+        ABSENT, // clock_nanosleep_time64
+        245, // clock_settime
+        ABSENT, // clock_settime64
+        120, // clone
+        435, // clone3
+        6, // close
+        436, // close_range
+        328, // connect
+        379, // copy_file_range
+        8, // creat
+        127, // create_module
+        129, // delete_module
+        41, // dup
+        63, // dup2
+        316, // dup3
+        236, // epoll_create
+        315, // epoll_create1
+        237, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        303, // epoll_pwait
+        441, // epoll_pwait2
+        238, // epoll_wait
+        ABSENT, // epoll_wait_old
+        307, // eventfd
+        314, // eventfd2
+        11, // execve
+        362, // execveat
+        1, // exit
+        234, // exit_group
+        298, // faccessat
+        439, // faccessat2
+        233, // fadvise64
+        ABSENT, // fadvise64_64
+        309, // fallocate
+        323, // fanotify_init
+        324, // fanotify_mark
+        133, // fchdir
+        94, // fchmod
+        297, // fchmodat
+        452, // fchmodat2
+        95, // fchown
+        ABSENT, // fchown32
+        289, // fchownat
+        55, // fcntl
+        ABSENT, // fcntl64
+        148, // fdatasync
+        214, // fgetxattr
+        468, // file_getattr
+        469, // file_setattr
+        353, // finit_module
+        217, // flistxattr
+        143, // flock
+        2, // fork
+        220, // fremovexattr
+        431, // fsconfig
+        211, // fsetxattr
+        432, // fsmount
+        430, // fsopen
+        433, // fspick
+        108, // fstat
+        ABSENT, // fstat64
+        ABSENT, // fstatat64
+        100, // fstatfs
+        253, // fstatfs64
+        118, // fsync
+        35, // ftime
+        93, // ftruncate
+        ABSENT, // ftruncate64
+        221, // futex
+        456, // futex_requeue
+        ABSENT, // futex_time64
+        455, // futex_wait
+        449, // futex_waitv
+        454, // futex_wake
+        290, // futimesat
+        130, // get_kernel_syms
+        260, // get_mempolicy
+        299, // get_robust_list
+        ABSENT, // get_thread_area
+        ABSENT, // get_tls
+        302, // getcpu
+        182, // getcwd
+        141, // getdents
+        202, // getdents64
+        50, // getegid
+        ABSENT, // getegid32
+        49, // geteuid
+        ABSENT, // geteuid32
+        47, // getgid
+        ABSENT, // getgid32
+        80, // getgroups
+        ABSENT, // getgroups32
+        105, // getitimer
+        ABSENT, // getpagesize
+        332, // getpeername
+        132, // getpgid
+        65, // getpgrp
+        20, // getpid
+        187, // getpmsg
+        64, // getppid
+        96, // getpriority
+        359, // getrandom
+        170, // getresgid
+        ABSENT, // getresgid32
+        165, // getresuid
+        ABSENT, // getresuid32
+        76, // getrlimit
+        77, // getrusage
+        147, // getsid
+        331, // getsockname
+        340, // getsockopt
+        207, // gettid
+        78, // gettimeofday
+        24, // getuid
+        ABSENT, // getuid32
+        212, // getxattr
+        464, // getxattrat
+        32, // gtty
+        112, // idle
+        128, // init_module
+        276, // inotify_add_watch
+        275, // inotify_init
+        318, // inotify_init1
+        277, // inotify_rm_watch
+        231, // io_cancel
+        228, // io_destroy
+        229, // io_getevents
+        388, // io_pgetevents
+        ABSENT, // io_pgetevents_time64
+        227, // io_setup
+        230, // io_submit
+        426, // io_uring_enter
+        427, // io_uring_register
+        425, // io_uring_setup
+        54, // ioctl
+        101, // ioperm
+        110, // iopl
+        274, // ioprio_get
+        273, // ioprio_set
+        117, // ipc
+        354, // kcmp
+        382, // kexec_file_load
+        268, // kexec_load
+        271, // keyctl
+        37, // kill
+        445, // landlock_add_rule
+        444, // landlock_create_ruleset
+        446, // landlock_restrict_self
+        16, // lchown
+        ABSENT, // lchown32
+        213, // lgetxattr
+        9, // link
+        294, // linkat
+        329, // listen
+        458, // listmount
+        470, // listns
+        215, // listxattr
+        465, // listxattrat
+        216, // llistxattr
+        53, // lock
+        235, // lookup_dcookie
+        219, // lremovexattr
+        19, // lseek
+        210, // lsetxattr
+        459, // lsm_get_self_attr
+        461, // lsm_list_modules
+        460, // lsm_set_self_attr
+        107, // lstat
+        ABSENT, // lstat64
+        205, // madvise
+        453, // map_shadow_stack
+        259, // mbind
+        365, // membarrier
+        360, // memfd_create
+        ABSENT, // memfd_secret
+        258, // migrate_pages
+        206, // mincore
+        39, // mkdir
+        287, // mkdirat
+        14, // mknod
+        288, // mknodat
+        150, // mlock
+        378, // mlock2
+        152, // mlockall
+        90, // mmap
+        ABSENT, // mmap2
+        123, // modify_ldt
+        21, // mount
+        442, // mount_setattr
+        429, // move_mount
+        301, // move_pages
+        125, // mprotect
+        56, // mpx
+        267, // mq_getsetattr
+        266, // mq_notify
+        262, // mq_open
+        265, // mq_timedreceive
+        ABSENT, // mq_timedreceive_time64
+        264, // mq_timedsend
+        ABSENT, // mq_timedsend_time64
+        263, // mq_unlink
+        163, // mremap
+        462, // mseal
+        402, // msgctl
+        399, // msgget
+        401, // msgrcv
+        400, // msgsnd
+        144, // msync
+        201, // multiplexer
+        151, // munlock
+        153, // munlockall
+        91, // munmap
+        345, // name_to_handle_at
+        162, // nanosleep
+        291, // newfstatat
+        168, // nfsservctl
+        34, // nice
+        28, // oldfstat
+        84, // oldlstat
+        59, // oldolduname
+        18, // oldstat
+        109, // olduname
+        ABSENT, // oldwait4
+        5, // open
+        346, // open_by_handle_at
+        428, // open_tree
+        467, // open_tree_attr
+        286, // openat
+        437, // openat2
+        29, // pause
+        200, // pciconfig_iobase
+        198, // pciconfig_read
+        199, // pciconfig_write
+        319, // perf_event_open
+        136, // personality
+        438, // pidfd_getfd
+        434, // pidfd_open
+        424, // pidfd_send_signal
+        42, // pipe
+        317, // pipe2
+        203, // pivot_root
+        384, // pkey_alloc
+        385, // pkey_free
+        386, // pkey_mprotect
+        167, // poll
+        281, // ppoll
+        ABSENT, // ppoll_time64
+        171, // prctl
+        179, // pread64
+        320, // preadv
+        380, // preadv2
+        325, // prlimit64
+        440, // process_madvise
+        448, // process_mrelease
+        351, // process_vm_readv
+        352, // process_vm_writev
+        44, // prof
+        98, // profil
+        280, // pselect6
+        ABSENT, // pselect6_time64
+        26, // ptrace
+        188, // putpmsg
+        180, // pwrite64
+        321, // pwritev
+        381, // pwritev2
+        166, // query_module
+        131, // quotactl
+        443, // quotactl_fd
+        3, // read
+        191, // readahead
+        89, // readdir
+        85, // readlink
+        296, // readlinkat
+        145, // readv
+        88, // reboot
+        336, // recv
+        337, // recvfrom
+        343, // recvmmsg
+        ABSENT, // recvmmsg_time64
+        342, // recvmsg
+        239, // remap_file_pages
+        218, // removexattr
+        466, // removexattrat
+        38, // rename
+        293, // renameat
+        357, // renameat2
+        270, // request_key
+        0, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        40, // rmdir
+        387, // rseq
+        471, // rseq_slice_yield
+        173, // rt_sigaction
+        175, // rt_sigpending
+        174, // rt_sigprocmask
+        177, // rt_sigqueueinfo
+        172, // rt_sigreturn
+        178, // rt_sigsuspend
+        176, // rt_sigtimedwait
+        ABSENT, // rt_sigtimedwait_time64
+        322, // rt_tgsigqueueinfo
+        255, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        159, // sched_get_priority_max
+        160, // sched_get_priority_min
+        223, // sched_getaffinity
+        356, // sched_getattr
+        155, // sched_getparam
+        157, // sched_getscheduler
+        161, // sched_rr_get_interval
+        ABSENT, // sched_rr_get_interval_time64
+        222, // sched_setaffinity
+        355, // sched_setattr
+        154, // sched_setparam
+        156, // sched_setscheduler
+        158, // sched_yield
+        358, // seccomp
+        ABSENT, // security
+        82, // select
+        394, // semctl
+        393, // semget
+        ABSENT, // semop
+        392, // semtimedop
+        ABSENT, // semtimedop_time64
+        334, // send
+        186, // sendfile
+        ABSENT, // sendfile64
+        349, // sendmmsg
+        341, // sendmsg
+        335, // sendto
+        261, // set_mempolicy
+        450, // set_mempolicy_home_node
+        300, // set_robust_list
+        ABSENT, // set_thread_area
+        232, // set_tid_address
+        ABSENT, // set_tls
+        121, // setdomainname
+        139, // setfsgid
+        ABSENT, // setfsgid32
+        138, // setfsuid
+        ABSENT, // setfsuid32
+        46, // setgid
+        ABSENT, // setgid32
+        81, // setgroups
+        ABSENT, // setgroups32
+        74, // sethostname
+        104, // setitimer
+        350, // setns
+        57, // setpgid
+        97, // setpriority
+        71, // setregid
+        ABSENT, // setregid32
+        169, // setresgid
+        ABSENT, // setresgid32
+        164, // setresuid
+        ABSENT, // setresuid32
+        70, // setreuid
+        ABSENT, // setreuid32
+        75, // setrlimit
+        66, // setsid
+        339, // setsockopt
+        79, // settimeofday
+        23, // setuid
+        ABSENT, // setuid32
+        209, // setxattr
+        463, // setxattrat
+        68, // sgetmask
+        397, // shmat
+        396, // shmctl
+        398, // shmdt
+        395, // shmget
+        338, // shutdown
+        67, // sigaction
+        185, // sigaltstack
+        48, // signal
+        305, // signalfd
+        313, // signalfd4
+        73, // sigpending
+        126, // sigprocmask
+        119, // sigreturn
+        72, // sigsuspend
+        326, // socket
+        102, // socketcall
+        333, // socketpair
+        283, // splice
+        279, // spu_create
+        278, // spu_run
+        69, // ssetmask
+        106, // stat
+        ABSENT, // stat64
+        99, // statfs
+        252, // statfs64
+        457, // statmount
+        383, // statx
+        25, // stime
+        31, // stty
+        310, // subpage_prot
+        249, // swapcontext
+        115, // swapoff
+        87, // swapon
+        363, // switch_endian
+        83, // symlink
+        295, // symlinkat
+        36, // sync
+        ABSENT, // sync_file_range
+        308, // sync_file_range2
+        348, // syncfs
+        256, // sys_debug_setcontext
+        ABSENT, // syscall
+        135, // sysfs
+        116, // sysinfo
+        103, // syslog
+        ABSENT, // sysmips
+        284, // tee
+        250, // tgkill
+        13, // time
+        240, // timer_create
+        244, // timer_delete
+        243, // timer_getoverrun
+        242, // timer_gettime
+        ABSENT, // timer_gettime64
+        241, // timer_settime
+        ABSENT, // timer_settime64
+        ABSENT, // timerfd
+        306, // timerfd_create
+        312, // timerfd_gettime
+        ABSENT, // timerfd_gettime64
+        311, // timerfd_settime
+        ABSENT, // timerfd_settime64
+        43, // times
+        208, // tkill
+        92, // truncate
+        ABSENT, // truncate64
+        225, // tuxcall
+        190, // ugetrlimit
+        58, // ulimit
+        60, // umask
+        22, // umount
+        52, // umount2
+        122, // uname
+        10, // unlink
+        292, // unlinkat
+        282, // unshare
+        ABSENT, // uprobe
+        ABSENT, // uretprobe
+        86, // uselib
+        364, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        62, // ustat
+        30, // utime
+        304, // utimensat
+        ABSENT, // utimensat_time64
+        251, // utimes
+        189, // vfork
+        111, // vhangup
+        113, // vm86
+        ABSENT, // vm86old
+        285, // vmsplice
+        ABSENT, // vserver
+        114, // wait4
+        272, // waitid
+        7, // waitpid
+        4, // write
+        146, // writev
     ],
     by_number: &[
-        (0, "restart_syscall"),
-        (1, "exit"),
-        (2, "fork"),
-        (3, "read"),
-        (4, "write"),
-        (5, "open"),
-        (6, "close"),
-        (7, "waitpid"),
-        (8, "creat"),
-        (9, "link"),
-        (10, "unlink"),
-        (11, "execve"),
-        (12, "chdir"),
-        (13, "time"),
-        (14, "mknod"),
-        (15, "chmod"),
-        (16, "lchown"),
-        (17, "break"),
-        (18, "oldstat"),
-        (19, "lseek"),
-        (20, "getpid"),
-        (21, "mount"),
-        (22, "umount"),
-        (23, "setuid"),
-        (24, "getuid"),
-        (25, "stime"),
-        (26, "ptrace"),
-        (27, "alarm"),
-        (28, "oldfstat"),
-        (29, "pause"),
-        (30, "utime"),
-        (31, "stty"),
-        (32, "gtty"),
-        (33, "access"),
-        (34, "nice"),
-        (35, "ftime"),
-        (36, "sync"),
-        (37, "kill"),
-        (38, "rename"),
-        (39, "mkdir"),
-        (40, "rmdir"),
-        (41, "dup"),
-        (42, "pipe"),
-        (43, "times"),
-        (44, "prof"),
-        (45, "brk"),
-        (46, "setgid"),
-        (47, "getgid"),
-        (48, "signal"),
-        (49, "geteuid"),
-        (50, "getegid"),
-        (51, "acct"),
-        (52, "umount2"),
-        (53, "lock"),
-        (54, "ioctl"),
-        (55, "fcntl"),
-        (56, "mpx"),
-        (57, "setpgid"),
-        (58, "ulimit"),
-        (59, "oldolduname"),
-        (60, "umask"),
-        (61, "chroot"),
-        (62, "ustat"),
-        (63, "dup2"),
-        (64, "getppid"),
-        (65, "getpgrp"),
-        (66, "setsid"),
-        (67, "sigaction"),
-        (68, "sgetmask"),
-        (69, "ssetmask"),
-        (70, "setreuid"),
-        (71, "setregid"),
-        (72, "sigsuspend"),
-        (73, "sigpending"),
-        (74, "sethostname"),
-        (75, "setrlimit"),
-        (76, "getrlimit"),
-        (77, "getrusage"),
-        (78, "gettimeofday"),
-        (79, "settimeofday"),
-        (80, "getgroups"),
-        (81, "setgroups"),
-        (82, "select"),
-        (83, "symlink"),
-        (84, "oldlstat"),
-        (85, "readlink"),
-        (86, "uselib"),
-        (87, "swapon"),
-        (88, "reboot"),
-        (89, "readdir"),
-        (90, "mmap"),
-        (91, "munmap"),
-        (92, "truncate"),
-        (93, "ftruncate"),
-        (94, "fchmod"),
-        (95, "fchown"),
-        (96, "getpriority"),
-        (97, "setpriority"),
-        (98, "profil"),
-        (99, "statfs"),
-        (100, "fstatfs"),
-        (101, "ioperm"),
-        (102, "socketcall"),
-        (103, "syslog"),
-        (104, "setitimer"),
-        (105, "getitimer"),
-        (106, "stat"),
-        (107, "lstat"),
-        (108, "fstat"),
-        (109, "olduname"),
-        (110, "iopl"),
-        (111, "vhangup"),
-        (112, "idle"),
-        (113, "vm86"),
-        (114, "wait4"),
-        (115, "swapoff"),
-        (116, "sysinfo"),
-        (117, "ipc"),
-        (118, "fsync"),
-        (119, "sigreturn"),
-        (120, "clone"),
-        (121, "setdomainname"),
-        (122, "uname"),
-        (123, "modify_ldt"),
-        (124, "adjtimex"),
-        (125, "mprotect"),
-        (126, "sigprocmask"),
-        (127, "create_module"),
-        (128, "init_module"),
-        (129, "delete_module"),
-        (130, "get_kernel_syms"),
-        (131, "quotactl"),
-        (132, "getpgid"),
-        (133, "fchdir"),
-        (134, "bdflush"),
-        (135, "sysfs"),
-        (136, "personality"),
-        (137, "afs_syscall"),
-        (138, "setfsuid"),
-        (139, "setfsgid"),
-        (140, "_llseek"),
-        (141, "getdents"),
-        (142, "_newselect"),
-        (143, "flock"),
-        (144, "msync"),
-        (145, "readv"),
-        (146, "writev"),
-        (147, "getsid"),
-        (148, "fdatasync"),
-        (149, "_sysctl"),
-        (150, "mlock"),
-        (151, "munlock"),
-        (152, "mlockall"),
-        (153, "munlockall"),
-        (154, "sched_setparam"),
-        (155, "sched_getparam"),
-        (156, "sched_setscheduler"),
-        (157, "sched_getscheduler"),
-        (158, "sched_yield"),
-        (159, "sched_get_priority_max"),
-        (160, "sched_get_priority_min"),
-        (161, "sched_rr_get_interval"),
-        (162, "nanosleep"),
-        (163, "mremap"),
-        (164, "setresuid"),
-        (165, "getresuid"),
-        (166, "query_module"),
-        (167, "poll"),
-        (168, "nfsservctl"),
-        (169, "setresgid"),
-        (170, "getresgid"),
-        (171, "prctl"),
-        (172, "rt_sigreturn"),
-        (173, "rt_sigaction"),
-        (174, "rt_sigprocmask"),
-        (175, "rt_sigpending"),
-        (176, "rt_sigtimedwait"),
-        (177, "rt_sigqueueinfo"),
-        (178, "rt_sigsuspend"),
-        (179, "pread64"),
-        (180, "pwrite64"),
-        (181, "chown"),
-        (182, "getcwd"),
-        (183, "capget"),
-        (184, "capset"),
-        (185, "sigaltstack"),
-        (186, "sendfile"),
-        (187, "getpmsg"),
-        (188, "putpmsg"),
-        (189, "vfork"),
-        (190, "ugetrlimit"),
-        (191, "readahead"),
-        (198, "pciconfig_read"),
-        (199, "pciconfig_write"),
-        (200, "pciconfig_iobase"),
-        (201, "multiplexer"),
-        (202, "getdents64"),
-        (203, "pivot_root"),
-        (205, "madvise"),
-        (206, "mincore"),
-        (207, "gettid"),
-        (208, "tkill"),
-        (209, "setxattr"),
-        (210, "lsetxattr"),
-        (211, "fsetxattr"),
-        (212, "getxattr"),
-        (213, "lgetxattr"),
-        (214, "fgetxattr"),
-        (215, "listxattr"),
-        (216, "llistxattr"),
-        (217, "flistxattr"),
-        (218, "removexattr"),
-        (219, "lremovexattr"),
-        (220, "fremovexattr"),
-        (221, "futex"),
-        (222, "sched_setaffinity"),
-        (223, "sched_getaffinity"),
-        (225, "tuxcall"),
-        (227, "io_setup"),
-        (228, "io_destroy"),
-        (229, "io_getevents"),
-        (230, "io_submit"),
-        (231, "io_cancel"),
-        (232, "set_tid_address"),
-        (233, "fadvise64"),
-        (234, "exit_group"),
-        (235, "lookup_dcookie"),
-        (236, "epoll_create"),
-        (237, "epoll_ctl"),
-        (238, "epoll_wait"),
-        (239, "remap_file_pages"),
-        (240, "timer_create"),
-        (241, "timer_settime"),
-        (242, "timer_gettime"),
-        (243, "timer_getoverrun"),
-        (244, "timer_delete"),
-        (245, "clock_settime"),
-        (246, "clock_gettime"),
-        (247, "clock_getres"),
-        (248, "clock_nanosleep"),
-        (249, "swapcontext"),
-        (250, "tgkill"),
-        (251, "utimes"),
-        (252, "statfs64"),
-        (253, "fstatfs64"),
-        (255, "rtas"),
-        (256, "sys_debug_setcontext"),
-        (258, "migrate_pages"),
-        (259, "mbind"),
-        (260, "get_mempolicy"),
-        (261, "set_mempolicy"),
-        (262, "mq_open"),
-        (263, "mq_unlink"),
-        (264, "mq_timedsend"),
-        (265, "mq_timedreceive"),
-        (266, "mq_notify"),
-        (267, "mq_getsetattr"),
-        (268, "kexec_load"),
-        (269, "add_key"),
-        (270, "request_key"),
-        (271, "keyctl"),
-        (272, "waitid"),
-        (273, "ioprio_set"),
-        (274, "ioprio_get"),
-        (275, "inotify_init"),
-        (276, "inotify_add_watch"),
-        (277, "inotify_rm_watch"),
-        (278, "spu_run"),
-        (279, "spu_create"),
-        (280, "pselect6"),
-        (281, "ppoll"),
-        (282, "unshare"),
-        (283, "splice"),
-        (284, "tee"),
-        (285, "vmsplice"),
-        (286, "openat"),
-        (287, "mkdirat"),
-        (288, "mknodat"),
-        (289, "fchownat"),
-        (290, "futimesat"),
-        (291, "newfstatat"),
-        (292, "unlinkat"),
-        (293, "renameat"),
-        (294, "linkat"),
-        (295, "symlinkat"),
-        (296, "readlinkat"),
-        (297, "fchmodat"),
-        (298, "faccessat"),
-        (299, "get_robust_list"),
-        (300, "set_robust_list"),
-        (301, "move_pages"),
-        (302, "getcpu"),
-        (303, "epoll_pwait"),
-        (304, "utimensat"),
-        (305, "signalfd"),
-        (306, "timerfd_create"),
-        (307, "eventfd"),
-        (308, "sync_file_range2"),
-        (309, "fallocate"),
-        (310, "subpage_prot"),
-        (311, "timerfd_settime"),
-        (312, "timerfd_gettime"),
-        (313, "signalfd4"),
-        (314, "eventfd2"),
-        (315, "epoll_create1"),
-        (316, "dup3"),
-        (317, "pipe2"),
-        (318, "inotify_init1"),
-        (319, "perf_event_open"),
-        (320, "preadv"),
-        (321, "pwritev"),
-        (322, "rt_tgsigqueueinfo"),
-        (323, "fanotify_init"),
-        (324, "fanotify_mark"),
-        (325, "prlimit64"),
-        (326, "socket"),
-        (327, "bind"),
-        (328, "connect"),
-        (329, "listen"),
-        (330, "accept"),
-        (331, "getsockname"),
-        (332, "getpeername"),
-        (333, "socketpair"),
-        (334, "send"),
-        (335, "sendto"),
-        (336, "recv"),
-        (337, "recvfrom"),
-        (338, "shutdown"),
-        (339, "setsockopt"),
-        (340, "getsockopt"),
-        (341, "sendmsg"),
-        (342, "recvmsg"),
-        (343, "recvmmsg"),
-        (344, "accept4"),
-        (345, "name_to_handle_at"),
-        (346, "open_by_handle_at"),
-        (347, "clock_adjtime"),
-        (348, "syncfs"),
-        (349, "sendmmsg"),
-        (350, "setns"),
-        (351, "process_vm_readv"),
-        (352, "process_vm_writev"),
-        (353, "finit_module"),
-        (354, "kcmp"),
-        (355, "sched_setattr"),
-        (356, "sched_getattr"),
-        (357, "renameat2"),
-        (358, "seccomp"),
-        (359, "getrandom"),
-        (360, "memfd_create"),
-        (361, "bpf"),
-        (362, "execveat"),
-        (363, "switch_endian"),
-        (364, "userfaultfd"),
-        (365, "membarrier"),
-        (378, "mlock2"),
-        (379, "copy_file_range"),
-        (380, "preadv2"),
-        (381, "pwritev2"),
-        (382, "kexec_file_load"),
-        (383, "statx"),
-        (384, "pkey_alloc"),
-        (385, "pkey_free"),
-        (386, "pkey_mprotect"),
-        (387, "rseq"),
-        (388, "io_pgetevents"),
-        (392, "semtimedop"),
-        (393, "semget"),
-        (394, "semctl"),
-        (395, "shmget"),
-        (396, "shmctl"),
-        (397, "shmat"),
-        (398, "shmdt"),
-        (399, "msgget"),
-        (400, "msgsnd"),
-        (401, "msgrcv"),
-        (402, "msgctl"),
-        (424, "pidfd_send_signal"),
-        (425, "io_uring_setup"),
-        (426, "io_uring_enter"),
-        (427, "io_uring_register"),
-        (428, "open_tree"),
-        (429, "move_mount"),
-        (430, "fsopen"),
-        (431, "fsconfig"),
-        (432, "fsmount"),
-        (433, "fspick"),
-        (434, "pidfd_open"),
-        (435, "clone3"),
-        (436, "close_range"),
-        (437, "openat2"),
-        (438, "pidfd_getfd"),
-        (439, "faccessat2"),
-        (440, "process_madvise"),
-        (441, "epoll_pwait2"),
-        (442, "mount_setattr"),
-        (443, "quotactl_fd"),
-        (444, "landlock_create_ruleset"),
-        (445, "landlock_add_rule"),
-        (446, "landlock_restrict_self"),
-        (448, "process_mrelease"),
-        (449, "futex_waitv"),
-        (450, "set_mempolicy_home_node"),
-        (451, "cachestat"),
-        (452, "fchmodat2"),
-        (453, "map_shadow_stack"),
-        (454, "futex_wake"),
-        (455, "futex_wait"),
-        (456, "futex_requeue"),
-        (457, "statmount"),
-        (458, "listmount"),
-        (459, "lsm_get_self_attr"),
-        (460, "lsm_set_self_attr"),
-        (461, "lsm_list_modules"),
-        (462, "mseal"),
-        (463, "setxattrat"),
-        (464, "getxattrat"),
-        (465, "listxattrat"),
-        (466, "removexattrat"),
-        (467, "open_tree_attr"),
-        (468, "file_getattr"),
-        (469, "file_setattr"),
-        (470, "listns"),
-        (471, "rseq_slice_yield"),
+        (0, 326), // restart_syscall
+        (1, 66), // exit
+        (2, 91), // fork
+        (3, 307), // read
+        (4, 507), // write
+        (5, 262), // open
+        (6, 44), // close
+        (7, 506), // waitpid
+        (8, 48), // creat
+        (9, 190), // link
+        (10, 484), // unlink
+        (11, 64), // execve
+        (12, 27), // chdir
+        (13, 459), // time
+        (14, 218), // mknod
+        (15, 28), // chmod
+        (16, 187), // lchown
+        (17, 19), // break
+        (18, 259), // oldstat
+        (19, 201), // lseek
+        (20, 136), // getpid
+        (21, 226), // mount
+        (22, 481), // umount
+        (23, 406), // setuid
+        (24, 152), // getuid
+        (25, 438), // stime
+        (26, 299), // ptrace
+        (27, 10), // alarm
+        (28, 256), // oldfstat
+        (29, 268), // pause
+        (30, 494), // utime
+        (31, 439), // stty
+        (32, 156), // gtty
+        (33, 5), // access
+        (34, 255), // nice
+        (35, 104), // ftime
+        (36, 447), // sync
+        (37, 183), // kill
+        (38, 322), // rename
+        (39, 216), // mkdir
+        (40, 329), // rmdir
+        (41, 51), // dup
+        (42, 277), // pipe
+        (43, 473), // times
+        (44, 295), // prof
+        (45, 21), // brk
+        (46, 385), // setgid
+        (47, 127), // getgid
+        (48, 418), // signal
+        (49, 125), // geteuid
+        (50, 123), // getegid
+        (51, 6), // acct
+        (52, 482), // umount2
+        (53, 198), // lock
+        (54, 173), // ioctl
+        (55, 82), // fcntl
+        (56, 231), // mpx
+        (57, 392), // setpgid
+        (58, 479), // ulimit
+        (59, 258), // oldolduname
+        (60, 480), // umask
+        (61, 31), // chroot
+        (62, 493), // ustat
+        (63, 52), // dup2
+        (64, 138), // getppid
+        (65, 135), // getpgrp
+        (66, 403), // setsid
+        (67, 416), // sigaction
+        (68, 410), // sgetmask
+        (69, 431), // ssetmask
+        (70, 400), // setreuid
+        (71, 394), // setregid
+        (72, 424), // sigsuspend
+        (73, 421), // sigpending
+        (74, 389), // sethostname
+        (75, 402), // setrlimit
+        (76, 145), // getrlimit
+        (77, 146), // getrusage
+        (78, 151), // gettimeofday
+        (79, 405), // settimeofday
+        (80, 129), // getgroups
+        (81, 387), // setgroups
+        (82, 362), // select
+        (83, 445), // symlink
+        (84, 257), // oldlstat
+        (85, 310), // readlink
+        (86, 489), // uselib
+        (87, 443), // swapon
+        (88, 313), // reboot
+        (89, 309), // readdir
+        (90, 223), // mmap
+        (91, 250), // munmap
+        (92, 475), // truncate
+        (93, 105), // ftruncate
+        (94, 76), // fchmod
+        (95, 79), // fchown
+        (96, 139), // getpriority
+        (97, 393), // setpriority
+        (98, 296), // profil
+        (99, 434), // statfs
+        (100, 101), // fstatfs
+        (101, 174), // ioperm
+        (102, 426), // socketcall
+        (103, 455), // syslog
+        (104, 390), // setitimer
+        (105, 131), // getitimer
+        (106, 432), // stat
+        (107, 206), // lstat
+        (108, 98), // fstat
+        (109, 260), // olduname
+        (110, 175), // iopl
+        (111, 499), // vhangup
+        (112, 157), // idle
+        (113, 500), // vm86
+        (114, 504), // wait4
+        (115, 442), // swapoff
+        (116, 454), // sysinfo
+        (117, 178), // ipc
+        (118, 103), // fsync
+        (119, 423), // sigreturn
+        (120, 42), // clone
+        (121, 380), // setdomainname
+        (122, 483), // uname
+        (123, 225), // modify_ldt
+        (124, 8), // adjtimex
+        (125, 230), // mprotect
+        (126, 422), // sigprocmask
+        (127, 49), // create_module
+        (128, 158), // init_module
+        (129, 50), // delete_module
+        (130, 114), // get_kernel_syms
+        (131, 305), // quotactl
+        (132, 134), // getpgid
+        (133, 75), // fchdir
+        (134, 16), // bdflush
+        (135, 453), // sysfs
+        (136, 273), // personality
+        (137, 9), // afs_syscall
+        (138, 383), // setfsuid
+        (139, 381), // setfsgid
+        (140, 0), // _llseek
+        (141, 121), // getdents
+        (142, 1), // _newselect
+        (143, 90), // flock
+        (144, 246), // msync
+        (145, 312), // readv
+        (146, 508), // writev
+        (147, 147), // getsid
+        (148, 84), // fdatasync
+        (149, 2), // _sysctl
+        (150, 220), // mlock
+        (151, 248), // munlock
+        (152, 222), // mlockall
+        (153, 249), // munlockall
+        (154, 357), // sched_setparam
+        (155, 351), // sched_getparam
+        (156, 358), // sched_setscheduler
+        (157, 352), // sched_getscheduler
+        (158, 359), // sched_yield
+        (159, 347), // sched_get_priority_max
+        (160, 348), // sched_get_priority_min
+        (161, 353), // sched_rr_get_interval
+        (162, 252), // nanosleep
+        (163, 240), // mremap
+        (164, 398), // setresuid
+        (165, 143), // getresuid
+        (166, 304), // query_module
+        (167, 283), // poll
+        (168, 254), // nfsservctl
+        (169, 396), // setresgid
+        (170, 141), // getresgid
+        (171, 286), // prctl
+        (172, 336), // rt_sigreturn
+        (173, 332), // rt_sigaction
+        (174, 334), // rt_sigprocmask
+        (175, 333), // rt_sigpending
+        (176, 338), // rt_sigtimedwait
+        (177, 335), // rt_sigqueueinfo
+        (178, 337), // rt_sigsuspend
+        (179, 287), // pread64
+        (180, 301), // pwrite64
+        (181, 29), // chown
+        (182, 120), // getcwd
+        (183, 25), // capget
+        (184, 26), // capset
+        (185, 417), // sigaltstack
+        (186, 369), // sendfile
+        (187, 137), // getpmsg
+        (188, 300), // putpmsg
+        (189, 498), // vfork
+        (190, 478), // ugetrlimit
+        (191, 308), // readahead
+        (198, 270), // pciconfig_read
+        (199, 271), // pciconfig_write
+        (200, 269), // pciconfig_iobase
+        (201, 247), // multiplexer
+        (202, 122), // getdents64
+        (203, 279), // pivot_root
+        (205, 208), // madvise
+        (206, 215), // mincore
+        (207, 150), // gettid
+        (208, 474), // tkill
+        (209, 408), // setxattr
+        (210, 202), // lsetxattr
+        (211, 94), // fsetxattr
+        (212, 154), // getxattr
+        (213, 189), // lgetxattr
+        (214, 85), // fgetxattr
+        (215, 195), // listxattr
+        (216, 197), // llistxattr
+        (217, 89), // flistxattr
+        (218, 320), // removexattr
+        (219, 200), // lremovexattr
+        (220, 92), // fremovexattr
+        (221, 107), // futex
+        (222, 355), // sched_setaffinity
+        (223, 349), // sched_getaffinity
+        (225, 477), // tuxcall
+        (227, 168), // io_setup
+        (228, 164), // io_destroy
+        (229, 165), // io_getevents
+        (230, 169), // io_submit
+        (231, 163), // io_cancel
+        (232, 378), // set_tid_address
+        (233, 70), // fadvise64
+        (234, 67), // exit_group
+        (235, 199), // lookup_dcookie
+        (236, 54), // epoll_create
+        (237, 56), // epoll_ctl
+        (238, 60), // epoll_wait
+        (239, 319), // remap_file_pages
+        (240, 460), // timer_create
+        (241, 465), // timer_settime
+        (242, 463), // timer_gettime
+        (243, 462), // timer_getoverrun
+        (244, 461), // timer_delete
+        (245, 40), // clock_settime
+        (246, 36), // clock_gettime
+        (247, 34), // clock_getres
+        (248, 38), // clock_nanosleep
+        (249, 441), // swapcontext
+        (250, 458), // tgkill
+        (251, 497), // utimes
+        (252, 435), // statfs64
+        (253, 102), // fstatfs64
+        (255, 341), // rtas
+        (256, 451), // sys_debug_setcontext
+        (258, 214), // migrate_pages
+        (259, 210), // mbind
+        (260, 115), // get_mempolicy
+        (261, 374), // set_mempolicy
+        (262, 234), // mq_open
+        (263, 239), // mq_unlink
+        (264, 237), // mq_timedsend
+        (265, 235), // mq_timedreceive
+        (266, 233), // mq_notify
+        (267, 232), // mq_getsetattr
+        (268, 181), // kexec_load
+        (269, 7), // add_key
+        (270, 325), // request_key
+        (271, 182), // keyctl
+        (272, 505), // waitid
+        (273, 177), // ioprio_set
+        (274, 176), // ioprio_get
+        (275, 160), // inotify_init
+        (276, 159), // inotify_add_watch
+        (277, 162), // inotify_rm_watch
+        (278, 430), // spu_run
+        (279, 429), // spu_create
+        (280, 297), // pselect6
+        (281, 284), // ppoll
+        (282, 486), // unshare
+        (283, 428), // splice
+        (284, 457), // tee
+        (285, 502), // vmsplice
+        (286, 266), // openat
+        (287, 217), // mkdirat
+        (288, 219), // mknodat
+        (289, 81), // fchownat
+        (290, 113), // futimesat
+        (291, 253), // newfstatat
+        (292, 485), // unlinkat
+        (293, 323), // renameat
+        (294, 191), // linkat
+        (295, 446), // symlinkat
+        (296, 311), // readlinkat
+        (297, 77), // fchmodat
+        (298, 68), // faccessat
+        (299, 116), // get_robust_list
+        (300, 376), // set_robust_list
+        (301, 229), // move_pages
+        (302, 119), // getcpu
+        (303, 58), // epoll_pwait
+        (304, 495), // utimensat
+        (305, 419), // signalfd
+        (306, 468), // timerfd_create
+        (307, 62), // eventfd
+        (308, 449), // sync_file_range2
+        (309, 72), // fallocate
+        (310, 440), // subpage_prot
+        (311, 471), // timerfd_settime
+        (312, 469), // timerfd_gettime
+        (313, 420), // signalfd4
+        (314, 63), // eventfd2
+        (315, 55), // epoll_create1
+        (316, 53), // dup3
+        (317, 278), // pipe2
+        (318, 161), // inotify_init1
+        (319, 272), // perf_event_open
+        (320, 288), // preadv
+        (321, 302), // pwritev
+        (322, 340), // rt_tgsigqueueinfo
+        (323, 73), // fanotify_init
+        (324, 74), // fanotify_mark
+        (325, 290), // prlimit64
+        (326, 425), // socket
+        (327, 17), // bind
+        (328, 46), // connect
+        (329, 192), // listen
+        (330, 3), // accept
+        (331, 148), // getsockname
+        (332, 133), // getpeername
+        (333, 427), // socketpair
+        (334, 368), // send
+        (335, 373), // sendto
+        (336, 314), // recv
+        (337, 315), // recvfrom
+        (338, 415), // shutdown
+        (339, 404), // setsockopt
+        (340, 149), // getsockopt
+        (341, 372), // sendmsg
+        (342, 318), // recvmsg
+        (343, 316), // recvmmsg
+        (344, 4), // accept4
+        (345, 251), // name_to_handle_at
+        (346, 263), // open_by_handle_at
+        (347, 32), // clock_adjtime
+        (348, 450), // syncfs
+        (349, 371), // sendmmsg
+        (350, 391), // setns
+        (351, 293), // process_vm_readv
+        (352, 294), // process_vm_writev
+        (353, 88), // finit_module
+        (354, 179), // kcmp
+        (355, 356), // sched_setattr
+        (356, 350), // sched_getattr
+        (357, 324), // renameat2
+        (358, 360), // seccomp
+        (359, 140), // getrandom
+        (360, 212), // memfd_create
+        (361, 18), // bpf
+        (362, 65), // execveat
+        (363, 444), // switch_endian
+        (364, 490), // userfaultfd
+        (365, 211), // membarrier
+        (378, 221), // mlock2
+        (379, 47), // copy_file_range
+        (380, 289), // preadv2
+        (381, 303), // pwritev2
+        (382, 180), // kexec_file_load
+        (383, 437), // statx
+        (384, 280), // pkey_alloc
+        (385, 281), // pkey_free
+        (386, 282), // pkey_mprotect
+        (387, 330), // rseq
+        (388, 166), // io_pgetevents
+        (392, 366), // semtimedop
+        (393, 364), // semget
+        (394, 363), // semctl
+        (395, 414), // shmget
+        (396, 412), // shmctl
+        (397, 411), // shmat
+        (398, 413), // shmdt
+        (399, 243), // msgget
+        (400, 245), // msgsnd
+        (401, 244), // msgrcv
+        (402, 242), // msgctl
+        (424, 276), // pidfd_send_signal
+        (425, 172), // io_uring_setup
+        (426, 170), // io_uring_enter
+        (427, 171), // io_uring_register
+        (428, 264), // open_tree
+        (429, 228), // move_mount
+        (430, 96), // fsopen
+        (431, 93), // fsconfig
+        (432, 95), // fsmount
+        (433, 97), // fspick
+        (434, 275), // pidfd_open
+        (435, 43), // clone3
+        (436, 45), // close_range
+        (437, 267), // openat2
+        (438, 274), // pidfd_getfd
+        (439, 69), // faccessat2
+        (440, 291), // process_madvise
+        (441, 59), // epoll_pwait2
+        (442, 227), // mount_setattr
+        (443, 306), // quotactl_fd
+        (444, 185), // landlock_create_ruleset
+        (445, 184), // landlock_add_rule
+        (446, 186), // landlock_restrict_self
+        (448, 292), // process_mrelease
+        (449, 111), // futex_waitv
+        (450, 375), // set_mempolicy_home_node
+        (451, 24), // cachestat
+        (452, 78), // fchmodat2
+        (453, 209), // map_shadow_stack
+        (454, 112), // futex_wake
+        (455, 110), // futex_wait
+        (456, 108), // futex_requeue
+        (457, 436), // statmount
+        (458, 193), // listmount
+        (459, 203), // lsm_get_self_attr
+        (460, 205), // lsm_set_self_attr
+        (461, 204), // lsm_list_modules
+        (462, 241), // mseal
+        (463, 409), // setxattrat
+        (464, 155), // getxattrat
+        (465, 196), // listxattrat
+        (466, 321), // removexattrat
+        (467, 265), // open_tree_attr
+        (468, 86), // file_getattr
+        (469, 87), // file_setattr
+        (470, 194), // listns
+        (471, 331), // rseq_slice_yield
     ],
 };

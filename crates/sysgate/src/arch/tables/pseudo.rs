@@ -2,512 +2,774 @@
 // (libseccomp's pseudo numbers, matching the table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! libseccomp's pseudo syscall numbers: what a name resolves to on an arch without it.
 
-/// `(name, pseudo number)`, sorted by name.
-pub(crate) static PSEUDO_BY_NAME: &[(&str, i32)] = &[
-    ("_llseek", -10026),
-    ("_newselect", -10032),
-    ("_sysctl", -10080),
-    ("accept", -105),
-    ("accept4", -118),
-    ("access", -10147),
-    ("afs_syscall", -10091),
-    ("alarm", -10148),
-    ("arch_prctl", -10001),
-    ("arm_fadvise64_64", -10083),
-    ("arm_sync_file_range", -10084),
-    ("atomic_barrier", -10247),
-    ("atomic_cmpxchg_32", -10248),
-    ("bdflush", -10002),
-    ("bind", -102),
-    ("break", -10003),
-    ("breakpoint", -10182),
-    ("cachectl", -10103),
-    ("cacheflush", -10104),
-    ("chmod", -10149),
-    ("chown", -10150),
-    ("chown32", -10004),
-    ("clock_adjtime64", -10212),
-    ("clock_getres_time64", -10213),
-    ("clock_gettime64", -10214),
-    ("clock_nanosleep_time64", -10215),
-    ("clock_settime64", -10216),
-    ("clone3", -10217),
-    ("connect", -103),
-    ("creat", -10151),
-    ("create_module", -10074),
-    ("dup2", -10152),
-    ("epoll_create", -10153),
-    ("epoll_ctl_old", -10005),
-    ("epoll_wait", -10154),
-    ("epoll_wait_old", -10006),
-    ("eventfd", -10155),
-    ("fadvise64", -10092),
-    ("fadvise64_64", -10007),
-    ("fchown32", -10008),
-    ("fcntl64", -10009),
-    ("fork", -10156),
-    ("fsconfig", -10218),
-    ("fsmount", -10219),
-    ("fsopen", -10220),
-    ("fspick", -10221),
-    ("fstat", -10246),
-    ("fstat64", -10010),
-    ("fstatat64", -10011),
-    ("fstatfs64", -10012),
-    ("ftime", -10013),
-    ("ftruncate64", -10014),
-    ("futex_time64", -10222),
-    ("futimesat", -10157),
-    ("get_kernel_syms", -10075),
-    ("get_mempolicy", -10192),
-    ("get_thread_area", -10076),
-    ("get_tls", -10204),
-    ("getdents", -10158),
-    ("getegid32", -10015),
-    ("geteuid32", -10016),
-    ("getgid32", -10017),
-    ("getgroups32", -10018),
-    ("getpagesize", -10249),
-    ("getpeername", -107),
-    ("getpgrp", -10159),
-    ("getpmsg", -10093),
-    ("getrandom", -10109),
-    ("getresgid32", -10019),
-    ("getresuid32", -10020),
-    ("getrlimit", -10180),
-    ("getsockname", -106),
-    ("getsockopt", -115),
-    ("getuid32", -10021),
-    ("gtty", -10022),
-    ("idle", -10023),
-    ("inotify_init", -10160),
-    ("io_pgetevents", -10209),
-    ("io_pgetevents_time64", -10223),
-    ("ioperm", -10094),
-    ("iopl", -10095),
-    ("ipc", -10024),
-    ("kexec_file_load", -10111),
-    ("lchown", -10161),
-    ("lchown32", -10025),
-    ("link", -10162),
-    ("listen", -104),
-    ("listns", -10252),
-    ("lock", -10027),
-    ("lstat", -10163),
-    ("lstat64", -10028),
-    ("map_shadow_stack", -10245),
-    ("mbind", -10194),
-    ("membarrier", -10199),
-    ("memfd_create", -10110),
-    ("memfd_secret", -10244),
-    ("migrate_pages", -10097),
-    ("mkdir", -10164),
-    ("mknod", -10165),
-    ("mmap", -10181),
-    ("mmap2", -10029),
-    ("modify_ldt", -10098),
-    ("move_mount", -10224),
-    ("move_pages", -10193),
-    ("mpx", -10030),
-    ("mq_timedreceive_time64", -10225),
-    ("mq_timedsend_time64", -10226),
-    ("msgctl", -214),
-    ("msgget", -213),
-    ("msgrcv", -212),
-    ("msgsnd", -211),
-    ("multiplexer", -10186),
-    ("newfstatat", -10031),
-    ("nfsservctl", -10077),
-    ("nice", -10033),
-    ("oldfstat", -10034),
-    ("oldlstat", -10035),
-    ("oldolduname", -10036),
-    ("oldstat", -10037),
-    ("olduname", -10038),
-    ("oldwait4", -10146),
-    ("open", -10166),
-    ("open_tree", -10227),
-    ("pause", -10167),
-    ("pciconfig_iobase", -10086),
-    ("pciconfig_read", -10087),
-    ("pciconfig_write", -10088),
-    ("pidfd_open", -10228),
-    ("pidfd_send_signal", -10229),
-    ("pipe", -10168),
-    ("pkey_alloc", -10202),
-    ("pkey_free", -10203),
-    ("pkey_mprotect", -10201),
-    ("poll", -10169),
-    ("ppoll", -10241),
-    ("ppoll_time64", -10230),
-    ("prof", -10039),
-    ("profil", -10040),
-    ("pselect6_time64", -10231),
-    ("putpmsg", -10099),
-    ("query_module", -10078),
-    ("readdir", -10041),
-    ("readlink", -10170),
-    ("recv", -110),
-    ("recvfrom", -112),
-    ("recvmmsg", -119),
-    ("recvmmsg_time64", -10232),
-    ("recvmsg", -117),
-    ("rename", -10171),
-    ("renameat", -10242),
-    ("riscv_flush_icache", -10243),
-    ("riscv_hwprobe", -10250),
-    ("rmdir", -10172),
-    ("rseq", -10210),
-    ("rseq_slice_yield", -10253),
-    ("rt_sigtimedwait_time64", -10233),
-    ("rtas", -10187),
-    ("s390_guarded_storage", -10205),
-    ("s390_pci_mmio_read", -10197),
-    ("s390_pci_mmio_write", -10198),
-    ("s390_runtime_instr", -10196),
-    ("s390_sthyi", -10206),
-    ("sched_rr_get_interval_time64", -10234),
-    ("security", -10042),
-    ("select", -10101),
-    ("semctl", -203),
-    ("semget", -202),
-    ("semop", -201),
-    ("semtimedop", -204),
-    ("semtimedop_time64", -10235),
-    ("send", -109),
-    ("sendfile64", -10043),
-    ("sendmmsg", -120),
-    ("sendmsg", -116),
-    ("sendto", -111),
-    ("set_mempolicy", -10195),
-    ("set_thread_area", -10079),
-    ("set_tls", -10183),
-    ("setfsgid32", -10044),
-    ("setfsuid32", -10045),
-    ("setgid32", -10046),
-    ("setgroups32", -10047),
-    ("setregid32", -10048),
-    ("setresgid32", -10049),
-    ("setresuid32", -10050),
-    ("setreuid32", -10051),
-    ("setrlimit", -10211),
-    ("setsockopt", -114),
-    ("setuid32", -10052),
-    ("sgetmask", -10053),
-    ("shmat", -221),
-    ("shmctl", -224),
-    ("shmdt", -222),
-    ("shmget", -223),
-    ("shutdown", -113),
-    ("sigaction", -10054),
-    ("signal", -10055),
-    ("signalfd", -10173),
-    ("sigpending", -10056),
-    ("sigprocmask", -10057),
-    ("sigreturn", -10058),
-    ("sigsuspend", -10059),
-    ("socket", -101),
-    ("socketcall", -10060),
-    ("socketpair", -108),
-    ("spu_create", -10188),
-    ("spu_run", -10189),
-    ("ssetmask", -10061),
-    ("stat", -10174),
-    ("stat64", -10062),
-    ("statfs64", -10063),
-    ("statx", -10208),
-    ("stime", -10064),
-    ("stty", -10065),
-    ("subpage_prot", -10207),
-    ("swapcontext", -10190),
-    ("switch_endian", -10191),
-    ("symlink", -10175),
-    ("sync_file_range", -10100),
-    ("sync_file_range2", -10089),
-    ("sys_debug_setcontext", -10191),
-    ("syscall", -10090),
-    ("sysfs", -10145),
-    ("sysmips", -10106),
-    ("time", -10108),
-    ("timer_gettime64", -10236),
-    ("timer_settime64", -10237),
-    ("timerfd", -10107),
-    ("timerfd_gettime64", -10238),
-    ("timerfd_settime64", -10239),
-    ("truncate64", -10066),
-    ("tuxcall", -10067),
-    ("ugetrlimit", -10068),
-    ("ulimit", -10069),
-    ("umount", -10070),
-    ("unlink", -10176),
-    ("uprobe", -10254),
-    ("uretprobe", -10251),
-    ("uselib", -10081),
-    ("userfaultfd", -10200),
-    ("usr26", -10184),
-    ("usr32", -10185),
-    ("ustat", -10177),
-    ("utime", -10178),
-    ("utimensat_time64", -10240),
-    ("utimes", -10179),
-    ("vfork", -10102),
-    ("vm86", -10071),
-    ("vm86old", -10072),
-    ("vserver", -10082),
-    ("waitpid", -10073),
+use super::names::COUNT;
+
+/// The pseudo number of each name id (0: the name has none).
+#[rustfmt::skip] // one number per line, each with its name
+pub(crate) static PSEUDO: [i32; COUNT] = [
+    -10026, // _llseek
+    -10032, // _newselect
+    -10080, // _sysctl
+    -105, // accept
+    -118, // accept4
+    -10147, // access
+    0, // acct
+    0, // add_key
+    0, // adjtimex
+    -10091, // afs_syscall
+    -10148, // alarm
+    -10001, // arch_prctl
+    -10083, // arm_fadvise64_64
+    -10084, // arm_sync_file_range
+    -10247, // atomic_barrier
+    -10248, // atomic_cmpxchg_32
+    -10002, // bdflush
+    -102, // bind
+    0, // bpf
+    -10003, // break
+    -10182, // breakpoint
+    0, // brk
+    -10103, // cachectl
+    -10104, // cacheflush
+    0, // cachestat
+    0, // capget
+    0, // capset
+    0, // chdir
+    -10149, // chmod
+    -10150, // chown
+    -10004, // chown32
+    0, // chroot
+    0, // clock_adjtime
+    -10212, // clock_adjtime64
+    0, // clock_getres
+    -10213, // clock_getres_time64
+    0, // clock_gettime
+    -10214, // clock_gettime64
+    0, // clock_nanosleep
+    -10215, // clock_nanosleep_time64
+    0, // clock_settime
+    -10216, // clock_settime64
+    0, // clone
+    -10217, // clone3
+    0, // close
+    0, // close_range
+    -103, // connect
+    0, // copy_file_range
+    -10151, // creat
+    -10074, // create_module
+    0, // delete_module
+    0, // dup
+    -10152, // dup2
+    0, // dup3
+    -10153, // epoll_create
+    0, // epoll_create1
+    0, // epoll_ctl
+    -10005, // epoll_ctl_old
+    0, // epoll_pwait
+    0, // epoll_pwait2
+    -10154, // epoll_wait
+    -10006, // epoll_wait_old
+    -10155, // eventfd
+    0, // eventfd2
+    0, // execve
+    0, // execveat
+    0, // exit
+    0, // exit_group
+    0, // faccessat
+    0, // faccessat2
+    -10092, // fadvise64
+    -10007, // fadvise64_64
+    0, // fallocate
+    0, // fanotify_init
+    0, // fanotify_mark
+    0, // fchdir
+    0, // fchmod
+    0, // fchmodat
+    0, // fchmodat2
+    0, // fchown
+    -10008, // fchown32
+    0, // fchownat
+    0, // fcntl
+    -10009, // fcntl64
+    0, // fdatasync
+    0, // fgetxattr
+    0, // file_getattr
+    0, // file_setattr
+    0, // finit_module
+    0, // flistxattr
+    0, // flock
+    -10156, // fork
+    0, // fremovexattr
+    -10218, // fsconfig
+    0, // fsetxattr
+    -10219, // fsmount
+    -10220, // fsopen
+    -10221, // fspick
+    -10246, // fstat
+    -10010, // fstat64
+    -10011, // fstatat64
+    0, // fstatfs
+    -10012, // fstatfs64
+    0, // fsync
+    -10013, // ftime
+    0, // ftruncate
+    -10014, // ftruncate64
+    0, // futex
+    0, // futex_requeue
+    -10222, // futex_time64
+    0, // futex_wait
+    0, // futex_waitv
+    0, // futex_wake
+    -10157, // futimesat
+    -10075, // get_kernel_syms
+    -10192, // get_mempolicy
+    0, // get_robust_list
+    -10076, // get_thread_area
+    -10204, // get_tls
+    0, // getcpu
+    0, // getcwd
+    -10158, // getdents
+    0, // getdents64
+    0, // getegid
+    -10015, // getegid32
+    0, // geteuid
+    -10016, // geteuid32
+    0, // getgid
+    -10017, // getgid32
+    0, // getgroups
+    -10018, // getgroups32
+    0, // getitimer
+    -10249, // getpagesize
+    -107, // getpeername
+    0, // getpgid
+    -10159, // getpgrp
+    0, // getpid
+    -10093, // getpmsg
+    0, // getppid
+    0, // getpriority
+    -10109, // getrandom
+    0, // getresgid
+    -10019, // getresgid32
+    0, // getresuid
+    -10020, // getresuid32
+    -10180, // getrlimit
+    0, // getrusage
+    0, // getsid
+    -106, // getsockname
+    -115, // getsockopt
+    0, // gettid
+    0, // gettimeofday
+    0, // getuid
+    -10021, // getuid32
+    0, // getxattr
+    0, // getxattrat
+    -10022, // gtty
+    -10023, // idle
+    0, // init_module
+    0, // inotify_add_watch
+    -10160, // inotify_init
+    0, // inotify_init1
+    0, // inotify_rm_watch
+    0, // io_cancel
+    0, // io_destroy
+    0, // io_getevents
+    -10209, // io_pgetevents
+    -10223, // io_pgetevents_time64
+    0, // io_setup
+    0, // io_submit
+    0, // io_uring_enter
+    0, // io_uring_register
+    0, // io_uring_setup
+    0, // ioctl
+    -10094, // ioperm
+    -10095, // iopl
+    0, // ioprio_get
+    0, // ioprio_set
+    -10024, // ipc
+    0, // kcmp
+    -10111, // kexec_file_load
+    0, // kexec_load
+    0, // keyctl
+    0, // kill
+    0, // landlock_add_rule
+    0, // landlock_create_ruleset
+    0, // landlock_restrict_self
+    -10161, // lchown
+    -10025, // lchown32
+    0, // lgetxattr
+    -10162, // link
+    0, // linkat
+    -104, // listen
+    0, // listmount
+    -10252, // listns
+    0, // listxattr
+    0, // listxattrat
+    0, // llistxattr
+    -10027, // lock
+    0, // lookup_dcookie
+    0, // lremovexattr
+    0, // lseek
+    0, // lsetxattr
+    0, // lsm_get_self_attr
+    0, // lsm_list_modules
+    0, // lsm_set_self_attr
+    -10163, // lstat
+    -10028, // lstat64
+    0, // madvise
+    -10245, // map_shadow_stack
+    -10194, // mbind
+    -10199, // membarrier
+    -10110, // memfd_create
+    -10244, // memfd_secret
+    -10097, // migrate_pages
+    0, // mincore
+    -10164, // mkdir
+    0, // mkdirat
+    -10165, // mknod
+    0, // mknodat
+    0, // mlock
+    0, // mlock2
+    0, // mlockall
+    -10181, // mmap
+    -10029, // mmap2
+    -10098, // modify_ldt
+    0, // mount
+    0, // mount_setattr
+    -10224, // move_mount
+    -10193, // move_pages
+    0, // mprotect
+    -10030, // mpx
+    0, // mq_getsetattr
+    0, // mq_notify
+    0, // mq_open
+    0, // mq_timedreceive
+    -10225, // mq_timedreceive_time64
+    0, // mq_timedsend
+    -10226, // mq_timedsend_time64
+    0, // mq_unlink
+    0, // mremap
+    0, // mseal
+    -214, // msgctl
+    -213, // msgget
+    -212, // msgrcv
+    -211, // msgsnd
+    0, // msync
+    -10186, // multiplexer
+    0, // munlock
+    0, // munlockall
+    0, // munmap
+    0, // name_to_handle_at
+    0, // nanosleep
+    -10031, // newfstatat
+    -10077, // nfsservctl
+    -10033, // nice
+    -10034, // oldfstat
+    -10035, // oldlstat
+    -10036, // oldolduname
+    -10037, // oldstat
+    -10038, // olduname
+    -10146, // oldwait4
+    -10166, // open
+    0, // open_by_handle_at
+    -10227, // open_tree
+    0, // open_tree_attr
+    0, // openat
+    0, // openat2
+    -10167, // pause
+    -10086, // pciconfig_iobase
+    -10087, // pciconfig_read
+    -10088, // pciconfig_write
+    0, // perf_event_open
+    0, // personality
+    0, // pidfd_getfd
+    -10228, // pidfd_open
+    -10229, // pidfd_send_signal
+    -10168, // pipe
+    0, // pipe2
+    0, // pivot_root
+    -10202, // pkey_alloc
+    -10203, // pkey_free
+    -10201, // pkey_mprotect
+    -10169, // poll
+    -10241, // ppoll
+    -10230, // ppoll_time64
+    0, // prctl
+    0, // pread64
+    0, // preadv
+    0, // preadv2
+    0, // prlimit64
+    0, // process_madvise
+    0, // process_mrelease
+    0, // process_vm_readv
+    0, // process_vm_writev
+    -10039, // prof
+    -10040, // profil
+    0, // pselect6
+    -10231, // pselect6_time64
+    0, // ptrace
+    -10099, // putpmsg
+    0, // pwrite64
+    0, // pwritev
+    0, // pwritev2
+    -10078, // query_module
+    0, // quotactl
+    0, // quotactl_fd
+    0, // read
+    0, // readahead
+    -10041, // readdir
+    -10170, // readlink
+    0, // readlinkat
+    0, // readv
+    0, // reboot
+    -110, // recv
+    -112, // recvfrom
+    -119, // recvmmsg
+    -10232, // recvmmsg_time64
+    -117, // recvmsg
+    0, // remap_file_pages
+    0, // removexattr
+    0, // removexattrat
+    -10171, // rename
+    -10242, // renameat
+    0, // renameat2
+    0, // request_key
+    0, // restart_syscall
+    -10243, // riscv_flush_icache
+    -10250, // riscv_hwprobe
+    -10172, // rmdir
+    -10210, // rseq
+    -10253, // rseq_slice_yield
+    0, // rt_sigaction
+    0, // rt_sigpending
+    0, // rt_sigprocmask
+    0, // rt_sigqueueinfo
+    0, // rt_sigreturn
+    0, // rt_sigsuspend
+    0, // rt_sigtimedwait
+    -10233, // rt_sigtimedwait_time64
+    0, // rt_tgsigqueueinfo
+    -10187, // rtas
+    -10205, // s390_guarded_storage
+    -10197, // s390_pci_mmio_read
+    -10198, // s390_pci_mmio_write
+    -10196, // s390_runtime_instr
+    -10206, // s390_sthyi
+    0, // sched_get_priority_max
+    0, // sched_get_priority_min
+    0, // sched_getaffinity
+    0, // sched_getattr
+    0, // sched_getparam
+    0, // sched_getscheduler
+    0, // sched_rr_get_interval
+    -10234, // sched_rr_get_interval_time64
+    0, // sched_setaffinity
+    0, // sched_setattr
+    0, // sched_setparam
+    0, // sched_setscheduler
+    0, // sched_yield
+    0, // seccomp
+    -10042, // security
+    -10101, // select
+    -203, // semctl
+    -202, // semget
+    -201, // semop
+    -204, // semtimedop
+    -10235, // semtimedop_time64
+    -109, // send
+    0, // sendfile
+    -10043, // sendfile64
+    -120, // sendmmsg
+    -116, // sendmsg
+    -111, // sendto
+    -10195, // set_mempolicy
+    0, // set_mempolicy_home_node
+    0, // set_robust_list
+    -10079, // set_thread_area
+    0, // set_tid_address
+    -10183, // set_tls
+    0, // setdomainname
+    0, // setfsgid
+    -10044, // setfsgid32
+    0, // setfsuid
+    -10045, // setfsuid32
+    0, // setgid
+    -10046, // setgid32
+    0, // setgroups
+    -10047, // setgroups32
+    0, // sethostname
+    0, // setitimer
+    0, // setns
+    0, // setpgid
+    0, // setpriority
+    0, // setregid
+    -10048, // setregid32
+    0, // setresgid
+    -10049, // setresgid32
+    0, // setresuid
+    -10050, // setresuid32
+    0, // setreuid
+    -10051, // setreuid32
+    -10211, // setrlimit
+    0, // setsid
+    -114, // setsockopt
+    0, // settimeofday
+    0, // setuid
+    -10052, // setuid32
+    0, // setxattr
+    0, // setxattrat
+    -10053, // sgetmask
+    -221, // shmat
+    -224, // shmctl
+    -222, // shmdt
+    -223, // shmget
+    -113, // shutdown
+    -10054, // sigaction
+    0, // sigaltstack
+    -10055, // signal
+    -10173, // signalfd
+    0, // signalfd4
+    -10056, // sigpending
+    -10057, // sigprocmask
+    -10058, // sigreturn
+    -10059, // sigsuspend
+    -101, // socket
+    -10060, // socketcall
+    -108, // socketpair
+    0, // splice
+    -10188, // spu_create
+    -10189, // spu_run
+    -10061, // ssetmask
+    -10174, // stat
+    -10062, // stat64
+    0, // statfs
+    -10063, // statfs64
+    0, // statmount
+    -10208, // statx
+    -10064, // stime
+    -10065, // stty
+    -10207, // subpage_prot
+    -10190, // swapcontext
+    0, // swapoff
+    0, // swapon
+    -10191, // switch_endian
+    -10175, // symlink
+    0, // symlinkat
+    0, // sync
+    -10100, // sync_file_range
+    -10089, // sync_file_range2
+    0, // syncfs
+    -10191, // sys_debug_setcontext
+    -10090, // syscall
+    -10145, // sysfs
+    0, // sysinfo
+    0, // syslog
+    -10106, // sysmips
+    0, // tee
+    0, // tgkill
+    -10108, // time
+    0, // timer_create
+    0, // timer_delete
+    0, // timer_getoverrun
+    0, // timer_gettime
+    -10236, // timer_gettime64
+    0, // timer_settime
+    -10237, // timer_settime64
+    -10107, // timerfd
+    0, // timerfd_create
+    0, // timerfd_gettime
+    -10238, // timerfd_gettime64
+    0, // timerfd_settime
+    -10239, // timerfd_settime64
+    0, // times
+    0, // tkill
+    0, // truncate
+    -10066, // truncate64
+    -10067, // tuxcall
+    -10068, // ugetrlimit
+    -10069, // ulimit
+    0, // umask
+    -10070, // umount
+    0, // umount2
+    0, // uname
+    -10176, // unlink
+    0, // unlinkat
+    0, // unshare
+    -10254, // uprobe
+    -10251, // uretprobe
+    -10081, // uselib
+    -10200, // userfaultfd
+    -10184, // usr26
+    -10185, // usr32
+    -10177, // ustat
+    -10178, // utime
+    0, // utimensat
+    -10240, // utimensat_time64
+    -10179, // utimes
+    -10102, // vfork
+    0, // vhangup
+    -10071, // vm86
+    -10072, // vm86old
+    0, // vmsplice
+    -10082, // vserver
+    0, // wait4
+    0, // waitid
+    -10073, // waitpid
+    0, // write
+    0, // writev
 ];
 
-/// `(pseudo number, name)`, sorted by number.
-pub(crate) static PSEUDO_BY_NUMBER: &[(i32, &str)] = &[
-    (-10254, "uprobe"),
-    (-10253, "rseq_slice_yield"),
-    (-10252, "listns"),
-    (-10251, "uretprobe"),
-    (-10250, "riscv_hwprobe"),
-    (-10249, "getpagesize"),
-    (-10248, "atomic_cmpxchg_32"),
-    (-10247, "atomic_barrier"),
-    (-10246, "fstat"),
-    (-10245, "map_shadow_stack"),
-    (-10244, "memfd_secret"),
-    (-10243, "riscv_flush_icache"),
-    (-10242, "renameat"),
-    (-10241, "ppoll"),
-    (-10240, "utimensat_time64"),
-    (-10239, "timerfd_settime64"),
-    (-10238, "timerfd_gettime64"),
-    (-10237, "timer_settime64"),
-    (-10236, "timer_gettime64"),
-    (-10235, "semtimedop_time64"),
-    (-10234, "sched_rr_get_interval_time64"),
-    (-10233, "rt_sigtimedwait_time64"),
-    (-10232, "recvmmsg_time64"),
-    (-10231, "pselect6_time64"),
-    (-10230, "ppoll_time64"),
-    (-10229, "pidfd_send_signal"),
-    (-10228, "pidfd_open"),
-    (-10227, "open_tree"),
-    (-10226, "mq_timedsend_time64"),
-    (-10225, "mq_timedreceive_time64"),
-    (-10224, "move_mount"),
-    (-10223, "io_pgetevents_time64"),
-    (-10222, "futex_time64"),
-    (-10221, "fspick"),
-    (-10220, "fsopen"),
-    (-10219, "fsmount"),
-    (-10218, "fsconfig"),
-    (-10217, "clone3"),
-    (-10216, "clock_settime64"),
-    (-10215, "clock_nanosleep_time64"),
-    (-10214, "clock_gettime64"),
-    (-10213, "clock_getres_time64"),
-    (-10212, "clock_adjtime64"),
-    (-10211, "setrlimit"),
-    (-10210, "rseq"),
-    (-10209, "io_pgetevents"),
-    (-10208, "statx"),
-    (-10207, "subpage_prot"),
-    (-10206, "s390_sthyi"),
-    (-10205, "s390_guarded_storage"),
-    (-10204, "get_tls"),
-    (-10203, "pkey_free"),
-    (-10202, "pkey_alloc"),
-    (-10201, "pkey_mprotect"),
-    (-10200, "userfaultfd"),
-    (-10199, "membarrier"),
-    (-10198, "s390_pci_mmio_write"),
-    (-10197, "s390_pci_mmio_read"),
-    (-10196, "s390_runtime_instr"),
-    (-10195, "set_mempolicy"),
-    (-10194, "mbind"),
-    (-10193, "move_pages"),
-    (-10192, "get_mempolicy"),
-    (-10191, "switch_endian"),
-    (-10191, "sys_debug_setcontext"),
-    (-10190, "swapcontext"),
-    (-10189, "spu_run"),
-    (-10188, "spu_create"),
-    (-10187, "rtas"),
-    (-10186, "multiplexer"),
-    (-10185, "usr32"),
-    (-10184, "usr26"),
-    (-10183, "set_tls"),
-    (-10182, "breakpoint"),
-    (-10181, "mmap"),
-    (-10180, "getrlimit"),
-    (-10179, "utimes"),
-    (-10178, "utime"),
-    (-10177, "ustat"),
-    (-10176, "unlink"),
-    (-10175, "symlink"),
-    (-10174, "stat"),
-    (-10173, "signalfd"),
-    (-10172, "rmdir"),
-    (-10171, "rename"),
-    (-10170, "readlink"),
-    (-10169, "poll"),
-    (-10168, "pipe"),
-    (-10167, "pause"),
-    (-10166, "open"),
-    (-10165, "mknod"),
-    (-10164, "mkdir"),
-    (-10163, "lstat"),
-    (-10162, "link"),
-    (-10161, "lchown"),
-    (-10160, "inotify_init"),
-    (-10159, "getpgrp"),
-    (-10158, "getdents"),
-    (-10157, "futimesat"),
-    (-10156, "fork"),
-    (-10155, "eventfd"),
-    (-10154, "epoll_wait"),
-    (-10153, "epoll_create"),
-    (-10152, "dup2"),
-    (-10151, "creat"),
-    (-10150, "chown"),
-    (-10149, "chmod"),
-    (-10148, "alarm"),
-    (-10147, "access"),
-    (-10146, "oldwait4"),
-    (-10145, "sysfs"),
-    (-10111, "kexec_file_load"),
-    (-10110, "memfd_create"),
-    (-10109, "getrandom"),
-    (-10108, "time"),
-    (-10107, "timerfd"),
-    (-10106, "sysmips"),
-    (-10104, "cacheflush"),
-    (-10103, "cachectl"),
-    (-10102, "vfork"),
-    (-10101, "select"),
-    (-10100, "sync_file_range"),
-    (-10099, "putpmsg"),
-    (-10098, "modify_ldt"),
-    (-10097, "migrate_pages"),
-    (-10095, "iopl"),
-    (-10094, "ioperm"),
-    (-10093, "getpmsg"),
-    (-10092, "fadvise64"),
-    (-10091, "afs_syscall"),
-    (-10090, "syscall"),
-    (-10089, "sync_file_range2"),
-    (-10088, "pciconfig_write"),
-    (-10087, "pciconfig_read"),
-    (-10086, "pciconfig_iobase"),
-    (-10084, "arm_sync_file_range"),
-    (-10083, "arm_fadvise64_64"),
-    (-10082, "vserver"),
-    (-10081, "uselib"),
-    (-10080, "_sysctl"),
-    (-10079, "set_thread_area"),
-    (-10078, "query_module"),
-    (-10077, "nfsservctl"),
-    (-10076, "get_thread_area"),
-    (-10075, "get_kernel_syms"),
-    (-10074, "create_module"),
-    (-10073, "waitpid"),
-    (-10072, "vm86old"),
-    (-10071, "vm86"),
-    (-10070, "umount"),
-    (-10069, "ulimit"),
-    (-10068, "ugetrlimit"),
-    (-10067, "tuxcall"),
-    (-10066, "truncate64"),
-    (-10065, "stty"),
-    (-10064, "stime"),
-    (-10063, "statfs64"),
-    (-10062, "stat64"),
-    (-10061, "ssetmask"),
-    (-10060, "socketcall"),
-    (-10059, "sigsuspend"),
-    (-10058, "sigreturn"),
-    (-10057, "sigprocmask"),
-    (-10056, "sigpending"),
-    (-10055, "signal"),
-    (-10054, "sigaction"),
-    (-10053, "sgetmask"),
-    (-10052, "setuid32"),
-    (-10051, "setreuid32"),
-    (-10050, "setresuid32"),
-    (-10049, "setresgid32"),
-    (-10048, "setregid32"),
-    (-10047, "setgroups32"),
-    (-10046, "setgid32"),
-    (-10045, "setfsuid32"),
-    (-10044, "setfsgid32"),
-    (-10043, "sendfile64"),
-    (-10042, "security"),
-    (-10041, "readdir"),
-    (-10040, "profil"),
-    (-10039, "prof"),
-    (-10038, "olduname"),
-    (-10037, "oldstat"),
-    (-10036, "oldolduname"),
-    (-10035, "oldlstat"),
-    (-10034, "oldfstat"),
-    (-10033, "nice"),
-    (-10032, "_newselect"),
-    (-10031, "newfstatat"),
-    (-10030, "mpx"),
-    (-10029, "mmap2"),
-    (-10028, "lstat64"),
-    (-10027, "lock"),
-    (-10026, "_llseek"),
-    (-10025, "lchown32"),
-    (-10024, "ipc"),
-    (-10023, "idle"),
-    (-10022, "gtty"),
-    (-10021, "getuid32"),
-    (-10020, "getresuid32"),
-    (-10019, "getresgid32"),
-    (-10018, "getgroups32"),
-    (-10017, "getgid32"),
-    (-10016, "geteuid32"),
-    (-10015, "getegid32"),
-    (-10014, "ftruncate64"),
-    (-10013, "ftime"),
-    (-10012, "fstatfs64"),
-    (-10011, "fstatat64"),
-    (-10010, "fstat64"),
-    (-10009, "fcntl64"),
-    (-10008, "fchown32"),
-    (-10007, "fadvise64_64"),
-    (-10006, "epoll_wait_old"),
-    (-10005, "epoll_ctl_old"),
-    (-10004, "chown32"),
-    (-10003, "break"),
-    (-10002, "bdflush"),
-    (-10001, "arch_prctl"),
-    (-224, "shmctl"),
-    (-223, "shmget"),
-    (-222, "shmdt"),
-    (-221, "shmat"),
-    (-214, "msgctl"),
-    (-213, "msgget"),
-    (-212, "msgrcv"),
-    (-211, "msgsnd"),
-    (-204, "semtimedop"),
-    (-203, "semctl"),
-    (-202, "semget"),
-    (-201, "semop"),
-    (-120, "sendmmsg"),
-    (-119, "recvmmsg"),
-    (-118, "accept4"),
-    (-117, "recvmsg"),
-    (-116, "sendmsg"),
-    (-115, "getsockopt"),
-    (-114, "setsockopt"),
-    (-113, "shutdown"),
-    (-112, "recvfrom"),
-    (-111, "sendto"),
-    (-110, "recv"),
-    (-109, "send"),
-    (-108, "socketpair"),
-    (-107, "getpeername"),
-    (-106, "getsockname"),
-    (-105, "accept"),
-    (-104, "listen"),
-    (-103, "connect"),
-    (-102, "bind"),
-    (-101, "socket"),
+/// `(pseudo number, name id)`, sorted by number.
+#[rustfmt::skip] // one pair per line, each with its name
+pub(crate) static PSEUDO_BY_NUMBER: &[(i32, u16)] = &[
+    (-10254, 487), // uprobe
+    (-10253, 331), // rseq_slice_yield
+    (-10252, 194), // listns
+    (-10251, 488), // uretprobe
+    (-10250, 328), // riscv_hwprobe
+    (-10249, 132), // getpagesize
+    (-10248, 15), // atomic_cmpxchg_32
+    (-10247, 14), // atomic_barrier
+    (-10246, 98), // fstat
+    (-10245, 209), // map_shadow_stack
+    (-10244, 213), // memfd_secret
+    (-10243, 327), // riscv_flush_icache
+    (-10242, 323), // renameat
+    (-10241, 284), // ppoll
+    (-10240, 496), // utimensat_time64
+    (-10239, 472), // timerfd_settime64
+    (-10238, 470), // timerfd_gettime64
+    (-10237, 466), // timer_settime64
+    (-10236, 464), // timer_gettime64
+    (-10235, 367), // semtimedop_time64
+    (-10234, 354), // sched_rr_get_interval_time64
+    (-10233, 339), // rt_sigtimedwait_time64
+    (-10232, 317), // recvmmsg_time64
+    (-10231, 298), // pselect6_time64
+    (-10230, 285), // ppoll_time64
+    (-10229, 276), // pidfd_send_signal
+    (-10228, 275), // pidfd_open
+    (-10227, 264), // open_tree
+    (-10226, 238), // mq_timedsend_time64
+    (-10225, 236), // mq_timedreceive_time64
+    (-10224, 228), // move_mount
+    (-10223, 167), // io_pgetevents_time64
+    (-10222, 109), // futex_time64
+    (-10221, 97), // fspick
+    (-10220, 96), // fsopen
+    (-10219, 95), // fsmount
+    (-10218, 93), // fsconfig
+    (-10217, 43), // clone3
+    (-10216, 41), // clock_settime64
+    (-10215, 39), // clock_nanosleep_time64
+    (-10214, 37), // clock_gettime64
+    (-10213, 35), // clock_getres_time64
+    (-10212, 33), // clock_adjtime64
+    (-10211, 402), // setrlimit
+    (-10210, 330), // rseq
+    (-10209, 166), // io_pgetevents
+    (-10208, 437), // statx
+    (-10207, 440), // subpage_prot
+    (-10206, 346), // s390_sthyi
+    (-10205, 342), // s390_guarded_storage
+    (-10204, 118), // get_tls
+    (-10203, 281), // pkey_free
+    (-10202, 280), // pkey_alloc
+    (-10201, 282), // pkey_mprotect
+    (-10200, 490), // userfaultfd
+    (-10199, 211), // membarrier
+    (-10198, 344), // s390_pci_mmio_write
+    (-10197, 343), // s390_pci_mmio_read
+    (-10196, 345), // s390_runtime_instr
+    (-10195, 374), // set_mempolicy
+    (-10194, 210), // mbind
+    (-10193, 229), // move_pages
+    (-10192, 115), // get_mempolicy
+    (-10191, 444), // switch_endian
+    (-10191, 451), // sys_debug_setcontext
+    (-10190, 441), // swapcontext
+    (-10189, 430), // spu_run
+    (-10188, 429), // spu_create
+    (-10187, 341), // rtas
+    (-10186, 247), // multiplexer
+    (-10185, 492), // usr32
+    (-10184, 491), // usr26
+    (-10183, 379), // set_tls
+    (-10182, 20), // breakpoint
+    (-10181, 223), // mmap
+    (-10180, 145), // getrlimit
+    (-10179, 497), // utimes
+    (-10178, 494), // utime
+    (-10177, 493), // ustat
+    (-10176, 484), // unlink
+    (-10175, 445), // symlink
+    (-10174, 432), // stat
+    (-10173, 419), // signalfd
+    (-10172, 329), // rmdir
+    (-10171, 322), // rename
+    (-10170, 310), // readlink
+    (-10169, 283), // poll
+    (-10168, 277), // pipe
+    (-10167, 268), // pause
+    (-10166, 262), // open
+    (-10165, 218), // mknod
+    (-10164, 216), // mkdir
+    (-10163, 206), // lstat
+    (-10162, 190), // link
+    (-10161, 187), // lchown
+    (-10160, 160), // inotify_init
+    (-10159, 135), // getpgrp
+    (-10158, 121), // getdents
+    (-10157, 113), // futimesat
+    (-10156, 91), // fork
+    (-10155, 62), // eventfd
+    (-10154, 60), // epoll_wait
+    (-10153, 54), // epoll_create
+    (-10152, 52), // dup2
+    (-10151, 48), // creat
+    (-10150, 29), // chown
+    (-10149, 28), // chmod
+    (-10148, 10), // alarm
+    (-10147, 5), // access
+    (-10146, 261), // oldwait4
+    (-10145, 453), // sysfs
+    (-10111, 180), // kexec_file_load
+    (-10110, 212), // memfd_create
+    (-10109, 140), // getrandom
+    (-10108, 459), // time
+    (-10107, 467), // timerfd
+    (-10106, 456), // sysmips
+    (-10104, 23), // cacheflush
+    (-10103, 22), // cachectl
+    (-10102, 498), // vfork
+    (-10101, 362), // select
+    (-10100, 448), // sync_file_range
+    (-10099, 300), // putpmsg
+    (-10098, 225), // modify_ldt
+    (-10097, 214), // migrate_pages
+    (-10095, 175), // iopl
+    (-10094, 174), // ioperm
+    (-10093, 137), // getpmsg
+    (-10092, 70), // fadvise64
+    (-10091, 9), // afs_syscall
+    (-10090, 452), // syscall
+    (-10089, 449), // sync_file_range2
+    (-10088, 271), // pciconfig_write
+    (-10087, 270), // pciconfig_read
+    (-10086, 269), // pciconfig_iobase
+    (-10084, 13), // arm_sync_file_range
+    (-10083, 12), // arm_fadvise64_64
+    (-10082, 503), // vserver
+    (-10081, 489), // uselib
+    (-10080, 2), // _sysctl
+    (-10079, 377), // set_thread_area
+    (-10078, 304), // query_module
+    (-10077, 254), // nfsservctl
+    (-10076, 117), // get_thread_area
+    (-10075, 114), // get_kernel_syms
+    (-10074, 49), // create_module
+    (-10073, 506), // waitpid
+    (-10072, 501), // vm86old
+    (-10071, 500), // vm86
+    (-10070, 481), // umount
+    (-10069, 479), // ulimit
+    (-10068, 478), // ugetrlimit
+    (-10067, 477), // tuxcall
+    (-10066, 476), // truncate64
+    (-10065, 439), // stty
+    (-10064, 438), // stime
+    (-10063, 435), // statfs64
+    (-10062, 433), // stat64
+    (-10061, 431), // ssetmask
+    (-10060, 426), // socketcall
+    (-10059, 424), // sigsuspend
+    (-10058, 423), // sigreturn
+    (-10057, 422), // sigprocmask
+    (-10056, 421), // sigpending
+    (-10055, 418), // signal
+    (-10054, 416), // sigaction
+    (-10053, 410), // sgetmask
+    (-10052, 407), // setuid32
+    (-10051, 401), // setreuid32
+    (-10050, 399), // setresuid32
+    (-10049, 397), // setresgid32
+    (-10048, 395), // setregid32
+    (-10047, 388), // setgroups32
+    (-10046, 386), // setgid32
+    (-10045, 384), // setfsuid32
+    (-10044, 382), // setfsgid32
+    (-10043, 370), // sendfile64
+    (-10042, 361), // security
+    (-10041, 309), // readdir
+    (-10040, 296), // profil
+    (-10039, 295), // prof
+    (-10038, 260), // olduname
+    (-10037, 259), // oldstat
+    (-10036, 258), // oldolduname
+    (-10035, 257), // oldlstat
+    (-10034, 256), // oldfstat
+    (-10033, 255), // nice
+    (-10032, 1), // _newselect
+    (-10031, 253), // newfstatat
+    (-10030, 231), // mpx
+    (-10029, 224), // mmap2
+    (-10028, 207), // lstat64
+    (-10027, 198), // lock
+    (-10026, 0), // _llseek
+    (-10025, 188), // lchown32
+    (-10024, 178), // ipc
+    (-10023, 157), // idle
+    (-10022, 156), // gtty
+    (-10021, 153), // getuid32
+    (-10020, 144), // getresuid32
+    (-10019, 142), // getresgid32
+    (-10018, 130), // getgroups32
+    (-10017, 128), // getgid32
+    (-10016, 126), // geteuid32
+    (-10015, 124), // getegid32
+    (-10014, 106), // ftruncate64
+    (-10013, 104), // ftime
+    (-10012, 102), // fstatfs64
+    (-10011, 100), // fstatat64
+    (-10010, 99), // fstat64
+    (-10009, 83), // fcntl64
+    (-10008, 80), // fchown32
+    (-10007, 71), // fadvise64_64
+    (-10006, 61), // epoll_wait_old
+    (-10005, 57), // epoll_ctl_old
+    (-10004, 30), // chown32
+    (-10003, 19), // break
+    (-10002, 16), // bdflush
+    (-10001, 11), // arch_prctl
+    (-224, 412), // shmctl
+    (-223, 414), // shmget
+    (-222, 413), // shmdt
+    (-221, 411), // shmat
+    (-214, 242), // msgctl
+    (-213, 243), // msgget
+    (-212, 244), // msgrcv
+    (-211, 245), // msgsnd
+    (-204, 366), // semtimedop
+    (-203, 363), // semctl
+    (-202, 364), // semget
+    (-201, 365), // semop
+    (-120, 371), // sendmmsg
+    (-119, 316), // recvmmsg
+    (-118, 4), // accept4
+    (-117, 318), // recvmsg
+    (-116, 372), // sendmsg
+    (-115, 149), // getsockopt
+    (-114, 404), // setsockopt
+    (-113, 415), // shutdown
+    (-112, 315), // recvfrom
+    (-111, 373), // sendto
+    (-110, 314), // recv
+    (-109, 368), // send
+    (-108, 427), // socketpair
+    (-107, 133), // getpeername
+    (-106, 148), // getsockname
+    (-105, 3), // accept
+    (-104, 192), // listen
+    (-103, 46), // connect
+    (-102, 17), // bind
+    (-101, 425), // socket
 ];

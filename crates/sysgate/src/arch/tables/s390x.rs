@@ -2,796 +2,916 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `s390x` syscall table: 390 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `s390x` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "s390x",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x0,
     newest: ("rseq_slice_yield", 471),
-    by_name: &[
-        ("_sysctl", 149),
-        ("accept4", 364),
-        ("access", 33),
-        ("acct", 51),
-        ("add_key", 278),
-        ("adjtimex", 124),
-        ("afs_syscall", 137),
-        ("alarm", 27),
-        ("bdflush", 134),
-        ("bind", 361),
-        ("bpf", 351),
-        ("brk", 45),
-        ("cachestat", 451),
-        ("capget", 184),
-        ("capset", 185),
-        ("chdir", 12),
-        ("chmod", 15),
-        ("chown", 212),
-        ("chroot", 61),
-        ("clock_adjtime", 337),
-        ("clock_getres", 261),
-        ("clock_gettime", 260),
-        ("clock_nanosleep", 262),
-        ("clock_settime", 259),
-        ("clone", 120),
-        ("clone3", 435),
-        ("close", 6),
-        ("close_range", 436),
-        ("connect", 362),
-        ("copy_file_range", 375),
-        ("creat", 8),
-        ("create_module", 127),
-        ("delete_module", 129),
-        ("dup", 41),
-        ("dup2", 63),
-        ("dup3", 326),
-        ("epoll_create", 249),
-        ("epoll_create1", 327),
-        ("epoll_ctl", 250),
-        ("epoll_pwait", 312),
-        ("epoll_pwait2", 441),
-        ("epoll_wait", 251),
-        ("eventfd", 318),
-        ("eventfd2", 323),
-        ("execve", 11),
-        ("execveat", 354),
-        ("exit", 1),
-        ("exit_group", 248),
-        ("faccessat", 300),
-        ("faccessat2", 439),
-        ("fadvise64", 253),
-        ("fallocate", 314),
-        ("fanotify_init", 332),
-        ("fanotify_mark", 333),
-        ("fchdir", 133),
-        ("fchmod", 94),
-        ("fchmodat", 299),
-        ("fchmodat2", 452),
-        ("fchown", 207),
-        ("fchownat", 291),
-        ("fcntl", 55),
-        ("fdatasync", 148),
-        ("fgetxattr", 229),
-        ("file_getattr", 468),
-        ("file_setattr", 469),
-        ("finit_module", 344),
-        ("flistxattr", 232),
-        ("flock", 143),
-        ("fork", 2),
-        ("fremovexattr", 235),
-        ("fsconfig", 431),
-        ("fsetxattr", 226),
-        ("fsmount", 432),
-        ("fsopen", 430),
-        ("fspick", 433),
-        ("fstat", 108),
-        ("fstatfs", 100),
-        ("fstatfs64", 266),
-        ("fsync", 118),
-        ("ftruncate", 93),
-        ("futex", 238),
-        ("futex_requeue", 456),
-        ("futex_wait", 455),
-        ("futex_waitv", 449),
-        ("futex_wake", 454),
-        ("futimesat", 292),
-        ("get_kernel_syms", 130),
-        ("get_mempolicy", 269),
-        ("get_robust_list", 305),
-        ("getcpu", 311),
-        ("getcwd", 183),
-        ("getdents", 141),
-        ("getdents64", 220),
-        ("getegid", 202),
-        ("geteuid", 201),
-        ("getgid", 200),
-        ("getgroups", 205),
-        ("getitimer", 105),
-        ("getpeername", 368),
-        ("getpgid", 132),
-        ("getpgrp", 65),
-        ("getpid", 20),
-        ("getpmsg", 188),
-        ("getppid", 64),
-        ("getpriority", 96),
-        ("getrandom", 349),
-        ("getresgid", 211),
-        ("getresuid", 209),
-        ("getrlimit", 191),
-        ("getrusage", 77),
-        ("getsid", 147),
-        ("getsockname", 367),
-        ("getsockopt", 365),
-        ("gettid", 236),
-        ("gettimeofday", 78),
-        ("getuid", 199),
-        ("getxattr", 227),
-        ("getxattrat", 464),
-        ("idle", 112),
-        ("init_module", 128),
-        ("inotify_add_watch", 285),
-        ("inotify_init", 284),
-        ("inotify_init1", 324),
-        ("inotify_rm_watch", 286),
-        ("io_cancel", 247),
-        ("io_destroy", 244),
-        ("io_getevents", 245),
-        ("io_pgetevents", 382),
-        ("io_setup", 243),
-        ("io_submit", 246),
-        ("io_uring_enter", 426),
-        ("io_uring_register", 427),
-        ("io_uring_setup", 425),
-        ("ioctl", 54),
-        ("ioprio_get", 283),
-        ("ioprio_set", 282),
-        ("ipc", 117),
-        ("kcmp", 343),
-        ("kexec_file_load", 381),
-        ("kexec_load", 277),
-        ("keyctl", 280),
-        ("kill", 37),
-        ("landlock_add_rule", 445),
-        ("landlock_create_ruleset", 444),
-        ("landlock_restrict_self", 446),
-        ("lchown", 198),
-        ("lgetxattr", 228),
-        ("link", 9),
-        ("linkat", 296),
-        ("listen", 363),
-        ("listmount", 458),
-        ("listns", 470),
-        ("listxattr", 230),
-        ("listxattrat", 465),
-        ("llistxattr", 231),
-        ("lookup_dcookie", 110),
-        ("lremovexattr", 234),
-        ("lseek", 19),
-        ("lsetxattr", 225),
-        ("lsm_get_self_attr", 459),
-        ("lsm_list_modules", 461),
-        ("lsm_set_self_attr", 460),
-        ("lstat", 107),
-        ("madvise", 219),
-        ("map_shadow_stack", 453),
-        ("mbind", 268),
-        ("membarrier", 356),
-        ("memfd_create", 350),
-        ("memfd_secret", 447),
-        ("migrate_pages", 287),
-        ("mincore", 218),
-        ("mkdir", 39),
-        ("mkdirat", 289),
-        ("mknod", 14),
-        ("mknodat", 290),
-        ("mlock", 150),
-        ("mlock2", 374),
-        ("mlockall", 152),
-        ("mmap", 90),
-        ("mount", 21),
-        ("mount_setattr", 442),
-        ("move_mount", 429),
-        ("move_pages", 310),
-        ("mprotect", 125),
-        ("mq_getsetattr", 276),
-        ("mq_notify", 275),
-        ("mq_open", 271),
-        ("mq_timedreceive", 274),
-        ("mq_timedsend", 273),
-        ("mq_unlink", 272),
-        ("mremap", 163),
-        ("mseal", 462),
-        ("msgctl", 402),
-        ("msgget", 399),
-        ("msgrcv", 401),
-        ("msgsnd", 400),
-        ("msync", 144),
-        ("munlock", 151),
-        ("munlockall", 153),
-        ("munmap", 91),
-        ("name_to_handle_at", 335),
-        ("nanosleep", 162),
-        ("newfstatat", 293),
-        ("nfsservctl", 169),
-        ("nice", 34),
-        ("open", 5),
-        ("open_by_handle_at", 336),
-        ("open_tree", 428),
-        ("open_tree_attr", 467),
-        ("openat", 288),
-        ("openat2", 437),
-        ("pause", 29),
-        ("perf_event_open", 331),
-        ("personality", 136),
-        ("pidfd_getfd", 438),
-        ("pidfd_open", 434),
-        ("pidfd_send_signal", 424),
-        ("pipe", 42),
-        ("pipe2", 325),
-        ("pivot_root", 217),
-        ("pkey_alloc", 385),
-        ("pkey_free", 386),
-        ("pkey_mprotect", 384),
-        ("poll", 168),
-        ("ppoll", 302),
-        ("prctl", 172),
-        ("pread64", 180),
-        ("preadv", 328),
-        ("preadv2", 376),
-        ("prlimit64", 334),
-        ("process_madvise", 440),
-        ("process_mrelease", 448),
-        ("process_vm_readv", 340),
-        ("process_vm_writev", 341),
-        ("pselect6", 301),
-        ("ptrace", 26),
-        ("putpmsg", 189),
-        ("pwrite64", 181),
-        ("pwritev", 329),
-        ("pwritev2", 377),
-        ("query_module", 167),
-        ("quotactl", 131),
-        ("quotactl_fd", 443),
-        ("read", 3),
-        ("readahead", 222),
-        ("readdir", 89),
-        ("readlink", 85),
-        ("readlinkat", 298),
-        ("readv", 145),
-        ("reboot", 88),
-        ("recvfrom", 371),
-        ("recvmmsg", 357),
-        ("recvmsg", 372),
-        ("remap_file_pages", 267),
-        ("removexattr", 233),
-        ("removexattrat", 466),
-        ("rename", 38),
-        ("renameat", 295),
-        ("renameat2", 347),
-        ("request_key", 279),
-        ("restart_syscall", 7),
-        ("rmdir", 40),
-        ("rseq", 383),
-        ("rseq_slice_yield", 471),
-        ("rt_sigaction", 174),
-        ("rt_sigpending", 176),
-        ("rt_sigprocmask", 175),
-        ("rt_sigqueueinfo", 178),
-        ("rt_sigreturn", 173),
-        ("rt_sigsuspend", 179),
-        ("rt_sigtimedwait", 177),
-        ("rt_tgsigqueueinfo", 330),
-        ("s390_guarded_storage", 378),
-        ("s390_pci_mmio_read", 353),
-        ("s390_pci_mmio_write", 352),
-        ("s390_runtime_instr", 342),
-        ("s390_sthyi", 380),
-        ("sched_get_priority_max", 159),
-        ("sched_get_priority_min", 160),
-        ("sched_getaffinity", 240),
-        ("sched_getattr", 346),
-        ("sched_getparam", 155),
-        ("sched_getscheduler", 157),
-        ("sched_rr_get_interval", 161),
-        ("sched_setaffinity", 239),
-        ("sched_setattr", 345),
-        ("sched_setparam", 154),
-        ("sched_setscheduler", 156),
-        ("sched_yield", 158),
-        ("seccomp", 348),
-        ("select", 142),
-        ("semctl", 394),
-        ("semget", 393),
-        ("semtimedop", 392),
-        ("sendfile", 187),
-        ("sendmmsg", 358),
-        ("sendmsg", 370),
-        ("sendto", 369),
-        ("set_mempolicy", 270),
-        ("set_mempolicy_home_node", 450),
-        ("set_robust_list", 304),
-        ("set_tid_address", 252),
-        ("setdomainname", 121),
-        ("setfsgid", 216),
-        ("setfsuid", 215),
-        ("setgid", 214),
-        ("setgroups", 206),
-        ("sethostname", 74),
-        ("setitimer", 104),
-        ("setns", 339),
-        ("setpgid", 57),
-        ("setpriority", 97),
-        ("setregid", 204),
-        ("setresgid", 210),
-        ("setresuid", 208),
-        ("setreuid", 203),
-        ("setrlimit", 75),
-        ("setsid", 66),
-        ("setsockopt", 366),
-        ("settimeofday", 79),
-        ("setuid", 213),
-        ("setxattr", 224),
-        ("setxattrat", 463),
-        ("shmat", 397),
-        ("shmctl", 396),
-        ("shmdt", 398),
-        ("shmget", 395),
-        ("shutdown", 373),
-        ("sigaction", 67),
-        ("sigaltstack", 186),
-        ("signal", 48),
-        ("signalfd", 316),
-        ("signalfd4", 322),
-        ("sigpending", 73),
-        ("sigprocmask", 126),
-        ("sigreturn", 119),
-        ("sigsuspend", 72),
-        ("socket", 359),
-        ("socketcall", 102),
-        ("socketpair", 360),
-        ("splice", 306),
-        ("stat", 106),
-        ("statfs", 99),
-        ("statfs64", 265),
-        ("statmount", 457),
-        ("statx", 379),
-        ("swapoff", 115),
-        ("swapon", 87),
-        ("symlink", 83),
-        ("symlinkat", 297),
-        ("sync", 36),
-        ("sync_file_range", 307),
-        ("syncfs", 338),
-        ("sysfs", 135),
-        ("sysinfo", 116),
-        ("syslog", 103),
-        ("tee", 308),
-        ("tgkill", 241),
-        ("timer_create", 254),
-        ("timer_delete", 258),
-        ("timer_getoverrun", 257),
-        ("timer_gettime", 256),
-        ("timer_settime", 255),
-        ("timerfd", 317),
-        ("timerfd_create", 319),
-        ("timerfd_gettime", 321),
-        ("timerfd_settime", 320),
-        ("times", 43),
-        ("tkill", 237),
-        ("truncate", 92),
-        ("umask", 60),
-        ("umount", 22),
-        ("umount2", 52),
-        ("uname", 122),
-        ("unlink", 10),
-        ("unlinkat", 294),
-        ("unshare", 303),
-        ("uselib", 86),
-        ("userfaultfd", 355),
-        ("ustat", 62),
-        ("utime", 30),
-        ("utimensat", 315),
-        ("utimes", 313),
-        ("vfork", 190),
-        ("vhangup", 111),
-        ("vmsplice", 309),
-        ("wait4", 114),
-        ("waitid", 281),
-        ("write", 4),
-        ("writev", 146),
+    numbers: &[
+        ABSENT, // _llseek
+        ABSENT, // _newselect
+        149, // _sysctl
+        ABSENT, // accept
+        364, // accept4
+        33, // access
+        51, // acct
+        278, // add_key
+        124, // adjtimex
+        137, // afs_syscall
+        27, // alarm
+        ABSENT, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        134, // bdflush
+        361, // bind
+        351, // bpf
+        ABSENT, // break
+        ABSENT, // breakpoint
+        45, // brk
+        ABSENT, // cachectl
+        ABSENT, // cacheflush
+        451, // cachestat
+        184, // capget
+        185, // capset
+        12, // chdir
+        15, // chmod
+        212, // chown
+        ABSENT, // chown32
+        61, // chroot
+        337, // clock_adjtime
+        ABSENT, // clock_adjtime64
+        261, // clock_getres
+        ABSENT, // clock_getres_time64
+        260, // clock_gettime
+        ABSENT, // clock_gettime64
+        262, // clock_nanosleep
+        ABSENT, // clock_nanosleep_time64
+        259, // clock_settime
+        ABSENT, // clock_settime64
+        120, // clone
+        435, // clone3
+        6, // close
+        436, // close_range
+        362, // connect
+        375, // copy_file_range
+        8, // creat
+        127, // create_module
+        129, // delete_module
+        41, // dup
+        63, // dup2
+        326, // dup3
+        249, // epoll_create
+        327, // epoll_create1
+        250, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        312, // epoll_pwait
+        441, // epoll_pwait2
+        251, // epoll_wait
+        ABSENT, // epoll_wait_old
+        318, // eventfd
+        323, // eventfd2
+        11, // execve
+        354, // execveat
+        1, // exit
+        248, // exit_group
+        300, // faccessat
+        439, // faccessat2
+        253, // fadvise64
+        ABSENT, // fadvise64_64
+        314, // fallocate
+        332, // fanotify_init
+        333, // fanotify_mark
+        133, // fchdir
+        94, // fchmod
+        299, // fchmodat
+        452, // fchmodat2
+        207, // fchown
+        ABSENT, // fchown32
+        291, // fchownat
+        55, // fcntl
+        ABSENT, // fcntl64
+        148, // fdatasync
+        229, // fgetxattr
+        468, // file_getattr
+        469, // file_setattr
+        344, // finit_module
+        232, // flistxattr
+        143, // flock
+        2, // fork
+        235, // fremovexattr
+        431, // fsconfig
+        226, // fsetxattr
+        432, // fsmount
+        430, // fsopen
+        433, // fspick
+        108, // fstat
+        ABSENT, // fstat64
+        ABSENT, // fstatat64
+        100, // fstatfs
+        266, // fstatfs64
+        118, // fsync
+        ABSENT, // ftime
+        93, // ftruncate
+        ABSENT, // ftruncate64
+        238, // futex
+        456, // futex_requeue
+        ABSENT, // futex_time64
+        455, // futex_wait
+        449, // futex_waitv
+        454, // futex_wake
+        292, // futimesat
+        130, // get_kernel_syms
+        269, // get_mempolicy
+        305, // get_robust_list
+        ABSENT, // get_thread_area
+        ABSENT, // get_tls
+        311, // getcpu
+        183, // getcwd
+        141, // getdents
+        220, // getdents64
+        202, // getegid
+        ABSENT, // getegid32
+        201, // geteuid
+        ABSENT, // geteuid32
+        200, // getgid
+        ABSENT, // getgid32
+        205, // getgroups
+        ABSENT, // getgroups32
+        105, // getitimer
+        ABSENT, // getpagesize
+        368, // getpeername
+        132, // getpgid
+        65, // getpgrp
+        20, // getpid
+        188, // getpmsg
+        64, // getppid
+        96, // getpriority
+        349, // getrandom
+        211, // getresgid
+        ABSENT, // getresgid32
+        209, // getresuid
+        ABSENT, // getresuid32
+        191, // getrlimit
+        77, // getrusage
+        147, // getsid
+        367, // getsockname
+        365, // getsockopt
+        236, // gettid
+        78, // gettimeofday
+        199, // getuid
+        ABSENT, // getuid32
+        227, // getxattr
+        464, // getxattrat
+        ABSENT, // gtty
+        112, // idle
+        128, // init_module
+        285, // inotify_add_watch
+        284, // inotify_init
+        324, // inotify_init1
+        286, // inotify_rm_watch
+        247, // io_cancel
+        244, // io_destroy
+        245, // io_getevents
+        382, // io_pgetevents
+        ABSENT, // io_pgetevents_time64
+        243, // io_setup
+        246, // io_submit
+        426, // io_uring_enter
+        427, // io_uring_register
+        425, // io_uring_setup
+        54, // ioctl
+        ABSENT, // ioperm
+        ABSENT, // iopl
+        283, // ioprio_get
+        282, // ioprio_set
+        117, // ipc
+        343, // kcmp
+        381, // kexec_file_load
+        277, // kexec_load
+        280, // keyctl
+        37, // kill
+        445, // landlock_add_rule
+        444, // landlock_create_ruleset
+        446, // landlock_restrict_self
+        198, // lchown
+        ABSENT, // lchown32
+        228, // lgetxattr
+        9, // link
+        296, // linkat
+        363, // listen
+        458, // listmount
+        470, // listns
+        230, // listxattr
+        465, // listxattrat
+        231, // llistxattr
+        ABSENT, // lock
+        110, // lookup_dcookie
+        234, // lremovexattr
+        19, // lseek
+        225, // lsetxattr
+        459, // lsm_get_self_attr
+        461, // lsm_list_modules
+        460, // lsm_set_self_attr
+        107, // lstat
+        ABSENT, // lstat64
+        219, // madvise
+        453, // map_shadow_stack
+        268, // mbind
+        356, // membarrier
+        350, // memfd_create
+        447, // memfd_secret
+        287, // migrate_pages
+        218, // mincore
+        39, // mkdir
+        289, // mkdirat
+        14, // mknod
+        290, // mknodat
+        150, // mlock
+        374, // mlock2
+        152, // mlockall
+        90, // mmap
+        ABSENT, // mmap2
+        ABSENT, // modify_ldt
+        21, // mount
+        442, // mount_setattr
+        429, // move_mount
+        310, // move_pages
+        125, // mprotect
+        ABSENT, // mpx
+        276, // mq_getsetattr
+        275, // mq_notify
+        271, // mq_open
+        274, // mq_timedreceive
+        ABSENT, // mq_timedreceive_time64
+        273, // mq_timedsend
+        ABSENT, // mq_timedsend_time64
+        272, // mq_unlink
+        163, // mremap
+        462, // mseal
+        402, // msgctl
+        399, // msgget
+        401, // msgrcv
+        400, // msgsnd
+        144, // msync
+        ABSENT, // multiplexer
+        151, // munlock
+        153, // munlockall
+        91, // munmap
+        335, // name_to_handle_at
+        162, // nanosleep
+        293, // newfstatat
+        169, // nfsservctl
+        34, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        5, // open
+        336, // open_by_handle_at
+        428, // open_tree
+        467, // open_tree_attr
+        288, // openat
+        437, // openat2
+        29, // pause
+        ABSENT, // pciconfig_iobase
+        ABSENT, // pciconfig_read
+        ABSENT, // pciconfig_write
+        331, // perf_event_open
+        136, // personality
+        438, // pidfd_getfd
+        434, // pidfd_open
+        424, // pidfd_send_signal
+        42, // pipe
+        325, // pipe2
+        217, // pivot_root
+        385, // pkey_alloc
+        386, // pkey_free
+        384, // pkey_mprotect
+        168, // poll
+        302, // ppoll
+        ABSENT, // ppoll_time64
+        172, // prctl
+        180, // pread64
+        328, // preadv
+        376, // preadv2
+        334, // prlimit64
+        440, // process_madvise
+        448, // process_mrelease
+        340, // process_vm_readv
+        341, // process_vm_writev
+        ABSENT, // prof
+        ABSENT, // profil
+        301, // pselect6
+        ABSENT, // pselect6_time64
+        26, // ptrace
+        189, // putpmsg
+        181, // pwrite64
+        329, // pwritev
+        377, // pwritev2
+        167, // query_module
+        131, // quotactl
+        443, // quotactl_fd
+        3, // read
+        222, // readahead
+        89, // readdir
+        85, // readlink
+        298, // readlinkat
+        145, // readv
+        88, // reboot
+        ABSENT, // recv
+        371, // recvfrom
+        357, // recvmmsg
+        ABSENT, // recvmmsg_time64
+        372, // recvmsg
+        267, // remap_file_pages
+        233, // removexattr
+        466, // removexattrat
+        38, // rename
+        295, // renameat
+        347, // renameat2
+        279, // request_key
+        7, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        40, // rmdir
+        383, // rseq
+        471, // rseq_slice_yield
+        174, // rt_sigaction
+        176, // rt_sigpending
+        175, // rt_sigprocmask
+        178, // rt_sigqueueinfo
+        173, // rt_sigreturn
+        179, // rt_sigsuspend
+        177, // rt_sigtimedwait
+        ABSENT, // rt_sigtimedwait_time64
+        330, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        378, // s390_guarded_storage
+        353, // s390_pci_mmio_read
+        352, // s390_pci_mmio_write
+        342, // s390_runtime_instr
+        380, // s390_sthyi
+        159, // sched_get_priority_max
+        160, // sched_get_priority_min
+        240, // sched_getaffinity
+        346, // sched_getattr
+        155, // sched_getparam
+        157, // sched_getscheduler
+        161, // sched_rr_get_interval
+        ABSENT, // sched_rr_get_interval_time64
+        239, // sched_setaffinity
+        345, // sched_setattr
+        154, // sched_setparam
+        156, // sched_setscheduler
+        158, // sched_yield
+        348, // seccomp
+        ABSENT, // security
+        142, // select
+        394, // semctl
+        393, // semget
+        ABSENT, // semop
+        392, // semtimedop
+        ABSENT, // semtimedop_time64
+        ABSENT, // send
+        187, // sendfile
+        ABSENT, // sendfile64
+        358, // sendmmsg
+        370, // sendmsg
+        369, // sendto
+        270, // set_mempolicy
+        450, // set_mempolicy_home_node
+        304, // set_robust_list
+        ABSENT, // set_thread_area
+        252, // set_tid_address
+        ABSENT, // set_tls
+        121, // setdomainname
+        216, // setfsgid
+        ABSENT, // setfsgid32
+        215, // setfsuid
+        ABSENT, // setfsuid32
+        214, // setgid
+        ABSENT, // setgid32
+        206, // setgroups
+        ABSENT, // setgroups32
+        74, // sethostname
+        104, // setitimer
+        339, // setns
+        57, // setpgid
+        97, // setpriority
+        204, // setregid
+        ABSENT, // setregid32
+        210, // setresgid
+        ABSENT, // setresgid32
+        208, // setresuid
+        ABSENT, // setresuid32
+        203, // setreuid
+        ABSENT, // setreuid32
+        75, // setrlimit
+        66, // setsid
+        366, // setsockopt
+        79, // settimeofday
+        213, // setuid
+        ABSENT, // setuid32
+        224, // setxattr
+        463, // setxattrat
+        ABSENT, // sgetmask
+        397, // shmat
+        396, // shmctl
+        398, // shmdt
+        395, // shmget
+        373, // shutdown
+        67, // sigaction
+        186, // sigaltstack
+        48, // signal
+        316, // signalfd
+        322, // signalfd4
+        73, // sigpending
+        126, // sigprocmask
+        119, // sigreturn
+        72, // sigsuspend
+        359, // socket
+        102, // socketcall
+        360, // socketpair
+        306, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        ABSENT, // ssetmask
+        106, // stat
+        ABSENT, // stat64
+        99, // statfs
+        265, // statfs64
+        457, // statmount
+        379, // statx
+        ABSENT, // stime
+        ABSENT, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        115, // swapoff
+        87, // swapon
+        ABSENT, // switch_endian
+        83, // symlink
+        297, // symlinkat
+        36, // sync
+        307, // sync_file_range
+        ABSENT, // sync_file_range2
+        338, // syncfs
+        ABSENT, // sys_debug_setcontext
+        ABSENT, // syscall
+        135, // sysfs
+        116, // sysinfo
+        103, // syslog
+        ABSENT, // sysmips
+        308, // tee
+        241, // tgkill
+        ABSENT, // time
+        254, // timer_create
+        258, // timer_delete
+        257, // timer_getoverrun
+        256, // timer_gettime
+        ABSENT, // timer_gettime64
+        255, // timer_settime
+        ABSENT, // timer_settime64
+        317, // timerfd
+        319, // timerfd_create
+        321, // timerfd_gettime
+        ABSENT, // timerfd_gettime64
+        320, // timerfd_settime
+        ABSENT, // timerfd_settime64
+        43, // times
+        237, // tkill
+        92, // truncate
+        ABSENT, // truncate64
+        ABSENT, // tuxcall
+        ABSENT, // ugetrlimit
+        ABSENT, // ulimit
+        60, // umask
+        22, // umount
+        52, // umount2
+        122, // uname
+        10, // unlink
+        294, // unlinkat
+        303, // unshare
+        ABSENT, // uprobe
+        ABSENT, // uretprobe
+        86, // uselib
+        355, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        62, // ustat
+        30, // utime
+        315, // utimensat
+        ABSENT, // utimensat_time64
+        313, // utimes
+        190, // vfork
+        111, // vhangup
+        ABSENT, // vm86
+        ABSENT, // vm86old
+        309, // vmsplice
+        ABSENT, // vserver
+        114, // wait4
+        281, // waitid
+        ABSENT, // waitpid
+        4, // write
+        146, // writev
     ],
     by_number: &[
-        (1, "exit"),
-        (2, "fork"),
-        (3, "read"),
-        (4, "write"),
-        (5, "open"),
-        (6, "close"),
-        (7, "restart_syscall"),
-        (8, "creat"),
-        (9, "link"),
-        (10, "unlink"),
-        (11, "execve"),
-        (12, "chdir"),
-        (14, "mknod"),
-        (15, "chmod"),
-        (19, "lseek"),
-        (20, "getpid"),
-        (21, "mount"),
-        (22, "umount"),
-        (26, "ptrace"),
-        (27, "alarm"),
-        (29, "pause"),
-        (30, "utime"),
-        (33, "access"),
-        (34, "nice"),
-        (36, "sync"),
-        (37, "kill"),
-        (38, "rename"),
-        (39, "mkdir"),
-        (40, "rmdir"),
-        (41, "dup"),
-        (42, "pipe"),
-        (43, "times"),
-        (45, "brk"),
-        (48, "signal"),
-        (51, "acct"),
-        (52, "umount2"),
-        (54, "ioctl"),
-        (55, "fcntl"),
-        (57, "setpgid"),
-        (60, "umask"),
-        (61, "chroot"),
-        (62, "ustat"),
-        (63, "dup2"),
-        (64, "getppid"),
-        (65, "getpgrp"),
-        (66, "setsid"),
-        (67, "sigaction"),
-        (72, "sigsuspend"),
-        (73, "sigpending"),
-        (74, "sethostname"),
-        (75, "setrlimit"),
-        (77, "getrusage"),
-        (78, "gettimeofday"),
-        (79, "settimeofday"),
-        (83, "symlink"),
-        (85, "readlink"),
-        (86, "uselib"),
-        (87, "swapon"),
-        (88, "reboot"),
-        (89, "readdir"),
-        (90, "mmap"),
-        (91, "munmap"),
-        (92, "truncate"),
-        (93, "ftruncate"),
-        (94, "fchmod"),
-        (96, "getpriority"),
-        (97, "setpriority"),
-        (99, "statfs"),
-        (100, "fstatfs"),
-        (102, "socketcall"),
-        (103, "syslog"),
-        (104, "setitimer"),
-        (105, "getitimer"),
-        (106, "stat"),
-        (107, "lstat"),
-        (108, "fstat"),
-        (110, "lookup_dcookie"),
-        (111, "vhangup"),
-        (112, "idle"),
-        (114, "wait4"),
-        (115, "swapoff"),
-        (116, "sysinfo"),
-        (117, "ipc"),
-        (118, "fsync"),
-        (119, "sigreturn"),
-        (120, "clone"),
-        (121, "setdomainname"),
-        (122, "uname"),
-        (124, "adjtimex"),
-        (125, "mprotect"),
-        (126, "sigprocmask"),
-        (127, "create_module"),
-        (128, "init_module"),
-        (129, "delete_module"),
-        (130, "get_kernel_syms"),
-        (131, "quotactl"),
-        (132, "getpgid"),
-        (133, "fchdir"),
-        (134, "bdflush"),
-        (135, "sysfs"),
-        (136, "personality"),
-        (137, "afs_syscall"),
-        (141, "getdents"),
-        (142, "select"),
-        (143, "flock"),
-        (144, "msync"),
-        (145, "readv"),
-        (146, "writev"),
-        (147, "getsid"),
-        (148, "fdatasync"),
-        (149, "_sysctl"),
-        (150, "mlock"),
-        (151, "munlock"),
-        (152, "mlockall"),
-        (153, "munlockall"),
-        (154, "sched_setparam"),
-        (155, "sched_getparam"),
-        (156, "sched_setscheduler"),
-        (157, "sched_getscheduler"),
-        (158, "sched_yield"),
-        (159, "sched_get_priority_max"),
-        (160, "sched_get_priority_min"),
-        (161, "sched_rr_get_interval"),
-        (162, "nanosleep"),
-        (163, "mremap"),
-        (167, "query_module"),
-        (168, "poll"),
-        (169, "nfsservctl"),
-        (172, "prctl"),
-        (173, "rt_sigreturn"),
-        (174, "rt_sigaction"),
-        (175, "rt_sigprocmask"),
-        (176, "rt_sigpending"),
-        (177, "rt_sigtimedwait"),
-        (178, "rt_sigqueueinfo"),
-        (179, "rt_sigsuspend"),
-        (180, "pread64"),
-        (181, "pwrite64"),
-        (183, "getcwd"),
-        (184, "capget"),
-        (185, "capset"),
-        (186, "sigaltstack"),
-        (187, "sendfile"),
-        (188, "getpmsg"),
-        (189, "putpmsg"),
-        (190, "vfork"),
-        (191, "getrlimit"),
-        (198, "lchown"),
-        (199, "getuid"),
-        (200, "getgid"),
-        (201, "geteuid"),
-        (202, "getegid"),
-        (203, "setreuid"),
-        (204, "setregid"),
-        (205, "getgroups"),
-        (206, "setgroups"),
-        (207, "fchown"),
-        (208, "setresuid"),
-        (209, "getresuid"),
-        (210, "setresgid"),
-        (211, "getresgid"),
-        (212, "chown"),
-        (213, "setuid"),
-        (214, "setgid"),
-        (215, "setfsuid"),
-        (216, "setfsgid"),
-        (217, "pivot_root"),
-        (218, "mincore"),
-        (219, "madvise"),
-        (220, "getdents64"),
-        (222, "readahead"),
-        (224, "setxattr"),
-        (225, "lsetxattr"),
-        (226, "fsetxattr"),
-        (227, "getxattr"),
-        (228, "lgetxattr"),
-        (229, "fgetxattr"),
-        (230, "listxattr"),
-        (231, "llistxattr"),
-        (232, "flistxattr"),
-        (233, "removexattr"),
-        (234, "lremovexattr"),
-        (235, "fremovexattr"),
-        (236, "gettid"),
-        (237, "tkill"),
-        (238, "futex"),
-        (239, "sched_setaffinity"),
-        (240, "sched_getaffinity"),
-        (241, "tgkill"),
-        (243, "io_setup"),
-        (244, "io_destroy"),
-        (245, "io_getevents"),
-        (246, "io_submit"),
-        (247, "io_cancel"),
-        (248, "exit_group"),
-        (249, "epoll_create"),
-        (250, "epoll_ctl"),
-        (251, "epoll_wait"),
-        (252, "set_tid_address"),
-        (253, "fadvise64"),
-        (254, "timer_create"),
-        (255, "timer_settime"),
-        (256, "timer_gettime"),
-        (257, "timer_getoverrun"),
-        (258, "timer_delete"),
-        (259, "clock_settime"),
-        (260, "clock_gettime"),
-        (261, "clock_getres"),
-        (262, "clock_nanosleep"),
-        (265, "statfs64"),
-        (266, "fstatfs64"),
-        (267, "remap_file_pages"),
-        (268, "mbind"),
-        (269, "get_mempolicy"),
-        (270, "set_mempolicy"),
-        (271, "mq_open"),
-        (272, "mq_unlink"),
-        (273, "mq_timedsend"),
-        (274, "mq_timedreceive"),
-        (275, "mq_notify"),
-        (276, "mq_getsetattr"),
-        (277, "kexec_load"),
-        (278, "add_key"),
-        (279, "request_key"),
-        (280, "keyctl"),
-        (281, "waitid"),
-        (282, "ioprio_set"),
-        (283, "ioprio_get"),
-        (284, "inotify_init"),
-        (285, "inotify_add_watch"),
-        (286, "inotify_rm_watch"),
-        (287, "migrate_pages"),
-        (288, "openat"),
-        (289, "mkdirat"),
-        (290, "mknodat"),
-        (291, "fchownat"),
-        (292, "futimesat"),
-        (293, "newfstatat"),
-        (294, "unlinkat"),
-        (295, "renameat"),
-        (296, "linkat"),
-        (297, "symlinkat"),
-        (298, "readlinkat"),
-        (299, "fchmodat"),
-        (300, "faccessat"),
-        (301, "pselect6"),
-        (302, "ppoll"),
-        (303, "unshare"),
-        (304, "set_robust_list"),
-        (305, "get_robust_list"),
-        (306, "splice"),
-        (307, "sync_file_range"),
-        (308, "tee"),
-        (309, "vmsplice"),
-        (310, "move_pages"),
-        (311, "getcpu"),
-        (312, "epoll_pwait"),
-        (313, "utimes"),
-        (314, "fallocate"),
-        (315, "utimensat"),
-        (316, "signalfd"),
-        (317, "timerfd"),
-        (318, "eventfd"),
-        (319, "timerfd_create"),
-        (320, "timerfd_settime"),
-        (321, "timerfd_gettime"),
-        (322, "signalfd4"),
-        (323, "eventfd2"),
-        (324, "inotify_init1"),
-        (325, "pipe2"),
-        (326, "dup3"),
-        (327, "epoll_create1"),
-        (328, "preadv"),
-        (329, "pwritev"),
-        (330, "rt_tgsigqueueinfo"),
-        (331, "perf_event_open"),
-        (332, "fanotify_init"),
-        (333, "fanotify_mark"),
-        (334, "prlimit64"),
-        (335, "name_to_handle_at"),
-        (336, "open_by_handle_at"),
-        (337, "clock_adjtime"),
-        (338, "syncfs"),
-        (339, "setns"),
-        (340, "process_vm_readv"),
-        (341, "process_vm_writev"),
-        (342, "s390_runtime_instr"),
-        (343, "kcmp"),
-        (344, "finit_module"),
-        (345, "sched_setattr"),
-        (346, "sched_getattr"),
-        (347, "renameat2"),
-        (348, "seccomp"),
-        (349, "getrandom"),
-        (350, "memfd_create"),
-        (351, "bpf"),
-        (352, "s390_pci_mmio_write"),
-        (353, "s390_pci_mmio_read"),
-        (354, "execveat"),
-        (355, "userfaultfd"),
-        (356, "membarrier"),
-        (357, "recvmmsg"),
-        (358, "sendmmsg"),
-        (359, "socket"),
-        (360, "socketpair"),
-        (361, "bind"),
-        (362, "connect"),
-        (363, "listen"),
-        (364, "accept4"),
-        (365, "getsockopt"),
-        (366, "setsockopt"),
-        (367, "getsockname"),
-        (368, "getpeername"),
-        (369, "sendto"),
-        (370, "sendmsg"),
-        (371, "recvfrom"),
-        (372, "recvmsg"),
-        (373, "shutdown"),
-        (374, "mlock2"),
-        (375, "copy_file_range"),
-        (376, "preadv2"),
-        (377, "pwritev2"),
-        (378, "s390_guarded_storage"),
-        (379, "statx"),
-        (380, "s390_sthyi"),
-        (381, "kexec_file_load"),
-        (382, "io_pgetevents"),
-        (383, "rseq"),
-        (384, "pkey_mprotect"),
-        (385, "pkey_alloc"),
-        (386, "pkey_free"),
-        (392, "semtimedop"),
-        (393, "semget"),
-        (394, "semctl"),
-        (395, "shmget"),
-        (396, "shmctl"),
-        (397, "shmat"),
-        (398, "shmdt"),
-        (399, "msgget"),
-        (400, "msgsnd"),
-        (401, "msgrcv"),
-        (402, "msgctl"),
-        (424, "pidfd_send_signal"),
-        (425, "io_uring_setup"),
-        (426, "io_uring_enter"),
-        (427, "io_uring_register"),
-        (428, "open_tree"),
-        (429, "move_mount"),
-        (430, "fsopen"),
-        (431, "fsconfig"),
-        (432, "fsmount"),
-        (433, "fspick"),
-        (434, "pidfd_open"),
-        (435, "clone3"),
-        (436, "close_range"),
-        (437, "openat2"),
-        (438, "pidfd_getfd"),
-        (439, "faccessat2"),
-        (440, "process_madvise"),
-        (441, "epoll_pwait2"),
-        (442, "mount_setattr"),
-        (443, "quotactl_fd"),
-        (444, "landlock_create_ruleset"),
-        (445, "landlock_add_rule"),
-        (446, "landlock_restrict_self"),
-        (447, "memfd_secret"),
-        (448, "process_mrelease"),
-        (449, "futex_waitv"),
-        (450, "set_mempolicy_home_node"),
-        (451, "cachestat"),
-        (452, "fchmodat2"),
-        (453, "map_shadow_stack"),
-        (454, "futex_wake"),
-        (455, "futex_wait"),
-        (456, "futex_requeue"),
-        (457, "statmount"),
-        (458, "listmount"),
-        (459, "lsm_get_self_attr"),
-        (460, "lsm_set_self_attr"),
-        (461, "lsm_list_modules"),
-        (462, "mseal"),
-        (463, "setxattrat"),
-        (464, "getxattrat"),
-        (465, "listxattrat"),
-        (466, "removexattrat"),
-        (467, "open_tree_attr"),
-        (468, "file_getattr"),
-        (469, "file_setattr"),
-        (470, "listns"),
-        (471, "rseq_slice_yield"),
+        (1, 66), // exit
+        (2, 91), // fork
+        (3, 307), // read
+        (4, 507), // write
+        (5, 262), // open
+        (6, 44), // close
+        (7, 326), // restart_syscall
+        (8, 48), // creat
+        (9, 190), // link
+        (10, 484), // unlink
+        (11, 64), // execve
+        (12, 27), // chdir
+        (14, 218), // mknod
+        (15, 28), // chmod
+        (19, 201), // lseek
+        (20, 136), // getpid
+        (21, 226), // mount
+        (22, 481), // umount
+        (26, 299), // ptrace
+        (27, 10), // alarm
+        (29, 268), // pause
+        (30, 494), // utime
+        (33, 5), // access
+        (34, 255), // nice
+        (36, 447), // sync
+        (37, 183), // kill
+        (38, 322), // rename
+        (39, 216), // mkdir
+        (40, 329), // rmdir
+        (41, 51), // dup
+        (42, 277), // pipe
+        (43, 473), // times
+        (45, 21), // brk
+        (48, 418), // signal
+        (51, 6), // acct
+        (52, 482), // umount2
+        (54, 173), // ioctl
+        (55, 82), // fcntl
+        (57, 392), // setpgid
+        (60, 480), // umask
+        (61, 31), // chroot
+        (62, 493), // ustat
+        (63, 52), // dup2
+        (64, 138), // getppid
+        (65, 135), // getpgrp
+        (66, 403), // setsid
+        (67, 416), // sigaction
+        (72, 424), // sigsuspend
+        (73, 421), // sigpending
+        (74, 389), // sethostname
+        (75, 402), // setrlimit
+        (77, 146), // getrusage
+        (78, 151), // gettimeofday
+        (79, 405), // settimeofday
+        (83, 445), // symlink
+        (85, 310), // readlink
+        (86, 489), // uselib
+        (87, 443), // swapon
+        (88, 313), // reboot
+        (89, 309), // readdir
+        (90, 223), // mmap
+        (91, 250), // munmap
+        (92, 475), // truncate
+        (93, 105), // ftruncate
+        (94, 76), // fchmod
+        (96, 139), // getpriority
+        (97, 393), // setpriority
+        (99, 434), // statfs
+        (100, 101), // fstatfs
+        (102, 426), // socketcall
+        (103, 455), // syslog
+        (104, 390), // setitimer
+        (105, 131), // getitimer
+        (106, 432), // stat
+        (107, 206), // lstat
+        (108, 98), // fstat
+        (110, 199), // lookup_dcookie
+        (111, 499), // vhangup
+        (112, 157), // idle
+        (114, 504), // wait4
+        (115, 442), // swapoff
+        (116, 454), // sysinfo
+        (117, 178), // ipc
+        (118, 103), // fsync
+        (119, 423), // sigreturn
+        (120, 42), // clone
+        (121, 380), // setdomainname
+        (122, 483), // uname
+        (124, 8), // adjtimex
+        (125, 230), // mprotect
+        (126, 422), // sigprocmask
+        (127, 49), // create_module
+        (128, 158), // init_module
+        (129, 50), // delete_module
+        (130, 114), // get_kernel_syms
+        (131, 305), // quotactl
+        (132, 134), // getpgid
+        (133, 75), // fchdir
+        (134, 16), // bdflush
+        (135, 453), // sysfs
+        (136, 273), // personality
+        (137, 9), // afs_syscall
+        (141, 121), // getdents
+        (142, 362), // select
+        (143, 90), // flock
+        (144, 246), // msync
+        (145, 312), // readv
+        (146, 508), // writev
+        (147, 147), // getsid
+        (148, 84), // fdatasync
+        (149, 2), // _sysctl
+        (150, 220), // mlock
+        (151, 248), // munlock
+        (152, 222), // mlockall
+        (153, 249), // munlockall
+        (154, 357), // sched_setparam
+        (155, 351), // sched_getparam
+        (156, 358), // sched_setscheduler
+        (157, 352), // sched_getscheduler
+        (158, 359), // sched_yield
+        (159, 347), // sched_get_priority_max
+        (160, 348), // sched_get_priority_min
+        (161, 353), // sched_rr_get_interval
+        (162, 252), // nanosleep
+        (163, 240), // mremap
+        (167, 304), // query_module
+        (168, 283), // poll
+        (169, 254), // nfsservctl
+        (172, 286), // prctl
+        (173, 336), // rt_sigreturn
+        (174, 332), // rt_sigaction
+        (175, 334), // rt_sigprocmask
+        (176, 333), // rt_sigpending
+        (177, 338), // rt_sigtimedwait
+        (178, 335), // rt_sigqueueinfo
+        (179, 337), // rt_sigsuspend
+        (180, 287), // pread64
+        (181, 301), // pwrite64
+        (183, 120), // getcwd
+        (184, 25), // capget
+        (185, 26), // capset
+        (186, 417), // sigaltstack
+        (187, 369), // sendfile
+        (188, 137), // getpmsg
+        (189, 300), // putpmsg
+        (190, 498), // vfork
+        (191, 145), // getrlimit
+        (198, 187), // lchown
+        (199, 152), // getuid
+        (200, 127), // getgid
+        (201, 125), // geteuid
+        (202, 123), // getegid
+        (203, 400), // setreuid
+        (204, 394), // setregid
+        (205, 129), // getgroups
+        (206, 387), // setgroups
+        (207, 79), // fchown
+        (208, 398), // setresuid
+        (209, 143), // getresuid
+        (210, 396), // setresgid
+        (211, 141), // getresgid
+        (212, 29), // chown
+        (213, 406), // setuid
+        (214, 385), // setgid
+        (215, 383), // setfsuid
+        (216, 381), // setfsgid
+        (217, 279), // pivot_root
+        (218, 215), // mincore
+        (219, 208), // madvise
+        (220, 122), // getdents64
+        (222, 308), // readahead
+        (224, 408), // setxattr
+        (225, 202), // lsetxattr
+        (226, 94), // fsetxattr
+        (227, 154), // getxattr
+        (228, 189), // lgetxattr
+        (229, 85), // fgetxattr
+        (230, 195), // listxattr
+        (231, 197), // llistxattr
+        (232, 89), // flistxattr
+        (233, 320), // removexattr
+        (234, 200), // lremovexattr
+        (235, 92), // fremovexattr
+        (236, 150), // gettid
+        (237, 474), // tkill
+        (238, 107), // futex
+        (239, 355), // sched_setaffinity
+        (240, 349), // sched_getaffinity
+        (241, 458), // tgkill
+        (243, 168), // io_setup
+        (244, 164), // io_destroy
+        (245, 165), // io_getevents
+        (246, 169), // io_submit
+        (247, 163), // io_cancel
+        (248, 67), // exit_group
+        (249, 54), // epoll_create
+        (250, 56), // epoll_ctl
+        (251, 60), // epoll_wait
+        (252, 378), // set_tid_address
+        (253, 70), // fadvise64
+        (254, 460), // timer_create
+        (255, 465), // timer_settime
+        (256, 463), // timer_gettime
+        (257, 462), // timer_getoverrun
+        (258, 461), // timer_delete
+        (259, 40), // clock_settime
+        (260, 36), // clock_gettime
+        (261, 34), // clock_getres
+        (262, 38), // clock_nanosleep
+        (265, 435), // statfs64
+        (266, 102), // fstatfs64
+        (267, 319), // remap_file_pages
+        (268, 210), // mbind
+        (269, 115), // get_mempolicy
+        (270, 374), // set_mempolicy
+        (271, 234), // mq_open
+        (272, 239), // mq_unlink
+        (273, 237), // mq_timedsend
+        (274, 235), // mq_timedreceive
+        (275, 233), // mq_notify
+        (276, 232), // mq_getsetattr
+        (277, 181), // kexec_load
+        (278, 7), // add_key
+        (279, 325), // request_key
+        (280, 182), // keyctl
+        (281, 505), // waitid
+        (282, 177), // ioprio_set
+        (283, 176), // ioprio_get
+        (284, 160), // inotify_init
+        (285, 159), // inotify_add_watch
+        (286, 162), // inotify_rm_watch
+        (287, 214), // migrate_pages
+        (288, 266), // openat
+        (289, 217), // mkdirat
+        (290, 219), // mknodat
+        (291, 81), // fchownat
+        (292, 113), // futimesat
+        (293, 253), // newfstatat
+        (294, 485), // unlinkat
+        (295, 323), // renameat
+        (296, 191), // linkat
+        (297, 446), // symlinkat
+        (298, 311), // readlinkat
+        (299, 77), // fchmodat
+        (300, 68), // faccessat
+        (301, 297), // pselect6
+        (302, 284), // ppoll
+        (303, 486), // unshare
+        (304, 376), // set_robust_list
+        (305, 116), // get_robust_list
+        (306, 428), // splice
+        (307, 448), // sync_file_range
+        (308, 457), // tee
+        (309, 502), // vmsplice
+        (310, 229), // move_pages
+        (311, 119), // getcpu
+        (312, 58), // epoll_pwait
+        (313, 497), // utimes
+        (314, 72), // fallocate
+        (315, 495), // utimensat
+        (316, 419), // signalfd
+        (317, 467), // timerfd
+        (318, 62), // eventfd
+        (319, 468), // timerfd_create
+        (320, 471), // timerfd_settime
+        (321, 469), // timerfd_gettime
+        (322, 420), // signalfd4
+        (323, 63), // eventfd2
+        (324, 161), // inotify_init1
+        (325, 278), // pipe2
+        (326, 53), // dup3
+        (327, 55), // epoll_create1
+        (328, 288), // preadv
+        (329, 302), // pwritev
+        (330, 340), // rt_tgsigqueueinfo
+        (331, 272), // perf_event_open
+        (332, 73), // fanotify_init
+        (333, 74), // fanotify_mark
+        (334, 290), // prlimit64
+        (335, 251), // name_to_handle_at
+        (336, 263), // open_by_handle_at
+        (337, 32), // clock_adjtime
+        (338, 450), // syncfs
+        (339, 391), // setns
+        (340, 293), // process_vm_readv
+        (341, 294), // process_vm_writev
+        (342, 345), // s390_runtime_instr
+        (343, 179), // kcmp
+        (344, 88), // finit_module
+        (345, 356), // sched_setattr
+        (346, 350), // sched_getattr
+        (347, 324), // renameat2
+        (348, 360), // seccomp
+        (349, 140), // getrandom
+        (350, 212), // memfd_create
+        (351, 18), // bpf
+        (352, 344), // s390_pci_mmio_write
+        (353, 343), // s390_pci_mmio_read
+        (354, 65), // execveat
+        (355, 490), // userfaultfd
+        (356, 211), // membarrier
+        (357, 316), // recvmmsg
+        (358, 371), // sendmmsg
+        (359, 425), // socket
+        (360, 427), // socketpair
+        (361, 17), // bind
+        (362, 46), // connect
+        (363, 192), // listen
+        (364, 4), // accept4
+        (365, 149), // getsockopt
+        (366, 404), // setsockopt
+        (367, 148), // getsockname
+        (368, 133), // getpeername
+        (369, 373), // sendto
+        (370, 372), // sendmsg
+        (371, 315), // recvfrom
+        (372, 318), // recvmsg
+        (373, 415), // shutdown
+        (374, 221), // mlock2
+        (375, 47), // copy_file_range
+        (376, 289), // preadv2
+        (377, 303), // pwritev2
+        (378, 342), // s390_guarded_storage
+        (379, 437), // statx
+        (380, 346), // s390_sthyi
+        (381, 180), // kexec_file_load
+        (382, 166), // io_pgetevents
+        (383, 330), // rseq
+        (384, 282), // pkey_mprotect
+        (385, 280), // pkey_alloc
+        (386, 281), // pkey_free
+        (392, 366), // semtimedop
+        (393, 364), // semget
+        (394, 363), // semctl
+        (395, 414), // shmget
+        (396, 412), // shmctl
+        (397, 411), // shmat
+        (398, 413), // shmdt
+        (399, 243), // msgget
+        (400, 245), // msgsnd
+        (401, 244), // msgrcv
+        (402, 242), // msgctl
+        (424, 276), // pidfd_send_signal
+        (425, 172), // io_uring_setup
+        (426, 170), // io_uring_enter
+        (427, 171), // io_uring_register
+        (428, 264), // open_tree
+        (429, 228), // move_mount
+        (430, 96), // fsopen
+        (431, 93), // fsconfig
+        (432, 95), // fsmount
+        (433, 97), // fspick
+        (434, 275), // pidfd_open
+        (435, 43), // clone3
+        (436, 45), // close_range
+        (437, 267), // openat2
+        (438, 274), // pidfd_getfd
+        (439, 69), // faccessat2
+        (440, 291), // process_madvise
+        (441, 59), // epoll_pwait2
+        (442, 227), // mount_setattr
+        (443, 306), // quotactl_fd
+        (444, 185), // landlock_create_ruleset
+        (445, 184), // landlock_add_rule
+        (446, 186), // landlock_restrict_self
+        (447, 213), // memfd_secret
+        (448, 292), // process_mrelease
+        (449, 111), // futex_waitv
+        (450, 375), // set_mempolicy_home_node
+        (451, 24), // cachestat
+        (452, 78), // fchmodat2
+        (453, 209), // map_shadow_stack
+        (454, 112), // futex_wake
+        (455, 110), // futex_wait
+        (456, 108), // futex_requeue
+        (457, 436), // statmount
+        (458, 193), // listmount
+        (459, 203), // lsm_get_self_attr
+        (460, 205), // lsm_set_self_attr
+        (461, 204), // lsm_list_modules
+        (462, 241), // mseal
+        (463, 409), // setxattrat
+        (464, 155), // getxattrat
+        (465, 196), // listxattrat
+        (466, 321), // removexattrat
+        (467, 265), // open_tree_attr
+        (468, 86), // file_getattr
+        (469, 87), // file_setattr
+        (470, 194), // listns
+        (471, 331), // rseq_slice_yield
     ],
 };

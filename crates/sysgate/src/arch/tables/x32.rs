@@ -2,764 +2,900 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `x32` syscall table: 374 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `x32` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "x32",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x40000000,
     newest: ("rseq_slice_yield", 1073742295),
-    by_name: &[
-        ("accept", 1073741867),
-        ("accept4", 1073742112),
-        ("access", 1073741845),
-        ("acct", 1073741987),
-        ("add_key", 1073742072),
-        ("adjtimex", 1073741983),
-        ("afs_syscall", 1073742007),
-        ("alarm", 1073741861),
-        ("arch_prctl", 1073741982),
-        ("bind", 1073741873),
-        ("bpf", 1073742145),
-        ("brk", 1073741836),
-        ("cachestat", 1073742275),
-        ("capget", 1073741949),
-        ("capset", 1073741950),
-        ("chdir", 1073741904),
-        ("chmod", 1073741914),
-        ("chown", 1073741916),
-        ("chroot", 1073741985),
-        ("clock_adjtime", 1073742129),
-        ("clock_getres", 1073742053),
-        ("clock_gettime", 1073742052),
-        ("clock_nanosleep", 1073742054),
-        ("clock_settime", 1073742051),
-        ("clone", 1073741880),
-        ("clone3", 1073742259),
-        ("close", 1073741827),
-        ("close_range", 1073742260),
-        ("connect", 1073741866),
-        ("copy_file_range", 1073742150),
-        ("creat", 1073741909),
-        ("delete_module", 1073742000),
-        ("dup", 1073741856),
-        ("dup2", 1073741857),
-        ("dup3", 1073742116),
-        ("epoll_create", 1073742037),
-        ("epoll_create1", 1073742115),
-        ("epoll_ctl", 1073742057),
-        ("epoll_pwait", 1073742105),
-        ("epoll_pwait2", 1073742265),
-        ("epoll_wait", 1073742056),
-        ("eventfd", 1073742108),
-        ("eventfd2", 1073742114),
-        ("execve", 1073742344),
-        ("execveat", 1073742369),
-        ("exit", 1073741884),
-        ("exit_group", 1073742055),
-        ("faccessat", 1073742093),
-        ("faccessat2", 1073742263),
-        ("fadvise64", 1073742045),
-        ("fallocate", 1073742109),
-        ("fanotify_init", 1073742124),
-        ("fanotify_mark", 1073742125),
-        ("fchdir", 1073741905),
-        ("fchmod", 1073741915),
-        ("fchmodat", 1073742092),
-        ("fchmodat2", 1073742276),
-        ("fchown", 1073741917),
-        ("fchownat", 1073742084),
-        ("fcntl", 1073741896),
-        ("fdatasync", 1073741899),
-        ("fgetxattr", 1073742017),
-        ("file_getattr", 1073742292),
-        ("file_setattr", 1073742293),
-        ("finit_module", 1073742137),
-        ("flistxattr", 1073742020),
-        ("flock", 1073741897),
-        ("fork", 1073741881),
-        ("fremovexattr", 1073742023),
-        ("fsconfig", 1073742255),
-        ("fsetxattr", 1073742014),
-        ("fsmount", 1073742256),
-        ("fsopen", 1073742254),
-        ("fspick", 1073742257),
-        ("fstat", 1073741829),
-        ("fstatfs", 1073741962),
-        ("fsync", 1073741898),
-        ("ftruncate", 1073741901),
-        ("futex", 1073742026),
-        ("futex_requeue", 1073742280),
-        ("futex_wait", 1073742279),
-        ("futex_waitv", 1073742273),
-        ("futex_wake", 1073742278),
-        ("futimesat", 1073742085),
-        ("get_mempolicy", 1073742063),
-        ("get_robust_list", 1073742355),
-        ("getcpu", 1073742133),
-        ("getcwd", 1073741903),
-        ("getdents", 1073741902),
-        ("getdents64", 1073742041),
-        ("getegid", 1073741932),
-        ("geteuid", 1073741931),
-        ("getgid", 1073741928),
-        ("getgroups", 1073741939),
-        ("getitimer", 1073741860),
-        ("getpeername", 1073741876),
-        ("getpgid", 1073741945),
-        ("getpgrp", 1073741935),
-        ("getpid", 1073741863),
-        ("getpmsg", 1073742005),
-        ("getppid", 1073741934),
-        ("getpriority", 1073741964),
-        ("getrandom", 1073742142),
-        ("getresgid", 1073741944),
-        ("getresuid", 1073741942),
-        ("getrlimit", 1073741921),
-        ("getrusage", 1073741922),
-        ("getsid", 1073741948),
-        ("getsockname", 1073741875),
-        ("getsockopt", 1073742366),
-        ("gettid", 1073742010),
-        ("gettimeofday", 1073741920),
-        ("getuid", 1073741926),
-        ("getxattr", 1073742015),
-        ("getxattrat", 1073742288),
-        ("init_module", 1073741999),
-        ("inotify_add_watch", 1073742078),
-        ("inotify_init", 1073742077),
-        ("inotify_init1", 1073742118),
-        ("inotify_rm_watch", 1073742079),
-        ("io_cancel", 1073742034),
-        ("io_destroy", 1073742031),
-        ("io_getevents", 1073742032),
-        ("io_pgetevents", 1073742157),
-        ("io_setup", 1073742367),
-        ("io_submit", 1073742368),
-        ("io_uring_enter", 1073742250),
-        ("io_uring_register", 1073742251),
-        ("io_uring_setup", 1073742249),
-        ("ioctl", 1073742338),
-        ("ioperm", 1073741997),
-        ("iopl", 1073741996),
-        ("ioprio_get", 1073742076),
-        ("ioprio_set", 1073742075),
-        ("kcmp", 1073742136),
-        ("kexec_file_load", 1073742144),
-        ("kexec_load", 1073742352),
-        ("keyctl", 1073742074),
-        ("kill", 1073741886),
-        ("landlock_add_rule", 1073742269),
-        ("landlock_create_ruleset", 1073742268),
-        ("landlock_restrict_self", 1073742270),
-        ("lchown", 1073741918),
-        ("lgetxattr", 1073742016),
-        ("link", 1073741910),
-        ("linkat", 1073742089),
-        ("listen", 1073741874),
-        ("listmount", 1073742282),
-        ("listns", 1073742294),
-        ("listxattr", 1073742018),
-        ("listxattrat", 1073742289),
-        ("llistxattr", 1073742019),
-        ("lookup_dcookie", 1073742036),
-        ("lremovexattr", 1073742022),
-        ("lseek", 1073741832),
-        ("lsetxattr", 1073742013),
-        ("lsm_get_self_attr", 1073742283),
-        ("lsm_list_modules", 1073742285),
-        ("lsm_set_self_attr", 1073742284),
-        ("lstat", 1073741830),
-        ("madvise", 1073741852),
-        ("map_shadow_stack", 1073742277),
-        ("mbind", 1073742061),
-        ("membarrier", 1073742148),
-        ("memfd_create", 1073742143),
-        ("memfd_secret", 1073742271),
-        ("migrate_pages", 1073742080),
-        ("mincore", 1073741851),
-        ("mkdir", 1073741907),
-        ("mkdirat", 1073742082),
-        ("mknod", 1073741957),
-        ("mknodat", 1073742083),
-        ("mlock", 1073741973),
-        ("mlock2", 1073742149),
-        ("mlockall", 1073741975),
-        ("mmap", 1073741833),
-        ("modify_ldt", 1073741978),
-        ("mount", 1073741989),
-        ("mount_setattr", 1073742266),
-        ("move_mount", 1073742253),
-        ("move_pages", 1073742357),
-        ("mprotect", 1073741834),
-        ("mq_getsetattr", 1073742069),
-        ("mq_notify", 1073742351),
-        ("mq_open", 1073742064),
-        ("mq_timedreceive", 1073742067),
-        ("mq_timedsend", 1073742066),
-        ("mq_unlink", 1073742065),
-        ("mremap", 1073741849),
-        ("mseal", 1073742286),
-        ("msgctl", 1073741895),
-        ("msgget", 1073741892),
-        ("msgrcv", 1073741894),
-        ("msgsnd", 1073741893),
-        ("msync", 1073741850),
-        ("munlock", 1073741974),
-        ("munlockall", 1073741976),
-        ("munmap", 1073741835),
-        ("name_to_handle_at", 1073742127),
-        ("nanosleep", 1073741859),
-        ("newfstatat", 1073742086),
-        ("open", 1073741826),
-        ("open_by_handle_at", 1073742128),
-        ("open_tree", 1073742252),
-        ("open_tree_attr", 1073742291),
-        ("openat", 1073742081),
-        ("openat2", 1073742261),
-        ("pause", 1073741858),
-        ("perf_event_open", 1073742122),
-        ("personality", 1073741959),
-        ("pidfd_getfd", 1073742262),
-        ("pidfd_open", 1073742258),
-        ("pidfd_send_signal", 1073742248),
-        ("pipe", 1073741846),
-        ("pipe2", 1073742117),
-        ("pivot_root", 1073741979),
-        ("pkey_alloc", 1073742154),
-        ("pkey_free", 1073742155),
-        ("pkey_mprotect", 1073742153),
-        ("poll", 1073741831),
-        ("ppoll", 1073742095),
-        ("prctl", 1073741981),
-        ("pread64", 1073741841),
-        ("preadv", 1073742358),
-        ("preadv2", 1073742370),
-        ("prlimit64", 1073742126),
-        ("process_madvise", 1073742264),
-        ("process_mrelease", 1073742272),
-        ("process_vm_readv", 1073742363),
-        ("process_vm_writev", 1073742364),
-        ("pselect6", 1073742094),
-        ("ptrace", 1073742345),
-        ("putpmsg", 1073742006),
-        ("pwrite64", 1073741842),
-        ("pwritev", 1073742359),
-        ("pwritev2", 1073742371),
-        ("quotactl", 1073742003),
-        ("quotactl_fd", 1073742267),
-        ("read", 1073741824),
-        ("readahead", 1073742011),
-        ("readlink", 1073741913),
-        ("readlinkat", 1073742091),
-        ("readv", 1073742339),
-        ("reboot", 1073741993),
-        ("recvfrom", 1073742341),
-        ("recvmmsg", 1073742361),
-        ("recvmsg", 1073742343),
-        ("remap_file_pages", 1073742040),
-        ("removexattr", 1073742021),
-        ("removexattrat", 1073742290),
-        ("rename", 1073741906),
-        ("renameat", 1073742088),
-        ("renameat2", 1073742140),
-        ("request_key", 1073742073),
-        ("restart_syscall", 1073742043),
-        ("rmdir", 1073741908),
-        ("rseq", 1073742158),
-        ("rseq_slice_yield", 1073742295),
-        ("rt_sigaction", 1073742336),
-        ("rt_sigpending", 1073742346),
-        ("rt_sigprocmask", 1073741838),
-        ("rt_sigqueueinfo", 1073742348),
-        ("rt_sigreturn", 1073742337),
-        ("rt_sigsuspend", 1073741954),
-        ("rt_sigtimedwait", 1073742347),
-        ("rt_tgsigqueueinfo", 1073742360),
-        ("sched_get_priority_max", 1073741970),
-        ("sched_get_priority_min", 1073741971),
-        ("sched_getaffinity", 1073742028),
-        ("sched_getattr", 1073742139),
-        ("sched_getparam", 1073741967),
-        ("sched_getscheduler", 1073741969),
-        ("sched_rr_get_interval", 1073741972),
-        ("sched_setaffinity", 1073742027),
-        ("sched_setattr", 1073742138),
-        ("sched_setparam", 1073741966),
-        ("sched_setscheduler", 1073741968),
-        ("sched_yield", 1073741848),
-        ("seccomp", 1073742141),
-        ("security", 1073742009),
-        ("select", 1073741847),
-        ("semctl", 1073741890),
-        ("semget", 1073741888),
-        ("semop", 1073741889),
-        ("semtimedop", 1073742044),
-        ("sendfile", 1073741864),
-        ("sendmmsg", 1073742362),
-        ("sendmsg", 1073742342),
-        ("sendto", 1073741868),
-        ("set_mempolicy", 1073742062),
-        ("set_mempolicy_home_node", 1073742274),
-        ("set_robust_list", 1073742354),
-        ("set_tid_address", 1073742042),
-        ("setdomainname", 1073741995),
-        ("setfsgid", 1073741947),
-        ("setfsuid", 1073741946),
-        ("setgid", 1073741930),
-        ("setgroups", 1073741940),
-        ("sethostname", 1073741994),
-        ("setitimer", 1073741862),
-        ("setns", 1073742132),
-        ("setpgid", 1073741933),
-        ("setpriority", 1073741965),
-        ("setregid", 1073741938),
-        ("setresgid", 1073741943),
-        ("setresuid", 1073741941),
-        ("setreuid", 1073741937),
-        ("setrlimit", 1073741984),
-        ("setsid", 1073741936),
-        ("setsockopt", 1073742365),
-        ("settimeofday", 1073741988),
-        ("setuid", 1073741929),
-        ("setxattr", 1073742012),
-        ("setxattrat", 1073742287),
-        ("shmat", 1073741854),
-        ("shmctl", 1073741855),
-        ("shmdt", 1073741891),
-        ("shmget", 1073741853),
-        ("shutdown", 1073741872),
-        ("sigaltstack", 1073742349),
-        ("signalfd", 1073742106),
-        ("signalfd4", 1073742113),
-        ("socket", 1073741865),
-        ("socketpair", 1073741877),
-        ("splice", 1073742099),
-        ("stat", 1073741828),
-        ("statfs", 1073741961),
-        ("statmount", 1073742281),
-        ("statx", 1073742156),
-        ("swapoff", 1073741992),
-        ("swapon", 1073741991),
-        ("symlink", 1073741912),
-        ("symlinkat", 1073742090),
-        ("sync", 1073741986),
-        ("sync_file_range", 1073742101),
-        ("syncfs", 1073742130),
-        ("sysfs", 1073741963),
-        ("sysinfo", 1073741923),
-        ("syslog", 1073741927),
-        ("tee", 1073742100),
-        ("tgkill", 1073742058),
-        ("time", 1073742025),
-        ("timer_create", 1073742350),
-        ("timer_delete", 1073742050),
-        ("timer_getoverrun", 1073742049),
-        ("timer_gettime", 1073742048),
-        ("timer_settime", 1073742047),
-        ("timerfd_create", 1073742107),
-        ("timerfd_gettime", 1073742111),
-        ("timerfd_settime", 1073742110),
-        ("times", 1073741924),
-        ("tkill", 1073742024),
-        ("truncate", 1073741900),
-        ("tuxcall", 1073742008),
-        ("umask", 1073741919),
-        ("umount2", 1073741990),
-        ("uname", 1073741887),
-        ("unlink", 1073741911),
-        ("unlinkat", 1073742087),
-        ("unshare", 1073742096),
-        ("uprobe", 1073742160),
-        ("uretprobe", 1073742159),
-        ("userfaultfd", 1073742147),
-        ("ustat", 1073741960),
-        ("utime", 1073741956),
-        ("utimensat", 1073742104),
-        ("utimes", 1073742059),
-        ("vfork", 1073741882),
-        ("vhangup", 1073741977),
-        ("vmsplice", 1073742356),
-        ("wait4", 1073741885),
-        ("waitid", 1073742353),
-        ("write", 1073741825),
-        ("writev", 1073742340),
+    numbers: &[
+        ABSENT, // _llseek
+        ABSENT, // _newselect
+        ABSENT, // _sysctl
+        1073741867, // accept
+        1073742112, // accept4
+        1073741845, // access
+        1073741987, // acct
+        1073742072, // add_key
+        1073741983, // adjtimex
+        1073742007, // afs_syscall
+        1073741861, // alarm
+        1073741982, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        ABSENT, // bdflush
+        1073741873, // bind
+        1073742145, // bpf
+        ABSENT, // break
+        ABSENT, // breakpoint
+        1073741836, // brk
+        ABSENT, // cachectl
+        ABSENT, // cacheflush
+        1073742275, // cachestat
+        1073741949, // capget
+        1073741950, // capset
+        1073741904, // chdir
+        1073741914, // chmod
+        1073741916, // chown
+        ABSENT, // chown32
+        1073741985, // chroot
+        1073742129, // clock_adjtime
+        ABSENT, // clock_adjtime64
+        1073742053, // clock_getres
+        ABSENT, // clock_getres_time64
+        1073742052, // clock_gettime
+        ABSENT, // clock_gettime64
+        1073742054, // clock_nanosleep
+        ABSENT, // clock_nanosleep_time64
+        1073742051, // clock_settime
+        ABSENT, // clock_settime64
+        1073741880, // clone
+        1073742259, // clone3
+        1073741827, // close
+        1073742260, // close_range
+        1073741866, // connect
+        1073742150, // copy_file_range
+        1073741909, // creat
+        ABSENT, // create_module
+        1073742000, // delete_module
+        1073741856, // dup
+        1073741857, // dup2
+        1073742116, // dup3
+        1073742037, // epoll_create
+        1073742115, // epoll_create1
+        1073742057, // epoll_ctl
+        ABSENT, // epoll_ctl_old
+        1073742105, // epoll_pwait
+        1073742265, // epoll_pwait2
+        1073742056, // epoll_wait
+        ABSENT, // epoll_wait_old
+        1073742108, // eventfd
+        1073742114, // eventfd2
+        1073742344, // execve
+        1073742369, // execveat
+        1073741884, // exit
+        1073742055, // exit_group
+        1073742093, // faccessat
+        1073742263, // faccessat2
+        1073742045, // fadvise64
+        ABSENT, // fadvise64_64
+        1073742109, // fallocate
+        1073742124, // fanotify_init
+        1073742125, // fanotify_mark
+        1073741905, // fchdir
+        1073741915, // fchmod
+        1073742092, // fchmodat
+        1073742276, // fchmodat2
+        1073741917, // fchown
+        ABSENT, // fchown32
+        1073742084, // fchownat
+        1073741896, // fcntl
+        ABSENT, // fcntl64
+        1073741899, // fdatasync
+        1073742017, // fgetxattr
+        1073742292, // file_getattr
+        1073742293, // file_setattr
+        1073742137, // finit_module
+        1073742020, // flistxattr
+        1073741897, // flock
+        1073741881, // fork
+        1073742023, // fremovexattr
+        1073742255, // fsconfig
+        1073742014, // fsetxattr
+        1073742256, // fsmount
+        1073742254, // fsopen
+        1073742257, // fspick
+        1073741829, // fstat
+        ABSENT, // fstat64
+        ABSENT, // fstatat64
+        1073741962, // fstatfs
+        ABSENT, // fstatfs64
+        1073741898, // fsync
+        ABSENT, // ftime
+        1073741901, // ftruncate
+        ABSENT, // ftruncate64
+        1073742026, // futex
+        1073742280, // futex_requeue
+        ABSENT, // futex_time64
+        1073742279, // futex_wait
+        1073742273, // futex_waitv
+        1073742278, // futex_wake
+        1073742085, // futimesat
+        ABSENT, // get_kernel_syms
+        1073742063, // get_mempolicy
+        1073742355, // get_robust_list
+        ABSENT, // get_thread_area
+        ABSENT, // get_tls
+        1073742133, // getcpu
+        1073741903, // getcwd
+        1073741902, // getdents
+        1073742041, // getdents64
+        1073741932, // getegid
+        ABSENT, // getegid32
+        1073741931, // geteuid
+        ABSENT, // geteuid32
+        1073741928, // getgid
+        ABSENT, // getgid32
+        1073741939, // getgroups
+        ABSENT, // getgroups32
+        1073741860, // getitimer
+        ABSENT, // getpagesize
+        1073741876, // getpeername
+        1073741945, // getpgid
+        1073741935, // getpgrp
+        1073741863, // getpid
+        1073742005, // getpmsg
+        1073741934, // getppid
+        1073741964, // getpriority
+        1073742142, // getrandom
+        1073741944, // getresgid
+        ABSENT, // getresgid32
+        1073741942, // getresuid
+        ABSENT, // getresuid32
+        1073741921, // getrlimit
+        1073741922, // getrusage
+        1073741948, // getsid
+        1073741875, // getsockname
+        1073742366, // getsockopt
+        1073742010, // gettid
+        1073741920, // gettimeofday
+        1073741926, // getuid
+        ABSENT, // getuid32
+        1073742015, // getxattr
+        1073742288, // getxattrat
+        ABSENT, // gtty
+        ABSENT, // idle
+        1073741999, // init_module
+        1073742078, // inotify_add_watch
+        1073742077, // inotify_init
+        1073742118, // inotify_init1
+        1073742079, // inotify_rm_watch
+        1073742034, // io_cancel
+        1073742031, // io_destroy
+        1073742032, // io_getevents
+        1073742157, // io_pgetevents
+        ABSENT, // io_pgetevents_time64
+        1073742367, // io_setup
+        1073742368, // io_submit
+        1073742250, // io_uring_enter
+        1073742251, // io_uring_register
+        1073742249, // io_uring_setup
+        1073742338, // ioctl
+        1073741997, // ioperm
+        1073741996, // iopl
+        1073742076, // ioprio_get
+        1073742075, // ioprio_set
+        ABSENT, // ipc
+        1073742136, // kcmp
+        1073742144, // kexec_file_load
+        1073742352, // kexec_load
+        1073742074, // keyctl
+        1073741886, // kill
+        1073742269, // landlock_add_rule
+        1073742268, // landlock_create_ruleset
+        1073742270, // landlock_restrict_self
+        1073741918, // lchown
+        ABSENT, // lchown32
+        1073742016, // lgetxattr
+        1073741910, // link
+        1073742089, // linkat
+        1073741874, // listen
+        1073742282, // listmount
+        1073742294, // listns
+        1073742018, // listxattr
+        1073742289, // listxattrat
+        1073742019, // llistxattr
+        ABSENT, // lock
+        1073742036, // lookup_dcookie
+        1073742022, // lremovexattr
+        1073741832, // lseek
+        1073742013, // lsetxattr
+        1073742283, // lsm_get_self_attr
+        1073742285, // lsm_list_modules
+        1073742284, // lsm_set_self_attr
+        1073741830, // lstat
+        ABSENT, // lstat64
+        1073741852, // madvise
+        1073742277, // map_shadow_stack
+        1073742061, // mbind
+        1073742148, // membarrier
+        1073742143, // memfd_create
+        1073742271, // memfd_secret
+        1073742080, // migrate_pages
+        1073741851, // mincore
+        1073741907, // mkdir
+        1073742082, // mkdirat
+        1073741957, // mknod
+        1073742083, // mknodat
+        1073741973, // mlock
+        1073742149, // mlock2
+        1073741975, // mlockall
+        1073741833, // mmap
+        ABSENT, // mmap2
+        1073741978, // modify_ldt
+        1073741989, // mount
+        1073742266, // mount_setattr
+        1073742253, // move_mount
+        1073742357, // move_pages
+        1073741834, // mprotect
+        ABSENT, // mpx
+        1073742069, // mq_getsetattr
+        1073742351, // mq_notify
+        1073742064, // mq_open
+        1073742067, // mq_timedreceive
+        ABSENT, // mq_timedreceive_time64
+        1073742066, // mq_timedsend
+        ABSENT, // mq_timedsend_time64
+        1073742065, // mq_unlink
+        1073741849, // mremap
+        1073742286, // mseal
+        1073741895, // msgctl
+        1073741892, // msgget
+        1073741894, // msgrcv
+        1073741893, // msgsnd
+        1073741850, // msync
+        ABSENT, // multiplexer
+        1073741974, // munlock
+        1073741976, // munlockall
+        1073741835, // munmap
+        1073742127, // name_to_handle_at
+        1073741859, // nanosleep
+        1073742086, // newfstatat
+        ABSENT, // nfsservctl
+        ABSENT, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        1073741826, // open
+        1073742128, // open_by_handle_at
+        1073742252, // open_tree
+        1073742291, // open_tree_attr
+        1073742081, // openat
+        1073742261, // openat2
+        1073741858, // pause
+        ABSENT, // pciconfig_iobase
+        ABSENT, // pciconfig_read
+        ABSENT, // pciconfig_write
+        1073742122, // perf_event_open
+        1073741959, // personality
+        1073742262, // pidfd_getfd
+        1073742258, // pidfd_open
+        1073742248, // pidfd_send_signal
+        1073741846, // pipe
+        1073742117, // pipe2
+        1073741979, // pivot_root
+        1073742154, // pkey_alloc
+        1073742155, // pkey_free
+        1073742153, // pkey_mprotect
+        1073741831, // poll
+        1073742095, // ppoll
+        ABSENT, // ppoll_time64
+        1073741981, // prctl
+        1073741841, // pread64
+        1073742358, // preadv
+        1073742370, // preadv2
+        1073742126, // prlimit64
+        1073742264, // process_madvise
+        1073742272, // process_mrelease
+        1073742363, // process_vm_readv
+        1073742364, // process_vm_writev
+        ABSENT, // prof
+        ABSENT, // profil
+        1073742094, // pselect6
+        ABSENT, // pselect6_time64
+        1073742345, // ptrace
+        1073742006, // putpmsg
+        1073741842, // pwrite64
+        1073742359, // pwritev
+        1073742371, // pwritev2
+        ABSENT, // query_module
+        1073742003, // quotactl
+        1073742267, // quotactl_fd
+        1073741824, // read
+        1073742011, // readahead
+        ABSENT, // readdir
+        1073741913, // readlink
+        1073742091, // readlinkat
+        1073742339, // readv
+        1073741993, // reboot
+        ABSENT, // recv
+        1073742341, // recvfrom
+        1073742361, // recvmmsg
+        ABSENT, // recvmmsg_time64
+        1073742343, // recvmsg
+        1073742040, // remap_file_pages
+        1073742021, // removexattr
+        1073742290, // removexattrat
+        1073741906, // rename
+        1073742088, // renameat
+        1073742140, // renameat2
+        1073742073, // request_key
+        1073742043, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        1073741908, // rmdir
+        1073742158, // rseq
+        1073742295, // rseq_slice_yield
+        1073742336, // rt_sigaction
+        1073742346, // rt_sigpending
+        1073741838, // rt_sigprocmask
+        1073742348, // rt_sigqueueinfo
+        1073742337, // rt_sigreturn
+        1073741954, // rt_sigsuspend
+        1073742347, // rt_sigtimedwait
+        ABSENT, // rt_sigtimedwait_time64
+        1073742360, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        1073741970, // sched_get_priority_max
+        1073741971, // sched_get_priority_min
+        1073742028, // sched_getaffinity
+        1073742139, // sched_getattr
+        1073741967, // sched_getparam
+        1073741969, // sched_getscheduler
+        1073741972, // sched_rr_get_interval
+        ABSENT, // sched_rr_get_interval_time64
+        1073742027, // sched_setaffinity
+        1073742138, // sched_setattr
+        1073741966, // sched_setparam
+        1073741968, // sched_setscheduler
+        1073741848, // sched_yield
+        1073742141, // seccomp
+        1073742009, // security
+        1073741847, // select
+        1073741890, // semctl
+        1073741888, // semget
+        1073741889, // semop
+        1073742044, // semtimedop
+        ABSENT, // semtimedop_time64
+        ABSENT, // send
+        1073741864, // sendfile
+        ABSENT, // sendfile64
+        1073742362, // sendmmsg
+        1073742342, // sendmsg
+        1073741868, // sendto
+        1073742062, // set_mempolicy
+        1073742274, // set_mempolicy_home_node
+        1073742354, // set_robust_list
+        ABSENT, // set_thread_area
+        1073742042, // set_tid_address
+        ABSENT, // set_tls
+        1073741995, // setdomainname
+        1073741947, // setfsgid
+        ABSENT, // setfsgid32
+        1073741946, // setfsuid
+        ABSENT, // setfsuid32
+        1073741930, // setgid
+        ABSENT, // setgid32
+        1073741940, // setgroups
+        ABSENT, // setgroups32
+        1073741994, // sethostname
+        1073741862, // setitimer
+        1073742132, // setns
+        1073741933, // setpgid
+        1073741965, // setpriority
+        1073741938, // setregid
+        ABSENT, // setregid32
+        1073741943, // setresgid
+        ABSENT, // setresgid32
+        1073741941, // setresuid
+        ABSENT, // setresuid32
+        1073741937, // setreuid
+        ABSENT, // setreuid32
+        1073741984, // setrlimit
+        1073741936, // setsid
+        1073742365, // setsockopt
+        1073741988, // settimeofday
+        1073741929, // setuid
+        ABSENT, // setuid32
+        1073742012, // setxattr
+        1073742287, // setxattrat
+        ABSENT, // sgetmask
+        1073741854, // shmat
+        1073741855, // shmctl
+        1073741891, // shmdt
+        1073741853, // shmget
+        1073741872, // shutdown
+        ABSENT, // sigaction
+        1073742349, // sigaltstack
+        ABSENT, // signal
+        1073742106, // signalfd
+        1073742113, // signalfd4
+        ABSENT, // sigpending
+        ABSENT, // sigprocmask
+        ABSENT, // sigreturn
+        ABSENT, // sigsuspend
+        1073741865, // socket
+        ABSENT, // socketcall
+        1073741877, // socketpair
+        1073742099, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        ABSENT, // ssetmask
+        1073741828, // stat
+        ABSENT, // stat64
+        1073741961, // statfs
+        ABSENT, // statfs64
+        1073742281, // statmount
+        1073742156, // statx
+        ABSENT, // stime
+        ABSENT, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        1073741992, // swapoff
+        1073741991, // swapon
+        ABSENT, // switch_endian
+        1073741912, // symlink
+        1073742090, // symlinkat
+        1073741986, // sync
+        1073742101, // sync_file_range
+        ABSENT, // sync_file_range2
+        1073742130, // syncfs
+        ABSENT, // sys_debug_setcontext
+        ABSENT, // syscall
+        1073741963, // sysfs
+        1073741923, // sysinfo
+        1073741927, // syslog
+        ABSENT, // sysmips
+        1073742100, // tee
+        1073742058, // tgkill
+        1073742025, // time
+        1073742350, // timer_create
+        1073742050, // timer_delete
+        1073742049, // timer_getoverrun
+        1073742048, // timer_gettime
+        ABSENT, // timer_gettime64
+        1073742047, // timer_settime
+        ABSENT, // timer_settime64
+        ABSENT, // timerfd
+        1073742107, // timerfd_create
+        1073742111, // timerfd_gettime
+        ABSENT, // timerfd_gettime64
+        1073742110, // timerfd_settime
+        ABSENT, // timerfd_settime64
+        1073741924, // times
+        1073742024, // tkill
+        1073741900, // truncate
+        ABSENT, // truncate64
+        1073742008, // tuxcall
+        ABSENT, // ugetrlimit
+        ABSENT, // ulimit
+        1073741919, // umask
+        ABSENT, // umount
+        1073741990, // umount2
+        1073741887, // uname
+        1073741911, // unlink
+        1073742087, // unlinkat
+        1073742096, // unshare
+        1073742160, // uprobe
+        1073742159, // uretprobe
+        ABSENT, // uselib
+        1073742147, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        1073741960, // ustat
+        1073741956, // utime
+        1073742104, // utimensat
+        ABSENT, // utimensat_time64
+        1073742059, // utimes
+        1073741882, // vfork
+        1073741977, // vhangup
+        ABSENT, // vm86
+        ABSENT, // vm86old
+        1073742356, // vmsplice
+        ABSENT, // vserver
+        1073741885, // wait4
+        1073742353, // waitid
+        ABSENT, // waitpid
+        1073741825, // write
+        1073742340, // writev
     ],
     by_number: &[
-        (1073741824, "read"),
-        (1073741825, "write"),
-        (1073741826, "open"),
-        (1073741827, "close"),
-        (1073741828, "stat"),
-        (1073741829, "fstat"),
-        (1073741830, "lstat"),
-        (1073741831, "poll"),
-        (1073741832, "lseek"),
-        (1073741833, "mmap"),
-        (1073741834, "mprotect"),
-        (1073741835, "munmap"),
-        (1073741836, "brk"),
-        (1073741838, "rt_sigprocmask"),
-        (1073741841, "pread64"),
-        (1073741842, "pwrite64"),
-        (1073741845, "access"),
-        (1073741846, "pipe"),
-        (1073741847, "select"),
-        (1073741848, "sched_yield"),
-        (1073741849, "mremap"),
-        (1073741850, "msync"),
-        (1073741851, "mincore"),
-        (1073741852, "madvise"),
-        (1073741853, "shmget"),
-        (1073741854, "shmat"),
-        (1073741855, "shmctl"),
-        (1073741856, "dup"),
-        (1073741857, "dup2"),
-        (1073741858, "pause"),
-        (1073741859, "nanosleep"),
-        (1073741860, "getitimer"),
-        (1073741861, "alarm"),
-        (1073741862, "setitimer"),
-        (1073741863, "getpid"),
-        (1073741864, "sendfile"),
-        (1073741865, "socket"),
-        (1073741866, "connect"),
-        (1073741867, "accept"),
-        (1073741868, "sendto"),
-        (1073741872, "shutdown"),
-        (1073741873, "bind"),
-        (1073741874, "listen"),
-        (1073741875, "getsockname"),
-        (1073741876, "getpeername"),
-        (1073741877, "socketpair"),
-        (1073741880, "clone"),
-        (1073741881, "fork"),
-        (1073741882, "vfork"),
-        (1073741884, "exit"),
-        (1073741885, "wait4"),
-        (1073741886, "kill"),
-        (1073741887, "uname"),
-        (1073741888, "semget"),
-        (1073741889, "semop"),
-        (1073741890, "semctl"),
-        (1073741891, "shmdt"),
-        (1073741892, "msgget"),
-        (1073741893, "msgsnd"),
-        (1073741894, "msgrcv"),
-        (1073741895, "msgctl"),
-        (1073741896, "fcntl"),
-        (1073741897, "flock"),
-        (1073741898, "fsync"),
-        (1073741899, "fdatasync"),
-        (1073741900, "truncate"),
-        (1073741901, "ftruncate"),
-        (1073741902, "getdents"),
-        (1073741903, "getcwd"),
-        (1073741904, "chdir"),
-        (1073741905, "fchdir"),
-        (1073741906, "rename"),
-        (1073741907, "mkdir"),
-        (1073741908, "rmdir"),
-        (1073741909, "creat"),
-        (1073741910, "link"),
-        (1073741911, "unlink"),
-        (1073741912, "symlink"),
-        (1073741913, "readlink"),
-        (1073741914, "chmod"),
-        (1073741915, "fchmod"),
-        (1073741916, "chown"),
-        (1073741917, "fchown"),
-        (1073741918, "lchown"),
-        (1073741919, "umask"),
-        (1073741920, "gettimeofday"),
-        (1073741921, "getrlimit"),
-        (1073741922, "getrusage"),
-        (1073741923, "sysinfo"),
-        (1073741924, "times"),
-        (1073741926, "getuid"),
-        (1073741927, "syslog"),
-        (1073741928, "getgid"),
-        (1073741929, "setuid"),
-        (1073741930, "setgid"),
-        (1073741931, "geteuid"),
-        (1073741932, "getegid"),
-        (1073741933, "setpgid"),
-        (1073741934, "getppid"),
-        (1073741935, "getpgrp"),
-        (1073741936, "setsid"),
-        (1073741937, "setreuid"),
-        (1073741938, "setregid"),
-        (1073741939, "getgroups"),
-        (1073741940, "setgroups"),
-        (1073741941, "setresuid"),
-        (1073741942, "getresuid"),
-        (1073741943, "setresgid"),
-        (1073741944, "getresgid"),
-        (1073741945, "getpgid"),
-        (1073741946, "setfsuid"),
-        (1073741947, "setfsgid"),
-        (1073741948, "getsid"),
-        (1073741949, "capget"),
-        (1073741950, "capset"),
-        (1073741954, "rt_sigsuspend"),
-        (1073741956, "utime"),
-        (1073741957, "mknod"),
-        (1073741959, "personality"),
-        (1073741960, "ustat"),
-        (1073741961, "statfs"),
-        (1073741962, "fstatfs"),
-        (1073741963, "sysfs"),
-        (1073741964, "getpriority"),
-        (1073741965, "setpriority"),
-        (1073741966, "sched_setparam"),
-        (1073741967, "sched_getparam"),
-        (1073741968, "sched_setscheduler"),
-        (1073741969, "sched_getscheduler"),
-        (1073741970, "sched_get_priority_max"),
-        (1073741971, "sched_get_priority_min"),
-        (1073741972, "sched_rr_get_interval"),
-        (1073741973, "mlock"),
-        (1073741974, "munlock"),
-        (1073741975, "mlockall"),
-        (1073741976, "munlockall"),
-        (1073741977, "vhangup"),
-        (1073741978, "modify_ldt"),
-        (1073741979, "pivot_root"),
-        (1073741981, "prctl"),
-        (1073741982, "arch_prctl"),
-        (1073741983, "adjtimex"),
-        (1073741984, "setrlimit"),
-        (1073741985, "chroot"),
-        (1073741986, "sync"),
-        (1073741987, "acct"),
-        (1073741988, "settimeofday"),
-        (1073741989, "mount"),
-        (1073741990, "umount2"),
-        (1073741991, "swapon"),
-        (1073741992, "swapoff"),
-        (1073741993, "reboot"),
-        (1073741994, "sethostname"),
-        (1073741995, "setdomainname"),
-        (1073741996, "iopl"),
-        (1073741997, "ioperm"),
-        (1073741999, "init_module"),
-        (1073742000, "delete_module"),
-        (1073742003, "quotactl"),
-        (1073742005, "getpmsg"),
-        (1073742006, "putpmsg"),
-        (1073742007, "afs_syscall"),
-        (1073742008, "tuxcall"),
-        (1073742009, "security"),
-        (1073742010, "gettid"),
-        (1073742011, "readahead"),
-        (1073742012, "setxattr"),
-        (1073742013, "lsetxattr"),
-        (1073742014, "fsetxattr"),
-        (1073742015, "getxattr"),
-        (1073742016, "lgetxattr"),
-        (1073742017, "fgetxattr"),
-        (1073742018, "listxattr"),
-        (1073742019, "llistxattr"),
-        (1073742020, "flistxattr"),
-        (1073742021, "removexattr"),
-        (1073742022, "lremovexattr"),
-        (1073742023, "fremovexattr"),
-        (1073742024, "tkill"),
-        (1073742025, "time"),
-        (1073742026, "futex"),
-        (1073742027, "sched_setaffinity"),
-        (1073742028, "sched_getaffinity"),
-        (1073742031, "io_destroy"),
-        (1073742032, "io_getevents"),
-        (1073742034, "io_cancel"),
-        (1073742036, "lookup_dcookie"),
-        (1073742037, "epoll_create"),
-        (1073742040, "remap_file_pages"),
-        (1073742041, "getdents64"),
-        (1073742042, "set_tid_address"),
-        (1073742043, "restart_syscall"),
-        (1073742044, "semtimedop"),
-        (1073742045, "fadvise64"),
-        (1073742047, "timer_settime"),
-        (1073742048, "timer_gettime"),
-        (1073742049, "timer_getoverrun"),
-        (1073742050, "timer_delete"),
-        (1073742051, "clock_settime"),
-        (1073742052, "clock_gettime"),
-        (1073742053, "clock_getres"),
-        (1073742054, "clock_nanosleep"),
-        (1073742055, "exit_group"),
-        (1073742056, "epoll_wait"),
-        (1073742057, "epoll_ctl"),
-        (1073742058, "tgkill"),
-        (1073742059, "utimes"),
-        (1073742061, "mbind"),
-        (1073742062, "set_mempolicy"),
-        (1073742063, "get_mempolicy"),
-        (1073742064, "mq_open"),
-        (1073742065, "mq_unlink"),
-        (1073742066, "mq_timedsend"),
-        (1073742067, "mq_timedreceive"),
-        (1073742069, "mq_getsetattr"),
-        (1073742072, "add_key"),
-        (1073742073, "request_key"),
-        (1073742074, "keyctl"),
-        (1073742075, "ioprio_set"),
-        (1073742076, "ioprio_get"),
-        (1073742077, "inotify_init"),
-        (1073742078, "inotify_add_watch"),
-        (1073742079, "inotify_rm_watch"),
-        (1073742080, "migrate_pages"),
-        (1073742081, "openat"),
-        (1073742082, "mkdirat"),
-        (1073742083, "mknodat"),
-        (1073742084, "fchownat"),
-        (1073742085, "futimesat"),
-        (1073742086, "newfstatat"),
-        (1073742087, "unlinkat"),
-        (1073742088, "renameat"),
-        (1073742089, "linkat"),
-        (1073742090, "symlinkat"),
-        (1073742091, "readlinkat"),
-        (1073742092, "fchmodat"),
-        (1073742093, "faccessat"),
-        (1073742094, "pselect6"),
-        (1073742095, "ppoll"),
-        (1073742096, "unshare"),
-        (1073742099, "splice"),
-        (1073742100, "tee"),
-        (1073742101, "sync_file_range"),
-        (1073742104, "utimensat"),
-        (1073742105, "epoll_pwait"),
-        (1073742106, "signalfd"),
-        (1073742107, "timerfd_create"),
-        (1073742108, "eventfd"),
-        (1073742109, "fallocate"),
-        (1073742110, "timerfd_settime"),
-        (1073742111, "timerfd_gettime"),
-        (1073742112, "accept4"),
-        (1073742113, "signalfd4"),
-        (1073742114, "eventfd2"),
-        (1073742115, "epoll_create1"),
-        (1073742116, "dup3"),
-        (1073742117, "pipe2"),
-        (1073742118, "inotify_init1"),
-        (1073742122, "perf_event_open"),
-        (1073742124, "fanotify_init"),
-        (1073742125, "fanotify_mark"),
-        (1073742126, "prlimit64"),
-        (1073742127, "name_to_handle_at"),
-        (1073742128, "open_by_handle_at"),
-        (1073742129, "clock_adjtime"),
-        (1073742130, "syncfs"),
-        (1073742132, "setns"),
-        (1073742133, "getcpu"),
-        (1073742136, "kcmp"),
-        (1073742137, "finit_module"),
-        (1073742138, "sched_setattr"),
-        (1073742139, "sched_getattr"),
-        (1073742140, "renameat2"),
-        (1073742141, "seccomp"),
-        (1073742142, "getrandom"),
-        (1073742143, "memfd_create"),
-        (1073742144, "kexec_file_load"),
-        (1073742145, "bpf"),
-        (1073742147, "userfaultfd"),
-        (1073742148, "membarrier"),
-        (1073742149, "mlock2"),
-        (1073742150, "copy_file_range"),
-        (1073742153, "pkey_mprotect"),
-        (1073742154, "pkey_alloc"),
-        (1073742155, "pkey_free"),
-        (1073742156, "statx"),
-        (1073742157, "io_pgetevents"),
-        (1073742158, "rseq"),
-        (1073742159, "uretprobe"),
-        (1073742160, "uprobe"),
-        (1073742248, "pidfd_send_signal"),
-        (1073742249, "io_uring_setup"),
-        (1073742250, "io_uring_enter"),
-        (1073742251, "io_uring_register"),
-        (1073742252, "open_tree"),
-        (1073742253, "move_mount"),
-        (1073742254, "fsopen"),
-        (1073742255, "fsconfig"),
-        (1073742256, "fsmount"),
-        (1073742257, "fspick"),
-        (1073742258, "pidfd_open"),
-        (1073742259, "clone3"),
-        (1073742260, "close_range"),
-        (1073742261, "openat2"),
-        (1073742262, "pidfd_getfd"),
-        (1073742263, "faccessat2"),
-        (1073742264, "process_madvise"),
-        (1073742265, "epoll_pwait2"),
-        (1073742266, "mount_setattr"),
-        (1073742267, "quotactl_fd"),
-        (1073742268, "landlock_create_ruleset"),
-        (1073742269, "landlock_add_rule"),
-        (1073742270, "landlock_restrict_self"),
-        (1073742271, "memfd_secret"),
-        (1073742272, "process_mrelease"),
-        (1073742273, "futex_waitv"),
-        (1073742274, "set_mempolicy_home_node"),
-        (1073742275, "cachestat"),
-        (1073742276, "fchmodat2"),
-        (1073742277, "map_shadow_stack"),
-        (1073742278, "futex_wake"),
-        (1073742279, "futex_wait"),
-        (1073742280, "futex_requeue"),
-        (1073742281, "statmount"),
-        (1073742282, "listmount"),
-        (1073742283, "lsm_get_self_attr"),
-        (1073742284, "lsm_set_self_attr"),
-        (1073742285, "lsm_list_modules"),
-        (1073742286, "mseal"),
-        (1073742287, "setxattrat"),
-        (1073742288, "getxattrat"),
-        (1073742289, "listxattrat"),
-        (1073742290, "removexattrat"),
-        (1073742291, "open_tree_attr"),
-        (1073742292, "file_getattr"),
-        (1073742293, "file_setattr"),
-        (1073742294, "listns"),
-        (1073742295, "rseq_slice_yield"),
-        (1073742336, "rt_sigaction"),
-        (1073742337, "rt_sigreturn"),
-        (1073742338, "ioctl"),
-        (1073742339, "readv"),
-        (1073742340, "writev"),
-        (1073742341, "recvfrom"),
-        (1073742342, "sendmsg"),
-        (1073742343, "recvmsg"),
-        (1073742344, "execve"),
-        (1073742345, "ptrace"),
-        (1073742346, "rt_sigpending"),
-        (1073742347, "rt_sigtimedwait"),
-        (1073742348, "rt_sigqueueinfo"),
-        (1073742349, "sigaltstack"),
-        (1073742350, "timer_create"),
-        (1073742351, "mq_notify"),
-        (1073742352, "kexec_load"),
-        (1073742353, "waitid"),
-        (1073742354, "set_robust_list"),
-        (1073742355, "get_robust_list"),
-        (1073742356, "vmsplice"),
-        (1073742357, "move_pages"),
-        (1073742358, "preadv"),
-        (1073742359, "pwritev"),
-        (1073742360, "rt_tgsigqueueinfo"),
-        (1073742361, "recvmmsg"),
-        (1073742362, "sendmmsg"),
-        (1073742363, "process_vm_readv"),
-        (1073742364, "process_vm_writev"),
-        (1073742365, "setsockopt"),
-        (1073742366, "getsockopt"),
-        (1073742367, "io_setup"),
-        (1073742368, "io_submit"),
-        (1073742369, "execveat"),
-        (1073742370, "preadv2"),
-        (1073742371, "pwritev2"),
+        (1073741824, 307), // read
+        (1073741825, 507), // write
+        (1073741826, 262), // open
+        (1073741827, 44), // close
+        (1073741828, 432), // stat
+        (1073741829, 98), // fstat
+        (1073741830, 206), // lstat
+        (1073741831, 283), // poll
+        (1073741832, 201), // lseek
+        (1073741833, 223), // mmap
+        (1073741834, 230), // mprotect
+        (1073741835, 250), // munmap
+        (1073741836, 21), // brk
+        (1073741838, 334), // rt_sigprocmask
+        (1073741841, 287), // pread64
+        (1073741842, 301), // pwrite64
+        (1073741845, 5), // access
+        (1073741846, 277), // pipe
+        (1073741847, 362), // select
+        (1073741848, 359), // sched_yield
+        (1073741849, 240), // mremap
+        (1073741850, 246), // msync
+        (1073741851, 215), // mincore
+        (1073741852, 208), // madvise
+        (1073741853, 414), // shmget
+        (1073741854, 411), // shmat
+        (1073741855, 412), // shmctl
+        (1073741856, 51), // dup
+        (1073741857, 52), // dup2
+        (1073741858, 268), // pause
+        (1073741859, 252), // nanosleep
+        (1073741860, 131), // getitimer
+        (1073741861, 10), // alarm
+        (1073741862, 390), // setitimer
+        (1073741863, 136), // getpid
+        (1073741864, 369), // sendfile
+        (1073741865, 425), // socket
+        (1073741866, 46), // connect
+        (1073741867, 3), // accept
+        (1073741868, 373), // sendto
+        (1073741872, 415), // shutdown
+        (1073741873, 17), // bind
+        (1073741874, 192), // listen
+        (1073741875, 148), // getsockname
+        (1073741876, 133), // getpeername
+        (1073741877, 427), // socketpair
+        (1073741880, 42), // clone
+        (1073741881, 91), // fork
+        (1073741882, 498), // vfork
+        (1073741884, 66), // exit
+        (1073741885, 504), // wait4
+        (1073741886, 183), // kill
+        (1073741887, 483), // uname
+        (1073741888, 364), // semget
+        (1073741889, 365), // semop
+        (1073741890, 363), // semctl
+        (1073741891, 413), // shmdt
+        (1073741892, 243), // msgget
+        (1073741893, 245), // msgsnd
+        (1073741894, 244), // msgrcv
+        (1073741895, 242), // msgctl
+        (1073741896, 82), // fcntl
+        (1073741897, 90), // flock
+        (1073741898, 103), // fsync
+        (1073741899, 84), // fdatasync
+        (1073741900, 475), // truncate
+        (1073741901, 105), // ftruncate
+        (1073741902, 121), // getdents
+        (1073741903, 120), // getcwd
+        (1073741904, 27), // chdir
+        (1073741905, 75), // fchdir
+        (1073741906, 322), // rename
+        (1073741907, 216), // mkdir
+        (1073741908, 329), // rmdir
+        (1073741909, 48), // creat
+        (1073741910, 190), // link
+        (1073741911, 484), // unlink
+        (1073741912, 445), // symlink
+        (1073741913, 310), // readlink
+        (1073741914, 28), // chmod
+        (1073741915, 76), // fchmod
+        (1073741916, 29), // chown
+        (1073741917, 79), // fchown
+        (1073741918, 187), // lchown
+        (1073741919, 480), // umask
+        (1073741920, 151), // gettimeofday
+        (1073741921, 145), // getrlimit
+        (1073741922, 146), // getrusage
+        (1073741923, 454), // sysinfo
+        (1073741924, 473), // times
+        (1073741926, 152), // getuid
+        (1073741927, 455), // syslog
+        (1073741928, 127), // getgid
+        (1073741929, 406), // setuid
+        (1073741930, 385), // setgid
+        (1073741931, 125), // geteuid
+        (1073741932, 123), // getegid
+        (1073741933, 392), // setpgid
+        (1073741934, 138), // getppid
+        (1073741935, 135), // getpgrp
+        (1073741936, 403), // setsid
+        (1073741937, 400), // setreuid
+        (1073741938, 394), // setregid
+        (1073741939, 129), // getgroups
+        (1073741940, 387), // setgroups
+        (1073741941, 398), // setresuid
+        (1073741942, 143), // getresuid
+        (1073741943, 396), // setresgid
+        (1073741944, 141), // getresgid
+        (1073741945, 134), // getpgid
+        (1073741946, 383), // setfsuid
+        (1073741947, 381), // setfsgid
+        (1073741948, 147), // getsid
+        (1073741949, 25), // capget
+        (1073741950, 26), // capset
+        (1073741954, 337), // rt_sigsuspend
+        (1073741956, 494), // utime
+        (1073741957, 218), // mknod
+        (1073741959, 273), // personality
+        (1073741960, 493), // ustat
+        (1073741961, 434), // statfs
+        (1073741962, 101), // fstatfs
+        (1073741963, 453), // sysfs
+        (1073741964, 139), // getpriority
+        (1073741965, 393), // setpriority
+        (1073741966, 357), // sched_setparam
+        (1073741967, 351), // sched_getparam
+        (1073741968, 358), // sched_setscheduler
+        (1073741969, 352), // sched_getscheduler
+        (1073741970, 347), // sched_get_priority_max
+        (1073741971, 348), // sched_get_priority_min
+        (1073741972, 353), // sched_rr_get_interval
+        (1073741973, 220), // mlock
+        (1073741974, 248), // munlock
+        (1073741975, 222), // mlockall
+        (1073741976, 249), // munlockall
+        (1073741977, 499), // vhangup
+        (1073741978, 225), // modify_ldt
+        (1073741979, 279), // pivot_root
+        (1073741981, 286), // prctl
+        (1073741982, 11), // arch_prctl
+        (1073741983, 8), // adjtimex
+        (1073741984, 402), // setrlimit
+        (1073741985, 31), // chroot
+        (1073741986, 447), // sync
+        (1073741987, 6), // acct
+        (1073741988, 405), // settimeofday
+        (1073741989, 226), // mount
+        (1073741990, 482), // umount2
+        (1073741991, 443), // swapon
+        (1073741992, 442), // swapoff
+        (1073741993, 313), // reboot
+        (1073741994, 389), // sethostname
+        (1073741995, 380), // setdomainname
+        (1073741996, 175), // iopl
+        (1073741997, 174), // ioperm
+        (1073741999, 158), // init_module
+        (1073742000, 50), // delete_module
+        (1073742003, 305), // quotactl
+        (1073742005, 137), // getpmsg
+        (1073742006, 300), // putpmsg
+        (1073742007, 9), // afs_syscall
+        (1073742008, 477), // tuxcall
+        (1073742009, 361), // security
+        (1073742010, 150), // gettid
+        (1073742011, 308), // readahead
+        (1073742012, 408), // setxattr
+        (1073742013, 202), // lsetxattr
+        (1073742014, 94), // fsetxattr
+        (1073742015, 154), // getxattr
+        (1073742016, 189), // lgetxattr
+        (1073742017, 85), // fgetxattr
+        (1073742018, 195), // listxattr
+        (1073742019, 197), // llistxattr
+        (1073742020, 89), // flistxattr
+        (1073742021, 320), // removexattr
+        (1073742022, 200), // lremovexattr
+        (1073742023, 92), // fremovexattr
+        (1073742024, 474), // tkill
+        (1073742025, 459), // time
+        (1073742026, 107), // futex
+        (1073742027, 355), // sched_setaffinity
+        (1073742028, 349), // sched_getaffinity
+        (1073742031, 164), // io_destroy
+        (1073742032, 165), // io_getevents
+        (1073742034, 163), // io_cancel
+        (1073742036, 199), // lookup_dcookie
+        (1073742037, 54), // epoll_create
+        (1073742040, 319), // remap_file_pages
+        (1073742041, 122), // getdents64
+        (1073742042, 378), // set_tid_address
+        (1073742043, 326), // restart_syscall
+        (1073742044, 366), // semtimedop
+        (1073742045, 70), // fadvise64
+        (1073742047, 465), // timer_settime
+        (1073742048, 463), // timer_gettime
+        (1073742049, 462), // timer_getoverrun
+        (1073742050, 461), // timer_delete
+        (1073742051, 40), // clock_settime
+        (1073742052, 36), // clock_gettime
+        (1073742053, 34), // clock_getres
+        (1073742054, 38), // clock_nanosleep
+        (1073742055, 67), // exit_group
+        (1073742056, 60), // epoll_wait
+        (1073742057, 56), // epoll_ctl
+        (1073742058, 458), // tgkill
+        (1073742059, 497), // utimes
+        (1073742061, 210), // mbind
+        (1073742062, 374), // set_mempolicy
+        (1073742063, 115), // get_mempolicy
+        (1073742064, 234), // mq_open
+        (1073742065, 239), // mq_unlink
+        (1073742066, 237), // mq_timedsend
+        (1073742067, 235), // mq_timedreceive
+        (1073742069, 232), // mq_getsetattr
+        (1073742072, 7), // add_key
+        (1073742073, 325), // request_key
+        (1073742074, 182), // keyctl
+        (1073742075, 177), // ioprio_set
+        (1073742076, 176), // ioprio_get
+        (1073742077, 160), // inotify_init
+        (1073742078, 159), // inotify_add_watch
+        (1073742079, 162), // inotify_rm_watch
+        (1073742080, 214), // migrate_pages
+        (1073742081, 266), // openat
+        (1073742082, 217), // mkdirat
+        (1073742083, 219), // mknodat
+        (1073742084, 81), // fchownat
+        (1073742085, 113), // futimesat
+        (1073742086, 253), // newfstatat
+        (1073742087, 485), // unlinkat
+        (1073742088, 323), // renameat
+        (1073742089, 191), // linkat
+        (1073742090, 446), // symlinkat
+        (1073742091, 311), // readlinkat
+        (1073742092, 77), // fchmodat
+        (1073742093, 68), // faccessat
+        (1073742094, 297), // pselect6
+        (1073742095, 284), // ppoll
+        (1073742096, 486), // unshare
+        (1073742099, 428), // splice
+        (1073742100, 457), // tee
+        (1073742101, 448), // sync_file_range
+        (1073742104, 495), // utimensat
+        (1073742105, 58), // epoll_pwait
+        (1073742106, 419), // signalfd
+        (1073742107, 468), // timerfd_create
+        (1073742108, 62), // eventfd
+        (1073742109, 72), // fallocate
+        (1073742110, 471), // timerfd_settime
+        (1073742111, 469), // timerfd_gettime
+        (1073742112, 4), // accept4
+        (1073742113, 420), // signalfd4
+        (1073742114, 63), // eventfd2
+        (1073742115, 55), // epoll_create1
+        (1073742116, 53), // dup3
+        (1073742117, 278), // pipe2
+        (1073742118, 161), // inotify_init1
+        (1073742122, 272), // perf_event_open
+        (1073742124, 73), // fanotify_init
+        (1073742125, 74), // fanotify_mark
+        (1073742126, 290), // prlimit64
+        (1073742127, 251), // name_to_handle_at
+        (1073742128, 263), // open_by_handle_at
+        (1073742129, 32), // clock_adjtime
+        (1073742130, 450), // syncfs
+        (1073742132, 391), // setns
+        (1073742133, 119), // getcpu
+        (1073742136, 179), // kcmp
+        (1073742137, 88), // finit_module
+        (1073742138, 356), // sched_setattr
+        (1073742139, 350), // sched_getattr
+        (1073742140, 324), // renameat2
+        (1073742141, 360), // seccomp
+        (1073742142, 140), // getrandom
+        (1073742143, 212), // memfd_create
+        (1073742144, 180), // kexec_file_load
+        (1073742145, 18), // bpf
+        (1073742147, 490), // userfaultfd
+        (1073742148, 211), // membarrier
+        (1073742149, 221), // mlock2
+        (1073742150, 47), // copy_file_range
+        (1073742153, 282), // pkey_mprotect
+        (1073742154, 280), // pkey_alloc
+        (1073742155, 281), // pkey_free
+        (1073742156, 437), // statx
+        (1073742157, 166), // io_pgetevents
+        (1073742158, 330), // rseq
+        (1073742159, 488), // uretprobe
+        (1073742160, 487), // uprobe
+        (1073742248, 276), // pidfd_send_signal
+        (1073742249, 172), // io_uring_setup
+        (1073742250, 170), // io_uring_enter
+        (1073742251, 171), // io_uring_register
+        (1073742252, 264), // open_tree
+        (1073742253, 228), // move_mount
+        (1073742254, 96), // fsopen
+        (1073742255, 93), // fsconfig
+        (1073742256, 95), // fsmount
+        (1073742257, 97), // fspick
+        (1073742258, 275), // pidfd_open
+        (1073742259, 43), // clone3
+        (1073742260, 45), // close_range
+        (1073742261, 267), // openat2
+        (1073742262, 274), // pidfd_getfd
+        (1073742263, 69), // faccessat2
+        (1073742264, 291), // process_madvise
+        (1073742265, 59), // epoll_pwait2
+        (1073742266, 227), // mount_setattr
+        (1073742267, 306), // quotactl_fd
+        (1073742268, 185), // landlock_create_ruleset
+        (1073742269, 184), // landlock_add_rule
+        (1073742270, 186), // landlock_restrict_self
+        (1073742271, 213), // memfd_secret
+        (1073742272, 292), // process_mrelease
+        (1073742273, 111), // futex_waitv
+        (1073742274, 375), // set_mempolicy_home_node
+        (1073742275, 24), // cachestat
+        (1073742276, 78), // fchmodat2
+        (1073742277, 209), // map_shadow_stack
+        (1073742278, 112), // futex_wake
+        (1073742279, 110), // futex_wait
+        (1073742280, 108), // futex_requeue
+        (1073742281, 436), // statmount
+        (1073742282, 193), // listmount
+        (1073742283, 203), // lsm_get_self_attr
+        (1073742284, 205), // lsm_set_self_attr
+        (1073742285, 204), // lsm_list_modules
+        (1073742286, 241), // mseal
+        (1073742287, 409), // setxattrat
+        (1073742288, 155), // getxattrat
+        (1073742289, 196), // listxattrat
+        (1073742290, 321), // removexattrat
+        (1073742291, 265), // open_tree_attr
+        (1073742292, 86), // file_getattr
+        (1073742293, 87), // file_setattr
+        (1073742294, 194), // listns
+        (1073742295, 331), // rseq_slice_yield
+        (1073742336, 332), // rt_sigaction
+        (1073742337, 336), // rt_sigreturn
+        (1073742338, 173), // ioctl
+        (1073742339, 312), // readv
+        (1073742340, 508), // writev
+        (1073742341, 315), // recvfrom
+        (1073742342, 372), // sendmsg
+        (1073742343, 318), // recvmsg
+        (1073742344, 64), // execve
+        (1073742345, 299), // ptrace
+        (1073742346, 333), // rt_sigpending
+        (1073742347, 338), // rt_sigtimedwait
+        (1073742348, 335), // rt_sigqueueinfo
+        (1073742349, 417), // sigaltstack
+        (1073742350, 460), // timer_create
+        (1073742351, 233), // mq_notify
+        (1073742352, 181), // kexec_load
+        (1073742353, 505), // waitid
+        (1073742354, 376), // set_robust_list
+        (1073742355, 116), // get_robust_list
+        (1073742356, 502), // vmsplice
+        (1073742357, 229), // move_pages
+        (1073742358, 288), // preadv
+        (1073742359, 302), // pwritev
+        (1073742360, 340), // rt_tgsigqueueinfo
+        (1073742361, 316), // recvmmsg
+        (1073742362, 371), // sendmmsg
+        (1073742363, 293), // process_vm_readv
+        (1073742364, 294), // process_vm_writev
+        (1073742365, 404), // setsockopt
+        (1073742366, 149), // getsockopt
+        (1073742367, 168), // io_setup
+        (1073742368, 169), // io_submit
+        (1073742369, 65), // execveat
+        (1073742370, 289), // preadv2
+        (1073742371, 303), // pwritev2
     ],
 };

@@ -2,786 +2,911 @@
 // (libseccomp's table, kernel v7.1.0-rc4 2026-05-19). Do not edit: change the generator and rerun it.
 //! The `x86_64` syscall table: 385 syscalls, kernel numbers.
 
-use super::SyscallTable;
+use super::{SyscallTable, ABSENT};
 
 /// Syscalls of the `x86_64` table.
+#[rustfmt::skip] // one number per line, each with its name
 pub(crate) static TABLE: SyscallTable = SyscallTable {
     name: "x86_64",
     kernel: "v7.1.0-rc4 2026-05-19",
     base: 0x0,
     newest: ("rseq_slice_yield", 471),
-    by_name: &[
-        ("_sysctl", 156),
-        ("accept", 43),
-        ("accept4", 288),
-        ("access", 21),
-        ("acct", 163),
-        ("add_key", 248),
-        ("adjtimex", 159),
-        ("afs_syscall", 183),
-        ("alarm", 37),
-        ("arch_prctl", 158),
-        ("bind", 49),
-        ("bpf", 321),
-        ("brk", 12),
-        ("cachestat", 451),
-        ("capget", 125),
-        ("capset", 126),
-        ("chdir", 80),
-        ("chmod", 90),
-        ("chown", 92),
-        ("chroot", 161),
-        ("clock_adjtime", 305),
-        ("clock_getres", 229),
-        ("clock_gettime", 228),
-        ("clock_nanosleep", 230),
-        ("clock_settime", 227),
-        ("clone", 56),
-        ("clone3", 435),
-        ("close", 3),
-        ("close_range", 436),
-        ("connect", 42),
-        ("copy_file_range", 326),
-        ("creat", 85),
-        ("create_module", 174),
-        ("delete_module", 176),
-        ("dup", 32),
-        ("dup2", 33),
-        ("dup3", 292),
-        ("epoll_create", 213),
-        ("epoll_create1", 291),
-        ("epoll_ctl", 233),
-        ("epoll_ctl_old", 214),
-        ("epoll_pwait", 281),
-        ("epoll_pwait2", 441),
-        ("epoll_wait", 232),
-        ("epoll_wait_old", 215),
-        ("eventfd", 284),
-        ("eventfd2", 290),
-        ("execve", 59),
-        ("execveat", 322),
-        ("exit", 60),
-        ("exit_group", 231),
-        ("faccessat", 269),
-        ("faccessat2", 439),
-        ("fadvise64", 221),
-        ("fallocate", 285),
-        ("fanotify_init", 300),
-        ("fanotify_mark", 301),
-        ("fchdir", 81),
-        ("fchmod", 91),
-        ("fchmodat", 268),
-        ("fchmodat2", 452),
-        ("fchown", 93),
-        ("fchownat", 260),
-        ("fcntl", 72),
-        ("fdatasync", 75),
-        ("fgetxattr", 193),
-        ("file_getattr", 468),
-        ("file_setattr", 469),
-        ("finit_module", 313),
-        ("flistxattr", 196),
-        ("flock", 73),
-        ("fork", 57),
-        ("fremovexattr", 199),
-        ("fsconfig", 431),
-        ("fsetxattr", 190),
-        ("fsmount", 432),
-        ("fsopen", 430),
-        ("fspick", 433),
-        ("fstat", 5),
-        ("fstatfs", 138),
-        ("fsync", 74),
-        ("ftruncate", 77),
-        ("futex", 202),
-        ("futex_requeue", 456),
-        ("futex_wait", 455),
-        ("futex_waitv", 449),
-        ("futex_wake", 454),
-        ("futimesat", 261),
-        ("get_kernel_syms", 177),
-        ("get_mempolicy", 239),
-        ("get_robust_list", 274),
-        ("get_thread_area", 211),
-        ("getcpu", 309),
-        ("getcwd", 79),
-        ("getdents", 78),
-        ("getdents64", 217),
-        ("getegid", 108),
-        ("geteuid", 107),
-        ("getgid", 104),
-        ("getgroups", 115),
-        ("getitimer", 36),
-        ("getpeername", 52),
-        ("getpgid", 121),
-        ("getpgrp", 111),
-        ("getpid", 39),
-        ("getpmsg", 181),
-        ("getppid", 110),
-        ("getpriority", 140),
-        ("getrandom", 318),
-        ("getresgid", 120),
-        ("getresuid", 118),
-        ("getrlimit", 97),
-        ("getrusage", 98),
-        ("getsid", 124),
-        ("getsockname", 51),
-        ("getsockopt", 55),
-        ("gettid", 186),
-        ("gettimeofday", 96),
-        ("getuid", 102),
-        ("getxattr", 191),
-        ("getxattrat", 464),
-        ("init_module", 175),
-        ("inotify_add_watch", 254),
-        ("inotify_init", 253),
-        ("inotify_init1", 294),
-        ("inotify_rm_watch", 255),
-        ("io_cancel", 210),
-        ("io_destroy", 207),
-        ("io_getevents", 208),
-        ("io_pgetevents", 333),
-        ("io_setup", 206),
-        ("io_submit", 209),
-        ("io_uring_enter", 426),
-        ("io_uring_register", 427),
-        ("io_uring_setup", 425),
-        ("ioctl", 16),
-        ("ioperm", 173),
-        ("iopl", 172),
-        ("ioprio_get", 252),
-        ("ioprio_set", 251),
-        ("kcmp", 312),
-        ("kexec_file_load", 320),
-        ("kexec_load", 246),
-        ("keyctl", 250),
-        ("kill", 62),
-        ("landlock_add_rule", 445),
-        ("landlock_create_ruleset", 444),
-        ("landlock_restrict_self", 446),
-        ("lchown", 94),
-        ("lgetxattr", 192),
-        ("link", 86),
-        ("linkat", 265),
-        ("listen", 50),
-        ("listmount", 458),
-        ("listns", 470),
-        ("listxattr", 194),
-        ("listxattrat", 465),
-        ("llistxattr", 195),
-        ("lookup_dcookie", 212),
-        ("lremovexattr", 198),
-        ("lseek", 8),
-        ("lsetxattr", 189),
-        ("lsm_get_self_attr", 459),
-        ("lsm_list_modules", 461),
-        ("lsm_set_self_attr", 460),
-        ("lstat", 6),
-        ("madvise", 28),
-        ("map_shadow_stack", 453),
-        ("mbind", 237),
-        ("membarrier", 324),
-        ("memfd_create", 319),
-        ("memfd_secret", 447),
-        ("migrate_pages", 256),
-        ("mincore", 27),
-        ("mkdir", 83),
-        ("mkdirat", 258),
-        ("mknod", 133),
-        ("mknodat", 259),
-        ("mlock", 149),
-        ("mlock2", 325),
-        ("mlockall", 151),
-        ("mmap", 9),
-        ("modify_ldt", 154),
-        ("mount", 165),
-        ("mount_setattr", 442),
-        ("move_mount", 429),
-        ("move_pages", 279),
-        ("mprotect", 10),
-        ("mq_getsetattr", 245),
-        ("mq_notify", 244),
-        ("mq_open", 240),
-        ("mq_timedreceive", 243),
-        ("mq_timedsend", 242),
-        ("mq_unlink", 241),
-        ("mremap", 25),
-        ("mseal", 462),
-        ("msgctl", 71),
-        ("msgget", 68),
-        ("msgrcv", 70),
-        ("msgsnd", 69),
-        ("msync", 26),
-        ("munlock", 150),
-        ("munlockall", 152),
-        ("munmap", 11),
-        ("name_to_handle_at", 303),
-        ("nanosleep", 35),
-        ("newfstatat", 262),
-        ("nfsservctl", 180),
-        ("open", 2),
-        ("open_by_handle_at", 304),
-        ("open_tree", 428),
-        ("open_tree_attr", 467),
-        ("openat", 257),
-        ("openat2", 437),
-        ("pause", 34),
-        ("perf_event_open", 298),
-        ("personality", 135),
-        ("pidfd_getfd", 438),
-        ("pidfd_open", 434),
-        ("pidfd_send_signal", 424),
-        ("pipe", 22),
-        ("pipe2", 293),
-        ("pivot_root", 155),
-        ("pkey_alloc", 330),
-        ("pkey_free", 331),
-        ("pkey_mprotect", 329),
-        ("poll", 7),
-        ("ppoll", 271),
-        ("prctl", 157),
-        ("pread64", 17),
-        ("preadv", 295),
-        ("preadv2", 327),
-        ("prlimit64", 302),
-        ("process_madvise", 440),
-        ("process_mrelease", 448),
-        ("process_vm_readv", 310),
-        ("process_vm_writev", 311),
-        ("pselect6", 270),
-        ("ptrace", 101),
-        ("putpmsg", 182),
-        ("pwrite64", 18),
-        ("pwritev", 296),
-        ("pwritev2", 328),
-        ("query_module", 178),
-        ("quotactl", 179),
-        ("quotactl_fd", 443),
-        ("read", 0),
-        ("readahead", 187),
-        ("readlink", 89),
-        ("readlinkat", 267),
-        ("readv", 19),
-        ("reboot", 169),
-        ("recvfrom", 45),
-        ("recvmmsg", 299),
-        ("recvmsg", 47),
-        ("remap_file_pages", 216),
-        ("removexattr", 197),
-        ("removexattrat", 466),
-        ("rename", 82),
-        ("renameat", 264),
-        ("renameat2", 316),
-        ("request_key", 249),
-        ("restart_syscall", 219),
-        ("rmdir", 84),
-        ("rseq", 334),
-        ("rseq_slice_yield", 471),
-        ("rt_sigaction", 13),
-        ("rt_sigpending", 127),
-        ("rt_sigprocmask", 14),
-        ("rt_sigqueueinfo", 129),
-        ("rt_sigreturn", 15),
-        ("rt_sigsuspend", 130),
-        ("rt_sigtimedwait", 128),
-        ("rt_tgsigqueueinfo", 297),
-        ("sched_get_priority_max", 146),
-        ("sched_get_priority_min", 147),
-        ("sched_getaffinity", 204),
-        ("sched_getattr", 315),
-        ("sched_getparam", 143),
-        ("sched_getscheduler", 145),
-        ("sched_rr_get_interval", 148),
-        ("sched_setaffinity", 203),
-        ("sched_setattr", 314),
-        ("sched_setparam", 142),
-        ("sched_setscheduler", 144),
-        ("sched_yield", 24),
-        ("seccomp", 317),
-        ("security", 185),
-        ("select", 23),
-        ("semctl", 66),
-        ("semget", 64),
-        ("semop", 65),
-        ("semtimedop", 220),
-        ("sendfile", 40),
-        ("sendmmsg", 307),
-        ("sendmsg", 46),
-        ("sendto", 44),
-        ("set_mempolicy", 238),
-        ("set_mempolicy_home_node", 450),
-        ("set_robust_list", 273),
-        ("set_thread_area", 205),
-        ("set_tid_address", 218),
-        ("setdomainname", 171),
-        ("setfsgid", 123),
-        ("setfsuid", 122),
-        ("setgid", 106),
-        ("setgroups", 116),
-        ("sethostname", 170),
-        ("setitimer", 38),
-        ("setns", 308),
-        ("setpgid", 109),
-        ("setpriority", 141),
-        ("setregid", 114),
-        ("setresgid", 119),
-        ("setresuid", 117),
-        ("setreuid", 113),
-        ("setrlimit", 160),
-        ("setsid", 112),
-        ("setsockopt", 54),
-        ("settimeofday", 164),
-        ("setuid", 105),
-        ("setxattr", 188),
-        ("setxattrat", 463),
-        ("shmat", 30),
-        ("shmctl", 31),
-        ("shmdt", 67),
-        ("shmget", 29),
-        ("shutdown", 48),
-        ("sigaltstack", 131),
-        ("signalfd", 282),
-        ("signalfd4", 289),
-        ("socket", 41),
-        ("socketpair", 53),
-        ("splice", 275),
-        ("stat", 4),
-        ("statfs", 137),
-        ("statmount", 457),
-        ("statx", 332),
-        ("swapoff", 168),
-        ("swapon", 167),
-        ("symlink", 88),
-        ("symlinkat", 266),
-        ("sync", 162),
-        ("sync_file_range", 277),
-        ("syncfs", 306),
-        ("sysfs", 139),
-        ("sysinfo", 99),
-        ("syslog", 103),
-        ("tee", 276),
-        ("tgkill", 234),
-        ("time", 201),
-        ("timer_create", 222),
-        ("timer_delete", 226),
-        ("timer_getoverrun", 225),
-        ("timer_gettime", 224),
-        ("timer_settime", 223),
-        ("timerfd_create", 283),
-        ("timerfd_gettime", 287),
-        ("timerfd_settime", 286),
-        ("times", 100),
-        ("tkill", 200),
-        ("truncate", 76),
-        ("tuxcall", 184),
-        ("umask", 95),
-        ("umount2", 166),
-        ("uname", 63),
-        ("unlink", 87),
-        ("unlinkat", 263),
-        ("unshare", 272),
-        ("uprobe", 336),
-        ("uretprobe", 335),
-        ("uselib", 134),
-        ("userfaultfd", 323),
-        ("ustat", 136),
-        ("utime", 132),
-        ("utimensat", 280),
-        ("utimes", 235),
-        ("vfork", 58),
-        ("vhangup", 153),
-        ("vmsplice", 278),
-        ("vserver", 236),
-        ("wait4", 61),
-        ("waitid", 247),
-        ("write", 1),
-        ("writev", 20),
+    numbers: &[
+        ABSENT, // _llseek
+        ABSENT, // _newselect
+        156, // _sysctl
+        43, // accept
+        288, // accept4
+        21, // access
+        163, // acct
+        248, // add_key
+        159, // adjtimex
+        183, // afs_syscall
+        37, // alarm
+        158, // arch_prctl
+        ABSENT, // arm_fadvise64_64
+        ABSENT, // arm_sync_file_range
+        ABSENT, // atomic_barrier
+        ABSENT, // atomic_cmpxchg_32
+        ABSENT, // bdflush
+        49, // bind
+        321, // bpf
+        ABSENT, // break
+        ABSENT, // breakpoint
+        12, // brk
+        ABSENT, // cachectl
+        ABSENT, // cacheflush
+        451, // cachestat
+        125, // capget
+        126, // capset
+        80, // chdir
+        90, // chmod
+        92, // chown
+        ABSENT, // chown32
+        161, // chroot
+        305, // clock_adjtime
+        ABSENT, // clock_adjtime64
+        229, // clock_getres
+        ABSENT, // clock_getres_time64
+        228, // clock_gettime
+        ABSENT, // clock_gettime64
+        230, // clock_nanosleep
+        ABSENT, // clock_nanosleep_time64
+        227, // clock_settime
+        ABSENT, // clock_settime64
+        56, // clone
+        435, // clone3
+        3, // close
+        436, // close_range
+        42, // connect
+        326, // copy_file_range
+        85, // creat
+        174, // create_module
+        176, // delete_module
+        32, // dup
+        33, // dup2
+        292, // dup3
+        213, // epoll_create
+        291, // epoll_create1
+        233, // epoll_ctl
+        214, // epoll_ctl_old
+        281, // epoll_pwait
+        441, // epoll_pwait2
+        232, // epoll_wait
+        215, // epoll_wait_old
+        284, // eventfd
+        290, // eventfd2
+        59, // execve
+        322, // execveat
+        60, // exit
+        231, // exit_group
+        269, // faccessat
+        439, // faccessat2
+        221, // fadvise64
+        ABSENT, // fadvise64_64
+        285, // fallocate
+        300, // fanotify_init
+        301, // fanotify_mark
+        81, // fchdir
+        91, // fchmod
+        268, // fchmodat
+        452, // fchmodat2
+        93, // fchown
+        ABSENT, // fchown32
+        260, // fchownat
+        72, // fcntl
+        ABSENT, // fcntl64
+        75, // fdatasync
+        193, // fgetxattr
+        468, // file_getattr
+        469, // file_setattr
+        313, // finit_module
+        196, // flistxattr
+        73, // flock
+        57, // fork
+        199, // fremovexattr
+        431, // fsconfig
+        190, // fsetxattr
+        432, // fsmount
+        430, // fsopen
+        433, // fspick
+        5, // fstat
+        ABSENT, // fstat64
+        ABSENT, // fstatat64
+        138, // fstatfs
+        ABSENT, // fstatfs64
+        74, // fsync
+        ABSENT, // ftime
+        77, // ftruncate
+        ABSENT, // ftruncate64
+        202, // futex
+        456, // futex_requeue
+        ABSENT, // futex_time64
+        455, // futex_wait
+        449, // futex_waitv
+        454, // futex_wake
+        261, // futimesat
+        177, // get_kernel_syms
+        239, // get_mempolicy
+        274, // get_robust_list
+        211, // get_thread_area
+        ABSENT, // get_tls
+        309, // getcpu
+        79, // getcwd
+        78, // getdents
+        217, // getdents64
+        108, // getegid
+        ABSENT, // getegid32
+        107, // geteuid
+        ABSENT, // geteuid32
+        104, // getgid
+        ABSENT, // getgid32
+        115, // getgroups
+        ABSENT, // getgroups32
+        36, // getitimer
+        ABSENT, // getpagesize
+        52, // getpeername
+        121, // getpgid
+        111, // getpgrp
+        39, // getpid
+        181, // getpmsg
+        110, // getppid
+        140, // getpriority
+        318, // getrandom
+        120, // getresgid
+        ABSENT, // getresgid32
+        118, // getresuid
+        ABSENT, // getresuid32
+        97, // getrlimit
+        98, // getrusage
+        124, // getsid
+        51, // getsockname
+        55, // getsockopt
+        186, // gettid
+        96, // gettimeofday
+        102, // getuid
+        ABSENT, // getuid32
+        191, // getxattr
+        464, // getxattrat
+        ABSENT, // gtty
+        ABSENT, // idle
+        175, // init_module
+        254, // inotify_add_watch
+        253, // inotify_init
+        294, // inotify_init1
+        255, // inotify_rm_watch
+        210, // io_cancel
+        207, // io_destroy
+        208, // io_getevents
+        333, // io_pgetevents
+        ABSENT, // io_pgetevents_time64
+        206, // io_setup
+        209, // io_submit
+        426, // io_uring_enter
+        427, // io_uring_register
+        425, // io_uring_setup
+        16, // ioctl
+        173, // ioperm
+        172, // iopl
+        252, // ioprio_get
+        251, // ioprio_set
+        ABSENT, // ipc
+        312, // kcmp
+        320, // kexec_file_load
+        246, // kexec_load
+        250, // keyctl
+        62, // kill
+        445, // landlock_add_rule
+        444, // landlock_create_ruleset
+        446, // landlock_restrict_self
+        94, // lchown
+        ABSENT, // lchown32
+        192, // lgetxattr
+        86, // link
+        265, // linkat
+        50, // listen
+        458, // listmount
+        470, // listns
+        194, // listxattr
+        465, // listxattrat
+        195, // llistxattr
+        ABSENT, // lock
+        212, // lookup_dcookie
+        198, // lremovexattr
+        8, // lseek
+        189, // lsetxattr
+        459, // lsm_get_self_attr
+        461, // lsm_list_modules
+        460, // lsm_set_self_attr
+        6, // lstat
+        ABSENT, // lstat64
+        28, // madvise
+        453, // map_shadow_stack
+        237, // mbind
+        324, // membarrier
+        319, // memfd_create
+        447, // memfd_secret
+        256, // migrate_pages
+        27, // mincore
+        83, // mkdir
+        258, // mkdirat
+        133, // mknod
+        259, // mknodat
+        149, // mlock
+        325, // mlock2
+        151, // mlockall
+        9, // mmap
+        ABSENT, // mmap2
+        154, // modify_ldt
+        165, // mount
+        442, // mount_setattr
+        429, // move_mount
+        279, // move_pages
+        10, // mprotect
+        ABSENT, // mpx
+        245, // mq_getsetattr
+        244, // mq_notify
+        240, // mq_open
+        243, // mq_timedreceive
+        ABSENT, // mq_timedreceive_time64
+        242, // mq_timedsend
+        ABSENT, // mq_timedsend_time64
+        241, // mq_unlink
+        25, // mremap
+        462, // mseal
+        71, // msgctl
+        68, // msgget
+        70, // msgrcv
+        69, // msgsnd
+        26, // msync
+        ABSENT, // multiplexer
+        150, // munlock
+        152, // munlockall
+        11, // munmap
+        303, // name_to_handle_at
+        35, // nanosleep
+        262, // newfstatat
+        180, // nfsservctl
+        ABSENT, // nice
+        ABSENT, // oldfstat
+        ABSENT, // oldlstat
+        ABSENT, // oldolduname
+        ABSENT, // oldstat
+        ABSENT, // olduname
+        ABSENT, // oldwait4
+        2, // open
+        304, // open_by_handle_at
+        428, // open_tree
+        467, // open_tree_attr
+        257, // openat
+        437, // openat2
+        34, // pause
+        ABSENT, // pciconfig_iobase
+        ABSENT, // pciconfig_read
+        ABSENT, // pciconfig_write
+        298, // perf_event_open
+        135, // personality
+        438, // pidfd_getfd
+        434, // pidfd_open
+        424, // pidfd_send_signal
+        22, // pipe
+        293, // pipe2
+        155, // pivot_root
+        330, // pkey_alloc
+        331, // pkey_free
+        329, // pkey_mprotect
+        7, // poll
+        271, // ppoll
+        ABSENT, // ppoll_time64
+        157, // prctl
+        17, // pread64
+        295, // preadv
+        327, // preadv2
+        302, // prlimit64
+        440, // process_madvise
+        448, // process_mrelease
+        310, // process_vm_readv
+        311, // process_vm_writev
+        ABSENT, // prof
+        ABSENT, // profil
+        270, // pselect6
+        ABSENT, // pselect6_time64
+        101, // ptrace
+        182, // putpmsg
+        18, // pwrite64
+        296, // pwritev
+        328, // pwritev2
+        178, // query_module
+        179, // quotactl
+        443, // quotactl_fd
+        0, // read
+        187, // readahead
+        ABSENT, // readdir
+        89, // readlink
+        267, // readlinkat
+        19, // readv
+        169, // reboot
+        ABSENT, // recv
+        45, // recvfrom
+        299, // recvmmsg
+        ABSENT, // recvmmsg_time64
+        47, // recvmsg
+        216, // remap_file_pages
+        197, // removexattr
+        466, // removexattrat
+        82, // rename
+        264, // renameat
+        316, // renameat2
+        249, // request_key
+        219, // restart_syscall
+        ABSENT, // riscv_flush_icache
+        ABSENT, // riscv_hwprobe
+        84, // rmdir
+        334, // rseq
+        471, // rseq_slice_yield
+        13, // rt_sigaction
+        127, // rt_sigpending
+        14, // rt_sigprocmask
+        129, // rt_sigqueueinfo
+        15, // rt_sigreturn
+        130, // rt_sigsuspend
+        128, // rt_sigtimedwait
+        ABSENT, // rt_sigtimedwait_time64
+        297, // rt_tgsigqueueinfo
+        ABSENT, // rtas
+        ABSENT, // s390_guarded_storage
+        ABSENT, // s390_pci_mmio_read
+        ABSENT, // s390_pci_mmio_write
+        ABSENT, // s390_runtime_instr
+        ABSENT, // s390_sthyi
+        146, // sched_get_priority_max
+        147, // sched_get_priority_min
+        204, // sched_getaffinity
+        315, // sched_getattr
+        143, // sched_getparam
+        145, // sched_getscheduler
+        148, // sched_rr_get_interval
+        ABSENT, // sched_rr_get_interval_time64
+        203, // sched_setaffinity
+        314, // sched_setattr
+        142, // sched_setparam
+        144, // sched_setscheduler
+        24, // sched_yield
+        317, // seccomp
+        185, // security
+        23, // select
+        66, // semctl
+        64, // semget
+        65, // semop
+        220, // semtimedop
+        ABSENT, // semtimedop_time64
+        ABSENT, // send
+        40, // sendfile
+        ABSENT, // sendfile64
+        307, // sendmmsg
+        46, // sendmsg
+        44, // sendto
+        238, // set_mempolicy
+        450, // set_mempolicy_home_node
+        273, // set_robust_list
+        205, // set_thread_area
+        218, // set_tid_address
+        ABSENT, // set_tls
+        171, // setdomainname
+        123, // setfsgid
+        ABSENT, // setfsgid32
+        122, // setfsuid
+        ABSENT, // setfsuid32
+        106, // setgid
+        ABSENT, // setgid32
+        116, // setgroups
+        ABSENT, // setgroups32
+        170, // sethostname
+        38, // setitimer
+        308, // setns
+        109, // setpgid
+        141, // setpriority
+        114, // setregid
+        ABSENT, // setregid32
+        119, // setresgid
+        ABSENT, // setresgid32
+        117, // setresuid
+        ABSENT, // setresuid32
+        113, // setreuid
+        ABSENT, // setreuid32
+        160, // setrlimit
+        112, // setsid
+        54, // setsockopt
+        164, // settimeofday
+        105, // setuid
+        ABSENT, // setuid32
+        188, // setxattr
+        463, // setxattrat
+        ABSENT, // sgetmask
+        30, // shmat
+        31, // shmctl
+        67, // shmdt
+        29, // shmget
+        48, // shutdown
+        ABSENT, // sigaction
+        131, // sigaltstack
+        ABSENT, // signal
+        282, // signalfd
+        289, // signalfd4
+        ABSENT, // sigpending
+        ABSENT, // sigprocmask
+        ABSENT, // sigreturn
+        ABSENT, // sigsuspend
+        41, // socket
+        ABSENT, // socketcall
+        53, // socketpair
+        275, // splice
+        ABSENT, // spu_create
+        ABSENT, // spu_run
+        ABSENT, // ssetmask
+        4, // stat
+        ABSENT, // stat64
+        137, // statfs
+        ABSENT, // statfs64
+        457, // statmount
+        332, // statx
+        ABSENT, // stime
+        ABSENT, // stty
+        ABSENT, // subpage_prot
+        ABSENT, // swapcontext
+        168, // swapoff
+        167, // swapon
+        ABSENT, // switch_endian
+        88, // symlink
+        266, // symlinkat
+        162, // sync
+        277, // sync_file_range
+        ABSENT, // sync_file_range2
+        306, // syncfs
+        ABSENT, // sys_debug_setcontext
+        ABSENT, // syscall
+        139, // sysfs
+        99, // sysinfo
+        103, // syslog
+        ABSENT, // sysmips
+        276, // tee
+        234, // tgkill
+        201, // time
+        222, // timer_create
+        226, // timer_delete
+        225, // timer_getoverrun
+        224, // timer_gettime
+        ABSENT, // timer_gettime64
+        223, // timer_settime
+        ABSENT, // timer_settime64
+        ABSENT, // timerfd
+        283, // timerfd_create
+        287, // timerfd_gettime
+        ABSENT, // timerfd_gettime64
+        286, // timerfd_settime
+        ABSENT, // timerfd_settime64
+        100, // times
+        200, // tkill
+        76, // truncate
+        ABSENT, // truncate64
+        184, // tuxcall
+        ABSENT, // ugetrlimit
+        ABSENT, // ulimit
+        95, // umask
+        ABSENT, // umount
+        166, // umount2
+        63, // uname
+        87, // unlink
+        263, // unlinkat
+        272, // unshare
+        336, // uprobe
+        335, // uretprobe
+        134, // uselib
+        323, // userfaultfd
+        ABSENT, // usr26
+        ABSENT, // usr32
+        136, // ustat
+        132, // utime
+        280, // utimensat
+        ABSENT, // utimensat_time64
+        235, // utimes
+        58, // vfork
+        153, // vhangup
+        ABSENT, // vm86
+        ABSENT, // vm86old
+        278, // vmsplice
+        236, // vserver
+        61, // wait4
+        247, // waitid
+        ABSENT, // waitpid
+        1, // write
+        20, // writev
     ],
     by_number: &[
-        (0, "read"),
-        (1, "write"),
-        (2, "open"),
-        (3, "close"),
-        (4, "stat"),
-        (5, "fstat"),
-        (6, "lstat"),
-        (7, "poll"),
-        (8, "lseek"),
-        (9, "mmap"),
-        (10, "mprotect"),
-        (11, "munmap"),
-        (12, "brk"),
-        (13, "rt_sigaction"),
-        (14, "rt_sigprocmask"),
-        (15, "rt_sigreturn"),
-        (16, "ioctl"),
-        (17, "pread64"),
-        (18, "pwrite64"),
-        (19, "readv"),
-        (20, "writev"),
-        (21, "access"),
-        (22, "pipe"),
-        (23, "select"),
-        (24, "sched_yield"),
-        (25, "mremap"),
-        (26, "msync"),
-        (27, "mincore"),
-        (28, "madvise"),
-        (29, "shmget"),
-        (30, "shmat"),
-        (31, "shmctl"),
-        (32, "dup"),
-        (33, "dup2"),
-        (34, "pause"),
-        (35, "nanosleep"),
-        (36, "getitimer"),
-        (37, "alarm"),
-        (38, "setitimer"),
-        (39, "getpid"),
-        (40, "sendfile"),
-        (41, "socket"),
-        (42, "connect"),
-        (43, "accept"),
-        (44, "sendto"),
-        (45, "recvfrom"),
-        (46, "sendmsg"),
-        (47, "recvmsg"),
-        (48, "shutdown"),
-        (49, "bind"),
-        (50, "listen"),
-        (51, "getsockname"),
-        (52, "getpeername"),
-        (53, "socketpair"),
-        (54, "setsockopt"),
-        (55, "getsockopt"),
-        (56, "clone"),
-        (57, "fork"),
-        (58, "vfork"),
-        (59, "execve"),
-        (60, "exit"),
-        (61, "wait4"),
-        (62, "kill"),
-        (63, "uname"),
-        (64, "semget"),
-        (65, "semop"),
-        (66, "semctl"),
-        (67, "shmdt"),
-        (68, "msgget"),
-        (69, "msgsnd"),
-        (70, "msgrcv"),
-        (71, "msgctl"),
-        (72, "fcntl"),
-        (73, "flock"),
-        (74, "fsync"),
-        (75, "fdatasync"),
-        (76, "truncate"),
-        (77, "ftruncate"),
-        (78, "getdents"),
-        (79, "getcwd"),
-        (80, "chdir"),
-        (81, "fchdir"),
-        (82, "rename"),
-        (83, "mkdir"),
-        (84, "rmdir"),
-        (85, "creat"),
-        (86, "link"),
-        (87, "unlink"),
-        (88, "symlink"),
-        (89, "readlink"),
-        (90, "chmod"),
-        (91, "fchmod"),
-        (92, "chown"),
-        (93, "fchown"),
-        (94, "lchown"),
-        (95, "umask"),
-        (96, "gettimeofday"),
-        (97, "getrlimit"),
-        (98, "getrusage"),
-        (99, "sysinfo"),
-        (100, "times"),
-        (101, "ptrace"),
-        (102, "getuid"),
-        (103, "syslog"),
-        (104, "getgid"),
-        (105, "setuid"),
-        (106, "setgid"),
-        (107, "geteuid"),
-        (108, "getegid"),
-        (109, "setpgid"),
-        (110, "getppid"),
-        (111, "getpgrp"),
-        (112, "setsid"),
-        (113, "setreuid"),
-        (114, "setregid"),
-        (115, "getgroups"),
-        (116, "setgroups"),
-        (117, "setresuid"),
-        (118, "getresuid"),
-        (119, "setresgid"),
-        (120, "getresgid"),
-        (121, "getpgid"),
-        (122, "setfsuid"),
-        (123, "setfsgid"),
-        (124, "getsid"),
-        (125, "capget"),
-        (126, "capset"),
-        (127, "rt_sigpending"),
-        (128, "rt_sigtimedwait"),
-        (129, "rt_sigqueueinfo"),
-        (130, "rt_sigsuspend"),
-        (131, "sigaltstack"),
-        (132, "utime"),
-        (133, "mknod"),
-        (134, "uselib"),
-        (135, "personality"),
-        (136, "ustat"),
-        (137, "statfs"),
-        (138, "fstatfs"),
-        (139, "sysfs"),
-        (140, "getpriority"),
-        (141, "setpriority"),
-        (142, "sched_setparam"),
-        (143, "sched_getparam"),
-        (144, "sched_setscheduler"),
-        (145, "sched_getscheduler"),
-        (146, "sched_get_priority_max"),
-        (147, "sched_get_priority_min"),
-        (148, "sched_rr_get_interval"),
-        (149, "mlock"),
-        (150, "munlock"),
-        (151, "mlockall"),
-        (152, "munlockall"),
-        (153, "vhangup"),
-        (154, "modify_ldt"),
-        (155, "pivot_root"),
-        (156, "_sysctl"),
-        (157, "prctl"),
-        (158, "arch_prctl"),
-        (159, "adjtimex"),
-        (160, "setrlimit"),
-        (161, "chroot"),
-        (162, "sync"),
-        (163, "acct"),
-        (164, "settimeofday"),
-        (165, "mount"),
-        (166, "umount2"),
-        (167, "swapon"),
-        (168, "swapoff"),
-        (169, "reboot"),
-        (170, "sethostname"),
-        (171, "setdomainname"),
-        (172, "iopl"),
-        (173, "ioperm"),
-        (174, "create_module"),
-        (175, "init_module"),
-        (176, "delete_module"),
-        (177, "get_kernel_syms"),
-        (178, "query_module"),
-        (179, "quotactl"),
-        (180, "nfsservctl"),
-        (181, "getpmsg"),
-        (182, "putpmsg"),
-        (183, "afs_syscall"),
-        (184, "tuxcall"),
-        (185, "security"),
-        (186, "gettid"),
-        (187, "readahead"),
-        (188, "setxattr"),
-        (189, "lsetxattr"),
-        (190, "fsetxattr"),
-        (191, "getxattr"),
-        (192, "lgetxattr"),
-        (193, "fgetxattr"),
-        (194, "listxattr"),
-        (195, "llistxattr"),
-        (196, "flistxattr"),
-        (197, "removexattr"),
-        (198, "lremovexattr"),
-        (199, "fremovexattr"),
-        (200, "tkill"),
-        (201, "time"),
-        (202, "futex"),
-        (203, "sched_setaffinity"),
-        (204, "sched_getaffinity"),
-        (205, "set_thread_area"),
-        (206, "io_setup"),
-        (207, "io_destroy"),
-        (208, "io_getevents"),
-        (209, "io_submit"),
-        (210, "io_cancel"),
-        (211, "get_thread_area"),
-        (212, "lookup_dcookie"),
-        (213, "epoll_create"),
-        (214, "epoll_ctl_old"),
-        (215, "epoll_wait_old"),
-        (216, "remap_file_pages"),
-        (217, "getdents64"),
-        (218, "set_tid_address"),
-        (219, "restart_syscall"),
-        (220, "semtimedop"),
-        (221, "fadvise64"),
-        (222, "timer_create"),
-        (223, "timer_settime"),
-        (224, "timer_gettime"),
-        (225, "timer_getoverrun"),
-        (226, "timer_delete"),
-        (227, "clock_settime"),
-        (228, "clock_gettime"),
-        (229, "clock_getres"),
-        (230, "clock_nanosleep"),
-        (231, "exit_group"),
-        (232, "epoll_wait"),
-        (233, "epoll_ctl"),
-        (234, "tgkill"),
-        (235, "utimes"),
-        (236, "vserver"),
-        (237, "mbind"),
-        (238, "set_mempolicy"),
-        (239, "get_mempolicy"),
-        (240, "mq_open"),
-        (241, "mq_unlink"),
-        (242, "mq_timedsend"),
-        (243, "mq_timedreceive"),
-        (244, "mq_notify"),
-        (245, "mq_getsetattr"),
-        (246, "kexec_load"),
-        (247, "waitid"),
-        (248, "add_key"),
-        (249, "request_key"),
-        (250, "keyctl"),
-        (251, "ioprio_set"),
-        (252, "ioprio_get"),
-        (253, "inotify_init"),
-        (254, "inotify_add_watch"),
-        (255, "inotify_rm_watch"),
-        (256, "migrate_pages"),
-        (257, "openat"),
-        (258, "mkdirat"),
-        (259, "mknodat"),
-        (260, "fchownat"),
-        (261, "futimesat"),
-        (262, "newfstatat"),
-        (263, "unlinkat"),
-        (264, "renameat"),
-        (265, "linkat"),
-        (266, "symlinkat"),
-        (267, "readlinkat"),
-        (268, "fchmodat"),
-        (269, "faccessat"),
-        (270, "pselect6"),
-        (271, "ppoll"),
-        (272, "unshare"),
-        (273, "set_robust_list"),
-        (274, "get_robust_list"),
-        (275, "splice"),
-        (276, "tee"),
-        (277, "sync_file_range"),
-        (278, "vmsplice"),
-        (279, "move_pages"),
-        (280, "utimensat"),
-        (281, "epoll_pwait"),
-        (282, "signalfd"),
-        (283, "timerfd_create"),
-        (284, "eventfd"),
-        (285, "fallocate"),
-        (286, "timerfd_settime"),
-        (287, "timerfd_gettime"),
-        (288, "accept4"),
-        (289, "signalfd4"),
-        (290, "eventfd2"),
-        (291, "epoll_create1"),
-        (292, "dup3"),
-        (293, "pipe2"),
-        (294, "inotify_init1"),
-        (295, "preadv"),
-        (296, "pwritev"),
-        (297, "rt_tgsigqueueinfo"),
-        (298, "perf_event_open"),
-        (299, "recvmmsg"),
-        (300, "fanotify_init"),
-        (301, "fanotify_mark"),
-        (302, "prlimit64"),
-        (303, "name_to_handle_at"),
-        (304, "open_by_handle_at"),
-        (305, "clock_adjtime"),
-        (306, "syncfs"),
-        (307, "sendmmsg"),
-        (308, "setns"),
-        (309, "getcpu"),
-        (310, "process_vm_readv"),
-        (311, "process_vm_writev"),
-        (312, "kcmp"),
-        (313, "finit_module"),
-        (314, "sched_setattr"),
-        (315, "sched_getattr"),
-        (316, "renameat2"),
-        (317, "seccomp"),
-        (318, "getrandom"),
-        (319, "memfd_create"),
-        (320, "kexec_file_load"),
-        (321, "bpf"),
-        (322, "execveat"),
-        (323, "userfaultfd"),
-        (324, "membarrier"),
-        (325, "mlock2"),
-        (326, "copy_file_range"),
-        (327, "preadv2"),
-        (328, "pwritev2"),
-        (329, "pkey_mprotect"),
-        (330, "pkey_alloc"),
-        (331, "pkey_free"),
-        (332, "statx"),
-        (333, "io_pgetevents"),
-        (334, "rseq"),
-        (335, "uretprobe"),
-        (336, "uprobe"),
-        (424, "pidfd_send_signal"),
-        (425, "io_uring_setup"),
-        (426, "io_uring_enter"),
-        (427, "io_uring_register"),
-        (428, "open_tree"),
-        (429, "move_mount"),
-        (430, "fsopen"),
-        (431, "fsconfig"),
-        (432, "fsmount"),
-        (433, "fspick"),
-        (434, "pidfd_open"),
-        (435, "clone3"),
-        (436, "close_range"),
-        (437, "openat2"),
-        (438, "pidfd_getfd"),
-        (439, "faccessat2"),
-        (440, "process_madvise"),
-        (441, "epoll_pwait2"),
-        (442, "mount_setattr"),
-        (443, "quotactl_fd"),
-        (444, "landlock_create_ruleset"),
-        (445, "landlock_add_rule"),
-        (446, "landlock_restrict_self"),
-        (447, "memfd_secret"),
-        (448, "process_mrelease"),
-        (449, "futex_waitv"),
-        (450, "set_mempolicy_home_node"),
-        (451, "cachestat"),
-        (452, "fchmodat2"),
-        (453, "map_shadow_stack"),
-        (454, "futex_wake"),
-        (455, "futex_wait"),
-        (456, "futex_requeue"),
-        (457, "statmount"),
-        (458, "listmount"),
-        (459, "lsm_get_self_attr"),
-        (460, "lsm_set_self_attr"),
-        (461, "lsm_list_modules"),
-        (462, "mseal"),
-        (463, "setxattrat"),
-        (464, "getxattrat"),
-        (465, "listxattrat"),
-        (466, "removexattrat"),
-        (467, "open_tree_attr"),
-        (468, "file_getattr"),
-        (469, "file_setattr"),
-        (470, "listns"),
-        (471, "rseq_slice_yield"),
+        (0, 307), // read
+        (1, 507), // write
+        (2, 262), // open
+        (3, 44), // close
+        (4, 432), // stat
+        (5, 98), // fstat
+        (6, 206), // lstat
+        (7, 283), // poll
+        (8, 201), // lseek
+        (9, 223), // mmap
+        (10, 230), // mprotect
+        (11, 250), // munmap
+        (12, 21), // brk
+        (13, 332), // rt_sigaction
+        (14, 334), // rt_sigprocmask
+        (15, 336), // rt_sigreturn
+        (16, 173), // ioctl
+        (17, 287), // pread64
+        (18, 301), // pwrite64
+        (19, 312), // readv
+        (20, 508), // writev
+        (21, 5), // access
+        (22, 277), // pipe
+        (23, 362), // select
+        (24, 359), // sched_yield
+        (25, 240), // mremap
+        (26, 246), // msync
+        (27, 215), // mincore
+        (28, 208), // madvise
+        (29, 414), // shmget
+        (30, 411), // shmat
+        (31, 412), // shmctl
+        (32, 51), // dup
+        (33, 52), // dup2
+        (34, 268), // pause
+        (35, 252), // nanosleep
+        (36, 131), // getitimer
+        (37, 10), // alarm
+        (38, 390), // setitimer
+        (39, 136), // getpid
+        (40, 369), // sendfile
+        (41, 425), // socket
+        (42, 46), // connect
+        (43, 3), // accept
+        (44, 373), // sendto
+        (45, 315), // recvfrom
+        (46, 372), // sendmsg
+        (47, 318), // recvmsg
+        (48, 415), // shutdown
+        (49, 17), // bind
+        (50, 192), // listen
+        (51, 148), // getsockname
+        (52, 133), // getpeername
+        (53, 427), // socketpair
+        (54, 404), // setsockopt
+        (55, 149), // getsockopt
+        (56, 42), // clone
+        (57, 91), // fork
+        (58, 498), // vfork
+        (59, 64), // execve
+        (60, 66), // exit
+        (61, 504), // wait4
+        (62, 183), // kill
+        (63, 483), // uname
+        (64, 364), // semget
+        (65, 365), // semop
+        (66, 363), // semctl
+        (67, 413), // shmdt
+        (68, 243), // msgget
+        (69, 245), // msgsnd
+        (70, 244), // msgrcv
+        (71, 242), // msgctl
+        (72, 82), // fcntl
+        (73, 90), // flock
+        (74, 103), // fsync
+        (75, 84), // fdatasync
+        (76, 475), // truncate
+        (77, 105), // ftruncate
+        (78, 121), // getdents
+        (79, 120), // getcwd
+        (80, 27), // chdir
+        (81, 75), // fchdir
+        (82, 322), // rename
+        (83, 216), // mkdir
+        (84, 329), // rmdir
+        (85, 48), // creat
+        (86, 190), // link
+        (87, 484), // unlink
+        (88, 445), // symlink
+        (89, 310), // readlink
+        (90, 28), // chmod
+        (91, 76), // fchmod
+        (92, 29), // chown
+        (93, 79), // fchown
+        (94, 187), // lchown
+        (95, 480), // umask
+        (96, 151), // gettimeofday
+        (97, 145), // getrlimit
+        (98, 146), // getrusage
+        (99, 454), // sysinfo
+        (100, 473), // times
+        (101, 299), // ptrace
+        (102, 152), // getuid
+        (103, 455), // syslog
+        (104, 127), // getgid
+        (105, 406), // setuid
+        (106, 385), // setgid
+        (107, 125), // geteuid
+        (108, 123), // getegid
+        (109, 392), // setpgid
+        (110, 138), // getppid
+        (111, 135), // getpgrp
+        (112, 403), // setsid
+        (113, 400), // setreuid
+        (114, 394), // setregid
+        (115, 129), // getgroups
+        (116, 387), // setgroups
+        (117, 398), // setresuid
+        (118, 143), // getresuid
+        (119, 396), // setresgid
+        (120, 141), // getresgid
+        (121, 134), // getpgid
+        (122, 383), // setfsuid
+        (123, 381), // setfsgid
+        (124, 147), // getsid
+        (125, 25), // capget
+        (126, 26), // capset
+        (127, 333), // rt_sigpending
+        (128, 338), // rt_sigtimedwait
+        (129, 335), // rt_sigqueueinfo
+        (130, 337), // rt_sigsuspend
+        (131, 417), // sigaltstack
+        (132, 494), // utime
+        (133, 218), // mknod
+        (134, 489), // uselib
+        (135, 273), // personality
+        (136, 493), // ustat
+        (137, 434), // statfs
+        (138, 101), // fstatfs
+        (139, 453), // sysfs
+        (140, 139), // getpriority
+        (141, 393), // setpriority
+        (142, 357), // sched_setparam
+        (143, 351), // sched_getparam
+        (144, 358), // sched_setscheduler
+        (145, 352), // sched_getscheduler
+        (146, 347), // sched_get_priority_max
+        (147, 348), // sched_get_priority_min
+        (148, 353), // sched_rr_get_interval
+        (149, 220), // mlock
+        (150, 248), // munlock
+        (151, 222), // mlockall
+        (152, 249), // munlockall
+        (153, 499), // vhangup
+        (154, 225), // modify_ldt
+        (155, 279), // pivot_root
+        (156, 2), // _sysctl
+        (157, 286), // prctl
+        (158, 11), // arch_prctl
+        (159, 8), // adjtimex
+        (160, 402), // setrlimit
+        (161, 31), // chroot
+        (162, 447), // sync
+        (163, 6), // acct
+        (164, 405), // settimeofday
+        (165, 226), // mount
+        (166, 482), // umount2
+        (167, 443), // swapon
+        (168, 442), // swapoff
+        (169, 313), // reboot
+        (170, 389), // sethostname
+        (171, 380), // setdomainname
+        (172, 175), // iopl
+        (173, 174), // ioperm
+        (174, 49), // create_module
+        (175, 158), // init_module
+        (176, 50), // delete_module
+        (177, 114), // get_kernel_syms
+        (178, 304), // query_module
+        (179, 305), // quotactl
+        (180, 254), // nfsservctl
+        (181, 137), // getpmsg
+        (182, 300), // putpmsg
+        (183, 9), // afs_syscall
+        (184, 477), // tuxcall
+        (185, 361), // security
+        (186, 150), // gettid
+        (187, 308), // readahead
+        (188, 408), // setxattr
+        (189, 202), // lsetxattr
+        (190, 94), // fsetxattr
+        (191, 154), // getxattr
+        (192, 189), // lgetxattr
+        (193, 85), // fgetxattr
+        (194, 195), // listxattr
+        (195, 197), // llistxattr
+        (196, 89), // flistxattr
+        (197, 320), // removexattr
+        (198, 200), // lremovexattr
+        (199, 92), // fremovexattr
+        (200, 474), // tkill
+        (201, 459), // time
+        (202, 107), // futex
+        (203, 355), // sched_setaffinity
+        (204, 349), // sched_getaffinity
+        (205, 377), // set_thread_area
+        (206, 168), // io_setup
+        (207, 164), // io_destroy
+        (208, 165), // io_getevents
+        (209, 169), // io_submit
+        (210, 163), // io_cancel
+        (211, 117), // get_thread_area
+        (212, 199), // lookup_dcookie
+        (213, 54), // epoll_create
+        (214, 57), // epoll_ctl_old
+        (215, 61), // epoll_wait_old
+        (216, 319), // remap_file_pages
+        (217, 122), // getdents64
+        (218, 378), // set_tid_address
+        (219, 326), // restart_syscall
+        (220, 366), // semtimedop
+        (221, 70), // fadvise64
+        (222, 460), // timer_create
+        (223, 465), // timer_settime
+        (224, 463), // timer_gettime
+        (225, 462), // timer_getoverrun
+        (226, 461), // timer_delete
+        (227, 40), // clock_settime
+        (228, 36), // clock_gettime
+        (229, 34), // clock_getres
+        (230, 38), // clock_nanosleep
+        (231, 67), // exit_group
+        (232, 60), // epoll_wait
+        (233, 56), // epoll_ctl
+        (234, 458), // tgkill
+        (235, 497), // utimes
+        (236, 503), // vserver
+        (237, 210), // mbind
+        (238, 374), // set_mempolicy
+        (239, 115), // get_mempolicy
+        (240, 234), // mq_open
+        (241, 239), // mq_unlink
+        (242, 237), // mq_timedsend
+        (243, 235), // mq_timedreceive
+        (244, 233), // mq_notify
+        (245, 232), // mq_getsetattr
+        (246, 181), // kexec_load
+        (247, 505), // waitid
+        (248, 7), // add_key
+        (249, 325), // request_key
+        (250, 182), // keyctl
+        (251, 177), // ioprio_set
+        (252, 176), // ioprio_get
+        (253, 160), // inotify_init
+        (254, 159), // inotify_add_watch
+        (255, 162), // inotify_rm_watch
+        (256, 214), // migrate_pages
+        (257, 266), // openat
+        (258, 217), // mkdirat
+        (259, 219), // mknodat
+        (260, 81), // fchownat
+        (261, 113), // futimesat
+        (262, 253), // newfstatat
+        (263, 485), // unlinkat
+        (264, 323), // renameat
+        (265, 191), // linkat
+        (266, 446), // symlinkat
+        (267, 311), // readlinkat
+        (268, 77), // fchmodat
+        (269, 68), // faccessat
+        (270, 297), // pselect6
+        (271, 284), // ppoll
+        (272, 486), // unshare
+        (273, 376), // set_robust_list
+        (274, 116), // get_robust_list
+        (275, 428), // splice
+        (276, 457), // tee
+        (277, 448), // sync_file_range
+        (278, 502), // vmsplice
+        (279, 229), // move_pages
+        (280, 495), // utimensat
+        (281, 58), // epoll_pwait
+        (282, 419), // signalfd
+        (283, 468), // timerfd_create
+        (284, 62), // eventfd
+        (285, 72), // fallocate
+        (286, 471), // timerfd_settime
+        (287, 469), // timerfd_gettime
+        (288, 4), // accept4
+        (289, 420), // signalfd4
+        (290, 63), // eventfd2
+        (291, 55), // epoll_create1
+        (292, 53), // dup3
+        (293, 278), // pipe2
+        (294, 161), // inotify_init1
+        (295, 288), // preadv
+        (296, 302), // pwritev
+        (297, 340), // rt_tgsigqueueinfo
+        (298, 272), // perf_event_open
+        (299, 316), // recvmmsg
+        (300, 73), // fanotify_init
+        (301, 74), // fanotify_mark
+        (302, 290), // prlimit64
+        (303, 251), // name_to_handle_at
+        (304, 263), // open_by_handle_at
+        (305, 32), // clock_adjtime
+        (306, 450), // syncfs
+        (307, 371), // sendmmsg
+        (308, 391), // setns
+        (309, 119), // getcpu
+        (310, 293), // process_vm_readv
+        (311, 294), // process_vm_writev
+        (312, 179), // kcmp
+        (313, 88), // finit_module
+        (314, 356), // sched_setattr
+        (315, 350), // sched_getattr
+        (316, 324), // renameat2
+        (317, 360), // seccomp
+        (318, 140), // getrandom
+        (319, 212), // memfd_create
+        (320, 180), // kexec_file_load
+        (321, 18), // bpf
+        (322, 65), // execveat
+        (323, 490), // userfaultfd
+        (324, 211), // membarrier
+        (325, 221), // mlock2
+        (326, 47), // copy_file_range
+        (327, 289), // preadv2
+        (328, 303), // pwritev2
+        (329, 282), // pkey_mprotect
+        (330, 280), // pkey_alloc
+        (331, 281), // pkey_free
+        (332, 437), // statx
+        (333, 166), // io_pgetevents
+        (334, 330), // rseq
+        (335, 488), // uretprobe
+        (336, 487), // uprobe
+        (424, 276), // pidfd_send_signal
+        (425, 172), // io_uring_setup
+        (426, 170), // io_uring_enter
+        (427, 171), // io_uring_register
+        (428, 264), // open_tree
+        (429, 228), // move_mount
+        (430, 96), // fsopen
+        (431, 93), // fsconfig
+        (432, 95), // fsmount
+        (433, 97), // fspick
+        (434, 275), // pidfd_open
+        (435, 43), // clone3
+        (436, 45), // close_range
+        (437, 267), // openat2
+        (438, 274), // pidfd_getfd
+        (439, 69), // faccessat2
+        (440, 291), // process_madvise
+        (441, 59), // epoll_pwait2
+        (442, 227), // mount_setattr
+        (443, 306), // quotactl_fd
+        (444, 185), // landlock_create_ruleset
+        (445, 184), // landlock_add_rule
+        (446, 186), // landlock_restrict_self
+        (447, 213), // memfd_secret
+        (448, 292), // process_mrelease
+        (449, 111), // futex_waitv
+        (450, 375), // set_mempolicy_home_node
+        (451, 24), // cachestat
+        (452, 78), // fchmodat2
+        (453, 209), // map_shadow_stack
+        (454, 112), // futex_wake
+        (455, 110), // futex_wait
+        (456, 108), // futex_requeue
+        (457, 436), // statmount
+        (458, 193), // listmount
+        (459, 203), // lsm_get_self_attr
+        (460, 205), // lsm_set_self_attr
+        (461, 204), // lsm_list_modules
+        (462, 241), // mseal
+        (463, 409), // setxattrat
+        (464, 155), // getxattrat
+        (465, 196), // listxattrat
+        (466, 321), // removexattrat
+        (467, 265), // open_tree_attr
+        (468, 86), // file_getattr
+        (469, 87), // file_setattr
+        (470, 194), // listns
+        (471, 331), // rseq_slice_yield
     ],
 };
