@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::arch::{Arch, Multiplexed, X32_SYSCALL_BIT};
+use crate::arch::{Arch, Multiplexed, SyscallId, X32_SYSCALL_BIT};
 use crate::policy::{is_unknown_number, Action, ArgCond, Policy, Rule, Syscall, ENOSYS};
 
 /// What one syscall number decides: the first entry whose conditions all hold gives the
@@ -94,6 +94,15 @@ pub fn token_ranges(policy: &Policy) -> Vec<TokenRanges> {
             tokens.push(a.audit_arch());
         }
     }
+    // Each rule's name is looked up once here, not once per architecture.
+    let ids: Vec<Option<SyscallId>> = policy
+        .rules()
+        .iter()
+        .map(|r| match &r.syscall {
+            Syscall::Name(name) => SyscallId::from_name(name),
+            Syscall::Number(_) => None,
+        })
+        .collect();
     tokens
         .into_iter()
         .map(|token| {
@@ -104,7 +113,7 @@ pub fn token_ranges(policy: &Policy) -> Vec<TokenRanges> {
                 .collect();
             TokenRanges {
                 token,
-                ranges: ranges_for_token(policy, &members),
+                ranges: ranges_for_token(policy, &ids, &members),
                 arches: members,
             }
         })
@@ -121,7 +130,12 @@ fn number_space(arch: Arch) -> (u32, u32) {
     }
 }
 
-fn ranges_for_token(policy: &Policy, arches: &[Arch]) -> Vec<(u32, Arc<Decision>)> {
+/// `ids`: each rule's [`SyscallId`] (`None` for a number or an unknown name).
+fn ranges_for_token(
+    policy: &Policy,
+    ids: &[Option<SyscallId>],
+    arches: &[Arch],
+) -> Vec<(u32, Arc<Decision>)> {
     let bad_arch = Arc::new(Decision::constant(policy.attrs.bad_arch));
     let default = Arc::new(Decision::constant(policy.default_action()));
     let enosys = Arc::new(Decision::constant(Action::Errno(ENOSYS)));
@@ -139,7 +153,7 @@ fn ranges_for_token(policy: &Policy, arches: &[Arch]) -> Vec<(u32, Arc<Decision>
 
     for &arch in arches {
         let (lo, hi) = number_space(arch);
-        let per_nr = rules_by_number(policy, arch);
+        let per_nr = rules_by_number(policy, ids, arch);
         let newest = arch.newest_syscall().1;
         let gap = |nr: u32| {
             if policy.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr) {
@@ -195,13 +209,22 @@ fn ranges_for_token(policy: &Policy, arches: &[Arch]) -> Vec<(u32, Arc<Decision>
 /// Rules that name one syscall, with their indexes in the policy.
 type NamedRules<'a> = Vec<(usize, &'a Rule)>;
 
-/// Every rule that applies to a number on `arch`, including the multiplexed paths.
-fn rules_by_number(policy: &Policy, arch: Arch) -> BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> {
+/// Every rule that applies to a number on `arch`, including the multiplexed paths (what
+/// [`Policy::rule_targets`] gives, with the names already looked up in `ids`).
+fn rules_by_number(
+    policy: &Policy,
+    ids: &[Option<SyscallId>],
+    arch: Arch,
+) -> BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> {
     let mut per_nr: BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> = BTreeMap::new();
     // Rules naming each multiplexed call, grouped in this one pass over the rules.
     let mut multiplexed: BTreeMap<&str, (Multiplexed, NamedRules)> = BTreeMap::new();
-    for (i, rule) in policy.rules().iter().enumerate() {
-        if let Some(nr) = policy.rule_targets(rule, arch) {
+    for (i, (rule, id)) in policy.rules().iter().zip(ids).enumerate() {
+        let target = match rule.syscall {
+            Syscall::Number(nr) => Some(nr),
+            Syscall::Name(_) => id.and_then(|id| arch.syscall_number_of(id)),
+        };
+        if let Some(nr) = target {
             per_nr
                 .entry(nr)
                 .or_default()
