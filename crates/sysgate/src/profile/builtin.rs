@@ -33,7 +33,7 @@
 
 use super::docker::docker_arch_names;
 use super::{Loaded, Target};
-use crate::arch::Arch;
+use crate::arch::{Arch, SyscallId};
 use crate::policy::{Action, ArgCond, CmpOp, Policy, Rule, ENOSYS};
 
 /// One built-in profile: its name, a one-line summary and its constructor.
@@ -149,11 +149,11 @@ impl<'t> Builder<'t> {
     /// policy's architectures has (as the JSON frontend does).
     fn add(&mut self, action: Action, names: &[&str], conds: &[ArgCond], why: &str) {
         for name in names {
-            let on_target = self
-                .policy
-                .arches()
-                .iter()
-                .any(|a| a.syscall_number(name).is_some() || a.multiplexed(name).is_some());
+            let id = SyscallId::from_name(name);
+            let on_target = self.policy.arches().iter().any(|a| {
+                id.is_some_and(|id| a.syscall_number_of(id).is_some())
+                    || a.multiplexed(name).is_some()
+            });
             if !on_target {
                 continue;
             }
