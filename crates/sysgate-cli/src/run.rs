@@ -49,6 +49,10 @@ pub enum Compat {
     Hard,
 }
 
+/// What `sysgate run` does, in one line of help.
+pub const ABOUT: &str = "Run a program under a seccomp filter (Docker's default unless told \
+otherwise), and explain it if the filter kills it";
+
 /// Arguments of `sysgate run`.
 #[derive(clap::Args, Debug)]
 #[command(
