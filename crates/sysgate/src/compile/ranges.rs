@@ -5,7 +5,7 @@
 //! the x86_64 token, `nr == -1`, unknown numbers). It knows nothing about BPF: a
 //! [`Decision`] is still a list of rules, and the next stage lowers it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::arch::{Arch, Multiplexed, SyscallId, X32_SYSCALL_BIT};
@@ -139,62 +139,85 @@ fn ranges_for_token(
     let bad_arch = Arc::new(Decision::constant(policy.attrs.bad_arch));
     let default = Arc::new(Decision::constant(policy.default_action()));
     let enosys = Arc::new(Decision::constant(Action::Errno(ENOSYS)));
-    // Points where the decision may change, each with its decision.
-    let mut points: BTreeMap<u32, Arc<Decision>> = BTreeMap::new();
-    // Start: everything is bad-arch until an ABI claims its slice.
-    points.insert(0, bad_arch.clone());
-    let mut interned: BTreeMap<Decision, Arc<Decision>> = BTreeMap::new();
-    let mut intern = |d: Decision| {
-        interned
-            .entry(d.clone())
-            .or_insert_with(|| Arc::new(d))
-            .clone()
-    };
+    let enosys_for_unknown = policy.attrs.enosys_for_unknown_syscalls;
+    // Equal decisions share one Arc: the next stage builds one node per Arc.
+    let mut interned: HashMap<Decision, Arc<Decision>> = HashMap::new();
 
-    for &arch in arches {
-        let (lo, hi) = number_space(arch);
-        let per_nr = rules_by_number(policy, ids, arch);
+    // Each ABI's slice of the number space, in order (x86_64 and x32 split their token).
+    let mut slices: Vec<(u32, u32, Arch)> = arches
+        .iter()
+        .map(|&a| {
+            let (lo, hi) = number_space(a);
+            (lo, hi, a)
+        })
+        .collect();
+    slices.sort_unstable_by_key(|(lo, _, _)| *lo);
+
+    // `(first number, decision)`: every number up to the next start has that decision.
+    let mut points: Vec<(u32, Arc<Decision>)> = Vec::new();
+    // The first number no slice has claimed yet: what lies between slices is bad-arch.
+    let mut next = 0u32;
+    for (lo, hi, arch) in slices {
+        debug_assert!(lo >= next, "the ABIs of one token own disjoint slices");
+        if lo > next {
+            points.push((next, bad_arch.clone()));
+        }
         let newest = arch.newest_syscall().1;
+        // What a number no rule names gets: the default, or ENOSYS if it is unknown.
         let gap = |nr: u32| {
-            if policy.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr) {
+            if enosys_for_unknown && is_unknown_number(arch, nr) {
                 enosys.clone()
             } else {
                 default.clone()
             }
         };
-        // The slice starts with the gap decision; above `newest` it may turn to ENOSYS.
-        points.insert(lo, gap(lo));
-        if policy.attrs.enosys_for_unknown_syscalls && newest < hi && newest >= lo {
-            points.insert(newest + 1, gap(newest + 1));
-            // Numbers the table knows above `newest` (ARM private calls, x32 legacy) keep
-            // the default.
-            for (_, nr) in arch
-                .table()
-                .iter()
-                .filter(|(_, nr)| *nr > newest && *nr <= hi)
-            {
-                points.insert(nr, default.clone());
-                if nr < hi {
-                    points.entry(nr + 1).or_insert_with(|| gap(nr + 1));
+        let mut per_nr = rules_by_number(policy, ids, arch);
+        per_nr.retain(|(nr, _)| (lo..=hi).contains(nr)); // a number rule outside this slice
+                                                         // The numbers where the decision may change: the slice's start, each number a rule
+                                                         // names and the one after it, and, when unknown numbers get ENOSYS, the numbers
+                                                         // around the known ones above the newest.
+        let mut starts: Vec<u32> = vec![lo];
+        let special = |starts: &mut Vec<u32>, nr: u32| {
+            starts.push(nr);
+            if nr < hi {
+                starts.push(nr + 1);
+            }
+        };
+        for (nr, _) in &per_nr {
+            special(&mut starts, *nr);
+        }
+        if enosys_for_unknown && (lo..hi).contains(&newest) {
+            starts.push(newest + 1);
+            for (_, nr) in arch.table().iter() {
+                if nr > newest && nr <= hi {
+                    special(&mut starts, nr);
                 }
             }
         }
-        for (nr, entries) in per_nr {
-            if nr < lo || nr > hi {
-                continue; // a number rule outside this ABI's slice
-            }
-            let fallback = gap(nr).fallback;
-            points.insert(nr, intern(Decision::new(entries, fallback)));
-            if nr < hi {
-                points.entry(nr + 1).or_insert_with(|| gap(nr + 1));
-            }
+        starts.sort_unstable();
+        starts.dedup();
+        for start in starts {
+            let d = match per_nr.binary_search_by_key(&start, |(nr, _)| *nr) {
+                Ok(i) => {
+                    let entries = std::mem::take(&mut per_nr[i].1);
+                    let d = Decision::new(entries, gap(start).fallback);
+                    interned
+                        .entry(d)
+                        .or_insert_with_key(|d| Arc::new(d.clone()))
+                        .clone()
+                }
+                Err(_) => gap(start),
+            };
+            points.push((start, d));
         }
-        if hi < u32::MAX - 1 {
-            points.entry(hi + 1).or_insert_with(|| bad_arch.clone());
-        }
+        // hi <= u32::MAX - 1: -1 is never in a slice.
+        next = hi + 1;
+    }
+    if next < u32::MAX {
+        points.push((next, bad_arch));
     }
     // nr == -1: a tracer skipped the call; the default applies.
-    points.insert(u32::MAX, default.clone());
+    points.push((u32::MAX, default));
 
     let mut ranges: Vec<(u32, Arc<Decision>)> = Vec::with_capacity(points.len());
     for (start, d) in points {
@@ -206,17 +229,17 @@ fn ranges_for_token(
     ranges
 }
 
+/// A number's entries: `(action, conditions)` in rule order.
+type Entries = Vec<(Action, Vec<ArgCond>)>;
+
 /// Rules that name one syscall, with their indexes in the policy.
 type NamedRules<'a> = Vec<(usize, &'a Rule)>;
 
 /// Every rule that applies to a number on `arch`, including the multiplexed paths (what
-/// [`Policy::rule_targets`] gives, with the names already looked up in `ids`).
-fn rules_by_number(
-    policy: &Policy,
-    ids: &[Option<SyscallId>],
-    arch: Arch,
-) -> BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> {
-    let mut per_nr: BTreeMap<u32, Vec<(Action, Vec<ArgCond>)>> = BTreeMap::new();
+/// [`Policy::rule_targets`] gives, with the names already looked up in `ids`): `(number,
+/// entries)` sorted by number, each number once, its entries in rule order.
+fn rules_by_number(policy: &Policy, ids: &[Option<SyscallId>], arch: Arch) -> Vec<(u32, Entries)> {
+    let mut targeted: Vec<(u32, Action, Vec<ArgCond>)> = Vec::with_capacity(ids.len());
     // Rules naming each multiplexed call, grouped in this one pass over the rules.
     let mut multiplexed: BTreeMap<&str, (Multiplexed, NamedRules)> = BTreeMap::new();
     for (i, (rule, id)) in policy.rules().iter().zip(ids).enumerate() {
@@ -225,10 +248,7 @@ fn rules_by_number(
             Syscall::Name(_) => id.and_then(|id| arch.syscall_number_of(id)),
         };
         if let Some(nr) = target {
-            per_nr
-                .entry(nr)
-                .or_default()
-                .push((rule.action, rule.conds.clone()));
+            targeted.push((nr, rule.action, rule.conds.clone()));
         }
         if let Syscall::Name(name) = &rule.syscall {
             if let Some(via) = arch.multiplexed(name) {
@@ -244,10 +264,16 @@ fn rules_by_number(
         if let Some((action, _)) = policy.multiplexed_outcome_of(rules) {
             let call = ArgCond::new(0, crate::policy::CmpOp::Eq, u64::from(via.call))
                 .expect("argument 0 exists");
-            per_nr
-                .entry(via.syscall)
-                .or_default()
-                .push((action, vec![call]));
+            targeted.push((via.syscall, action, vec![call]));
+        }
+    }
+    // Stable: each number's entries stay in the order above.
+    targeted.sort_by_key(|(nr, _, _)| *nr);
+    let mut per_nr: Vec<(u32, Entries)> = Vec::new();
+    for (nr, action, conds) in targeted {
+        match per_nr.last_mut() {
+            Some((last, entries)) if *last == nr => entries.push((action, conds)),
+            _ => per_nr.push((nr, vec![(action, conds)])),
         }
     }
     per_nr
