@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Result};
 use sysgate::arch;
 use sysgate::bpf::{data, op, Insn};
 use sysgate::kernel::{
-    adapt, AuditReader, ChildInstall, CommandExt, CompatLevel, Features, InstallError,
+    adapt_in_place, AuditReader, ChildInstall, CommandExt, CompatLevel, Features, InstallError,
     InstallOptions, PreparedFilters,
 };
 use sysgate::policy::{parse_errno, Action, Policy, Rule, Syscall, MAX_ERRNO};
@@ -179,13 +179,13 @@ pub fn run(args: Args) -> Result<Finished> {
         }
     };
 
-    let (policy, sources) = build_policy(&args, &warn)?;
+    let (mut policy, sources) = build_policy(&args, &warn)?;
     let level = match args.compat {
         Compat::BestEffort => CompatLevel::BestEffort,
         Compat::Hard => CompatLevel::HardRequirement,
     };
     let features = Features::probe();
-    let (policy, status) = adapt(&policy, &features, level).map_err(|e| {
+    let status = adapt_in_place(&mut policy, &features, level).map_err(|e| {
         anyhow!(
             "this kernel ({}) cannot enforce the policy: {e}",
             features.release

@@ -25,7 +25,7 @@ use std::fmt;
 
 use super::install::FilterFlag;
 use super::probe::{ActionKind, Features};
-use crate::policy::{Action, Policy, PolicyError, Rule, ENOSYS};
+use crate::policy::{Action, Policy, PolicyError, ENOSYS};
 
 /// How strictly a policy must be enforced as written.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -246,6 +246,32 @@ pub fn adapt(
     features: &Features,
     level: CompatLevel,
 ) -> Result<(Policy, Status), CompatError> {
+    let mut fitted = policy.clone();
+    let status = adapt_in_place(&mut fitted, features, level)?;
+    Ok((fitted, status))
+}
+
+/// [`adapt`] without a copy: on success `policy` is the fitted policy; on error it is left
+/// unchanged.
+///
+/// ```
+/// use sysgate::kernel::{adapt_in_place, CompatLevel, Features, KernelVersion};
+/// use sysgate::policy::{Action, Policy};
+///
+/// let mut policy = Policy::new(Action::KillProcess);
+/// let old = Features::for_kernel(KernelVersion::new(4, 9, 0));
+/// assert!(adapt_in_place(&mut policy, &old, CompatLevel::HardRequirement).is_err());
+/// assert_eq!(policy.default_action(), Action::KillProcess);
+/// let status = adapt_in_place(&mut policy, &old, CompatLevel::BestEffort)?;
+/// assert_eq!(policy.default_action(), Action::KillThread);
+/// assert!(!status.is_exact());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn adapt_in_place(
+    policy: &mut Policy,
+    features: &Features,
+    level: CompatLevel,
+) -> Result<Status, CompatError> {
     if !features.filter_mode {
         return Err(CompatError::NoFilterMode);
     }
@@ -262,22 +288,18 @@ pub fn adapt(
         Ok(to)
     };
 
+    // Everything is decided first and applied only when nothing failed.
     let default = fit_at(policy.default_action(), Site::Default)?;
     let bad_arch = fit_at(policy.attrs.bad_arch, Site::BadArch)?;
-    let rules = policy
-        .rules()
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            Ok(Rule {
-                action: fit_at(r.action, Site::Rule(i))?,
-                ..r.clone()
-            })
-        })
-        .collect::<Result<Vec<Rule>, CompatError>>()?;
+    let mut rule_actions = Vec::new();
+    for (i, r) in policy.rules().iter().enumerate() {
+        let to = fit_at(r.action, Site::Rule(i))?;
+        if to != r.action {
+            rule_actions.push((i, to));
+        }
+    }
 
-    let mut attrs = policy.attrs.clone();
-    attrs.bad_arch = bad_arch;
+    let mut flags = policy.attrs.flags;
     let requested = policy.attrs.flags;
     let tsync_and_listener = requested.tsync && requested.new_listener;
     let mut dropped_flags = Vec::new();
@@ -287,7 +309,7 @@ pub fn adapt(
         }
         match drop_flag(flag, tsync_and_listener) {
             Ok(consequence) if level == CompatLevel::BestEffort => {
-                flag.set(&mut attrs.flags, false);
+                flag.set(&mut flags, false);
                 dropped_flags.push(DroppedFlag { flag, consequence });
             }
             Ok(_) => {
@@ -300,28 +322,25 @@ pub fn adapt(
         }
     }
 
-    // Rebuild: same architectures and attributes, the fitted actions, rules in order.
-    let mut fitted = Policy::new(default);
-    fitted.set_arches(policy.arches().iter().copied())?;
-    fitted.attrs = attrs;
-    for rule in rules {
-        fitted.add_rule(rule)?;
+    // The same architectures, attributes and rules in order, with the fitted actions.
+    policy.set_default_action(default)?;
+    policy.attrs.bad_arch = bad_arch;
+    policy.attrs.flags = flags;
+    for (i, action) in rule_actions {
+        policy.set_rule_action(i, action)?;
     }
-    Ok((
-        fitted,
-        Status {
-            level,
-            substitutions,
-            dropped_flags,
-        },
-    ))
+    Ok(Status {
+        level,
+        substitutions,
+        dropped_flags,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kernel::KernelVersion;
-    use crate::policy::{ArgCond, CmpOp};
+    use crate::policy::{ArgCond, CmpOp, Rule};
     use crate::Arch;
 
     fn kernel(major: u32, minor: u32) -> Features {
@@ -359,6 +378,23 @@ mod tests {
             assert!(status.is_exact());
             assert_eq!(status.to_string(), "enforced exactly as written\n");
         }
+    }
+
+    #[test]
+    fn in_place_fits_like_the_copy_and_leaves_a_refused_policy_alone() {
+        let p = every_action_policy();
+        for features in [kernel(3, 17), kernel(4, 9), kernel(5, 4), kernel(6, 1)] {
+            let (copy, copy_status) = adapt(&p, &features, CompatLevel::BestEffort).unwrap();
+            let mut in_place = p.clone();
+            let status = adapt_in_place(&mut in_place, &features, CompatLevel::BestEffort).unwrap();
+            assert_eq!(in_place, copy);
+            assert_eq!(status.to_string(), copy_status.to_string());
+        }
+        // A hard requirement on 4.9 fails (no KILL_PROCESS, no USER_NOTIF): whatever was
+        // fitted before the failure must not stick.
+        let mut refused = p.clone();
+        adapt_in_place(&mut refused, &kernel(4, 9), CompatLevel::HardRequirement).unwrap_err();
+        assert_eq!(refused, p);
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub(crate) mod sys;
 
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
-pub use compat::{adapt, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution};
+pub use compat::{
+    adapt, adapt_in_place, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution,
+};
 pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
     MAX_INSNS_PER_PATH,

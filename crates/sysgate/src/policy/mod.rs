@@ -295,6 +295,15 @@ impl Policy {
         Ok(())
     }
 
+    /// Change the action of rule `i` (its index from [`Policy::add_rule`]); the rule keeps
+    /// its syscall, conditions and origin.
+    pub(crate) fn set_rule_action(&mut self, i: usize, action: Action) -> Result<(), PolicyError> {
+        let rule = &mut self.rules[i];
+        check_action(action, &rule.origin)?;
+        rule.action = action;
+        Ok(())
+    }
+
     /// The architectures, sorted.
     pub fn arches(&self) -> &[Arch] {
         &self.arches
