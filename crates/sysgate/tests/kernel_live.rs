@@ -17,8 +17,8 @@ use std::time::Duration;
 use sysgate::bpf::{data, op, Insn};
 use sysgate::kernel::{
     install_insns, ActionKind, AuditReader, AuditSource, ChildInstall, CommandExt, Features,
-    FilterFlag, InstallError, InstallOptions, Listener, PreparedFilters, Readiness, Response,
-    TargetFd,
+    FilterFlag, FilteredCommand, InstallError, InstallOptions, Listener, PreparedFilters,
+    Readiness, Response, SpawnError, TargetFd,
 };
 use sysgate::policy::Action;
 use sysgate::Arch;
@@ -244,6 +244,150 @@ fn a_listener_without_a_handoff_fails_spawn() {
         .spawn()
         .expect_err("nobody would hold the listener");
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+}
+
+// ---- FilteredCommand (posix_spawn-style) ------------------------------------------------
+
+/// A fresh path in the temporary directory for a child to write to.
+fn temp_path(tag: &str) -> std::path::PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("sysgate-kernel-live-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn filtered_command_runs_the_program_under_the_filter() {
+    // Looked up in PATH; uname fails with ENOSYS, the shell reports it in its status.
+    let enosys = one(&[(libc::SYS_uname, Action::Errno(libc::ENOSYS as u16))]);
+    let mut child = FilteredCommand::new("sh", enosys)
+        .args(["-c", "uname >/dev/null 2>&1"])
+        .spawn()
+        .expect("spawn sh");
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    // wait again: the same status, not an error.
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+
+    let mut child = FilteredCommand::new("sh", one(&[]))
+        .args(["-c", "uname >/dev/null 2>&1"])
+        .spawn()
+        .expect("spawn sh");
+    assert!(child.wait().unwrap().success());
+
+    let kill = one(&[(libc::SYS_uname, Action::KillProcess)]);
+    let mut child = FilteredCommand::new("/bin/uname", kill)
+        .spawn()
+        .expect("spawn uname");
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGSYS));
+}
+
+#[test]
+fn filtered_command_starts_nothing_when_the_filter_is_refused() {
+    let marker = temp_path("refused");
+    // ld [nr]; jeq #0, +5 (past the end): the kernel's checker refuses it.
+    let invalid = vec![
+        Insn::load(data::NR),
+        Insn::jump(op::JEQ, 0, 5, 0),
+        Insn::ret(Action::Allow.to_ret()),
+    ];
+    let err = FilteredCommand::new("/bin/sh", prepared(&[invalid], InstallOptions::new()))
+        .args(["-c", &format!("touch {}", marker.display())])
+        .spawn()
+        .expect_err("the kernel must refuse the program");
+    match err {
+        SpawnError::Install(InstallError::InvalidProgram { index: 0 }) => {}
+        other => panic!("expected InvalidProgram, got {other:?}"),
+    }
+    assert!(
+        !marker.exists(),
+        "the program ran although its filter was refused"
+    );
+
+    // A missing program: the filters were installed, exec failed.
+    match FilteredCommand::new("/no/such/program", one(&[])).spawn() {
+        Err(SpawnError::Exec(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("expected a failed exec, got {other:?}"),
+    }
+    match FilteredCommand::new("no-such-program-in-path", one(&[])).spawn() {
+        Err(SpawnError::Exec(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("expected a failed exec, got {other:?}"),
+    }
+}
+
+#[test]
+fn filtered_command_refuses_what_exec_or_the_listener_cannot_take() {
+    match FilteredCommand::new("/bin/echo", one(&[]))
+        .arg("a\0b")
+        .spawn()
+    {
+        Err(SpawnError::InvalidInput(msg)) => assert!(msg.contains("NUL"), "{msg}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    let notify = prepared(
+        &[filter(
+            &[(libc::SYS_uname, Action::UserNotif)],
+            Action::Allow,
+        )],
+        InstallOptions::new().new_listener(true),
+    );
+    match FilteredCommand::new("/bin/true", notify).spawn() {
+        Err(SpawnError::InvalidInput(msg)) => assert!(msg.contains("listener"), "{msg}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+/// `field` of /proc/self/status of a `cat` started by `command`, as a bit mask.
+fn child_signal_field(command: &mut FilteredCommand, field: &str, tag: &str) -> u64 {
+    let out = temp_path(tag);
+    let mut child = command
+        .args([
+            "-c",
+            &format!("exec cat /proc/self/status > {}", out.display()),
+        ])
+        .spawn()
+        .expect("spawn sh");
+    assert!(child.wait().unwrap().success());
+    let status = std::fs::read_to_string(&out).expect("the child wrote its status");
+    let _ = std::fs::remove_file(&out);
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in\n{status}"));
+    u64::from_str_radix(line.trim(), 16).expect("hex mask")
+}
+
+#[test]
+fn filtered_command_sets_the_mask_and_default_dispositions() {
+    let bit = |sig: i32| 1u64 << (sig - 1);
+    // This test process ignores SIGPIPE (the Rust runtime does); the program gets it at its
+    // default, as std::process::Command gives it.
+    let ignored = child_signal_field(
+        &mut FilteredCommand::new("/bin/sh", one(&[])),
+        "SigIgn",
+        "ign",
+    );
+    assert_eq!(ignored & bit(libc::SIGPIPE), 0, "SigIgn {ignored:#x}");
+
+    // By default the mask of the spawning thread (nothing blocked here), else the one given.
+    let blocked = child_signal_field(
+        &mut FilteredCommand::new("/bin/sh", one(&[])),
+        "SigBlk",
+        "blk0",
+    );
+    assert_eq!(blocked, 0, "SigBlk {blocked:#x}");
+    // SAFETY: a zeroed sigset initialised by sigemptyset, with valid signal numbers.
+    let mask = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        set
+    };
+    let blocked = child_signal_field(
+        FilteredCommand::new("/bin/sh", one(&[])).signal_mask(mask),
+        "SigBlk",
+        "blk1",
+    );
+    assert_eq!(blocked, bit(libc::SIGUSR1), "SigBlk {blocked:#x}");
 }
 
 // ---- Audit records ---------------------------------------------------------------------

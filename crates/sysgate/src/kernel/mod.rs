@@ -10,6 +10,8 @@
 //!   never permitting more than written, with a [`Status`] saying what changed.
 //! - [`CommandExt`]: install filters in a child between `fork` and `exec`, and tell a
 //!   refused filter from a failed `exec` ([`InstallReport`]).
+//! - [`FilteredCommand`]: start a program under filters the way `posix_spawn` does, without
+//!   copying the parent (`clone(CLONE_VM | CLONE_VFORK)`): what `sysgate run` uses.
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
 //! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
 //!   a filter killed a process for.
@@ -27,6 +29,7 @@ mod compat;
 mod install;
 mod notify;
 mod probe;
+mod spawn;
 pub(crate) mod sys;
 
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
@@ -42,3 +45,4 @@ pub use notify::{
     Listener, NotifSizes, Notification, NotifyError, Readiness, Response, SeccompData, TargetFd,
 };
 pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};
+pub use spawn::{FilteredChild, FilteredCommand, SpawnError};
