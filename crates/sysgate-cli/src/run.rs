@@ -15,8 +15,8 @@ use anyhow::{anyhow, bail, Result};
 use sysgate::arch;
 use sysgate::bpf::{data, op, Insn};
 use sysgate::kernel::{
-    adapt_in_place, AuditReader, ChildInstall, CommandExt, CompatLevel, Features, InstallError,
-    InstallOptions, PreparedFilters,
+    adapt_in_place, AuditReader, CompatLevel, Features, FilteredCommand, InstallError,
+    InstallOptions, PreparedFilters, SpawnError,
 };
 use sysgate::policy::{parse_errno, Action, Policy, Rule, Syscall, MAX_ERRNO};
 use sysgate::profile;
@@ -244,15 +244,13 @@ pub fn run(args: Args) -> Result<Finished> {
         .split_first()
         .ok_or_else(|| anyhow!("no program to run"))?;
     let shown = program.to_string_lossy().into_owned();
-    let mut command = std::process::Command::new(program);
-    command.args(rest);
-    forwarder.restore_in_child(&mut command);
-    let report = command
-        .seccomp_filters_reporting(prepared)
-        .map_err(|e| anyhow!("cannot prepare the install: {e}"))?;
+    // Started posix_spawn-style (the child shares our memory until exec), with the signal
+    // mask sysgate was started with.
+    let mut command = FilteredCommand::new(program, prepared);
+    command.args(rest).signal_mask(forwarder.original_mask());
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return spawn_failed(&shown, e, report.outcome(), args.keep_caps),
+        Err(e) => return spawn_failed(&shown, e, args.keep_caps),
     };
     forwarder.attach(child.id());
     let pid = i32::try_from(child.id()).unwrap_or(0);
@@ -320,15 +318,10 @@ fn start_explaining(
     Ok(watch)
 }
 
-/// `spawn` failed: was it the filter (the program never started) or `exec`?
-fn spawn_failed(
-    program: &str,
-    err: std::io::Error,
-    outcome: ChildInstall,
-    keep_caps: bool,
-) -> Result<Finished> {
-    match outcome {
-        ChildInstall::Installed => {
+/// The program was not started: because of the filter, or because `exec` failed.
+fn spawn_failed(program: &str, err: SpawnError, keep_caps: bool) -> Result<Finished> {
+    match err {
+        SpawnError::Exec(err) => {
             eprintln!("sysgate: cannot run {program}: {err}");
             if err.kind() == std::io::ErrorKind::NotFound {
                 Ok(Finished::NotFound)
@@ -336,7 +329,7 @@ fn spawn_failed(
                 Ok(Finished::NotExecutable)
             }
         }
-        ChildInstall::Failed(e) => {
+        SpawnError::Install(e) => {
             let hint = match &e {
                 InstallError::PermissionDenied { .. } if keep_caps => {
                     "; without no_new_privs the kernel needs CAP_SYS_ADMIN: drop --keep-caps or \
@@ -351,8 +344,8 @@ fn spawn_failed(
             };
             bail!("the filter could not be installed, so {program} was not started: {e}{hint}")
         }
-        // Not reached (fork failed), interrupted, or a kind this sysgate does not know.
-        _ => bail!("{program} was not started: {err}"),
+        // No process could be started, or it died before installing; or a bad argument.
+        other => bail!("{program} was not started: {other}"),
     }
 }
 

@@ -16,8 +16,6 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::unix::process::CommandExt as _;
-use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use libc::c_int;
@@ -39,8 +37,6 @@ static CHILD_PIDFD: AtomicI32 = AtomicI32::new(-1);
 /// The handlers, and what they replaced.
 pub struct Forwarder {
     old_mask: libc::sigset_t,
-    /// For each of [`FORWARDED`], whether it was ignored (the child keeps it ignored).
-    was_ignored: [bool; FORWARDED.len()],
 }
 
 fn forwarded_set() -> libc::sigset_t {
@@ -102,8 +98,7 @@ impl Forwarder {
         }
         // SAFETY: pthread_sigmask succeeded and filled `old`.
         let old_mask = unsafe { old.assume_init() };
-        let mut was_ignored = [false; FORWARDED.len()];
-        for (i, sig) in FORWARDED.into_iter().enumerate() {
+        for sig in FORWARDED {
             // SAFETY: `sigaction` is plain data; all-zero is a valid starting value.
             let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
             let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -115,8 +110,8 @@ impl Forwarder {
             // SAFETY: reading the current disposition of a valid signal.
             unsafe { libc::sigaction(sig, std::ptr::null(), &mut previous) };
             if previous.sa_sigaction == libc::SIG_IGN {
-                // Ignored by whoever started us (a background job): leave it ignored.
-                was_ignored[i] = true;
+                // Ignored by whoever started us (a background job): leave it ignored, for
+                // the child too.
                 continue;
             }
             // SAFETY: a valid signal and a fully initialised action whose handler only
@@ -125,37 +120,14 @@ impl Forwarder {
                 return Err(io::Error::last_os_error());
             }
         }
-        Ok(Forwarder {
-            old_mask,
-            was_ignored,
-        })
+        Ok(Forwarder { old_mask })
     }
 
-    /// Make `command`'s child start with the dispositions and signal mask this process had
-    /// before [`Forwarder::start`]. Register it before the seccomp hook.
-    pub fn restore_in_child(&self, command: &mut Command) {
-        let mask = self.old_mask;
-        let was_ignored = self.was_ignored;
-        // SAFETY: the hook only calls signal and pthread_sigmask (sigaction and sigprocmask
-        // in a single-threaded child), both async-signal-safe, on values copied before the
-        // fork. Dispositions first, so that a signal pending in the child meets the default
-        // action (or is ignored) once the mask is restored, never our handler.
-        unsafe {
-            command.pre_exec(move || {
-                for (sig, ignored) in FORWARDED.into_iter().zip(was_ignored) {
-                    let disposition = if ignored {
-                        libc::SIG_IGN
-                    } else {
-                        libc::SIG_DFL
-                    };
-                    libc::signal(sig, disposition);
-                }
-                match libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) {
-                    0 => Ok(()),
-                    e => Err(io::Error::from_raw_os_error(e)),
-                }
-            });
-        }
+    /// The signal mask this process had before [`Forwarder::start`]: the one the child
+    /// starts with. (Its dispositions need nothing: the child resets every caught signal to
+    /// its default, and those ignored when sysgate started were left ignored.)
+    pub fn original_mask(&self) -> libc::sigset_t {
+        self.old_mask
     }
 
     /// The child is running: forward signals to it from now on, including those that
