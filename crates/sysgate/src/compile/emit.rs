@@ -46,7 +46,8 @@ pub fn emit(graph: &Graph, root: NodeId, endian: Endian) -> Vec<Insn> {
 
     // `rev` holds the program back to front: index i is instruction len-1-i.
     let mut rev: Vec<Insn> = Vec::new();
-    let mut addr: HashMap<NodeId, usize> = HashMap::with_capacity(order.len());
+    // Where each laid-out node sits in `rev` (indexed by node id).
+    let mut addr: Vec<usize> = vec![usize::MAX; graph.len()];
     // For each target, the nearest trampoline (`ja` to it) placed so far.
     let mut trampolines: HashMap<usize, usize> = HashMap::new();
 
@@ -61,7 +62,7 @@ pub fn emit(graph: &Graph, root: NodeId, endian: Endian) -> Vec<Insn> {
                 pass,
                 fail,
             } => {
-                let (mut to_pass, mut to_fail) = (addr[&pass], addr[&fail]);
+                let (mut to_pass, mut to_fail) = (addr[pass as usize], addr[fail as usize]);
                 // The jump will sit at index `rev.len()`; bring far targets within 255 through
                 // trampolines. Placing one moves the jump, so re-check until both fit.
                 loop {
@@ -81,7 +82,7 @@ pub fn emit(graph: &Graph, root: NodeId, endian: Endian) -> Vec<Insn> {
                     (here - to_pass - 1) as u8,
                     (here - to_fail - 1) as u8,
                 ));
-                let state = entry[&id];
+                let state = entry[id as usize];
                 // `ld word; and mask` unless the accumulator already holds what is needed.
                 let (need_load, need_and) = match (state, mask) {
                     (Acc::Holds(w, m), _) if w == word && m == mask => (false, false),
@@ -96,7 +97,7 @@ pub fn emit(graph: &Graph, root: NodeId, endian: Endian) -> Vec<Insn> {
                 }
             }
         }
-        addr.insert(id, rev.len() - 1);
+        addr[id as usize] = rev.len() - 1;
     }
     rev.reverse();
     rev
@@ -150,10 +151,11 @@ fn post_order(graph: &Graph, root: NodeId) -> Vec<NodeId> {
     order
 }
 
-/// The accumulator state on entry to every reachable node.
-fn entry_states(graph: &Graph, root: NodeId, order: &[NodeId]) -> HashMap<NodeId, Acc> {
-    let mut entry: HashMap<NodeId, Acc> = order.iter().map(|id| (*id, Acc::Unset)).collect();
-    entry.insert(root, Acc::Unknown);
+/// The accumulator state on entry to every reachable node (indexed by node id; unreachable
+/// nodes stay `Unset`).
+fn entry_states(graph: &Graph, root: NodeId, order: &[NodeId]) -> Vec<Acc> {
+    let mut entry: Vec<Acc> = vec![Acc::Unset; graph.len()];
+    entry[root as usize] = Acc::Unknown;
     // Predecessors come after their successors in `order`, so walk it backwards.
     for &id in order.iter().rev() {
         if let Node::Test {
@@ -166,7 +168,7 @@ fn entry_states(graph: &Graph, root: NodeId, order: &[NodeId]) -> HashMap<NodeId
         {
             let out = Acc::Holds(word, mask);
             for next in [pass, fail] {
-                let e = entry.get_mut(&next).expect("successors are reachable");
+                let e = &mut entry[next as usize];
                 *e = e.join(out);
             }
         }

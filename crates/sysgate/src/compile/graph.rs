@@ -6,7 +6,7 @@
 //! gets into the accumulator: the emitter decides where a load is needed. Nothing here knows
 //! about jump offsets.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::arch::Endian;

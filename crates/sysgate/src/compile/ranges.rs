@@ -5,7 +5,9 @@
 //! the x86_64 token, `nr == -1`, unknown numbers). It knows nothing about BPF: a
 //! [`Decision`] is still a list of rules, and the next stage lowers it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::arch::{Arch, Multiplexed, SyscallId, X32_SYSCALL_BIT};
@@ -141,7 +143,7 @@ fn ranges_for_token(
     let enosys = Arc::new(Decision::constant(Action::Errno(ENOSYS)));
     let enosys_for_unknown = policy.attrs.enosys_for_unknown_syscalls;
     // Equal decisions share one Arc: the next stage builds one node per Arc.
-    let mut interned: HashMap<Decision, Arc<Decision>> = HashMap::new();
+    let mut interned: HashMap<Decision, Arc<Decision>> = HashMap::default();
 
     // Each ABI's slice of the number space, in order (x86_64 and x32 split their token).
     let mut slices: Vec<(u32, u32, Arch)> = arches
@@ -196,17 +198,19 @@ fn ranges_for_token(
         }
         starts.sort_unstable();
         starts.dedup();
+        // Both lists are sorted: walk them together.
+        let mut rules = per_nr.iter_mut().peekable();
         for start in starts {
-            let d = match per_nr.binary_search_by_key(&start, |(nr, _)| *nr) {
-                Ok(i) => {
-                    let entries = std::mem::take(&mut per_nr[i].1);
-                    let d = Decision::new(entries, gap(start).fallback);
+            while rules.next_if(|(nr, _)| *nr < start).is_some() {}
+            let d = match rules.next_if(|(nr, _)| *nr == start) {
+                Some((_, entries)) => {
+                    let d = Decision::new(std::mem::take(entries), gap(start).fallback);
                     interned
                         .entry(d)
                         .or_insert_with_key(|d| Arc::new(d.clone()))
                         .clone()
                 }
-                Err(_) => gap(start),
+                None => gap(start),
             };
             points.push((start, d));
         }
