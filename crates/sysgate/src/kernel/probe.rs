@@ -331,7 +331,7 @@ impl Features {
             }
         };
 
-        let actions_avail = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail")
+        let actions_avail = sys::read_small_proc_file("/proc/sys/kernel/seccomp/actions_avail")
             .ok()
             .map(|s| s.split_whitespace().map(String::from).collect());
 
@@ -409,7 +409,7 @@ fn describe(result: Result<libc::c_long, Errno>) -> String {
 
 /// `Seccomp:` and `Seccomp_filters:` from `/proc/self/status`.
 fn process_seccomp() -> Option<ProcessSeccomp> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let status = sys::read_small_proc_file("/proc/self/status").ok()?;
     let field = |name: &str| {
         status
             .lines()

@@ -327,6 +327,16 @@ pub(crate) fn kernel_release() -> Result<String, Errno> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The contents of a small file of /proc or /sys, read in one go: such files say their size
+/// is 0, so `std::fs::read_to_string` reads them in doubling steps from 32 bytes up (eight
+/// reads for /proc/self/status); one page is enough for the ones read here.
+pub(crate) fn read_small_proc_file(path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// `close(2)` on a raw fd the caller owns (used between fork and exec).
 pub(crate) fn close(fd: RawFd) {
     // SAFETY: the caller owns `fd` and never uses it again.
@@ -638,6 +648,27 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 mod tests {
     use super::*;
     use std::os::fd::AsFd;
+
+    #[test]
+    fn small_proc_files_are_read_whole() {
+        // /proc/self/status says its size is 0 and is longer than one of std's first reads;
+        // its last line is the context-switch count.
+        let status = read_small_proc_file("/proc/self/status").unwrap();
+        assert!(status.starts_with("Name:"), "{status}");
+        assert!(status.len() > 1024, "{status}");
+        assert!(status.contains("\nSeccomp:"), "{status}");
+        assert!(
+            status
+                .trim_end()
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with("nonvoluntary_ctxt_switches:"),
+            "{status}"
+        );
+        let err = read_small_proc_file("/proc/self/no-such-file").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn struct_sizes_match_the_uapi() {

@@ -248,8 +248,8 @@ impl Target {
         self.caps.contains(cap)
     }
 
-    /// The running kernel's (version, major revision), from `/proc/sys/kernel/osrelease`
-    /// (what `uname -r` prints); `None` if it cannot be read.
+    /// The running kernel's (version, major revision), from `uname(2)`'s release (what
+    /// `uname -r` prints); `None` if it cannot be read.
     ///
     /// ```
     /// use sysgate::profile::Target;
@@ -259,7 +259,7 @@ impl Target {
     /// }
     /// ```
     pub fn running_kernel() -> Option<(u32, u32)> {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+        let release = crate::kernel::sys::kernel_release().ok()?;
         parse_kernel_release(&release)
     }
 }
