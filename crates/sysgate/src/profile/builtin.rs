@@ -148,6 +148,7 @@ impl<'t> Builder<'t> {
     /// Add `action` for each of `names` with `conds`, skipping names that none of the
     /// policy's architectures has (as the JSON frontend does).
     fn add(&mut self, action: Action, names: &[&str], conds: &[ArgCond], why: &str) {
+        let origin = format!("builtin {}: {why}", self.name);
         for name in names {
             let id = SyscallId::from_name(name);
             let on_target = self.policy.arches().iter().any(|a| {
@@ -159,7 +160,7 @@ impl<'t> Builder<'t> {
             }
             let rule = Rule::new(action, *name)
                 .with_conds(conds.iter().copied())
-                .with_origin(format!("builtin {}: {why}", self.name));
+                .with_origin(origin.clone());
             if let Err(e) = self.policy.add_rule(rule) {
                 // Cannot happen for the rules below; leaving a rule out only denies more.
                 self.warnings
