@@ -52,6 +52,13 @@ pub struct Args {
     #[arg(short = 'o', long, value_name = "OUT")]
     output: Option<PathBuf>,
 
+    /// Lay the program out for a kernel with the seccomp action cache (Linux 5.11+): that
+    /// kernel skips the filter for calls it allows whatever their arguments, so the calls
+    /// that still run it (argument checks, denials) are put nearer the root. It decides the
+    /// same either way; `sysgate run` does this when the running kernel has the cache.
+    #[arg(long)]
+    action_cache: bool,
+
     /// Do not print warnings about the policy.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -60,7 +67,11 @@ pub struct Args {
 /// Run `sysgate compile`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let loaded = profile_input::load(&args.profile, &args.target)?;
-    let compiled = sysgate::compile::compile(&loaded.policy)
+    let options = sysgate::compile::Options {
+        action_cache: args.action_cache,
+        ..Default::default()
+    };
+    let compiled = sysgate::compile::compile_with(&loaded.policy, &options)
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
     if !args.quiet {
         for w in &loaded.warnings {

@@ -201,8 +201,10 @@ pub fn run(args: Args) -> Result<Finished> {
         }
     }
     // The diagnostics are shown only with -v: skip that work at start-up otherwise.
+    // Laid out for the action cache when this kernel has one (the filter decides the same).
     let options = sysgate::compile::Options {
         diagnostics: args.verbose,
+        action_cache: features.action_cache,
         ..Default::default()
     };
     let compiled = sysgate::compile::compile_with(&policy, &options)

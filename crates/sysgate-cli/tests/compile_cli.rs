@@ -141,6 +141,29 @@ fn docker_default_compiles_for_amd64() {
 }
 
 #[test]
+fn action_cache_layout_is_another_program_deciding_the_same() {
+    let plain = sysgate(&["compile", "docker-default", "-f", "text", "-q"]);
+    let cached = sysgate(&[
+        "compile",
+        "docker-default",
+        "-f",
+        "text",
+        "-q",
+        "--action-cache",
+    ]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(cached.status.success(), "{}", stderr(&cached));
+    assert_ne!(stdout(&plain), stdout(&cached), "the layout did not change");
+    // That both decide alike is the library's test (codegen_vs_evaluator); here: both are
+    // whole programs.
+    for out in [&plain, &cached] {
+        let text = stdout(out);
+        assert!(text.lines().count() > 100, "{text}");
+        assert!(text.starts_with("   0: ld   arch"), "{text}");
+    }
+}
+
+#[test]
 fn stacked_programs_need_a_directory() {
     let dir = scratch("stacked");
     // 200 syscalls x 12 two-argument rules: more than 4096 instructions.

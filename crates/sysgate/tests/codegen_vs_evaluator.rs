@@ -170,8 +170,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn compiled_programs_decide_like_the_evaluator(policy in policy()) {
-        let compiled = compile(&policy).unwrap();
+    fn compiled_programs_decide_like_the_evaluator(policy in policy(), action_cache: bool) {
+        // The action-cache layout only reshapes the dispatch: it must decide the same.
+        let options = Options { action_cache, ..Options::default() };
+        let compiled = compile_with(&policy, &options).unwrap();
         for p in &compiled.programs {
             prop_assert!(p.validate().is_ok(), "{:?}", p.validate());
             prop_assert!(p.len() <= sysgate::bpf::MAX_INSNS);

@@ -356,7 +356,17 @@ impl Graph {
     /// Each range is weighted by how many syscalls of the token's primary ABI it holds (x86_64
     /// over x32 on the shared token), so the common calls sit near the root; ranges holding no
     /// syscall still count a little, so they do not pile up in one deep chain.
-    pub fn dispatch_numbers(&mut self, ranges: &TokenRanges, args_64bit: bool) -> NodeId {
+    ///
+    /// With `action_cache` the kernel never runs the filter for a call it allows whatever the
+    /// arguments (below the x32 bit: the cache is indexed by the arch's own numbers), so
+    /// such ranges weigh as little as empty ones, and the calls that do run the filter
+    /// (argument checks, denials) sit nearer the root.
+    pub fn dispatch_numbers(
+        &mut self,
+        ranges: &TokenRanges,
+        args_64bit: bool,
+        action_cache: bool,
+    ) -> NodeId {
         let leaves: Vec<NodeId> = ranges
             .ranges
             .iter()
@@ -381,7 +391,15 @@ impl Graph {
                 // Scaled so that an empty range weighs a tenth of a syscall; a syscall whose
                 // arguments are checked weighs more, since its path is longer after the
                 // dispatch: this keeps the worst case down at little cost to the mean.
-                let checked = !ranges.ranges[i].1.is_constant();
+                let decision = &ranges.ranges[i].1;
+                let checked = !decision.is_constant();
+                let cached = action_cache
+                    && !checked
+                    && decision.fallback == Action::Allow
+                    && hi <= u64::from(crate::arch::X32_SYSCALL_BIT);
+                if cached {
+                    return 1;
+                }
                 (10 * inside as u64 + 1) * if checked { ARG_CHECK_WEIGHT } else { 1 }
             })
             .collect();
@@ -592,10 +610,18 @@ impl Graph {
     /// ```text
     /// ld arch; jeq TOKEN1 -> <numbers of TOKEN1> : (jeq TOKEN2 -> ... : ret BAD_ARCH)
     /// ```
-    pub fn filter(&mut self, tokens: &[(TokenRanges, bool)], bad_arch: Action) -> NodeId {
+    ///
+    /// `action_cache`: the kernel skips the filter for calls it allows whatever their
+    /// arguments (see [`Graph::dispatch_numbers`]).
+    pub fn filter(
+        &mut self,
+        tokens: &[(TokenRanges, bool)],
+        bad_arch: Action,
+        action_cache: bool,
+    ) -> NodeId {
         let mut node = self.ret(bad_arch.to_ret());
         for (ranges, args_64bit) in tokens.iter().rev() {
-            let block = self.dispatch_numbers(ranges, *args_64bit);
+            let block = self.dispatch_numbers(ranges, *args_64bit, action_cache);
             node = self.test(Word::Arch, None, Test::Eq, ranges.token, block, node);
         }
         node

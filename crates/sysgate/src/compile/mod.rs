@@ -86,6 +86,12 @@ pub struct Options {
     /// ([`Policy::check`]): for callers that do not show the warnings, such as
     /// `sysgate run` at start-up.
     pub diagnostics: bool,
+    /// The kernel that runs the filter has the seccomp action cache (Linux 5.11+,
+    /// [`Features::action_cache`](crate::kernel::Features::action_cache)): it skips the
+    /// filter for calls the filter allows whatever their arguments, so only argument checks
+    /// and denials run it, and the number dispatch puts those nearer the root. Off (the
+    /// default), every syscall weighs the same. Either way the program decides the same.
+    pub action_cache: bool,
 }
 
 impl Default for Options {
@@ -93,6 +99,7 @@ impl Default for Options {
         Options {
             max_insns: MAX_INSNS,
             diagnostics: true,
+            action_cache: false,
         }
     }
 }
@@ -185,14 +192,13 @@ pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, Comp
         token: None,
         range: (0, usize::MAX),
     };
-    build(
-        &tokens,
-        policy.attrs.bad_arch,
+    let layout = Layout {
+        bad_arch: policy.attrs.bad_arch,
         endian,
-        options.max_insns,
-        full,
-        &mut out,
-    )?;
+        max: options.max_insns,
+        action_cache: options.action_cache,
+    };
+    build(&tokens, &layout, full, &mut out)?;
     let programs = out
         .into_iter()
         .map(|insns| Program::new(insns, endian))
@@ -231,16 +237,23 @@ struct Share {
     range: (usize, usize),
 }
 
-/// Emit the program for `share`; if it is too long, split the share in two and recurse.
-fn build(
-    tokens: &[(TokenRanges, bool)],
+/// What every program of one policy shares: how it is laid out and how long it may be.
+struct Layout {
     bad_arch: Action,
     endian: Endian,
     max: usize,
+    action_cache: bool,
+}
+
+/// Emit the program for `share`; if it is too long, split the share in two and recurse.
+fn build(
+    tokens: &[(TokenRanges, bool)],
+    layout: &Layout,
     share: Share,
     out: &mut Vec<Vec<Insn>>,
 ) -> Result<(), CompileError> {
-    let insns = emit_share(tokens, bad_arch, endian, share);
+    let max = layout.max;
+    let insns = emit_share(tokens, layout, share);
     if insns.len() <= max {
         out.push(insns);
         return Ok(());
@@ -251,9 +264,7 @@ fn build(
             for t in 0..tokens.len() {
                 build(
                     tokens,
-                    bad_arch,
-                    endian,
-                    max,
+                    layout,
                     Share {
                         token: Some(t),
                         range: (0, usize::MAX),
@@ -265,9 +276,7 @@ fn build(
         }
         None => build(
             tokens,
-            bad_arch,
-            endian,
-            max,
+            layout,
             Share {
                 token: Some(0),
                 range: (0, usize::MAX),
@@ -288,9 +297,7 @@ fn build(
             let mid = lo + (hi - lo) / 2;
             build(
                 tokens,
-                bad_arch,
-                endian,
-                max,
+                layout,
                 Share {
                     token: Some(t),
                     range: (lo, mid),
@@ -299,9 +306,7 @@ fn build(
             )?;
             build(
                 tokens,
-                bad_arch,
-                endian,
-                max,
+                layout,
                 Share {
                     token: Some(t),
                     range: (mid, hi),
@@ -314,12 +319,7 @@ fn build(
 
 /// The program deciding `share` exactly and allowing everything else the policy's
 /// architectures do (unknown architectures still get the bad-arch action).
-fn emit_share(
-    tokens: &[(TokenRanges, bool)],
-    bad_arch: Action,
-    endian: Endian,
-    share: Share,
-) -> Vec<Insn> {
+fn emit_share(tokens: &[(TokenRanges, bool)], layout: &Layout, share: Share) -> Vec<Insn> {
     let allow = Arc::new(Decision::constant(Action::Allow));
     let shaped: Vec<(TokenRanges, bool)> = tokens
         .iter()
@@ -356,6 +356,6 @@ fn emit_share(
         })
         .collect();
     let mut graph = Graph::new();
-    let root = graph.filter(&shaped, bad_arch);
-    emit::emit(&graph, root, endian)
+    let root = graph.filter(&shaped, layout.bad_arch, layout.action_cache);
+    emit::emit(&graph, root, layout.endian)
 }
