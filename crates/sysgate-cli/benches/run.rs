@@ -77,9 +77,9 @@ struct Call {
     errno: i32,
 }
 
-/// Fork a child that pins itself to one CPU, installs `filter`, checks that `call` gets the
+/// Fork a child that pins itself to `cpu`, installs `filter`, checks that `call` gets the
 /// expected answer, then times `calls` of it; the nanoseconds per call.
-fn time_in_child(filter: &[Insn], call: Call, calls: usize) -> Result<f64, String> {
+fn time_in_child(filter: &[Insn], call: Call, calls: usize, cpu: usize) -> Result<f64, String> {
     let mut fds = [0; 2];
     // SAFETY: a live two-element array for the pipe's ends.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -98,7 +98,7 @@ fn time_in_child(filter: &[Insn], call: Call, calls: usize) -> Result<f64, Strin
         drop(read_end);
         let mut out = std::fs::File::from(write_end);
         let result = (|| -> Result<f64, String> {
-            pin_to_current_cpu();
+            pin_to_cpu(cpu);
             install_insns(&[filter], &InstallOptions::new()).map_err(|e| e.to_string())?;
             let a = call.args;
             let once = || {
@@ -148,17 +148,18 @@ fn time_in_child(filter: &[Insn], call: Call, calls: usize) -> Result<f64, Strin
     }
 }
 
-/// Stay on the CPU we run on, so that the loop is not migrated halfway.
-fn pin_to_current_cpu() {
-    // SAFETY: sched_getcpu has no arguments; the set is plain data, zero-initialised, and
-    // CPU_SET writes inside it.
+/// The CPU every timing child runs on: one for all of them, so that no variant is timed on a
+/// faster or quieter CPU than another (virtual CPUs differ), and none is migrated halfway.
+fn timing_cpu() -> usize {
+    // SAFETY: sched_getcpu has no arguments.
+    usize::try_from(unsafe { libc::sched_getcpu() }).unwrap_or(0)
+}
+
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: the set is plain data, zero-initialised, and CPU_SET writes inside it.
     unsafe {
-        let cpu = libc::sched_getcpu();
-        if cpu < 0 {
-            return;
-        }
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu as usize, &mut set);
+        libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
@@ -197,8 +198,8 @@ fn main() {
         return;
     }
     let spawns = env_count("SYSGATE_BENCH_SPAWNS", 300);
-    let calls = env_count("SYSGATE_BENCH_CALLS", 1_000_000);
-    let reps = 11;
+    let calls = env_count("SYSGATE_BENCH_CALLS", 500_000);
+    let reps = 21;
 
     // ---- Start-up ----
     let sysgate = env!("CARGO_BIN_EXE_sysgate");
@@ -242,7 +243,13 @@ fn main() {
     let fitted = in_process_ms(50, || {
         sysgate::kernel::adapt(&policy, &features, sysgate::kernel::CompatLevel::BestEffort)
     });
-    let compiled = in_process_ms(50, || sysgate::compile::compile(&policy));
+    // Compiled as `sysgate run` compiles: no diagnostics, laid out for this kernel's cache.
+    let run_options = sysgate::compile::Options {
+        diagnostics: false,
+        action_cache: features.action_cache,
+        ..Default::default()
+    };
+    let compiled = in_process_ms(50, || sysgate::compile::compile_with(&policy, &run_options));
     println!(
         "  of which, in sysgate: build docker-default {built:.3} ms, probe {probed:.3} ms, \
          fit {fitted:.3} ms, compile {compiled:.3} ms"
@@ -250,7 +257,7 @@ fn main() {
 
     // ---- Per-syscall cost ----
     let policy = docker_default();
-    let ours = sysgate::compile::compile(&policy).expect("compiles");
+    let ours = sysgate::compile::compile_with(&policy, &run_options).expect("compiles");
     assert_eq!(ours.programs.len(), 1, "docker-default fits one program");
     let ours = ours.programs[0].insns().to_vec();
     let theirs: Option<Vec<Insn>> = libseccomp::open().and_then(|lib| {
@@ -329,10 +336,11 @@ fn main() {
             Insn::ret(Action::Allow.to_ret()),
         ]
     };
+    let cpu = timing_cpu();
     println!();
     println!(
         "per-syscall cost in a child: docker-default for x86_64 ({} sysgate insns, {} libseccomp \
-         -O2 insns); fastest of {reps} runs of {calls} calls",
+         -O2 insns); fastest of {reps} runs of {calls} calls, all on CPU {cpu}",
         ours.len(),
         theirs.as_ref().map_or(0, Vec::len)
     );
@@ -345,32 +353,38 @@ fn main() {
         let mut sg = Vec::new();
         let mut ls = Vec::new();
         for _ in 0..reps {
-            base.push(time_in_child(&answer(&call), call, calls).expect("baseline"));
-            sg.push(time_in_child(&ours, call, calls).expect("sysgate's filter"));
+            base.push(time_in_child(&answer(&call), call, calls, cpu).expect("baseline"));
+            sg.push(time_in_child(&ours, call, calls, cpu).expect("sysgate's filter"));
             if let Some(t) = &theirs {
-                ls.push(time_in_child(t, call, calls).expect("libseccomp's filter"));
+                ls.push(time_in_child(t, call, calls, cpu).expect("libseccomp's filter"));
             }
         }
-        let (base, sg) = (fastest(base), fastest(sg));
+        // The cost over minimal: the median over rounds of each round's own difference. The
+        // three children of a round run back to back on one CPU, so what drifts between
+        // rounds (frequency, neighbours) cancels out of the difference.
+        let over = |times: &[f64]| median(times.iter().zip(&base).map(|(t, b)| t - b).collect());
+        let sg_over = over(&sg);
         let emulate = |insns: &[Insn]| {
             Program::new(insns.to_vec(), Arch::native().endian())
                 .emulate_call(Arch::X86_64, call.nr as u32, &call.args)
                 .map(|r| r.executed)
                 .unwrap_or(0)
         };
+        let (base, sg) = (fastest(base.clone()), fastest(sg.clone()));
         let (ls_text, ratio, insns) = match &theirs {
             Some(t) => {
+                let ls_over = over(&ls);
                 let ls = fastest(ls);
-                let ratio = (sg - base) / (ls - base);
+                let ratio = sg_over / ls_over;
                 (
                     format!("{ls:>8.1}ns"),
-                    format!("{:.1}/{:.1}ns {ratio:.2}x", sg - base, ls - base),
+                    format!("{sg_over:.1}/{ls_over:.1}ns {ratio:.2}x"),
                     format!("{}/{}", emulate(&ours), emulate(t)),
                 )
             }
             None => (
                 "-".into(),
-                format!("{:.1}", sg - base),
+                format!("{sg_over:.1}"),
                 format!("{}", emulate(&ours)),
             ),
         };
@@ -381,7 +395,8 @@ fn main() {
     }
     println!(
         "\n(minimal = the smallest filter giving the same answer, 4 instructions on the call's \
-         path; cost over minimal = time per call above it, sysgate/libseccomp, and their ratio; \
-         insns run = BPF instructions executed for the call, sysgate/libseccomp)"
+         path; the times are the fastest of the runs; cost over minimal = the median over the \
+         rounds of each round's time above its minimal run, sysgate/libseccomp, and their \
+         ratio; insns run = BPF instructions executed for the call, sysgate/libseccomp)"
     );
 }
