@@ -144,6 +144,12 @@ fn ranges_for_token(
     let enosys_for_unknown = policy.attrs.enosys_for_unknown_syscalls;
     // Equal decisions share one Arc: the next stage builds one node per Arc.
     let mut interned: HashMap<Decision, Arc<Decision>> = HashMap::default();
+    let mut intern = |d: Decision| {
+        interned
+            .entry(d)
+            .or_insert_with_key(|d| Arc::new(d.clone()))
+            .clone()
+    };
 
     // Each ABI's slice of the number space, in order (x86_64 and x32 split their token).
     let mut slices: Vec<(u32, u32, Arch)> = arches
@@ -173,19 +179,21 @@ fn ranges_for_token(
                 default.clone()
             }
         };
-        let mut per_nr = rules_by_number(policy, ids, arch);
-        per_nr.retain(|(nr, _)| (lo..=hi).contains(nr)); // a number rule outside this slice
-                                                         // The numbers where the decision may change: the slice's start, each number a rule
-                                                         // names and the one after it, and, when unknown numbers get ENOSYS, the numbers
-                                                         // around the known ones above the newest.
-        let mut starts: Vec<u32> = vec![lo];
+        let mut targeted = rules_by_number(policy, ids, arch);
+        // A number rule outside this slice is not this ABI's.
+        targeted.retain(|(nr, _, _)| (lo..=hi).contains(nr));
+        // The numbers where the decision may change: the slice's start, each number a rule
+        // names and the one after it, and, when unknown numbers get ENOSYS, the numbers
+        // around the known ones above the newest.
+        let mut starts: Vec<u32> = Vec::with_capacity(2 * targeted.len() + 1);
+        starts.push(lo);
         let special = |starts: &mut Vec<u32>, nr: u32| {
             starts.push(nr);
             if nr < hi {
                 starts.push(nr + 1);
             }
         };
-        for (nr, _) in &per_nr {
+        for (nr, _, _) in &targeted {
             special(&mut starts, *nr);
         }
         if enosys_for_unknown && (lo..hi).contains(&newest) {
@@ -199,18 +207,24 @@ fn ranges_for_token(
         starts.sort_unstable();
         starts.dedup();
         // Both lists are sorted: walk them together.
-        let mut rules = per_nr.iter_mut().peekable();
+        let mut rest = &mut targeted[..];
         for start in starts {
-            while rules.next_if(|(nr, _)| *nr < start).is_some() {}
-            let d = match rules.next_if(|(nr, _)| *nr == start) {
-                Some((_, entries)) => {
-                    let d = Decision::new(std::mem::take(entries), gap(start).fallback);
-                    interned
-                        .entry(d)
-                        .or_insert_with_key(|d| Arc::new(d.clone()))
-                        .clone()
+            let skip = rest.iter().take_while(|(nr, _, _)| *nr < start).count();
+            rest = &mut rest[skip..];
+            let here = rest.iter().take_while(|(nr, _, _)| *nr == start).count();
+            let (group, after) = rest.split_at_mut(here);
+            rest = after;
+            let d = match group {
+                [] => gap(start),
+                // Most numbers: one rule without conditions.
+                [(_, action, conds)] if conds.is_empty() => intern(Decision::constant(*action)),
+                _ => {
+                    let entries = group
+                        .iter_mut()
+                        .map(|(_, action, conds)| (*action, std::mem::take(conds)))
+                        .collect();
+                    intern(Decision::new(entries, gap(start).fallback))
                 }
-                None => gap(start),
             };
             points.push((start, d));
         }
@@ -233,16 +247,17 @@ fn ranges_for_token(
     ranges
 }
 
-/// A number's entries: `(action, conditions)` in rule order.
-type Entries = Vec<(Action, Vec<ArgCond>)>;
-
 /// Rules that name one syscall, with their indexes in the policy.
 type NamedRules<'a> = Vec<(usize, &'a Rule)>;
 
 /// Every rule that applies to a number on `arch`, including the multiplexed paths (what
 /// [`Policy::rule_targets`] gives, with the names already looked up in `ids`): `(number,
-/// entries)` sorted by number, each number once, its entries in rule order.
-fn rules_by_number(policy: &Policy, ids: &[Option<SyscallId>], arch: Arch) -> Vec<(u32, Entries)> {
+/// action, conditions)` sorted by number, each number's rules in rule order.
+fn rules_by_number(
+    policy: &Policy,
+    ids: &[Option<SyscallId>],
+    arch: Arch,
+) -> Vec<(u32, Action, Vec<ArgCond>)> {
     let mut targeted: Vec<(u32, Action, Vec<ArgCond>)> = Vec::with_capacity(ids.len());
     // Rules naming each multiplexed call, grouped in this one pass over the rules.
     let mut multiplexed: BTreeMap<&str, (Multiplexed, NamedRules)> = BTreeMap::new();
@@ -271,16 +286,9 @@ fn rules_by_number(policy: &Policy, ids: &[Option<SyscallId>], arch: Arch) -> Ve
             targeted.push((via.syscall, action, vec![call]));
         }
     }
-    // Stable: each number's entries stay in the order above.
+    // Stable: each number's rules stay in the order above.
     targeted.sort_by_key(|(nr, _, _)| *nr);
-    let mut per_nr: Vec<(u32, Entries)> = Vec::new();
-    for (nr, action, conds) in targeted {
-        match per_nr.last_mut() {
-            Some((last, entries)) if *last == nr => entries.push((action, conds)),
-            _ => per_nr.push((nr, vec![(action, conds)])),
-        }
-    }
-    per_nr
+    targeted
 }
 
 #[cfg(test)]
