@@ -244,6 +244,28 @@ pub fn gen_syscall_tables(csv_text: &str, pseudo_text: &str) -> Result<Vec<Gener
         end += name.len();
         writeln!(s, "    {end}, // {name}")?;
     }
+    s.push_str("];\n\n");
+    // An open-addressing hash table over the ids (linear probing), so that a name is found
+    // with one hash and a compare or two instead of a binary search of string compares.
+    let slots = (all_names.len() * 2).next_power_of_two();
+    let mut table = vec![u16::MAX; slots];
+    for (id, name) in all_names.iter().enumerate() {
+        let mut slot = name_hash(name) as usize & (slots - 1);
+        while table[slot] != u16::MAX {
+            slot = (slot + 1) & (slots - 1);
+        }
+        table[slot] = id as u16;
+    }
+    writeln!(
+        s,
+        "/// Name ids by `name_hash(name) % SLOTS`, linear probing; `u16::MAX` is an empty slot.\n\
+         #[rustfmt::skip] // sixteen slots per line\n\
+         pub(crate) static SLOTS: [u16; {slots}] = ["
+    )?;
+    for chunk in table.chunks(16) {
+        let row: Vec<String> = chunk.iter().map(|v| v.to_string()).collect();
+        writeln!(s, "    {},", row.join(", "))?;
+    }
     s.push_str("];\n");
     files.push(GeneratedFile {
         path: PathBuf::from("crates/sysgate/src/arch/tables/names.rs"),
@@ -280,6 +302,15 @@ pub fn gen_syscall_tables(csv_text: &str, pseudo_text: &str) -> Result<Vec<Gener
         contents: s,
     });
     Ok(files)
+}
+
+/// FNV-1a (32-bit) of a syscall name: the hash `names.rs`'s `SLOTS` are laid out by. The
+/// library computes the same (`arch::tables::name_hash`); a name that did not hash alike
+/// there would not be found, which the lookup tests would catch.
+pub fn name_hash(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn parse_pseudo(text: &str) -> Result<Vec<(String, i32)>> {

@@ -47,18 +47,18 @@ pub(crate) const ABSENT: u32 = u32::MAX;
 pub struct SyscallId(u16);
 
 impl SyscallId {
-    /// The id of `name`, if any table or the pseudo list knows it. O(log n), no allocation.
+    /// The id of `name`, if any table or the pseudo list knows it: one hash and, on
+    /// average, under two string compares. No allocation.
     pub fn from_name(name: &str) -> Option<SyscallId> {
-        let (mut lo, mut hi) = (0, names::COUNT);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match name_at(mid).cmp(name) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(SyscallId(mid as u16)),
+        let mask = names::SLOTS.len() - 1;
+        let mut slot = name_hash(name) as usize & mask;
+        loop {
+            match names::SLOTS[slot] {
+                u16::MAX => return None,
+                id if name_at(usize::from(id)) == name => return Some(SyscallId(id)),
+                _ => slot = (slot + 1) & mask,
             }
         }
-        None
     }
 
     /// The name.
@@ -69,6 +69,14 @@ impl SyscallId {
     fn index(self) -> usize {
         usize::from(self.0)
     }
+}
+
+/// FNV-1a (32-bit): the hash the generator laid [`names::SLOTS`] out by (it has its own copy
+/// of this function; every name's lookup is tested).
+fn name_hash(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The name with id `i` (`i < names::COUNT`).
@@ -186,3 +194,25 @@ pub(crate) static ALL: [&SyscallTable; 18] = [
     &s390x::TABLE,
     &sh::TABLE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_found_by_its_hash_and_nothing_else_is() {
+        for i in 0..names::COUNT {
+            let name = name_at(i);
+            assert_eq!(
+                SyscallId::from_name(name),
+                Some(SyscallId(i as u16)),
+                "{name}"
+            );
+        }
+        for absent in ["", "readx", "rea", "READ", "_", "zzzz", "openat2\0"] {
+            assert_eq!(SyscallId::from_name(absent), None, "{absent:?}");
+        }
+        // The names are sorted, so ids order like names.
+        assert!((1..names::COUNT).all(|i| name_at(i - 1) < name_at(i)));
+    }
+}
