@@ -236,6 +236,9 @@ pub fn run(args: Args) -> Result<Finished> {
             Insn::ret(Action::Allow.to_ret()),
         ];
     }
+    // sysgate exits when the program does: freeing the policy's hundreds of allocations then
+    // would only hold up the exit status (it is still read to explain a kill).
+    let policy = std::mem::ManuallyDrop::new(policy);
     let prepared = PreparedFilters::new(&programs, &InstallOptions::from(&policy.attrs))
         .map_err(|e| anyhow!("cannot install the filter: {e}"))?;
 
