@@ -34,8 +34,9 @@ const CHILD_STACK: usize = 256 * 1024;
 ///
 /// The program inherits the environment, working directory and open file descriptors, and
 /// is looked up in `PATH` like [`std::process::Command`] does (`execvp`). Filters that ask
-/// for a listener are refused: use [`CommandExt::seccomp_filters_with_listener`]
-/// (super::CommandExt::seccomp_filters_with_listener) for those.
+/// for a listener are refused: use
+/// [`CommandExt::seccomp_filters_with_listener`](super::CommandExt::seccomp_filters_with_listener)
+/// for those.
 ///
 /// ```no_run
 /// use sysgate::bpf::{data, op, Insn};
