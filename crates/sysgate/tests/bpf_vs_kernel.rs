@@ -3,8 +3,9 @@
 //! answer (accepted or EINVAL, errno, ALLOW, SIGSYS) must be what `validate` and `emulate`
 //! predict. Skipped (with a message) where seccomp filters cannot be installed.
 
-use std::time::{Duration, Instant};
+mod support;
 
+use support::child;
 use sysgate::arch::{Arch, Endian};
 use sysgate::bpf::{data, op, Insn, Program, SeccompData};
 use sysgate::policy::Action;
@@ -29,99 +30,12 @@ const PROBE: libc::c_long = libc::SYS_getppid;
 
 /// Install `program` in a forked child, make the probe syscall with `args`, report.
 fn in_child(program: &Program, args: [u64; 6]) -> Outcome {
-    let mut filter: Vec<libc::sock_filter> = program
-        .insns()
-        .iter()
-        .map(|i| libc::sock_filter {
-            code: i.code,
-            jt: i.jt,
-            jf: i.jf,
-            k: i.k,
-        })
-        .collect();
-    let fprog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_mut_ptr(),
-    };
-    // The child reports through a pipe: a tag byte and an i32.
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid out-array of two ints.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    let (read_fd, write_fd) = (fds[0], fds[1]);
-    // SAFETY: the child only makes raw syscalls (prctl, seccomp, the probe, write, _exit);
-    // it never allocates or returns into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: raw syscalls on live data; `fprog` points at `filter`, alive in this
-        // child's copy of the address space.
-        unsafe {
-            let report = |tag: u8, value: i32| {
-                let mut msg = [0u8; 5];
-                msg[0] = tag;
-                msg[1..].copy_from_slice(&value.to_ne_bytes());
-                libc::write(write_fd, msg.as_ptr().cast(), msg.len());
-                libc::_exit(0);
-            };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                report(b'?', *libc::__errno_location());
-            }
-            let rc = libc::syscall(
-                libc::SYS_seccomp,
-                1, // SECCOMP_SET_MODE_FILTER
-                0,
-                &fprog as *const libc::sock_fprog,
-            );
-            if rc != 0 {
-                report(b'R', *libc::__errno_location());
-            }
-            let rc = libc::syscall(PROBE, args[0], args[1], args[2], args[3], args[4], args[5]);
-            if rc < 0 {
-                report(b'E', *libc::__errno_location());
-            }
-            report(b'A', 0);
-        }
-    }
-    // SAFETY: closing our copy of the write end; reading into a live buffer.
-    unsafe { libc::close(write_fd) };
-    let status = wait(pid);
-    let mut msg = [0u8; 5];
-    // SAFETY: as above.
-    let n = unsafe { libc::read(read_fd, msg.as_mut_ptr().cast(), msg.len()) };
-    // SAFETY: closing the read end we own.
-    unsafe { libc::close(read_fd) };
-    if libc::WIFSIGNALED(status) {
-        return Outcome::Signal(libc::WTERMSIG(status));
-    }
-    assert_eq!(n, 5, "child status {status:#x} sent nothing");
-    let value = i32::from_ne_bytes(msg[1..].try_into().unwrap());
-    match msg[0] {
-        b'R' => Outcome::Refused(value),
-        b'E' => Outcome::Errno(value),
-        b'A' => Outcome::Allowed,
-        _ => panic!("prctl(PR_SET_NO_NEW_PRIVS) failed: errno {value}"),
-    }
-}
-
-/// Reap `pid`, killing it after 30 s.
-fn wait(pid: libc::pid_t) -> libc::c_int {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut status = 0;
-    loop {
-        // SAFETY: our own child; `status` is a live out-parameter.
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if rc == pid {
-            return status;
-        }
-        if Instant::now() >= deadline {
-            // SAFETY: killing and reaping our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!("child {pid} hung");
-        }
-        std::thread::sleep(Duration::from_millis(2));
+    match child::run_in_child(program, PROBE, args, false) {
+        child::Outcome::Refused(e) => Outcome::Refused(e),
+        child::Outcome::Returned(_) => Outcome::Allowed,
+        child::Outcome::Errno(e) => Outcome::Errno(e),
+        child::Outcome::Killed(sig) => Outcome::Signal(sig),
+        other => panic!("the child caught no signal, yet reported {other:?}"),
     }
 }
 

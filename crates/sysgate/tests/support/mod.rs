@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod agree;
+pub mod child;
 pub mod libseccomp;
 pub mod shared;
