@@ -3,7 +3,8 @@
 //!
 //! The steps read top-down in [`run`]: build the policy (profiles, then flags), fit it to
 //! the running kernel, compile it, prepare the install, start collecting audit records,
-//! spawn the program with the filters installed between `fork` and `exec`, wait, explain.
+//! start the program (posix_spawn-style, the filters installed in the child before `exec`),
+//! wait, explain.
 //! Nothing runs unfiltered: any failure before the program starts is an error, which
 //! `main` turns into exit status 125.
 

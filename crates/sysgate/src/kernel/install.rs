@@ -469,8 +469,8 @@ struct PreparedFilter {
 }
 
 /// Programs and options, checked and copied so that installing them makes only raw system
-/// calls. Build one before `fork`; apply it in the child with [`super::CommandExt`], or in
-/// the calling thread with [`PreparedFilters::install`].
+/// calls. Build one before starting a child; apply it there with [`super::FilteredCommand`]
+/// or [`super::CommandExt`], or in the calling thread with [`PreparedFilters::install`].
 ///
 /// The checks are the ones that need no kernel: at least one program, each of 1 to
 /// [`MAX_INSNS`] instructions, all within [`MAX_INSNS_PER_PATH`], flag combinations the
@@ -660,7 +660,7 @@ impl PreparedFilters {
     ///
     /// This cannot be undone: the filters stay for the life of the thread and are
     /// inherited by every thread and process it creates. To filter another program, use
-    /// [`super::CommandExt`] instead.
+    /// [`super::FilteredCommand`] or [`super::CommandExt`] instead.
     pub fn install(&self) -> Result<Installed, InstallError> {
         match self.apply() {
             Ok(applied) => Ok(Installed {
