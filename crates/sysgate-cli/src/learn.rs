@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use sysgate::arch::Arch;
 use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
 use sysgate::policy::{Action, Policy};
+use sysgate::profile::systemd_sets::SystemdVersion;
 use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
 
@@ -321,6 +322,7 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
         lxc_version: out.lxc_version,
         k8s_name: name,
         k8s_namespace: "default".into(),
+        systemd_version: SystemdVersion::Newest,
     };
     // A format without argument conditions gets the calls allowed for every argument, so the
     // program still runs under its profile; the writers would refuse them instead.

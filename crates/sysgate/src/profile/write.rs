@@ -205,7 +205,9 @@ fn restrict_multiplexers(policy: &Policy, out: &mut Policy, format: &str, losses
             };
             let entry = restrict.entry(via).or_insert((before, Vec::new()));
             entry.0 = entry.0.most_restrictive(before);
-            entry.1.push(format!("{via}({name}) on {arch} gets {before}"));
+            entry
+                .1
+                .push(format!("{via}({name}) on {arch} gets {before}"));
         }
     }
     for (via, (action, calls)) in restrict {
@@ -309,8 +311,11 @@ mod tests {
             Action::Errno(1)
         );
         assert!(
-            losses.iter().any(|l| l.syscall.as_deref() == Some("socketcall")
-                && l.message.contains("socketcall(socket) on x86 gets ERRNO(1 EPERM)")),
+            losses
+                .iter()
+                .any(|l| l.syscall.as_deref() == Some("socketcall")
+                    && l.message
+                        .contains("socketcall(socket) on x86 gets ERRNO(1 EPERM)")),
             "{losses:?}"
         );
     }
