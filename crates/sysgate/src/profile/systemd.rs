@@ -1011,11 +1011,18 @@ pub fn write_with(policy: &Policy, options: &Options) -> Written {
         let unnatural = default.permits() && !deny_mode;
         (permissive, unnatural, l.len(), t.len(), t, l)
     };
-    let (a, b) = (render(false), render(true));
-    let best = if (a.0, a.1, a.2, a.3) <= (b.0, b.1, b.2, b.3) {
-        a
-    } else {
-        b
+    // An allow-by-default policy keeps its deny list unless that lets something through.
+    let deny = default.permits().then(|| render(true));
+    let best = match deny {
+        Some(d) if d.0 == 0 => d,
+        d => {
+            let (a, b) = (render(false), d.unwrap_or_else(|| render(true)));
+            if (a.0, a.1, a.2, a.3) <= (b.0, b.1, b.2, b.3) {
+                a
+            } else {
+                b
+            }
+        }
     };
     let (_, _, _, _, text, more) = best;
     losses.extend(more);
