@@ -139,7 +139,7 @@ impl SystemdError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
-    /// The systemd version whose sets and unknown-syscall rule apply.
+    /// The systemd version whose sets, syscall names and unknown-syscall rule apply.
     pub version: SystemdVersion,
 }
 
