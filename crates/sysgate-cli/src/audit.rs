@@ -83,6 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let output = OutputArgs {
             output: Some(out),
             format: args.format,
+            lxc_version: 2,
             merge: Vec::new(),
         };
         write_profile(&output, &learned.policy)?;

@@ -69,6 +69,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .or_else(|| loaded.name.clone())
             .unwrap_or_else(|| default_name(&args.input)),
         k8s_namespace: args.k8s_namespace.clone(),
+        systemd_version: args.target.systemd_version()?,
     };
     let written = profile_output::render(policy, listener, to, &options)?;
     profile_output::emit(

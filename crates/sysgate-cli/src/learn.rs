@@ -12,6 +12,8 @@ use anyhow::{Context, Result};
 use sysgate::arch::Arch;
 use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
 use sysgate::policy::{Action, Policy};
+use sysgate::profile::systemd_sets::SystemdVersion;
+use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
 
 use crate::bad_input;
@@ -25,6 +27,8 @@ pub enum Format {
     Docker,
     /// OCI runtime-spec `linux.seccomp` JSON (runc, crun, Podman); the same subset as docker.
     Oci,
+    /// Podman's seccomp JSON (`podman run --security-opt seccomp=FILE`).
+    Podman,
     /// systemd `SystemCallFilter=` lines.
     Systemd,
     /// LXC `lxc.seccomp.profile` text.
@@ -45,6 +49,7 @@ impl Format {
         match self {
             Format::Docker => ProfileFormat::Docker,
             Format::Oci => ProfileFormat::Oci,
+            Format::Podman => ProfileFormat::Podman,
             Format::Systemd => ProfileFormat::Systemd,
             Format::Lxc => ProfileFormat::Lxc,
             Format::K8s => ProfileFormat::K8s,
@@ -107,6 +112,10 @@ pub struct OutputArgs {
     /// Profile format to write.
     #[arg(short = 'f', long, value_enum, default_value = "docker")]
     pub format: Format,
+
+    /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
+    #[arg(long, value_name = "1|2", default_value = "2")]
+    pub lxc_version: u8,
 
     /// Union with an earlier profile (repeatable): e.g. the profiles of several test
     /// runs. Read as Docker/OCI JSON for the native architecture.
@@ -310,11 +319,31 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "learned".to_string());
     let options = OutputOptions {
-        lxc_version: 2,
+        lxc_version: out.lxc_version,
         k8s_name: name,
         k8s_namespace: "default".into(),
+        systemd_version: SystemdVersion::Newest,
     };
-    let written = profile_output::render(policy, None, format, &options)?;
+    // A format without argument conditions gets the calls allowed for every argument, so the
+    // program still runs under its profile; the writers would refuse them instead.
+    let without_conds = match format {
+        ProfileFormat::Systemd => Some("systemd"),
+        ProfileFormat::Lxc if out.lxc_version == 1 => Some("LXC version 1"),
+        _ => None,
+    };
+    let plain;
+    let (policy, widened) = match without_conds {
+        Some(name) => {
+            plain = learn::without_arg_conditions(policy, name)
+                .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
+            (&plain.policy, plain.notes.as_slice())
+        }
+        None => (policy, &[][..]),
+    };
+    let mut written = profile_output::render(policy, None, format, &options)?;
+    written
+        .losses
+        .extend(widened.iter().map(|n| Loss::general(n.clone())));
     profile_output::emit(&written, format, false, out.output.as_deref())
         .with_context(|| "writing the profile".to_string())
 }

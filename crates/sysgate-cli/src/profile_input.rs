@@ -37,7 +37,8 @@ pub struct TargetArgs {
     #[arg(long, value_name = "FORMAT")]
     from: Option<String>,
 
-    /// systemd version whose syscall sets apply: newest or 252.
+    /// systemd version whose syscall sets and names apply, reading and writing: newest or 252.
+    /// Written for 252, only the names its libseccomp knows are used.
     #[arg(long, value_name = "VERSION", default_value = "newest")]
     systemd_version: String,
 
@@ -72,6 +73,16 @@ impl TargetArgs {
             .iter()
             .filter_map(|a| Arch::parse(a).ok())
             .collect()
+    }
+
+    /// The systemd version `--systemd-version` names.
+    pub fn systemd_version(&self) -> Result<SystemdVersion> {
+        SystemdVersion::parse(&self.systemd_version).ok_or_else(|| {
+            bad_input(format!(
+                "--systemd-version {:?}: expected newest or 252",
+                self.systemd_version
+            ))
+        })
     }
 
     fn targets(&self) -> Result<Vec<Target>> {
@@ -113,13 +124,7 @@ impl TargetArgs {
             );
         }
         o.strict_names = self.strict;
-        let version = SystemdVersion::parse(&self.systemd_version).ok_or_else(|| {
-            bad_input(format!(
-                "--systemd-version {:?}: expected newest or 252",
-                self.systemd_version
-            ))
-        })?;
-        o.systemd = sysgate::profile::systemd::Options::for_version(version);
+        o.systemd = sysgate::profile::systemd::Options::for_version(self.systemd_version()?);
         if let Some(b) = &self.base {
             o.k8s = sysgate::profile::k8s::Options::with_base(b);
         }
@@ -137,7 +142,8 @@ pub fn load_all(path: &str, args: &TargetArgs) -> Result<Vec<LoadedProfile>> {
         let profiles: Vec<_> = read
             .profiles
             .into_iter()
-            .filter(|p| args.name.is_none() || p.name == args.name)
+            // --name picks among named profiles (Kubernetes); an unnamed one is the file's only.
+            .filter(|p| args.name.is_none() || p.name.is_none() || p.name == args.name)
             .collect();
         if profiles.is_empty() {
             return Err(bad_input(match &args.name {

@@ -9,6 +9,7 @@ use sysgate::policy::Policy;
 use sysgate::profile::detect::Format;
 use sysgate::profile::docker_write::{self, Dialect};
 use sysgate::profile::k8s::{self, WriteOptions};
+use sysgate::profile::systemd_sets::SystemdVersion;
 use sysgate::profile::write::Written;
 use sysgate::profile::{lxc, systemd, Listener};
 
@@ -23,6 +24,8 @@ pub struct OutputOptions {
     pub k8s_name: String,
     /// Kubernetes `metadata.namespace`.
     pub k8s_namespace: String,
+    /// The systemd to write for: its syscall names and sets.
+    pub systemd_version: SystemdVersion,
 }
 
 /// `policy` written as `format`.
@@ -36,7 +39,10 @@ pub fn render(
         Format::Docker => docker_write::write_dialect(policy, listener, Dialect::Docker),
         Format::Oci => docker_write::write_dialect(policy, listener, Dialect::Oci),
         Format::Podman => docker_write::write_dialect(policy, listener, Dialect::Podman),
-        Format::Systemd => systemd::write(policy),
+        Format::Systemd => systemd::write_with(
+            policy,
+            &systemd::Options::for_version(options.systemd_version),
+        ),
         Format::Lxc => match options.lxc_version {
             1 => lxc::write_v1(policy),
             2 => lxc::write(policy),

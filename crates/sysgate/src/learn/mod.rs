@@ -34,5 +34,7 @@ pub use audit::{parse_audit_line, read_audit_log, AuditLog, AuditRecord};
 pub use flags::{flag_args, FLAG_ARGS};
 pub use observe::{abi_of, CallCount, Observations};
 pub use summary::{dangerous, summarize, DangerousUse, Summary, DANGEROUS};
-pub use synth::{normalize, synthesize, union, Learned, SynthOptions, RUNTIME_SYSCALLS};
+pub use synth::{
+    normalize, synthesize, union, without_arg_conditions, Learned, SynthOptions, RUNTIME_SYSCALLS,
+};
 pub use trace::{trace, Backend, Denial, Exit, Trace, TraceError, TraceOptions};

@@ -285,6 +285,67 @@ pub fn normalize(rules: impl IntoIterator<Item = Rule>) -> Vec<Rule> {
     out
 }
 
+/// `policy` with the argument conditions of its permitting rules (ALLOW, LOG) dropped by
+/// permitting the call for every argument: what `learn` writes without `--args`. This is for
+/// a learned policy written in a format that cannot express argument conditions (systemd,
+/// LXC version 1). Dropping them the way the profile writers drop them for any other
+/// policy, toward refusing the call ([`crate::profile::write::without_conditions`]), would
+/// refuse calls the program was seen making (`mmap` with the `prot` it used), so the program
+/// would no longer run under its own profile. Refusing rules keep their conditions. Each
+/// call concerned is noted, once, naming `format`.
+///
+/// ```
+/// use sysgate::learn::without_arg_conditions;
+/// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// let prot = |v| ArgCond::new(2, CmpOp::Eq, v).unwrap();
+/// policy.add_rule(Rule::new(Action::Allow, "mmap").with_cond(prot(1)))?;
+/// policy.add_rule(Rule::new(Action::Allow, "mmap").with_cond(prot(3)))?;
+/// let plain = without_arg_conditions(&policy, "systemd")?;
+/// assert_eq!(plain.policy.rules(), [Rule::new(Action::Allow, "mmap")]);
+/// assert_eq!(plain.notes.len(), 1);
+/// assert!(plain.notes[0].starts_with("mmap: systemd cannot"), "{}", plain.notes[0]);
+/// # Ok::<(), sysgate::policy::PolicyError>(())
+/// ```
+pub fn without_arg_conditions(policy: &Policy, format: &str) -> Result<Learned, PolicyError> {
+    let mut widened: BTreeMap<Syscall, Vec<String>> = BTreeMap::new();
+    let rules: Vec<Rule> = policy
+        .rules()
+        .iter()
+        .map(|rule| {
+            if rule.conds.is_empty() || !rule.action.permits() {
+                return rule.clone();
+            }
+            let conds: Vec<String> = rule.conds.iter().map(|c| c.to_string()).collect();
+            widened
+                .entry(rule.syscall.clone())
+                .or_default()
+                .push(conds.join(" && "));
+            Rule::new(rule.action, rule.syscall.clone())
+        })
+        .collect();
+    let mut out = Policy::new(policy.default_action());
+    out.attrs = policy.attrs.clone();
+    out.set_arches(policy.arches().iter().copied())?;
+    for rule in normalize(rules) {
+        out.add_rule(rule)?;
+    }
+    let notes = widened
+        .into_iter()
+        .map(|(syscall, conds)| {
+            format!(
+                "{syscall}: {format} cannot express argument conditions; allowed for every \
+                 argument, as learned without --args, instead of only for the values seen ({})",
+                conds.join("; ")
+            )
+        })
+        .collect();
+    Ok(Learned { policy: out, notes })
+}
+
 /// The union of `base` and `others`: every architecture and rule of each, normalized
 /// ([`normalize`]), with `base`'s default action. Rules whose action is the default
 /// action are dropped (they change nothing); an architecture whose byte order differs
@@ -458,6 +519,21 @@ mod tests {
         let learned = synthesize(&seen, &SynthOptions::default()).unwrap();
         assert_eq!(learned.notes.len(), 2);
         assert_eq!(learned.policy.rules().len(), RUNTIME_SYSCALLS.len());
+    }
+
+    #[test]
+    fn without_arg_conditions_keeps_the_conditions_of_refusing_rules() {
+        let a0 = |v| ArgCond::new(0, CmpOp::Eq, v).unwrap();
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64]).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "socket").with_cond(a0(1)))
+            .unwrap();
+        p.add_rule(Rule::new(Action::KillProcess, "socket").with_cond(a0(16)))
+            .unwrap();
+        let plain = without_arg_conditions(&p, "systemd").unwrap().policy;
+        let decide = |args: [u64; 6]| plain.decide(Arch::X86_64, 41, &args).action;
+        assert_eq!(decide([2, 0, 0, 0, 0, 0]), Action::Allow);
+        assert_eq!(decide([16, 0, 0, 0, 0, 0]), Action::KillProcess);
     }
 
     #[test]

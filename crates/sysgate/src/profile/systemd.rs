@@ -19,8 +19,10 @@
 //!   `name:ERRNO` (an errno name, a number up to 4095, or `kill`) gives a denied call its own
 //!   answer; on an allow entry it is ignored, as systemd ignores it (with a warning). An empty
 //!   assignment resets the filter. A name no architecture knows is skipped with a warning, as
-//!   systemd skips it; an unknown `@set` is an error (systemd ignores it, which would silently
-//!   permit what a deny list meant to refuse).
+//!   systemd skips it, and so is a name the version's libseccomp cannot resolve
+//!   ([`SystemdVersion::resolves`]; set members it cannot resolve are dropped silently, as
+//!   systemd drops them); an unknown `@set` is an error (systemd ignores it, which would
+//!   silently permit what a deny list meant to refuse).
 //! - **`SystemCallErrorNumber=`**: what refused calls get: an errno, or `kill` (the default):
 //!   KILL_PROCESS.
 //! - **Allow list**: listed calls are allowed, every other call gets the errno (or is killed).
@@ -45,8 +47,10 @@
 //!
 //! # Writing
 //!
-//! [`write`](fn@write) emits the lines of a `[Service]` section. A deny-by-default policy becomes an allow
-//! list, using `@sets` wherever a whole set is allowed; an allow-by-default one a deny list.
+//! [`write_with`] emits the lines of a `[Service]` section for one systemd version, using only
+//! the names and sets that version knows. A deny-by-default policy becomes an allow list, using
+//! `@sets` wherever a whole set is allowed; an allow-by-default one a deny list, unless it
+//! refuses a call the version cannot name: only an allow list refuses that.
 //! systemd cannot express argument conditions, per-architecture decisions, TRAP, TRACE,
 //! USER_NOTIF or KILL_THREAD: each is replaced by the more restrictive reading (see
 //! [`super::write::without_conditions`]; KILL_THREAD and TRAP become kill, TRACE and USER_NOTIF
@@ -135,7 +139,7 @@ impl SystemdError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
-    /// The systemd version whose sets and unknown-syscall rule apply.
+    /// The systemd version whose sets, syscall names and unknown-syscall rule apply.
     pub version: SystemdVersion,
 }
 
@@ -595,7 +599,7 @@ impl Reader<'_> {
                     // An allow list starts with @default (systemd adds it implicitly).
                     let default = systemd_sets::find(self.version, "@default")
                         .expect("every systemd version has @default");
-                    for name in default.syscalls {
+                    for name in default.syscalls.iter().filter(|n| self.version.resolves(n)) {
                         l.entries.insert(
                             name.to_string(),
                             Entry {
@@ -649,7 +653,13 @@ impl Reader<'_> {
             }
             let names: Vec<&str> = if name.starts_with('@') {
                 match systemd_sets::find(self.version, name) {
-                    Some(set) => set.syscalls.to_vec(),
+                    // systemd skips the members its libseccomp does not know.
+                    Some(set) => set
+                        .syscalls
+                        .iter()
+                        .copied()
+                        .filter(|n| self.version.resolves(n))
+                        .collect(),
                     None => {
                         return Err(self.invalid(
                             w,
@@ -666,6 +676,15 @@ impl Reader<'_> {
                     let at = self.word_at(w);
                     self.warnings.push(format!(
                         "{at}: unknown syscall {name:?} skipped, as systemd skips it"
+                    ));
+                    continue;
+                }
+                if !self.version.resolves(name) {
+                    let at = self.word_at(w);
+                    self.warnings.push(format!(
+                        "{at}: {} cannot resolve syscall {name:?} (its libseccomp does not know \
+                         it) and ignores it; so does sysgate",
+                        self.version
                     ));
                     continue;
                 }
@@ -831,7 +850,8 @@ impl Reader<'_> {
 // Writing.
 // ---------------------------------------------------------------------------------------------
 
-/// The systemd settings for `policy`, as `[Service]` lines for the newest systemd.
+/// The systemd settings for `policy`, as `[Service]` lines for the newest systemd
+/// ([`write_with`] with the default [`Options`]).
 ///
 /// ```
 /// use sysgate::policy::{Action, Policy, Rule};
@@ -846,7 +866,36 @@ impl Reader<'_> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write(policy: &Policy) -> Written {
-    let version = SystemdVersion::Newest;
+    write_with(policy, &Options::default())
+}
+
+/// The systemd settings for `policy`, as `[Service]` lines for the systemd of
+/// `options.version`: only the syscall names and `@sets` that version knows are written
+/// ([`SystemdVersion::resolves`]), because systemd ignores the others, and an ignored name in
+/// a `~` deny list is not denied. A call the policy refuses that the version cannot name is
+/// refused by writing an allow list instead; whatever is still decided differently is listed.
+/// For [`SystemdVersion::Newest`], the losses also name what systemd 252 would ignore.
+///
+/// ```
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::profile::systemd::{self, Options, SystemdVersion};
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Allow);
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Errno(1), "mount"))?;
+/// policy.add_rule(Rule::new(Action::Errno(1), "mseal"))?; // Linux 6.10: systemd 252 cannot name it
+/// let newest = systemd::write(&policy);
+/// assert!(newest.text.contains("SystemCallFilter=~mount mseal"), "{}", newest.text);
+/// assert!(newest.losses.iter().any(|l| l.message.contains("systemd 252 ignores mseal")));
+/// let v252 = systemd::write_with(&policy, &Options::for_version(SystemdVersion::V252));
+/// assert!(!v252.text.contains("mseal"), "{}", v252.text);
+/// assert!(v252.text.contains("SystemCallFilter=@"), "an allow list: {}", v252.text);
+/// assert!(!v252.losses.iter().any(|l| l.message.contains("MORE PERMISSIVE")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_with(policy: &Policy, options: &Options) -> Written {
+    let version = options.version;
     let (plain, mut losses) = without_conditions(policy, "systemd");
     let outcomes = name_outcomes(&plain);
     let known: BTreeSet<&str> = systemd_sets::find(version, "@known")
@@ -878,6 +927,13 @@ pub fn write(policy: &Policy) -> Written {
     if let Some(why) = lost {
         losses.push(Loss::general(format!("default action: {why}")));
     }
+    // What can be written: systemd ignores a name its libseccomp does not resolve. The others
+    // get what systemd gives a call no entry names; reading the text back shows what that is.
+    let writable: BTreeMap<&'static str, Action> = want
+        .iter()
+        .filter(|(n, _)| version.resolves(n))
+        .map(|(n, a)| (*n, *a))
+        .collect();
 
     let mut text = String::from("[Service]\n");
     let native = main_arch(plain.arches());
@@ -924,7 +980,7 @@ pub fn write(policy: &Policy) -> Written {
     // The denial most @known calls get: SystemCallErrorNumber= (allow lists) or the answer
     // of plain `~name` entries (deny lists).
     let mut denials: BTreeMap<Action, usize> = BTreeMap::new();
-    for (name, action) in &want {
+    for (name, action) in &writable {
         if known.contains(name) && !action.permits() {
             *denials.entry(*action).or_default() += 1;
         }
@@ -934,36 +990,45 @@ pub fn write(policy: &Policy) -> Written {
         .max_by_key(|(a, n)| (**n, **a == default, std::cmp::Reverse(**a)))
         .map_or(default, |(a, _)| *a);
     // Both modes can say the same thing; a policy that came from an allow list is said best by
-    // one, from a deny list by the other. Write both and keep the one that loses least, then
-    // the shorter; an allow-by-default policy is always a deny list.
+    // one, from a deny list by the other. Write both and keep the one that is more permissive
+    // than the policy for the fewest calls (a deny list cannot refuse a call the version
+    // cannot name; an allow list can), then the deny list for an allow-by-default policy,
+    // then the one that loses least, then the shorter.
     let render = |deny_mode: bool| {
         let mut t = text.clone();
         if deny_mode {
-            write_deny_list(&mut t, &want, neg, &unlisted);
+            write_deny_list(&mut t, &writable, neg, version, &unlisted);
         } else {
-            write_allow_list(&mut t, &want, neg, version, &unlisted);
+            write_allow_list(&mut t, &writable, neg, version, &unlisted);
         }
-        write_log_list(&mut t, &want, default);
+        write_log_list(&mut t, &writable, default);
         let mut l = Vec::new();
-        check_written(&t, &plain, &want, default, &mut l);
+        check_written(&t, &plain, &want, default, version, &mut l);
         let permissive = l
             .iter()
             .filter(|l| l.message.contains("MORE PERMISSIVE"))
             .count();
-        (permissive, l.len(), t.len(), t, l)
+        let unnatural = default.permits() && !deny_mode;
+        (permissive, unnatural, l.len(), t.len(), t, l)
     };
-    let best = if default.permits() {
-        render(true)
-    } else {
-        let (a, b) = (render(false), render(true));
-        if (a.0, a.1, a.2) <= (b.0, b.1, b.2) {
-            a
-        } else {
-            b
+    // An allow-by-default policy keeps its deny list unless that lets something through.
+    let deny = default.permits().then(|| render(true));
+    let best = match deny {
+        Some(d) if d.0 == 0 => d,
+        d => {
+            let (a, b) = (render(false), d.unwrap_or_else(|| render(true)));
+            if (a.0, a.1, a.2, a.3) <= (b.0, b.1, b.2, b.3) {
+                a
+            } else {
+                b
+            }
         }
     };
-    let (_, _, _, text, more) = best;
+    let (_, _, _, _, text, more) = best;
     losses.extend(more);
+    if version == SystemdVersion::Newest {
+        losses.extend(ignored_by_v252(&text, &want));
+    }
     losses.sort();
     losses.dedup();
     Written { text, losses }
@@ -1084,6 +1149,7 @@ fn write_deny_list(
     text: &mut String,
     want: &BTreeMap<&'static str, Action>,
     neg: Action,
+    version: SystemdVersion,
     unlisted: &dyn Fn(&str, Action) -> Action,
 ) {
     let mut per_answer: BTreeMap<Action, Vec<&'static str>> = BTreeMap::new();
@@ -1101,7 +1167,7 @@ fn write_deny_list(
     }
     for (action, names) in &per_answer {
         let (sets, covered) = if *action == neg {
-            covering_sets(want, SystemdVersion::Newest, |a| a == neg, &[])
+            covering_sets(want, version, |a| a == neg, &[])
         } else {
             (Vec::new(), BTreeSet::new())
         };
@@ -1144,12 +1210,14 @@ fn check_written(
     plain: &Policy,
     want: &BTreeMap<&'static str, Action>,
     default: Action,
+    version: SystemdVersion,
     losses: &mut Vec<Loss>,
 ) {
     let Some(native) = main_arch(plain.arches()) else {
         return;
     };
-    let Ok(back) = parse(text, "written", &Target::new(native)) else {
+    let options = Options::for_version(version);
+    let Ok(back) = parse_with(text, "written", &Target::new(native), &options) else {
         losses.push(Loss::general(
             "internal error: the written settings do not read back; please report this",
         ));
@@ -1166,10 +1234,12 @@ fn check_written(
             } else {
                 "MORE PERMISSIVE"
             };
-            let why = if o.action == Action::Errno(ENOSYS) {
-                " (outside systemd's @known, systemd answers ENOSYS)"
+            let why = if !version.resolves(name) {
+                format!(" ({version} cannot name it: its libseccomp does not know it)")
+            } else if o.action == Action::Errno(ENOSYS) {
+                " (outside systemd's @known, systemd answers ENOSYS)".to_string()
             } else {
-                ""
+                String::new()
             };
             losses.push(Loss::about(
                 *name,
@@ -1180,13 +1250,68 @@ fn check_written(
             ));
         }
     }
-    if back.policy.default_action() != default {
+    let got = back.policy.default_action();
+    if got != default {
+        let direction = if got.permits() && !default.permits() {
+            ": MORE PERMISSIVE"
+        } else {
+            ""
+        };
         losses.push(Loss::general(format!(
-            "syscall numbers without a name get {} under systemd, not {}",
-            back.policy.default_action(),
-            default
+            "syscall numbers without a name get {got} under systemd, not {default}{direction}"
         )));
     }
+}
+
+/// What systemd 252 would make of `text` written for the newest systemd: the names it would
+/// ignore (its libseccomp does not know them; set members too) and the sets it does not
+/// have, among what the text names. `want` limits set members to the policy's names.
+fn ignored_by_v252(text: &str, want: &BTreeMap<&'static str, Action>) -> Option<Loss> {
+    let old = SystemdVersion::V252;
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut sets: BTreeSet<&str> = BTreeSet::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key != "SystemCallFilter" && key != "SystemCallLog" {
+            continue;
+        }
+        for word in value.split_whitespace() {
+            let word = word.trim_start_matches('~');
+            let name = word.split_once(':').map_or(word, |(n, _)| n);
+            if name.starts_with('@') {
+                if systemd_sets::find(old, name).is_none() {
+                    sets.insert(name);
+                }
+                let members = systemd_sets::find(SystemdVersion::Newest, name)
+                    .map_or(&[][..], |s| s.syscalls);
+                names.extend(
+                    members
+                        .iter()
+                        .filter(|n| want.contains_key(*n) && !old.resolves(n)),
+                );
+            } else if !name.is_empty() && !old.resolves(name) {
+                names.insert(name);
+            }
+        }
+    }
+    if names.is_empty() && sets.is_empty() {
+        return None;
+    }
+    let why = match (names.is_empty(), sets.is_empty()) {
+        (false, true) => "its libseccomp 2.5 does not know the names",
+        (true, false) => "it has no such sets",
+        _ => "its libseccomp 2.5 does not know the names, and it has no such sets",
+    };
+    let mut what: Vec<&str> = names.into_iter().collect();
+    what.extend(sets);
+    Some(Loss::general(format!(
+        "systemd 252 ignores {} ({why}): where they are denied here, systemd 252 allows them, \
+         and where they are allowed, it refuses them; for systemd 252 write with \
+         --systemd-version 252",
+        what.join(", ")
+    )))
 }
 
 /// The architecture whose machine filters the most of `arches` (x86-64 for x86-64 + x86).

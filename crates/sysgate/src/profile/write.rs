@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::arch::Arch;
+use crate::arch::{Arch, Multiplexer};
 use crate::policy::{Action, Policy, Rule, Syscall};
 
 /// A profile written in some format, with everything the format could not express.
@@ -176,7 +176,52 @@ pub fn without_conditions_where(
             ));
         }
     }
+    restrict_multiplexers(policy, &mut out, format, &mut losses);
     (out, losses)
+}
+
+/// Keep `out` (`policy` with some conditions dropped) from deciding a multiplexed call more
+/// permissively than `policy`. A conditional rule on `socket` leaves `socketcall(SYS_SOCKET)`
+/// to the default, since a filter cannot read the multiplexed arguments; without the condition
+/// (and so without the rule, when it was dropped), `socketcall`'s own rule would decide it.
+/// Where that is more permissive, the multiplexer gets the most restrictive answer `policy`
+/// gives any of its calls, for every call: a format without argument conditions cannot tell
+/// them apart.
+fn restrict_multiplexers(policy: &Policy, out: &mut Policy, format: &str, losses: &mut Vec<Loss>) {
+    // multiplexer -> (its most restrictive answer in `policy`, the calls that needed it).
+    let mut restrict: BTreeMap<&'static str, (Action, Vec<String>)> = BTreeMap::new();
+    for &arch in policy.arches() {
+        for (name, m) in arch.multiplexed_calls() {
+            let mut args = [0u64; 6];
+            args[0] = u64::from(m.call);
+            let before = policy.decide(arch, m.syscall, &args).action;
+            let after = out.decide(arch, m.syscall, &args).action;
+            if after.precedence() <= before.precedence() {
+                continue;
+            }
+            let via = match m.via {
+                Multiplexer::Socketcall => "socketcall",
+                Multiplexer::Ipc => "ipc",
+            };
+            let entry = restrict.entry(via).or_insert((before, Vec::new()));
+            entry.0 = entry.0.most_restrictive(before);
+            entry
+                .1
+                .push(format!("{via}({name}) on {arch} gets {before}"));
+        }
+    }
+    for (via, (action, calls)) in restrict {
+        push(out, Rule::new(action, via));
+        losses.push(Loss::about(
+            via,
+            format!(
+                "{format} cannot express that {} while {via} itself is decided otherwise (the \
+                 multiplexed call's rules have argument conditions): {via} now gets {action} \
+                 for every call",
+                calls.join(", ")
+            ),
+        ));
+    }
 }
 
 /// A policy with `policy`'s default, architectures and attributes, and no rules.
@@ -235,4 +280,43 @@ pub struct Outcome {
     pub action: Action,
     /// Architectures whose decision differed from the first one seen (empty when all agree).
     pub differs_on: Vec<Arch>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ArgCond, CmpOp};
+
+    /// Docker's default allows `socketcall` and `socket` only for some domains: on i386,
+    /// `socketcall(SYS_SOCKET)` falls to the default. Dropping the `socket` conditions must
+    /// not hand it to `socketcall`'s own ALLOW.
+    #[test]
+    fn dropping_a_condition_on_socket_does_not_open_socketcall() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64, Arch::X86]).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "socketcall")).unwrap();
+        p.add_rule(
+            Rule::new(Action::Allow, "socket").with_cond(ArgCond::new(0, CmpOp::Eq, 1).unwrap()),
+        )
+        .unwrap();
+        let sys_socket = [1, 0, 0, 0, 0, 0];
+        let socketcall = Arch::X86.syscall_number("socketcall").unwrap();
+        assert_eq!(
+            p.decide(Arch::X86, socketcall, &sys_socket).action,
+            Action::Errno(1)
+        );
+        let (plain, losses) = without_conditions(&p, "systemd");
+        assert_eq!(
+            plain.decide(Arch::X86, socketcall, &sys_socket).action,
+            Action::Errno(1)
+        );
+        assert!(
+            losses
+                .iter()
+                .any(|l| l.syscall.as_deref() == Some("socketcall")
+                    && l.message
+                        .contains("socketcall(socket) on x86 gets ERRNO(1 EPERM)")),
+            "{losses:?}"
+        );
+    }
 }

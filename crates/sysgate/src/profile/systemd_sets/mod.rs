@@ -89,6 +89,32 @@ impl SystemdVersion {
         matches!(self, SystemdVersion::Newest)
     }
 
+    /// Whether this version's systemd accepts syscall `name` in `SystemCallFilter=` and
+    /// `SystemCallLog=`. systemd resolves every name with the libseccomp it links; a name
+    /// libseccomp does not know is ignored ("Failed to parse system call, ignoring"), and a
+    /// member of a set that it does not know is skipped silently. In a deny list, such a
+    /// call is therefore not denied.
+    ///
+    /// - [`SystemdVersion::Newest`]: libseccomp 2.6.1, whose table (Linux 7.1-rc4) is the one
+    ///   sysgate's tables are generated from: every name in them.
+    /// - [`SystemdVersion::V252`]: the libseccomp of Debian 12 (2.5.4-1+deb12u1, whose table
+    ///   is upstream 2.5.5's, Linux 6.7), which systemd 252 links there: not the names added
+    ///   to the kernel or to libseccomp since ([`V252_UNRESOLVED`]). Checked against
+    ///   `systemd-analyze verify` of systemd 252 with every name in sysgate's tables.
+    ///
+    /// ```
+    /// use sysgate::profile::systemd_sets::SystemdVersion;
+    ///
+    /// assert!(SystemdVersion::Newest.resolves("mseal"));
+    /// assert!(!SystemdVersion::V252.resolves("mseal")); // Linux 6.10
+    /// assert!(SystemdVersion::V252.resolves("cachestat")); // Linux 6.5
+    /// assert!(!SystemdVersion::Newest.resolves("no_such_call"));
+    /// ```
+    pub fn resolves(self, name: &str) -> bool {
+        crate::arch::is_known_syscall(name)
+            && (self == SystemdVersion::Newest || !V252_UNRESOLVED.contains(&name))
+    }
+
     /// What the tables were taken from.
     ///
     /// ```
@@ -103,6 +129,35 @@ impl SystemdVersion {
         }
     }
 }
+
+/// The names in sysgate's syscall tables that systemd 252's libseccomp (Debian 12's
+/// 2.5.4-1+deb12u1, upstream 2.5.5's table) does not resolve, so systemd 252 ignores them:
+/// the syscalls added in Linux 6.8 and later, `riscv_hwprobe` and `uretprobe`, and the m68k
+/// and Alpha names libseccomp 2.5 has no entry for. A test fails when the tables gain a name,
+/// so that each new name is checked against systemd 252 before it is written for it.
+pub const V252_UNRESOLVED: &[&str] = &[
+    "atomic_barrier",
+    "atomic_cmpxchg_32",
+    "file_getattr",
+    "file_setattr",
+    "getpagesize",
+    "getxattrat",
+    "listmount",
+    "listns",
+    "listxattrat",
+    "lsm_get_self_attr",
+    "lsm_list_modules",
+    "lsm_set_self_attr",
+    "mseal",
+    "open_tree_attr",
+    "removexattrat",
+    "riscv_hwprobe",
+    "rseq_slice_yield",
+    "setxattrat",
+    "statmount",
+    "uprobe",
+    "uretprobe",
+];
 
 impl fmt::Display for SystemdVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -187,6 +242,23 @@ mod tests {
                 }
                 assert!(set.syscalls.windows(2).all(|w| w[0] < w[1]));
             }
+        }
+    }
+
+    /// How many names sysgate's syscall tables held when [`V252_UNRESOLVED`] was checked.
+    const SYSCALL_NAMES_CLASSIFIED: usize = 509;
+
+    #[test]
+    fn every_syscall_name_is_classified_for_systemd_252() {
+        assert_eq!(
+            crate::arch::tables::names::COUNT,
+            SYSCALL_NAMES_CLASSIFIED,
+            "the syscall tables changed: check each new name with systemd 252's \
+             systemd-analyze verify, add those it ignores to V252_UNRESOLVED, then update \
+             SYSCALL_NAMES_CLASSIFIED"
+        );
+        for name in V252_UNRESOLVED {
+            assert!(crate::arch::is_known_syscall(name), "{name} is in no table");
         }
     }
 
