@@ -12,6 +12,24 @@
 //! 125 for every failure of sysgate's own before the program starts (bad input included,
 //! so that the program's statuses stay unambiguous).
 
+// Messages on standard error never panic: std's `eprintln!` does when stderr is a closed pipe
+// (`sysgate convert ... -o out 2>&1 | head -1`) or a full device, which would abort a command
+// before it writes its output. These shadow std's in every module below (textual scope wins
+// over the prelude); a message that cannot be written is dropped.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod audit;
 mod check;
 mod compile;

@@ -447,3 +447,33 @@ fn a_closed_pipe_on_standard_output_ends_every_subcommand_quietly() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_closed_pipe_on_standard_error_does_not_stop_the_output() {
+    // `sysgate convert ... -o out 2>&1 | head -1`: the losses listed on stderr meet a closed
+    // pipe, and the profile is written all the same.
+    let dir = inputs("stderr-pipe");
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills the two descriptors, which are then owned here.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just created and nothing else owns them.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let mut c = sysgate_in(
+        &dir,
+        &[
+            "convert",
+            "docker-default",
+            "--to",
+            "systemd",
+            "-o",
+            "out.conf",
+        ],
+    );
+    c.stderr(Stdio::from(writer));
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", o.status);
+    let written = fs::read_to_string(dir.join("out.conf")).unwrap();
+    assert!(written.starts_with("[Service]"), "{written}");
+    let _ = fs::remove_dir_all(&dir);
+}
