@@ -102,7 +102,7 @@ impl DefaultAction {
 pub struct OutputArgs {
     /// Write the profile to FILE: a regular file atomically (a temporary file, then a
     /// rename), a device or FIFO in place, a symlink's target. Default or "-": standard
-    /// output (`sysgate learn` writes it once CMD has finished).
+    /// output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -127,7 +127,8 @@ it starts (fork, vfork, clone, clone3, execve, daemons that double-fork). sysgat
 the command's exit status and the signals it receives, and leaves the standard streams to \
 the command.\n\nThe profile allows exactly the syscalls seen, on every architecture seen \
 plus the native one; everything else gets --default-action. A summary goes to standard \
-error.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
+error. The profile is written (to -o FILE, or standard output) once every process has \
+exited. The exit status is the command's, or 74 when the profile cannot be written.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
 --default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
 --merge b.json -o all.json -- make check\n  sysgate learn merge a.json b.json -o all.json"
 )]

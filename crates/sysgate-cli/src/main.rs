@@ -55,7 +55,19 @@ use clap::{Parser, Subcommand};
 /// A pure-Rust seccomp toolkit: resolve syscalls, compile and check filters, run programs
 /// under them.
 #[derive(Parser, Debug)]
-#[command(name = "sysgate", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "sysgate",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "EXIT STATUS: 0 success; 1 a failure (and `diff`: the profiles differ); 2 bad \
+input; 74 an input could not be read or an output written (the message names the path or \
+standard output). A closed pipe on standard output ends a command quietly with 0. `run` and \
+`learn` exit with the program's own status (see their --help).\n\nEvery -o takes - for \
+standard output (also `audit --profile -`), and every profile argument - for standard \
+input."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
