@@ -477,3 +477,55 @@ fn a_closed_pipe_on_standard_error_does_not_stop_the_output() {
     assert!(written.starts_with("[Service]"), "{written}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn hostile_input_on_standard_input_makes_no_command_abort() {
+    let dir = inputs("hostile");
+    let mut garbage = Vec::new();
+    let mut x: u32 = 0x9e37_79b9;
+    for _ in 0..200_000 {
+        // xorshift: reproducible bytes, no dependency
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        garbage.push(x as u8);
+    }
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_yaml = format!(
+        "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\nspec: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let huge_line = "SystemCallFilter=".to_string() + &"read ".repeat(100_000);
+    let inputs: [&[u8]; 6] = [
+        b"",
+        &garbage,
+        deep_json.as_bytes(),
+        deep_yaml.as_bytes(),
+        huge_line.as_bytes(),
+        b"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 99999999999, \"value\": 18446744073709551616, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+    ];
+    let commands: &[&[&str]] = &[
+        &["show", "-"],
+        &["compile", "-", "-q", "-f", "text"],
+        &["check", "-", "read"],
+        &["convert", "-", "--to", "lxc"],
+        &["diff", "small.json", "-"],
+        &["disasm", "-"],
+        &["audit", "-"],
+        &["learn", "merge", "-"],
+    ];
+    for input in inputs {
+        for args in commands {
+            let o = run_with_stdin(sysgate_in(&dir, args), input);
+            assert!(
+                matches!(o.status.code(), Some(0..=2)),
+                "{args:?} on {} bytes: {:?}\n{}",
+                input.len(),
+                o.status,
+                text(&o.stderr)
+            );
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
