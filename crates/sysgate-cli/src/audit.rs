@@ -40,7 +40,8 @@ pub struct Args {
     #[arg(short = 'f', long, value_enum, default_value = "docker")]
     format: crate::learn::Format,
 
-    /// Union with an earlier profile (repeatable).
+    /// Union with an earlier profile (repeatable; Docker/OCI JSON, "-" for standard input
+    /// when the log is a file).
     #[arg(long = "merge", value_name = "EXISTING")]
     merge: Vec<PathBuf>,
 
