@@ -15,7 +15,7 @@ use crate::bad_input;
 use crate::learn::{
     read_profile, report_notes, with_earlier, write_profile, DefaultAction, OutputArgs,
 };
-use crate::output::{self, IoFailure};
+use crate::output::{self, Destination, IoFailure};
 
 /// Arguments of `sysgate audit`.
 #[derive(clap::Args, Debug)]
@@ -54,6 +54,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.profile.is_some() {
         args.format.check_available()?;
+        // Before a log on standard input is read to its end.
+        Destination::from_arg(args.profile.as_deref()).preflight()?;
     }
     let log = match args.input.as_deref() {
         None => read_stdin_log()?,

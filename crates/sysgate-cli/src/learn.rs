@@ -213,6 +213,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return crate::complain::run_complain(&policy, &args.cmd);
     }
     args.out.format.check_available()?;
+    // Before CMD runs, which may take long: a profile that cannot be written fails now.
+    Destination::from_arg(args.out.output.as_deref()).preflight()?;
     let earlier = read_profiles(&args.out.merge)?;
 
     let options = TraceOptions::new()

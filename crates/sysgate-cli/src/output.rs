@@ -81,6 +81,35 @@ impl Destination {
         }
     }
 
+    /// Fail now if writing here later certainly fails: for a command that runs a long time
+    /// before it writes (`sysgate learn -- make check`). A file's directory must exist and
+    /// take a new file (tried with a temporary file, removed at once); a directory is
+    /// refused. Standard output, devices and FIFOs are not tried.
+    pub fn preflight(&self) -> Result<(), IoFailure> {
+        let Destination::File(path) = self else {
+            return Ok(());
+        };
+        let fail = |source: io::Error| IoFailure {
+            what: format!("cannot write {}", path.display()),
+            source,
+        };
+        let target = resolve_symlinks(path).map_err(fail)?;
+        match fs::metadata(&target) {
+            Ok(meta) if meta.is_dir() => Err(fail(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a directory",
+            ))),
+            Ok(meta) if !meta.is_file() => Ok(()),
+            _ => {
+                tempfile::Builder::new()
+                    .prefix(".sysgate-check.")
+                    .tempfile_in(parent_dir(&target))
+                    .map_err(|e| fail(bare(e)))?;
+                Ok(())
+            }
+        }
+    }
+
     /// Write `bytes` there (a file as the module documentation says).
     pub fn write(&self, bytes: &[u8]) -> Result<(), IoFailure> {
         match self {
@@ -155,6 +184,14 @@ fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::from_raw_os_error(libc::ELOOP))
 }
 
+/// The directory `path` is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// A device, FIFO or socket: opened for writing as it is, never replaced.
 fn write_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut f = fs::OpenOptions::new().write(true).open(path)?;
@@ -167,10 +204,7 @@ fn write_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// (dropping a `NamedTempFile` deletes it). `keep` is the mode of the file replaced; a new
 /// file gets 0666 less the umask, as any other new file.
 fn replace_atomically(path: &Path, bytes: &[u8], keep: Option<fs::Permissions>) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

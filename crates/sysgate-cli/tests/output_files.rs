@@ -529,3 +529,38 @@ fn hostile_input_on_standard_input_makes_no_command_abort() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn learn_fails_before_running_the_command_when_the_profile_cannot_be_written() {
+    let dir = inputs("preflight");
+    let o = run(sysgate_in(
+        &dir,
+        &["learn", "-o", "missing/p.json", "--", "touch", "ran"],
+    ));
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(IO_ERROR), "{err}");
+    assert!(
+        err.contains("cannot write missing/p.json: No such file or directory"),
+        "{err}"
+    );
+    assert!(!dir.join("ran").exists(), "the command ran");
+    let o = run(sysgate_in(
+        &dir,
+        &["learn", "-o", ".", "--", "touch", "ran"],
+    ));
+    assert_eq!(o.status.code(), Some(IO_ERROR), "{}", text(&o.stderr));
+    assert!(!dir.join("ran").exists(), "the command ran");
+    assert_eq!(
+        entries(&dir),
+        ["audit.log", "other.json", "small.bpf", "small.json"],
+        "the trial file is gone"
+    );
+    // A writable place: the command runs and the profile is written.
+    let o = run(sysgate_in(
+        &dir,
+        &["learn", "-q", "-o", "p.json", "--", "touch", "ran"],
+    ));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(dir.join("ran").exists() && dir.join("p.json").exists());
+    let _ = fs::remove_dir_all(&dir);
+}
