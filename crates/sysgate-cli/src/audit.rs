@@ -2,8 +2,9 @@
 //! optionally write a profile (or an addition to one) that allows them.
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Write};
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -14,6 +15,7 @@ use crate::bad_input;
 use crate::learn::{
     read_profile, report_notes, with_earlier, write_profile, DefaultAction, OutputArgs,
 };
+use crate::output::{self, Destination, IoFailure};
 
 /// Arguments of `sysgate audit`.
 #[derive(clap::Args, Debug)]
@@ -30,7 +32,7 @@ pub struct Args {
     input: Option<PathBuf>,
 
     /// Write a profile that allows the syscalls found (with --merge, added to earlier
-    /// profiles).
+    /// profiles). "-" writes it to standard output, and the listing to standard error.
     #[arg(long, value_name = "OUT")]
     profile: Option<PathBuf>,
 
@@ -38,7 +40,8 @@ pub struct Args {
     #[arg(short = 'f', long, value_enum, default_value = "docker")]
     format: crate::learn::Format,
 
-    /// Union with an earlier profile (repeatable).
+    /// Union with an earlier profile (repeatable; Docker/OCI JSON, "-" for standard input
+    /// when the log is a file).
     #[arg(long = "merge", value_name = "EXISTING")]
     merge: Vec<PathBuf>,
 
@@ -51,20 +54,30 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.profile.is_some() {
         args.format.check_available()?;
+        // Before a log on standard input is read to its end.
+        Destination::from_arg(args.profile.as_deref()).preflight()?;
     }
     let log = match args.input.as_deref() {
-        None => learn::read_audit_log(std::io::stdin().lock())?,
-        Some(p) if p.as_os_str() == "-" => learn::read_audit_log(std::io::stdin().lock())?,
+        None => read_stdin_log()?,
+        Some(p) if p.as_os_str() == "-" => read_stdin_log()?,
         Some(p) => {
             let f = std::fs::File::open(p)
                 .map_err(|e| bad_input(format!("cannot read {}: {e}", p.display())))?;
-            learn::read_audit_log(BufReader::new(f))?
+            learn::read_audit_log(BufReader::new(f)).map_err(|source| IoFailure {
+                what: format!("cannot read {}", p.display()),
+                source,
+            })?
         }
     };
     for p in &log.problems {
         eprintln!("sysgate: warning: skipped unreadable seccomp record at {p}");
     }
-    print_listing(&log)?;
+    let listing = listing(&log);
+    if args.profile.as_deref() == Some(Path::new("-")) {
+        eprint!("{listing}");
+    } else {
+        output::print(listing.as_bytes())?;
+    }
 
     if let Some(out) = args.profile {
         let earlier = args
@@ -91,8 +104,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The log on standard input, read as it comes.
+fn read_stdin_log() -> Result<AuditLog> {
+    output::take_stdin()?;
+    Ok(
+        learn::read_audit_log(std::io::stdin().lock()).map_err(|source| IoFailure {
+            what: format!("cannot read {}", output::STDIN_NAME),
+            source,
+        })?,
+    )
+}
+
 /// Per executable: each syscall by name with its ABI, count and the actions recorded.
-fn print_listing(log: &AuditLog) -> Result<()> {
+fn listing(log: &AuditLog) -> String {
     type Key = (Option<Arch>, u32, u32);
     let mut per_exe: BTreeMap<&str, BTreeMap<Key, (u64, Vec<String>)>> = BTreeMap::new();
     for r in &log.records {
@@ -107,24 +131,24 @@ fn print_listing(log: &AuditLog) -> Result<()> {
             e.1.push(action);
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     if per_exe.is_empty() {
-        writeln!(out, "no seccomp audit records found")?;
-        return Ok(());
+        out.push_str("no seccomp audit records found\n");
+        return out;
     }
     for (exe, calls) in per_exe {
-        writeln!(out, "{exe}")?;
+        let _ = writeln!(out, "{exe}");
         for ((arch, token, nr), (count, actions)) in calls {
             let name = arch
                 .and_then(|a| a.syscall_name(nr))
                 .map_or_else(|| format!("#{nr}"), str::to_string);
             let arch = arch.map_or_else(|| format!("{token:#x}"), |a| a.to_string());
-            writeln!(
+            let _ = writeln!(
                 out,
                 "  {name:<24} {arch:<8} {count:>6}  {}",
                 actions.join(", ")
-            )?;
+            );
         }
     }
-    Ok(())
+    out
 }

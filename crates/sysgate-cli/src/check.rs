@@ -3,11 +3,14 @@
 
 use std::process::ExitCode;
 
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::policy::DecidedBy;
 
 use crate::bad_input;
+use crate::output;
 use crate::profile_input::{self, TargetArgs};
 
 /// Arguments of `sysgate check`.
@@ -20,7 +23,8 @@ check docker-default.json --arch amd64 clone3\n  sysgate check docker-default.js
 amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
 )]
 pub struct Args {
-    /// The profile: a JSON file or a built-in name (docker-default).
+    /// The profile: a file in any format (detected), "-" for standard input, a built-in name
+    /// (docker-default) or systemd:@set.
     #[arg(value_name = "PROFILE")]
     profile: String,
 
@@ -76,8 +80,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
     let emulated = compiled.emulate_call(arch, nr, &values)?;
     let name = arch.syscall_name(nr).unwrap_or("?");
-    println!("{arch} {name} ({nr}) args {values:x?}");
-    println!("action: {}", decision.action);
     let why = match decision.by {
         DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i]),
         DecidedBy::Default => "the default action (no rule matched)".to_string(),
@@ -85,9 +87,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         DecidedBy::UnknownSyscall => "ENOSYS for a syscall newer than the table".to_string(),
         DecidedBy::SkippedCall => "the default action (nr -1, a skipped call)".to_string(),
     };
-    println!("decided by: {why}");
     let cached = sysgate::bpf::kernel_caches_all(&compiled.programs, arch, nr);
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(out, "{arch} {name} ({nr}) args {values:x?}");
+    let _ = writeln!(out, "action: {}", decision.action);
+    let _ = writeln!(out, "decided by: {why}");
+    let _ = writeln!(
+        out,
         "kernel action cache: {}",
         if cached {
             "yes (the kernel skips the filter for this syscall)"
@@ -95,10 +101,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "no (the filter runs on every call)"
         }
     );
-    println!(
+    let _ = writeln!(
+        out,
         "emulated: {:#010x} after {} instructions",
         emulated.ret, emulated.executed
     );
+    output::print(out.as_bytes())?;
     if emulated.ret != decision.action.to_ret() {
         anyhow::bail!(
             "internal error: the compiled filter returns {:#x} but the policy decides {}; please report this",

@@ -1,13 +1,13 @@
 //! `sysgate compile`: a profile to BPF, as raw bytes, C, Rust or readable text.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sysgate::bpf::Program;
 
 use crate::bad_input;
+use crate::output::{self, Destination, IoFailure};
 use crate::profile_input::{self, TargetArgs};
 
 /// Output formats.
@@ -26,8 +26,10 @@ pub enum Format {
 /// Arguments of `sysgate compile`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "PROFILE is a Docker/moby or OCI seccomp JSON file, or the name of a \
-built-in profile (docker-default). It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
+    after_help = "PROFILE is a profile in any format sysgate reads (Docker/moby, OCI or \
+Podman JSON, a systemd unit or SystemCallFilter= lines, LXC, a Kubernetes SeccompProfile; \
+detected from its content or named with --from), \"-\" for standard input, the name of a \
+built-in profile (docker-default) or systemd:@set. It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
 subArchitectures), --caps the capabilities and --kernel the kernel version that includes and \
 excludes are checked against.\n\nWhen a policy needs more than 4096 instructions it compiles \
 to several programs to be stacked; then OUT must be a directory (raw) and one file per \
@@ -36,7 +38,8 @@ docker-default.json -o filter.bpf\n  sysgate compile docker-default.json --arch 
 sysgate compile profile.json --format text --caps CAP_SYS_ADMIN --kernel 5.10"
 )]
 pub struct Args {
-    /// The profile to compile: a JSON file or a built-in name (docker-default).
+    /// The profile to compile: a file in any format (detected), "-" for standard input, a
+    /// built-in name (docker-default) or systemd:@set.
     #[arg(value_name = "PROFILE")]
     profile: String,
 
@@ -47,8 +50,9 @@ pub struct Args {
     #[arg(short = 'f', long, value_enum, default_value = "raw")]
     format: Format,
 
-    /// Output file (directory when stacked raw programs are needed); default: standard
-    /// output (raw output to a terminal is refused).
+    /// Output file (directory when stacked raw programs are needed); default or "-":
+    /// standard output (raw output to a terminal is refused). A regular file is replaced
+    /// atomically, a device or FIFO written in place, a symlink's target written.
     #[arg(short = 'o', long, value_name = "OUT")]
     output: Option<PathBuf>,
 
@@ -82,20 +86,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     let programs = &compiled.programs;
-    match (args.format, &args.output) {
-        (Format::Raw, Some(out)) if programs.len() > 1 => write_stack(out, programs)?,
-        (Format::Raw, None) if programs.len() > 1 => {
+    let out = Destination::from_arg(args.output.as_deref());
+    match (args.format, &out) {
+        (Format::Raw, Destination::File(dir)) if programs.len() > 1 => write_stack(dir, programs)?,
+        (Format::Raw, Destination::Stdout) if programs.len() > 1 => {
             return Err(bad_input(format!(
                 "the policy needs {} stacked programs; give -o DIRECTORY to write one file each",
                 programs.len()
             )))
         }
-        (Format::Raw, None) if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+        (Format::Raw, Destination::Stdout)
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) =>
+        {
             return Err(bad_input(
                 "refusing to write raw BPF to a terminal; use -o FILE or --format text",
             ))
         }
-        (format, out) => {
+        (format, _) => {
             let mut bytes = Vec::new();
             for (i, p) in programs.iter().enumerate() {
                 let name = if programs.len() == 1 {
@@ -123,37 +130,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     }
                 }
             }
-            match out {
-                Some(path) => write_atomic(path, &bytes)?,
-                None => std::io::stdout().lock().write_all(&bytes)?,
-            }
+            out.write(&bytes)?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn write_stack(dir: &Path, programs: &[Program]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|source| IoFailure {
+        what: format!("cannot create the directory {}", dir.display()),
+        source,
+    })?;
     for (i, p) in programs.iter().enumerate() {
-        write_atomic(&dir.join(format!("{i:02}.bpf")), &p.to_bytes())?;
+        output::write_file(&dir.join(format!("{i:02}.bpf")), &p.to_bytes())?;
     }
-    Ok(())
-}
-
-/// Write through a temporary file and rename, so a reader never sees half a filter.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     Ok(())
 }

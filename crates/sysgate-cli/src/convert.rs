@@ -1,13 +1,13 @@
 //! `sysgate convert`: a profile in another format, with every loss listed.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-
-use std::path::Path;
 
 use anyhow::Result;
 use sysgate::profile::detect::Format;
 
 use crate::bad_input;
+use crate::output::Destination;
 use crate::profile_input::{self, TargetArgs};
 use crate::profile_output::{self, OutputOptions};
 
@@ -21,7 +21,7 @@ docker-default.json --arch amd64 --to systemd\n  sysgate convert app.service --t
 --k8s-name app -o app-profile.yaml\n  sysgate convert systemd:@system-service --to docker"
 )]
 pub struct Args {
-    /// The profile to convert (a file, or systemd:@set).
+    /// The profile to convert (a file, "-" for standard input, or systemd:@set).
     #[arg(value_name = "IN")]
     input: String,
 
@@ -29,9 +29,10 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT")]
     to: String,
 
-    /// Write here instead of to standard output.
+    /// Write here instead of to standard output ("-": standard output). A regular file is
+    /// replaced atomically, a device or FIFO written in place, a symlink's target written.
     #[arg(short = 'o', long, value_name = "OUT")]
-    output: Option<String>,
+    output: Option<PathBuf>,
 
     /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
     #[arg(long, value_name = "1|2", default_value = "2")]
@@ -76,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &written,
         to,
         listener.is_some(),
-        args.output.as_deref().map(Path::new),
+        &Destination::from_arg(args.output.as_deref()),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,12 +12,12 @@ use crate::profile_input::{self, TargetArgs};
     after_help = "Both profiles are read for the same target (--arch, --caps, --kernel) \
 and compared through the reference evaluator: per architecture, the syscalls and argument \
 ranges where the decisions differ, with both decisions (A -> B). Exit status 0 when they \
-decide alike, 1 when they differ, 2 on bad input.\n\nExamples:\n  sysgate diff \
+decide alike, 1 when they differ, 2 on bad input, 74 when standard output cannot be written.\n\nExamples:\n  sysgate diff \
 docker-default.json converted.json --arch amd64\n  sysgate diff app.service \
 systemd:@system-service"
 )]
 pub struct Args {
-    /// The first profile (a file, or systemd:@set).
+    /// The first profile (a file, "-" for standard input, or systemd:@set).
     #[arg(value_name = "A")]
     a: String,
 
@@ -42,8 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         out.push_str(&d.to_string());
         out.push('\n');
     }
-    use std::io::Write as _;
-    std::io::stdout().write_all(out.as_bytes())?;
+    crate::output::print(out.as_bytes())?;
     Ok(if diffs.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::bpf::Program;
 
 use crate::bad_input;
+use crate::output;
 
 /// Arguments of `sysgate disasm`.
 #[derive(clap::Args, Debug)]
@@ -34,9 +35,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => None,
     };
     let bytes = if args.file == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
-        buf
+        output::read_stdin()?
     } else {
         std::fs::read(&args.file).map_err(|e| bad_input(format!("{}: {e}", args.file)))?
     };
@@ -49,6 +48,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
             args.file
         );
     }
-    print!("{}", program.disassemble_with(arch));
+    output::print(program.disassemble_with(arch).as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

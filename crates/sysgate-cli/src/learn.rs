@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
 use sysgate::policy::{Action, Policy};
@@ -17,6 +17,7 @@ use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
 
 use crate::bad_input;
+use crate::output::{self, Destination};
 use crate::profile_output::{self, OutputOptions};
 use sysgate::profile::detect::Format as ProfileFormat;
 
@@ -104,8 +105,9 @@ impl DefaultAction {
 /// Output options shared by `learn`, `learn merge` and `audit --profile`.
 #[derive(clap::Args, Debug)]
 pub struct OutputArgs {
-    /// Write the profile to FILE (atomically: a temporary file, then a rename). Default:
-    /// standard output, after the command has finished.
+    /// Write the profile to FILE: a regular file atomically (a temporary file, then a
+    /// rename), a device or FIFO in place, a symlink's target. Default or "-": standard
+    /// output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -118,7 +120,7 @@ pub struct OutputArgs {
     pub lxc_version: u8,
 
     /// Union with an earlier profile (repeatable): e.g. the profiles of several test
-    /// runs. Read as Docker/OCI JSON for the native architecture.
+    /// runs. Read as Docker/OCI JSON for the native architecture; "-" reads standard input.
     #[arg(long = "merge", value_name = "EXISTING")]
     pub merge: Vec<PathBuf>,
 }
@@ -134,7 +136,8 @@ it starts (fork, vfork, clone, clone3, execve, daemons that double-fork). sysgat
 the command's exit status and the signals it receives, and leaves the standard streams to \
 the command.\n\nThe profile allows exactly the syscalls seen, on every architecture seen \
 plus the native one; everything else gets --default-action. A summary goes to standard \
-error.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
+error. The profile is written (to -o FILE, or standard output) once every process has \
+exited. The exit status is the command's, or 74 when the profile cannot be written.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
 --default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
 --merge b.json -o all.json -- make check\n  sysgate learn merge a.json b.json -o all.json"
 )]
@@ -172,9 +175,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "auto")]
     tracer: Tracer,
 
-    /// Complain mode: run CMD with PROFILE's denials recorded instead of enforced and
-    /// report them (what `sysgate run --complain` does).
-    #[arg(long, value_name = "PROFILE", hide = true)]
+    /// Complain mode: run CMD with PROFILE's (Docker/OCI JSON) denials recorded instead of
+    /// enforced, and report on standard error what would have been denied and what would
+    /// allow it; no profile is written (what `sysgate run --complain` does).
+    #[arg(long, value_name = "PROFILE")]
     complain_with: Option<PathBuf>,
 
     /// The command to learn, with its arguments (after `--`).
@@ -196,7 +200,7 @@ enum Sub {
 /// Arguments of `sysgate learn merge`.
 #[derive(clap::Args, Debug)]
 struct MergeArgs {
-    /// The profiles to merge (Docker/OCI JSON).
+    /// The profiles to merge (Docker/OCI JSON; "-" for standard input).
     #[arg(value_name = "PROFILE", required = true)]
     profiles: Vec<PathBuf>,
 
@@ -218,6 +222,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return crate::complain::run_complain(&policy, &args.cmd);
     }
     args.out.format.check_available()?;
+    // Before CMD runs, which may take long: a profile that cannot be written fails now.
+    Destination::from_arg(args.out.output.as_deref()).preflight()?;
     let earlier = read_profiles(&args.out.merge)?;
 
     let options = TraceOptions::new()
@@ -244,10 +250,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!(
             "sysgate: {} rules written to {}",
             learned.policy.rules().len(),
-            args.out
-                .output
-                .as_deref()
-                .map_or("standard output".into(), |p| p.display().to_string())
+            Destination::from_arg(args.out.output.as_deref()).describe()
         );
     }
     Ok(exit_code(traced.exit.code()))
@@ -273,14 +276,18 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
 /// Read a Docker/OCI profile for the native architecture (no capability rules apply to
 /// learned profiles; Docker's default set is assumed for others).
 pub fn read_profile(path: &Path) -> Result<Policy> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
-    let loaded = docker::parse(
-        &text,
-        &path.display().to_string(),
-        &Target::docker_default(Arch::native()),
-    )
-    .map_err(|e| bad_input(e.to_string()))?;
+    let (text, name) = if path.as_os_str() == "-" {
+        let bytes = output::read_stdin()?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| bad_input(format!("{}: not UTF-8 text", output::STDIN_NAME)))?;
+        (text, output::STDIN_NAME.to_string())
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
+        (text, path.display().to_string())
+    };
+    let loaded = docker::parse(&text, &name, &Target::docker_default(Arch::native()))
+        .map_err(|e| bad_input(e.to_string()))?;
     for w in &loaded.warnings {
         eprintln!("sysgate: warning: {w}");
     }
@@ -307,17 +314,18 @@ pub fn with_earlier(learned: Learned, earlier: &[Policy]) -> Result<Learned> {
 /// (what a format cannot express is listed on stderr, written the more restrictive way).
 pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
     let format = out.format.profile_format();
-    let name = out
-        .output
-        .as_deref()
-        .and_then(|p| p.file_stem())
-        .map(|s| {
-            s.to_string_lossy()
-                .to_lowercase()
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-        })
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "learned".to_string());
+    let destination = Destination::from_arg(out.output.as_deref());
+    let name = match &destination {
+        Destination::File(p) => p.file_stem(),
+        Destination::Stdout => None,
+    }
+    .map(|s| {
+        s.to_string_lossy()
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    })
+    .filter(|s| !s.is_empty())
+    .unwrap_or_else(|| "learned".to_string());
     let options = OutputOptions {
         lxc_version: out.lxc_version,
         k8s_name: name,
@@ -344,8 +352,7 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
     written
         .losses
         .extend(widened.iter().map(|n| Loss::general(n.clone())));
-    profile_output::emit(&written, format, false, out.output.as_deref())
-        .with_context(|| "writing the profile".to_string())
+    profile_output::emit(&written, format, false, &destination)
 }
 
 /// Each note on its own `sysgate: note:` line.

@@ -1,11 +1,34 @@
 //! The `sysgate` command: one thin module per subcommand over the `sysgate` library.
 //!
 //! `main` parses the arguments, runs one subcommand and turns its outcome into an exit status
-//! here and nowhere else: 0 success, 1 an operational failure, 2 bad input (usage, an unknown
-//! arch, a profile that does not parse). `run` reports the program's own status instead:
+//! here and nowhere else: 0 success, 1 an operational failure (and `diff`'s "the profiles
+//! differ"), 2 bad input (usage, an unknown arch, a profile that does not parse), 74 an I/O
+//! error reading an input or writing an output (a full disk, a read-only directory,
+//! `>/dev/full`; the message names the path or "standard output"; sysexits' EX_IOERR). When
+//! standard output is a pipe whose reader has gone (`sysgate probe | head -1`), the command
+//! ends quietly with status 0, as other Unix tools do. `run` reports the program's own
+//! status instead:
 //! its exit code, 128 + N for signal N, 126/127 when it cannot be executed or found, and
 //! 125 for every failure of sysgate's own before the program starts (bad input included,
 //! so that the program's statuses stay unambiguous).
+
+// Messages on standard error never panic: std's `eprintln!` does when stderr is a closed pipe
+// (`sysgate convert ... -o out 2>&1 | head -1`) or a full device, which would abort a command
+// before it writes its output. These shadow std's in every module below (textual scope wins
+// over the prelude); a message that cannot be written is dropped.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 mod audit;
 mod check;
@@ -16,6 +39,7 @@ mod diff;
 mod disasm;
 mod explain;
 mod learn;
+mod output;
 mod probe;
 mod profile_input;
 mod profile_output;
@@ -31,7 +55,19 @@ use clap::{Parser, Subcommand};
 /// A pure-Rust seccomp toolkit: resolve syscalls, compile and check filters, run programs
 /// under them.
 #[derive(Parser, Debug)]
-#[command(name = "sysgate", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "sysgate",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "EXIT STATUS: 0 success; 1 a failure (and `diff`: the profiles differ); 2 bad \
+input; 74 an input could not be read or an output written (the message names the path or \
+standard output). A closed pipe on standard output ends a command quietly with 0. `run` and \
+`learn` exit with the program's own status (see their --help).\n\nEvery -o takes - for \
+standard output (also `audit --profile -`), and every profile argument - for standard \
+input."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,6 +103,9 @@ enum Command {
     Audit(audit::Args),
 }
 
+/// The status of every command for an I/O error (see [`output::IoFailure`]); sysexits'
+/// EX_IOERR, which no command uses for a result.
+pub const IO_ERROR: u8 = 74;
 /// `sysgate run`'s status when the program was not started (sysgate's own failure).
 const NOT_STARTED: u8 = 125;
 /// `sysgate run`'s status when the program cannot be executed.
@@ -166,9 +205,16 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            if is_broken_pipe(&err) {
-                // `sysgate resolve --list | head`: the reader left; that is not a failure.
-                ExitCode::SUCCESS
+            let io = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<output::IoFailure>());
+            if let Some(io) = io {
+                if io.is_broken_pipe() {
+                    // `sysgate resolve --list | head`: the reader left; that is not a failure.
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!("sysgate: {err:#}");
+                ExitCode::from(IO_ERROR)
             } else if err.downcast_ref::<BadInput>().is_some() {
                 eprintln!("sysgate: {err}");
                 ExitCode::from(2)
@@ -178,13 +224,6 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 #[cfg(test)]

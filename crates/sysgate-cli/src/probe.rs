@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use sysgate::kernel::{ActionKind, FeatureSource, Features, FilterFlag, KernelVersion};
 
 use crate::bad_input;
+use crate::output;
 
 /// Arguments of `sysgate probe`.
 #[derive(clap::Args, Debug)]
@@ -39,11 +40,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             })?),
             None => Features::probe(),
         };
-    if args.json {
-        println!("{:#}", to_json(&features));
+    let text = if args.json {
+        format!("{:#}\n", to_json(&features))
     } else {
-        print!("{features}");
-    }
+        features.to_string()
+    };
+    output::print(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,6 @@
 //! Reading a profile for a target (architecture, capabilities, kernel), shared by the
 //! subcommands that take a PROFILE. The format is detected from the content (or named with
-//! `--from`); `systemd:@set` names a built-in profile.
+//! `--from`); `systemd:@set` names a built-in profile, and `-` standard input.
 
 use anyhow::Result;
 use sysgate::arch::Arch;
@@ -10,6 +10,7 @@ use sysgate::profile::systemd_sets::SystemdVersion;
 use sysgate::profile::{self, Listener, Target};
 
 use crate::bad_input;
+use crate::output;
 
 /// The target a profile is resolved for, as Docker does, and how to read it.
 #[derive(clap::Args, Debug, Default)]
@@ -132,13 +133,32 @@ impl TargetArgs {
     }
 }
 
-/// Read `path` and resolve every profile it holds for every target architecture (the
-/// policies of one profile are merged across architectures).
+/// Read `path` (`-`: standard input, read once) and resolve every profile it holds for
+/// every target architecture (the policies of one profile are merged across architectures).
 pub fn load_all(path: &str, args: &TargetArgs) -> Result<Vec<LoadedProfile>> {
     let options = args.read_options()?;
+    let targets = args.targets()?;
+    let stdin = if path == "-" {
+        let bytes = output::read_stdin()?;
+        Some(
+            String::from_utf8(bytes)
+                .map_err(|_| bad_input(format!("{}: not UTF-8 text", output::STDIN_NAME)))?,
+        )
+    } else {
+        None
+    };
+    let path = if stdin.is_some() {
+        output::STDIN_NAME
+    } else {
+        path
+    };
     let mut merged: Vec<LoadedProfile> = Vec::new();
-    for target in args.targets()? {
-        let read = detect::read(path, &target, &options).map_err(|e| bad_input(e.to_string()))?;
+    for target in targets {
+        let read = match &stdin {
+            Some(text) => detect::read_text(text, path, &target, &options),
+            None => detect::read(path, &target, &options),
+        }
+        .map_err(|e| bad_input(e.to_string()))?;
         let profiles: Vec<_> = read
             .profiles
             .into_iter()

@@ -2,8 +2,6 @@
 //! (`convert`, and `learn` and `audit --profile`): the format dispatch, the list of losses on
 //! stderr, and an atomic write.
 
-use std::path::Path;
-
 use anyhow::Result;
 use sysgate::policy::Policy;
 use sysgate::profile::detect::Format;
@@ -14,6 +12,7 @@ use sysgate::profile::write::Written;
 use sysgate::profile::{lxc, systemd, Listener};
 
 use crate::bad_input;
+use crate::output::Destination;
 
 /// Format-specific choices for writing.
 #[derive(Clone, Debug)]
@@ -58,13 +57,13 @@ pub fn render(
     })
 }
 
-/// List the losses on stderr, then write the text to `output` atomically (a temporary file
-/// renamed into place, so no reader sees half a profile) or to standard output.
+/// List the losses on stderr, then write the text to `output` (see [`crate::output`]: a file
+/// atomically, so no reader sees half a profile, or standard output).
 pub fn emit(
     written: &Written,
     format: Format,
     has_listener: bool,
-    output: Option<&Path>,
+    output: &Destination,
 ) -> Result<()> {
     if has_listener && matches!(format, Format::Systemd | Format::Lxc) {
         eprintln!("sysgate: lost: the notification listener ({format} has no place for it)");
@@ -72,12 +71,6 @@ pub fn emit(
     for loss in &written.losses {
         eprintln!("sysgate: lost: {loss}");
     }
-    match output {
-        Some(path) => crate::compile::write_atomic(path, written.text.as_bytes()),
-        None => {
-            use std::io::Write as _;
-            std::io::stdout().write_all(written.text.as_bytes())?;
-            Ok(())
-        }
-    }
+    output.write(written.text.as_bytes())?;
+    Ok(())
 }

@@ -52,13 +52,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(a) => Arch::parse(a).map_err(|e| bad_input(e.to_string()))?,
         None => Arch::native(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     if args.list {
-        return list(arch, args.json, &mut out);
+        list(arch, args.json, &mut out)?;
+    } else if let Some(name) = &args.all_arches {
+        all_arches(name, args.translate, args.json, &mut out)?;
+    } else {
+        query(&args, arch, &mut out)?;
     }
-    if let Some(name) = &args.all_arches {
-        return all_arches(name, args.translate, args.json, &mut out);
-    }
+    crate::output::print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One name or number.
+fn query(args: &Args, arch: Arch, out: &mut impl Write) -> Result<()> {
     let Some(query) = args.query.as_deref() else {
         return Err(bad_input(
             "resolve needs a syscall NAME or NUMBER (or --list / --all-arches NAME); see --help",
@@ -95,7 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             writeln!(out, "{nr}")?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// A number if `s` looks like one (as scmp_sys_resolver decides: a leading digit or '-').
@@ -114,7 +121,7 @@ fn parse_number(s: &str) -> Result<Option<i64>> {
         .map_err(|_| bad_input(format!("{s:?} is neither a syscall name nor a number")))
 }
 
-fn list(arch: Arch, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+fn list(arch: Arch, json: bool, out: &mut impl Write) -> Result<()> {
     let table = arch.table();
     if json {
         let items: Vec<_> = table
@@ -127,10 +134,10 @@ fn list(arch: Arch, json: bool, out: &mut impl Write) -> Result<ExitCode> {
             writeln!(out, "{nr}\t{name}")?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn all_arches(name: &str, translate: bool, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+fn all_arches(name: &str, translate: bool, json: bool, out: &mut impl Write) -> Result<()> {
     if !sysgate::arch::is_known_syscall(name) {
         return Err(bad_input(format!(
             "no architecture knows a syscall named {name:?}"
@@ -188,5 +195,5 @@ fn all_arches(name: &str, translate: bool, json: bool, out: &mut impl Write) -> 
             )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

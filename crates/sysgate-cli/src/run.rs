@@ -84,8 +84,10 @@ sysgate run --deny uname:kill -- uname\n  sysgate run --profile my-profile.json 
 ptrace -- strace true\n  sysgate run --default-action LOG --log -- ./my-daemon"
 )]
 pub struct Args {
-    /// A profile: a Docker/OCI/Podman JSON file, or a built-in profile's name
-    /// (docker-default). Repeatable; the profiles are merged. Default: docker-default.
+    /// A profile: a file in any format (Docker/OCI/Podman JSON, systemd, LXC, Kubernetes;
+    /// detected from its content), "-" for standard input, a built-in profile's name
+    /// (docker-default) or systemd:@set. Repeatable; the profiles are merged. Default:
+    /// docker-default.
     #[arg(short = 'p', long = "profile", value_name = "P")]
     profiles: Vec<String>,
 

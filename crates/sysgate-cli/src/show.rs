@@ -16,7 +16,7 @@ Kubernetes file with several profiles shows each.\n\nExamples:\n  sysgate show \
 docker-default.json --arch amd64 --kernel 6.1\n  sysgate show systemd:@system-service"
 )]
 pub struct Args {
-    /// The profile (a file, or systemd:@set).
+    /// The profile (a file, "-" for standard input, or systemd:@set).
     #[arg(value_name = "PROFILE")]
     profile: String,
 
@@ -27,14 +27,19 @@ pub struct Args {
 /// Run `sysgate show`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let all = profile_input::load_all(&args.profile, &args.target)?;
+    let shown = if args.profile == "-" {
+        crate::output::STDIN_NAME
+    } else {
+        &args.profile
+    };
     let mut out = String::new();
     for (i, p) in all.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
         match &p.name {
-            Some(n) => out.push_str(&format!("{} ({}, {n})\n", args.profile, p.format)),
-            None => out.push_str(&format!("{} ({})\n", args.profile, p.format)),
+            Some(n) => out.push_str(&format!("{shown} ({}, {n})\n", p.format)),
+            None => out.push_str(&format!("{shown} ({})\n", p.format)),
         }
         if let Some(l) = &p.listener {
             out.push_str(&format!("listener: {}\n", l.path));
@@ -47,7 +52,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    use std::io::Write as _;
-    std::io::stdout().write_all(out.as_bytes())?;
+    crate::output::print(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
