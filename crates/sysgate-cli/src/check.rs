@@ -82,6 +82,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i]),
         DecidedBy::Default => "the default action (no rule matched)".to_string(),
         DecidedBy::BadArch => "the bad-arch action (architecture not in the profile)".to_string(),
+        DecidedBy::UnknownSyscall if policy.enosys_above_applies(arch.audit_arch(), nr) => {
+            "ENOSYS above the largest syscall the profile names on this architecture (runc's rule)"
+                .to_string()
+        }
         DecidedBy::UnknownSyscall => "ENOSYS for a syscall newer than the table".to_string(),
         DecidedBy::SkippedCall => "the default action (nr -1, a skipped call)".to_string(),
     };

@@ -115,7 +115,7 @@ pub fn token_ranges(policy: &Policy) -> Vec<TokenRanges> {
                 .collect();
             TokenRanges {
                 token,
-                ranges: ranges_for_token(policy, &ids, &members),
+                ranges: ranges_for_token(policy, &ids, token, &members),
                 arches: members,
             }
         })
@@ -136,6 +136,7 @@ fn number_space(arch: Arch) -> (u32, u32) {
 fn ranges_for_token(
     policy: &Policy,
     ids: &[Option<SyscallId>],
+    token: u32,
     arches: &[Arch],
 ) -> Vec<(u32, Arc<Decision>)> {
     let bad_arch = Arc::new(Decision::constant(policy.attrs.bad_arch));
@@ -171,9 +172,12 @@ fn ranges_for_token(
             points.push((next, bad_arch.clone()));
         }
         let newest = arch.newest_syscall().1;
-        // What a number no rule names gets: the default, or ENOSYS if it is unknown.
+        // What a number no rule names gets: the default, or ENOSYS if it is unknown to the
+        // table or above the profile's largest (runc's rule).
         let gap = |nr: u32| {
-            if enosys_for_unknown && is_unknown_number(arch, nr) {
+            if (enosys_for_unknown && is_unknown_number(arch, nr))
+                || policy.enosys_above_applies(token, nr)
+            {
                 enosys.clone()
             } else {
                 default.clone()
@@ -195,6 +199,18 @@ fn ranges_for_token(
         };
         for (nr, _, _) in &targeted {
             special(&mut starts, *nr);
+        }
+        // runc's rule: ENOSYS from the threshold up (0 is its own range on s390).
+        if let Some(&above) = policy.attrs.enosys_above.get(&arch) {
+            if (lo..hi).contains(&above) {
+                starts.push(above + 1);
+            }
+            starts.push(lo.max(1));
+        }
+        // On x86_64's token runc compares a number without the x32 bit with x86_64's
+        // threshold, whichever slice it is in.
+        if arch == Arch::X32 {
+            starts.extend([0x8000_0000, 0xc000_0000]);
         }
         if enosys_for_unknown && (lo..hi).contains(&newest) {
             starts.push(newest + 1);
@@ -234,8 +250,13 @@ fn ranges_for_token(
     if next < u32::MAX {
         points.push((next, bad_arch));
     }
-    // nr == -1: a tracer skipped the call; the default applies.
-    points.push((u32::MAX, default));
+    // nr == -1: a tracer skipped the call; the default applies, unless runc's ENOSYS rule
+    // covers it.
+    if policy.enosys_above_applies(token, u32::MAX) {
+        points.push((u32::MAX, enosys));
+    } else {
+        points.push((u32::MAX, default));
+    }
 
     let mut ranges: Vec<(u32, Arc<Decision>)> = Vec::with_capacity(points.len());
     for (start, d) in points {

@@ -25,12 +25,17 @@
 //!   error in strict mode); a name no architecture knows is always an error.
 //! - **Unknown syscalls**: optionally, a number above the newest syscall the table knows, and
 //!   not in it, gets `ERRNO(ENOSYS)` instead of the default, so new libc calls fall back.
+//!   Separately, per ABI, a number above a threshold ([`Attributes::enosys_above`], runc's
+//!   rule: the largest syscall the profile names there) gets `ERRNO(ENOSYS)` when no rule
+//!   matches; on s390/s390x so does number 0 (the kernel's way of passing numbers it does not
+//!   know), and so does `nr == -1` on an ABI with a threshold (runc's stub compares it as the
+//!   largest number).
 
 mod action;
 mod cond;
 mod rule;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 pub use action::{errno_name, parse_errno, ret, Action, ParseActionError, ERRNO_NAMES, MAX_ERRNO};
@@ -82,6 +87,12 @@ pub struct Attributes {
     pub unknown_names: UnknownNames,
     /// Return `ERRNO(ENOSYS)` for numbers above the newest syscall the table knows.
     pub enosys_for_unknown_syscalls: bool,
+    /// runc's ENOSYS rule, per ABI: a call that no rule matches and whose number is above the
+    /// ABI's value here returns `ERRNO(ENOSYS)` instead of the default. So do number 0 on
+    /// s390/s390x and `nr == -1` (see [`Policy::enosys_above_applies`]). The Docker/OCI/Podman
+    /// reader sets it to the largest number the profile names on each ABI, as runc's
+    /// `findLastSyscalls` does; ABIs not listed have no such rule.
+    pub enosys_above: BTreeMap<Arch, u32>,
 }
 
 impl Default for Attributes {
@@ -92,6 +103,7 @@ impl Default for Attributes {
             flags: KernelFlags::default(),
             unknown_names: UnknownNames::Skip,
             enosys_for_unknown_syscalls: false,
+            enosys_above: BTreeMap::new(),
         }
     }
 }
@@ -255,7 +267,9 @@ pub enum DecidedBy {
     Default,
     /// The caller's architecture is not in the policy.
     BadArch,
-    /// No rule matched and the number is unknown to the table (ENOSYS option).
+    /// No rule matched and the number gets ENOSYS: unknown to the table (with
+    /// [`Attributes::enosys_for_unknown_syscalls`]) or above the ABI's
+    /// [`Attributes::enosys_above`] threshold.
     UnknownSyscall,
     /// `nr == -1`: a tracer skipped the call.
     SkippedCall,
@@ -416,6 +430,11 @@ impl Policy {
         merged.rules.extend(other.rules.iter().cloned());
         merged.attrs.no_new_privs |= other.attrs.no_new_privs;
         merged.attrs.enosys_for_unknown_syscalls |= other.attrs.enosys_for_unknown_syscalls;
+        // A merged policy names what both name: each ABI's threshold is the larger one.
+        for (&arch, &above) in &other.attrs.enosys_above {
+            let t = merged.attrs.enosys_above.entry(arch).or_insert(above);
+            *t = (*t).max(above);
+        }
         if other.attrs.unknown_names == UnknownNames::Strict {
             merged.attrs.unknown_names = UnknownNames::Strict;
         }
@@ -468,6 +487,13 @@ impl Policy {
             arch: Some(arch),
         };
         if nr == u32::MAX {
+            if self.enosys_above_applies(audit_arch, nr) {
+                return Decision {
+                    action: Action::Errno(ENOSYS),
+                    by: DecidedBy::UnknownSyscall,
+                    arch: Some(arch),
+                };
+            }
             return fallback(DecidedBy::SkippedCall);
         }
         let args = effective_args(arch, args);
@@ -501,7 +527,9 @@ impl Policy {
                 by: DecidedBy::Rule(i),
                 arch: Some(arch),
             },
-            None if self.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr) => {
+            None if (self.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr))
+                || self.enosys_above_applies(audit_arch, nr) =>
+            {
                 Decision {
                     action: Action::Errno(ENOSYS),
                     by: DecidedBy::UnknownSyscall,
@@ -510,6 +538,49 @@ impl Policy {
             }
             None => fallback(DecidedBy::Default),
         }
+    }
+
+    /// Whether runc's ENOSYS rule ([`Attributes::enosys_above`]) answers a call with this audit
+    /// token and number when no rule matches it.
+    ///
+    /// runc's stub compares the number as an unsigned 32-bit value, so `nr == -1` is above
+    /// every threshold. On the x86_64 token a number with the x32 bit (which -1 has) is
+    /// compared with x32's threshold, any other with x86_64's. On s390 and s390x number 0 (the
+    /// kernel passes numbers it does not know as 0 there) gets ENOSYS too.
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Policy};
+    /// use sysgate::Arch;
+    ///
+    /// let mut p = Policy::new(Action::Errno(1));
+    /// p.set_arches([Arch::X86_64])?;
+    /// p.attrs.enosys_above.insert(Arch::X86_64, 330);
+    /// let token = Arch::X86_64.audit_arch();
+    /// assert!(!p.enosys_above_applies(token, 330));
+    /// assert!(p.enosys_above_applies(token, 331));
+    /// assert_eq!(p.decide(Arch::X86_64, 435, &[0; 6]).action, Action::Errno(38)); // clone3
+    /// # Ok::<(), sysgate::policy::PolicyError>(())
+    /// ```
+    pub fn enosys_above_applies(&self, audit_arch: u32, nr: u32) -> bool {
+        let owner = if audit_arch == Arch::X86_64.audit_arch() {
+            if nr & X32_SYSCALL_BIT != 0 {
+                Arch::X32
+            } else {
+                Arch::X86_64
+            }
+        } else {
+            match self.arches.iter().find(|a| a.audit_arch() == audit_arch) {
+                Some(a) => *a,
+                None => return false,
+            }
+        };
+        if !self.arches.contains(&owner) {
+            return false;
+        }
+        let Some(&above) = self.attrs.enosys_above.get(&owner) else {
+            return false;
+        };
+        nr > above || (nr == 0 && matches!(owner, Arch::S390 | Arch::S390x))
     }
 
     /// The number a rule applies to (directly) on `arch`, if any.

@@ -51,9 +51,10 @@
 //! 6. **Attributes**: `flags` map to [`KernelFlags`]; without `flags`, SPEC_ALLOW is set (runc's
 //!    default). A `SCMP_ACT_NOTIFY` anywhere sets NEW_LISTENER. The bad-arch action is
 //!    KILL_THREAD (libseccomp's default, which runc keeps). Unless the default action is
-//!    ALLOW, LOG or TRACE, syscalls newer than the table return ENOSYS, as runc's filter patch
-//!    makes them (runc's threshold is the profile's newest syscall, sysgate's the table's; both
-//!    only choose between two denials).
+//!    ALLOW, LOG or TRACE, a call above the largest syscall the profile names on its
+//!    architecture returns ENOSYS, as runc's filter patch makes it
+//!    ([`Attributes::enosys_above`](crate::policy::Attributes::enosys_above), set by
+//!    [`runc_enosys_thresholds`] from every name of the entries that apply).
 //!
 //! A profile with neither `defaultAction` nor `syscalls` means "no seccomp" to Docker; it
 //! becomes an allow-all policy, with a warning.
@@ -72,7 +73,7 @@
 //!     "defaultAction": "SCMP_ACT_ERRNO",
 //!     "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
 //!     "syscalls": [
-//!         {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+//!         {"names": ["read", "write", "openat"], "action": "SCMP_ACT_ALLOW"},
 //!         {"names": ["reboot"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_BOOT"]}}
 //!     ]
 //! }"#;
@@ -81,6 +82,8 @@
 //! assert_eq!(policy.arches(), &[Arch::X86, Arch::X86_64]);
 //! assert_eq!(policy.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow); // read
 //! assert_eq!(policy.decide(Arch::X86_64, 169, &[0; 6]).action, Action::Errno(1)); // reboot
+//! // clone3 (435) is above openat (257), the largest syscall named: ENOSYS, as under runc.
+//! assert_eq!(policy.decide(Arch::X86_64, 435, &[0; 6]).action, Action::Errno(38));
 //! assert_eq!(policy.rules()[0].origin.as_deref(), Some("p.json:5:9"));
 //! # Ok::<(), docker::DockerError>(())
 //! ```
@@ -303,6 +306,7 @@ pub fn parse_with(
         options,
         root: root.unwrap_or(Pos::START),
         warnings: Vec::new(),
+        named: Vec::new(),
     };
     resolver.resolve(profile)
 }
@@ -1018,6 +1022,8 @@ struct Resolver<'a> {
     /// Where the profile object starts (inside `config.json` or not).
     root: Pos,
     warnings: Vec<String>,
+    /// Every syscall name of the entries that apply to the target, for runc's ENOSYS rule.
+    named: Vec<String>,
 }
 
 impl Resolver<'_> {
@@ -1054,8 +1060,6 @@ impl Resolver<'_> {
 
         let mut policy = Policy::new(default);
         policy.attrs.bad_arch = Action::KillThread;
-        policy.attrs.enosys_for_unknown_syscalls =
-            !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
         self.set_arches(&mut policy, profile.architectures, profile.arch_map)?;
         match profile.flags {
             None => policy.attrs.flags.spec_allow = true,
@@ -1068,6 +1072,13 @@ impl Resolver<'_> {
             // Every entry has a position; the fallback only keeps this total.
             let pos = positions.get(i).copied().unwrap_or(self.root);
             self.add_entry(&mut policy, entry, pos)?;
+        }
+        if !matches!(
+            default_kind,
+            ActionKind::Allow | ActionKind::Log | ActionKind::Trace
+        ) {
+            policy.attrs.enosys_above =
+                runc_enosys_thresholds(policy.arches(), self.named.iter().map(String::as_str));
         }
         if default == Action::UserNotif
             || policy.rules().iter().any(|r| r.action == Action::UserNotif)
@@ -1202,6 +1213,9 @@ impl Resolver<'_> {
         if !self.applies(includes.as_ref(), excludes.as_ref()) {
             return Ok(());
         }
+        // runc's ENOSYS threshold counts every name moby passes on, also those of rules it
+        // then drops for having the default action.
+        self.named.extend(names.iter().map(|(n, _, _)| n.clone()));
         if names.is_empty() {
             self.warn(at, "this rule names no syscall");
             return Ok(());
@@ -1342,6 +1356,37 @@ impl Resolver<'_> {
             runc_reading
         }
     }
+}
+
+/// runc's ENOSYS thresholds (`findLastSyscalls` in runc's `patchbpf`): for each of `arches`,
+/// the largest number any of `names` has there. An ABI where none of them exists gets no
+/// threshold (runc warns and leaves it out). Names are looked up as direct syscalls: a call
+/// reached only through `socketcall`/`ipc` has no number of its own (libseccomp gives it a
+/// negative pseudo-number, which never counts).
+///
+/// ```
+/// use sysgate::profile::docker::runc_enosys_thresholds;
+/// use sysgate::Arch;
+///
+/// let t = runc_enosys_thresholds(&[Arch::X86_64, Arch::X86], ["read", "openat2", "rt_sigreturn"]);
+/// assert_eq!(t[&Arch::X86_64], 437); // openat2
+/// assert_eq!(t[&Arch::X86], 437);
+/// ```
+pub fn runc_enosys_thresholds<'a>(
+    arches: &[Arch],
+    names: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<Arch, u32> {
+    let ids: Vec<arch::SyscallId> = names
+        .into_iter()
+        .filter_map(arch::SyscallId::from_name)
+        .collect();
+    arches
+        .iter()
+        .filter_map(|&a| {
+            let largest = ids.iter().filter_map(|id| a.syscall_number_of(*id)).max()?;
+            (largest > 0).then_some((a, largest))
+        })
+        .collect()
 }
 
 /// Podman's `errno` wins over `errnoRet` when given.

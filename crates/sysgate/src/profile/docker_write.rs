@@ -20,8 +20,8 @@
 //! - TRAP data (runc's trap carries none): TRAP(0), which is more restrictive.
 //! - Syscall numbers: written as the name they have; a number with different names on the
 //!   policy's architectures becomes all of them when it refuses, and is dropped when it allows.
-//! - The bad-arch action (runc: KILL_THREAD) and the ENOSYS answer for syscalls newer than the
-//!   table (runc: whenever the default refuses).
+//! - The bad-arch action (runc: KILL_THREAD) and the ENOSYS answer above the largest syscall
+//!   the profile names on each architecture (runc: whenever the default refuses).
 //!
 //! ```
 //! use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
@@ -31,7 +31,7 @@
 //! let mut policy = Policy::new(Action::Errno(1));
 //! policy.set_arches([Arch::X86_64])?;
 //! policy.attrs.bad_arch = Action::KillThread;
-//! policy.attrs.enosys_for_unknown_syscalls = true;
+//! policy.attrs.enosys_above.insert(Arch::X86_64, 135); // personality, the largest named
 //! policy.attrs.flags.spec_allow = true;
 //! policy.add_rule(Rule::new(Action::Allow, "write"))?;
 //! policy.add_rule(Rule::new(Action::Allow, "read"))?;
@@ -215,16 +215,25 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
             policy.attrs.bad_arch
         )));
     }
+    // runc's ENOSYS rule: above the largest syscall the written profile names, per arch.
     let runc_enosys = !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
-    if runc_enosys != policy.attrs.enosys_for_unknown_syscalls {
+    let runc_thresholds = if runc_enosys {
+        let names = policy.rules().iter().filter_map(|r| match &r.syscall {
+            Syscall::Name(n) => Some(n.as_str()),
+            Syscall::Number(_) => None,
+        });
+        super::docker::runc_enosys_thresholds(policy.arches(), names)
+    } else {
+        Default::default()
+    };
+    if policy.attrs.enosys_for_unknown_syscalls || policy.attrs.enosys_above != runc_thresholds {
         losses.push(Loss::general(if runc_enosys {
             format!(
-                "runc answers ENOSYS for syscalls newer than its table, not the default {default}"
+                "runc answers ENOSYS above the largest syscall the profile names on each \
+                 architecture, where this policy answers {default} or ENOSYS elsewhere"
             )
         } else {
-            "runc does not answer ENOSYS for syscalls newer than its table when the default \
-             allows"
-                .to_string()
+            "runc does not answer ENOSYS for unknown syscalls when the default allows".to_string()
         }));
     }
     let runc_default_flags = KernelFlags {

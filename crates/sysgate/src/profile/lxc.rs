@@ -757,9 +757,10 @@ fn general_losses(policy: &Policy, arches: &[Arch], losses: &mut Vec<Loss>) {
             names(policy.arches())
         )));
     }
-    if policy.attrs.enosys_for_unknown_syscalls {
+    if policy.attrs.enosys_for_unknown_syscalls || !policy.attrs.enosys_above.is_empty() {
         losses.push(Loss::general(format!(
-            "LXC has no ENOSYS for syscalls newer than the table: they get the default, {}",
+            "LXC has no ENOSYS for syscalls newer than the table or the profile: they get the \
+             default, {}",
             policy.default_action()
         )));
     }

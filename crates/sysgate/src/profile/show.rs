@@ -57,6 +57,22 @@ pub fn show(policy: &Policy) -> String {
             "syscalls newer than the table: ERRNO(38 ENOSYS) unless a rule says otherwise"
         );
     }
+    if !policy.attrs.enosys_above.is_empty() {
+        let above: Vec<String> = policy
+            .attrs
+            .enosys_above
+            .iter()
+            .map(|(arch, nr)| match arch.syscall_name(*nr) {
+                Some(name) => format!("{arch} {nr} ({name})"),
+                None => format!("{arch} {nr}"),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "ENOSYS above the largest syscall named (runc's rule): {}",
+            above.join(", ")
+        );
+    }
     let mut attrs = Vec::new();
     let f = policy.attrs.flags;
     for (on, name) in [

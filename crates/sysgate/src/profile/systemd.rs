@@ -907,10 +907,10 @@ pub fn write(policy: &Policy) -> Written {
             )));
         }
     }
-    if plain.attrs.enosys_for_unknown_syscalls {
+    if plain.attrs.enosys_for_unknown_syscalls || !plain.attrs.enosys_above.is_empty() {
         losses.push(Loss::general(
             "systemd answers ENOSYS for syscalls outside its @known set rather than for numbers \
-             above the syscall table",
+             above the syscall table or the profile's largest syscall",
         ));
     }
 

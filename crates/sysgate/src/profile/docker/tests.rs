@@ -106,18 +106,93 @@ fn default_errno_ret_goes_with_the_default_action() {
 }
 
 #[test]
-fn like_runc_bad_arch_kills_the_thread_and_new_syscalls_get_enosys_unless_allowing() {
-    let l = load(&profile("SCMP_ACT_ERRNO", ""));
-    assert_eq!(l.policy.attrs.bad_arch, Action::KillThread);
-    assert!(l.policy.attrs.enosys_for_unknown_syscalls);
+fn like_runc_bad_arch_kills_the_thread_and_enosys_above_the_largest_named_unless_allowing() {
+    // Named: read (0), uname (63), openat (257) on x86_64; fchmodat (306), uname (122) on x86.
+    let rules = r#"{"names": ["read", "uname", "openat"], "action": "SCMP_ACT_ALLOW"},
+                   {"names": ["fchmodat"], "action": "SCMP_ACT_ERRNO"}"#;
+    let l = load(&format!(
+        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"],
+            "syscalls": [{rules}]}}"#
+    ));
+    let p = &l.policy;
+    assert_eq!(p.attrs.bad_arch, Action::KillThread);
+    assert!(!p.attrs.enosys_for_unknown_syscalls);
+    // fchmodat has the default action, so runc drops its rule, but it still counts.
+    let expected = [(Arch::X86, 306), (Arch::X86_64, 268)];
+    assert_eq!(p.attrs.enosys_above, expected.into_iter().collect());
     assert_eq!(
-        l.policy.decide(Arch::Aarch64, 63, &[0; 6]).action,
+        p.decide(Arch::Aarch64, 63, &[0; 6]).action,
         Action::KillThread
     );
+    for (arch, n) in expected {
+        assert_eq!(
+            p.decide(arch, n, &[0; 6]).action,
+            Action::Errno(1),
+            "{arch}"
+        );
+        let above = p.decide(arch, n + 1, &[0; 6]);
+        assert_eq!(above.action, Action::Errno(38), "{arch}");
+        assert_eq!(above.by, DecidedBy::UnknownSyscall);
+        // clone3 (435) gets ENOSYS, as under Docker, though the table knows it.
+        assert_eq!(p.decide(arch, 435, &[0; 6]).action, Action::Errno(38));
+    }
+    // nr == -1 too, where runc's stub compares it: on x86, not on x86_64, where a number with
+    // the x32 bit goes to x32's section, and this profile has no x32.
+    assert_eq!(
+        p.decide(Arch::X86, u32::MAX, &[0; 6]).action,
+        Action::Errno(38)
+    );
+    assert_eq!(
+        p.decide(Arch::X86_64, u32::MAX, &[0; 6]).action,
+        Action::Errno(1)
+    );
     for default in ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"] {
-        let l = load(&profile(default, ""));
+        let l = load(&profile(default, rules));
+        assert!(l.policy.attrs.enosys_above.is_empty(), "{default}");
         assert!(!l.policy.attrs.enosys_for_unknown_syscalls, "{default}");
     }
+}
+
+#[test]
+fn enosys_thresholds_per_abi_x32_over_its_own_numbers_and_s390_setup() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    let p = &l.policy;
+    // No architectures listed: the native one is always in, with its threshold.
+    assert_eq!(p.arches(), &[Arch::X86_64]);
+    assert_eq!(p.attrs.enosys_above.get(&Arch::X86_64), Some(&1));
+    assert_eq!(p.decide(Arch::X86_64, 2, &[0; 6]).action, Action::Errno(38));
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["read", "write", "uname"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    let p = &l.policy;
+    let x32 = 0x4000_0000;
+    assert_eq!(p.attrs.enosys_above.get(&Arch::X32), Some(&(x32 + 63)));
+    assert_eq!(p.decide(Arch::X32, x32 + 63, &[0; 6]).action, Action::Allow);
+    assert_eq!(
+        p.decide(Arch::X32, x32 + 64, &[0; 6]).action,
+        Action::Errno(38)
+    );
+    assert_eq!(
+        p.decide(Arch::X86_64, 64, &[0; 6]).action,
+        Action::Errno(38)
+    );
+    let s390x = Target::docker_default(Arch::S390x);
+    let l = load_for(
+        &profile(
+            "SCMP_ACT_ERRNO",
+            r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#,
+        ),
+        &s390x,
+    );
+    let p = &l.policy;
+    assert_eq!(p.decide(Arch::S390x, 0, &[0; 6]).action, Action::Errno(38));
+    assert_eq!(p.decide(Arch::S390x, 1, &[0; 6]).action, Action::Errno(1));
+    assert_eq!(p.decide(Arch::S390x, 3, &[0; 6]).action, Action::Allow);
+    assert_eq!(p.decide(Arch::S390x, 4, &[0; 6]).action, Action::Errno(38));
 }
 
 #[test]

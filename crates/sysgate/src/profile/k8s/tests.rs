@@ -130,7 +130,10 @@ fn writes_a_resource_that_reads_back() {
     let mut p = Policy::new(Action::Errno(1));
     p.set_arches([Arch::X86_64, Arch::X86]).unwrap();
     p.attrs.bad_arch = Action::KillThread;
-    p.attrs.enosys_for_unknown_syscalls = true;
+    p.attrs.enosys_above = crate::profile::docker::runc_enosys_thresholds(
+        p.arches(),
+        ["read", "personality", "ioctl"],
+    );
     p.attrs.flags.spec_allow = true;
     p.add_rule(crate::policy::Rule::new(Action::Allow, "read"))
         .unwrap();
