@@ -44,7 +44,9 @@
 //!    appear, the readings differ: runc ORs every condition, the plain reading ORs within an
 //!    index and ANDs the indexes. sysgate takes the one that permits less (the ANDed
 //!    combinations for an allow, runc's ORed rules for a deny) and warns.
-//!    `SCMP_CMP_MASKED_EQ` takes `value` as the mask and `valueTwo` as the expected value.
+//!    `SCMP_CMP_MASKED_EQ` takes `value` as the mask and `valueTwo` as the expected value,
+//!    which is masked too, as libseccomp does (`(a & mask) == (valueTwo & mask)`, so a mask
+//!    of 0 always holds); a warning names the bits the mask drops.
 //! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
 //!    [`Options::strict_names`]); so are names that none of the policy's architectures has.
 //!    Names some of them lack stay in the policy, which skips them per architecture.
@@ -1301,23 +1303,35 @@ impl Resolver<'_> {
         action: Action,
         default: Action,
     ) -> Vec<Vec<ArgCond>> {
-        let conds: Vec<ArgCond> = args
-            .iter()
-            .filter_map(|Obj(a)| {
-                let (op, value) = match a.op {
-                    OpKind::Ne => (CmpOp::Ne, a.value.0),
-                    OpKind::Lt => (CmpOp::Lt, a.value.0),
-                    OpKind::Le => (CmpOp::Le, a.value.0),
-                    OpKind::Eq => (CmpOp::Eq, a.value.0),
-                    OpKind::Ge => (CmpOp::Ge, a.value.0),
-                    OpKind::Gt => (CmpOp::Gt, a.value.0),
-                    // OCI: `value` is the mask, `valueTwo` what the masked argument must be.
-                    OpKind::MaskedEq => (CmpOp::MaskedEq(a.value.0), a.value_two.0),
-                };
-                // The index was checked while parsing (0..=5), so this cannot fail.
-                ArgCond::new(a.index.0, op, value).ok()
-            })
-            .collect();
+        let mut conds: Vec<ArgCond> = Vec::with_capacity(args.len());
+        for Obj(a) in &args {
+            let (op, value) = match a.op {
+                OpKind::Ne => (CmpOp::Ne, a.value.0),
+                OpKind::Lt => (CmpOp::Lt, a.value.0),
+                OpKind::Le => (CmpOp::Le, a.value.0),
+                OpKind::Eq => (CmpOp::Eq, a.value.0),
+                OpKind::Ge => (CmpOp::Ge, a.value.0),
+                OpKind::Gt => (CmpOp::Gt, a.value.0),
+                // OCI: `value` is the mask, `valueTwo` what the masked argument must be, which
+                // libseccomp masks too.
+                OpKind::MaskedEq => {
+                    let (mask, expected) = (a.value.0, a.value_two.0);
+                    // The index was checked while parsing (0..=5), so this cannot fail.
+                    let Ok((c, dropped)) =
+                        ArgCond::masked_eq_like_libseccomp(a.index.0, mask, expected)
+                    else {
+                        continue;
+                    };
+                    if dropped != 0 {
+                        self.warn(at, masked_eq_warning(a.index.0, mask, expected));
+                    }
+                    conds.push(c);
+                    continue;
+                }
+            };
+            // The index was checked while parsing (0..=5), so this cannot fail.
+            conds.extend(ArgCond::new(a.index.0, op, value).ok());
+        }
         let mut per_index: [Vec<ArgCond>; 6] = Default::default();
         for c in &conds {
             per_index[c.arg()].push(*c);
@@ -1387,6 +1401,18 @@ pub fn runc_enosys_thresholds<'a>(
             (largest > 0).then_some((a, largest))
         })
         .collect()
+}
+
+/// The warning for a `SCMP_CMP_MASKED_EQ` whose expected value has bits outside its mask
+/// (see [`ArgCond::masked_eq_like_libseccomp`]); LXC's reader says the same.
+pub(crate) fn masked_eq_warning(arg: u32, mask: u64, expected: u64) -> String {
+    format!(
+        "SCMP_CMP_MASKED_EQ on argument {arg} expects {expected:#x}, which has bits {:#x} \
+         outside the mask {mask:#x}: libseccomp masks the expected value too, so the condition \
+         is (a{arg} & {mask:#x}) == {:#x}, and sysgate reads it so",
+        expected & !mask,
+        expected & mask
+    )
 }
 
 /// Podman's `errno` wins over `errnoRet` when given.

@@ -549,7 +549,7 @@ impl Reader<'_> {
 
     /// `[idx,value,op(,mask)]` groups. `words` start at the first `[`.
     fn conditions(
-        &self,
+        &mut self,
         body: &str,
         words: &[(&str, usize)],
         line_no: usize,
@@ -605,7 +605,7 @@ impl Reader<'_> {
     }
 
     /// `idx,value,op(,mask)`, which starts (with its `[`) at column `col`.
-    fn condition(&self, inner: &str, line_no: usize, col: usize) -> Result<ArgCond, LxcError> {
+    fn condition(&mut self, inner: &str, line_no: usize, col: usize) -> Result<ArgCond, LxcError> {
         const SHAPE: &str = "expected [idx,value,op] or [idx,value,op,mask]";
         let parts: Vec<&str> = inner.split(',').collect();
         if parts.len() != 3 && parts.len() != 4 {
@@ -667,8 +667,21 @@ impl Reader<'_> {
             "SCMP_CMP_EQ" | "==" => CmpOp::Eq,
             "SCMP_CMP_GE" | ">=" => CmpOp::Ge,
             "SCMP_CMP_GT" | ">" => CmpOp::Gt,
-            // LXC: [idx, value, &=, mask] means (arg & mask) == value.
-            "SCMP_CMP_MASKED_EQ" | "&=" => CmpOp::MaskedEq(mask),
+            // LXC: [idx, value, &=, mask] means (arg & mask) == value, with the value masked
+            // too, as libseccomp does.
+            "SCMP_CMP_MASKED_EQ" | "&=" => {
+                let (cond, dropped) =
+                    ArgCond::masked_eq_like_libseccomp(idx as u32, mask, value)
+                        .expect("index checked above");
+                if dropped != 0 {
+                    self.warnings.push(format!(
+                        "{}: {}",
+                        self.at(line_no, col),
+                        super::docker::masked_eq_warning(idx as u32, mask, value)
+                    ));
+                }
+                return Ok(cond);
+            }
             other => {
                 return Err(self.invalid(
                     line_no,

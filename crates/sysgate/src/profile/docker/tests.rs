@@ -1062,3 +1062,72 @@ fn mutated_profiles_never_panic_and_errors_point_inside_the_text() {
     // And errors of several kinds, so the checks past JSON syntax run too.
     assert!(kinds.len() >= 5, "{kinds:?}");
 }
+
+#[test]
+fn masked_eq_masks_the_expected_value_like_libseccomp() {
+    // libseccomp compares (a1 & 0xff00) with 1000 & 0xff00 = 0x300: a1 in 0x300..=0x3ff.
+    let cond =
+        r#""args": [{"index": 1, "value": 65280, "valueTwo": 1000, "op": "SCMP_CMP_MASKED_EQ"}]"#;
+    let a1 = |v: u64| [0, v, 0, 0, 0, 0];
+    let allow = load(&profile(
+        "SCMP_ACT_ERRNO",
+        &format!(r#"{{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW", {cond}}}"#),
+    ));
+    // A deny rule read as "never matches" would let these calls through.
+    let deny = load(&profile(
+        "SCMP_ACT_ALLOW",
+        &format!(r#"{{"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13, {cond}}}"#),
+    ));
+    for v in [0x300, 0x3e8, 0x3ff, 0x1_0000_0300] {
+        assert_eq!(
+            decide(&allow.policy, "ioctl", a1(v)),
+            Action::Allow,
+            "{v:#x}"
+        );
+        assert_eq!(
+            decide(&deny.policy, "ioctl", a1(v)),
+            Action::Errno(13),
+            "{v:#x}"
+        );
+    }
+    for v in [0, 0x2ff, 0x400, 0xe8] {
+        assert_eq!(
+            decide(&allow.policy, "ioctl", a1(v)),
+            Action::Errno(1),
+            "{v:#x}"
+        );
+        assert_eq!(
+            decide(&deny.policy, "ioctl", a1(v)),
+            Action::Allow,
+            "{v:#x}"
+        );
+    }
+    for l in [&allow, &deny] {
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].starts_with("t.json:1:")
+                && l.warnings[0].contains("bits 0xe8 outside the mask 0xff00")
+                && l.warnings[0].contains("(a1 & 0xff00) == 0x300"),
+            "{}",
+            l.warnings[0]
+        );
+    }
+    // A mask of 0 always holds (libseccomp emits no comparison at all).
+    let zero = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["ioctl"], "action": "SCMP_ACT_KILL",
+            "args": [{"index": 2, "value": 0, "valueTwo": 5, "op": "SCMP_CMP_MASKED_EQ"}]}"#,
+    ));
+    for v in [0, 5, u64::MAX] {
+        let args = [0, 0, v, 0, 0, 0];
+        assert_eq!(decide(&zero.policy, "ioctl", args), Action::KillThread);
+    }
+    // An expected value inside the mask is read as written, without a warning.
+    let exact = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 1, "value": 65280, "valueTwo": 768, "op": "SCMP_CMP_MASKED_EQ"}]}"#,
+    ));
+    assert!(exact.warnings.is_empty(), "{:?}", exact.warnings);
+    assert_eq!(decide(&exact.policy, "ioctl", a1(0x3aa)), Action::Allow);
+}

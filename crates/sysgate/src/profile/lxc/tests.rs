@@ -167,3 +167,24 @@ fn v1_round_trip_and_losses() {
         "{losses:?}"
     );
 }
+
+#[test]
+fn masked_eq_masks_the_expected_value_like_libseccomp() {
+    // LXC hands [1,1000,&=,65280] to libseccomp, which compares a1 & 0xff00 with 0x300.
+    let text = "2\ndenylist\n[x86_64]\nioctl errno 13 [1,1000,&=,65280]\n";
+    let l = parse(text, "p", &amd64()).unwrap();
+    let ioctl = |v: u64| {
+        l.policy
+            .decide(Arch::X86_64, nr("ioctl"), &[0, v, 0, 0, 0, 0])
+            .action
+    };
+    assert_eq!(ioctl(0x3e8), Action::Errno(13));
+    assert_eq!(ioctl(0x3ff), Action::Errno(13));
+    assert_eq!(ioctl(0x400), Action::Allow);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("p:4:") && l.warnings[0].contains("(a1 & 0xff00) == 0x300"),
+        "{}",
+        l.warnings[0]
+    );
+}
