@@ -29,7 +29,8 @@ pub struct TargetArgs {
     #[arg(long, value_name = "X.Y")]
     kernel: Option<String>,
 
-    /// Refuse unknown syscall names instead of skipping them with a warning (Docker/OCI/Podman).
+    /// Refuse unknown syscall names (Docker/OCI/Podman) and unknown or misspelled keys
+    /// ("sycalls", SystemCallFilters=) instead of skipping them with a warning.
     #[arg(long)]
     strict: bool,
 
@@ -120,6 +121,7 @@ impl TargetArgs {
             ))
         })?;
         o.systemd = sysgate::profile::systemd::Options::for_version(version);
+        o.systemd.strict_keys = self.strict;
         if let Some(b) = &self.base {
             o.k8s = sysgate::profile::k8s::Options::with_base(b);
         }

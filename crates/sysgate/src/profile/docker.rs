@@ -94,6 +94,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::json_pos::{self, Pos, Seg};
 use super::Location;
@@ -180,6 +181,18 @@ pub enum DockerError {
         /// The name as written.
         name: String,
     },
+    /// A key the format does not have, with [`Options::strict_keys`].
+    #[error("{at}: unknown key {key:?} in {what}: expected one of {expected} (strict mode)")]
+    UnknownKey {
+        /// The key's value.
+        at: Location,
+        /// The key as written.
+        key: String,
+        /// The object it is in.
+        what: &'static str,
+        /// The keys that object has.
+        expected: String,
+    },
     /// The policy refused what the profile asks for (e.g. architectures of both byte orders).
     #[error("{at}: {source}")]
     Policy {
@@ -210,6 +223,7 @@ impl DockerError {
             | DockerError::MissingDefaultAction { at }
             | DockerError::NoSeccomp { at }
             | DockerError::UnknownSyscall { at, .. }
+            | DockerError::UnknownKey { at, .. }
             | DockerError::Policy { at, .. } => at,
         }
     }
@@ -221,13 +235,15 @@ impl DockerError {
 /// use sysgate::profile::docker::Options;
 ///
 /// assert!(!Options::default().strict_names);
-/// assert!(Options::strict().strict_names);
+/// assert!(Options::strict().strict_names && Options::strict().strict_keys);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// A syscall name no architecture knows is an error instead of a warning.
     pub strict_names: bool,
+    /// A key the format does not have (`"sycalls"`) is an error instead of a warning.
+    pub strict_keys: bool,
 }
 
 impl Options {
@@ -239,7 +255,10 @@ impl Options {
     /// assert_ne!(Options::strict(), Options::default());
     /// ```
     pub fn strict() -> Options {
-        Options { strict_names: true }
+        Options {
+            strict_names: true,
+            strict_keys: true,
+        }
     }
 }
 
@@ -301,7 +320,7 @@ pub fn parse_with(
         let Obj(profile): Obj<Profile> = serde_json::from_str(text).map_err(json_error)?;
         (profile, json_pos::locate(text, Pos::START, &[]))
     };
-    let resolver = Resolver {
+    let mut resolver = Resolver {
         text,
         source,
         target,
@@ -310,6 +329,7 @@ pub fn parse_with(
         warnings: Vec::new(),
         named: Vec::new(),
     };
+    resolver.check_keys()?;
     resolver.resolve(profile)
 }
 
@@ -1039,6 +1059,50 @@ impl Resolver<'_> {
         self.warnings.push(format!("{at}: {message}"));
     }
 
+    /// Go's encoding/json ignores keys a struct lacks, so to Docker a misspelled key
+    /// (`"sycalls"`) is no key at all: a deny list with that typo denies nothing. Every key
+    /// of the profile object and the objects inside it is checked against the fields it can
+    /// match (ignoring case, as Go matches them); one it cannot is a warning, or an error with
+    /// [`Options::strict_keys`].
+    fn check_keys(&mut self) -> Result<(), DockerError> {
+        let mut stream =
+            serde_json::Deserializer::from_str(&self.text[self.root.offset..]).into_iter::<Value>();
+        let Some(Ok(profile)) = stream.next() else {
+            return Ok(()); // the typed read accepted it; nothing more to say
+        };
+        let mut found = Vec::new();
+        unknown_keys(&profile, &mut Vec::new(), Shape::Profile, &mut found);
+        // In the order they appear in the file (serde_json's maps are sorted by key).
+        let mut found: Vec<(Location, &str, Shape)> = found
+            .into_iter()
+            .filter_map(|(path, shape)| match path.last() {
+                Some(Seg::Key(key)) => Some((self.location(&path), *key, shape)),
+                _ => None,
+            })
+            .collect();
+        found.sort_by_key(|(at, _, _)| (at.line, at.column));
+        for (at, key, shape) in found {
+            let expected = shape.fields().join(", ");
+            if self.options.strict_keys {
+                return Err(DockerError::UnknownKey {
+                    at,
+                    key: key.to_string(),
+                    what: shape.what(),
+                    expected,
+                });
+            }
+            self.warn(
+                &at,
+                format_args!(
+                    "unknown key {key:?} in {}: ignored, as Docker and runc ignore it \
+                     (expected one of {expected})",
+                    shape.what()
+                ),
+            );
+        }
+        Ok(())
+    }
+
     fn resolve(mut self, profile: Profile) -> Result<Loaded, DockerError> {
         let entries = profile.syscalls.unwrap_or_default();
         let default_kind = match profile.default_action.and_then(|a| a.0) {
@@ -1230,12 +1294,21 @@ impl Resolver<'_> {
             );
         }
         let action = entry.action.with_errno(errno);
+        let low_word_arches: Vec<Arch> = policy
+            .arches()
+            .iter()
+            .copied()
+            .filter(|a| !a.args_are_64bit() || *a == Arch::X32)
+            .collect();
         let cond_sets = self.condition_sets(
             entry.args.unwrap_or_default(),
             at,
             action,
             policy.default_action(),
         );
+        if action != policy.default_action() && !low_word_arches.is_empty() {
+            self.warn_above_32_bits(at, &cond_sets, &low_word_arches);
+        }
 
         let mut kept = Vec::new();
         for (name, seg, j) in names {
@@ -1285,6 +1358,34 @@ impl Resolver<'_> {
             }
         }
         Ok(())
+    }
+
+    /// libseccomp compares only the low 32 bits of a constant on 32-bit ABIs (and x32); sysgate
+    /// compares the whole value (the argument's high word is zero there, so `a0 == 0x100000005`
+    /// never holds where libseccomp reads `a0 == 5`). One warning per entry that has such a
+    /// constant, naming the ABIs where the readings differ.
+    fn warn_above_32_bits(&mut self, at: &Location, cond_sets: &[Vec<ArgCond>], arches: &[Arch]) {
+        let wide = cond_sets.iter().flatten().find(|c| {
+            let mask = match c.op() {
+                CmpOp::MaskedEq(m) => m,
+                _ => 0,
+            };
+            (c.value() | mask) > u64::from(u32::MAX)
+        });
+        if let Some(c) = wide {
+            let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+            self.warn(
+                at,
+                format_args!(
+                    "a{} is compared with a constant or mask above 32 bits ({}); on {} \
+                     libseccomp compares only the low 32 bits, sysgate the whole value, so \
+                     this rule matches differently there",
+                    c.arg(),
+                    c,
+                    names.join(", ")
+                ),
+            );
+        }
     }
 
     /// The conditions of one entry as sets of ANDed conditions (one rule each).
@@ -1369,6 +1470,83 @@ impl Resolver<'_> {
             );
             runc_reading
         }
+    }
+}
+
+/// The objects of a profile whose keys are checked, with the fields each can hold.
+#[derive(Copy, Clone)]
+enum Shape {
+    Profile,
+    ArchMapEntry,
+    SyscallEntry,
+    Filter,
+    Arg,
+}
+
+impl Shape {
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Shape::Profile => Profile::FIELDS,
+            Shape::ArchMapEntry => ArchMapEntry::FIELDS,
+            Shape::SyscallEntry => SyscallEntry::FIELDS,
+            Shape::Filter => Filter::FIELDS,
+            Shape::Arg => Arg::FIELDS,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Shape::Profile => "the profile",
+            Shape::ArchMapEntry => "an archMap entry",
+            Shape::SyscallEntry => "a syscalls entry",
+            Shape::Filter => "an includes/excludes object",
+            Shape::Arg => "an argument condition",
+        }
+    }
+}
+
+/// The paths (from the profile object) of the keys in `value`, a `shape` object, and in the
+/// objects inside it, that match none of their fields, as [`FoldKeys`] matches them.
+fn unknown_keys<'v>(
+    value: &'v Value,
+    path: &mut Vec<Seg<'v>>,
+    shape: Shape,
+    found: &mut Vec<(Vec<Seg<'v>>, Shape)>,
+) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    let fields = shape.fields();
+    for (key, inner) in map {
+        let field = fields.iter().copied().find(|f| *f == key).or_else(|| {
+            let folded = json_pos::fold_case(key);
+            fields
+                .iter()
+                .copied()
+                .find(|f| json_pos::fold_case(f) == folded)
+        });
+        path.push(Seg::Key(key));
+        let nested = |shape| {
+            move |path: &mut Vec<Seg<'v>>, found: &mut Vec<_>| match inner {
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(Seg::Index(i));
+                        unknown_keys(item, path, shape, found);
+                        path.pop();
+                    }
+                }
+                _ => unknown_keys(inner, path, shape, found),
+            }
+        };
+        match field {
+            None => found.push((path.clone(), shape)),
+            Some("archMap") => nested(Shape::ArchMapEntry)(path, found),
+            Some("syscalls") => nested(Shape::SyscallEntry)(path, found),
+            Some("includes" | "excludes") => nested(Shape::Filter)(path, found),
+            Some("args") => nested(Shape::Arg)(path, found),
+            Some(_) => {}
+        }
+        path.pop();
     }
 }
 

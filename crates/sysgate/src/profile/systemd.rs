@@ -137,6 +137,8 @@ impl SystemdError {
 pub struct Options {
     /// The systemd version whose sets and unknown-syscall rule apply.
     pub version: SystemdVersion,
+    /// A misspelled seccomp setting (`SystemCallFilters=`) is an error instead of a warning.
+    pub strict_keys: bool,
 }
 
 impl Options {
@@ -148,7 +150,10 @@ impl Options {
     /// assert_eq!(Options::for_version(SystemdVersion::V252).version, SystemdVersion::V252);
     /// ```
     pub fn for_version(version: SystemdVersion) -> Options {
-        Options { version }
+        Options {
+            version,
+            strict_keys: false,
+        }
     }
 }
 
@@ -196,7 +201,22 @@ pub fn parse_with(
         settings: Settings::default(),
         warnings: Vec::new(),
     };
-    for setting in settings(text, source)? {
+    let (settings, unknown) = settings(text, source)?;
+    for (at, name) in unknown {
+        let message = format!(
+            "unknown setting {name}=: systemd ignores it, so it filters nothing (expected \
+             SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures= or \
+             SystemCallLog=)"
+        );
+        if options.strict_keys {
+            return Err(SystemdError::Invalid {
+                at,
+                message: format!("{message} (strict mode)"),
+            });
+        }
+        reader.warnings.push(format!("{at}: {message}"));
+    }
+    for setting in settings {
         reader.apply(setting)?;
     }
     Ok(reader.finish())
@@ -258,14 +278,52 @@ struct Setting {
 /// Sections whose settings configure how processes run (systemd.exec(5)).
 const EXEC_SECTIONS: [&str; 4] = ["Service", "Socket", "Mount", "Swap"];
 
-/// The seccomp assignments of a unit file, drop-in or bare lines, in order.
-fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
+/// Whether `name` looks like a misspelled seccomp setting: it starts with `SystemCall` in any
+/// case, or is one edit away from one of the four, ignoring case.
+fn misspelled_key(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let known = [
+        "systemcallfilter",
+        "systemcallerrornumber",
+        "systemcallarchitectures",
+        "systemcalllog",
+    ];
+    lower.starts_with("systemcall") || known.iter().any(|k| one_edit_apart(&lower, k))
+}
+
+/// Whether two strings differ by at most one inserted, deleted or replaced character.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    // They differ, so the common prefix ends before the longer one does.
+    let prefix = short.iter().zip(&long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix + 1..] == long[prefix + 1..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
+/// The seccomp assignments of a unit file, drop-in or bare lines, in order, and the
+/// (location, name) of each key in an exec section that looks like a misspelled one.
+#[allow(clippy::type_complexity)]
+fn settings(
+    text: &str,
+    source: &str,
+) -> Result<(Vec<Setting>, Vec<(Location, String)>), SystemdError> {
     let at = |line, column| Location::new(source, line, column);
     let invalid = |line, column, message: String| SystemdError::Invalid {
         at: at(line, column),
         message,
     };
     let mut out = Vec::new();
+    let mut unknown = Vec::new();
     let mut in_exec_section = true;
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
@@ -317,6 +375,12 @@ fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
         };
         let name = raw[..eq].trim();
         let Some(key) = Key::from_name(name) else {
+            if in_exec_section && misspelled_key(name) {
+                unknown.push((
+                    at(first + 1, line_text::column(raw, indent)),
+                    name.to_string(),
+                ));
+            }
             continue;
         };
         if !in_exec_section {
@@ -346,7 +410,7 @@ fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
             words,
         });
     }
-    Ok(out)
+    Ok((out, unknown))
 }
 
 // ---------------------------------------------------------------------------------------------
