@@ -477,6 +477,7 @@ impl Reader<'_> {
         }
         let action = action.unwrap_or(rule_default);
         let conds = self.conditions(body, &words[split..], line_no)?;
+        self.warn_readings(&conds, &origin);
         if !crate::arch::is_known_syscall(name) {
             self.warnings.push(format!(
                 "{origin}: unknown syscall {name:?} skipped, as LXC skips it"
@@ -488,6 +489,46 @@ impl Reader<'_> {
                 .with_conds(conds)
                 .with_origin(origin),
         ))
+    }
+
+    /// The two places where sysgate reads a rule's conditions differently from libseccomp,
+    /// which LXC hands them to (docs/semantics.md): an argument tested twice (libseccomp refuses
+    /// the rule, so LXC fails to load the profile; sysgate ANDs the conditions), and a constant
+    /// or mask above 32 bits where the host's filter has a 32-bit ABI or x32 (libseccomp
+    /// compares only the low word there, sysgate the whole value).
+    fn warn_readings(&mut self, conds: &[ArgCond], origin: &str) {
+        let mut seen = [false; 6];
+        if let Some(c) = conds
+            .iter()
+            .find(|c| std::mem::replace(&mut seen[c.arg()], true))
+        {
+            self.warnings.push(format!(
+                "{origin}: argument {} is tested twice: libseccomp refuses such a rule, so LXC \
+                 fails to load this profile; sysgate ANDs the conditions",
+                c.arg()
+            ));
+        }
+        let narrow: Vec<&str> = filter_arches(self.target.arch)
+            .into_iter()
+            .filter(|a| !a.args_are_64bit() || *a == Arch::X32)
+            .map(|a| a.name())
+            .collect();
+        let wide = conds.iter().find(|c| {
+            let mask = match c.op() {
+                CmpOp::MaskedEq(m) => m,
+                _ => 0,
+            };
+            (c.value() | mask) > u64::from(u32::MAX)
+        });
+        if let (Some(c), false) = (wide, narrow.is_empty()) {
+            self.warnings.push(format!(
+                "{origin}: a{} is compared with a constant or mask above 32 bits ({c}); on {} \
+                 libseccomp compares only the low 32 bits, sysgate the whole value, so this \
+                 rule matches differently there",
+                c.arg(),
+                narrow.join(", ")
+            ));
+        }
     }
 
     /// An action from its words (`None` if there are none): `kill`, `allow`, `trap`,

@@ -188,3 +188,23 @@ fn masked_eq_masks_the_expected_value_like_libseccomp() {
         l.warnings[0]
     );
 }
+
+#[test]
+fn readings_libseccomp_would_differ_on_are_warned() {
+    let text = "2\ndenylist\nioctl errno 1 [1,4,>=] [1,8,<=]\nmount kill [0,0x100000005,==]\n";
+    let l = parse(text, "p", &amd64()).unwrap();
+    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("p:3:1: argument 1 is tested twice"),
+        "{}",
+        l.warnings[0]
+    );
+    assert!(
+        l.warnings[1].contains("on x86, x32 libseccomp compares only the low 32 bits"),
+        "{}",
+        l.warnings[1]
+    );
+    // riscv64's filter has no 32-bit ABI: nothing to say about wide constants.
+    let l = parse(text, "p", &Target::new(Arch::Riscv64)).unwrap();
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+}
