@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let emulated = compiled.emulate_call(arch, nr, &values)?;
     let name = arch.syscall_name(nr).unwrap_or("?");
     println!("{arch} {name} ({nr}) args {values:x?}");
-    println!("action: {}", decision.action);
+    println!("action: {}", decision.action.on(arch));
     let why = match decision.by {
         DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i]),
         DecidedBy::Default => "the default action (no rule matched)".to_string(),

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use support::agree;
 use sysgate::arch::Arch;
 use sysgate::compile::{compile, compile_with, Options};
-use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall};
+use sysgate::policy::{Action, ArgCond, CmpOp, Errno, Policy, Rule, Syscall};
 
 const LITTLE: &[Arch] = &[
     Arch::X86_64,
@@ -92,6 +92,9 @@ fn action() -> impl Strategy<Value = Action> {
         Just(Action::KillThread),
         (0u16..3).prop_map(Action::Trap),
         prop::sample::select(&[0u16, 1, 13, 38, 4095][..]).prop_map(Action::Errno),
+        // Names, numbered per architecture (mips and parisc differ from the rest).
+        prop::sample::select(&["EPERM", "ENOSYS", "EDQUOT", "EAGAIN", "ELOOP"][..])
+            .prop_map(|n| Action::NamedErrno(Errno::from_name(n).unwrap())),
         Just(Action::UserNotif),
         (0u16..3).prop_map(Action::Trace),
         Just(Action::Log),

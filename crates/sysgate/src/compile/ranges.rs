@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::arch::{Arch, Multiplexed, SyscallId, X32_SYSCALL_BIT};
-use crate::policy::{is_unknown_number, Action, ArgCond, Policy, Rule, Syscall, ENOSYS};
+use crate::policy::{is_unknown_number, Action, ArgCond, Errno, Policy, Rule, Syscall};
 
 /// What one syscall number decides: the first entry whose conditions all hold gives the
 /// action, else `fallback`. Entries are sorted most restrictive first, so "first match" is
@@ -139,9 +139,18 @@ fn ranges_for_token(
     token: u32,
     arches: &[Arch],
 ) -> Vec<(u32, Arc<Decision>)> {
-    let bad_arch = Arc::new(Decision::constant(policy.attrs.bad_arch));
-    let default = Arc::new(Decision::constant(policy.default_action()));
-    let enosys = Arc::new(Decision::constant(Action::Errno(ENOSYS)));
+    let bad_arch = Arc::new(Decision::constant(policy.bad_arch_action()));
+    // The default and ENOSYS as each ABI numbers errno names (x86_64 and x32 share one).
+    let default_on =
+        |arch: Arch| Arc::new(Decision::constant(policy.default_action().for_arch(arch)));
+    let enosys_on = |arch: Arch| {
+        Arc::new(Decision::constant(
+            Action::NamedErrno(Errno::ENOSYS).for_arch(arch),
+        ))
+    };
+    let numbering_of = arches.first().copied().unwrap_or(Arch::native());
+    let default = default_on(numbering_of);
+    let enosys = enosys_on(numbering_of);
     let enosys_for_unknown = policy.attrs.enosys_for_unknown_syscalls;
     // Equal decisions share one Arc: the next stage builds one node per Arc.
     let mut interned: HashMap<Decision, Arc<Decision>> = HashMap::default();
@@ -172,6 +181,7 @@ fn ranges_for_token(
             points.push((next, bad_arch.clone()));
         }
         let newest = arch.newest_syscall().1;
+        let (default, enosys) = (default_on(arch), enosys_on(arch));
         // What a number no rule names gets: the default, or ENOSYS if it is unknown to the
         // table or above the profile's largest (runc's rule).
         let gap = |nr: u32| {
@@ -288,7 +298,7 @@ fn rules_by_number(
             Syscall::Name(_) => id.and_then(|id| arch.syscall_number_of(id)),
         };
         if let Some(nr) = target {
-            targeted.push((nr, rule.action, rule.conds.clone()));
+            targeted.push((nr, rule.action.for_arch(arch), rule.conds.clone()));
         }
         if let Syscall::Name(name) = &rule.syscall {
             if let Some(via) = arch.multiplexed(name) {
@@ -301,7 +311,7 @@ fn rules_by_number(
         }
     }
     for (via, rules) in multiplexed.into_values() {
-        if let Some((action, _)) = policy.multiplexed_outcome_of(rules) {
+        if let Some((action, _)) = policy.multiplexed_outcome_of(arch, rules) {
             let call = ArgCond::new(0, crate::policy::CmpOp::Eq, u64::from(via.call))
                 .expect("argument 0 exists");
             targeted.push((via.syscall, action, vec![call]));

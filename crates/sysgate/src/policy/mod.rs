@@ -33,13 +33,17 @@
 
 mod action;
 mod cond;
+mod errno;
 mod rule;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-pub use action::{errno_name, parse_errno, ret, Action, ParseActionError, ERRNO_NAMES, MAX_ERRNO};
+pub use action::{
+    errno_name, parse_errno, ret, Action, ActionOn, ParseActionError, ERRNO_NAMES, MAX_ERRNO,
+};
 pub use cond::{ArgCond, CmpOp, CondError};
+pub use errno::{Errno, Numbering};
 pub use rule::{Rule, Syscall, MAX_CONDS};
 
 use crate::arch::{Arch, Endian, Multiplexed, IPC_CALLS, SOCKETCALL_CALLS, X32_SYSCALL_BIT};
@@ -476,20 +480,22 @@ impl Policy {
     pub fn decide_raw(&self, audit_arch: u32, nr: u32, args: &[u64; 6]) -> Decision {
         let Some(arch) = self.abi_for(audit_arch, nr) else {
             return Decision {
-                action: self.attrs.bad_arch,
+                action: self.bad_arch_action(),
                 by: DecidedBy::BadArch,
                 arch: None,
             };
         };
+        // Errno names become this ABI's numbers before anything is compared.
+        let enosys = Action::NamedErrno(Errno::ENOSYS).for_arch(arch);
         let fallback = |by| Decision {
-            action: self.default,
+            action: self.default.for_arch(arch),
             by,
             arch: Some(arch),
         };
         if nr == u32::MAX {
             if self.enosys_above_applies(audit_arch, nr) {
                 return Decision {
-                    action: Action::Errno(ENOSYS),
+                    action: enosys,
                     by: DecidedBy::UnknownSyscall,
                     arch: Some(arch),
                 };
@@ -505,7 +511,7 @@ impl Policy {
         };
         for (i, rule) in self.rules.iter().enumerate() {
             if self.rule_targets(rule, arch) == Some(nr) && rule.conds_hold(&args) {
-                consider(rule.action, i);
+                consider(rule.action.for_arch(arch), i);
             }
         }
         // The multiplexed path: socketcall(call, ...) / ipc(call, ...).
@@ -531,7 +537,7 @@ impl Policy {
                 || self.enosys_above_applies(audit_arch, nr) =>
             {
                 Decision {
-                    action: Action::Errno(ENOSYS),
+                    action: enosys,
                     by: DecidedBy::UnknownSyscall,
                     arch: Some(arch),
                 }
@@ -601,13 +607,15 @@ impl Policy {
             .iter()
             .enumerate()
             .filter(|(_, r)| matches!(&r.syscall, Syscall::Name(n) if n == name));
-        self.multiplexed_outcome_of(named)
+        self.multiplexed_outcome_of(arch, named)
     }
 
     /// [`Policy::multiplexed_outcome`] over the rules (index, rule) that name one multiplexed
-    /// call, for callers that have already grouped the rules by name.
+    /// call, for callers that have already grouped the rules by name. The action is `arch`'s
+    /// (errno names numbered as `arch` numbers them).
     pub fn multiplexed_outcome_of<'a>(
         &self,
+        arch: Arch,
         rules: impl IntoIterator<Item = (usize, &'a Rule)>,
     ) -> Option<(Action, Option<usize>)> {
         let mut best: Option<(Action, Option<usize>)> = None;
@@ -616,8 +624,9 @@ impl Policy {
         for (i, rule) in rules {
             any = true;
             any_unconditional |= rule.conds.is_empty();
-            if best.is_none_or(|(b, _)| rule.action.precedence() < b.precedence()) {
-                best = Some((rule.action, Some(i)));
+            let action = rule.action.for_arch(arch);
+            if best.is_none_or(|(b, _)| action.precedence() < b.precedence()) {
+                best = Some((action, Some(i)));
             }
         }
         if !any {
@@ -625,11 +634,22 @@ impl Policy {
         }
         if !any_unconditional {
             // No rule is certain to match: the default is a possible outcome too.
-            if best.is_none_or(|(b, _)| self.default.precedence() < b.precedence()) {
-                best = Some((self.default, None));
+            let default = self.default.for_arch(arch);
+            if best.is_none_or(|(b, _)| default.precedence() < b.precedence()) {
+                best = Some((default, None));
             }
         }
         best
+    }
+
+    /// The action for calls from an architecture the policy does not have. An errno name is
+    /// numbered as the policy's first architecture numbers it (the caller's own numbering is
+    /// not known; a policy's architectures normally share one).
+    pub fn bad_arch_action(&self) -> Action {
+        match self.arches.first() {
+            Some(&a) => self.attrs.bad_arch.for_arch(a),
+            None => self.attrs.bad_arch.for_arch(Arch::native()),
+        }
     }
 
     /// The errors [`Policy::diagnostics`] reports, without the warnings: no architectures,

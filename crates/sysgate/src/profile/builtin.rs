@@ -35,7 +35,7 @@
 use super::docker::{docker_arch_names, runc_enosys_thresholds};
 use super::{Loaded, Target};
 use crate::arch::{Arch, SyscallId};
-use crate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall, ENOSYS};
+use crate::policy::{Action, ArgCond, CmpOp, Errno, Policy, Rule, Syscall};
 
 /// One built-in profile: its name, a one-line summary and its constructor.
 #[derive(Copy, Clone, Debug)]
@@ -753,8 +753,9 @@ fn docker_default(target: &Target) -> Loaded {
             &c,
             "clone without namespace flags",
         );
+        // moby's Go profile says unix.ENOSYS: the host's number, so a name here.
         b.add(
-            Action::Errno(ENOSYS),
+            Action::NamedErrno(Errno::ENOSYS),
             &["clone3"],
             &[],
             "clone3 fails with ENOSYS so that libc falls back to clone",
@@ -777,6 +778,7 @@ fn docker_default(target: &Target) -> Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::ENOSYS;
 
     #[test]
     fn every_name_is_a_syscall_somewhere() {

@@ -100,7 +100,7 @@ use super::json_pos::{self, Pos, Seg};
 use super::Location;
 use crate::arch::{self, Arch};
 use crate::policy::{
-    parse_errno, Action, ArgCond, CmpOp, KernelFlags, Policy, PolicyError, Rule, MAX_ERRNO,
+    parse_errno, Action, ArgCond, CmpOp, Errno, KernelFlags, Policy, PolicyError, Rule, MAX_ERRNO,
 };
 
 pub use super::{Listener, Loaded, Target};
@@ -406,7 +406,7 @@ struct OciLinux {
 #[serde(rename_all = "camelCase")]
 struct Profile {
     default_action: Option<DefaultAction>,
-    default_errno_ret: Option<Errno>,
+    default_errno_ret: Option<ErrnoRet>,
     /// Podman: a name or number, preferred over `defaultErrnoRet`.
     default_errno: Option<ErrnoName>,
     architectures: Option<Vec<ArchName>>,
@@ -431,7 +431,7 @@ struct SyscallEntry {
     /// The old single-name form; `""` counts as absent, as in Go.
     name: Option<String>,
     action: ActionKind,
-    errno_ret: Option<Errno>,
+    errno_ret: Option<ErrnoRet>,
     /// Podman: a name or number, preferred over `errnoRet`.
     errno: Option<ErrnoName>,
     args: Option<Vec<Obj<Arg>>>,
@@ -661,14 +661,25 @@ impl ActionKind {
         matches!(self, ActionKind::Errno | ActionKind::Trace)
     }
 
-    fn with_errno(self, errno: Option<u16>) -> Action {
+    /// The action with its errno: a number stays that number on every architecture (runc
+    /// passes `errnoRet` through); a Podman name is numbered per architecture. TRACE's data
+    /// is not an errno: a name there is numbered as `arch` numbers it.
+    fn with_errno(self, errno: Option<ErrnoSpec>, arch: Arch) -> Action {
         match self {
             // libseccomp's SCMP_ACT_KILL is SECCOMP_RET_KILL_THREAD.
             ActionKind::Kill | ActionKind::KillThread => Action::KillThread,
             ActionKind::KillProcess => Action::KillProcess,
             ActionKind::Trap => Action::Trap(0),
-            ActionKind::Errno => Action::Errno(errno.unwrap_or(EPERM)),
-            ActionKind::Trace => Action::Trace(errno.unwrap_or(EPERM)),
+            ActionKind::Errno => match errno {
+                Some(ErrnoSpec::Name(e)) => Action::NamedErrno(e),
+                Some(ErrnoSpec::Number(n)) => Action::Errno(n),
+                None => Action::Errno(EPERM),
+            },
+            ActionKind::Trace => Action::Trace(match errno {
+                Some(ErrnoSpec::Name(e)) => e.number(arch),
+                Some(ErrnoSpec::Number(n)) => n,
+                None => EPERM,
+            }),
             ActionKind::Allow => Action::Allow,
             ActionKind::Log => Action::Log,
             ActionKind::Notify => Action::UserNotif,
@@ -903,9 +914,9 @@ fn errno_in_range(n: u64) -> Result<u16, String> {
 }
 
 /// `errnoRet`, `defaultErrnoRet`: a number from 0 to 4095.
-struct Errno(u16);
+struct ErrnoRet(u16);
 
-impl<'de> Deserialize<'de> for Errno {
+impl<'de> Deserialize<'de> for ErrnoRet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(NumVisitor {
             expecting: "an errno number from 0 to 4095",
@@ -913,15 +924,22 @@ impl<'de> Deserialize<'de> for Errno {
                 unsigned(n)
                     .map_err(|e| format!("errno {e}"))
                     .and_then(errno_in_range)
-                    .map(Errno)
+                    .map(ErrnoRet)
             },
         })
     }
 }
 
+/// An errno as a profile gives it: a number, or a name numbered per architecture.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum ErrnoSpec {
+    Number(u16),
+    Name(Errno),
+}
+
 /// Podman's `errno`, `defaultErrno`: a name (`EPERM`) or a number, as a string or a JSON
 /// number; `""` counts as absent, as in Go.
-struct ErrnoName(Option<u16>);
+struct ErrnoName(Option<ErrnoSpec>);
 
 impl<'de> Deserialize<'de> for ErrnoName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -938,17 +956,20 @@ impl<'de> Deserialize<'de> for ErrnoName {
                 if s.is_empty() {
                     return Ok(ErrnoName(None));
                 }
+                if let Some(e) = Errno::from_name(s) {
+                    return Ok(ErrnoName(Some(ErrnoSpec::Name(e))));
+                }
                 let n = parse_errno(s).ok_or_else(|| {
                     E::custom(format!("unknown errno {s:?}: expected {EXPECTING}"))
                 })?;
                 errno_in_range(n.into())
-                    .map(|e| ErrnoName(Some(e)))
+                    .map(|e| ErrnoName(Some(ErrnoSpec::Number(e))))
                     .map_err(E::custom)
             }
 
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrnoName, E> {
                 errno_in_range(n)
-                    .map(|e| ErrnoName(Some(e)))
+                    .map(|e| ErrnoName(Some(ErrnoSpec::Number(e))))
                     .map_err(E::custom)
             }
 
@@ -1115,7 +1136,7 @@ impl Resolver<'_> {
             }
         };
         let default_errno = errno_of(profile.default_errno, profile.default_errno_ret);
-        let default = default_kind.with_errno(default_errno);
+        let default = default_kind.with_errno(default_errno, self.target.arch);
         if default_errno.is_some() && !default_kind.takes_errno() {
             let at = self.location(&[Seg::Key("defaultErrnoRet")]);
             self.warn(
@@ -1293,7 +1314,7 @@ impl Resolver<'_> {
                 "an errno only applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE; ignored",
             );
         }
-        let action = entry.action.with_errno(errno);
+        let action = entry.action.with_errno(errno, self.target.arch);
         let low_word_arches: Vec<Arch> = policy
             .arches()
             .iter()
@@ -1340,8 +1361,10 @@ impl Resolver<'_> {
             }
             kept.push(name);
         }
-        // runc skips a rule with the default action (libseccomp would refuse it).
-        if action == policy.default_action() {
+        // runc skips a rule with the default action (libseccomp would refuse it), comparing
+        // the numbers the host gives them.
+        let host = self.target.arch;
+        if action.for_arch(host) == policy.default_action().for_arch(host) {
             return Ok(());
         }
         for name in kept {
@@ -1594,8 +1617,9 @@ pub(crate) fn masked_eq_warning(arg: u32, mask: u64, expected: u64) -> String {
 }
 
 /// Podman's `errno` wins over `errnoRet` when given.
-fn errno_of(name: Option<ErrnoName>, ret: Option<Errno>) -> Option<u16> {
-    name.and_then(|n| n.0).or(ret.map(|e| e.0))
+fn errno_of(name: Option<ErrnoName>, ret: Option<ErrnoRet>) -> Option<ErrnoSpec> {
+    name.and_then(|n| n.0)
+        .or(ret.map(|e| ErrnoSpec::Number(e.0)))
 }
 
 #[cfg(test)]

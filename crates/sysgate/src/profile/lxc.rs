@@ -73,10 +73,10 @@ use super::line_text;
 use super::write::{without_conditions, Loss, Written};
 use super::{Loaded, Location, Target};
 use crate::arch::Arch;
-use crate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall, MAX_CONDS, MAX_ERRNO};
+use crate::policy::{
+    Action, ArgCond, CmpOp, Errno, Numbering, Policy, Rule, Syscall, MAX_CONDS, MAX_ERRNO,
+};
 
-/// `EACCES`, what `reject_force_umount` answers.
-const EACCES: u16 = 13;
 /// `MNT_FORCE`, the `umount2` flag `reject_force_umount` refuses.
 const MNT_FORCE: u64 = 1;
 /// `EPERM`, what TRACE becomes when written for LXC.
@@ -455,7 +455,8 @@ impl Reader<'_> {
             let cond =
                 ArgCond::new(1, CmpOp::MaskedEq(MNT_FORCE), MNT_FORCE).expect("argument 1 exists");
             return Ok(Some(
-                Rule::new(Action::Errno(EACCES), "umount2")
+                // LXC answers with the host's EACCES.
+                Rule::new(Action::NamedErrno(Errno::EACCES), "umount2")
                     .with_cond(cond)
                     .with_origin(origin),
             ));
@@ -754,8 +755,10 @@ fn parse_c_number(s: &str) -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 
 /// LXC's spelling of an action it has; the closest more restrictive one otherwise, and why.
-fn lxc_action(action: Action) -> (String, Option<String>) {
+fn lxc_action(action: Action, numbering: Numbering) -> (String, Option<String>) {
     match action {
+        // LXC takes numbers only: the name's number on the host the file is for.
+        Action::NamedErrno(e) => (format!("errno {}", e.number_in(numbering)), None),
         Action::Allow => ("allow".into(), None),
         Action::KillThread => ("kill".into(), None),
         Action::Trap(0) => ("trap".into(), None),
@@ -863,7 +866,8 @@ pub fn write(policy: &Policy) -> Written {
     if let Some(main) = main_arch(policy) {
         general_losses(policy, &filter_arches(main), &mut losses);
     }
-    let (default, lost) = lxc_action(policy.default_action());
+    let numbering = main_arch(policy).map_or(Numbering::Generic, Numbering::of);
+    let (default, lost) = lxc_action(policy.default_action(), numbering);
     if let Some(why) = lost {
         losses.push(Loss::general(format!("default action: {why}")));
     }
@@ -889,7 +893,7 @@ pub fn write(policy: &Policy) -> Written {
                 }
             },
         };
-        let (action, lost) = lxc_action(rule.action);
+        let (action, lost) = lxc_action(rule.action, numbering);
         if let Some(why) = lost {
             losses.push(Loss::about(name.clone(), why));
         }

@@ -77,7 +77,7 @@ use super::systemd_sets::{self, SetDef};
 use super::write::{name_outcomes, without_conditions, Loss, Written};
 use super::{Loaded, Location, Target};
 use crate::arch::{Arch, Endian};
-use crate::policy::{errno_name, parse_errno, Action, Policy, Rule, ENOSYS, MAX_ERRNO};
+use crate::policy::{errno_name, parse_errno, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
 
 pub use super::systemd_sets::SystemdVersion;
 
@@ -161,12 +161,13 @@ impl Options {
 /// sets. `source` names the file in errors and rule origins.
 ///
 /// ```
-/// use sysgate::policy::Action;
+/// use sysgate::policy::{Action, Errno};
 /// use sysgate::profile::{systemd, Target};
 /// use sysgate::Arch;
 ///
 /// let loaded = systemd::parse("SystemCallFilter=~mount:EPERM\n", "d.conf", &Target::new(Arch::Aarch64))?;
-/// assert_eq!(loaded.policy.default_action(), Action::Errno(38)); // ENOSYS outside @known
+/// // ENOSYS outside @known: a name, 38 here, 89 on mips.
+/// assert_eq!(loaded.policy.default_action(), Action::NamedErrno(Errno::ENOSYS));
 /// assert_eq!(loaded.policy.decide(Arch::Aarch64, 40, &[0; 6]).action, Action::Errno(1));
 /// assert_eq!(loaded.policy.decide(Arch::Aarch64, 63, &[0; 6]).action, Action::Allow);
 /// # Ok::<(), systemd::SystemdError>(())
@@ -421,6 +422,8 @@ fn settings(
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Deny {
     Errno(u16),
+    /// An errno name: systemd's number for it is the machine's, so per architecture.
+    Named(Errno),
     Kill,
 }
 
@@ -428,6 +431,7 @@ impl Deny {
     fn action(self) -> Action {
         match self {
             Deny::Errno(e) => Action::Errno(e),
+            Deny::Named(e) => Action::NamedErrno(e),
             Deny::Kill => Action::KillProcess,
         }
     }
@@ -616,6 +620,9 @@ impl Reader<'_> {
         if text == "kill" {
             return Ok(Deny::Kill);
         }
+        if let Some(e) = Errno::from_name(text) {
+            return Ok(Deny::Named(e));
+        }
         match parse_errno(text) {
             Some(e) if e <= u32::from(MAX_ERRNO) => Ok(Deny::Errno(e as u16)),
             _ => Err(self.invalid(
@@ -789,7 +796,7 @@ impl Reader<'_> {
                 return (action, Some(e.at.clone()));
             }
             if enosys && !name.is_some_and(|n| known.contains(n)) {
-                (Action::Errno(ENOSYS), Some(list.at.clone()))
+                (Action::NamedErrno(Errno::ENOSYS), Some(list.at.clone()))
             } else if list.allow {
                 let at = st.error.as_ref().map_or(&list.at, |(_, at)| at).clone();
                 (neg, Some(at))
@@ -810,7 +817,7 @@ impl Reader<'_> {
                 return (action, Some(e.at.clone()));
             }
             if enosys && !name.is_some_and(|n| known.contains(n)) {
-                (Action::Errno(ENOSYS), Some(list.at.clone()))
+                (Action::NamedErrno(Errno::ENOSYS), Some(list.at.clone()))
             } else if list.allow {
                 (Action::Allow, None)
             } else {
@@ -1037,9 +1044,11 @@ pub fn write(policy: &Policy) -> Written {
 /// changed.
 fn expressible(action: Action) -> (Action, Option<String>) {
     let to = match action {
-        Action::Allow | Action::Log | Action::Errno(_) | Action::KillProcess => {
-            return (action, None)
-        }
+        Action::Allow
+        | Action::Log
+        | Action::Errno(_)
+        | Action::NamedErrno(_)
+        | Action::KillProcess => return (action, None),
         Action::KillThread | Action::Trap(_) => Action::KillProcess,
         Action::Trace(_) | Action::UserNotif => Action::Errno(EPERM),
     };
@@ -1056,6 +1065,7 @@ fn expressible(action: Action) -> (Action, Option<String>) {
 fn deny_word(action: Action) -> String {
     match action {
         Action::Errno(e) => errno_name(e).map_or_else(|| e.to_string(), str::to_string),
+        Action::NamedErrno(e) => e.name().to_string(),
         _ => "kill".to_string(),
     }
 }

@@ -207,11 +207,40 @@ fn podman_errno_names_take_precedence_over_numbers() {
             ]}"#,
     );
     let p = &l.policy;
-    assert_eq!(p.default_action(), Action::Errno(38));
+    // Names stay names, numbered per architecture; numbers stay numbers.
+    assert_eq!(
+        p.default_action(),
+        Action::NamedErrno(crate::policy::Errno::ENOSYS)
+    );
     assert_eq!(decide(p, "read", [0; 6]), Action::Errno(13));
     assert_eq!(decide(p, "write", [0; 6]), Action::Errno(5));
     assert_eq!(decide(p, "open", [0; 6]), Action::Errno(22));
     assert_eq!(decide(p, "close", [0; 6]), Action::Errno(9));
+    assert_eq!(decide(p, "getpid", [0; 6]), Action::Errno(38));
+}
+
+#[test]
+fn errno_names_are_numbered_per_architecture_and_numbers_are_not() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                     {"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                     {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errno": "EDQUOT"}]}"#;
+    for (arch, enosys, edquot) in [
+        (Arch::X86_64, 38, 122),
+        (Arch::Mipsel64, 89, 1133),
+        (Arch::Mips, 89, 1133),
+        (Arch::Parisc, 251, 69),
+    ] {
+        let p = load_for(text, &Target::new(arch)).policy;
+        let nr = |n| arch.syscall_number(n).unwrap();
+        let getpid = p.decide(arch, nr("getpid"), &[0; 6]).action;
+        assert_eq!(getpid, Action::Errno(enosys), "{arch}");
+        // runc passes a number through: 38 on mips is EL2NSYNC, and stays 38.
+        let ptrace = p.decide(arch, nr("ptrace"), &[0; 6]).action;
+        assert_eq!(ptrace, Action::Errno(38), "{arch}");
+        let mount = p.decide(arch, nr("mount"), &[0; 6]).action;
+        assert_eq!(mount, Action::Errno(edquot), "{arch}");
+    }
 }
 
 #[test]

@@ -21,8 +21,16 @@ fn allow_list_adds_default_and_kills_the_rest() {
     assert_eq!(decide(p, "mount"), Action::KillProcess);
     assert_eq!(p.arches(), &[Arch::X86, Arch::X86_64, Arch::X32]);
     assert_eq!(p.attrs.bad_arch, Action::Allow);
-    // A syscall outside @known gets ENOSYS (v255+): numbers without a name too.
-    assert_eq!(p.default_action(), Action::Errno(ENOSYS));
+    // A syscall outside @known gets ENOSYS (v255+): numbers without a name too, numbered per
+    // architecture.
+    assert_eq!(
+        p.default_action(),
+        Action::NamedErrno(crate::policy::Errno::ENOSYS)
+    );
+    assert_eq!(
+        p.decide(Arch::X86_64, 4000, &[0; 6]).action,
+        Action::Errno(ENOSYS)
+    );
 }
 
 #[test]
