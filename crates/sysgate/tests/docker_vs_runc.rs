@@ -54,6 +54,7 @@ const TARGETS: &[(Arch, &[Arch])] = &[
     (Arch::S390x, &[Arch::S390]),
     (Arch::Riscv64, &[]),
     (Arch::Mipsel64, &[Arch::Mipsel, Arch::Mipsel64n32]),
+    (Arch::Parisc, &[]),
 ];
 
 /// Names with numbers low and high, new ones (clone3, openat2, listns), ABI-specific ones
@@ -192,6 +193,7 @@ impl Runc {
         let podman = |name: &Value| match name.as_str() {
             Some("EPERM") => Some(u64::from(EPERM)),
             Some("ENOSYS") => Some(u64::from(enosys_on(target))),
+            Some("EACCES") => Some(13),
             Some(other) => panic!("the test uses {other}: extend podman"),
             None => None,
         };
@@ -217,7 +219,7 @@ impl Runc {
         for entry in profile["syscalls"].as_array().unwrap() {
             let action = runc_action(
                 entry["action"].as_str().unwrap(),
-                entry["errnoRet"].as_u64(),
+                podman(&entry["errno"]).or(entry["errnoRet"].as_u64()),
             );
             let conds: Vec<Cond> = entry["args"]
                 .as_array()
@@ -401,12 +403,17 @@ fn entry() -> impl Strategy<Value = Value> {
         prop::sample::subsequence(NAMES, 1..4),
         prop::sample::select(ACTIONS),
         prop::option::of(prop::sample::select(&[1u64, 13, 38][..])),
+        // Podman's errno names, which win over errnoRet and are the machine's numbers.
+        prop::option::of(prop::sample::select(&["EPERM", "EACCES", "ENOSYS"][..])),
         prop::collection::vec(arg(), 0..3),
     )
-        .prop_map(|(names, action, errno, args)| {
+        .prop_map(|(names, action, errno, name, args)| {
             let mut e = json!({"names": names, "action": action});
             if let Some(errno) = errno {
                 e["errnoRet"] = json!(errno);
+            }
+            if let Some(name) = name {
+                e["errno"] = json!(name);
             }
             if !args.is_empty() {
                 e["args"] = Value::Array(args);
@@ -420,10 +427,11 @@ fn profile() -> impl Strategy<Value = (Arch, Value)> {
         0..TARGETS.len(),
         prop::sample::select(ACTIONS),
         prop::option::of(prop::sample::select(&[1u64, 38][..])),
+        prop::option::of(prop::sample::select(&["EPERM", "ENOSYS"][..])),
         any::<u8>(),
         prop::collection::vec(entry(), 0..8),
     )
-        .prop_map(|(t, default, errno, subs, entries)| {
+        .prop_map(|(t, default, errno, name, subs, entries)| {
             let (target, all_subs) = TARGETS[t];
             let listed: Vec<String> = all_subs
                 .iter()
@@ -434,6 +442,9 @@ fn profile() -> impl Strategy<Value = (Arch, Value)> {
             let mut p = json!({"defaultAction": default, "syscalls": entries});
             if let Some(errno) = errno {
                 p["defaultErrnoRet"] = json!(errno);
+            }
+            if let Some(name) = name {
+                p["defaultErrno"] = json!(name);
             }
             if !listed.is_empty() {
                 p["architectures"] = json!(listed);
