@@ -1222,3 +1222,23 @@ fn unknown_keys_warn_with_their_location_and_fail_in_strict_mode() {
         l.warnings[2]
     );
 }
+
+#[test]
+fn repeated_index_warnings_read_as_one_sentence() {
+    let rule = |action: &str| {
+        format!(
+            r#"{{"names": ["ioctl"], "action": "{action}", "args": [
+                {{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}},
+                {{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}},
+                {{"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}}]}}"#
+        )
+    };
+    for (default, action) in [
+        ("SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW"),
+        ("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO"),
+    ] {
+        let l = load(&profile(default, &rule(action)));
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(!l.warnings[0].contains("  "), "{}", l.warnings[0]);
+    }
+}
