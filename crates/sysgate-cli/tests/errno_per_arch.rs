@@ -54,3 +54,38 @@ fn enosys_is_numbered_per_architecture_from_profile_to_program() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn diff_names_errnos_as_the_architecture_numbers_them() {
+    let dir = std::env::temp_dir().join(format!("sysgate-cli-errno-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let named = dir.join("named.json");
+    let plain = dir.join("plain.json");
+    std::fs::write(
+        &named,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &plain,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let out = sysgate(&[
+        "diff",
+        named.to_str().unwrap(),
+        plain.to_str().unwrap(),
+        "--arch",
+        "mipsel64",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Below read (5000) the defaults differ; above it both answer runc's ENOSYS.
+    assert_eq!(
+        text,
+        "mipsel64: 0..=4999: ERRNO(89 ENOSYS) -> ERRNO(1 EPERM)\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
