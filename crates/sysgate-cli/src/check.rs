@@ -79,7 +79,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     println!("{arch} {name} ({nr}) args {values:x?}");
     println!("action: {}", decision.action.on(arch));
     let why = match decision.by {
-        DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i]),
+        DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i].on(arch)),
         DecidedBy::Default => "the default action (no rule matched)".to_string(),
         DecidedBy::BadArch => "the bad-arch action (architecture not in the profile)".to_string(),
         DecidedBy::UnknownSyscall if policy.enosys_above_applies(arch.audit_arch(), nr) => {

@@ -42,6 +42,11 @@ fn enosys_is_numbered_per_architecture_from_profile_to_program() {
                 "{arch} {call}:\n{out}"
             );
         }
+        let out = stdout(&sysgate(&["check", profile, "--arch", arch, "uname"]));
+        assert!(
+            out.contains(&format!("decided by: rule #3: {enosys} uname")),
+            "{arch}:\n{out}"
+        );
         let out = stdout(&sysgate(&["check", profile, "--arch", arch, "getpid"]));
         assert!(out.contains("action: ERRNO(1 EPERM)\n"), "{arch}:\n{out}");
 

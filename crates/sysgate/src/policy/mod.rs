@@ -44,7 +44,7 @@ pub use action::{
 };
 pub use cond::{ArgCond, CmpOp, CondError};
 pub use errno::{Errno, Numbering};
-pub use rule::{Rule, Syscall, MAX_CONDS};
+pub use rule::{Rule, RuleOn, Syscall, MAX_CONDS};
 
 use crate::arch::{Arch, Endian, Multiplexed, IPC_CALLS, SOCKETCALL_CALLS, X32_SYSCALL_BIT};
 
