@@ -9,6 +9,10 @@
 //!   a signed 32-bit integer wins: KILL_PROCESS beats everything, ERRNO(1) beats ERRNO(38),
 //!   LOG beats ALLOW. If none matches, the default action applies. Overlapping rules with
 //!   different actions are reported ([`Diagnostic::Overlap`]).
+//! - **Errno names** ([`Action::NamedErrno`]) are numbered as the calling ABI numbers them
+//!   ([`Errno`]: ENOSYS is 38, 89 on mips, 251 on parisc) before anything is compared, so
+//!   precedence is decided on the numbers the kernel returns; [`Action::Errno`] is the same
+//!   number everywhere. The bad-arch action takes the first architecture's numbering.
 //! - **Arguments are 64-bit** and compared unsigned. On 32-bit ABIs only the low word exists:
 //!   the argument's high word is zero there.
 //! - **Architectures**: a call from an architecture that is not in the policy gets the bad-arch
