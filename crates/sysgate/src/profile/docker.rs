@@ -1330,6 +1330,21 @@ impl Resolver<'_> {
         if action != policy.default_action() && !low_word_arches.is_empty() {
             self.warn_above_32_bits(at, &cond_sets, &low_word_arches);
         }
+        // On x32 libseccomp compares only an argument's low word, sysgate both: a refusing
+        // rule with conditions then lets through, on x32, calls whose argument has high bits
+        // set that libseccomp refuses.
+        let refuses = action.precedence() < policy.default_action().precedence();
+        if refuses
+            && policy.arches().contains(&Arch::X32)
+            && cond_sets.iter().any(|c| !c.is_empty())
+        {
+            self.warn(
+                at,
+                "on x32 libseccomp compares only the low 32 bits of an argument, sysgate all \
+                 64: this rule does not refuse an x32 call whose argument has high bits set, \
+                 where libseccomp's filter refuses it",
+            );
+        }
 
         let mut kept = Vec::new();
         for (name, seg, j) in names {

@@ -1175,7 +1175,8 @@ fn constants_above_32_bits_warn_where_libseccomp_compares_low_words() {
         r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
             "syscalls": [{rule}]}}"#
     ));
-    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    // And the x32 argument-word warning, since the rule refuses.
+    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
     assert!(
         l.warnings[0].contains("on x86, x32 libseccomp compares only the low 32 bits"),
         "{}",
@@ -1241,4 +1242,23 @@ fn repeated_index_warnings_read_as_one_sentence() {
         assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
         assert!(!l.warnings[0].contains("  "), "{}", l.warnings[0]);
     }
+}
+
+#[test]
+fn refusing_conditional_rules_warn_about_x32_low_words() {
+    let rule = r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO",
+                   "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]}"#;
+    let with_x32 = format!(
+        r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X32"], "syscalls": [{rule}]}}"#
+    );
+    let l = load(&with_x32);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(l.warnings[0].contains("on x32 libseccomp compares only the low 32 bits"));
+    // Without x32, or for an allowing rule, nothing to say.
+    assert!(load(&profile("SCMP_ACT_ALLOW", rule)).warnings.is_empty());
+    let allow = with_x32.replace("SCMP_ACT_ALLOW", "SCMP_ACT_KILL").replace(
+        r#""action": "SCMP_ACT_ERRNO""#,
+        r#""action": "SCMP_ACT_ALLOW""#,
+    );
+    assert!(load(&allow).warnings.is_empty(), "{:?}", load(&allow).warnings);
 }
