@@ -415,6 +415,8 @@ impl Reader<'_> {
                 continue;
             }
             let Some(rule) = rule else { continue };
+            let refuses = rule.action.precedence() < policy.default_action().precedence();
+            self.warn_readings(&rule, refuses);
             if rule.action == Action::UserNotif {
                 policy.attrs.flags.new_listener = true;
             }
@@ -478,7 +480,6 @@ impl Reader<'_> {
         }
         let action = action.unwrap_or(rule_default);
         let conds = self.conditions(body, &words[split..], line_no)?;
-        self.warn_readings(&conds, &origin);
         if !crate::arch::is_known_syscall(name) {
             self.warnings.push(format!(
                 "{origin}: unknown syscall {name:?} skipped, as LXC skips it"
@@ -497,7 +498,13 @@ impl Reader<'_> {
     /// the rule, so LXC fails to load the profile; sysgate ANDs the conditions), and a constant
     /// or mask above 32 bits where the host's filter has a 32-bit ABI or x32 (libseccomp
     /// compares only the low word there, sysgate the whole value).
-    fn warn_readings(&mut self, conds: &[ArgCond], origin: &str) {
+    ///
+    /// And for a refusing rule with conditions where the filter has x32: libseccomp compares
+    /// only an x32 argument's low word, so it refuses calls with high bits set that sysgate's
+    /// reading lets through.
+    fn warn_readings(&mut self, rule: &Rule, refuses: bool) {
+        let conds = &rule.conds;
+        let origin = rule.origin.as_deref().unwrap_or(self.source);
         let mut seen = [false; 6];
         if let Some(c) = conds
             .iter()
@@ -521,6 +528,13 @@ impl Reader<'_> {
             };
             (c.value() | mask) > u64::from(u32::MAX)
         });
+        if refuses && !conds.is_empty() && narrow.contains(&Arch::X32.name()) {
+            self.warnings.push(format!(
+                "{origin}: on x32 libseccomp compares only the low 32 bits of an argument, \
+                 sysgate all 64: this rule does not refuse an x32 call whose argument has high \
+                 bits set, where libseccomp's filter refuses it"
+            ));
+        }
         if let (Some(c), false) = (wide, narrow.is_empty()) {
             self.warnings.push(format!(
                 "{origin}: a{} is compared with a constant or mask above 32 bits ({c}); on {} \

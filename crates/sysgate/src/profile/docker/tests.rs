@@ -1260,5 +1260,9 @@ fn refusing_conditional_rules_warn_about_x32_low_words() {
         r#""action": "SCMP_ACT_ERRNO""#,
         r#""action": "SCMP_ACT_ALLOW""#,
     );
-    assert!(load(&allow).warnings.is_empty(), "{:?}", load(&allow).warnings);
+    assert!(
+        load(&allow).warnings.is_empty(),
+        "{:?}",
+        load(&allow).warnings
+    );
 }
