@@ -81,16 +81,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let emulated = compiled.emulate_call(arch, nr, &values)?;
     let name = arch.syscall_name(nr).unwrap_or("?");
     let why = match decision.by {
-        DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i]),
+        DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i].on(arch)),
         DecidedBy::Default => "the default action (no rule matched)".to_string(),
         DecidedBy::BadArch => "the bad-arch action (architecture not in the profile)".to_string(),
+        DecidedBy::UnknownSyscall if policy.enosys_above_applies(arch.audit_arch(), nr) => {
+            "ENOSYS above the largest syscall the profile names on this architecture (runc's rule)"
+                .to_string()
+        }
         DecidedBy::UnknownSyscall => "ENOSYS for a syscall newer than the table".to_string(),
         DecidedBy::SkippedCall => "the default action (nr -1, a skipped call)".to_string(),
     };
     let cached = sysgate::bpf::kernel_caches_all(&compiled.programs, arch, nr);
     let mut out = String::new();
     let _ = writeln!(out, "{arch} {name} ({nr}) args {values:x?}");
-    let _ = writeln!(out, "action: {}", decision.action);
+    let _ = writeln!(out, "action: {}", decision.action.on(arch));
     let _ = writeln!(out, "decided by: {why}");
     let _ = writeln!(
         out,

@@ -30,7 +30,8 @@ pub struct TargetArgs {
     #[arg(long, value_name = "X.Y")]
     kernel: Option<String>,
 
-    /// Refuse unknown syscall names instead of skipping them with a warning (Docker/OCI/Podman).
+    /// Refuse unknown syscall names (Docker/OCI/Podman) and unknown or misspelled keys
+    /// ("sycalls", SystemCallFilters=) instead of skipping them with a warning.
     #[arg(long)]
     strict: bool,
 
@@ -126,6 +127,7 @@ impl TargetArgs {
         }
         o.strict_names = self.strict;
         o.systemd = sysgate::profile::systemd::Options::for_version(self.systemd_version()?);
+        o.systemd.strict_keys = self.strict;
         if let Some(b) = &self.base {
             o.k8s = sysgate::profile::k8s::Options::with_base(b);
         }

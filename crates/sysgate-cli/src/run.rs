@@ -19,7 +19,7 @@ use sysgate::kernel::{
     adapt_in_place, AuditReader, CompatLevel, Features, FilteredCommand, InstallError,
     InstallOptions, PreparedFilters, SpawnError,
 };
-use sysgate::policy::{parse_errno, Action, Policy, Rule, Syscall, MAX_ERRNO};
+use sysgate::policy::{parse_errno, Action, Errno, Policy, Rule, Syscall, MAX_ERRNO};
 use sysgate::profile;
 
 use crate::explain::{self, AuditWatch, Sources};
@@ -437,6 +437,11 @@ fn parse_flag(flag: &str, value: &str) -> Result<Vec<(String, Action)>> {
         _ => match value.split_once(':') {
             None => (value, Action::Errno(1)),
             Some((name, "kill")) => (name, Action::KillProcess),
+            // A name is numbered per architecture (ENOSYS is 89 on mips); a number is not.
+            Some((name, spec)) if Errno::from_name(spec).is_some() => (
+                name,
+                Action::NamedErrno(Errno::from_name(spec).expect("checked")),
+            ),
             Some((name, spec)) => {
                 let errno = parse_errno(spec)
                     .filter(|e| *e <= u32::from(MAX_ERRNO))

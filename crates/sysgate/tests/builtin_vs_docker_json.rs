@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use support::shared;
 use sysgate::arch::Arch;
-use sysgate::policy::{Policy, Syscall};
+use sysgate::policy::{Action, Errno, Numbering, Policy, Syscall};
 use sysgate::profile::{builtin, docker, Target};
 
 const FIXTURE: &str = "fixtures/profiles/docker-default.json";
@@ -153,6 +153,18 @@ fn compare(label: &str, json: &Policy, ours: &Policy) {
             };
             for a in args {
                 let (j, o) = (json.decide(arch, nr, a), ours.decide(arch, nr, a));
+                // moby's Go profile says clone3 gets unix.ENOSYS, the host's number (89 on
+                // mips, 251 on parisc), which the built-in keeps as a name; the JSON was
+                // generated on amd64 and says 38, which runc passes through as written.
+                if arch.syscall_name(nr) == Some("clone3")
+                    && Numbering::of(arch) != Numbering::Generic
+                    && j.action == Action::Errno(38)
+                {
+                    let enosys = Errno::ENOSYS.number(arch);
+                    assert_eq!(o.action, Action::Errno(enosys), "{label}: {arch} clone3");
+                    decided += 1;
+                    continue;
+                }
                 assert_eq!(
                     (j.action, j.arch),
                     (o.action, o.arch),

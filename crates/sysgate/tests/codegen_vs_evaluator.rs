@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use support::agree;
 use sysgate::arch::Arch;
 use sysgate::compile::{compile, compile_with, Options};
-use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall};
+use sysgate::policy::{Action, ArgCond, CmpOp, Errno, Policy, Rule, Syscall};
 
 const LITTLE: &[Arch] = &[
     Arch::X86_64,
@@ -92,6 +92,9 @@ fn action() -> impl Strategy<Value = Action> {
         Just(Action::KillThread),
         (0u16..3).prop_map(Action::Trap),
         prop::sample::select(&[0u16, 1, 13, 38, 4095][..]).prop_map(Action::Errno),
+        // Names, numbered per architecture (mips and parisc differ from the rest).
+        prop::sample::select(&["EPERM", "ENOSYS", "EDQUOT", "EAGAIN", "ELOOP"][..])
+            .prop_map(|n| Action::NamedErrno(Errno::from_name(n).unwrap())),
         Just(Action::UserNotif),
         (0u16..3).prop_map(Action::Trace),
         Just(Action::Log),
@@ -146,12 +149,24 @@ fn policy() -> impl Strategy<Value = Policy> {
         any::<bool>(),
         arches,
         prop::collection::vec(rule(), 0..24),
+        prop::collection::vec(prop::option::of(0u32..500), 4),
     )
-        .prop_map(|(default, bad_arch, enosys, arches, rules)| {
+        .prop_map(|(default, bad_arch, enosys, arches, rules, above)| {
             let mut p = Policy::new(default);
             p.set_arches(arches).unwrap();
             p.attrs.bad_arch = bad_arch;
             p.attrs.enosys_for_unknown_syscalls = enosys;
+            // runc's ENOSYS thresholds on some of the arches: one of the table's numbers (so
+            // x32's carry the x32 bit and mips's start at 4000, 5000 or 6000).
+            for (arch, above) in p.arches().to_vec().into_iter().zip(above) {
+                if let Some(k) = above {
+                    let mut nrs: Vec<u32> = arch.table().iter().map(|(_, nr)| nr).collect();
+                    nrs.sort_unstable();
+                    p.attrs
+                        .enosys_above
+                        .insert(arch, nrs[k as usize % nrs.len()]);
+                }
+            }
             for r in rules {
                 p.add_rule(r).unwrap();
             }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 use support::shared;
-use sysgate::policy::{Action, DecidedBy, Policy};
+use sysgate::policy::{Action, DecidedBy, Errno, Policy};
 use sysgate::profile::{self, docker, Loaded, Target};
 use sysgate::Arch;
 
@@ -42,6 +42,9 @@ struct Expected {
     unconditional: BTreeMap<String, Action>,
     /// Names with a rule that has argument conditions (checked one by one, not here).
     conditional: BTreeSet<String>,
+    /// Every name of a kept rule, also those runc drops for having the default action: runc
+    /// answers ENOSYS above the largest of their numbers on each architecture.
+    named: BTreeSet<String>,
 }
 
 fn strings(v: &Value) -> Vec<&str> {
@@ -98,6 +101,7 @@ fn expected(profile: &Value, docker_arch: &str, target: &Target) -> Expected {
         default,
         unconditional: BTreeMap::new(),
         conditional: BTreeSet::new(),
+        named: BTreeSet::new(),
     };
     let kernel = target.kernel.unwrap();
     for rule in profile["syscalls"].as_array().unwrap() {
@@ -105,6 +109,8 @@ fn expected(profile: &Value, docker_arch: &str, target: &Target) -> Expected {
             continue;
         }
         let act = action(rule["action"].as_str().unwrap(), rule["errnoRet"].as_u64());
+        out.named
+            .extend(strings(&rule["names"]).iter().map(|n| n.to_string()));
         if act == default {
             continue; // runc drops it
         }
@@ -126,15 +132,25 @@ fn expected(profile: &Value, docker_arch: &str, target: &Target) -> Expected {
 /// Every syscall of `arch`'s table, decided with zero arguments, against the expectation.
 fn mismatches(policy: &Policy, arch: Arch, want: &Expected) -> Vec<String> {
     let mut wrong = Vec::new();
+    // runc's ENOSYS stub: above the largest number the profile names on this architecture.
+    let largest = want
+        .named
+        .iter()
+        .filter_map(|n| arch.syscall_number(n))
+        .max()
+        .expect("the profile names syscalls on every ABI of its filter");
     for (name, nr) in arch.table().iter() {
         if want.conditional.contains(name) {
             continue;
         }
-        let expected = want
-            .unconditional
-            .get(name)
-            .copied()
-            .unwrap_or(want.default);
+        let expected = if nr > largest {
+            Action::Errno(38)
+        } else {
+            want.unconditional
+                .get(name)
+                .copied()
+                .unwrap_or(want.default)
+        };
         let got = policy.decide(arch, nr, &[0; 6]).action;
         if got != expected {
             wrong.push(format!(
@@ -202,6 +218,25 @@ fn default_profile_allows_exactly_what_the_moby_rules_give() {
         wrong.extend(mismatches(&policy, arch, &want));
     }
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn default_profile_answers_enosys_above_its_largest_syscall_like_runc() {
+    let Some(text) = shared::read(FIXTURE) else {
+        return;
+    };
+    let p = load(&text, &amd64()).policy;
+    // The profile's largest x86_64 and i386 syscall is 466 (removexattrat); runc's stub answers
+    // ENOSYS from 467 on, where the table still knows five more.
+    for arch in [Arch::X86_64, Arch::X86] {
+        assert_eq!(p.attrs.enosys_above.get(&arch), Some(&466), "{arch}");
+        assert_eq!(p.decide(arch, 466, &[0; 6]).action, Action::Allow, "{arch}");
+        for nr in 467..=471 {
+            let d = p.decide(arch, nr, &[0; 6]);
+            assert_eq!(d.action, Action::Errno(38), "{arch} {nr}");
+            assert_eq!(d.by, DecidedBy::UnknownSyscall);
+        }
+    }
 }
 
 #[test]
@@ -442,7 +477,8 @@ fn podman_errno_names_override_the_numbers() {
         }
     }
     let p = load(&profile.to_string(), &amd64()).policy;
-    assert_eq!(p.default_action(), Action::Errno(38));
+    // A name stays a name, numbered per architecture.
+    assert_eq!(p.default_action(), Action::NamedErrno(Errno::ENOSYS));
     assert_eq!(decide(&p, Arch::X86_64, "clone3", [0; 6]), Action::Errno(1));
     assert_eq!(decide(&p, Arch::X86_64, "mount", [0; 6]), Action::Errno(38));
 }

@@ -386,7 +386,12 @@ fn describe(
             )
         }
         Op::RetK => match Action::from_ret(k) {
-            Some(action) => format!("ret  {action}"),
+            // An errno is named as the architecture of the path numbers it (89 is ENOSYS on
+            // mips, EDESTADDRREQ elsewhere), when the path pins one down.
+            Some(action) => match state.and_then(|s| path_arch(s, arch_hint)) {
+                Some(arch) => format!("ret  {}", action.on(arch)),
+                None => format!("ret  {action}"),
+            },
             None => format!("ret  #{k:#x}"),
         },
         Op::RetA => "ret  a".to_string(),
@@ -397,6 +402,15 @@ fn describe(
         comment = Some("unreachable".to_string());
     }
     Line { text, comment }
+}
+
+/// The architecture of the paths reaching an instruction: the one token they all carry, or
+/// else the hint if it is possible there.
+fn path_arch(state: &State, arch_hint: Option<Arch>) -> Option<Arch> {
+    match state.arches.single() {
+        Some(token) => Arch::from_audit_arch(token),
+        None => arch_hint.filter(|h| state.arches.allows(h.audit_arch())),
+    }
 }
 
 /// The comment on `j<cond> #k` when A holds the arch or the syscall number.

@@ -193,7 +193,7 @@ pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, Comp
         range: (0, usize::MAX),
     };
     let layout = Layout {
-        bad_arch: policy.attrs.bad_arch,
+        bad_arch: policy.bad_arch_action(),
         endian,
         max: options.max_insns,
         action_cache: options.action_cache,

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::arch::{Arch, Multiplexed, SyscallId, X32_SYSCALL_BIT};
-use crate::policy::{is_unknown_number, Action, ArgCond, Policy, Rule, Syscall, ENOSYS};
+use crate::policy::{is_unknown_number, Action, ArgCond, Errno, Policy, Rule, Syscall};
 
 /// What one syscall number decides: the first entry whose conditions all hold gives the
 /// action, else `fallback`. Entries are sorted most restrictive first, so "first match" is
@@ -115,7 +115,7 @@ pub fn token_ranges(policy: &Policy) -> Vec<TokenRanges> {
                 .collect();
             TokenRanges {
                 token,
-                ranges: ranges_for_token(policy, &ids, &members),
+                ranges: ranges_for_token(policy, &ids, token, &members),
                 arches: members,
             }
         })
@@ -136,11 +136,21 @@ fn number_space(arch: Arch) -> (u32, u32) {
 fn ranges_for_token(
     policy: &Policy,
     ids: &[Option<SyscallId>],
+    token: u32,
     arches: &[Arch],
 ) -> Vec<(u32, Arc<Decision>)> {
-    let bad_arch = Arc::new(Decision::constant(policy.attrs.bad_arch));
-    let default = Arc::new(Decision::constant(policy.default_action()));
-    let enosys = Arc::new(Decision::constant(Action::Errno(ENOSYS)));
+    let bad_arch = Arc::new(Decision::constant(policy.bad_arch_action()));
+    // The default and ENOSYS as each ABI numbers errno names (x86_64 and x32 share one).
+    let default_on =
+        |arch: Arch| Arc::new(Decision::constant(policy.default_action().for_arch(arch)));
+    let enosys_on = |arch: Arch| {
+        Arc::new(Decision::constant(
+            Action::NamedErrno(Errno::ENOSYS).for_arch(arch),
+        ))
+    };
+    let numbering_of = arches.first().copied().unwrap_or(Arch::native());
+    let default = default_on(numbering_of);
+    let enosys = enosys_on(numbering_of);
     let enosys_for_unknown = policy.attrs.enosys_for_unknown_syscalls;
     // Equal decisions share one Arc: the next stage builds one node per Arc.
     let mut interned: HashMap<Decision, Arc<Decision>> = HashMap::default();
@@ -171,9 +181,13 @@ fn ranges_for_token(
             points.push((next, bad_arch.clone()));
         }
         let newest = arch.newest_syscall().1;
-        // What a number no rule names gets: the default, or ENOSYS if it is unknown.
+        let (default, enosys) = (default_on(arch), enosys_on(arch));
+        // What a number no rule names gets: the default, or ENOSYS if it is unknown to the
+        // table or above the profile's largest (runc's rule).
         let gap = |nr: u32| {
-            if enosys_for_unknown && is_unknown_number(arch, nr) {
+            if (enosys_for_unknown && is_unknown_number(arch, nr))
+                || policy.enosys_above_applies(token, nr)
+            {
                 enosys.clone()
             } else {
                 default.clone()
@@ -195,6 +209,18 @@ fn ranges_for_token(
         };
         for (nr, _, _) in &targeted {
             special(&mut starts, *nr);
+        }
+        // runc's rule: ENOSYS from the threshold up (0 is its own range on s390).
+        if let Some(&above) = policy.attrs.enosys_above.get(&arch) {
+            if (lo..hi).contains(&above) {
+                starts.push(above + 1);
+            }
+            starts.push(lo.max(1));
+        }
+        // On x86_64's token runc compares a number without the x32 bit with x86_64's
+        // threshold, whichever slice it is in.
+        if arch == Arch::X32 {
+            starts.extend([0x8000_0000, 0xc000_0000]);
         }
         if enosys_for_unknown && (lo..hi).contains(&newest) {
             starts.push(newest + 1);
@@ -234,8 +260,13 @@ fn ranges_for_token(
     if next < u32::MAX {
         points.push((next, bad_arch));
     }
-    // nr == -1: a tracer skipped the call; the default applies.
-    points.push((u32::MAX, default));
+    // nr == -1: a tracer skipped the call; the default applies, unless runc's ENOSYS rule
+    // covers it.
+    if policy.enosys_above_applies(token, u32::MAX) {
+        points.push((u32::MAX, enosys));
+    } else {
+        points.push((u32::MAX, default));
+    }
 
     let mut ranges: Vec<(u32, Arc<Decision>)> = Vec::with_capacity(points.len());
     for (start, d) in points {
@@ -267,7 +298,7 @@ fn rules_by_number(
             Syscall::Name(_) => id.and_then(|id| arch.syscall_number_of(id)),
         };
         if let Some(nr) = target {
-            targeted.push((nr, rule.action, rule.conds.clone()));
+            targeted.push((nr, rule.action.for_arch(arch), rule.conds.clone()));
         }
         if let Syscall::Name(name) = &rule.syscall {
             if let Some(via) = arch.multiplexed(name) {
@@ -280,7 +311,7 @@ fn rules_by_number(
         }
     }
     for (via, rules) in multiplexed.into_values() {
-        if let Some((action, _)) = policy.multiplexed_outcome_of(rules) {
+        if let Some((action, _)) = policy.multiplexed_outcome_of(arch, rules) {
             let call = ArgCond::new(0, crate::policy::CmpOp::Eq, u64::from(via.call))
                 .expect("argument 0 exists");
             targeted.push((via.syscall, action, vec![call]));

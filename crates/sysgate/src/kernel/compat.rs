@@ -25,7 +25,7 @@ use std::fmt;
 
 use super::install::FilterFlag;
 use super::probe::{ActionKind, Features};
-use crate::policy::{Action, Policy, PolicyError, ENOSYS};
+use crate::policy::{Action, Errno, Policy, PolicyError};
 
 /// How strictly a policy must be enforced as written.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -169,8 +169,8 @@ fn substitute(action: Action) -> Option<Action> {
     match action {
         Action::KillProcess => Some(Action::KillThread),
         Action::Log => Some(Action::Allow),
-        Action::UserNotif | Action::Trace(_) => Some(Action::Errno(ENOSYS)),
-        Action::Trap(_) | Action::Errno(_) => Some(Action::KillThread),
+        Action::UserNotif | Action::Trace(_) => Some(Action::NamedErrno(Errno::ENOSYS)),
+        Action::Trap(_) | Action::Errno(_) | Action::NamedErrno(_) => Some(Action::KillThread),
         Action::KillThread | Action::Allow => None,
     }
 }
@@ -224,7 +224,7 @@ fn drop_flag(flag: FilterFlag, tsync_and_listener: bool) -> Result<&'static str,
 ///
 /// ```
 /// use sysgate::kernel::{adapt, CompatLevel, Features, KernelVersion, Site};
-/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::policy::{Action, Errno, Policy, Rule};
 ///
 /// let mut policy = Policy::new(Action::KillProcess);
 /// policy.add_rule(Rule::new(Action::Allow, "read"))?;
@@ -234,7 +234,7 @@ fn drop_flag(flag: FilterFlag, tsync_and_listener: bool) -> Result<&'static str,
 /// let old = Features::for_kernel(KernelVersion::new(4, 9, 0));
 /// let (fitted, status) = adapt(&policy, &old, CompatLevel::BestEffort)?;
 /// assert_eq!(fitted.default_action(), Action::KillThread);
-/// assert_eq!(fitted.rules()[1].action, Action::Errno(38));
+/// assert_eq!(fitted.rules()[1].action, Action::NamedErrno(Errno::ENOSYS)); // 38, 89 on mips
 /// assert_eq!(status.substitutions.len(), 3); // default, bad-arch, rule #1
 /// assert!(status.substitutions.iter().any(|s| s.site == Site::Rule(1)));
 ///
@@ -440,7 +440,7 @@ mod tests {
                 Action::KillThread,
                 Action::Trap(3),
                 Action::Errno(13),
-                Action::Errno(ENOSYS),
+                Action::NamedErrno(Errno::ENOSYS),
                 Action::Trace(7),
                 Action::Allow,
                 Action::Allow,
@@ -458,7 +458,7 @@ mod tests {
         );
         let report = status.to_string();
         assert!(
-            report.contains("rule #4: USER_NOTIF -> ERRNO(38 ENOSYS)"),
+            report.contains("rule #4: USER_NOTIF -> ERRNO(ENOSYS)"),
             "{report}"
         );
         assert!(report.contains("rule #6: LOG -> ALLOW"), "{report}");

@@ -68,7 +68,7 @@ impl ActionKind {
             Action::KillProcess => ActionKind::KillProcess,
             Action::KillThread => ActionKind::KillThread,
             Action::Trap(_) => ActionKind::Trap,
-            Action::Errno(_) => ActionKind::Errno,
+            Action::Errno(_) | Action::NamedErrno(_) => ActionKind::Errno,
             Action::UserNotif => ActionKind::UserNotif,
             Action::Trace(_) => ActionKind::Trace,
             Action::Log => ActionKind::Log,

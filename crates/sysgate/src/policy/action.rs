@@ -3,6 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::errno::{Errno, Numbering};
+use crate::arch::Arch;
+
 /// What the kernel does with a syscall, as returned by a seccomp filter.
 ///
 /// Ordered most restrictive first; [`Action::precedence`] compares return values as signed
@@ -27,8 +30,16 @@ pub enum Action {
     KillThread,
     /// Send SIGSYS with this value in `si_errno` (`SECCOMP_RET_TRAP`, 0x00030000).
     Trap(u16),
-    /// Fail the call with this errno, 0..=4095 (`SECCOMP_RET_ERRNO`, 0x00050000).
+    /// Fail the call with this errno number, 0..=4095 (`SECCOMP_RET_ERRNO`, 0x00050000), the
+    /// same number on every architecture.
     Errno(u16),
+    /// Fail the call with the errno of this name, numbered as the calling architecture numbers
+    /// it (`ENOSYS` is 38, 89 on mips, 251 on parisc: see [`Errno`]). What a profile that
+    /// names an errno means. [`Action::for_arch`] gives the number; everything that decides a
+    /// call (the evaluator, the compiler) resolves it per architecture first, so the kernel
+    /// and the reference evaluator only ever see [`Action::Errno`]. Where no architecture is
+    /// known (`to_ret`, `precedence`), the generic number stands in.
+    NamedErrno(Errno),
     /// Ask the user-space supervisor (`SECCOMP_RET_USER_NOTIF`, 0x7fc00000).
     UserNotif,
     /// Notify a ptrace tracer with this value (`SECCOMP_RET_TRACE`, 0x7ff00000).
@@ -74,6 +85,7 @@ impl Action {
             Action::KillThread => ret::KILL_THREAD,
             Action::Trap(d) => ret::TRAP | d as u32,
             Action::Errno(e) => ret::ERRNO | e as u32,
+            Action::NamedErrno(e) => ret::ERRNO | e.number_in(Numbering::Generic) as u32,
             Action::UserNotif => ret::USER_NOTIF,
             Action::Trace(d) => ret::TRACE | d as u32,
             Action::Log => ret::LOG,
@@ -120,6 +132,44 @@ impl Action {
         }
     }
 
+    /// The action as `arch` sees it: a [`Action::NamedErrno`] becomes the errno number `arch`
+    /// gives that name; every other action is itself.
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Errno};
+    /// use sysgate::Arch;
+    ///
+    /// let enosys = Action::NamedErrno(Errno::ENOSYS);
+    /// assert_eq!(enosys.for_arch(Arch::X86_64), Action::Errno(38));
+    /// assert_eq!(enosys.for_arch(Arch::Mips), Action::Errno(89));
+    /// assert_eq!(Action::Errno(38).for_arch(Arch::Mips), Action::Errno(38));
+    /// ```
+    pub fn for_arch(self, arch: Arch) -> Action {
+        match self {
+            Action::NamedErrno(e) => Action::Errno(e.number(arch)),
+            other => other,
+        }
+    }
+
+    /// The action resolved and written as `arch` reads it: errnos are named in `arch`'s
+    /// numbering (`ERRNO(89 ENOSYS)` on mips, where generic 89 would be EDESTADDRREQ).
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Errno};
+    /// use sysgate::Arch;
+    ///
+    /// let enosys = Action::NamedErrno(Errno::ENOSYS);
+    /// assert_eq!(enosys.on(Arch::Mips).to_string(), "ERRNO(89 ENOSYS)");
+    /// assert_eq!(Action::Errno(89).on(Arch::X86_64).to_string(), "ERRNO(89 EDESTADDRREQ)");
+    /// assert_eq!(enosys.to_string(), "ERRNO(ENOSYS)");
+    /// ```
+    pub fn on(self, arch: Arch) -> ActionOn {
+        ActionOn {
+            action: self.for_arch(arch),
+            arch,
+        }
+    }
+
     /// libseccomp/OCI spelling: `SCMP_ACT_ALLOW`, `SCMP_ACT_ERRNO(1)`, ...
     pub fn oci_name(self) -> String {
         match self {
@@ -128,6 +178,7 @@ impl Action {
             Action::Trap(0) => "SCMP_ACT_TRAP".into(),
             Action::Trap(d) => format!("SCMP_ACT_TRAP({d})"),
             Action::Errno(e) => format!("SCMP_ACT_ERRNO({e})"),
+            Action::NamedErrno(e) => format!("SCMP_ACT_ERRNO({e})"),
             Action::UserNotif => "SCMP_ACT_NOTIFY".into(),
             Action::Trace(d) => format!("SCMP_ACT_TRACE({d})"),
             Action::Log => "SCMP_ACT_LOG".into(),
@@ -146,10 +197,31 @@ impl fmt::Display for Action {
                 Some(name) => write!(f, "ERRNO({e} {name})"),
                 None => write!(f, "ERRNO({e})"),
             },
+            Action::NamedErrno(e) => write!(f, "ERRNO({e})"),
             Action::UserNotif => f.write_str("USER_NOTIF"),
             Action::Trace(d) => write!(f, "TRACE({d})"),
             Action::Log => f.write_str("LOG"),
             Action::Allow => f.write_str("ALLOW"),
+        }
+    }
+}
+
+/// An action as one architecture reads it ([`Action::on`]): errno numbers are named in that
+/// architecture's numbering.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ActionOn {
+    action: Action,
+    arch: Arch,
+}
+
+impl fmt::Display for ActionOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.action {
+            Action::Errno(e) => match Errno::name_of(e, self.arch) {
+                Some(name) => write!(f, "ERRNO({e} {name})"),
+                None => write!(f, "ERRNO({e})"),
+            },
+            other => other.fmt(f),
         }
     }
 }
@@ -170,7 +242,8 @@ impl FromStr for Action {
     /// Accepts `ALLOW`, `KILL`, `KILL_PROCESS`, `KILL_THREAD`, `TRAP[(n)]`, `ERRNO(n)` or
     /// `ERRNO(ENAME)`, `NOTIFY`/`USER_NOTIF`, `TRACE[(n)]`, `LOG`, with or without the
     /// `SCMP_ACT_` prefix, any case. Bare `KILL` is KILL_THREAD (libseccomp's and runc's
-    /// meaning).
+    /// meaning). `ERRNO(ENAME)` is [`Action::NamedErrno`], numbered per architecture;
+    /// `ERRNO(n)` the number `n` everywhere.
     fn from_str(s: &str) -> Result<Action, ParseActionError> {
         let err = |reason: &str| ParseActionError {
             input: s.to_string(),
@@ -211,8 +284,11 @@ impl FromStr for Action {
             "TRAP" => Ok(Action::Trap(data(u16::MAX)?)),
             "TRACE" => Ok(Action::Trace(data(u16::MAX)?)),
             "ERRNO" => {
-                if arg.is_none() {
+                let Some(a) = arg else {
                     return Err(err("ERRNO needs a number, e.g. ERRNO(1) or ERRNO(EPERM)"));
+                };
+                if let Some(named) = Errno::from_name(a) {
+                    return Ok(Action::NamedErrno(named));
                 }
                 Ok(Action::Errno(data(MAX_ERRNO)?))
             }
@@ -433,7 +509,8 @@ mod tests {
     fn parses_spellings() {
         assert_eq!("SCMP_ACT_KILL".parse(), Ok(Action::KillThread));
         assert_eq!("kill_process".parse(), Ok(Action::KillProcess));
-        assert_eq!("ERRNO(EPERM)".parse(), Ok(Action::Errno(1)));
+        assert_eq!("ERRNO(EPERM)".parse(), Ok(Action::NamedErrno(Errno::EPERM)));
+        assert_eq!("ERRNO(1)".parse(), Ok(Action::Errno(1)));
         assert_eq!("SCMP_ACT_TRACE(5)".parse(), Ok(Action::Trace(5)));
         assert_eq!("SCMP_ACT_NOTIFY".parse(), Ok(Action::UserNotif));
         assert!("ERRNO(4096)".parse::<Action>().is_err());

@@ -92,6 +92,36 @@ impl ArgCond {
         })
     }
 
+    /// `SCMP_CMP_MASKED_EQ` with `mask` and `expected` as libseccomp reads it: it masks the
+    /// expected value too (`datum &= mask`), so the condition is
+    /// `(arg & mask) == (expected & mask)`, and a mask of 0 always holds. Returns the condition
+    /// and the bits of `expected` that the mask drops (0 when none: then nothing was changed).
+    ///
+    /// Every format whose own tool is libseccomp (Docker/OCI/Podman through runc, LXC,
+    /// Kubernetes) reads its masked conditions with this; its reader warns when bits were
+    /// dropped.
+    ///
+    /// ```
+    /// use sysgate::policy::{ArgCond, CmpOp};
+    ///
+    /// // {"value": 65280, "valueTwo": 1000, "op": "SCMP_CMP_MASKED_EQ"}: 1000 is 0x3e8.
+    /// let (c, dropped) = ArgCond::masked_eq_like_libseccomp(1, 0xff00, 1000)?;
+    /// assert_eq!(c, ArgCond::new(1, CmpOp::MaskedEq(0xff00), 0x300)?);
+    /// assert_eq!(dropped, 0xe8);
+    /// assert!(c.holds(0x3ff) && c.holds(0x300) && !c.holds(0x400));
+    /// let (c, _) = ArgCond::masked_eq_like_libseccomp(0, 0, 7)?;
+    /// assert!(c.holds(0) && c.holds(u64::MAX));
+    /// # Ok::<(), sysgate::policy::CondError>(())
+    /// ```
+    pub fn masked_eq_like_libseccomp(
+        arg: u32,
+        mask: u64,
+        expected: u64,
+    ) -> Result<(ArgCond, u64), CondError> {
+        let cond = ArgCond::new(arg, CmpOp::MaskedEq(mask), expected & mask)?;
+        Ok((cond, expected & !mask))
+    }
+
     /// The argument index, 0..=5.
     pub const fn arg(&self) -> usize {
         self.arg as usize

@@ -9,6 +9,10 @@
 //!   a signed 32-bit integer wins: KILL_PROCESS beats everything, ERRNO(1) beats ERRNO(38),
 //!   LOG beats ALLOW. If none matches, the default action applies. Overlapping rules with
 //!   different actions are reported ([`Diagnostic::Overlap`]).
+//! - **Errno names** ([`Action::NamedErrno`]) are numbered as the calling ABI numbers them
+//!   ([`Errno`]: ENOSYS is 38, 89 on mips, 251 on parisc) before anything is compared, so
+//!   precedence is decided on the numbers the kernel returns; [`Action::Errno`] is the same
+//!   number everywhere. The bad-arch action takes the first architecture's numbering.
 //! - **Arguments are 64-bit** and compared unsigned. On 32-bit ABIs only the low word exists:
 //!   the argument's high word is zero there.
 //! - **Architectures**: a call from an architecture that is not in the policy gets the bad-arch
@@ -25,17 +29,26 @@
 //!   error in strict mode); a name no architecture knows is always an error.
 //! - **Unknown syscalls**: optionally, a number above the newest syscall the table knows, and
 //!   not in it, gets `ERRNO(ENOSYS)` instead of the default, so new libc calls fall back.
+//!   Separately, per ABI, a number above a threshold ([`Attributes::enosys_above`], runc's
+//!   rule: the largest syscall the profile names there) gets `ERRNO(ENOSYS)` when no rule
+//!   matches; on s390/s390x so does number 0 (the kernel's way of passing numbers it does not
+//!   know), and so does `nr == -1` on an ABI with a threshold (runc's stub compares it as the
+//!   largest number).
 
 mod action;
 mod cond;
+mod errno;
 mod rule;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-pub use action::{errno_name, parse_errno, ret, Action, ParseActionError, ERRNO_NAMES, MAX_ERRNO};
+pub use action::{
+    errno_name, parse_errno, ret, Action, ActionOn, ParseActionError, ERRNO_NAMES, MAX_ERRNO,
+};
 pub use cond::{ArgCond, CmpOp, CondError};
-pub use rule::{Rule, Syscall, MAX_CONDS};
+pub use errno::{Errno, Numbering};
+pub use rule::{Rule, RuleOn, Syscall, MAX_CONDS};
 
 use crate::arch::{Arch, Endian, Multiplexed, IPC_CALLS, SOCKETCALL_CALLS, X32_SYSCALL_BIT};
 
@@ -82,6 +95,12 @@ pub struct Attributes {
     pub unknown_names: UnknownNames,
     /// Return `ERRNO(ENOSYS)` for numbers above the newest syscall the table knows.
     pub enosys_for_unknown_syscalls: bool,
+    /// runc's ENOSYS rule, per ABI: a call that no rule matches and whose number is above the
+    /// ABI's value here returns `ERRNO(ENOSYS)` instead of the default. So do number 0 on
+    /// s390/s390x and `nr == -1` (see [`Policy::enosys_above_applies`]). The Docker/OCI/Podman
+    /// reader sets it to the largest number the profile names on each ABI, as runc's
+    /// `findLastSyscalls` does; ABIs not listed have no such rule.
+    pub enosys_above: BTreeMap<Arch, u32>,
 }
 
 impl Default for Attributes {
@@ -92,6 +111,7 @@ impl Default for Attributes {
             flags: KernelFlags::default(),
             unknown_names: UnknownNames::Skip,
             enosys_for_unknown_syscalls: false,
+            enosys_above: BTreeMap::new(),
         }
     }
 }
@@ -255,7 +275,9 @@ pub enum DecidedBy {
     Default,
     /// The caller's architecture is not in the policy.
     BadArch,
-    /// No rule matched and the number is unknown to the table (ENOSYS option).
+    /// No rule matched and the number gets ENOSYS: unknown to the table (with
+    /// [`Attributes::enosys_for_unknown_syscalls`]) or above the ABI's
+    /// [`Attributes::enosys_above`] threshold.
     UnknownSyscall,
     /// `nr == -1`: a tracer skipped the call.
     SkippedCall,
@@ -416,6 +438,11 @@ impl Policy {
         merged.rules.extend(other.rules.iter().cloned());
         merged.attrs.no_new_privs |= other.attrs.no_new_privs;
         merged.attrs.enosys_for_unknown_syscalls |= other.attrs.enosys_for_unknown_syscalls;
+        // A merged policy names what both name: each ABI's threshold is the larger one.
+        for (&arch, &above) in &other.attrs.enosys_above {
+            let t = merged.attrs.enosys_above.entry(arch).or_insert(above);
+            *t = (*t).max(above);
+        }
         if other.attrs.unknown_names == UnknownNames::Strict {
             merged.attrs.unknown_names = UnknownNames::Strict;
         }
@@ -457,17 +484,26 @@ impl Policy {
     pub fn decide_raw(&self, audit_arch: u32, nr: u32, args: &[u64; 6]) -> Decision {
         let Some(arch) = self.abi_for(audit_arch, nr) else {
             return Decision {
-                action: self.attrs.bad_arch,
+                action: self.bad_arch_action(),
                 by: DecidedBy::BadArch,
                 arch: None,
             };
         };
+        // Errno names become this ABI's numbers before anything is compared.
+        let enosys = Action::NamedErrno(Errno::ENOSYS).for_arch(arch);
         let fallback = |by| Decision {
-            action: self.default,
+            action: self.default.for_arch(arch),
             by,
             arch: Some(arch),
         };
         if nr == u32::MAX {
+            if self.enosys_above_applies(audit_arch, nr) {
+                return Decision {
+                    action: enosys,
+                    by: DecidedBy::UnknownSyscall,
+                    arch: Some(arch),
+                };
+            }
             return fallback(DecidedBy::SkippedCall);
         }
         let args = effective_args(arch, args);
@@ -479,7 +515,7 @@ impl Policy {
         };
         for (i, rule) in self.rules.iter().enumerate() {
             if self.rule_targets(rule, arch) == Some(nr) && rule.conds_hold(&args) {
-                consider(rule.action, i);
+                consider(rule.action.for_arch(arch), i);
             }
         }
         // The multiplexed path: socketcall(call, ...) / ipc(call, ...).
@@ -501,15 +537,60 @@ impl Policy {
                 by: DecidedBy::Rule(i),
                 arch: Some(arch),
             },
-            None if self.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr) => {
+            None if (self.attrs.enosys_for_unknown_syscalls && is_unknown_number(arch, nr))
+                || self.enosys_above_applies(audit_arch, nr) =>
+            {
                 Decision {
-                    action: Action::Errno(ENOSYS),
+                    action: enosys,
                     by: DecidedBy::UnknownSyscall,
                     arch: Some(arch),
                 }
             }
             None => fallback(DecidedBy::Default),
         }
+    }
+
+    /// Whether runc's ENOSYS rule ([`Attributes::enosys_above`]) answers a call with this audit
+    /// token and number when no rule matches it.
+    ///
+    /// runc's stub compares the number as an unsigned 32-bit value, so `nr == -1` is above
+    /// every threshold. On the x86_64 token a number with the x32 bit (which -1 has) is
+    /// compared with x32's threshold, any other with x86_64's. On s390 and s390x number 0 (the
+    /// kernel passes numbers it does not know as 0 there) gets ENOSYS too.
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Policy};
+    /// use sysgate::Arch;
+    ///
+    /// let mut p = Policy::new(Action::Errno(1));
+    /// p.set_arches([Arch::X86_64])?;
+    /// p.attrs.enosys_above.insert(Arch::X86_64, 330);
+    /// let token = Arch::X86_64.audit_arch();
+    /// assert!(!p.enosys_above_applies(token, 330));
+    /// assert!(p.enosys_above_applies(token, 331));
+    /// assert_eq!(p.decide(Arch::X86_64, 435, &[0; 6]).action, Action::Errno(38)); // clone3
+    /// # Ok::<(), sysgate::policy::PolicyError>(())
+    /// ```
+    pub fn enosys_above_applies(&self, audit_arch: u32, nr: u32) -> bool {
+        let owner = if audit_arch == Arch::X86_64.audit_arch() {
+            if nr & X32_SYSCALL_BIT != 0 {
+                Arch::X32
+            } else {
+                Arch::X86_64
+            }
+        } else {
+            match self.arches.iter().find(|a| a.audit_arch() == audit_arch) {
+                Some(a) => *a,
+                None => return false,
+            }
+        };
+        if !self.arches.contains(&owner) {
+            return false;
+        }
+        let Some(&above) = self.attrs.enosys_above.get(&owner) else {
+            return false;
+        };
+        nr > above || (nr == 0 && matches!(owner, Arch::S390 | Arch::S390x))
     }
 
     /// The number a rule applies to (directly) on `arch`, if any.
@@ -530,13 +611,15 @@ impl Policy {
             .iter()
             .enumerate()
             .filter(|(_, r)| matches!(&r.syscall, Syscall::Name(n) if n == name));
-        self.multiplexed_outcome_of(named)
+        self.multiplexed_outcome_of(arch, named)
     }
 
     /// [`Policy::multiplexed_outcome`] over the rules (index, rule) that name one multiplexed
-    /// call, for callers that have already grouped the rules by name.
+    /// call, for callers that have already grouped the rules by name. The action is `arch`'s
+    /// (errno names numbered as `arch` numbers them).
     pub fn multiplexed_outcome_of<'a>(
         &self,
+        arch: Arch,
         rules: impl IntoIterator<Item = (usize, &'a Rule)>,
     ) -> Option<(Action, Option<usize>)> {
         let mut best: Option<(Action, Option<usize>)> = None;
@@ -545,8 +628,9 @@ impl Policy {
         for (i, rule) in rules {
             any = true;
             any_unconditional |= rule.conds.is_empty();
-            if best.is_none_or(|(b, _)| rule.action.precedence() < b.precedence()) {
-                best = Some((rule.action, Some(i)));
+            let action = rule.action.for_arch(arch);
+            if best.is_none_or(|(b, _)| action.precedence() < b.precedence()) {
+                best = Some((action, Some(i)));
             }
         }
         if !any {
@@ -554,11 +638,22 @@ impl Policy {
         }
         if !any_unconditional {
             // No rule is certain to match: the default is a possible outcome too.
-            if best.is_none_or(|(b, _)| self.default.precedence() < b.precedence()) {
-                best = Some((self.default, None));
+            let default = self.default.for_arch(arch);
+            if best.is_none_or(|(b, _)| default.precedence() < b.precedence()) {
+                best = Some((default, None));
             }
         }
         best
+    }
+
+    /// The action for calls from an architecture the policy does not have. An errno name is
+    /// numbered as the policy's first architecture numbers it (the caller's own numbering is
+    /// not known; a policy's architectures normally share one).
+    pub fn bad_arch_action(&self) -> Action {
+        match self.arches.first() {
+            Some(&a) => self.attrs.bad_arch.for_arch(a),
+            None => self.attrs.bad_arch.for_arch(Arch::native()),
+        }
     }
 
     /// The errors [`Policy::diagnostics`] reports, without the warnings: no architectures,

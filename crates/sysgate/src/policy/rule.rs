@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::{Action, ArgCond};
+use crate::arch::Arch;
 
 /// The syscall a rule is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,16 +104,50 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// The rule as `arch` reads it: its errno named (and, for a name, numbered) in `arch`'s
+    /// numbering, `ERRNO(89 ENOSYS)` on mips.
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Errno, Rule};
+    /// use sysgate::Arch;
+    ///
+    /// let r = Rule::new(Action::NamedErrno(Errno::ENOSYS), "clone3");
+    /// assert_eq!(r.on(Arch::Mips).to_string(), "ERRNO(89 ENOSYS) clone3");
+    /// assert_eq!(r.to_string(), "ERRNO(ENOSYS) clone3");
+    /// ```
+    pub fn on(&self, arch: Arch) -> RuleOn<'_> {
+        RuleOn { rule: self, arch }
+    }
+}
+
+/// A rule as one architecture reads it ([`Rule::on`]).
+#[derive(Copy, Clone, Debug)]
+pub struct RuleOn<'r> {
+    rule: &'r Rule,
+    arch: Arch,
+}
+
+impl fmt::Display for RuleOn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_rule(f, self.rule, &self.rule.action.on(self.arch))
+    }
+}
+
+fn write_rule(f: &mut fmt::Formatter<'_>, rule: &Rule, action: &dyn fmt::Display) -> fmt::Result {
+    write!(f, "{action} {}", rule.syscall)?;
+    for (i, c) in rule.conds.iter().enumerate() {
+        f.write_str(if i == 0 { " if " } else { " && " })?;
+        write!(f, "{c}")?;
+    }
+    if let Some(o) = &rule.origin {
+        write!(f, " ({o})")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.action, self.syscall)?;
-        for (i, c) in self.conds.iter().enumerate() {
-            f.write_str(if i == 0 { " if " } else { " && " })?;
-            write!(f, "{c}")?;
-        }
-        if let Some(o) = &self.origin {
-            write!(f, " ({o})")?;
-        }
-        Ok(())
+        write_rule(f, self, &self.action)
     }
 }

@@ -12,7 +12,8 @@
 //!   container may make, the ones that depend on the target's capabilities, architecture
 //!   and kernel, the `socket`, `personality` and `clone` argument rules, `clone3` failing
 //!   with ENOSYS (so that libc falls back to `clone`, whose flags the filter can check),
-//!   EPERM for everything else, ENOSYS for syscalls newer than the table, KILL_THREAD for
+//!   EPERM for everything else, ENOSYS above the largest syscall it names on each
+//!   architecture (runc's rule), KILL_THREAD for
 //!   foreign architectures, and SPEC_ALLOW. A test reads Docker's own JSON with
 //!   [`super::docker`] and checks that both decide every call identically.
 //!
@@ -31,10 +32,10 @@
 //! assert!(builtin::builtin("no-such-profile", &target).is_none());
 //! ```
 
-use super::docker::docker_arch_names;
+use super::docker::{docker_arch_names, runc_enosys_thresholds};
 use super::{Loaded, Target};
 use crate::arch::{Arch, SyscallId};
-use crate::policy::{Action, ArgCond, CmpOp, Policy, Rule, ENOSYS};
+use crate::policy::{Action, ArgCond, CmpOp, Errno, Policy, Rule, Syscall};
 
 /// One built-in profile: its name, a one-line summary and its constructor.
 #[derive(Copy, Clone, Debug)]
@@ -691,10 +692,10 @@ fn docker_default(target: &Target) -> Loaded {
         Action::Errno(EPERM),
         docker_sub_arches(target.arch),
     );
-    // As runc installs it: foreign architectures KILL_THREAD, syscalls newer than the table
-    // ENOSYS, and no forced speculative-store-bypass mitigation (the profile sets no flags).
+    // As runc installs it: foreign architectures KILL_THREAD, no forced speculative-store-
+    // bypass mitigation (the profile sets no flags), and (below, once the rules are in)
+    // ENOSYS above the largest syscall the profile names on each architecture.
     b.policy.attrs.bad_arch = Action::KillThread;
-    b.policy.attrs.enosys_for_unknown_syscalls = true;
     b.policy.attrs.flags.spec_allow = true;
 
     b.add(
@@ -752,19 +753,32 @@ fn docker_default(target: &Target) -> Loaded {
             &c,
             "clone without namespace flags",
         );
+        // moby's Go profile says unix.ENOSYS: the host's number, so a name here.
         b.add(
-            Action::Errno(ENOSYS),
+            Action::NamedErrno(Errno::ENOSYS),
             &["clone3"],
             &[],
             "clone3 fails with ENOSYS so that libc falls back to clone",
         );
     }
+    let names: Vec<&str> = b
+        .policy
+        .rules()
+        .iter()
+        .filter_map(|r| match &r.syscall {
+            Syscall::Name(n) => Some(n.as_str()),
+            Syscall::Number(_) => None,
+        })
+        .collect();
+    let thresholds = runc_enosys_thresholds(b.policy.arches(), names);
+    b.policy.attrs.enosys_above = thresholds;
     b.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::ENOSYS;
 
     #[test]
     fn every_name_is_a_syscall_somewhere() {

@@ -201,6 +201,8 @@ pub fn read_text(
             loaded,
         }]
     };
+    let mut k8s_options = options.k8s.clone();
+    k8s_options.strict_keys |= options.strict_names;
     let profiles = match format {
         Format::Docker | Format::Oci | Format::Podman => {
             let o = if options.strict_names {
@@ -212,7 +214,7 @@ pub fn read_text(
         }
         Format::Systemd => one(systemd::parse_with(text, source, target, &options.systemd)?),
         Format::Lxc => one(lxc::parse(text, source, target)?),
-        Format::K8s => k8s::parse(text, source, target, &options.k8s)?
+        Format::K8s => k8s::parse(text, source, target, &k8s_options)?
             .into_iter()
             .map(|d| Named {
                 name: Some(d.name),

@@ -96,7 +96,11 @@ impl fmt::Display for Difference {
                         write!(f, "a{arg} in [{lo:#x}, {hi:#x}]")?;
                     }
                 }
-                write!(f, ": {a} -> {b}")
+                // Errnos named as this architecture numbers them (89 is ENOSYS on mips).
+                match arch {
+                    Some(arch) => write!(f, ": {} -> {}", a.on(*arch), b.on(*arch)),
+                    None => write!(f, ": {a} -> {b}"),
+                }
             }
         }
     }

@@ -44,16 +44,19 @@
 //!    appear, the readings differ: runc ORs every condition, the plain reading ORs within an
 //!    index and ANDs the indexes. sysgate takes the one that permits less (the ANDed
 //!    combinations for an allow, runc's ORed rules for a deny) and warns.
-//!    `SCMP_CMP_MASKED_EQ` takes `value` as the mask and `valueTwo` as the expected value.
+//!    `SCMP_CMP_MASKED_EQ` takes `value` as the mask and `valueTwo` as the expected value,
+//!    which is masked too, as libseccomp does (`(a & mask) == (valueTwo & mask)`, so a mask
+//!    of 0 always holds); a warning names the bits the mask drops.
 //! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
 //!    [`Options::strict_names`]); so are names that none of the policy's architectures has.
 //!    Names some of them lack stay in the policy, which skips them per architecture.
 //! 6. **Attributes**: `flags` map to [`KernelFlags`]; without `flags`, SPEC_ALLOW is set (runc's
 //!    default). A `SCMP_ACT_NOTIFY` anywhere sets NEW_LISTENER. The bad-arch action is
 //!    KILL_THREAD (libseccomp's default, which runc keeps). Unless the default action is
-//!    ALLOW, LOG or TRACE, syscalls newer than the table return ENOSYS, as runc's filter patch
-//!    makes them (runc's threshold is the profile's newest syscall, sysgate's the table's; both
-//!    only choose between two denials).
+//!    ALLOW, LOG or TRACE, a call above the largest syscall the profile names on its
+//!    architecture returns ENOSYS, as runc's filter patch makes it
+//!    ([`Attributes::enosys_above`](crate::policy::Attributes::enosys_above), set by
+//!    [`runc_enosys_thresholds`] from every name of the entries that apply).
 //!
 //! A profile with neither `defaultAction` nor `syscalls` means "no seccomp" to Docker; it
 //! becomes an allow-all policy, with a warning.
@@ -72,7 +75,7 @@
 //!     "defaultAction": "SCMP_ACT_ERRNO",
 //!     "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
 //!     "syscalls": [
-//!         {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+//!         {"names": ["read", "write", "openat"], "action": "SCMP_ACT_ALLOW"},
 //!         {"names": ["reboot"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_BOOT"]}}
 //!     ]
 //! }"#;
@@ -81,6 +84,8 @@
 //! assert_eq!(policy.arches(), &[Arch::X86, Arch::X86_64]);
 //! assert_eq!(policy.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow); // read
 //! assert_eq!(policy.decide(Arch::X86_64, 169, &[0; 6]).action, Action::Errno(1)); // reboot
+//! // clone3 (435) is above openat (257), the largest syscall named: ENOSYS, as under runc.
+//! assert_eq!(policy.decide(Arch::X86_64, 435, &[0; 6]).action, Action::Errno(38));
 //! assert_eq!(policy.rules()[0].origin.as_deref(), Some("p.json:5:9"));
 //! # Ok::<(), docker::DockerError>(())
 //! ```
@@ -89,12 +94,13 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::json_pos::{self, Pos, Seg};
 use super::Location;
 use crate::arch::{self, Arch};
 use crate::policy::{
-    parse_errno, Action, ArgCond, CmpOp, KernelFlags, Policy, PolicyError, Rule, MAX_ERRNO,
+    parse_errno, Action, ArgCond, CmpOp, Errno, KernelFlags, Policy, PolicyError, Rule, MAX_ERRNO,
 };
 
 pub use super::{Listener, Loaded, Target};
@@ -175,6 +181,18 @@ pub enum DockerError {
         /// The name as written.
         name: String,
     },
+    /// A key the format does not have, with [`Options::strict_keys`].
+    #[error("{at}: unknown key {key:?} in {what}: expected one of {expected} (strict mode)")]
+    UnknownKey {
+        /// The key's value.
+        at: Location,
+        /// The key as written.
+        key: String,
+        /// The object it is in.
+        what: &'static str,
+        /// The keys that object has.
+        expected: String,
+    },
     /// The policy refused what the profile asks for (e.g. architectures of both byte orders).
     #[error("{at}: {source}")]
     Policy {
@@ -205,6 +223,7 @@ impl DockerError {
             | DockerError::MissingDefaultAction { at }
             | DockerError::NoSeccomp { at }
             | DockerError::UnknownSyscall { at, .. }
+            | DockerError::UnknownKey { at, .. }
             | DockerError::Policy { at, .. } => at,
         }
     }
@@ -216,13 +235,15 @@ impl DockerError {
 /// use sysgate::profile::docker::Options;
 ///
 /// assert!(!Options::default().strict_names);
-/// assert!(Options::strict().strict_names);
+/// assert!(Options::strict().strict_names && Options::strict().strict_keys);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// A syscall name no architecture knows is an error instead of a warning.
     pub strict_names: bool,
+    /// A key the format does not have (`"sycalls"`) is an error instead of a warning.
+    pub strict_keys: bool,
 }
 
 impl Options {
@@ -234,7 +255,10 @@ impl Options {
     /// assert_ne!(Options::strict(), Options::default());
     /// ```
     pub fn strict() -> Options {
-        Options { strict_names: true }
+        Options {
+            strict_names: true,
+            strict_keys: true,
+        }
     }
 }
 
@@ -296,14 +320,16 @@ pub fn parse_with(
         let Obj(profile): Obj<Profile> = serde_json::from_str(text).map_err(json_error)?;
         (profile, json_pos::locate(text, Pos::START, &[]))
     };
-    let resolver = Resolver {
+    let mut resolver = Resolver {
         text,
         source,
         target,
         options,
         root: root.unwrap_or(Pos::START),
         warnings: Vec::new(),
+        named: Vec::new(),
     };
+    resolver.check_keys()?;
     resolver.resolve(profile)
 }
 
@@ -380,7 +406,7 @@ struct OciLinux {
 #[serde(rename_all = "camelCase")]
 struct Profile {
     default_action: Option<DefaultAction>,
-    default_errno_ret: Option<Errno>,
+    default_errno_ret: Option<ErrnoRet>,
     /// Podman: a name or number, preferred over `defaultErrnoRet`.
     default_errno: Option<ErrnoName>,
     architectures: Option<Vec<ArchName>>,
@@ -405,7 +431,7 @@ struct SyscallEntry {
     /// The old single-name form; `""` counts as absent, as in Go.
     name: Option<String>,
     action: ActionKind,
-    errno_ret: Option<Errno>,
+    errno_ret: Option<ErrnoRet>,
     /// Podman: a name or number, preferred over `errnoRet`.
     errno: Option<ErrnoName>,
     args: Option<Vec<Obj<Arg>>>,
@@ -635,14 +661,25 @@ impl ActionKind {
         matches!(self, ActionKind::Errno | ActionKind::Trace)
     }
 
-    fn with_errno(self, errno: Option<u16>) -> Action {
+    /// The action with its errno: a number stays that number on every architecture (runc
+    /// passes `errnoRet` through); a Podman name is numbered per architecture. TRACE's data
+    /// is not an errno: a name there is numbered as `arch` numbers it.
+    fn with_errno(self, errno: Option<ErrnoSpec>, arch: Arch) -> Action {
         match self {
             // libseccomp's SCMP_ACT_KILL is SECCOMP_RET_KILL_THREAD.
             ActionKind::Kill | ActionKind::KillThread => Action::KillThread,
             ActionKind::KillProcess => Action::KillProcess,
             ActionKind::Trap => Action::Trap(0),
-            ActionKind::Errno => Action::Errno(errno.unwrap_or(EPERM)),
-            ActionKind::Trace => Action::Trace(errno.unwrap_or(EPERM)),
+            ActionKind::Errno => match errno {
+                Some(ErrnoSpec::Name(e)) => Action::NamedErrno(e),
+                Some(ErrnoSpec::Number(n)) => Action::Errno(n),
+                None => Action::Errno(EPERM),
+            },
+            ActionKind::Trace => Action::Trace(match errno {
+                Some(ErrnoSpec::Name(e)) => e.number(arch),
+                Some(ErrnoSpec::Number(n)) => n,
+                None => EPERM,
+            }),
             ActionKind::Allow => Action::Allow,
             ActionKind::Log => Action::Log,
             ActionKind::Notify => Action::UserNotif,
@@ -877,9 +914,9 @@ fn errno_in_range(n: u64) -> Result<u16, String> {
 }
 
 /// `errnoRet`, `defaultErrnoRet`: a number from 0 to 4095.
-struct Errno(u16);
+struct ErrnoRet(u16);
 
-impl<'de> Deserialize<'de> for Errno {
+impl<'de> Deserialize<'de> for ErrnoRet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(NumVisitor {
             expecting: "an errno number from 0 to 4095",
@@ -887,15 +924,22 @@ impl<'de> Deserialize<'de> for Errno {
                 unsigned(n)
                     .map_err(|e| format!("errno {e}"))
                     .and_then(errno_in_range)
-                    .map(Errno)
+                    .map(ErrnoRet)
             },
         })
     }
 }
 
+/// An errno as a profile gives it: a number, or a name numbered per architecture.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum ErrnoSpec {
+    Number(u16),
+    Name(Errno),
+}
+
 /// Podman's `errno`, `defaultErrno`: a name (`EPERM`) or a number, as a string or a JSON
 /// number; `""` counts as absent, as in Go.
-struct ErrnoName(Option<u16>);
+struct ErrnoName(Option<ErrnoSpec>);
 
 impl<'de> Deserialize<'de> for ErrnoName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -912,17 +956,20 @@ impl<'de> Deserialize<'de> for ErrnoName {
                 if s.is_empty() {
                     return Ok(ErrnoName(None));
                 }
+                if let Some(e) = Errno::from_name(s) {
+                    return Ok(ErrnoName(Some(ErrnoSpec::Name(e))));
+                }
                 let n = parse_errno(s).ok_or_else(|| {
                     E::custom(format!("unknown errno {s:?}: expected {EXPECTING}"))
                 })?;
                 errno_in_range(n.into())
-                    .map(|e| ErrnoName(Some(e)))
+                    .map(|e| ErrnoName(Some(ErrnoSpec::Number(e))))
                     .map_err(E::custom)
             }
 
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrnoName, E> {
                 errno_in_range(n)
-                    .map(|e| ErrnoName(Some(e)))
+                    .map(|e| ErrnoName(Some(ErrnoSpec::Number(e))))
                     .map_err(E::custom)
             }
 
@@ -1018,6 +1065,8 @@ struct Resolver<'a> {
     /// Where the profile object starts (inside `config.json` or not).
     root: Pos,
     warnings: Vec<String>,
+    /// Every syscall name of the entries that apply to the target, for runc's ENOSYS rule.
+    named: Vec<String>,
 }
 
 impl Resolver<'_> {
@@ -1029,6 +1078,50 @@ impl Resolver<'_> {
 
     fn warn(&mut self, at: &Location, message: impl fmt::Display) {
         self.warnings.push(format!("{at}: {message}"));
+    }
+
+    /// Go's encoding/json ignores keys a struct lacks, so to Docker a misspelled key
+    /// (`"sycalls"`) is no key at all: a deny list with that typo denies nothing. Every key
+    /// of the profile object and the objects inside it is checked against the fields it can
+    /// match (ignoring case, as Go matches them); one it cannot is a warning, or an error with
+    /// [`Options::strict_keys`].
+    fn check_keys(&mut self) -> Result<(), DockerError> {
+        let mut stream =
+            serde_json::Deserializer::from_str(&self.text[self.root.offset..]).into_iter::<Value>();
+        let Some(Ok(profile)) = stream.next() else {
+            return Ok(()); // the typed read accepted it; nothing more to say
+        };
+        let mut found = Vec::new();
+        unknown_keys(&profile, &mut Vec::new(), Shape::Profile, &mut found);
+        // In the order they appear in the file (serde_json's maps are sorted by key).
+        let mut found: Vec<(Location, &str, Shape)> = found
+            .into_iter()
+            .filter_map(|(path, shape)| match path.last() {
+                Some(Seg::Key(key)) => Some((self.location(&path), *key, shape)),
+                _ => None,
+            })
+            .collect();
+        found.sort_by_key(|(at, _, _)| (at.line, at.column));
+        for (at, key, shape) in found {
+            let expected = shape.fields().join(", ");
+            if self.options.strict_keys {
+                return Err(DockerError::UnknownKey {
+                    at,
+                    key: key.to_string(),
+                    what: shape.what(),
+                    expected,
+                });
+            }
+            self.warn(
+                &at,
+                format_args!(
+                    "unknown key {key:?} in {}: ignored, as Docker and runc ignore it \
+                     (expected one of {expected})",
+                    shape.what()
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn resolve(mut self, profile: Profile) -> Result<Loaded, DockerError> {
@@ -1043,7 +1136,7 @@ impl Resolver<'_> {
             }
         };
         let default_errno = errno_of(profile.default_errno, profile.default_errno_ret);
-        let default = default_kind.with_errno(default_errno);
+        let default = default_kind.with_errno(default_errno, self.target.arch);
         if default_errno.is_some() && !default_kind.takes_errno() {
             let at = self.location(&[Seg::Key("defaultErrnoRet")]);
             self.warn(
@@ -1054,8 +1147,6 @@ impl Resolver<'_> {
 
         let mut policy = Policy::new(default);
         policy.attrs.bad_arch = Action::KillThread;
-        policy.attrs.enosys_for_unknown_syscalls =
-            !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
         self.set_arches(&mut policy, profile.architectures, profile.arch_map)?;
         match profile.flags {
             None => policy.attrs.flags.spec_allow = true,
@@ -1068,6 +1159,13 @@ impl Resolver<'_> {
             // Every entry has a position; the fallback only keeps this total.
             let pos = positions.get(i).copied().unwrap_or(self.root);
             self.add_entry(&mut policy, entry, pos)?;
+        }
+        if !matches!(
+            default_kind,
+            ActionKind::Allow | ActionKind::Log | ActionKind::Trace
+        ) {
+            policy.attrs.enosys_above =
+                runc_enosys_thresholds(policy.arches(), self.named.iter().map(String::as_str));
         }
         if default == Action::UserNotif
             || policy.rules().iter().any(|r| r.action == Action::UserNotif)
@@ -1202,6 +1300,9 @@ impl Resolver<'_> {
         if !self.applies(includes.as_ref(), excludes.as_ref()) {
             return Ok(());
         }
+        // runc's ENOSYS threshold counts every name moby passes on, also those of rules it
+        // then drops for having the default action.
+        self.named.extend(names.iter().map(|(n, _, _)| n.clone()));
         if names.is_empty() {
             self.warn(at, "this rule names no syscall");
             return Ok(());
@@ -1213,13 +1314,37 @@ impl Resolver<'_> {
                 "an errno only applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE; ignored",
             );
         }
-        let action = entry.action.with_errno(errno);
+        let action = entry.action.with_errno(errno, self.target.arch);
+        let low_word_arches: Vec<Arch> = policy
+            .arches()
+            .iter()
+            .copied()
+            .filter(|a| !a.args_are_64bit() || *a == Arch::X32)
+            .collect();
         let cond_sets = self.condition_sets(
             entry.args.unwrap_or_default(),
             at,
             action,
             policy.default_action(),
         );
+        if action != policy.default_action() && !low_word_arches.is_empty() {
+            self.warn_above_32_bits(at, &cond_sets, &low_word_arches);
+        }
+        // On x32 libseccomp compares only an argument's low word, sysgate both: a refusing
+        // rule with conditions then lets through, on x32, calls whose argument has high bits
+        // set that libseccomp refuses.
+        let refuses = action.precedence() < policy.default_action().precedence();
+        if refuses
+            && policy.arches().contains(&Arch::X32)
+            && cond_sets.iter().any(|c| !c.is_empty())
+        {
+            self.warn(
+                at,
+                "on x32 libseccomp compares only the low 32 bits of an argument, sysgate all \
+                 64: this rule does not refuse an x32 call whose argument has high bits set, \
+                 where libseccomp's filter refuses it",
+            );
+        }
 
         let mut kept = Vec::new();
         for (name, seg, j) in names {
@@ -1251,8 +1376,10 @@ impl Resolver<'_> {
             }
             kept.push(name);
         }
-        // runc skips a rule with the default action (libseccomp would refuse it).
-        if action == policy.default_action() {
+        // runc skips a rule with the default action (libseccomp would refuse it), comparing
+        // the numbers the host gives them.
+        let host = self.target.arch;
+        if action.for_arch(host) == policy.default_action().for_arch(host) {
             return Ok(());
         }
         for name in kept {
@@ -1271,6 +1398,34 @@ impl Resolver<'_> {
         Ok(())
     }
 
+    /// libseccomp compares only the low 32 bits of a constant on 32-bit ABIs (and x32); sysgate
+    /// compares the whole value (the argument's high word is zero there, so `a0 == 0x100000005`
+    /// never holds where libseccomp reads `a0 == 5`). One warning per entry that has such a
+    /// constant, naming the ABIs where the readings differ.
+    fn warn_above_32_bits(&mut self, at: &Location, cond_sets: &[Vec<ArgCond>], arches: &[Arch]) {
+        let wide = cond_sets.iter().flatten().find(|c| {
+            let mask = match c.op() {
+                CmpOp::MaskedEq(m) => m,
+                _ => 0,
+            };
+            (c.value() | mask) > u64::from(u32::MAX)
+        });
+        if let Some(c) = wide {
+            let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+            self.warn(
+                at,
+                format_args!(
+                    "a{} is compared with a constant or mask above 32 bits ({}); on {} \
+                     libseccomp compares only the low 32 bits, sysgate the whole value, so \
+                     this rule matches differently there",
+                    c.arg(),
+                    c,
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+
     /// The conditions of one entry as sets of ANDed conditions (one rule each).
     ///
     /// With no repeated index, one rule ANDs them all (runc and the plain reading agree). With
@@ -1287,23 +1442,35 @@ impl Resolver<'_> {
         action: Action,
         default: Action,
     ) -> Vec<Vec<ArgCond>> {
-        let conds: Vec<ArgCond> = args
-            .iter()
-            .filter_map(|Obj(a)| {
-                let (op, value) = match a.op {
-                    OpKind::Ne => (CmpOp::Ne, a.value.0),
-                    OpKind::Lt => (CmpOp::Lt, a.value.0),
-                    OpKind::Le => (CmpOp::Le, a.value.0),
-                    OpKind::Eq => (CmpOp::Eq, a.value.0),
-                    OpKind::Ge => (CmpOp::Ge, a.value.0),
-                    OpKind::Gt => (CmpOp::Gt, a.value.0),
-                    // OCI: `value` is the mask, `valueTwo` what the masked argument must be.
-                    OpKind::MaskedEq => (CmpOp::MaskedEq(a.value.0), a.value_two.0),
-                };
-                // The index was checked while parsing (0..=5), so this cannot fail.
-                ArgCond::new(a.index.0, op, value).ok()
-            })
-            .collect();
+        let mut conds: Vec<ArgCond> = Vec::with_capacity(args.len());
+        for Obj(a) in &args {
+            let (op, value) = match a.op {
+                OpKind::Ne => (CmpOp::Ne, a.value.0),
+                OpKind::Lt => (CmpOp::Lt, a.value.0),
+                OpKind::Le => (CmpOp::Le, a.value.0),
+                OpKind::Eq => (CmpOp::Eq, a.value.0),
+                OpKind::Ge => (CmpOp::Ge, a.value.0),
+                OpKind::Gt => (CmpOp::Gt, a.value.0),
+                // OCI: `value` is the mask, `valueTwo` what the masked argument must be, which
+                // libseccomp masks too.
+                OpKind::MaskedEq => {
+                    let (mask, expected) = (a.value.0, a.value_two.0);
+                    // The index was checked while parsing (0..=5), so this cannot fail.
+                    let Ok((c, dropped)) =
+                        ArgCond::masked_eq_like_libseccomp(a.index.0, mask, expected)
+                    else {
+                        continue;
+                    };
+                    if dropped != 0 {
+                        self.warn(at, masked_eq_warning(a.index.0, mask, expected));
+                    }
+                    conds.push(c);
+                    continue;
+                }
+            };
+            // The index was checked while parsing (0..=5), so this cannot fail.
+            conds.extend(ArgCond::new(a.index.0, op, value).ok());
+        }
         let mut per_index: [Vec<ArgCond>; 6] = Default::default();
         for c in &conds {
             per_index[c.arg()].push(*c);
@@ -1318,7 +1485,9 @@ impl Resolver<'_> {
         if action.precedence() > default.precedence() {
             self.warn(
                 at,
-                "an argument index repeats alongside other indexes: runc ORs every condition,                  which would permit more; sysgate ORs the conditions of one index and ANDs the                  indexes, the narrower reading",
+                "an argument index repeats alongside other indexes: runc ORs every condition, \
+                 which would permit more; sysgate ORs the conditions of one index and ANDs the \
+                 indexes, the narrower reading",
             );
             let mut combos: Vec<Vec<ArgCond>> = vec![Vec::new()];
             for choices in per_index.iter().filter(|v| !v.is_empty()) {
@@ -1337,16 +1506,139 @@ impl Resolver<'_> {
         } else {
             self.warn(
                 at,
-                "an argument index repeats alongside other indexes: runc adds each condition                  as a rule of its own, so all of them are ORed; sysgate keeps runc's reading,                  which denies more than ANDing the indexes",
+                "an argument index repeats alongside other indexes: runc adds each condition \
+                 as a rule of its own, so all of them are ORed; sysgate keeps runc's reading, \
+                 which denies more than ANDing the indexes",
             );
             runc_reading
         }
     }
 }
 
+/// The objects of a profile whose keys are checked, with the fields each can hold.
+#[derive(Copy, Clone)]
+enum Shape {
+    Profile,
+    ArchMapEntry,
+    SyscallEntry,
+    Filter,
+    Arg,
+}
+
+impl Shape {
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Shape::Profile => Profile::FIELDS,
+            Shape::ArchMapEntry => ArchMapEntry::FIELDS,
+            Shape::SyscallEntry => SyscallEntry::FIELDS,
+            Shape::Filter => Filter::FIELDS,
+            Shape::Arg => Arg::FIELDS,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Shape::Profile => "the profile",
+            Shape::ArchMapEntry => "an archMap entry",
+            Shape::SyscallEntry => "a syscalls entry",
+            Shape::Filter => "an includes/excludes object",
+            Shape::Arg => "an argument condition",
+        }
+    }
+}
+
+/// The paths (from the profile object) of the keys in `value`, a `shape` object, and in the
+/// objects inside it, that match none of their fields, as [`FoldKeys`] matches them.
+fn unknown_keys<'v>(
+    value: &'v Value,
+    path: &mut Vec<Seg<'v>>,
+    shape: Shape,
+    found: &mut Vec<(Vec<Seg<'v>>, Shape)>,
+) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    let fields = shape.fields();
+    for (key, inner) in map {
+        let field = fields.iter().copied().find(|f| *f == key).or_else(|| {
+            let folded = json_pos::fold_case(key);
+            fields
+                .iter()
+                .copied()
+                .find(|f| json_pos::fold_case(f) == folded)
+        });
+        path.push(Seg::Key(key));
+        let nested = |shape| {
+            move |path: &mut Vec<Seg<'v>>, found: &mut Vec<_>| match inner {
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(Seg::Index(i));
+                        unknown_keys(item, path, shape, found);
+                        path.pop();
+                    }
+                }
+                _ => unknown_keys(inner, path, shape, found),
+            }
+        };
+        match field {
+            None => found.push((path.clone(), shape)),
+            Some("archMap") => nested(Shape::ArchMapEntry)(path, found),
+            Some("syscalls") => nested(Shape::SyscallEntry)(path, found),
+            Some("includes" | "excludes") => nested(Shape::Filter)(path, found),
+            Some("args") => nested(Shape::Arg)(path, found),
+            Some(_) => {}
+        }
+        path.pop();
+    }
+}
+
+/// runc's ENOSYS thresholds (`findLastSyscalls` in runc's `patchbpf`): for each of `arches`,
+/// the largest number any of `names` has there. An ABI where none of them exists gets no
+/// threshold (runc warns and leaves it out). Names are looked up as direct syscalls: a call
+/// reached only through `socketcall`/`ipc` has no number of its own (libseccomp gives it a
+/// negative pseudo-number, which never counts).
+///
+/// ```
+/// use sysgate::profile::docker::runc_enosys_thresholds;
+/// use sysgate::Arch;
+///
+/// let t = runc_enosys_thresholds(&[Arch::X86_64, Arch::X86], ["read", "openat2", "rt_sigreturn"]);
+/// assert_eq!(t[&Arch::X86_64], 437); // openat2
+/// assert_eq!(t[&Arch::X86], 437);
+/// ```
+pub fn runc_enosys_thresholds<'a>(
+    arches: &[Arch],
+    names: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<Arch, u32> {
+    let ids: Vec<arch::SyscallId> = names
+        .into_iter()
+        .filter_map(arch::SyscallId::from_name)
+        .collect();
+    arches
+        .iter()
+        .filter_map(|&a| {
+            let largest = ids.iter().filter_map(|id| a.syscall_number_of(*id)).max()?;
+            (largest > 0).then_some((a, largest))
+        })
+        .collect()
+}
+
+/// The warning for a `SCMP_CMP_MASKED_EQ` whose expected value has bits outside its mask
+/// (see [`ArgCond::masked_eq_like_libseccomp`]); LXC's reader says the same.
+pub(crate) fn masked_eq_warning(arg: u32, mask: u64, expected: u64) -> String {
+    format!(
+        "SCMP_CMP_MASKED_EQ on argument {arg} expects {expected:#x}, which has bits {:#x} \
+         outside the mask {mask:#x}: libseccomp masks the expected value too, so the condition \
+         is (a{arg} & {mask:#x}) == {:#x}, and sysgate reads it so",
+        expected & !mask,
+        expected & mask
+    )
+}
+
 /// Podman's `errno` wins over `errnoRet` when given.
-fn errno_of(name: Option<ErrnoName>, ret: Option<Errno>) -> Option<u16> {
-    name.and_then(|n| n.0).or(ret.map(|e| e.0))
+fn errno_of(name: Option<ErrnoName>, ret: Option<ErrnoRet>) -> Option<ErrnoSpec> {
+    name.and_then(|n| n.0)
+        .or(ret.map(|e| ErrnoSpec::Number(e.0)))
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 //! - TRAP data (runc's trap carries none): TRAP(0), which is more restrictive.
 //! - Syscall numbers: written as the name they have; a number with different names on the
 //!   policy's architectures becomes all of them when it refuses, and is dropped when it allows.
-//! - The bad-arch action (runc: KILL_THREAD) and the ENOSYS answer for syscalls newer than the
-//!   table (runc: whenever the default refuses).
+//! - The bad-arch action (runc: KILL_THREAD) and the ENOSYS answer above the largest syscall
+//!   the profile names on each architecture (runc: whenever the default refuses).
 //!
 //! ```
 //! use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
@@ -31,7 +31,7 @@
 //! let mut policy = Policy::new(Action::Errno(1));
 //! policy.set_arches([Arch::X86_64])?;
 //! policy.attrs.bad_arch = Action::KillThread;
-//! policy.attrs.enosys_for_unknown_syscalls = true;
+//! policy.attrs.enosys_above.insert(Arch::X86_64, 135); // personality, the largest named
 //! policy.attrs.flags.spec_allow = true;
 //! policy.add_rule(Rule::new(Action::Allow, "write"))?;
 //! policy.add_rule(Rule::new(Action::Allow, "read"))?;
@@ -51,7 +51,7 @@ use serde::Serialize;
 use super::write::{Loss, Written};
 use super::Listener;
 use crate::arch::Arch;
-use crate::policy::{errno_name, Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall};
+use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
 
 /// Which JSON dialect to write.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -121,9 +121,14 @@ struct Arg {
 /// The rules of one `syscalls[]` entry: one action under one set of conditions.
 type Group = (Action, Vec<ArgCond>);
 
-/// `SCMP_ACT_*` and the errno/data that goes with it; the loss if the action changed.
-fn action_word(action: Action) -> (&'static str, Option<u16>, Option<String>) {
+/// `SCMP_ACT_*` and the errno/data that goes with it (an errno name as its number in
+/// `numbering`); the loss if the action changed.
+fn action_word(
+    action: Action,
+    numbering: Numbering,
+) -> (&'static str, Option<u16>, Option<String>) {
     match action {
+        Action::NamedErrno(e) => ("SCMP_ACT_ERRNO", Some(e.number_in(numbering)), None),
         Action::KillProcess => ("SCMP_ACT_KILL_PROCESS", None, None),
         Action::KillThread => ("SCMP_ACT_KILL_THREAD", None, None),
         Action::Trap(0) => ("SCMP_ACT_TRAP", None, None),
@@ -190,22 +195,48 @@ fn arg(c: &ArgCond) -> Arg {
 /// `policy` as a profile of `dialect`, with the notification listener if it has one.
 ///
 /// ```
-/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::policy::{Action, Errno, Policy, Rule};
 /// use sysgate::profile::docker_write::{self, Dialect};
 /// use sysgate::Arch;
 ///
-/// let mut policy = Policy::new(Action::Errno(38));
+/// // Names stay names (Podman's `errno`); numbers stay numbers (`errnoRet` only).
+/// let mut policy = Policy::new(Action::NamedErrno(Errno::ENOSYS));
 /// policy.set_arches([Arch::Aarch64])?;
-/// policy.add_rule(Rule::new(Action::Errno(1), "ptrace"))?;
+/// policy.add_rule(Rule::new(Action::NamedErrno(Errno::EPERM), "ptrace"))?;
+/// policy.add_rule(Rule::new(Action::Errno(13), "mount"))?;
 /// let written = docker_write::write_dialect(&policy, None, Dialect::Podman);
 /// assert!(written.text.contains("\"defaultErrno\": \"ENOSYS\""));
 /// assert!(written.text.contains("\"errno\": \"EPERM\""));
+/// assert!(!written.text.contains("EACCES"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dialect) -> Written {
     let mut losses = Vec::new();
     let default = policy.default_action();
-    let (default_word, default_errno, lost) = action_word(default);
+    // A name is written as Podman's `errno` name, and as the number the policy's first
+    // architecture gives it (runc's errnoRet is one number for every architecture).
+    let numbering = policy
+        .arches()
+        .first()
+        .map_or(Numbering::Generic, |a| Numbering::of(*a));
+    let named = |a: Action| match a {
+        Action::NamedErrno(e) => Some(e.name().to_string()),
+        _ => None,
+    };
+    let mixed = policy
+        .arches()
+        .iter()
+        .any(|a| Numbering::of(*a) != numbering);
+    let uses_names = std::iter::once(default)
+        .chain(policy.rules().iter().map(|r| r.action))
+        .any(|a| matches!(a, Action::NamedErrno(_)));
+    if mixed && uses_names && dialect != Dialect::Podman {
+        losses.push(Loss::general(
+            "errno names are numbered per architecture and these architectures number them \
+             differently; errnoRet holds one number, the first architecture's",
+        ));
+    }
+    let (default_word, default_errno, lost) = action_word(default, numbering);
     if let Some(why) = lost {
         losses.push(Loss::general(format!("default action: {why}")));
     }
@@ -215,16 +246,25 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
             policy.attrs.bad_arch
         )));
     }
+    // runc's ENOSYS rule: above the largest syscall the written profile names, per arch.
     let runc_enosys = !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
-    if runc_enosys != policy.attrs.enosys_for_unknown_syscalls {
+    let runc_thresholds = if runc_enosys {
+        let names = policy.rules().iter().filter_map(|r| match &r.syscall {
+            Syscall::Name(n) => Some(n.as_str()),
+            Syscall::Number(_) => None,
+        });
+        super::docker::runc_enosys_thresholds(policy.arches(), names)
+    } else {
+        Default::default()
+    };
+    if policy.attrs.enosys_for_unknown_syscalls || policy.attrs.enosys_above != runc_thresholds {
         losses.push(Loss::general(if runc_enosys {
             format!(
-                "runc answers ENOSYS for syscalls newer than its table, not the default {default}"
+                "runc answers ENOSYS above the largest syscall the profile names on each \
+                 architecture, where this policy answers {default} or ENOSYS elsewhere"
             )
         } else {
-            "runc does not answer ENOSYS for syscalls newer than its table when the default \
-             allows"
-                .to_string()
+            "runc does not answer ENOSYS for unknown syscalls when the default allows".to_string()
         }));
     }
     let runc_default_flags = KernelFlags {
@@ -258,7 +298,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
     let syscalls = entries
         .into_iter()
         .map(|((action, conds), names)| {
-            let (word, errno, lost) = action_word(*action);
+            let (word, errno, lost) = action_word(*action, numbering);
             if let Some(why) = lost {
                 for n in names {
                     losses.push(Loss::about(n.clone(), why.clone()));
@@ -268,9 +308,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
                 names: names.iter().cloned().collect(),
                 action: word,
                 errno_ret: errno,
-                errno: errno
-                    .filter(|_| dialect == Dialect::Podman && *action != Action::Trace(0))
-                    .and_then(|e| errno_name(e).map(str::to_string)),
+                errno: named(*action).filter(|_| dialect == Dialect::Podman),
                 args: conds.iter().map(arg).collect(),
             }
         })
@@ -278,9 +316,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
     let profile = Profile {
         default_action: default_word.to_string(),
         default_errno_ret: default_errno,
-        default_errno: default_errno
-            .filter(|_| dialect == Dialect::Podman)
-            .and_then(|e| errno_name(e).map(str::to_string)),
+        default_errno: named(default).filter(|_| dialect == Dialect::Podman),
         architectures: policy.arches().iter().map(|a| arch_word(*a)).collect(),
         flags,
         listener_path: listener.map(|l| l.path.clone()),

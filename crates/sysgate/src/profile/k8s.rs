@@ -179,6 +179,9 @@ impl K8sError {
 pub struct Options {
     /// A file, or a directory of `.yaml`/`.yml` files, holding base profiles.
     pub base: Option<PathBuf>,
+    /// An unknown top-level or `metadata` field is an error instead of a warning (the
+    /// operator's schema already refuses unknown fields inside `spec`).
+    pub strict_keys: bool,
 }
 
 impl Options {
@@ -192,6 +195,7 @@ impl Options {
     pub fn with_base(path: impl Into<PathBuf>) -> Options {
         Options {
             base: Some(path.into()),
+            strict_keys: false,
         }
     }
 }
@@ -237,6 +241,7 @@ pub fn parse(
                 .push(format!("{at}: not a {API_GROUP} SeccompProfile; skipped"));
             continue;
         };
+        file.check_keys(doc, options.strict_keys)?;
         let mut seen = Vec::new();
         let entries = resolve_bases(&file, &obj, options, &mut seen)?;
         let (json, map) = to_json(&file, &obj, &entries)?;
@@ -366,6 +371,57 @@ impl<'a> File<'a> {
 
     fn at(&self, n: &Node) -> Location {
         Location::new(self.source, n.line, n.column)
+    }
+
+    /// Fields the resource does not have, at the top and in `metadata`: the API server drops
+    /// them (kubectl warns "unknown field"), so a misspelled one is lost. A warning each, or
+    /// an error with `strict`. (`spec`'s fields are checked against the schema, which refuses
+    /// unknown ones.)
+    fn check_keys(&self, doc: &Node, strict: bool) -> Result<(), K8sError> {
+        const TOP: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+        const META: &[&str] = &[
+            "name",
+            "generateName",
+            "namespace",
+            "selfLink",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "finalizers",
+            "managedFields",
+        ];
+        let check = |node: &Node, what: &str, fields: &[&str]| {
+            let Value::Map(entries) = &node.value else {
+                return Ok(());
+            };
+            for (key, value) in entries {
+                if fields.contains(&key.as_str()) {
+                    continue;
+                }
+                let message = format!(
+                    "unknown field {key:?} in {what}: the API server drops it (expected one of {})",
+                    fields.join(", ")
+                );
+                if strict {
+                    return Err(self.invalid(value, format!("{message} (strict mode)")));
+                }
+                self.warnings
+                    .borrow_mut()
+                    .push(format!("{}: {message}", self.at(value)));
+            }
+            Ok(())
+        };
+        check(doc, "the SeccompProfile", TOP)?;
+        match doc.get("metadata") {
+            Some(meta) => check(meta, "metadata", META),
+            None => Ok(()),
+        }
     }
 
     fn invalid(&self, n: &Node, message: impl Into<String>) -> K8sError {

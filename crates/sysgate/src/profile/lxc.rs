@@ -73,10 +73,10 @@ use super::line_text;
 use super::write::{without_conditions, Loss, Written};
 use super::{Loaded, Location, Target};
 use crate::arch::Arch;
-use crate::policy::{Action, ArgCond, CmpOp, Policy, Rule, Syscall, MAX_CONDS, MAX_ERRNO};
+use crate::policy::{
+    Action, ArgCond, CmpOp, Errno, Numbering, Policy, Rule, Syscall, MAX_CONDS, MAX_ERRNO,
+};
 
-/// `EACCES`, what `reject_force_umount` answers.
-const EACCES: u16 = 13;
 /// `MNT_FORCE`, the `umount2` flag `reject_force_umount` refuses.
 const MNT_FORCE: u64 = 1;
 /// `EPERM`, what TRACE becomes when written for LXC.
@@ -415,6 +415,8 @@ impl Reader<'_> {
                 continue;
             }
             let Some(rule) = rule else { continue };
+            let refuses = rule.action.precedence() < policy.default_action().precedence();
+            self.warn_readings(&rule, refuses);
             if rule.action == Action::UserNotif {
                 policy.attrs.flags.new_listener = true;
             }
@@ -455,7 +457,8 @@ impl Reader<'_> {
             let cond =
                 ArgCond::new(1, CmpOp::MaskedEq(MNT_FORCE), MNT_FORCE).expect("argument 1 exists");
             return Ok(Some(
-                Rule::new(Action::Errno(EACCES), "umount2")
+                // LXC answers with the host's EACCES.
+                Rule::new(Action::NamedErrno(Errno::EACCES), "umount2")
                     .with_cond(cond)
                     .with_origin(origin),
             ));
@@ -488,6 +491,59 @@ impl Reader<'_> {
                 .with_conds(conds)
                 .with_origin(origin),
         ))
+    }
+
+    /// The two places where sysgate reads a rule's conditions differently from libseccomp,
+    /// which LXC hands them to (docs/semantics.md): an argument tested twice (libseccomp refuses
+    /// the rule, so LXC fails to load the profile; sysgate ANDs the conditions), and a constant
+    /// or mask above 32 bits where the host's filter has a 32-bit ABI or x32 (libseccomp
+    /// compares only the low word there, sysgate the whole value).
+    ///
+    /// And for a refusing rule with conditions where the filter has x32: libseccomp compares
+    /// only an x32 argument's low word, so it refuses calls with high bits set that sysgate's
+    /// reading lets through.
+    fn warn_readings(&mut self, rule: &Rule, refuses: bool) {
+        let conds = &rule.conds;
+        let origin = rule.origin.as_deref().unwrap_or(self.source);
+        let mut seen = [false; 6];
+        if let Some(c) = conds
+            .iter()
+            .find(|c| std::mem::replace(&mut seen[c.arg()], true))
+        {
+            self.warnings.push(format!(
+                "{origin}: argument {} is tested twice: libseccomp refuses such a rule, so LXC \
+                 fails to load this profile; sysgate ANDs the conditions",
+                c.arg()
+            ));
+        }
+        let narrow: Vec<&str> = filter_arches(self.target.arch)
+            .into_iter()
+            .filter(|a| !a.args_are_64bit() || *a == Arch::X32)
+            .map(|a| a.name())
+            .collect();
+        let wide = conds.iter().find(|c| {
+            let mask = match c.op() {
+                CmpOp::MaskedEq(m) => m,
+                _ => 0,
+            };
+            (c.value() | mask) > u64::from(u32::MAX)
+        });
+        if refuses && !conds.is_empty() && narrow.contains(&Arch::X32.name()) {
+            self.warnings.push(format!(
+                "{origin}: on x32 libseccomp compares only the low 32 bits of an argument, \
+                 sysgate all 64: this rule does not refuse an x32 call whose argument has high \
+                 bits set, where libseccomp's filter refuses it"
+            ));
+        }
+        if let (Some(c), false) = (wide, narrow.is_empty()) {
+            self.warnings.push(format!(
+                "{origin}: a{} is compared with a constant or mask above 32 bits ({c}); on {} \
+                 libseccomp compares only the low 32 bits, sysgate the whole value, so this \
+                 rule matches differently there",
+                c.arg(),
+                narrow.join(", ")
+            ));
+        }
     }
 
     /// An action from its words (`None` if there are none): `kill`, `allow`, `trap`,
@@ -549,7 +605,7 @@ impl Reader<'_> {
 
     /// `[idx,value,op(,mask)]` groups. `words` start at the first `[`.
     fn conditions(
-        &self,
+        &mut self,
         body: &str,
         words: &[(&str, usize)],
         line_no: usize,
@@ -605,7 +661,7 @@ impl Reader<'_> {
     }
 
     /// `idx,value,op(,mask)`, which starts (with its `[`) at column `col`.
-    fn condition(&self, inner: &str, line_no: usize, col: usize) -> Result<ArgCond, LxcError> {
+    fn condition(&mut self, inner: &str, line_no: usize, col: usize) -> Result<ArgCond, LxcError> {
         const SHAPE: &str = "expected [idx,value,op] or [idx,value,op,mask]";
         let parts: Vec<&str> = inner.split(',').collect();
         if parts.len() != 3 && parts.len() != 4 {
@@ -667,8 +723,21 @@ impl Reader<'_> {
             "SCMP_CMP_EQ" | "==" => CmpOp::Eq,
             "SCMP_CMP_GE" | ">=" => CmpOp::Ge,
             "SCMP_CMP_GT" | ">" => CmpOp::Gt,
-            // LXC: [idx, value, &=, mask] means (arg & mask) == value.
-            "SCMP_CMP_MASKED_EQ" | "&=" => CmpOp::MaskedEq(mask),
+            // LXC: [idx, value, &=, mask] means (arg & mask) == value, with the value masked
+            // too, as libseccomp does.
+            "SCMP_CMP_MASKED_EQ" | "&=" => {
+                let (cond, dropped) =
+                    ArgCond::masked_eq_like_libseccomp(idx as u32, mask, value)
+                        .expect("index checked above");
+                if dropped != 0 {
+                    self.warnings.push(format!(
+                        "{}: {}",
+                        self.at(line_no, col),
+                        super::docker::masked_eq_warning(idx as u32, mask, value)
+                    ));
+                }
+                return Ok(cond);
+            }
             other => {
                 return Err(self.invalid(
                     line_no,
@@ -700,8 +769,10 @@ fn parse_c_number(s: &str) -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 
 /// LXC's spelling of an action it has; the closest more restrictive one otherwise, and why.
-fn lxc_action(action: Action) -> (String, Option<String>) {
+fn lxc_action(action: Action, numbering: Numbering) -> (String, Option<String>) {
     match action {
+        // LXC takes numbers only: the name's number on the host the file is for.
+        Action::NamedErrno(e) => (format!("errno {}", e.number_in(numbering)), None),
         Action::Allow => ("allow".into(), None),
         Action::KillThread => ("kill".into(), None),
         Action::Trap(0) => ("trap".into(), None),
@@ -757,9 +828,10 @@ fn general_losses(policy: &Policy, arches: &[Arch], losses: &mut Vec<Loss>) {
             names(policy.arches())
         )));
     }
-    if policy.attrs.enosys_for_unknown_syscalls {
+    if policy.attrs.enosys_for_unknown_syscalls || !policy.attrs.enosys_above.is_empty() {
         losses.push(Loss::general(format!(
-            "LXC has no ENOSYS for syscalls newer than the table: they get the default, {}",
+            "LXC has no ENOSYS for syscalls newer than the table or the profile: they get the \
+             default, {}",
             policy.default_action()
         )));
     }
@@ -808,7 +880,8 @@ pub fn write(policy: &Policy) -> Written {
     if let Some(main) = main_arch(policy) {
         general_losses(policy, &filter_arches(main), &mut losses);
     }
-    let (default, lost) = lxc_action(policy.default_action());
+    let numbering = main_arch(policy).map_or(Numbering::Generic, Numbering::of);
+    let (default, lost) = lxc_action(policy.default_action(), numbering);
     if let Some(why) = lost {
         losses.push(Loss::general(format!("default action: {why}")));
     }
@@ -834,7 +907,7 @@ pub fn write(policy: &Policy) -> Written {
                 }
             },
         };
-        let (action, lost) = lxc_action(rule.action);
+        let (action, lost) = lxc_action(rule.action, numbering);
         if let Some(why) = lost {
             losses.push(Loss::about(name.clone(), why));
         }

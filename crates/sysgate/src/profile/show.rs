@@ -26,7 +26,21 @@ use std::fmt::Write as _;
 
 use super::systemd_sets::{self, SystemdVersion};
 use super::write::{empty_like, name_outcomes};
-use crate::policy::{Action, CmpOp, Diagnostic, Policy, Rule};
+use crate::arch::Arch;
+use crate::policy::{Action, CmpOp, Diagnostic, Errno, Numbering, Policy, Rule};
+
+/// `policy` with every errno name replaced by `arch`'s number for it.
+fn names_numbered(policy: &Policy, arch: Arch) -> Policy {
+    let mut p = policy.clone();
+    // Each action was valid, and a name's number is too (at most 4095).
+    let _ = p.set_default_action(p.default_action().for_arch(arch));
+    p.attrs.bad_arch = p.attrs.bad_arch.for_arch(arch);
+    for i in 0..p.rules().len() {
+        let action = p.rules()[i].action.for_arch(arch);
+        let _ = p.set_rule_action(i, action);
+    }
+    p
+}
 
 /// A readable account of `policy`.
 ///
@@ -42,19 +56,54 @@ use crate::policy::{Action, CmpOp, Diagnostic, Policy, Rule};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn show(policy: &Policy) -> String {
+    // Errno names are shown as the policy's architectures number them (ENOSYS is 89 on mips)
+    // when they all number them alike, which is the usual case; otherwise as names.
+    let numbered_as = policy.arches().first().copied().filter(|a| {
+        let n = Numbering::of(*a);
+        policy.arches().iter().all(|b| Numbering::of(*b) == n)
+    });
+    let resolved;
+    let policy = match numbered_as {
+        Some(arch) => {
+            resolved = names_numbered(policy, arch);
+            &resolved
+        }
+        None => policy,
+    };
+    let shown = |a: Action| match numbered_as {
+        Some(arch) => a.on(arch).to_string(),
+        None => a.to_string(),
+    };
     let mut out = String::new();
     let arches: Vec<&str> = policy.arches().iter().map(|a| a.name()).collect();
-    let _ = writeln!(out, "default: {}", policy.default_action());
+    let _ = writeln!(out, "default: {}", shown(policy.default_action()));
     let _ = writeln!(
         out,
         "architectures: {} (calls from others: {})",
         arches.join(", "),
-        policy.attrs.bad_arch
+        shown(policy.attrs.bad_arch)
     );
     if policy.attrs.enosys_for_unknown_syscalls {
         let _ = writeln!(
             out,
-            "syscalls newer than the table: ERRNO(38 ENOSYS) unless a rule says otherwise"
+            "syscalls newer than the table: {} unless a rule says otherwise",
+            shown(Action::NamedErrno(Errno::ENOSYS))
+        );
+    }
+    if !policy.attrs.enosys_above.is_empty() {
+        let above: Vec<String> = policy
+            .attrs
+            .enosys_above
+            .iter()
+            .map(|(arch, nr)| match arch.syscall_name(*nr) {
+                Some(name) => format!("{arch} {nr} ({name})"),
+                None => format!("{arch} {nr}"),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "ENOSYS above the largest syscall named (runc's rule): {}",
+            above.join(", ")
         );
     }
     let mut attrs = Vec::new();
@@ -117,12 +166,13 @@ pub fn show(policy: &Policy) -> String {
         if *action == default {
             let _ = writeln!(
                 out,
-                "\n{action} (the default): {} other syscalls",
+                "\n{} (the default): {} other syscalls",
+                shown(*action),
                 names.len()
             );
             continue;
         }
-        let _ = writeln!(out, "\n{action} ({} syscalls):", names.len());
+        let _ = writeln!(out, "\n{} ({} syscalls):", shown(*action), names.len());
         let mark = |n: &str| {
             if conditional.contains(n) {
                 format!("{n}*")
@@ -187,7 +237,7 @@ pub fn show(policy: &Policy) -> String {
         let _ = writeln!(out, "\nargument rules (*):");
         let mut lines: Vec<String> = conditional_rules
             .iter()
-            .map(|(i, r)| format!("  #{i} {}", in_words(r)))
+            .map(|(i, r)| format!("  #{i} {}", in_words_as(r, numbered_as)))
             .collect();
         lines.sort_by(|a, b| strip_index(a).cmp(strip_index(b)));
         for l in lines {
@@ -278,7 +328,16 @@ fn strip_index(line: &str) -> &str {
 /// # Ok::<(), sysgate::policy::CondError>(())
 /// ```
 pub fn in_words(rule: &Rule) -> String {
-    let mut s = format!("{} {}", rule.action, rule.syscall);
+    in_words_as(rule, None)
+}
+
+/// [`in_words`] with errno numbers named as `arch` names them.
+fn in_words_as(rule: &Rule, arch: Option<Arch>) -> String {
+    let action = match arch {
+        Some(arch) => rule.action.on(arch).to_string(),
+        None => rule.action.to_string(),
+    };
+    let mut s = format!("{action} {}", rule.syscall);
     for (i, c) in rule.conds.iter().enumerate() {
         s.push_str(if i == 0 { " when " } else { " and " });
         let v = c.value();

@@ -81,7 +81,7 @@ use super::systemd_sets::{self, SetDef};
 use super::write::{name_outcomes, without_conditions, Loss, Written};
 use super::{Loaded, Location, Target};
 use crate::arch::{Arch, Endian};
-use crate::policy::{errno_name, parse_errno, Action, Policy, Rule, ENOSYS, MAX_ERRNO};
+use crate::policy::{errno_name, parse_errno, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
 
 pub use super::systemd_sets::SystemdVersion;
 
@@ -141,6 +141,8 @@ impl SystemdError {
 pub struct Options {
     /// The systemd version whose sets, syscall names and unknown-syscall rule apply.
     pub version: SystemdVersion,
+    /// A misspelled seccomp setting (`SystemCallFilters=`) is an error instead of a warning.
+    pub strict_keys: bool,
 }
 
 impl Options {
@@ -152,7 +154,10 @@ impl Options {
     /// assert_eq!(Options::for_version(SystemdVersion::V252).version, SystemdVersion::V252);
     /// ```
     pub fn for_version(version: SystemdVersion) -> Options {
-        Options { version }
+        Options {
+            version,
+            strict_keys: false,
+        }
     }
 }
 
@@ -160,12 +165,13 @@ impl Options {
 /// sets. `source` names the file in errors and rule origins.
 ///
 /// ```
-/// use sysgate::policy::Action;
+/// use sysgate::policy::{Action, Errno};
 /// use sysgate::profile::{systemd, Target};
 /// use sysgate::Arch;
 ///
 /// let loaded = systemd::parse("SystemCallFilter=~mount:EPERM\n", "d.conf", &Target::new(Arch::Aarch64))?;
-/// assert_eq!(loaded.policy.default_action(), Action::Errno(38)); // ENOSYS outside @known
+/// // ENOSYS outside @known: a name, 38 here, 89 on mips.
+/// assert_eq!(loaded.policy.default_action(), Action::NamedErrno(Errno::ENOSYS));
 /// assert_eq!(loaded.policy.decide(Arch::Aarch64, 40, &[0; 6]).action, Action::Errno(1));
 /// assert_eq!(loaded.policy.decide(Arch::Aarch64, 63, &[0; 6]).action, Action::Allow);
 /// # Ok::<(), systemd::SystemdError>(())
@@ -200,7 +206,22 @@ pub fn parse_with(
         settings: Settings::default(),
         warnings: Vec::new(),
     };
-    for setting in settings(text, source)? {
+    let (settings, unknown) = settings(text, source)?;
+    for (at, name) in unknown {
+        let message = format!(
+            "unknown setting {name}=: systemd ignores it, so it filters nothing (expected \
+             SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures= or \
+             SystemCallLog=)"
+        );
+        if options.strict_keys {
+            return Err(SystemdError::Invalid {
+                at,
+                message: format!("{message} (strict mode)"),
+            });
+        }
+        reader.warnings.push(format!("{at}: {message}"));
+    }
+    for setting in settings {
         reader.apply(setting)?;
     }
     Ok(reader.finish())
@@ -262,14 +283,52 @@ struct Setting {
 /// Sections whose settings configure how processes run (systemd.exec(5)).
 const EXEC_SECTIONS: [&str; 4] = ["Service", "Socket", "Mount", "Swap"];
 
-/// The seccomp assignments of a unit file, drop-in or bare lines, in order.
-fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
+/// Whether `name` looks like a misspelled seccomp setting: it starts with `SystemCall` in any
+/// case, or is one edit away from one of the four, ignoring case.
+fn misspelled_key(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let known = [
+        "systemcallfilter",
+        "systemcallerrornumber",
+        "systemcallarchitectures",
+        "systemcalllog",
+    ];
+    lower.starts_with("systemcall") || known.iter().any(|k| one_edit_apart(&lower, k))
+}
+
+/// Whether two strings differ by at most one inserted, deleted or replaced character.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    // They differ, so the common prefix ends before the longer one does.
+    let prefix = short.iter().zip(&long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix + 1..] == long[prefix + 1..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
+/// The seccomp assignments of a unit file, drop-in or bare lines, in order, and the
+/// (location, name) of each key in an exec section that looks like a misspelled one.
+#[allow(clippy::type_complexity)]
+fn settings(
+    text: &str,
+    source: &str,
+) -> Result<(Vec<Setting>, Vec<(Location, String)>), SystemdError> {
     let at = |line, column| Location::new(source, line, column);
     let invalid = |line, column, message: String| SystemdError::Invalid {
         at: at(line, column),
         message,
     };
     let mut out = Vec::new();
+    let mut unknown = Vec::new();
     let mut in_exec_section = true;
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
@@ -321,6 +380,12 @@ fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
         };
         let name = raw[..eq].trim();
         let Some(key) = Key::from_name(name) else {
+            if in_exec_section && misspelled_key(name) {
+                unknown.push((
+                    at(first + 1, line_text::column(raw, indent)),
+                    name.to_string(),
+                ));
+            }
             continue;
         };
         if !in_exec_section {
@@ -350,7 +415,7 @@ fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
             words,
         });
     }
-    Ok(out)
+    Ok((out, unknown))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,6 +426,8 @@ fn settings(text: &str, source: &str) -> Result<Vec<Setting>, SystemdError> {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Deny {
     Errno(u16),
+    /// An errno name: systemd's number for it is the machine's, so per architecture.
+    Named(Errno),
     Kill,
 }
 
@@ -368,6 +435,7 @@ impl Deny {
     fn action(self) -> Action {
         match self {
             Deny::Errno(e) => Action::Errno(e),
+            Deny::Named(e) => Action::NamedErrno(e),
             Deny::Kill => Action::KillProcess,
         }
     }
@@ -555,6 +623,9 @@ impl Reader<'_> {
     fn parse_deny(&self, w: &Word, text: &str) -> Result<Deny, SystemdError> {
         if text == "kill" {
             return Ok(Deny::Kill);
+        }
+        if let Some(e) = Errno::from_name(text) {
+            return Ok(Deny::Named(e));
         }
         match parse_errno(text) {
             Some(e) if e <= u32::from(MAX_ERRNO) => Ok(Deny::Errno(e as u16)),
@@ -744,7 +815,7 @@ impl Reader<'_> {
                 return (action, Some(e.at.clone()));
             }
             if enosys && !name.is_some_and(|n| known.contains(n)) {
-                (Action::Errno(ENOSYS), Some(list.at.clone()))
+                (Action::NamedErrno(Errno::ENOSYS), Some(list.at.clone()))
             } else if list.allow {
                 let at = st.error.as_ref().map_or(&list.at, |(_, at)| at).clone();
                 (neg, Some(at))
@@ -765,7 +836,7 @@ impl Reader<'_> {
                 return (action, Some(e.at.clone()));
             }
             if enosys && !name.is_some_and(|n| known.contains(n)) {
-                (Action::Errno(ENOSYS), Some(list.at.clone()))
+                (Action::NamedErrno(Errno::ENOSYS), Some(list.at.clone()))
             } else if list.allow {
                 (Action::Allow, None)
             } else {
@@ -963,10 +1034,10 @@ pub fn write_with(policy: &Policy, options: &Options) -> Written {
             )));
         }
     }
-    if plain.attrs.enosys_for_unknown_syscalls {
+    if plain.attrs.enosys_for_unknown_syscalls || !plain.attrs.enosys_above.is_empty() {
         losses.push(Loss::general(
             "systemd answers ENOSYS for syscalls outside its @known set rather than for numbers \
-             above the syscall table",
+             above the syscall table or the profile's largest syscall",
         ));
     }
 
@@ -1038,9 +1109,11 @@ pub fn write_with(policy: &Policy, options: &Options) -> Written {
 /// changed.
 fn expressible(action: Action) -> (Action, Option<String>) {
     let to = match action {
-        Action::Allow | Action::Log | Action::Errno(_) | Action::KillProcess => {
-            return (action, None)
-        }
+        Action::Allow
+        | Action::Log
+        | Action::Errno(_)
+        | Action::NamedErrno(_)
+        | Action::KillProcess => return (action, None),
         Action::KillThread | Action::Trap(_) => Action::KillProcess,
         Action::Trace(_) | Action::UserNotif => Action::Errno(EPERM),
     };
@@ -1057,6 +1130,7 @@ fn expressible(action: Action) -> (Action, Option<String>) {
 fn deny_word(action: Action) -> String {
     match action {
         Action::Errno(e) => errno_name(e).map_or_else(|| e.to_string(), str::to_string),
+        Action::NamedErrno(e) => e.name().to_string(),
         _ => "kill".to_string(),
     }
 }

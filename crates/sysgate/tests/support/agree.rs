@@ -85,7 +85,15 @@ pub fn first_mismatch(policy: &Policy, compiled: &Compiled) -> Option<String> {
     tokens.push((0x1234_5678, Arch::X86_64)); // an architecture no filter knows
     tokens.push((Arch::Aarch64.audit_arch(), Arch::Aarch64));
     for (token, arch) in tokens {
-        for nr in numbers(arch) {
+        let mut nrs = numbers(arch);
+        // Around each ENOSYS threshold, and where the x86_64 token's stub changes sections.
+        for &above in policy.attrs.enosys_above.values() {
+            nrs.extend([above.saturating_sub(1), above, above.saturating_add(1)]);
+        }
+        nrs.extend([0x7fff_ffff, 0xbfff_ffff, 0xc000_0000]);
+        nrs.sort_unstable();
+        nrs.dedup();
+        for nr in nrs {
             let has_rules = policy
                 .rules()
                 .iter()

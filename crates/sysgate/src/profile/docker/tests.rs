@@ -106,18 +106,93 @@ fn default_errno_ret_goes_with_the_default_action() {
 }
 
 #[test]
-fn like_runc_bad_arch_kills_the_thread_and_new_syscalls_get_enosys_unless_allowing() {
-    let l = load(&profile("SCMP_ACT_ERRNO", ""));
-    assert_eq!(l.policy.attrs.bad_arch, Action::KillThread);
-    assert!(l.policy.attrs.enosys_for_unknown_syscalls);
+fn like_runc_bad_arch_kills_the_thread_and_enosys_above_the_largest_named_unless_allowing() {
+    // Named: read (0), uname (63), openat (257) on x86_64; fchmodat (306), uname (122) on x86.
+    let rules = r#"{"names": ["read", "uname", "openat"], "action": "SCMP_ACT_ALLOW"},
+                   {"names": ["fchmodat"], "action": "SCMP_ACT_ERRNO"}"#;
+    let l = load(&format!(
+        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"],
+            "syscalls": [{rules}]}}"#
+    ));
+    let p = &l.policy;
+    assert_eq!(p.attrs.bad_arch, Action::KillThread);
+    assert!(!p.attrs.enosys_for_unknown_syscalls);
+    // fchmodat has the default action, so runc drops its rule, but it still counts.
+    let expected = [(Arch::X86, 306), (Arch::X86_64, 268)];
+    assert_eq!(p.attrs.enosys_above, expected.into_iter().collect());
     assert_eq!(
-        l.policy.decide(Arch::Aarch64, 63, &[0; 6]).action,
+        p.decide(Arch::Aarch64, 63, &[0; 6]).action,
         Action::KillThread
     );
+    for (arch, n) in expected {
+        assert_eq!(
+            p.decide(arch, n, &[0; 6]).action,
+            Action::Errno(1),
+            "{arch}"
+        );
+        let above = p.decide(arch, n + 1, &[0; 6]);
+        assert_eq!(above.action, Action::Errno(38), "{arch}");
+        assert_eq!(above.by, DecidedBy::UnknownSyscall);
+        // clone3 (435) gets ENOSYS, as under Docker, though the table knows it.
+        assert_eq!(p.decide(arch, 435, &[0; 6]).action, Action::Errno(38));
+    }
+    // nr == -1 too, where runc's stub compares it: on x86, not on x86_64, where a number with
+    // the x32 bit goes to x32's section, and this profile has no x32.
+    assert_eq!(
+        p.decide(Arch::X86, u32::MAX, &[0; 6]).action,
+        Action::Errno(38)
+    );
+    assert_eq!(
+        p.decide(Arch::X86_64, u32::MAX, &[0; 6]).action,
+        Action::Errno(1)
+    );
     for default in ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"] {
-        let l = load(&profile(default, ""));
+        let l = load(&profile(default, rules));
+        assert!(l.policy.attrs.enosys_above.is_empty(), "{default}");
         assert!(!l.policy.attrs.enosys_for_unknown_syscalls, "{default}");
     }
+}
+
+#[test]
+fn enosys_thresholds_per_abi_x32_over_its_own_numbers_and_s390_setup() {
+    let l = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    let p = &l.policy;
+    // No architectures listed: the native one is always in, with its threshold.
+    assert_eq!(p.arches(), &[Arch::X86_64]);
+    assert_eq!(p.attrs.enosys_above.get(&Arch::X86_64), Some(&1));
+    assert_eq!(p.decide(Arch::X86_64, 2, &[0; 6]).action, Action::Errno(38));
+    let l = load(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["read", "write", "uname"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    let p = &l.policy;
+    let x32 = 0x4000_0000;
+    assert_eq!(p.attrs.enosys_above.get(&Arch::X32), Some(&(x32 + 63)));
+    assert_eq!(p.decide(Arch::X32, x32 + 63, &[0; 6]).action, Action::Allow);
+    assert_eq!(
+        p.decide(Arch::X32, x32 + 64, &[0; 6]).action,
+        Action::Errno(38)
+    );
+    assert_eq!(
+        p.decide(Arch::X86_64, 64, &[0; 6]).action,
+        Action::Errno(38)
+    );
+    let s390x = Target::docker_default(Arch::S390x);
+    let l = load_for(
+        &profile(
+            "SCMP_ACT_ERRNO",
+            r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#,
+        ),
+        &s390x,
+    );
+    let p = &l.policy;
+    assert_eq!(p.decide(Arch::S390x, 0, &[0; 6]).action, Action::Errno(38));
+    assert_eq!(p.decide(Arch::S390x, 1, &[0; 6]).action, Action::Errno(1));
+    assert_eq!(p.decide(Arch::S390x, 3, &[0; 6]).action, Action::Allow);
+    assert_eq!(p.decide(Arch::S390x, 4, &[0; 6]).action, Action::Errno(38));
 }
 
 #[test]
@@ -132,11 +207,40 @@ fn podman_errno_names_take_precedence_over_numbers() {
             ]}"#,
     );
     let p = &l.policy;
-    assert_eq!(p.default_action(), Action::Errno(38));
+    // Names stay names, numbered per architecture; numbers stay numbers.
+    assert_eq!(
+        p.default_action(),
+        Action::NamedErrno(crate::policy::Errno::ENOSYS)
+    );
     assert_eq!(decide(p, "read", [0; 6]), Action::Errno(13));
     assert_eq!(decide(p, "write", [0; 6]), Action::Errno(5));
     assert_eq!(decide(p, "open", [0; 6]), Action::Errno(22));
     assert_eq!(decide(p, "close", [0; 6]), Action::Errno(9));
+    assert_eq!(decide(p, "getpid", [0; 6]), Action::Errno(38));
+}
+
+#[test]
+fn errno_names_are_numbered_per_architecture_and_numbers_are_not() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                     {"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                     {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errno": "EDQUOT"}]}"#;
+    for (arch, enosys, edquot) in [
+        (Arch::X86_64, 38, 122),
+        (Arch::Mipsel64, 89, 1133),
+        (Arch::Mips, 89, 1133),
+        (Arch::Parisc, 251, 69),
+    ] {
+        let p = load_for(text, &Target::new(arch)).policy;
+        let nr = |n| arch.syscall_number(n).unwrap();
+        let getpid = p.decide(arch, nr("getpid"), &[0; 6]).action;
+        assert_eq!(getpid, Action::Errno(enosys), "{arch}");
+        // runc passes a number through: 38 on mips is EL2NSYNC, and stays 38.
+        let ptrace = p.decide(arch, nr("ptrace"), &[0; 6]).action;
+        assert_eq!(ptrace, Action::Errno(38), "{arch}");
+        let mount = p.decide(arch, nr("mount"), &[0; 6]).action;
+        assert_eq!(mount, Action::Errno(edquot), "{arch}");
+    }
 }
 
 #[test]
@@ -956,10 +1060,14 @@ fn mutated_profiles_never_panic_and_errors_point_inside_the_text() {
     for round in 0..6000 {
         let text = mutate(&mut rng, SEED_PROFILE);
         let target = &targets[round % targets.len()];
-        let options = if round % 2 == 0 {
-            Options::default()
-        } else {
-            Options::strict()
+        // Full strictness refuses most mutated keys, so it takes a third of the rounds.
+        let options = match round % 3 {
+            0 => Options::default(),
+            1 => Options {
+                strict_names: true,
+                ..Options::default()
+            },
+            _ => Options::strict(),
         };
         match parse_with(&text, "f.json", target, &options) {
             Ok(l) => {
@@ -986,4 +1094,175 @@ fn mutated_profiles_never_panic_and_errors_point_inside_the_text() {
     assert!(accepted > 300, "only {accepted} accepted");
     // And errors of several kinds, so the checks past JSON syntax run too.
     assert!(kinds.len() >= 5, "{kinds:?}");
+}
+
+#[test]
+fn masked_eq_masks_the_expected_value_like_libseccomp() {
+    // libseccomp compares (a1 & 0xff00) with 1000 & 0xff00 = 0x300: a1 in 0x300..=0x3ff.
+    let cond =
+        r#""args": [{"index": 1, "value": 65280, "valueTwo": 1000, "op": "SCMP_CMP_MASKED_EQ"}]"#;
+    let a1 = |v: u64| [0, v, 0, 0, 0, 0];
+    let allow = load(&profile(
+        "SCMP_ACT_ERRNO",
+        &format!(r#"{{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW", {cond}}}"#),
+    ));
+    // A deny rule read as "never matches" would let these calls through.
+    let deny = load(&profile(
+        "SCMP_ACT_ALLOW",
+        &format!(r#"{{"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13, {cond}}}"#),
+    ));
+    for v in [0x300, 0x3e8, 0x3ff, 0x1_0000_0300] {
+        assert_eq!(
+            decide(&allow.policy, "ioctl", a1(v)),
+            Action::Allow,
+            "{v:#x}"
+        );
+        assert_eq!(
+            decide(&deny.policy, "ioctl", a1(v)),
+            Action::Errno(13),
+            "{v:#x}"
+        );
+    }
+    for v in [0, 0x2ff, 0x400, 0xe8] {
+        assert_eq!(
+            decide(&allow.policy, "ioctl", a1(v)),
+            Action::Errno(1),
+            "{v:#x}"
+        );
+        assert_eq!(
+            decide(&deny.policy, "ioctl", a1(v)),
+            Action::Allow,
+            "{v:#x}"
+        );
+    }
+    for l in [&allow, &deny] {
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].starts_with("t.json:1:")
+                && l.warnings[0].contains("bits 0xe8 outside the mask 0xff00")
+                && l.warnings[0].contains("(a1 & 0xff00) == 0x300"),
+            "{}",
+            l.warnings[0]
+        );
+    }
+    // A mask of 0 always holds (libseccomp emits no comparison at all).
+    let zero = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["ioctl"], "action": "SCMP_ACT_KILL",
+            "args": [{"index": 2, "value": 0, "valueTwo": 5, "op": "SCMP_CMP_MASKED_EQ"}]}"#,
+    ));
+    for v in [0, 5, u64::MAX] {
+        let args = [0, 0, v, 0, 0, 0];
+        assert_eq!(decide(&zero.policy, "ioctl", args), Action::KillThread);
+    }
+    // An expected value inside the mask is read as written, without a warning.
+    let exact = load(&profile(
+        "SCMP_ACT_ERRNO",
+        r#"{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 1, "value": 65280, "valueTwo": 768, "op": "SCMP_CMP_MASKED_EQ"}]}"#,
+    ));
+    assert!(exact.warnings.is_empty(), "{:?}", exact.warnings);
+    assert_eq!(decide(&exact.policy, "ioctl", a1(0x3aa)), Action::Allow);
+}
+
+#[test]
+fn constants_above_32_bits_warn_where_libseccomp_compares_low_words() {
+    let rule = r#"{"names": ["ioctl"], "action": "SCMP_ACT_KILL",
+                   "args": [{"index": 0, "value": 4294967301, "op": "SCMP_CMP_EQ"}]}"#;
+    let l = load(&profile("SCMP_ACT_ALLOW", rule));
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let l = load(&format!(
+        r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{rule}]}}"#
+    ));
+    // And the x32 argument-word warning, since the rule refuses.
+    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].contains("on x86, x32 libseccomp compares only the low 32 bits"),
+        "{}",
+        l.warnings[0]
+    );
+}
+
+#[test]
+fn unknown_keys_warn_with_their_location_and_fail_in_strict_mode() {
+    // A deny list whose "syscalls" is misspelled denies nothing, to Docker as to sysgate: say so.
+    let text = "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"sycalls\": [{\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_ERRNO\"}]}";
+    let l = load(text);
+    assert!(l.policy.rules().is_empty());
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("t.json:2:13: unknown key \"sycalls\" in the profile: ignored"),
+        "{}",
+        l.warnings[0]
+    );
+    let err = parse_with(text, "t.json", &target(), &Options::strict()).unwrap_err();
+    assert!(matches!(err, DockerError::UnknownKey { ref key, .. } if key == "sycalls"));
+    assert_eq!(err.location().to_string(), "t.json:2:13");
+
+    // Inside entries, conditions and includes too; keys differing only in case are Go's match.
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"Names": ["read"], "action": "SCMP_ACT_ALLOW", "comments": "x",
+         "includes": {"arch": ["amd64"]},
+         "ARGS": [{"index": 0, "vaule": 1, "op": "SCMP_CMP_EQ"}]}]}"#;
+    let l = load(text);
+    let keys: Vec<&str> = l
+        .warnings
+        .iter()
+        .map(|w| w.split('"').nth(1).unwrap())
+        .collect();
+    assert_eq!(keys, ["comments", "arch", "vaule"], "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("t.json:2:69:"),
+        "{}",
+        l.warnings[0]
+    );
+    assert!(
+        l.warnings[2].contains("in an argument condition"),
+        "{}",
+        l.warnings[2]
+    );
+}
+
+#[test]
+fn repeated_index_warnings_read_as_one_sentence() {
+    let rule = |action: &str| {
+        format!(
+            r#"{{"names": ["ioctl"], "action": "{action}", "args": [
+                {{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}},
+                {{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}},
+                {{"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}}]}}"#
+        )
+    };
+    for (default, action) in [
+        ("SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW"),
+        ("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO"),
+    ] {
+        let l = load(&profile(default, &rule(action)));
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(!l.warnings[0].contains("  "), "{}", l.warnings[0]);
+    }
+}
+
+#[test]
+fn refusing_conditional_rules_warn_about_x32_low_words() {
+    let rule = r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO",
+                   "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]}"#;
+    let with_x32 = format!(
+        r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X32"], "syscalls": [{rule}]}}"#
+    );
+    let l = load(&with_x32);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(l.warnings[0].contains("on x32 libseccomp compares only the low 32 bits"));
+    // Without x32, or for an allowing rule, nothing to say.
+    assert!(load(&profile("SCMP_ACT_ALLOW", rule)).warnings.is_empty());
+    let allow = with_x32.replace("SCMP_ACT_ALLOW", "SCMP_ACT_KILL").replace(
+        r#""action": "SCMP_ACT_ERRNO""#,
+        r#""action": "SCMP_ACT_ALLOW""#,
+    );
+    assert!(
+        load(&allow).warnings.is_empty(),
+        "{:?}",
+        load(&allow).warnings
+    );
 }

@@ -130,7 +130,10 @@ fn writes_a_resource_that_reads_back() {
     let mut p = Policy::new(Action::Errno(1));
     p.set_arches([Arch::X86_64, Arch::X86]).unwrap();
     p.attrs.bad_arch = Action::KillThread;
-    p.attrs.enosys_for_unknown_syscalls = true;
+    p.attrs.enosys_above = crate::profile::docker::runc_enosys_thresholds(
+        p.arches(),
+        ["read", "personality", "ioctl"],
+    );
     p.attrs.flags.spec_allow = true;
     p.add_rule(crate::policy::Rule::new(Action::Allow, "read"))
         .unwrap();
@@ -154,4 +157,28 @@ fn writes_a_resource_that_reads_back() {
     let d = one(&w.text).unwrap();
     assert_eq!(d.name, "demo");
     assert_eq!(d.loaded.policy.rules().len(), 2, "{}", w.text);
+}
+
+#[test]
+fn unknown_top_level_and_metadata_fields_warn_and_fail_in_strict_mode() {
+    let text = format!(
+        "{HEAD}metadata:\n  name: a\n  nmespace: web\nsepc2: 1\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n"
+    );
+    let d = one(&text).unwrap();
+    let w = &d.loaded.warnings;
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].starts_with("p.yaml:6:8: unknown field \"sepc2\" in the SeccompProfile"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].starts_with("p.yaml:5:13: unknown field \"nmespace\" in metadata"),
+        "{w:?}"
+    );
+    let strict = Options {
+        strict_keys: true,
+        ..Options::default()
+    };
+    let err = parse(&text, "p.yaml", &amd64(), &strict).unwrap_err();
+    assert!(err.to_string().contains("unknown field \"sepc2\""), "{err}");
 }

@@ -167,3 +167,49 @@ fn v1_round_trip_and_losses() {
         "{losses:?}"
     );
 }
+
+#[test]
+fn masked_eq_masks_the_expected_value_like_libseccomp() {
+    // LXC hands [1,1000,&=,65280] to libseccomp, which compares a1 & 0xff00 with 0x300.
+    let text = "2\ndenylist\n[x86_64]\nioctl errno 13 [1,1000,&=,65280]\n";
+    let l = parse(text, "p", &amd64()).unwrap();
+    let ioctl = |v: u64| {
+        l.policy
+            .decide(Arch::X86_64, nr("ioctl"), &[0, v, 0, 0, 0, 0])
+            .action
+    };
+    assert_eq!(ioctl(0x3e8), Action::Errno(13));
+    assert_eq!(ioctl(0x3ff), Action::Errno(13));
+    assert_eq!(ioctl(0x400), Action::Allow);
+    // (and the x32 argument-word warning: the rule refuses, amd64's filter has x32)
+    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("p:4:") && l.warnings[0].contains("(a1 & 0xff00) == 0x300"),
+        "{}",
+        l.warnings[0]
+    );
+}
+
+#[test]
+fn readings_libseccomp_would_differ_on_are_warned() {
+    let text = "2\ndenylist\nioctl errno 1 [1,4,>=] [1,8,<=]\nmount kill [0,0x100000005,==]\n";
+    let l = parse(text, "p", &amd64()).unwrap();
+    assert_eq!(l.warnings.len(), 4, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("p:3:1: argument 1 is tested twice"),
+        "{}",
+        l.warnings[0]
+    );
+    // Both rules refuse with conditions, and amd64's filter has x32.
+    for w in [&l.warnings[1], &l.warnings[2]] {
+        assert!(w.contains("on x32 libseccomp compares only the low 32 bits of an argument"));
+    }
+    assert!(
+        l.warnings[3].contains("on x86, x32 libseccomp compares only the low 32 bits"),
+        "{}",
+        l.warnings[3]
+    );
+    // s390x's filter has no 32-bit ABI: nothing to say about wide constants or x32.
+    let l = parse(text, "p", &Target::new(Arch::S390x)).unwrap();
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+}

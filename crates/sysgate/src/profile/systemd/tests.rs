@@ -21,8 +21,16 @@ fn allow_list_adds_default_and_kills_the_rest() {
     assert_eq!(decide(p, "mount"), Action::KillProcess);
     assert_eq!(p.arches(), &[Arch::X86, Arch::X86_64, Arch::X32]);
     assert_eq!(p.attrs.bad_arch, Action::Allow);
-    // A syscall outside @known gets ENOSYS (v255+): numbers without a name too.
-    assert_eq!(p.default_action(), Action::Errno(ENOSYS));
+    // A syscall outside @known gets ENOSYS (v255+): numbers without a name too, numbered per
+    // architecture.
+    assert_eq!(
+        p.default_action(),
+        Action::NamedErrno(crate::policy::Errno::ENOSYS)
+    );
+    assert_eq!(
+        p.decide(Arch::X86_64, 4000, &[0; 6]).action,
+        Action::Errno(ENOSYS)
+    );
 }
 
 #[test]
@@ -268,4 +276,44 @@ fn written_for_252_a_deny_list_it_cannot_name_becomes_an_allow_list() {
         "{:?}",
         w.losses
     );
+}
+
+#[test]
+fn misspelled_seccomp_settings_warn_and_fail_in_strict_mode() {
+    let text = "[Service]\nExecStart=/bin/true\nSystemCallFilters=~ptrace\n  SystemcallLog=read\n";
+    let l = parse(text, "u.service", &x86_64()).unwrap();
+    // Both misspelled, and then no filter at all: three warnings.
+    assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0]
+            .starts_with("u.service:3:1: unknown setting SystemCallFilters=: systemd ignores it"),
+        "{}",
+        l.warnings[0]
+    );
+    assert!(l.warnings[1].starts_with("u.service:4:3: unknown setting SystemcallLog="));
+    let strict = Options {
+        strict_keys: true,
+        ..Options::default()
+    };
+    let err = parse_with(text, "u.service", &x86_64(), &strict).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("u.service:3:1: unknown setting"),
+        "{err}"
+    );
+    // Other keys of the unit, and the four settings in any section systemd ignores, are quiet.
+    let l = parse(
+        "[Unit]\nSystemCallFilterX=a\n[Service]\nUser=x\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap();
+    assert!(
+        l.warnings.iter().all(|w| !w.contains("unknown setting")),
+        "{:?}",
+        l.warnings
+    );
+    assert!(one_edit_apart("systemcalllog", "systemcallog"));
+    assert!(one_edit_apart("abc", "abd") && one_edit_apart("abc", "abc"));
+    assert!(!one_edit_apart("abc", "cab"));
 }
