@@ -1,0 +1,95 @@
+//! Every bad input gets one answer, and every message is right: what `check`, `diff`,
+//! `audit`, `compile` and `run`'s explanations say, in the words and at the place that
+//! decided. Live cases (`run`, `learn`) start their programs through the built `sysgate`
+//! binary, which installs filters in its children only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sysgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sysgate"))
+        .env("LC_ALL", "C")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sysgate-msg-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const SMALL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    {"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"},
+    {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
+  ]
+}"#;
+
+#[test]
+fn check_prints_arguments_in_hex() {
+    let dir = scratch("check-hex");
+    let profile = write(&dir, "small.json", SMALL);
+    let o = sysgate(&["check", &profile, "--arch", "x86_64", "socket", "40", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = stdout(&o).lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        "x86_64 socket (41) args [0x28, 0x1, 0x0, 0x0, 0x0, 0x0]"
+    );
+}
+
+#[test]
+fn check_exit_status_tells_allowed_from_refused() {
+    let dir = scratch("check-status");
+    let profile = write(&dir, "small.json", SMALL);
+    let status = |call: &[&str]| {
+        let mut argv = vec!["check", &profile, "--arch", "x86_64", "--exit-status"];
+        argv.extend_from_slice(call);
+        let o = sysgate(&argv);
+        assert!(o.stderr.is_empty(), "{argv:?}: {}", stderr(&o));
+        o.status.code()
+    };
+    assert_eq!(status(&["read"]), Some(0), "ALLOW");
+    assert_eq!(status(&["getpid"]), Some(0), "LOG runs the call");
+    assert_eq!(status(&["socket", "1"]), Some(0), "allowed by its argument");
+    assert_eq!(status(&["socket", "2"]), Some(3), "refused by the default");
+    assert_eq!(status(&["uname"]), Some(3), "ERRNO");
+    assert_eq!(status(&["ptrace"]), Some(4), "USER_NOTIF");
+    // Without the flag, the answer is only printed.
+    let o = sysgate(&["check", &profile, "--arch", "x86_64", "uname"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Bad input keeps status 2 with or without it.
+    let o = sysgate(&[
+        "check",
+        &profile,
+        "--arch",
+        "x86_64",
+        "--exit-status",
+        "no_such_call",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
