@@ -21,6 +21,8 @@ use crate::learn::{
     after_help = "Reads `type=SECCOMP` (audit.log) and `audit: type=1326` (dmesg, \
 journalctl) records; other lines are skipped. Each record's syscall number is decoded for \
 the record's own architecture (arch=40000003 is i386, x32 numbers carry the x32 bit).\n\n\
+EXIT STATUS. 0 when records were found; 1 when the input holds none (then no profile is \
+written) or on a failure; 2 when the input cannot be read (a directory, a missing file).\n\n\
 Examples:\n  dmesg | sysgate audit\n  sysgate audit /var/log/audit/audit.log\n  journalctl -k \
 | sysgate audit - --profile extra.json --merge current.json"
 )]
@@ -47,22 +49,44 @@ pub struct Args {
     default_action: DefaultAction,
 }
 
+/// `sysgate audit`'s status when the input holds no seccomp record.
+const NOTHING_FOUND: u8 = 1;
+
+fn read_stdin() -> Result<AuditLog> {
+    learn::read_audit_log(std::io::stdin().lock())
+        .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))
+}
+
 /// Run `sysgate audit`.
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.profile.is_some() {
         args.format.check_available()?;
     }
-    let log = match args.input.as_deref() {
-        None => learn::read_audit_log(std::io::stdin().lock())?,
-        Some(p) if p.as_os_str() == "-" => learn::read_audit_log(std::io::stdin().lock())?,
+    let (log, shown) = match args.input.as_deref() {
+        None => (read_stdin()?, "standard input".to_string()),
+        Some(p) if p.as_os_str() == "-" => (read_stdin()?, "standard input".to_string()),
         Some(p) => {
-            let f = std::fs::File::open(p)
-                .map_err(|e| bad_input(format!("cannot read {}: {e}", p.display())))?;
-            learn::read_audit_log(BufReader::new(f))?
+            // A directory opens but cannot be read: both are the input's fault.
+            let cannot = |e: std::io::Error| bad_input(format!("cannot read {}: {e}", p.display()));
+            let f = std::fs::File::open(p).map_err(cannot)?;
+            (
+                learn::read_audit_log(BufReader::new(f)).map_err(cannot)?,
+                p.display().to_string(),
+            )
         }
     };
     for p in &log.problems {
         eprintln!("sysgate: warning: skipped unreadable seccomp record at {p}");
+    }
+    if log.records.is_empty() {
+        // Nothing to list or learn from: most likely the wrong file, or auditd took them.
+        eprintln!(
+            "sysgate: {shown}: no seccomp audit records in its {} line{} (looked for \
+             `type=SECCOMP` and `audit: type=1326` records); nothing written",
+            log.lines,
+            if log.lines == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(NOTHING_FOUND));
     }
     print_listing(&log)?;
 
@@ -107,10 +131,6 @@ fn print_listing(log: &AuditLog) -> Result<()> {
         }
     }
     let mut out = std::io::stdout().lock();
-    if per_exe.is_empty() {
-        writeln!(out, "no seccomp audit records found")?;
-        return Ok(());
-    }
     for (exe, calls) in per_exe {
         writeln!(out, "{exe}")?;
         for ((arch, token, nr), (count, actions)) in calls {

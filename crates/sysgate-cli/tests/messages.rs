@@ -93,3 +93,33 @@ fn check_exit_status_tells_allowed_from_refused() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn audit_of_a_log_without_records_says_so() {
+    let dir = scratch("audit-empty");
+    let log = write(&dir, "kern.log", "hello\nworld\n");
+    let out = dir.join("never.json");
+    let o = sysgate(&["audit", &log, "--profile", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "nothing is listed");
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "sysgate: {log}: no seccomp audit records in its 2 lines (looked for \
+             `type=SECCOMP` and `audit: type=1326` records); nothing written\n"
+        )
+    );
+    assert!(!out.exists(), "no profile is written from nothing");
+}
+
+#[test]
+fn audit_of_a_directory_names_it_with_status_2() {
+    let dir = scratch("audit-dir");
+    let o = sysgate(&["audit", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!("sysgate: cannot read {}: ", dir.display())),
+        "{err}"
+    );
+}
