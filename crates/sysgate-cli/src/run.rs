@@ -279,6 +279,7 @@ pub fn run(args: Args) -> Result<Finished> {
                     },
                     Err(e) => explain::unexplained(&shown, &e),
                 },
+                Err(_) if args.explain == ExplainMode::Off => explain::not_asked(&shown),
                 Err(why) => explain::unexplained(&shown, why),
             };
             for line in lines {
@@ -395,7 +396,7 @@ fn build_policy(args: &Args, warn: &dyn Fn(&str)) -> Result<(Policy, Sources)> {
     for spec in &specs {
         let loaded = profile_input::load(spec, &args.target)?;
         if std::path::Path::new(spec).exists() {
-            files.push(spec.clone());
+            files.push((spec.clone(), loaded.format));
         }
         for w in &loaded.warnings {
             warn(w);
