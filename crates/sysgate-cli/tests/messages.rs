@@ -123,3 +123,52 @@ fn audit_of_a_directory_names_it_with_status_2() {
         "{err}"
     );
 }
+
+#[test]
+fn compile_counts_its_notes_in_one_line_and_lists_them_with_v() {
+    let dir = scratch("compile-notes");
+    // getgid32 and chown32 exist on x86 only: skipped on x86_64 and x32.
+    let profile = write(
+        &dir,
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64",
+            "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["read", "getgid32", "chown32"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    let out = dir.join("f.bpf");
+    let o = sysgate(&["compile", &profile, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "sysgate: warning: 4 compiler notes: 4 rules skipped on architectures that lack their \
+         syscall; -v lists them\n"
+    );
+    let o = sysgate(&["compile", &profile, "-v", "-o", out.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 4, "{err}");
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("sysgate: warning: rule #") && l.contains("skipped on x")),
+        "{err}"
+    );
+    let o = sysgate(&["compile", &profile, "-q", "-o", out.to_str().unwrap()]);
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn the_repeated_index_warning_is_one_sentence() {
+    let dir = scratch("repeated-index");
+    let profile = write(
+        &dir,
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
+              {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+              {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+              {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}]}"#,
+    );
+    let o = sysgate(&["compile", &profile, "-f", "text"]);
+    let err = stderr(&o);
+    assert!(err.contains("an argument index repeats"), "{err}");
+    assert!(!err.contains("  "), "a run of spaces in {err:?}");
+}

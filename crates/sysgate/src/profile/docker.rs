@@ -1318,7 +1318,9 @@ impl Resolver<'_> {
         if action.precedence() > default.precedence() {
             self.warn(
                 at,
-                "an argument index repeats alongside other indexes: runc ORs every condition,                  which would permit more; sysgate ORs the conditions of one index and ANDs the                  indexes, the narrower reading",
+                "an argument index repeats alongside other indexes: runc ORs every condition, \
+                 which would permit more; sysgate ORs the conditions of one index and ANDs the \
+                 indexes, the narrower reading",
             );
             let mut combos: Vec<Vec<ArgCond>> = vec![Vec::new()];
             for choices in per_index.iter().filter(|v| !v.is_empty()) {
@@ -1337,7 +1339,9 @@ impl Resolver<'_> {
         } else {
             self.warn(
                 at,
-                "an argument index repeats alongside other indexes: runc adds each condition                  as a rule of its own, so all of them are ORed; sysgate keeps runc's reading,                  which denies more than ANDing the indexes",
+                "an argument index repeats alongside other indexes: runc adds each condition \
+                 as a rule of its own, so all of them are ORed; sysgate keeps runc's reading, \
+                 which denies more than ANDing the indexes",
             );
             runc_reading
         }
