@@ -172,3 +172,49 @@ fn the_repeated_index_warning_is_one_sentence() {
     assert!(err.contains("an argument index repeats"), "{err}");
     assert!(!err.contains("  "), "a run of spaces in {err:?}");
 }
+
+/// A fixture from ../shared, or `None` (outside CI) when it is absent.
+fn fixture(name: &str) -> Option<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/profiles/");
+    let path = format!("{path}{name}");
+    if Path::new(&path).exists() {
+        return Some(path);
+    }
+    assert!(std::env::var_os("CI").is_none(), "../shared is missing under CI");
+    eprintln!("SKIPPED: {path} not found");
+    None
+}
+
+#[test]
+fn diff_of_a_changed_clone_mask_agrees_with_check() {
+    let Some(original) = fixture("docker-default.json") else {
+        return;
+    };
+    // Docker's clone rule (a0 & 0x7e020000 == 0) with CLONE_NEWCGROUP left out of the mask.
+    let text = std::fs::read_to_string(&original).unwrap();
+    let changed_text = text.replacen("\"value\": 2114060288,", "\"value\": 2080505856,", 1);
+    assert_ne!(text, changed_text, "the fixture's clone rule moved");
+    let dir = scratch("diff-clone");
+    let changed = write(&dir, "changed.json", &changed_text);
+    let o = sysgate(&["diff", &original, &changed, "--arch", "x86_64"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // The x86_64 archMap entry brings x86 and x32.
+    assert_eq!(
+        stdout(&o),
+        "x86: clone (120) when a0 & 0x7e020000 == 0x2000000: ERRNO(1 EPERM) -> ALLOW\n\
+         x86_64: clone (56) when a0 & 0x7e020000 == 0x2000000: ERRNO(1 EPERM) -> ALLOW\n\
+         x32: clone (1073741880) when a0 & 0x7e020000 == 0x2000000: ERRNO(1 EPERM) -> ALLOW\n"
+    );
+    // check agrees: the same answer at 0x10000000, different ones at 0x2000000.
+    let action = |profile: &str, a0: &str| {
+        let out = stdout(&sysgate(&[
+            "check", profile, "--arch", "x86_64", "clone", a0,
+        ]));
+        out.lines().nth(1).unwrap_or_default().to_string()
+    };
+    assert_eq!(
+        action(&original, "0x10000000"),
+        action(&changed, "0x10000000")
+    );
+    assert_ne!(action(&original, "0x2000000"), action(&changed, "0x2000000"));
+}
