@@ -218,3 +218,104 @@ fn diff_of_a_changed_clone_mask_agrees_with_check() {
     );
     assert_ne!(action(&original, "0x2000000"), action(&changed, "0x2000000"));
 }
+
+// ---- run -----------------------------------------------------------------------------------
+
+#[test]
+fn run_says_when_the_filter_refuses_execve() {
+    let o = sysgate(&["run", "--deny", "execve", "--", "true"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "sysgate: cannot run true: its filter refuses execve, which starting it needs \
+         (rule #375: ERRNO(1 EPERM) execve (--deny execve)); drop `--deny execve`\n"
+            .replace("#375", &rule_number(&stderr(&o)))
+    );
+    // A real permission problem keeps the kernel's words.
+    let dir = scratch("not-executable");
+    let script = write(&dir, "script", "#!/bin/sh\n");
+    let o = sysgate(&["run", "--", &script]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("sysgate: cannot run {script}: Permission denied (os error 13)\n")
+    );
+}
+
+/// The `#N` of the first rule a message cites.
+fn rule_number(text: &str) -> String {
+    let at = text.find("rule #").map_or(0, |i| i + 5);
+    text[at..]
+        .chars()
+        .take_while(|c| *c == '#' || c.is_ascii_digit())
+        .collect()
+}
+
+#[test]
+fn a_loader_stopped_by_the_filter_is_reported_not_a_silent_127() {
+    let Some(profile) = fixture("spo-baseprofile-runc.yaml") else {
+        return;
+    };
+    // SPO's runc base profile refuses pread64, which ld.so needs to read libc.
+    let o = sysgate(&["run", "-p", &profile, "--", "true"]);
+    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(
+            "sysgate: true exited with status 127, and its filter refuses calls the dynamic \
+             loader makes before the program starts"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("sysgate:   pread64: ERRNO(1 EPERM) (the default action)\n"),
+        "{err}"
+    );
+    assert!(err.contains("--allow pread64"), "{err}");
+    // A 127 under a filter that lets the loader work is the program's own.
+    let o = sysgate(&["run", "--", "sh", "-c", "exit 127"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(stderr(&o), "");
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn run_killed_with_sigkill_leaves_no_orphan() {
+    let dir = scratch("orphan");
+    let pidfile = dir.join("pid");
+    let script = format!("echo $$ > {}; exec sleep 60", pidfile.display());
+    let mut sysgate = Command::new(env!("CARGO_BIN_EXE_sysgate"))
+        .args(["run", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let pid = loop {
+        let text = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        if text.ends_with('\n') {
+            break text.trim().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "the program never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(!ended(&pid), "the program runs");
+    sysgate.kill().unwrap(); // SIGKILL
+    sysgate.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !ended(&pid) {
+        if std::time::Instant::now() > deadline {
+            // Do not leave it behind when the test fails.
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("the program {pid} outlived sysgate run by 5 seconds");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
