@@ -109,7 +109,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             format: args.format,
             merge: Vec::new(),
         };
-        write_profile(&output, &learned.policy)?;
+        write_profile(&output, &learned.policy, false)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -227,7 +227,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let learned = learn::synthesize(&traced.observations, &synth)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     let learned = with_earlier(learned, &earlier)?;
-    write_profile(&args.out, &learned.policy)?;
+    write_profile(&args.out, &learned.policy, args.quiet)?;
+    let status = traced.exit.code();
     if !args.quiet {
         let summary = learn::summarize(&traced.observations, 10);
         eprint!("{}", prefixed(&summary.to_string()));
@@ -240,8 +241,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .as_deref()
                 .map_or("standard output".into(), |p| p.display().to_string())
         );
+        if status != 0 {
+            // The profile is written all the same: what ran before the failure is real.
+            let shown = args.cmd[0].to_string_lossy();
+            let how = match traced.exit {
+                sysgate::learn::Exit::Signal(sig) => format!("was killed by signal {sig}"),
+                sysgate::learn::Exit::Code(code) => format!("exited with status {code}"),
+            };
+            eprintln!(
+                "sysgate: warning: {shown} failed ({how}): the profile holds only the calls it \
+                 made until then; sysgate exits with its status ({status})"
+            );
+        }
     }
-    Ok(exit_code(traced.exit.code()))
+    Ok(exit_code(status))
 }
 
 /// `sysgate learn merge`.
@@ -257,7 +270,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
     report_notes(&learned.notes);
-    write_profile(&args.out, &learned.policy)?;
+    write_profile(&args.out, &learned.policy, false)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -295,9 +308,28 @@ pub fn with_earlier(learned: Learned, earlier: &[Policy]) -> Result<Learned> {
 }
 
 /// Write the profile where `out` says, atomically for a file, through the profile writers
-/// (what a format cannot express is listed on stderr, written the more restrictive way).
-pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
+/// (what a format cannot express is listed on stderr, written the more restrictive way;
+/// `quiet` keeps only what would permit more).
+///
+/// A learned policy has no bad-arch action or ENOSYS rule of its own choosing: written for
+/// runc (Docker, OCI), it takes runc's (KILL_THREAD, ENOSYS above the table; both refuse,
+/// as the policy does), so nothing is listed as lost that the learned program never asked
+/// for.
+pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<()> {
     let format = out.format.profile_format();
+    let mut runc_reading;
+    let policy = if matches!(format, ProfileFormat::Docker | ProfileFormat::Oci) {
+        runc_reading = policy.clone();
+        runc_reading.attrs.bad_arch = Action::KillThread;
+        runc_reading.attrs.enosys_for_unknown_syscalls =
+            !matches!(
+                policy.default_action(),
+                Action::Allow | Action::Log | Action::Trace(_)
+            );
+        &runc_reading
+    } else {
+        policy
+    };
     let name = out
         .output
         .as_deref()
@@ -314,7 +346,12 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
         k8s_name: name,
         k8s_namespace: "default".into(),
     };
-    let written = profile_output::render(policy, None, format, &options)?;
+    let mut written = profile_output::render(policy, None, format, &options)?;
+    if quiet {
+        written
+            .losses
+            .retain(|l| l.message.contains("MORE PERMISSIVE"));
+    }
     profile_output::emit(&written, format, false, out.output.as_deref())
         .with_context(|| "writing the profile".to_string())
 }

@@ -319,3 +319,78 @@ fn run_killed_with_sigkill_leaves_no_orphan() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+// ---- learn ---------------------------------------------------------------------------------
+
+#[test]
+fn learn_of_a_failing_command_writes_the_profile_and_says_it_failed() {
+    let dir = scratch("learn-fail");
+    let out = dir.join("p.json");
+    let o = sysgate(&[
+        "learn",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(out.exists(), "the profile is written all the same");
+    let err = stderr(&o);
+    assert!(
+        err.ends_with(
+            "sysgate: warning: sh failed (exited with status 3): the profile holds only the \
+             calls it made until then; sysgate exits with its status (3)\n"
+        ),
+        "{err}"
+    );
+    // The learned profile is written for runc as runc reads it: nothing about runc's own
+    // bad-arch action or ENOSYS rule is reported as lost.
+    assert!(!err.contains("lost:"), "{err}");
+}
+
+#[test]
+fn learn_quiet_prints_nothing() {
+    let dir = scratch("learn-quiet");
+    for format in ["docker", "oci", "systemd", "lxc", "k8s"] {
+        let out = dir.join(format!("p.{format}"));
+        let o = sysgate(&[
+            "learn",
+            "-q",
+            "-f",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+            "--",
+            "true",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+        // Only what would permit more than was learned is still said (LXC filters the
+        // host's other ABIs with the same rules).
+        let err = stderr(&o);
+        assert!(
+            err.lines()
+                .all(|l| l.starts_with("sysgate: lost: ") && l.ends_with("MORE PERMISSIVE")),
+            "{format}: {err}"
+        );
+        if format != "lxc" {
+            assert_eq!(err, "", "{format}");
+        }
+        assert!(out.exists(), "{format}");
+    }
+    // Quiet about a failure too: the status says it.
+    let out = dir.join("fail.json");
+    let o = sysgate(&[
+        "learn",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stderr(&o), "");
+}
