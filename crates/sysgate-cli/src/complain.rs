@@ -28,6 +28,7 @@ pub fn complain_status(policy: &Policy, cmd: &[OsString]) -> Result<i32, TraceEr
         .complain(policy.clone())
         .forward_signals(true);
     let traced = learn::trace(cmd, &options)?;
+    crate::learn::report_fallback(&traced, false);
     eprint!("{}", report(policy, &traced.denials));
     Ok(traced.exit.code())
 }

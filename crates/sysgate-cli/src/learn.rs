@@ -219,6 +219,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(t) => t,
         Err(e) => return trace_failed(e),
     };
+    report_fallback(&traced, args.quiet);
     let synth = SynthOptions {
         default_action: args.default_action.action(),
         args: args.args,
@@ -354,6 +355,13 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     }
     profile_output::emit(&written, format, false, out.output.as_deref())
         .with_context(|| "writing the profile".to_string())
+}
+
+/// Say that the tracer fell back to another backend, and why (unless `quiet`).
+pub fn report_fallback(traced: &learn::Trace, quiet: bool) {
+    if let (Some(why), false) = (&traced.fallback, quiet) {
+        eprintln!("sysgate: note: {why}");
+    }
 }
 
 /// Each note on its own `sysgate: note:` line.

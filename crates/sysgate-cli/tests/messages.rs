@@ -394,3 +394,84 @@ fn learn_quiet_prints_nothing() {
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stderr(&o), "");
 }
+
+/// The syscall names a learned Docker profile allows.
+fn allowed_names(profile: &Path) -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+    let mut names: Vec<String> = json["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "SCMP_ACT_ALLOW" && r.get("args").is_none())
+        .flat_map(|r| r["names"].as_array().unwrap().clone())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
+    if sysgate::learn::Backend::Auto.resolve() != sysgate::learn::Backend::Notify {
+        eprintln!("SKIPPED: this kernel has no notify backend (Linux 6.6)");
+        return;
+    }
+    let dir = scratch("nested-learn");
+    let (outer, inner, alone) = (
+        dir.join("outer.json"),
+        dir.join("inner.json"),
+        dir.join("alone.json"),
+    );
+    let me = env!("CARGO_BIN_EXE_sysgate");
+    // The outer learn holds the listener of the filter tree the inner one runs in.
+    let o = sysgate(&[
+        "learn",
+        "-q",
+        "-o",
+        outer.to_str().unwrap(),
+        "--",
+        me,
+        "learn",
+        "-o",
+        inner.to_str().unwrap(),
+        "--",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(
+            "sysgate: note: this process already runs under a seccomp filter with a \
+             notification listener (an outer `sysgate learn`, or a container's seccomp \
+             agent), and the kernel allows one listener per filter tree: traced with ptrace \
+             syscall stops instead of notify (slower)\n"
+        ),
+        "{err}"
+    );
+    // What it learned is what learning `true` alone gives.
+    let o = sysgate(&["learn", "-q", "-o", alone.to_str().unwrap(), "--", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(allowed_names(&inner), allowed_names(&alone));
+    assert!(allowed_names(&inner).contains(&"mmap".to_string()));
+
+    // run --complain too.
+    let o = sysgate(&[
+        "learn",
+        "-q",
+        "-o",
+        outer.to_str().unwrap(),
+        "--",
+        me,
+        "run",
+        "--complain",
+        "--deny",
+        "uname",
+        "--",
+        "uname",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("traced with ptrace syscall stops"), "{err}");
+    assert!(err.contains("uname on x86_64") || !cfg!(target_arch = "x86_64"), "{err}");
+}
