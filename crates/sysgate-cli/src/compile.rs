@@ -153,9 +153,8 @@ fn summary(diagnostics: &[Diagnostic]) -> Option<String> {
             _ => {}
         }
     }
-    let plural = |n: usize, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut kinds = Vec::new();
     if skipped > 0 {
         kinds.push(plural(

@@ -151,12 +151,12 @@ fn allow_in_file(name: &str, file: &str, format: Format, arch: Arch) -> String {
             "or add \"{name}\" to the \"names\" of a rule with \"action\": \"SCMP_ACT_ALLOW\" in \
              {file}"
         ),
-        Format::K8s => format!(
-            "or add {name} to the names of a rule with action: SCMP_ACT_ALLOW in {file}"
-        ),
-        Format::Systemd => format!(
-            "or add the line `SystemCallFilter={name}` to the [Service] section of {file}"
-        ),
+        Format::K8s => {
+            format!("or add {name} to the names of a rule with action: SCMP_ACT_ALLOW in {file}")
+        }
+        Format::Systemd => {
+            format!("or add the line `SystemCallFilter={name}` to the [Service] section of {file}")
+        }
         Format::Lxc if lxc_version(file) == Some(1) => {
             // Version 1 lists the host's syscall numbers.
             match arch.syscall_number(name) {

@@ -322,11 +322,10 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     let policy = if matches!(format, ProfileFormat::Docker | ProfileFormat::Oci) {
         runc_reading = policy.clone();
         runc_reading.attrs.bad_arch = Action::KillThread;
-        runc_reading.attrs.enosys_for_unknown_syscalls =
-            !matches!(
-                policy.default_action(),
-                Action::Allow | Action::Log | Action::Trace(_)
-            );
+        runc_reading.attrs.enosys_for_unknown_syscalls = !matches!(
+            policy.default_action(),
+            Action::Allow | Action::Log | Action::Trace(_)
+        );
         &runc_reading
     } else {
         policy

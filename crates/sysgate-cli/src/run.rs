@@ -65,7 +65,10 @@ for that syscall. Where several rules match a call, the most restrictive action 
 EXIT STATUS. The program's own status, or 128 + N when signal N killed it (159 for \
 SIGSYS, a seccomp kill). 125: sysgate could not build, fit or install the filter, so the \
 program was NOT started; nothing ever runs unfiltered. 126: the program could not be \
-executed; 127: it was not found (both after the filter was installed).\n\n\
+executed (sysgate says so when its filter refused execve); 127: it was not found (both \
+after the filter was installed). When the program exits with 127 and the filter refuses \
+calls the dynamic loader needs, sysgate lists them. The program is killed when sysgate \
+ends, even by SIGKILL.\n\n\
 SIGNALS. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to sysgate are \
 forwarded to the program (those the terminal sends reach it directly).\n\n\
 EXPLAINING A KILL. When the program dies by SIGSYS, sysgate prints the syscall (name, \

@@ -175,12 +175,18 @@ fn the_repeated_index_warning_is_one_sentence() {
 
 /// A fixture from ../shared, or `None` (outside CI) when it is absent.
 fn fixture(name: &str) -> Option<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/profiles/");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/profiles/"
+    );
     let path = format!("{path}{name}");
     if Path::new(&path).exists() {
         return Some(path);
     }
-    assert!(std::env::var_os("CI").is_none(), "../shared is missing under CI");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "../shared is missing under CI"
+    );
     eprintln!("SKIPPED: {path} not found");
     None
 }
@@ -216,7 +222,10 @@ fn diff_of_a_changed_clone_mask_agrees_with_check() {
         action(&original, "0x10000000"),
         action(&changed, "0x10000000")
     );
-    assert_ne!(action(&original, "0x2000000"), action(&changed, "0x2000000"));
+    assert_ne!(
+        action(&original, "0x2000000"),
+        action(&changed, "0x2000000")
+    );
 }
 
 // ---- run -----------------------------------------------------------------------------------
@@ -303,7 +312,10 @@ fn run_killed_with_sigkill_leaves_no_orphan() {
         if text.ends_with('\n') {
             break text.trim().to_string();
         }
-        assert!(std::time::Instant::now() < deadline, "the program never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the program never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert!(!ended(&pid), "the program runs");
@@ -473,5 +485,8 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("traced with ptrace syscall stops"), "{err}");
-    assert!(err.contains("uname on x86_64") || !cfg!(target_arch = "x86_64"), "{err}");
+    assert!(
+        err.contains("uname on x86_64") || !cfg!(target_arch = "x86_64"),
+        "{err}"
+    );
 }

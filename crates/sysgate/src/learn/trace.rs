@@ -365,9 +365,7 @@ fn trace_with(
         let applied = match stops {
             Stops::Syscall => None,
             Stops::Seccomp => Some(match filter.apply() {
-                Err(f) if matches!(f.errno(), libc::EINVAL | libc::ENOSYS) => {
-                    plain_filter.apply()
-                }
+                Err(f) if matches!(f.errno(), libc::EINVAL | libc::ENOSYS) => plain_filter.apply(),
                 other => other,
             }),
         };

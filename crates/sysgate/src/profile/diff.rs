@@ -432,7 +432,11 @@ fn differences_at(
                 .enumerate()
                 .map(|(k, (arg, pieces))| (*arg, pieces[idx[k]]))
                 .collect();
-            found.push(Found { args: pieces, a: x, b: y });
+            found.push(Found {
+                args: pieces,
+                a: x,
+                b: y,
+            });
         }
         // Next combination.
         let mut k = 0;
@@ -681,8 +685,7 @@ mod tests {
             .unwrap();
         let mut b = base();
         b.add_rule(
-            Rule::new(Action::Allow, "clone")
-                .with_cond(ArgCond::new(0, CmpOp::Lt, 0x100).unwrap()),
+            Rule::new(Action::Allow, "clone").with_cond(ArgCond::new(0, CmpOp::Lt, 0x100).unwrap()),
         )
         .unwrap();
         let d = diff(&a, &b);

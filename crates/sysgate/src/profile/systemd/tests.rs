@@ -66,7 +66,8 @@ fn a_refusal_cites_the_filter_line_that_decided_it() {
     let p = parse(text, "u.service", &x86_64()).unwrap().policy;
     assert_eq!(origin_of(&p, "uname").as_deref(), Some("u.service:3:19"));
     // Added back later: the allowing line decides again.
-    let text = "SystemCallFilter=@system-service\nSystemCallFilter=~uname\nSystemCallFilter=uname\n\
+    let text =
+        "SystemCallFilter=@system-service\nSystemCallFilter=~uname\nSystemCallFilter=uname\n\
                 SystemCallFilter=~@clock\n";
     let p = parse(text, "u", &x86_64()).unwrap().policy;
     assert_eq!(decide(&p, "uname"), Action::Allow);
