@@ -145,7 +145,7 @@ impl Sources {
 
 /// How to allow `name` in the profile `file` of format `format`, where nothing in it
 /// names the call (its default refuses it), in the format's own words.
-fn allow_in_file(name: &str, file: &str, format: Format, arch: Arch) -> String {
+pub fn allow_in_file(name: &str, file: &str, format: Format, arch: Arch) -> String {
     match format {
         Format::Docker | Format::Oci | Format::Podman => format!(
             "or add \"{name}\" to the \"names\" of a rule with \"action\": \"SCMP_ACT_ALLOW\" in \

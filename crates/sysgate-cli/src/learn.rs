@@ -206,7 +206,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if let Some(profile) = &args.complain_with {
         let policy = read_profile(profile)?;
-        return crate::complain::run_complain(&policy, &args.cmd);
+        let files = [(profile.display().to_string(), ProfileFormat::Docker)];
+        return crate::complain::run_complain(&policy, &files, &args.cmd);
     }
     args.out.format.check_available()?;
     let earlier = read_profiles(&args.out.merge)?;

@@ -477,8 +477,8 @@ fn complain(args: &Args) -> Result<Finished> {
             eprintln!("sysgate: warning: {msg}");
         }
     };
-    let (policy, _) = build_policy(args, &warn)?;
-    match crate::complain::complain_status(&policy, &args.command) {
+    let (policy, sources) = build_policy(args, &warn)?;
+    match crate::complain::complain_status(&policy, &sources.files, &args.command) {
         Ok(code) => Ok(Finished::Exited(code)),
         Err(sysgate::learn::TraceError::NotFound { .. }) => Ok(Finished::NotFound),
         Err(sysgate::learn::TraceError::Exec { source, .. })

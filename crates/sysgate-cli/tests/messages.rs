@@ -490,3 +490,20 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn complain_advice_is_in_the_profile_format() {
+    let dir = scratch("complain-lxc");
+    let lxc = write(&dir, "a.seccomp", "2\nallowlist\n[all]\nread\n");
+    let o = sysgate(&["run", "--complain", "-p", &lxc, "--", "true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "    allow with --allow mmap, or add the line `mmap allow` to {lxc} (in its [all] \
+             section, or the one for x86_64, if it has sections)\n"
+        )) || !cfg!(target_arch = "x86_64"),
+        "{err}"
+    );
+    assert!(!err.contains("SCMP_ACT_ALLOW"), "no Docker advice: {err}");
+}
