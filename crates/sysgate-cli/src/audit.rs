@@ -23,6 +23,8 @@ use crate::output::{self, Destination, IoFailure};
     after_help = "Reads `type=SECCOMP` (audit.log) and `audit: type=1326` (dmesg, \
 journalctl) records; other lines are skipped. Each record's syscall number is decoded for \
 the record's own architecture (arch=40000003 is i386, x32 numbers carry the x32 bit).\n\n\
+EXIT STATUS. 0 when records were found; 1 when the input holds none (then no profile is \
+written) or on a failure; 2 when the input cannot be read (a directory, a missing file).\n\n\
 Examples:\n  dmesg | sysgate audit\n  sysgate audit /var/log/audit/audit.log\n  journalctl -k \
 | sysgate audit - --profile extra.json --merge current.json"
 )]
@@ -50,6 +52,9 @@ pub struct Args {
     default_action: DefaultAction,
 }
 
+/// `sysgate audit`'s status when the input holds no seccomp record.
+const NOTHING_FOUND: u8 = 1;
+
 /// Run `sysgate audit`.
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.profile.is_some() {
@@ -57,20 +62,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // Before a log on standard input is read to its end.
         Destination::from_arg(args.profile.as_deref()).preflight()?;
     }
-    let log = match args.input.as_deref() {
-        None => read_stdin_log()?,
-        Some(p) if p.as_os_str() == "-" => read_stdin_log()?,
+    let (log, shown) = match args.input.as_deref() {
+        None => (read_stdin_log()?, "standard input".to_string()),
+        Some(p) if p.as_os_str() == "-" => (read_stdin_log()?, "standard input".to_string()),
         Some(p) => {
-            let f = std::fs::File::open(p)
-                .map_err(|e| bad_input(format!("cannot read {}: {e}", p.display())))?;
-            learn::read_audit_log(BufReader::new(f)).map_err(|source| IoFailure {
-                what: format!("cannot read {}", p.display()),
-                source,
-            })?
+            // A directory opens but cannot be read: both are the input's fault.
+            let cannot = |e: std::io::Error| bad_input(format!("cannot read {}: {e}", p.display()));
+            let f = std::fs::File::open(p).map_err(cannot)?;
+            (
+                learn::read_audit_log(BufReader::new(f)).map_err(cannot)?,
+                p.display().to_string(),
+            )
         }
     };
     for p in &log.problems {
         eprintln!("sysgate: warning: skipped unreadable seccomp record at {p}");
+    }
+    if log.records.is_empty() {
+        // Nothing to list or learn from: most likely the wrong file, or auditd took them.
+        eprintln!(
+            "sysgate: {shown}: no seccomp audit records in its {} line{} (looked for \
+             `type=SECCOMP` and `audit: type=1326` records); nothing written",
+            log.lines,
+            if log.lines == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(NOTHING_FOUND));
     }
     let listing = listing(&log);
     if args.profile.as_deref() == Some(Path::new("-")) {
@@ -99,7 +115,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             lxc_version: 2,
             merge: Vec::new(),
         };
-        write_profile(&output, &learned.policy)?;
+        write_profile(&output, &learned.policy, false)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -132,10 +148,6 @@ fn listing(log: &AuditLog) -> String {
         }
     }
     let mut out = String::new();
-    if per_exe.is_empty() {
-        out.push_str("no seccomp audit records found\n");
-        return out;
-    }
     for (exe, calls) in per_exe {
         let _ = writeln!(out, "{exe}");
         for ((arch, token, nr), (count, actions)) in calls {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use sysgate::arch::Arch;
-use sysgate::policy::DecidedBy;
+use sysgate::policy::{Action, DecidedBy};
 
 use crate::bad_input;
 use crate::output;
@@ -18,7 +18,11 @@ use crate::profile_input::{self, TargetArgs};
 #[command(
     after_help = "The answer comes from sysgate's reference evaluator and is confirmed \
 by running the compiled program in the BPF emulator; the two must agree. ARGs are the \
-syscall's arguments a0..a5 (decimal or 0x hex; missing ones are 0).\n\nExamples:\n  sysgate \
+syscall's arguments a0..a5 (decimal or 0x hex; missing ones are 0); they are printed in \
+hex.\n\nEXIT STATUS. 0 when the answer was printed, 1 on a failure, 2 for bad input. With \
+--exit-status the answer is in the status too: 0 when the call runs (ALLOW, LOG), 3 when it \
+is refused (ERRNO, TRAP, KILL_THREAD, KILL_PROCESS), 4 when a supervisor or tracer decides \
+(USER_NOTIF, TRACE).\n\nExamples:\n  sysgate \
 check docker-default.json --arch amd64 clone3\n  sysgate check docker-default.json --arch \
 amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
 )]
@@ -38,6 +42,35 @@ pub struct Args {
     /// Argument values a0..a5.
     #[arg(value_name = "ARG", num_args = 0..=6, allow_negative_numbers = true)]
     args: Vec<String>,
+
+    /// Exit with 0 when the call runs, 3 when it is refused, 4 when a supervisor or tracer
+    /// decides (see below).
+    #[arg(long)]
+    exit_status: bool,
+}
+
+/// `check --exit-status`: the call is refused (ERRNO, TRAP or a kill).
+const REFUSED: u8 = 3;
+/// `check --exit-status`: a supervisor (USER_NOTIF) or tracer (TRACE) decides the call.
+const DEFERRED: u8 = 4;
+
+/// The exit status `--exit-status` gives `action`.
+fn status_for(action: Action) -> ExitCode {
+    match action {
+        Action::Allow | Action::Log => ExitCode::SUCCESS,
+        Action::UserNotif | Action::Trace(_) => ExitCode::from(DEFERRED),
+        Action::KillProcess
+        | Action::KillThread
+        | Action::Trap(_)
+        | Action::Errno(_)
+        | Action::NamedErrno(_) => ExitCode::from(REFUSED),
+    }
+}
+
+/// Argument values as `[0x28, 0x1, ...]`.
+fn hex_list(values: &[u64]) -> String {
+    let shown: Vec<String> = values.iter().map(|v| format!("{v:#x}")).collect();
+    format!("[{}]", shown.join(", "))
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
@@ -93,7 +126,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let cached = sysgate::bpf::kernel_caches_all(&compiled.programs, arch, nr);
     let mut out = String::new();
-    let _ = writeln!(out, "{arch} {name} ({nr}) args {values:x?}");
+    let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
     let _ = writeln!(out, "action: {}", decision.action.on(arch));
     let _ = writeln!(out, "decided by: {why}");
     let _ = writeln!(
@@ -117,6 +150,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             emulated.ret,
             decision.action
         );
+    }
+    if args.exit_status {
+        return Ok(status_for(decision.action));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use sysgate::bpf::Program;
+use sysgate::policy::Diagnostic;
 
 use crate::bad_input;
 use crate::output::{self, Destination, IoFailure};
@@ -66,6 +67,11 @@ pub struct Args {
     /// Do not print warnings about the policy.
     #[arg(short = 'q', long)]
     quiet: bool,
+
+    /// List every compiler note (rules skipped on an architecture, overlaps, conditions a
+    /// multiplexer cannot check) instead of one line counting them.
+    #[arg(short = 'v', long, conflicts_with = "quiet")]
+    verbose: bool,
 }
 
 /// Run `sysgate compile`.
@@ -81,8 +87,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         for w in &loaded.warnings {
             eprintln!("sysgate: warning: {w}");
         }
-        for d in &compiled.diagnostics {
-            eprintln!("sysgate: warning: {}", d.describe(&loaded.policy));
+        if args.verbose {
+            for d in &compiled.diagnostics {
+                eprintln!("sysgate: warning: {}", d.describe(&loaded.policy));
+            }
+        } else if let Some(line) = summary(&compiled.diagnostics) {
+            eprintln!("sysgate: warning: {line}");
         }
     }
     let programs = &compiled.programs;
@@ -134,6 +144,54 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line counting the compiler's notes by kind, or `None` when there are none.
+fn summary(diagnostics: &[Diagnostic]) -> Option<String> {
+    let (mut skipped, mut multiplexed, mut overlaps) = (0, 0, 0);
+    for d in diagnostics {
+        match d {
+            Diagnostic::UnknownOnArch { .. } => skipped += 1,
+            Diagnostic::ConditionalMultiplexed { .. } => multiplexed += 1,
+            Diagnostic::Overlap { .. } => overlaps += 1,
+            _ => {}
+        }
+    }
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut kinds = Vec::new();
+    if skipped > 0 {
+        kinds.push(plural(
+            skipped,
+            "rule skipped on an architecture that lacks its syscall",
+            "rules skipped on architectures that lack their syscall",
+        ));
+    }
+    if multiplexed > 0 {
+        kinds.push(plural(
+            multiplexed,
+            "argument condition that a multiplexer (socketcall, ipc) cannot check",
+            "argument conditions that a multiplexer (socketcall, ipc) cannot check",
+        ));
+    }
+    if overlaps > 0 {
+        kinds.push(plural(
+            overlaps,
+            "overlap of rules with different actions",
+            "overlaps of rules with different actions",
+        ));
+    }
+    let others = diagnostics.len() - skipped - multiplexed - overlaps;
+    if others > 0 {
+        kinds.push(plural(others, "other note", "other notes"));
+    }
+    (!diagnostics.is_empty()).then(|| {
+        format!(
+            "{}: {}; -v lists them",
+            plural(diagnostics.len(), "compiler note", "compiler notes"),
+            kinds.join(", ")
+        )
+    })
 }
 
 fn write_stack(dir: &Path, programs: &[Program]) -> Result<()> {

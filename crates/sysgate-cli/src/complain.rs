@@ -9,13 +9,19 @@ use std::process::ExitCode;
 
 use sysgate::learn::{self, Denial, TraceError, TraceOptions};
 use sysgate::policy::{DecidedBy, Policy};
+use sysgate::profile::detect::Format;
 
 use crate::learn::{exit_code, trace_failed};
 
 /// Run `cmd` under the tracer, deciding each call with `policy` without enforcing it;
-/// print the would-be denials on standard error; return the command's exit status.
-pub fn run_complain(policy: &Policy, cmd: &[OsString]) -> anyhow::Result<ExitCode> {
-    match complain_status(policy, cmd) {
+/// print the would-be denials on standard error, with advice for the profile `files` in
+/// their own formats; return the command's exit status.
+pub fn run_complain(
+    policy: &Policy,
+    files: &[(String, Format)],
+    cmd: &[OsString],
+) -> anyhow::Result<ExitCode> {
+    match complain_status(policy, files, cmd) {
         Ok(code) => Ok(exit_code(code)),
         Err(e) => trace_failed(e),
     }
@@ -23,17 +29,22 @@ pub fn run_complain(policy: &Policy, cmd: &[OsString]) -> anyhow::Result<ExitCod
 
 /// [`run_complain`] returning the command's status as a number (128 + N for signal N), or
 /// why it could not be traced.
-pub fn complain_status(policy: &Policy, cmd: &[OsString]) -> Result<i32, TraceError> {
+pub fn complain_status(
+    policy: &Policy,
+    files: &[(String, Format)],
+    cmd: &[OsString],
+) -> Result<i32, TraceError> {
     let options = TraceOptions::new()
         .complain(policy.clone())
         .forward_signals(true);
     let traced = learn::trace(cmd, &options)?;
-    eprint!("{}", report(policy, &traced.denials));
+    crate::learn::report_fallback(&traced, false);
+    eprint!("{}", report(policy, files, &traced.denials));
     Ok(traced.exit.code())
 }
 
 /// The report: one paragraph per would-be-denied call, with what would allow it.
-pub fn report(policy: &Policy, denials: &[Denial]) -> String {
+pub fn report(policy: &Policy, files: &[(String, Format)], denials: &[Denial]) -> String {
     if denials.is_empty() {
         return "sysgate: complain mode: the profile would have denied nothing\n".into();
     }
@@ -53,13 +64,13 @@ pub fn report(policy: &Policy, denials: &[Denial]) -> String {
             "  {name} on {arch}: {} x{} (first by {})\n",
             d.action, d.count, d.exe
         ));
-        out.push_str(&format!("    {}\n", fix(policy, d, &name)));
+        out.push_str(&format!("    {}\n", fix(policy, files, d, &name)));
     }
     out
 }
 
 /// What would allow the call.
-fn fix(policy: &Policy, d: &Denial, name: &str) -> String {
+fn fix(policy: &Policy, files: &[(String, Format)], d: &Denial, name: &str) -> String {
     let allow_rule = format!("{{\"names\": [\"{name}\"], \"action\": \"SCMP_ACT_ALLOW\"}}");
     match d.by {
         DecidedBy::BadArch => format!(
@@ -95,6 +106,14 @@ fn fix(policy: &Policy, d: &Denial, name: &str) -> String {
                      widen its conditions, or allow it with --allow {name} / {allow_rule}",
                     args.join(" ")
                 )
+            } else if d.name.is_some() && !files.is_empty() {
+                // In each profile file's own format.
+                let arch = d.arch.unwrap_or_else(sysgate::arch::Arch::native);
+                let each: Vec<String> = files
+                    .iter()
+                    .map(|(file, format)| crate::explain::allow_in_file(name, file, *format, arch))
+                    .collect();
+                format!("allow with --allow {name}, {}", each.join(", "))
             } else if d.name.is_some() {
                 format!("allow with --allow {name}, or add {allow_rule} to the profile")
             } else {

@@ -11,8 +11,10 @@ use crate::profile_input::{self, TargetArgs};
 #[command(
     after_help = "Both profiles are read for the same target (--arch, --caps, --kernel) \
 and compared through the reference evaluator: per architecture, the syscalls and argument \
-ranges where the decisions differ, with both decisions (A -> B). Exit status 0 when they \
-decide alike, 1 when they differ, 2 on bad input, 74 when standard output cannot be written.\n\nExamples:\n  sysgate diff \
+ranges where the decisions differ, with both decisions (A -> B). An argument tested only by \
+masks is shown as `a0 & MASK == VALUE`, exactly; one tested by masks and plain comparisons \
+at once is shown as ranges marked approximate. Exit status 0 when they decide alike, 1 when \
+they differ, 2 on bad input, 74 when standard output cannot be written.\n\nExamples:\n  sysgate diff \
 docker-default.json converted.json --arch amd64\n  sysgate diff app.service \
 systemd:@system-service"
 )]

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use sysgate::arch::Arch;
 use sysgate::kernel::{AuditReader, AuditSource, SeccompRecord};
 use sysgate::policy::{Action, DecidedBy, Policy, Rule};
+use sysgate::profile::detect::Format;
 
 /// At most this many records are kept (kills and traps only); older ones are dropped.
 const MAX_KEPT: usize = 10_000;
@@ -124,10 +125,89 @@ impl AuditWatch {
 
 /// What the explanation may point at besides flags: the profiles given.
 pub struct Sources {
-    /// Profile files given with --profile (not built-ins).
-    pub files: Vec<String>,
+    /// Profile files given with --profile (not built-ins), each with the format it was
+    /// read as: the advice is written in that format.
+    pub files: Vec<(String, Format)>,
     /// Whether --default-action was given.
     pub default_from_flag: bool,
+}
+
+impl Sources {
+    /// The profile file a rule origin (`file:line:column`) points into, with its format.
+    fn file_of(&self, origin: &str) -> Option<&(String, Format)> {
+        self.files.iter().find(|(path, _)| {
+            origin
+                .strip_prefix(path.as_str())
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+    }
+}
+
+/// How to allow `name` in the profile `file` of format `format`, where nothing in it
+/// names the call (its default refuses it), in the format's own words.
+pub fn allow_in_file(name: &str, file: &str, format: Format, arch: Arch) -> String {
+    match format {
+        Format::Docker | Format::Oci | Format::Podman => format!(
+            "or add \"{name}\" to the \"names\" of a rule with \"action\": \"SCMP_ACT_ALLOW\" in \
+             {file}"
+        ),
+        Format::K8s => {
+            format!("or add {name} to the names of a rule with action: SCMP_ACT_ALLOW in {file}")
+        }
+        Format::Systemd => {
+            format!("or add the line `SystemCallFilter={name}` to the [Service] section of {file}")
+        }
+        Format::Lxc if lxc_version(file) == Some(1) => {
+            // Version 1 lists the host's syscall numbers.
+            match arch.syscall_number(name) {
+                Some(nr) => format!("or add the line `{nr}` ({name} on {arch}) to {file}"),
+                None => format!("or convert {file} to LXC version 2 and add `{name} allow`"),
+            }
+        }
+        Format::Lxc => format!(
+            "or add the line `{name} allow` to {file} (in its [all] section, or the one for \
+             {arch}, if it has sections)"
+        ),
+    }
+}
+
+/// How to allow `name` where the rule at `origin` in `file` (of `format`) refuses it.
+fn change_rule_in_file(name: &str, file: &str, origin: &str, format: Format) -> String {
+    match format {
+        // A later `SystemCallFilter=NAME` allows it in either mode: it adds to an allow
+        // list and takes out of a deny list.
+        Format::Systemd if systemd_line_denies(file, origin) => format!(
+            "or take {name} out of the `SystemCallFilter=~` line at {origin} (or add the line \
+             `SystemCallFilter={name}` after it)"
+        ),
+        Format::Systemd => format!(
+            "or add the line `SystemCallFilter={name}` after the allow list at {origin}, \
+             which does not name it"
+        ),
+        Format::Lxc => format!("or make the line at {origin} `{name} allow`"),
+        Format::Docker | Format::Oci | Format::Podman | Format::K8s => {
+            format!("or change the action of the rule at {origin}")
+        }
+    }
+}
+
+/// Whether the unit line `origin` (`file:line:column`) points at is a deny list
+/// (`SystemCallFilter=~...`).
+fn systemd_line_denies(file: &str, origin: &str) -> bool {
+    let line_no = origin[file.len()..]
+        .split(':')
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok());
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let line = line_no.and_then(|n| text.lines().nth(n.saturating_sub(1)));
+    line.and_then(|l| l.split_once('='))
+        .is_some_and(|(_, value)| value.trim_start().starts_with('~'))
+}
+
+/// An LXC policy file's version (its first line), if it can be read.
+fn lxc_version(file: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().next()?.trim().parse().ok()
 }
 
 /// The lines explaining `record` (the kill of `program`) under the installed `policy`.
@@ -213,7 +293,7 @@ pub fn explain(
         )),
         [one] => {
             out.push(format!("  decided by:  {}", one.describe(policy)));
-            out.extend(one.fix(policy, name_for_flag, sources));
+            out.extend(one.fix(policy, name_for_flag, arch, sources));
         }
         many => {
             out.push(
@@ -225,7 +305,7 @@ pub fn explain(
                 out.push(format!("    {}", d.describe(policy)));
             }
             if let Some(first) = many.first() {
-                out.extend(first.fix(policy, name_for_flag, sources));
+                out.extend(first.fix(policy, name_for_flag, arch, sources));
             }
         }
     }
@@ -251,7 +331,7 @@ impl Decider {
     }
 
     /// The exact change that would allow the call.
-    fn fix(self, policy: &Policy, name: &str, sources: &Sources) -> Vec<String> {
+    fn fix(self, policy: &Policy, name: &str, arch: Arch, sources: &Sources) -> Vec<String> {
         if name.is_empty() {
             return vec![
                 "  to allow it: the number is not in sysgate's syscall table, so no rule can \
@@ -273,18 +353,22 @@ impl Decider {
                          for {name})"
                     ));
                 } else {
+                    let change = match sources.file_of(origin) {
+                        Some((file, format)) => change_rule_in_file(name, file, origin, *format),
+                        None => format!("or change the action of the rule at {origin}"),
+                    };
                     out.push(format!(
                         "  to allow it: add `--allow {name}` (it replaces the profile's rules \
-                         for {name}), or change the action of the rule at {origin}"
+                         for {name}), {change}"
                     ));
                 }
             }
             Decider::Default => {
                 out.push(format!("  to allow it: add `--allow {name}`"));
-                for file in &sources.files {
+                for (file, format) in &sources.files {
                     out.push(format!(
-                        "               or add \"{name}\" to the \"names\" of a rule with \
-                         \"action\": \"SCMP_ACT_ALLOW\" in {file}"
+                        "               {}",
+                        allow_in_file(name, file, *format, arch)
                     ));
                 }
                 if sources.default_from_flag {
@@ -294,6 +378,13 @@ impl Decider {
         }
         out
     }
+}
+
+/// The line for a kill when explaining was turned off (`--explain=off`): nothing to advise.
+pub fn not_asked(program: &str) -> Vec<String> {
+    vec![format!(
+        "{program} was killed by SIGSYS; not explained (--explain=off)"
+    )]
 }
 
 /// The lines saying that a kill cannot be explained, and what would make it possible.
@@ -335,4 +426,133 @@ pub fn arch_list(arches: &[Arch]) -> String {
         .map(|a| a.name())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile_input::{self, TargetArgs};
+
+    /// The explanation of a uname kill on x86_64 under `text`, read from a file `name`.
+    fn explain_uname(name: &str, text: &str) -> (String, Vec<String>) {
+        let dir = std::env::temp_dir().join(format!("sysgate-explain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name).display().to_string();
+        std::fs::write(&path, text).unwrap();
+        // The target as the command line gives it without flags.
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            target: TargetArgs,
+        }
+        let target = <Cli as clap::Parser>::parse_from(["sysgate"]).target;
+        let loaded = profile_input::load(&path, &target).unwrap();
+        let nr = Arch::X86_64.syscall_number("uname").unwrap();
+        let decision = loaded.policy.decide(Arch::X86_64, nr, &[0; 6]);
+        let record = SeccompRecord::parse(&format!(
+            "audit(1.2:3): pid=1 sig=31 arch={:x} syscall={nr} compat=0 ip=0x0 code={:#x}",
+            Arch::X86_64.audit_arch(),
+            decision.action.to_ret()
+        ))
+        .unwrap();
+        let sources = Sources {
+            files: vec![(path.clone(), loaded.format)],
+            default_from_flag: false,
+        };
+        let lines = explain("uname", &record, &loaded.policy, &sources);
+        (path, lines)
+    }
+
+    fn advice_in(lines: &[String]) -> String {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("  to allow it:"))
+            .unwrap_or_else(|| panic!("no advice in {lines:#?}"));
+        lines[at..].join("\n")
+    }
+
+    #[test]
+    fn an_lxc_allow_list_gets_lxc_advice() {
+        let (path, lines) = explain_uname("lxc.seccomp", "2\nallowlist\n[all]\nread\nwrite\n");
+        let advice = advice_in(&lines);
+        assert!(
+            advice.contains(&format!(
+                "or add the line `uname allow` to {path} (in its [all] section, or the one \
+                 for x86_64, if it has sections)"
+            )),
+            "{advice}"
+        );
+        assert!(!advice.contains("\"names\""), "no Docker advice: {advice}");
+        // Version 1 lists numbers.
+        let (path, lines) = explain_uname("lxc-v1.seccomp", "1\nallowlist\n0\n1\n");
+        let advice = advice_in(&lines);
+        assert!(
+            advice.contains(&format!("or add the line `63` (uname on x86_64) to {path}")),
+            "{advice}"
+        );
+    }
+
+    #[test]
+    fn an_lxc_rule_is_changed_at_its_line() {
+        let (path, lines) = explain_uname("deny.seccomp", "2\ndenylist\n[all]\nuname kill\n");
+        let advice = advice_in(&lines);
+        assert!(
+            advice.contains(&format!("or make the line at {path}:4:1 `uname allow`")),
+            "{advice}"
+        );
+    }
+
+    #[test]
+    fn a_systemd_refusal_points_at_its_filter_line() {
+        let unit = "[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~uname\n\
+                    SystemCallErrorNumber=EPERM\n";
+        let (path, lines) = explain_uname("u.service", unit);
+        let all = lines.join("\n");
+        assert!(all.contains(&format!("({path}:3:19)")), "{all}");
+        assert!(
+            all.contains(&format!(
+                "or take uname out of the `SystemCallFilter=~` line at {path}:3:19 (or add \
+                 the line `SystemCallFilter=uname` after it)"
+            )),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn a_systemd_allow_list_gets_systemd_advice() {
+        let (path, lines) = explain_uname("a.service", "[Service]\nSystemCallFilter=read\n");
+        let all = lines.join("\n");
+        assert!(
+            all.contains(&format!(
+                "or add the line `SystemCallFilter=uname` after the allow list at {path}:2:1, \
+                 which does not name it"
+            )),
+            "{all}"
+        );
+        assert!(!all.contains("\"names\""), "no Docker advice: {all}");
+    }
+
+    #[test]
+    fn docker_json_keeps_its_advice() {
+        let json = r#"{"defaultAction": "SCMP_ACT_KILL_PROCESS",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#;
+        let (path, lines) = explain_uname("p.json", json);
+        let all = lines.join("\n");
+        assert!(
+            all.contains(&format!(
+                "or add \"uname\" to the \"names\" of a rule with \"action\": \
+                 \"SCMP_ACT_ALLOW\" in {path}"
+            )),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn explain_off_gives_no_advice() {
+        let lines = not_asked("uname");
+        assert_eq!(
+            lines,
+            ["uname was killed by SIGSYS; not explained (--explain=off)"]
+        );
+    }
 }

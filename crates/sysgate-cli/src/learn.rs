@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
-use sysgate::policy::{Action, Policy};
+use sysgate::policy::{Action, Policy, Syscall};
 use sysgate::profile::systemd_sets::SystemdVersion;
 use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
@@ -219,7 +219,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if let Some(profile) = &args.complain_with {
         let policy = read_profile(profile)?;
-        return crate::complain::run_complain(&policy, &args.cmd);
+        let files = [(profile.display().to_string(), ProfileFormat::Docker)];
+        return crate::complain::run_complain(&policy, &files, &args.cmd);
     }
     args.out.format.check_available()?;
     // Before CMD runs, which may take long: a profile that cannot be written fails now.
@@ -234,6 +235,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(t) => t,
         Err(e) => return trace_failed(e),
     };
+    report_fallback(&traced, args.quiet);
     let synth = SynthOptions {
         default_action: args.default_action.action(),
         args: args.args,
@@ -242,7 +244,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let learned = learn::synthesize(&traced.observations, &synth)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     let learned = with_earlier(learned, &earlier)?;
-    write_profile(&args.out, &learned.policy)?;
+    write_profile(&args.out, &learned.policy, args.quiet)?;
+    let status = traced.exit.code();
     if !args.quiet {
         let summary = learn::summarize(&traced.observations, 10);
         eprint!("{}", prefixed(&summary.to_string()));
@@ -252,8 +255,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
             learned.policy.rules().len(),
             Destination::from_arg(args.out.output.as_deref()).describe()
         );
+        if status != 0 {
+            // The profile is written all the same: what ran before the failure is real.
+            let shown = args.cmd[0].to_string_lossy();
+            let how = match traced.exit {
+                sysgate::learn::Exit::Signal(sig) => format!("was killed by signal {sig}"),
+                sysgate::learn::Exit::Code(code) => format!("exited with status {code}"),
+            };
+            eprintln!(
+                "sysgate: warning: {shown} failed ({how}): the profile holds only the calls it \
+                 made until then; sysgate exits with its status ({status})"
+            );
+        }
     }
-    Ok(exit_code(traced.exit.code()))
+    Ok(exit_code(status))
 }
 
 /// `sysgate learn merge`.
@@ -269,7 +284,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
     report_notes(&learned.notes);
-    write_profile(&args.out, &learned.policy)?;
+    write_profile(&args.out, &learned.policy, false)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -311,9 +326,36 @@ pub fn with_earlier(learned: Learned, earlier: &[Policy]) -> Result<Learned> {
 }
 
 /// Write the profile where `out` says, atomically for a file, through the profile writers
-/// (what a format cannot express is listed on stderr, written the more restrictive way).
-pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
+/// (what a format cannot express is listed on stderr, written the more restrictive way;
+/// `quiet` keeps only what would permit more).
+///
+/// A learned policy has no bad-arch action or ENOSYS rule of its own choosing: written for
+/// runc (Docker, OCI), it takes runc's (KILL_THREAD, ENOSYS above the largest syscall it
+/// names; both refuse, as the policy does), so nothing is listed as lost that the learned
+/// program never asked for.
+pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<()> {
     let format = out.format.profile_format();
+    let mut runc_reading;
+    let policy = if matches!(format, ProfileFormat::Docker | ProfileFormat::Oci) {
+        runc_reading = policy.clone();
+        runc_reading.attrs.bad_arch = Action::KillThread;
+        runc_reading.attrs.enosys_for_unknown_syscalls = false;
+        runc_reading.attrs.enosys_above = if matches!(
+            policy.default_action(),
+            Action::Allow | Action::Log | Action::Trace(_)
+        ) {
+            Default::default()
+        } else {
+            let names = policy.rules().iter().filter_map(|r| match &r.syscall {
+                Syscall::Name(n) => Some(n.as_str()),
+                Syscall::Number(_) => None,
+            });
+            sysgate::profile::docker::runc_enosys_thresholds(policy.arches(), names)
+        };
+        &runc_reading
+    } else {
+        policy
+    };
     let destination = Destination::from_arg(out.output.as_deref());
     let name = match &destination {
         Destination::File(p) => p.file_stem(),
@@ -352,7 +394,19 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy) -> Result<()> {
     written
         .losses
         .extend(widened.iter().map(|n| Loss::general(n.clone())));
+    if quiet {
+        written
+            .losses
+            .retain(|l| l.message.contains("MORE PERMISSIVE"));
+    }
     profile_output::emit(&written, format, false, &destination)
+}
+
+/// Say that the tracer fell back to another backend, and why (unless `quiet`).
+pub fn report_fallback(traced: &learn::Trace, quiet: bool) {
+    if let (Some(why), false) = (&traced.fallback, quiet) {
+        eprintln!("sysgate: note: {why}");
+    }
 }
 
 /// Each note on its own `sysgate: note:` line.

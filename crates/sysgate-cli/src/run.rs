@@ -65,7 +65,10 @@ for that syscall. Where several rules match a call, the most restrictive action 
 EXIT STATUS. The program's own status, or 128 + N when signal N killed it (159 for \
 SIGSYS, a seccomp kill). 125: sysgate could not build, fit or install the filter, so the \
 program was NOT started; nothing ever runs unfiltered. 126: the program could not be \
-executed; 127: it was not found (both after the filter was installed).\n\n\
+executed (sysgate says so when its filter refused execve); 127: it was not found (both \
+after the filter was installed). When the program exits with 127 and the filter refuses \
+calls the dynamic loader needs, sysgate lists them. The program is killed when sysgate \
+ends, even by SIGKILL.\n\n\
 SIGNALS. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to sysgate are \
 forwarded to the program (those the terminal sends reach it directly).\n\n\
 EXPLAINING A KILL. When the program dies by SIGSYS, sysgate prints the syscall (name, \
@@ -254,11 +257,16 @@ pub fn run(args: Args) -> Result<Finished> {
     let shown = program.to_string_lossy().into_owned();
     // Started posix_spawn-style (the child shares our memory until exec), with the signal
     // mask sysgate was started with.
+    // The program dies with sysgate, even when sysgate is killed with SIGKILL: nothing it
+    // leaves running is supervised or explained.
     let mut command = FilteredCommand::new(program, prepared);
-    command.args(rest).signal_mask(forwarder.original_mask());
+    command
+        .args(rest)
+        .signal_mask(forwarder.original_mask())
+        .kill_when_parent_dies();
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return spawn_failed(&shown, e, args.keep_caps),
+        Err(e) => return spawn_failed(&shown, e, args.keep_caps, &policy),
     };
     forwarder.attach(child.id());
     let pid = i32::try_from(child.id()).unwrap_or(0);
@@ -281,6 +289,7 @@ pub fn run(args: Args) -> Result<Finished> {
                     },
                     Err(e) => explain::unexplained(&shown, &e),
                 },
+                Err(_) if args.explain == ExplainMode::Off => explain::not_asked(&shown),
                 Err(why) => explain::unexplained(&shown, why),
             };
             for line in lines {
@@ -301,9 +310,76 @@ pub fn run(args: Args) -> Result<Finished> {
                     }
                 }
             }
-            Ok(Finished::Exited(status.code().unwrap_or(0)))
+            let code = status.code().unwrap_or(0);
+            if code == LOADER_FAILED {
+                for line in loader_refused(&shown, &policy) {
+                    eprintln!("sysgate: {line}");
+                }
+            }
+            Ok(Finished::Exited(code))
         }
     }
+}
+
+/// The status the dynamic loader (ld.so) exits with when it cannot load a program; shells
+/// use it for a command not found too.
+const LOADER_FAILED: i32 = 127;
+
+/// The calls glibc's and musl's dynamic loaders make to map a program and its libraries
+/// before `main` (and `writev` for their error message).
+const LOADER_CALLS: &[&str] = &[
+    "access",
+    "arch_prctl",
+    "brk",
+    "close",
+    "fstat",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "newfstatat",
+    "openat",
+    "pread64",
+    "read",
+    "set_tid_address",
+    "writev",
+];
+
+/// When a program exited with 127 and the policy refuses calls the dynamic loader needs on
+/// the native architecture, the lines that say so: the loader's own error message was
+/// most likely refused too, and 127 alone would read as "command not found".
+fn loader_refused(program: &str, policy: &Policy) -> Vec<String> {
+    let arch = arch::Arch::native();
+    let refused: Vec<(&str, Action, String)> = LOADER_CALLS
+        .iter()
+        .filter_map(|name| {
+            let nr = arch.syscall_number(name)?;
+            let decision = policy.decide(arch, nr, &[0; 6]);
+            (!decision.action.permits()).then(|| {
+                let by = match decision.by {
+                    sysgate::policy::DecidedBy::Rule(i) => format!("rule #{i}"),
+                    _ => "the default action".to_string(),
+                };
+                (*name, decision.action, by)
+            })
+        })
+        .collect();
+    if refused.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "{program} exited with status 127, and its filter refuses calls the dynamic loader \
+         makes before the program starts: if {program} is dynamically linked, the filter \
+         stopped it from loading (and its error message)"
+    )];
+    for (name, action, by) in &refused {
+        out.push(format!("  {name}: {action} ({by})"));
+    }
+    let flags: Vec<String> = refused
+        .iter()
+        .map(|(n, _, _)| format!("--allow {n}"))
+        .collect();
+    out.push(format!("  to allow them: {}", flags.join(" ")));
+    out
 }
 
 /// Start collecting audit records, or say why kills will not be explained.
@@ -327,10 +403,21 @@ fn start_explaining(
 }
 
 /// The program was not started: because of the filter, or because `exec` failed.
-fn spawn_failed(program: &str, err: SpawnError, keep_caps: bool) -> Result<Finished> {
+fn spawn_failed(
+    program: &str,
+    err: SpawnError,
+    keep_caps: bool,
+    policy: &Policy,
+) -> Result<Finished> {
     match err {
         SpawnError::Exec(err) => {
-            eprintln!("sysgate: cannot run {program}: {err}");
+            match execve_refused(policy, &err) {
+                Some((by, fix)) => eprintln!(
+                    "sysgate: cannot run {program}: its filter refuses execve, which starting \
+                     it needs ({by}); {fix}"
+                ),
+                None => eprintln!("sysgate: cannot run {program}: {err}"),
+            }
             if err.kind() == std::io::ErrorKind::NotFound {
                 Ok(Finished::NotFound)
             } else {
@@ -357,6 +444,33 @@ fn spawn_failed(program: &str, err: SpawnError, keep_caps: bool) -> Result<Finis
     }
 }
 
+/// When `exec` failed with the errno the policy answers `execve` with, what decided that
+/// and how to allow it (the filter is installed before `exec`, so it judges `execve`
+/// itself).
+fn execve_refused(policy: &Policy, err: &std::io::Error) -> Option<(String, String)> {
+    let arch = arch::Arch::native();
+    let nr = arch.syscall_number("execve")?;
+    let decision = policy.decide(arch, nr, &[0; 6]);
+    let Action::Errno(e) = decision.action else {
+        return None;
+    };
+    if err.raw_os_error() != Some(i32::from(e)) {
+        return None;
+    }
+    let allow = "allow it with --allow execve".to_string();
+    Some(match decision.by {
+        sysgate::policy::DecidedBy::Rule(i) => {
+            let rule = &policy.rules()[i];
+            let fix = match rule.origin.as_deref() {
+                Some(flag) if flag.starts_with("--deny") => format!("drop `{flag}`"),
+                _ => allow,
+            };
+            (format!("rule #{i}: {rule}"), fix)
+        }
+        _ => (format!("the default action {}", decision.action), allow),
+    })
+}
+
 /// The policy from the profiles and flags, and what an explanation may point at.
 /// `--complain`: the policy decides each call under the tracer, nothing is enforced.
 fn complain(args: &Args) -> Result<Finished> {
@@ -365,8 +479,8 @@ fn complain(args: &Args) -> Result<Finished> {
             eprintln!("sysgate: warning: {msg}");
         }
     };
-    let (policy, _) = build_policy(args, &warn)?;
-    match crate::complain::complain_status(&policy, &args.command) {
+    let (policy, sources) = build_policy(args, &warn)?;
+    match crate::complain::complain_status(&policy, &sources.files, &args.command) {
         Ok(code) => Ok(Finished::Exited(code)),
         Err(sysgate::learn::TraceError::NotFound { .. }) => Ok(Finished::NotFound),
         Err(sysgate::learn::TraceError::Exec { source, .. })
@@ -397,7 +511,7 @@ fn build_policy(args: &Args, warn: &dyn Fn(&str)) -> Result<(Policy, Sources)> {
     for spec in &specs {
         let loaded = profile_input::load(spec, &args.target)?;
         if std::path::Path::new(spec).exists() {
-            files.push(spec.clone());
+            files.push((spec.clone(), loaded.format));
         }
         for w in &loaded.warnings {
             warn(w);

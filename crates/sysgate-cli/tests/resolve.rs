@@ -50,6 +50,18 @@ fn same_output_as_scmp_sys_resolver() {
         &["-a", "x86", "--", "-101"],
         &["-a", "arm", "--", "-10001"],
         &["-a", "x86_64", "--", "-101"],
+        // A number without its ABI's marker is read with it (x32 bit, mips offsets).
+        &["-a", "x32", "0"],
+        &["-a", "x32", "547"],
+        &["-a", "x32", "548"],
+        &["-a", "mips", "1"],
+        &["-a", "mips", "400"],
+        &["-a", "mips", "4001"],
+        &["-a", "mips", "8001"],
+        &["-a", "mips64", "0"],
+        &["-a", "mips64", "4001"],
+        &["-a", "mipsel64n32", "0"],
+        &["-a", "x86_64", "1073741824"],
     ];
     for q in queries {
         let Some(theirs) = scmp_sys_resolver(q) else {

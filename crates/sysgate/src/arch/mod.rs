@@ -329,6 +329,16 @@ impl Arch {
         }
     }
 
+    /// The number a mips ABI adds to its syscall numbers (o32 4000, n64 5000, n32 6000).
+    const fn mips_abi_base(self) -> Option<u32> {
+        match self {
+            Arch::Mips | Arch::Mipsel => Some(4000),
+            Arch::Mips64 | Arch::Mipsel64 => Some(5000),
+            Arch::Mips64n32 | Arch::Mipsel64n32 => Some(6000),
+            _ => None,
+        }
+    }
+
     /// The syscall table this architecture uses.
     pub fn table(self) -> &'static SyscallTable {
         use tables::*;
@@ -607,10 +617,18 @@ impl Arch {
 
     /// The name libseccomp's `seccomp_syscall_resolve_num_arch` gives number `nr`: a kernel
     /// number's syscall, or for a negative number the pseudo syscall it stands for here (a
-    /// multiplexed call, or a name this architecture lacks).
+    /// multiplexed call, or a name this architecture lacks). As libseccomp does, a number
+    /// given without its ABI's marker is read with it: x32's 0 is `read` (0x40000000), and
+    /// mips o32's 1 is `exit` (4001), as are n64's 5000 + n and n32's 6000 + n.
     pub fn libseccomp_resolve_number(self, nr: i64) -> Option<&'static str> {
         if nr >= 0 {
-            return u32::try_from(nr).ok().and_then(|n| self.syscall_name(n));
+            let n = u32::try_from(nr).ok()?;
+            let n = match (self.x32_bit(), self.mips_abi_base()) {
+                (Some(bit), _) => n | bit,
+                (None, Some(base)) if n < base => n + base,
+                _ => n,
+            };
+            return self.syscall_name(n);
         }
         let pseudo = i32::try_from(nr).ok()?;
         let name = tables::pseudo_name(pseudo)?;

@@ -61,6 +61,8 @@ pub struct FilteredCommand {
     argv: Vec<CString>,
     filters: Arc<PreparedFilters>,
     mask: Option<libc::sigset_t>,
+    /// The signal the program gets when the thread that started it ends.
+    parent_death_signal: Option<c_int>,
     /// An argument that cannot be passed to `exec` (it holds a NUL byte).
     bad_arg: Option<String>,
 }
@@ -131,6 +133,7 @@ impl FilteredCommand {
             argv: Vec::new(),
             filters: filters.into(),
             mask: None,
+            parent_death_signal: None,
             bad_arg: None,
         };
         command.program = command.c_string(program.as_ref());
@@ -172,6 +175,17 @@ impl FilteredCommand {
         self
     }
 
+    /// Kill the program (SIGKILL) when the thread that calls [`FilteredCommand::spawn`]
+    /// ends, even by SIGKILL, so that it cannot outlive its supervisor
+    /// (`PR_SET_PDEATHSIG`, set before the filters are installed). Only for a thread that
+    /// lives as long as the program should: the kernel watches that thread, not the process.
+    /// The kernel clears it when the program executes a set-user-ID or set-group-ID file or
+    /// one with file capabilities.
+    pub fn kill_when_parent_dies(&mut self) -> &mut Self {
+        self.parent_death_signal = Some(libc::SIGKILL);
+        self
+    }
+
     /// Start the program. Returns once it runs under the filters, or with why it does not:
     /// it never runs unfiltered.
     pub fn spawn(&self) -> Result<FilteredChild, SpawnError> {
@@ -202,6 +216,9 @@ impl FilteredCommand {
             argv: argv.as_ptr(),
             filters: &self.filters,
             mask: self.mask.unwrap_or(old),
+            parent_death_signal: self.parent_death_signal.unwrap_or(0),
+            // SAFETY: getpid has no preconditions.
+            parent: unsafe { libc::getpid() },
             stage: Stage::NotReached,
             failure: None,
             exec_errno: 0,
@@ -265,6 +282,10 @@ struct ChildArgs<'a> {
     argv: *const *const libc::c_char,
     filters: &'a PreparedFilters,
     mask: libc::sigset_t,
+    /// 0, or the signal for `PR_SET_PDEATHSIG`.
+    parent_death_signal: c_int,
+    /// The parent's pid, to tell whether it died before the death signal was set.
+    parent: libc::pid_t,
     stage: Stage,
     failure: Option<RawFailure>,
     exec_errno: c_int,
@@ -300,6 +321,23 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> c_int {
     // SAFETY: a plain sigset copied from the parent; this process has one thread.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, &child.mask, std::ptr::null_mut()) };
 
+    if child.parent_death_signal != 0 {
+        // SAFETY: prctl with integer arguments; getppid has no preconditions. The parent
+        // may have died (SIGKILL) before the signal was armed: then nothing would send it,
+        // so stop here as it would have.
+        unsafe {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                child.parent_death_signal as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            if libc::getppid() != child.parent {
+                libc::_exit(127);
+            }
+        }
+    }
     child.stage = Stage::Installing;
     if let Err(failure) = child.filters.apply() {
         child.failure = Some(failure);

@@ -66,6 +66,8 @@ pub struct AuditLog {
     pub records: Vec<AuditRecord>,
     /// `line N: why` for each seccomp line that could not be read.
     pub problems: Vec<String>,
+    /// How many lines were read, seccomp records or not.
+    pub lines: usize,
 }
 
 impl AuditLog {
@@ -109,6 +111,7 @@ pub fn read_audit_log(mut input: impl BufRead) -> std::io::Result<AuditLog> {
             break;
         }
         line_no += 1;
+        log.lines = line_no;
         let line = String::from_utf8_lossy(&buf);
         match parse_audit_line(&line, line_no) {
             None => {}

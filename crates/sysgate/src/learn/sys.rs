@@ -18,11 +18,14 @@ pub(crate) use crate::kernel::sys::{check, Errno};
 pub(crate) mod pt {
     use std::ffi::c_uint;
     pub const CONT: c_uint = 7;
+    pub const SYSCALL: c_uint = 24;
+    pub const INTERRUPT: c_uint = 0x4207;
     pub const GETEVENTMSG: c_uint = 0x4201;
     pub const SEIZE: c_uint = 0x4206;
     pub const LISTEN: c_uint = 0x4208;
     pub const GET_SYSCALL_INFO: c_uint = 0x420e;
 
+    pub const O_TRACESYSGOOD: usize = 0x01;
     pub const O_TRACEFORK: usize = 0x02;
     pub const O_TRACEVFORK: usize = 0x04;
     pub const O_TRACECLONE: usize = 0x08;
@@ -37,6 +40,8 @@ pub(crate) mod pt {
     pub const EVENT_SECCOMP: i32 = 7;
     pub const EVENT_STOP: i32 = 128;
 
+    /// `PTRACE_SYSCALL_INFO_ENTRY`.
+    pub const INFO_ENTRY: u8 = 1;
     /// `PTRACE_SYSCALL_INFO_SECCOMP`.
     pub const INFO_SECCOMP: u8 = 3;
 }
@@ -152,9 +157,16 @@ pub(crate) fn seize(pid: i32, options: usize) -> Result<(), Errno> {
     ptrace(pt::SEIZE, pid, 0, options).map(|_| ())
 }
 
-/// `PTRACE_CONT`, delivering `sig` (0 for none).
-pub(crate) fn cont(pid: i32, sig: i32) -> Result<(), Errno> {
-    ptrace(pt::CONT, pid, 0, sig as usize).map(|_| ())
+/// `PTRACE_CONT`, delivering `sig` (0 for none); with `syscall_stops`, `PTRACE_SYSCALL`
+/// (stop again at the next syscall entry or exit).
+pub(crate) fn cont(pid: i32, sig: i32, syscall_stops: bool) -> Result<(), Errno> {
+    let request = if syscall_stops { pt::SYSCALL } else { pt::CONT };
+    ptrace(request, pid, 0, sig as usize).map(|_| ())
+}
+
+/// `PTRACE_INTERRUPT`: stop a seized tracee (it reports a `PTRACE_EVENT_STOP`).
+pub(crate) fn interrupt(pid: i32) -> Result<(), Errno> {
+    ptrace(pt::INTERRUPT, pid, 0, 0).map(|_| ())
 }
 
 /// `PTRACE_LISTEN`: leave a tracee in group-stop but report when it is continued.
@@ -195,7 +207,9 @@ pub(crate) fn seccomp_info(pid: i32) -> Result<SeccompInfo, Errno> {
     // SAFETY (of the pointer): the kernel writes at most `size` bytes into `buf`.
     ptrace(pt::GET_SYSCALL_INFO, pid, size, buf.as_mut_ptr() as usize)?;
     let head = buf[0].to_ne_bytes();
-    if head[0] != pt::INFO_SECCOMP {
+    // A syscall-entry stop lays out the number and arguments as a seccomp stop does; a
+    // syscall-exit stop has none.
+    if head[0] != pt::INFO_SECCOMP && head[0] != pt::INFO_ENTRY {
         return Err(Errno(libc::EINVAL));
     }
     Ok(SeccompInfo {

@@ -173,6 +173,10 @@ pub struct Trace {
     pub stops: u64,
     /// The backend that was used.
     pub backend: Backend,
+    /// Why [`Backend::Auto`] did not use the backend it stands for, when it did not
+    /// (another listener already watches this process: the kernel allows one in a filter
+    /// tree, so ptrace was used).
+    pub fallback: Option<String>,
 }
 
 /// Why a command could not be traced.
@@ -254,6 +258,51 @@ pub enum TraceError {
 /// # Ok::<(), sysgate::learn::TraceError>(())
 /// ```
 pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceError> {
+    let backend = options.backend.resolve();
+    match trace_with(argv, options, backend, Stops::Seccomp) {
+        // A process that already runs under a filter with a listener (an outer `sysgate
+        // learn`, a container whose runtime hands calls to a seccomp agent) cannot install
+        // another one: the kernel allows one listener in a filter tree (EBUSY). Nothing
+        // was executed (the child failed before exec): trace again with ptrace, which does
+        // not need a listener.
+        Err(TraceError::Filter { source, .. })
+            if options.backend == Backend::Auto
+                && backend == Backend::Notify
+                && source.raw_os_error() == Some(libc::EBUSY) =>
+        {
+            // The outer filter's USER_NOTIF outranks a SECCOMP_RET_TRACE of ours, so no
+            // seccomp stop would ever come: stop at every syscall entry instead.
+            let mut traced = trace_with(argv, options, Backend::Ptrace, Stops::Syscall)?;
+            traced.fallback = Some(
+                "this process already runs under a seccomp filter with a notification \
+                 listener (an outer `sysgate learn`, or a container's seccomp agent), and the \
+                 kernel allows one listener per filter tree: traced with ptrace syscall stops \
+                 instead of notify (slower)"
+                    .into(),
+            );
+            Ok(traced)
+        }
+        other => other,
+    }
+}
+
+/// Where the ptrace backend stops a tracee.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Stops {
+    /// At `PTRACE_EVENT_SECCOMP`, from a `SECCOMP_RET_TRACE` filter: once per call.
+    Seccomp,
+    /// At every syscall entry and exit (`PTRACE_SYSCALL`), with no filter: for a process
+    /// whose filters already hand calls to a listener, which outranks TRACE.
+    Syscall,
+}
+
+/// [`trace`] with one backend (not [`Backend::Auto`]).
+fn trace_with(
+    argv: &[OsString],
+    options: &TraceOptions,
+    backend: Backend,
+    stops: Stops,
+) -> Result<Trace, TraceError> {
     let first = argv.first().ok_or(TraceError::NoCommand)?;
     let program = first.to_string_lossy().into_owned();
     let path = find_program(first).ok_or_else(|| TraceError::NotFound {
@@ -263,7 +312,6 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
         program: program.clone(),
         source,
     };
-    let backend = options.backend.resolve();
 
     // Everything the child needs is built here: after fork it may not allocate.
     let c_path = cstring(path.as_os_str())?;
@@ -313,13 +361,18 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
             sys::report_and_exit(err_w, STAGE_SEIZE, 0);
         }
         sys::reset_child_signals();
-        let applied = match filter.apply() {
-            Err(f) if matches!(f.errno(), libc::EINVAL | libc::ENOSYS) => plain_filter.apply(),
-            other => other,
+        // With syscall stops the tracer sees every call without a filter.
+        let applied = match stops {
+            Stops::Syscall => None,
+            Stops::Seccomp => Some(match filter.apply() {
+                Err(f) if matches!(f.errno(), libc::EINVAL | libc::ENOSYS) => plain_filter.apply(),
+                other => other,
+            }),
         };
         match applied {
-            Err(f) => sys::report_and_exit(err_w, STAGE_FILTER, f.errno()),
-            Ok(a) => {
+            None => {}
+            Some(Err(f)) => sys::report_and_exit(err_w, STAGE_FILTER, f.errno()),
+            Some(Ok(a)) => {
                 // A plain store, not a system call: every call now goes to the listener,
                 // which the parent does not hold yet.
                 if let (Some(word), Some(fd)) = (published, a.listener) {
@@ -334,13 +387,23 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
     drop(err_w);
 
     if backend == Backend::Ptrace {
-        let opts = pt::O_TRACESECCOMP
+        let stop_at = match stops {
+            Stops::Seccomp => pt::O_TRACESECCOMP,
+            Stops::Syscall => pt::O_TRACESYSGOOD,
+        };
+        let opts = stop_at
             | pt::O_TRACEFORK
             | pt::O_TRACEVFORK
             | pt::O_TRACECLONE
             | pt::O_TRACEEXEC
             | pt::O_EXITKILL;
-        if let Err(e) = sys::seize(pid, opts) {
+        // Syscall stops begin once the tracee is resumed with PTRACE_SYSCALL from a stop:
+        // stop it now (it waits on the pipe), the loop resumes it.
+        let seized = sys::seize(pid, opts).and_then(|()| match stops {
+            Stops::Syscall => sys::interrupt(pid),
+            Stops::Seccomp => Ok(()),
+        });
+        if let Err(e) = seized {
             sys::kill(pid, libc::SIGKILL);
             sys::reap(pid);
             return Err(TraceError::Ptrace {
@@ -361,7 +424,7 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
     if options.forward_signals {
         sys::forward_signals_to(pid);
     }
-    let mut tracer = Tracer::new(pid, options);
+    let mut tracer = Tracer::new(pid, options, stops);
     // The child's calls before exec (the execve itself) are the program's start: count them
     // under the program, not under sysgate.
     let program_exe = std::fs::canonicalize(&path).unwrap_or(path);
@@ -397,6 +460,21 @@ pub fn trace(argv: &[OsString], options: &TraceOptions) -> Result<Trace, TraceEr
         let errno = i32::from_ne_bytes([report[4], report[5], report[6], report[7]]);
         let source = io::Error::from_raw_os_error(errno);
         return Err(match stage {
+            // Asked for notify by name: say why it cannot be had ([`trace`] falls back
+            // for Auto on the plain EBUSY).
+            STAGE_FILTER if options.backend == Backend::Notify && errno == libc::EBUSY => {
+                TraceError::Filter {
+                    program,
+                    source: io::Error::new(
+                        source.kind(),
+                        format!(
+                            "{source}: this process already runs under a filter with a \
+                             notification listener, and the kernel allows one per filter \
+                             tree; use the ptrace tracer"
+                        ),
+                    ),
+                }
+            }
             STAGE_FILTER => TraceError::Filter { program, source },
             STAGE_EXEC => TraceError::Exec { program, source },
             _ => TraceError::Spawn { program, source },
@@ -541,11 +619,18 @@ struct Tracer {
     execs: FastSet<CallKey>,
     /// The kernel refused to hand over the child's listener (ptrace permission).
     refused: Option<Errno>,
+    /// Stopped at every syscall entry and exit rather than by a filter.
+    syscall_stops: bool,
+    /// With syscall stops: whether the program has been executed (the child's own calls
+    /// before, but for the `execve`, are sysgate's, which a filter would not have seen).
+    started: bool,
 }
 
 impl Tracer {
-    fn new(main: i32, options: &TraceOptions) -> Tracer {
+    fn new(main: i32, options: &TraceOptions, stops: Stops) -> Tracer {
         Tracer {
+            syscall_stops: stops == Stops::Syscall,
+            started: false,
             main,
             exit: None,
             forward: options.forward_signals,
@@ -609,6 +694,15 @@ impl Tracer {
     fn stopped(&mut self, pid: i32, status: i32) {
         let sig = libc::WSTOPSIG(status);
         let resume_with = match status >> 16 {
+            // A syscall-entry or -exit stop (TRACESYSGOOD marks it): count entries.
+            0 if self.syscall_stops && sig == libc::SIGTRAP | 0x80 => {
+                if let Ok(info) = sys::seccomp_info(pid) {
+                    if self.started || self.execs.contains(&(info.arch, info.nr)) {
+                        self.count(pid, &info);
+                    }
+                }
+                0
+            }
             pt::EVENT_SECCOMP => {
                 self.syscall(pid);
                 0
@@ -623,6 +717,7 @@ impl Tracer {
                 0
             }
             pt::EVENT_EXEC => {
+                self.started = true;
                 // A thread other than the leader that executes takes over the leader's id;
                 // its old id is gone.
                 if let Ok(former) = sys::event_msg(pid) {
@@ -654,7 +749,7 @@ impl Tracer {
             _ => 0,
         };
         // ESRCH: the task was killed meanwhile; its exit comes next.
-        let _ = sys::cont(pid, resume_with);
+        let _ = sys::cont(pid, resume_with, self.syscall_stops);
     }
 
     /// A seccomp stop: count the call. The hot path.
@@ -830,6 +925,7 @@ impl Tracer {
             tasks: self.seen_tasks,
             stops: self.stops,
             backend,
+            fallback: None,
         }
     }
 }

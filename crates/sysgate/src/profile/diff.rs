@@ -6,8 +6,13 @@
 //! (the compiler's ranges, [`crate::compile::ranges::token_ranges`]) and each argument's value
 //! space at every constant either policy compares it with, and evaluates one representative of
 //! each piece. Between two such cut points every plain comparison (`==`, `<`, ...) has one
-//! answer, so the pieces are exact for them; masked comparisons (`(a & m) == v`) are checked at
-//! the values their constants produce.
+//! answer, so the pieces are exact for them. An argument tested only by masked comparisons
+//! (`(a & m) == v`) depends on nothing but `a & M`, `M` the union of their masks: it is cut
+//! into the classes `a & M == v`, one per value of those bits, and the classes that differ
+//! alike are merged back into as few `a & m == v` as the bits allow; those are exact too. An
+//! argument tested both ways, or by masks of more than [`MAX_MASK_BITS`] bits, is cut at the
+//! values the constants produce and its difference is marked approximate: the decisions differ
+//! at the piece's first value, not necessarily at every value of it.
 //!
 //! ```
 //! use sysgate::policy::{Action, Policy, Rule};
@@ -54,13 +59,40 @@ pub enum Difference {
         last: u32,
         /// The syscall's name if the range is one named syscall.
         name: Option<&'static str>,
-        /// Per argument, the value range where the decisions differ; empty: any arguments.
-        args: Vec<(usize, u64, u64)>,
+        /// Per argument, the values where the decisions differ; empty: any arguments.
+        args: Vec<(usize, ArgValues)>,
+        /// Whether `args` are approximate (an argument tested by masks and ranges at once):
+        /// the decisions differ at the first value of each, not necessarily at all of them.
+        approximate: bool,
         /// The first policy's decision.
         a: Action,
         /// The second policy's decision.
         b: Action,
     },
+}
+
+/// Values of one argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ArgValues {
+    /// Every value from the first to the second, both included.
+    Range(u64, u64),
+    /// Every value `a` with `a & mask == value`.
+    Masked {
+        /// The bits compared.
+        mask: u64,
+        /// What they equal.
+        value: u64,
+    },
+}
+
+impl ArgValues {
+    /// The first value of the set (the one evaluated).
+    fn first(self) -> u64 {
+        match self {
+            ArgValues::Range(lo, _) => lo,
+            ArgValues::Masked { value, .. } => value,
+        }
+    }
 }
 
 impl fmt::Display for Difference {
@@ -76,6 +108,7 @@ impl fmt::Display for Difference {
                 last,
                 name,
                 args,
+                approximate,
                 a,
                 b,
             } => {
@@ -88,19 +121,28 @@ impl fmt::Display for Difference {
                     (_, true) => write!(f, "{first} (no name)")?,
                     (_, false) => write!(f, "{first}..={last}")?,
                 }
-                for (i, (arg, lo, hi)) in args.iter().enumerate() {
+                for (i, (arg, values)) in args.iter().enumerate() {
                     f.write_str(if i == 0 { " when " } else { " and " })?;
-                    if lo == hi {
-                        write!(f, "a{arg} == {lo:#x}")?;
-                    } else {
-                        write!(f, "a{arg} in [{lo:#x}, {hi:#x}]")?;
+                    match values {
+                        ArgValues::Range(lo, hi) if lo == hi => write!(f, "a{arg} == {lo:#x}")?,
+                        ArgValues::Range(lo, hi) => write!(f, "a{arg} in [{lo:#x}, {hi:#x}]")?,
+                        ArgValues::Masked { mask, value } => {
+                            write!(f, "a{arg} & {mask:#x} == {value:#x}")?
+                        }
                     }
                 }
                 // Errnos named as this architecture numbers them (89 is ENOSYS on mips).
                 match arch {
-                    Some(arch) => write!(f, ": {} -> {}", a.on(*arch), b.on(*arch)),
-                    None => write!(f, ": {a} -> {b}"),
+                    Some(arch) => write!(f, ": {} -> {}", a.on(*arch), b.on(*arch))?,
+                    None => write!(f, ": {a} -> {b}")?,
                 }
+                if *approximate {
+                    f.write_str(
+                        " (approximate: masked and plain comparisons of one argument; \
+                         `sysgate check` gives the answer for a value)",
+                    )?;
+                }
+                Ok(())
             }
         }
     }
@@ -242,6 +284,45 @@ fn conds_for(p: &Policy, arch: Arch, nr: u32) -> Vec<ArgCond> {
     out
 }
 
+/// The most bits the masks testing one argument may have for it to be cut into exact
+/// classes (`a & M == v`, 2^bits of them).
+pub const MAX_MASK_BITS: u32 = 12;
+
+/// One argument's value space cut into pieces where every condition on it has one answer,
+/// and whether that is approximate (see the module documentation).
+fn arg_pieces(conds: &[&ArgCond], max: u64) -> (Vec<ArgValues>, bool) {
+    let mut masks = 0u64;
+    let mut plain = false;
+    for c in conds {
+        match c.op() {
+            CmpOp::MaskedEq(m) => masks |= m & max,
+            _ => plain = true,
+        }
+    }
+    let masked = conds.iter().any(|c| matches!(c.op(), CmpOp::MaskedEq(_)));
+    if masked && !plain && masks.count_ones() <= MAX_MASK_BITS {
+        // Every value of the mask's bits, in order: v walks the subsets of `masks`.
+        let mut classes = Vec::new();
+        let mut v = 0u64;
+        loop {
+            classes.push(ArgValues::Masked {
+                mask: masks,
+                value: v,
+            });
+            if v == masks {
+                break;
+            }
+            v = (v.wrapping_sub(masks)) & masks;
+        }
+        return (classes, false);
+    }
+    let ranges = cut_points(conds, max)
+        .into_iter()
+        .map(|(lo, hi)| ArgValues::Range(lo, hi))
+        .collect();
+    (ranges, masked)
+}
+
 /// Cut points of one argument: every constant, and the values masks produce.
 fn cut_points(conds: &[&ArgCond], max: u64) -> Vec<(u64, u64)> {
     let mut cuts: BTreeSet<u64> = BTreeSet::new();
@@ -319,11 +400,14 @@ fn differences_at(
         Some(ar) if !ar.args_are_64bit() => u64::from(u32::MAX),
         _ => u64::MAX,
     };
-    let mut per_arg: BTreeMap<usize, Vec<(u64, u64)>> = BTreeMap::new();
+    let mut per_arg: BTreeMap<usize, Vec<ArgValues>> = BTreeMap::new();
+    let mut approximate = false;
     for arg in 0..6 {
         let on: Vec<&ArgCond> = conds.iter().filter(|c| c.arg() == arg).collect();
         if !on.is_empty() {
-            per_arg.insert(arg, cut_points(&on, max));
+            let (pieces, approx) = arg_pieces(&on, max);
+            approximate |= approx;
+            per_arg.insert(arg, pieces);
         }
     }
     // Keep the product of intervals bounded.
@@ -336,30 +420,24 @@ fn differences_at(
             true
         }
     });
-    let args: Vec<(usize, Vec<(u64, u64)>)> = per_arg.into_iter().collect();
-    let mut out = Vec::new();
+    let args: Vec<(usize, Vec<ArgValues>)> = per_arg.into_iter().collect();
+    let mut found: Vec<Found> = Vec::new();
     let mut idx = vec![0usize; args.len()];
     loop {
         let mut values = [0u64; 6];
-        for (k, (arg, ivs)) in args.iter().enumerate() {
-            values[*arg] = ivs[idx[k]].0;
+        for (k, (arg, pieces)) in args.iter().enumerate() {
+            values[*arg] = pieces[idx[k]].first();
         }
         let x = a.decide_raw(token, first, &values).action;
         let y = b.decide_raw(token, first, &values).action;
         if x != y {
-            let ranges: Vec<(usize, u64, u64)> = args
+            let pieces: Vec<(usize, ArgValues)> = args
                 .iter()
                 .enumerate()
-                .map(|(k, (arg, ivs))| (*arg, ivs[idx[k]].0, ivs[idx[k]].1))
-                .filter(|(_, lo, hi)| !(*lo == 0 && *hi == max))
+                .map(|(k, (arg, pieces))| (*arg, pieces[idx[k]]))
                 .collect();
-            out.push(Difference::Calls {
-                arch,
-                token,
-                first,
-                last,
-                name,
-                args: ranges,
+            found.push(Found {
+                args: pieces,
                 a: x,
                 b: y,
             });
@@ -368,7 +446,27 @@ fn differences_at(
         let mut k = 0;
         loop {
             if k == args.len() {
-                return merge_arg_ranges(out);
+                let found = merge_masked(found);
+                let out = found.into_iter().map(|f| Difference::Calls {
+                    arch,
+                    token,
+                    first,
+                    last,
+                    name,
+                    // A whole value space, or a mask that tests nothing, says nothing.
+                    args: f
+                        .args
+                        .into_iter()
+                        .filter(|(_, v)| {
+                            !matches!(v, ArgValues::Masked { mask: 0, .. })
+                                && *v != ArgValues::Range(0, max)
+                        })
+                        .collect(),
+                    approximate,
+                    a: f.a,
+                    b: f.b,
+                });
+                return merge_arg_ranges(out.collect());
             }
             idx[k] += 1;
             if idx[k] < args[k].1.len() {
@@ -378,6 +476,84 @@ fn differences_at(
             k += 1;
         }
     }
+}
+
+/// Argument values where two decisions differ, before they become a [`Difference`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Found {
+    args: Vec<(usize, ArgValues)>,
+    a: Action,
+    b: Action,
+}
+
+/// The masked classes of each argument that differ alike (same decisions, same other
+/// arguments) merged into as few `a & m == v` as their bits allow.
+fn merge_masked(mut found: Vec<Found>) -> Vec<Found> {
+    let positions = found.first().map_or(0, |f| f.args.len());
+    for k in 0..positions {
+        // Group by everything but argument k's value; keep first-seen order.
+        let mut groups: Vec<(Found, u64, BTreeSet<u64>)> = Vec::new();
+        let mut rest = Vec::new();
+        for f in found {
+            let ArgValues::Masked { mask, value } = f.args[k].1 else {
+                rest.push(f);
+                continue;
+            };
+            let mut key = f.clone();
+            key.args[k].1 = ArgValues::Masked { mask, value: 0 };
+            match groups.iter_mut().find(|(g, m, _)| *g == key && *m == mask) {
+                Some((_, _, values)) => {
+                    values.insert(value);
+                }
+                None => groups.push((key, mask, BTreeSet::from([value]))),
+            }
+        }
+        for (key, mask, values) in groups {
+            for (mask, value) in cover(mask, &values) {
+                let mut f = key.clone();
+                f.args[k].1 = ArgValues::Masked { mask, value };
+                rest.push(f);
+            }
+        }
+        found = rest;
+    }
+    found
+}
+
+/// `(m, v)` pairs whose classes `a & m == v` together are exactly the values `a` with
+/// `a & mask` in `values` (each a subset of `mask`): split on the highest bit, and what both
+/// halves hold needs no test of it.
+fn cover(mask: u64, values: &BTreeSet<u64>) -> Vec<(u64, u64)> {
+    if values.is_empty() {
+        return Vec::new();
+    }
+    if mask == 0 {
+        return vec![(0, 0)];
+    }
+    let bit = 1u64 << (63 - mask.leading_zeros());
+    let rest = mask & !bit;
+    let clear: BTreeSet<u64> = values.iter().filter(|v| *v & bit == 0).copied().collect();
+    let set: BTreeSet<u64> = values
+        .iter()
+        .filter(|v| *v & bit != 0)
+        .map(|v| v & !bit)
+        .collect();
+    let both: BTreeSet<u64> = clear.intersection(&set).copied().collect();
+    let mut out = cover(rest, &both);
+    let only_clear: BTreeSet<u64> = clear.difference(&both).copied().collect();
+    out.extend(
+        cover(rest, &only_clear)
+            .into_iter()
+            .map(|(m, v)| (m | bit, v)),
+    );
+    let only_set: BTreeSet<u64> = set.difference(&both).copied().collect();
+    out.extend(
+        cover(rest, &only_set)
+            .into_iter()
+            .map(|(m, v)| (m | bit, v | bit)),
+    );
+    out.sort_by_key(|(m, v)| (*v, *m));
+    out
 }
 
 /// Neighbouring argument intervals of one argument with the same decisions become one.
@@ -394,15 +570,13 @@ fn merge_arg_ranges(diffs: Vec<Difference>) -> Vec<Difference> {
             Difference::Calls { args, a, b, .. },
         ) = (out.last_mut(), &d)
         {
-            if px == a
-                && py == b
-                && pa.len() == 1
-                && args.len() == 1
-                && pa[0].0 == args[0].0
-                && pa[0].2.checked_add(1) == Some(args[0].1)
+            if let ([(pk, ArgValues::Range(_, phi))], [(k, ArgValues::Range(lo, hi))]) =
+                (pa.as_mut_slice(), args.as_slice())
             {
-                pa[0].2 = args[0].2;
-                continue;
+                if px == a && py == b && pk == k && phi.checked_add(1) == Some(*lo) {
+                    *phi = *hi;
+                    continue;
+                }
             }
         }
         out.push(d);
@@ -446,6 +620,89 @@ mod tests {
         assert!(d
             .iter()
             .all(|d| d.to_string().starts_with("x86_64: clone (56) when a0")));
+    }
+
+    fn masked(mask: u64, value: u64) -> ArgCond {
+        ArgCond::new(0, CmpOp::MaskedEq(mask), value).unwrap()
+    }
+
+    #[test]
+    fn a_changed_mask_differs_exactly_where_the_masks_do() {
+        // Docker's clone rule, and the same with CLONE_NEWCGROUP (0x02000000) left out of
+        // the mask: they differ only where that bit is set and the others are clear.
+        let mut a = base();
+        a.add_rule(Rule::new(Action::Allow, "clone").with_cond(masked(0x7e02_0000, 0)))
+            .unwrap();
+        let mut b = base();
+        b.add_rule(Rule::new(Action::Allow, "clone").with_cond(masked(0x7c02_0000, 0)))
+            .unwrap();
+        let d: Vec<String> = diff(&a, &b).iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            d,
+            ["x86_64: clone (56) when a0 & 0x7e020000 == 0x2000000: ERRNO(1 EPERM) -> ALLOW"]
+        );
+        // Where they agree (0x10000000: both refuse), nothing covers it.
+        let nr = Arch::X86_64.syscall_number("clone").unwrap();
+        let at = |p: &Policy, v: u64| p.decide(Arch::X86_64, nr, &[v, 0, 0, 0, 0, 0]).action;
+        assert_eq!(at(&a, 0x1000_0000), at(&b, 0x1000_0000));
+        assert_ne!(at(&a, 0x0200_0000), at(&b, 0x0200_0000));
+    }
+
+    #[test]
+    fn masked_classes_merge_into_few_conditions() {
+        // Allowed when bit 0 is clear, or when bits 0 and 1 are both set: the other policy
+        // allows everything, so they differ when a0 & 3 == 1.
+        let mut a = base();
+        a.add_rule(Rule::new(Action::Allow, "clone").with_cond(masked(1, 0)))
+            .unwrap();
+        a.add_rule(Rule::new(Action::Allow, "clone").with_cond(masked(3, 3)))
+            .unwrap();
+        let mut b = base();
+        b.add_rule(Rule::new(Action::Allow, "clone")).unwrap();
+        let d: Vec<String> = diff(&a, &b).iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            d,
+            ["x86_64: clone (56) when a0 & 0x3 == 0x1: ERRNO(1 EPERM) -> ALLOW"]
+        );
+        // Two bits that do not matter are not tested.
+        let mut a = base();
+        a.add_rule(Rule::new(Action::Allow, "clone").with_cond(masked(0x10, 0)))
+            .unwrap();
+        a.add_rule(Rule::new(Action::Errno(13), "clone").with_cond(masked(0x21, 0x21)))
+            .unwrap();
+        let mut b = a.clone();
+        b.retain_rules(|r| r.action != Action::Errno(13));
+        let d: Vec<String> = diff(&a, &b).iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            d,
+            [
+                "x86_64: clone (56) when a0 & 0x31 == 0x21: ERRNO(13 EACCES) -> ALLOW",
+                "x86_64: clone (56) when a0 & 0x31 == 0x31: ERRNO(13 EACCES) -> ERRNO(1 EPERM)",
+            ]
+        );
+    }
+
+    #[test]
+    fn masks_mixed_with_ranges_are_marked_approximate() {
+        let mut a = base();
+        a.add_rule(Rule::new(Action::Allow, "clone").with_cond(masked(0x10, 0)))
+            .unwrap();
+        let mut b = base();
+        b.add_rule(
+            Rule::new(Action::Allow, "clone").with_cond(ArgCond::new(0, CmpOp::Lt, 0x100).unwrap()),
+        )
+        .unwrap();
+        let d = diff(&a, &b);
+        assert!(!d.is_empty());
+        for d in &d {
+            assert!(
+                d.to_string().ends_with(
+                    "(approximate: masked and plain comparisons of one argument; `sysgate \
+                     check` gives the answer for a value)"
+                ),
+                "{d}"
+            );
+        }
     }
 
     #[test]

@@ -457,6 +457,9 @@ struct List {
     /// Where the first assignment (the one that chose the mode) is.
     at: Location,
     entries: BTreeMap<String, Entry>,
+    /// Names a later assignment took out of `entries`, and where: the line that decided
+    /// them (`SystemCallFilter=~uname` after an allow list).
+    removed: BTreeMap<String, Location>,
 }
 
 #[derive(Default)]
@@ -665,6 +668,7 @@ impl Reader<'_> {
                     allow: !invert,
                     at: s.at.clone(),
                     entries: BTreeMap::new(),
+                    removed: BTreeMap::new(),
                 };
                 if filter && l.allow {
                     // An allow list starts with @default (systemd adds it implicitly).
@@ -767,6 +771,7 @@ impl Reader<'_> {
                 // (denying in a deny list) or (an errno entry in an allow list); else remove.
                 let add = (invert != list.allow) || (invert && list.allow && deny.is_some());
                 if add {
+                    list.removed.remove(n);
                     list.entries.insert(
                         n.to_string(),
                         Entry {
@@ -776,6 +781,7 @@ impl Reader<'_> {
                     );
                 } else {
                     list.entries.remove(n);
+                    list.removed.insert(n.to_string(), at.clone());
                 }
             }
         }
@@ -814,11 +820,13 @@ impl Reader<'_> {
                 };
                 return (action, Some(e.at.clone()));
             }
+            // A name a later line took out is decided there; any other by the line that
+            // chose the mode (not SystemCallErrorNumber=, which only says how).
+            let removed_at = name.and_then(|n| list.removed.get(n));
             if enosys && !name.is_some_and(|n| known.contains(n)) {
                 (Action::NamedErrno(Errno::ENOSYS), Some(list.at.clone()))
             } else if list.allow {
-                let at = st.error.as_ref().map_or(&list.at, |(_, at)| at).clone();
-                (neg, Some(at))
+                (neg, Some(removed_at.unwrap_or(&list.at).clone()))
             } else {
                 (Action::Allow, None)
             }

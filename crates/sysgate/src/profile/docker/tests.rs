@@ -448,6 +448,11 @@ fn a_repeated_index_with_other_indexes_takes_the_narrower_reading_and_warns() {
     );
     assert_eq!(l.warnings.len(), 1);
     assert!(l.warnings[0].contains("narrower"), "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].contains("runc ORs every condition, which would permit more;"),
+        "one sentence, no run of spaces: {:?}",
+        l.warnings
+    );
 
     // A deny: runc's reading, every condition ORed, denies more.
     let l = load(&profile(
@@ -471,6 +476,11 @@ fn a_repeated_index_with_other_indexes_takes_the_narrower_reading_and_warns() {
         Action::Allow
     );
     assert!(l.warnings[0].contains("denies more"), "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].contains("runc adds each condition as a rule of its own,"),
+        "one sentence, no run of spaces: {:?}",
+        l.warnings
+    );
 }
 
 #[test]

@@ -49,6 +49,39 @@ fn later_lines_add_and_remove() {
     assert_eq!(r.origin.as_deref(), Some("u:2:25"));
 }
 
+/// The origin of the rule for `name`.
+fn origin_of(policy: &Policy, name: &str) -> Option<String> {
+    let rule = policy.rules().iter().find(|r| r.syscall == name.into());
+    rule.and_then(|r| r.origin.clone())
+}
+
+#[test]
+fn a_refusal_cites_the_filter_line_that_decided_it() {
+    // `~uname` on line 3 takes uname out of the allow list: that line decided, not the
+    // line that started the list, nor SystemCallErrorNumber= (which only says how).
+    let text = "[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~uname\n\
+                SystemCallErrorNumber=EPERM\n";
+    let p = parse(text, "u.service", &x86_64()).unwrap().policy;
+    assert_eq!(decide(&p, "uname"), Action::Errno(1));
+    assert_eq!(origin_of(&p, "uname").as_deref(), Some("u.service:3:19"));
+    // A call the allow list never named is refused by the line that made it an allow list.
+    assert_eq!(
+        origin_of(&p, "sethostname").as_deref(),
+        Some("u.service:2:1")
+    );
+    // Without SystemCallErrorNumber= too.
+    let text = "[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~uname\n";
+    let p = parse(text, "u.service", &x86_64()).unwrap().policy;
+    assert_eq!(origin_of(&p, "uname").as_deref(), Some("u.service:3:19"));
+    // Added back later: the allowing line decides again.
+    let text =
+        "SystemCallFilter=@system-service\nSystemCallFilter=~uname\nSystemCallFilter=uname\n\
+                SystemCallFilter=~@clock\n";
+    let p = parse(text, "u", &x86_64()).unwrap().policy;
+    assert_eq!(decide(&p, "uname"), Action::Allow);
+    assert_eq!(origin_of(&p, "clock_settime").as_deref(), Some("u:4:19"));
+}
+
 #[test]
 fn deny_list_and_reset() {
     let text = "SystemCallFilter=read\nSystemCallFilter=\nSystemCallFilter=~@mount:EPERM ptrace\n\
