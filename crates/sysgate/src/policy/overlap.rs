@@ -183,7 +183,7 @@ pub(super) fn summarise(
         }
     }
     if pairs == 0 {
-        return (!complete).then(|| Summary {
+        return (!complete).then_some(Summary {
             rules: 0,
             pairs: 0,
             complete,
