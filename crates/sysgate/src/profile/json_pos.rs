@@ -418,7 +418,10 @@ mod tests {
         // multi-byte characters ahead of them (columns count characters, not bytes).
         let n = 20_000;
         let elements_text: Vec<String> = (0..n).map(|i| format!("{{\"é\":{i}}}")).collect();
-        let doc = format!("{{\"x\": 1,\n\"list\":[{}],\"last\":\"ü\"}}", elements_text.join(","));
+        let doc = format!(
+            "{{\"x\": 1,\n\"list\":[{}],\"last\":\"ü\"}}",
+            elements_text.join(",")
+        );
         let list = elements(&doc, Pos::START, &[Seg::Key("list")]);
         assert_eq!(list.len(), n);
         // `"list":[` is 8 characters; element k starts after the k elements and commas before.
