@@ -314,3 +314,94 @@ fn the_action_cache_layout_brings_filter_running_calls_closer() {
     );
     assert_eq!(cached_caches, plain_caches);
 }
+
+/// Each syscall allowed for `n` values of a1 spread apart (every other number), so that no two
+/// merge into one range, and different for each syscall, so that no two share their checks.
+fn compile_err(p: &Policy) -> CompileError {
+    match compile(p) {
+        Ok(c) => panic!(
+            "expected an error, got {} programs, {} instructions",
+            c.programs.len(),
+            c.total_insns()
+        ),
+        Err(e) => e,
+    }
+}
+
+fn ioctl_values(n: u64, syscalls: &[&str]) -> Policy {
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    for (k, name) in (0u64..).zip(syscalls) {
+        for v in 0..n {
+            let c = ArgCond::new(1, CmpOp::Eq, k * 1_000_000 + v * 2).unwrap();
+            p.add_rule(Rule::new(Action::Allow, *name).with_cond(c))
+                .unwrap();
+        }
+    }
+    p
+}
+
+#[test]
+fn regression_too_large_names_the_syscall_not_only_its_number() {
+    let err = compile_err(&ioctl_values(4000, &["ioctl"]));
+    assert!(
+        matches!(&err, CompileError::TooLarge { syscall, nr: 16, limit: MAX_INSNS, .. } if syscall == "ioctl"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("the rules for ioctl (syscall 16 "),
+        "{err}"
+    );
+}
+
+#[test]
+fn regression_a_policy_beyond_the_stack_limit_is_refused_before_it_is_laid_out() {
+    // 40,000 values need far more than the 32,768 instructions one thread's stacked filters
+    // may hold; before, compiling this took minutes and then blamed "syscall 16".
+    let err = compile_err(&ioctl_values(40_000, &["ioctl"]));
+    match &err {
+        CompileError::TooLargeForStack {
+            insns,
+            limit,
+            syscall,
+            arch,
+            syscall_insns,
+        } => {
+            assert_eq!(*limit, 32768);
+            assert!(*insns > 32768 && *syscall_insns > 32768);
+            assert_eq!((syscall.as_str(), *arch), ("ioctl", Arch::X86_64));
+        }
+        other => panic!("expected TooLargeForStack, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("the rules for ioctl on x86_64 alone need"),
+        "{text}"
+    );
+    // Many syscalls that each fit one filter but not all together in a stack.
+    let names = [
+        "read", "write", "open", "close", "stat", "fstat", "lstat", "poll", "lseek",
+    ];
+    let err = compile_err(&ioctl_values(3600, &names));
+    assert!(
+        matches!(err, CompileError::TooLargeForStack { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn regression_one_program_wanted_for_a_stack_says_so() {
+    // Fits a stack of a few filters, so `compile` succeeds, but not one program.
+    let p = ioctl_values(1000, &["read", "write", "open", "close", "stat", "fstat"]);
+    let compiled = compile(&p).unwrap();
+    assert!(compiled.programs.len() > 1);
+    let total: usize = compiled.programs.iter().map(|p| p.len()).sum();
+    assert!(total + 4 * (compiled.programs.len() - 1) <= 32768);
+    let err = Program::try_from(&p).unwrap_err();
+    assert!(
+        matches!(err, CompileError::NeedsStacking { programs, .. } if programs == compiled.programs.len()),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("syscall 0"), "{err}");
+}

@@ -529,17 +529,9 @@ impl Graph {
         points.retain(|p| *p <= limit);
         points.sort_unstable();
         points.dedup();
-        let value_at = |x: u64| {
-            decision
-                .entries
-                .iter()
-                .find(|(_, conds)| conds.iter().all(|c| c.holds(x)))
-                .map_or(decision.fallback, |(a, _)| *a)
-                .to_ret()
-        };
+        let values = first_matches(decision, &points, limit);
         let mut steps: Vec<(u64, u32)> = Vec::new();
-        for p in points {
-            let v = value_at(p);
+        for (p, v) in points.into_iter().zip(values) {
             if steps.last().is_none_or(|(_, last)| *last != v) {
                 steps.push((p, v));
             }
@@ -556,10 +548,11 @@ impl Graph {
             let base = u64::from(h) << 32;
             let mut starts = vec![0u32];
             let mut leaves = vec![value_at(base)];
-            for (s, v) in steps
-                .iter()
-                .filter(|(s, _)| *s > base && (*s >> 32) == u64::from(h))
-            {
+            // The steps inside this high word (they are sorted): a slice, not a filter over
+            // all of them for each high word.
+            let first = steps.partition_point(|(s, _)| *s <= base);
+            let end = steps.partition_point(|(s, _)| (*s >> 32) <= u64::from(h));
+            for (s, v) in &steps[first..end.max(first)] {
                 starts.push(*s as u32);
                 leaves.push(*v);
             }
@@ -626,6 +619,78 @@ impl Graph {
         }
         node
     }
+}
+
+/// For each of `points` (sorted, where the truth of the decision's single-argument conditions
+/// can change), the return value of the first entry whose conditions all hold there, or of the
+/// fallback. Each entry holds on one interval of values less some single values (`!=`), so it
+/// covers a few runs of points; the entries, most restrictive first, each paint the runs no
+/// earlier entry painted, skipping painted points through a "next unpainted" forest, so that
+/// every point is painted once: O((points + conditions) log points), where asking each point
+/// which entry holds first was O(points × entries).
+fn first_matches(decision: &Decision, points: &[u64], limit: u64) -> Vec<u32> {
+    let n = points.len();
+    let mut value: Vec<Option<u32>> = vec![None; n];
+    // next[i]: the first unpainted index at or after i (path-halving union-find).
+    let mut next: Vec<usize> = (0..=n).collect();
+    fn find(next: &mut [usize], mut i: usize) -> usize {
+        while next[i] != i {
+            next[i] = next[next[i]];
+            i = next[i];
+        }
+        i
+    }
+    let index_of = |x: u64| points.partition_point(|p| *p < x);
+    for (action, conds) in &decision.entries {
+        let (mut lo, mut hi) = (0u64, limit);
+        let mut excluded: Vec<u64> = Vec::new();
+        for c in conds {
+            let v = c.value();
+            match c.op() {
+                CmpOp::Eq => (lo, hi) = (lo.max(v), hi.min(v)),
+                CmpOp::Ne => excluded.push(v),
+                CmpOp::Lt => match v.checked_sub(1) {
+                    Some(m) => hi = hi.min(m),
+                    None => (lo, hi) = (1, 0),
+                },
+                CmpOp::Le => hi = hi.min(v),
+                CmpOp::Gt => match v.checked_add(1) {
+                    Some(m) => lo = lo.max(m),
+                    None => (lo, hi) = (1, 0),
+                },
+                CmpOp::Ge => lo = lo.max(v),
+                CmpOp::MaskedEq(_) => unreachable!("single_argument excludes masked compares"),
+            }
+        }
+        if lo > hi {
+            continue;
+        }
+        // The runs of point indexes inside [lo, hi], cut at each excluded value (a point, and
+        // so is the value after it).
+        excluded.retain(|v| (lo..=hi).contains(v));
+        excluded.sort_unstable();
+        excluded.dedup();
+        let (start, end) = (index_of(lo), points.partition_point(|p| *p <= hi));
+        let mut runs = Vec::with_capacity(excluded.len() + 1);
+        let mut from = start;
+        for v in excluded {
+            let at = index_of(v);
+            runs.push((from, at));
+            from = at + 1;
+        }
+        runs.push((from, end));
+        let ret = action.to_ret();
+        for (a, b) in runs {
+            let mut i = find(&mut next, a.min(n));
+            while i < b {
+                value[i] = Some(ret);
+                next[i] = i + 1;
+                i = find(&mut next, i + 1);
+            }
+        }
+    }
+    let fallback = decision.fallback.to_ret();
+    value.into_iter().map(|v| v.unwrap_or(fallback)).collect()
 }
 
 #[cfg(test)]

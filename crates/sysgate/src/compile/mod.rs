@@ -44,8 +44,9 @@ pub mod ranges;
 
 use std::sync::Arc;
 
-use crate::arch::Endian;
+use crate::arch::{Arch, Endian};
 use crate::bpf::{Insn, Program, MAX_INSNS};
+use crate::kernel::MAX_INSNS_PER_PATH;
 use crate::policy::{Action, Diagnostic, Policy, PolicyError};
 
 use graph::Graph;
@@ -61,10 +62,13 @@ pub enum CompileError {
     /// Even one syscall's rules on one architecture need more instructions than a filter
     /// may have.
     #[error(
-        "the rules for syscall {nr} (arch token {token:#x}) need {insns} instructions, more than \
-         the kernel's limit of {limit} for one filter; split them into fewer conditions"
+        "the rules for {syscall} (syscall {nr} on arch token {token:#x}) need {insns} \
+         instructions, more than the kernel's limit of {limit} for one filter; split them into \
+         fewer conditions"
     )]
     TooLarge {
+        /// The syscall's name on that architecture (`#nr` if it has none).
+        syscall: String,
         /// Audit token of the architecture.
         token: u32,
         /// First syscall number of the range that does not fit.
@@ -72,6 +76,41 @@ pub enum CompileError {
         /// Instructions it needs.
         insns: usize,
         /// The limit.
+        limit: usize,
+    },
+    /// The policy needs more instructions than the kernel lets one thread's stacked filters
+    /// hold together ([`MAX_INSNS_PER_PATH`], counting 4 more per filter after the first),
+    /// so no stack of filters can hold it. Found before the programs are laid out, from the
+    /// instructions each syscall's argument checks need at the least.
+    #[error(
+        "the policy needs at least {insns} instructions, more than the kernel's limit of {limit} \
+         for all stacked filters together; the rules for {syscall} on {arch} alone need \
+         {syscall_insns}: use fewer argument conditions (ranges instead of single values)"
+    )]
+    TooLargeForStack {
+        /// Instructions the policy needs at the least.
+        insns: usize,
+        /// The limit.
+        limit: usize,
+        /// The syscall whose rules need the most instructions.
+        syscall: String,
+        /// The architecture it was counted on.
+        arch: Arch,
+        /// What its rules need at the least.
+        syscall_insns: usize,
+    },
+    /// [`Program::try_from`] wants one program, and the policy needs several stacked ones
+    /// ([`compile`] gives them).
+    #[error(
+        "the policy needs {programs} stacked programs ({insns} instructions), more than one \
+         filter of at most {limit}; compile it into a stack instead"
+    )]
+    NeedsStacking {
+        /// How many programs it compiles to.
+        programs: usize,
+        /// Instructions over all of them.
+        insns: usize,
+        /// The limit for one.
         limit: usize,
     },
 }
@@ -187,6 +226,11 @@ pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, Comp
             (t, args_64bit)
         })
         .collect();
+    // Small policies cannot come near the limits; only large ones pay for the early check.
+    let conds: usize = policy.rules().iter().map(|r| r.conds.len()).sum();
+    if conds > EARLY_SIZE_CHECK_CONDS {
+        check_size(&tokens, options.max_insns)?;
+    }
     let mut out = Vec::new();
     let full = Share {
         token: None,
@@ -199,6 +243,24 @@ pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, Comp
         action_cache: options.action_cache,
     };
     build(&tokens, &layout, full, &mut out)?;
+    // What the kernel will count when the last of them is installed.
+    let total = out.iter().map(Vec::len).sum::<usize>() + 4 * out.len().saturating_sub(1);
+    if total > MAX_INSNS_PER_PATH {
+        // The lower bound above passed, so the argument checks fit; the number dispatch of
+        // each stacked program did not.
+        let (syscall, arch, syscall_insns) = sizes(&tokens)
+            .biggest
+            .map_or((String::from("no syscall"), Arch::X86_64, 0), |b| {
+                (b.0, b.1, b.4)
+            });
+        return Err(CompileError::TooLargeForStack {
+            insns: total,
+            limit: MAX_INSNS_PER_PATH,
+            syscall,
+            arch,
+            syscall_insns,
+        });
+    }
     let programs = out
         .into_iter()
         .map(|insns| Program::new(insns, endian))
@@ -218,15 +280,113 @@ impl TryFrom<&Policy> for Program {
         let options = Options::default();
         let compiled = compile_with(policy, &options)?;
         if compiled.programs.len() != 1 {
-            return Err(CompileError::TooLarge {
-                token: 0,
-                nr: 0,
+            return Err(CompileError::NeedsStacking {
+                programs: compiled.programs.len(),
                 insns: compiled.total_insns(),
                 limit: options.max_insns,
             });
         }
         Ok(compiled.programs.into_iter().next().expect("one program"))
     }
+}
+
+/// Above this many argument conditions in a policy, [`compile_with`] checks that the policy
+/// can fit the kernel's limits before it lays any program out.
+const EARLY_SIZE_CHECK_CONDS: usize = 1000;
+
+/// `nr`'s name on the token's first ABI, or `#nr`.
+fn syscall_name(t: &TokenRanges, nr: u32) -> String {
+    t.arches
+        .first()
+        .and_then(|a| a.syscall_name(nr))
+        .map_or_else(|| format!("#{nr}"), str::to_string)
+}
+
+/// The argument checks of every range with some, lowered once into one graph: per range, its
+/// root node, token index and first number.
+fn decision_roots(tokens: &[(TokenRanges, bool)]) -> (Graph, Vec<(graph::NodeId, usize, u32)>) {
+    let mut graph = Graph::new();
+    let mut roots = Vec::new();
+    for (t, (ranges, args_64bit)) in tokens.iter().enumerate() {
+        for (start, d) in &ranges.ranges {
+            if !d.entries.is_empty() {
+                roots.push((graph.decision(d, *args_64bit), t, *start));
+            }
+        }
+    }
+    (graph, roots)
+}
+
+/// How many nodes are reachable from `root` whose mark is not `stamp` (marking them with it).
+fn count_new(graph: &Graph, root: graph::NodeId, marks: &mut [u32], stamp: u32) -> usize {
+    let mut stack = vec![root];
+    let mut n = 0;
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut marks[id as usize], stamp) == stamp {
+            continue;
+        }
+        n += 1;
+        if let graph::Node::Test { pass, fail, .. } = graph.node(id) {
+            stack.extend([pass, fail]);
+        }
+    }
+    n
+}
+
+/// The argument checks in numbers: nodes of all of them together (shared nodes once), and
+/// the syscall whose checks need the most on their own (name, ABI, token index, number,
+/// nodes).
+struct Sizes {
+    total: usize,
+    biggest: Option<(String, Arch, usize, u32, usize)>,
+}
+
+fn sizes(tokens: &[(TokenRanges, bool)]) -> Sizes {
+    let (graph, roots) = decision_roots(tokens);
+    // Mark 1: counted in the total; marks from 2 on: counted for one root alone.
+    let mut total_marks = vec![0u32; graph.len()];
+    let mut alone_marks = vec![0u32; graph.len()];
+    let mut total = 0;
+    let mut biggest: Option<(String, Arch, usize, u32, usize)> = None;
+    for (k, (root, t, nr)) in roots.into_iter().enumerate() {
+        total += count_new(&graph, root, &mut total_marks, 1);
+        let alone = count_new(&graph, root, &mut alone_marks, k as u32 + 2);
+        if biggest.as_ref().is_none_or(|b| alone > b.4) {
+            let arch = tokens[t].0.arches.first().copied().unwrap_or(Arch::X86_64);
+            biggest = Some((syscall_name(&tokens[t].0, nr), arch, t, nr, alone));
+        }
+    }
+    Sizes { total, biggest }
+}
+
+/// Refuse, before anything is laid out, a policy no filter or stack of filters can hold.
+/// Every node of the decision graph becomes at least one instruction of the program that
+/// decides its syscall, so the nodes of all argument checks are a lower bound on the
+/// instructions of the stack, and one syscall's nodes on those of the program holding it.
+fn check_size(tokens: &[(TokenRanges, bool)], max_insns: usize) -> Result<(), CompileError> {
+    let Sizes { total, biggest } = sizes(tokens);
+    let Some((syscall, arch, t, nr, alone)) = biggest else {
+        return Ok(());
+    };
+    if total > MAX_INSNS_PER_PATH {
+        return Err(CompileError::TooLargeForStack {
+            insns: total,
+            limit: MAX_INSNS_PER_PATH,
+            syscall,
+            arch,
+            syscall_insns: alone,
+        });
+    }
+    if alone > max_insns {
+        return Err(CompileError::TooLarge {
+            syscall,
+            token: tokens[t].0.token,
+            nr,
+            insns: alone,
+            limit: max_insns,
+        });
+    }
+    Ok(())
 }
 
 /// Which part of the policy one program decides: all tokens, or one token's ranges
@@ -287,9 +447,11 @@ fn build(
             let (lo, hi) = share.range;
             let hi = hi.min(tokens[t].0.ranges.len());
             if hi - lo <= 1 {
+                let nr = tokens[t].0.ranges[lo].0;
                 return Err(CompileError::TooLarge {
+                    syscall: syscall_name(&tokens[t].0, nr),
                     token: tokens[t].0.token,
-                    nr: tokens[t].0.ranges[lo].0,
+                    nr,
                     insns: insns.len(),
                     limit: max,
                 });

@@ -38,6 +38,7 @@
 mod action;
 mod cond;
 mod errno;
+mod overlap;
 mod rule;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +49,7 @@ pub use action::{
 };
 pub use cond::{ArgCond, CmpOp, CondError};
 pub use errno::{Errno, Numbering};
+pub use overlap::OverlapPair;
 pub use rule::{Rule, RuleOn, Syscall, MAX_CONDS};
 
 use crate::arch::{Arch, Endian, Multiplexed, IPC_CALLS, SOCKETCALL_CALLS, X32_SYSCALL_BIT};
@@ -198,14 +200,22 @@ pub enum Diagnostic {
         /// How the call is multiplexed.
         via: Multiplexed,
     },
-    /// Two rules can match the same call with different actions; `winner` decides.
+    /// Rules on one syscall that can match the same call with different actions; where
+    /// several match, the most restrictive wins. One summary per syscall, however many rules
+    /// it has: how many rules and pairs overlap, and the first few pairs.
     Overlap {
-        /// First rule.
-        a: usize,
-        /// Second rule.
-        b: usize,
-        /// The rule whose action wins where both match.
-        winner: usize,
+        /// The syscall, as the architecture's table names it.
+        syscall: String,
+        /// How many of its rules overlap at least one other.
+        rules: usize,
+        /// How many pairs of rules overlap.
+        pairs: u64,
+        /// Whether every pair was accounted for. Pairs of conditional rules that are not all
+        /// `==` on the same arguments are checked one by one, up to a budget; past it,
+        /// `rules` and `pairs` count what was found (a lower bound).
+        complete: bool,
+        /// The first few overlapping pairs (at most three), in rule order.
+        examples: Vec<OverlapPair>,
     },
 }
 
@@ -229,11 +239,49 @@ impl Diagnostic {
                 arch.syscall_name(via.syscall).unwrap_or("multiplexer"),
                 via.call
             ),
-            Diagnostic::Overlap { a, b, winner } => format!(
-                "{} and {} overlap with different actions; where both match, #{winner} wins",
-                r(a),
-                r(b)
-            ),
+            Diagnostic::Overlap {
+                syscall,
+                rules,
+                pairs,
+                complete,
+                examples,
+            } => {
+                let pair = |p: &OverlapPair| {
+                    format!(
+                        "{} and {}: where both match, #{} wins",
+                        r(&p.a),
+                        r(&p.b),
+                        p.winner
+                    )
+                };
+                match (examples.as_slice(), *pairs, *complete) {
+                    ([only], 1, true) => format!(
+                        "{} and {} overlap with different actions; where both match, #{} wins",
+                        r(&only.a),
+                        r(&only.b),
+                        only.winner
+                    ),
+                    (_, 0, _) => format!(
+                        "{syscall}: too many conditional rules with different actions to check \
+                         them all for overlaps; where several match, the most restrictive wins"
+                    ),
+                    _ => {
+                        let at_least = if *complete { "" } else { "at least " };
+                        let shown: Vec<String> = examples.iter().map(pair).collect();
+                        let more = *pairs - examples.len() as u64;
+                        let more = if more > 0 {
+                            format!("; {at_least}{more} more")
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "{syscall}: {at_least}{rules} rules overlap with different actions \
+                             in {at_least}{pairs} pairs, the most restrictive winning: {}{more}",
+                            shown.join("; ")
+                        )
+                    }
+                }
+            }
         }
     }
 }
@@ -689,6 +737,8 @@ impl Policy {
     pub fn diagnostics(&self) -> Result<Vec<Diagnostic>, PolicyError> {
         self.check()?;
         let mut out = BTreeSet::new();
+        let mut overlaps: std::collections::BTreeMap<String, overlap::Summary> = Default::default();
+        let mut budget = overlap::PAIR_CHECKS;
         for &arch in &self.arches {
             for (i, rule) in self.rules.iter().enumerate() {
                 let Syscall::Name(name) = &rule.syscall else {
@@ -705,34 +755,43 @@ impl Policy {
                     }
                 }
             }
-            // Overlaps, per syscall number.
+            // Overlaps, per syscall number, summarised per syscall.
             let mut by_nr: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
             for (i, rule) in self.rules.iter().enumerate() {
                 if let Some(nr) = self.rule_targets(rule, arch) {
                     by_nr.entry(nr).or_default().push(i);
                 }
             }
-            for rules in by_nr.values() {
-                for (x, &a) in rules.iter().enumerate() {
-                    for &b in &rules[x + 1..] {
-                        let (ra, rb) = (&self.rules[a], &self.rules[b]);
-                        if ra.action == rb.action {
-                            continue;
-                        }
-                        let both: Vec<ArgCond> =
-                            ra.conds.iter().chain(&rb.conds).copied().collect();
-                        if conds_satisfiable(&both, arch.args_are_64bit()) {
-                            let winner = if rb.action.precedence() < ra.action.precedence() {
-                                b
-                            } else {
-                                a
-                            };
-                            out.insert(Diagnostic::Overlap { a, b, winner });
-                        }
+            for (nr, group) in by_nr {
+                if group.len() < 2 {
+                    continue;
+                }
+                let summary =
+                    overlap::summarise(&self.rules, &group, arch.args_are_64bit(), &mut budget);
+                if let Some(summary) = summary {
+                    let syscall = arch
+                        .syscall_name(nr)
+                        .map_or_else(|| nr.to_string(), str::to_string);
+                    // The same rules usually overlap alike on every architecture: keep the
+                    // summary with the most pairs.
+                    let kept = overlaps.entry(syscall).or_insert_with(|| summary.clone());
+                    if summary.pairs > kept.pairs {
+                        *kept = summary;
                     }
                 }
             }
         }
+        out.extend(
+            overlaps
+                .into_iter()
+                .map(|(syscall, s)| Diagnostic::Overlap {
+                    syscall,
+                    rules: s.rules,
+                    pairs: s.pairs,
+                    complete: s.complete,
+                    examples: s.examples,
+                }),
+        );
         Ok(out.into_iter().collect())
     }
 }

@@ -270,11 +270,40 @@ pub fn read(spec: &str, target: &Target, options: &ReadOptions) -> Result<Read, 
             });
         }
     }
-    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ProfileError::Io {
         path: PathBuf::from(path),
         source,
     })?;
+    // Binary data: the first NUL byte, or the first byte that is not UTF-8, whichever is first.
+    let bad = match std::str::from_utf8(&bytes) {
+        Ok(_) => None,
+        Err(e) => Some(e.valid_up_to()),
+    };
+    let nul = bytes[..bad.unwrap_or(bytes.len())]
+        .iter()
+        .position(|b| *b == 0);
+    if let Some(offset) = nul.or(bad) {
+        return Err(not_text(spec, &bytes, offset));
+    }
+    let text = String::from_utf8(bytes).expect("checked above");
     read_text(&text, spec, target, options)
+}
+
+/// Where the byte at `offset` (the first that is not text) sits: its line and column (in
+/// characters, counting the valid text before it) and byte offset.
+fn not_text(source: &str, bytes: &[u8], offset: usize) -> ProfileError {
+    // Everything before `offset` is valid UTF-8.
+    let before = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let column = before[line_start..].chars().count() + 1;
+    ProfileError::NotText {
+        source_name: source.to_string(),
+        line,
+        column,
+        offset,
+        byte: bytes[offset],
+    }
 }
 
 #[cfg(test)]

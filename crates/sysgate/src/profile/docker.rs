@@ -830,11 +830,47 @@ fn unsigned(v: NumberSeen) -> Result<u64, String> {
     match v {
         NumberSeen::Unsigned(u) => Ok(u),
         NumberSeen::Negative(i) => Err(format!("{i} does not fit in unsigned 64 bits: {RANGE}")),
-        NumberSeen::Float(f) if f.fract() == 0.0 && f.abs() >= 1.8e19 => {
-            Err(format!("{f} does not fit in 64 bits: {RANGE}"))
-        }
-        NumberSeen::Float(f) => Err(format!("{f} is not an integer: {RANGE}")),
+        NumberSeen::Float(f) if f.fract() == 0.0 && f.abs() >= 1.8e19 => Err(format!(
+            "{} does not fit in 64 bits: {RANGE}",
+            as_written(f)
+        )),
+        NumberSeen::Float(f) => Err(format!("{} is not an integer: {RANGE}", as_written(f))),
     }
+}
+
+/// Marks where a message shows a number serde_json only hands over as a float, so that
+/// [`json_error`] can put the number back as the profile wrote it
+/// (`123456789012345678901234567890`, not `123456789012345680000000000000`; `1e3`, not `1000`).
+const WRITTEN: char = '\u{1}';
+
+fn as_written(f: f64) -> String {
+    format!("{WRITTEN}{f}{WRITTEN}")
+}
+
+/// Replace the marked number in `message` by the number token at `line`:`column` of `text`
+/// (1-based, in characters), or by the float itself if no number starts there.
+fn number_as_written(message: &str, text: &str, line: usize, column: usize) -> String {
+    let mut parts = message.splitn(3, WRITTEN);
+    let (Some(before), Some(float), Some(after)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return message.to_string();
+    };
+    let token: String = text
+        .split('\n')
+        .nth(line.saturating_sub(1))
+        .map(|l| {
+            l.chars()
+                .skip(column.saturating_sub(1))
+                .take_while(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+                .collect()
+        })
+        .unwrap_or_default();
+    let shown = if token.parse::<f64>().is_ok() {
+        token.as_str()
+    } else {
+        float
+    };
+    format!("{before}{shown}{after}")
 }
 
 /// The numeric shapes serde_json hands a visitor.
@@ -981,7 +1017,8 @@ impl<'de> Deserialize<'de> for ErrnoName {
 
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<ErrnoName, E> {
                 Err(E::custom(format!(
-                    "errno {n} is not an integer: expected {EXPECTING}"
+                    "errno {} is not an integer: expected {EXPECTING}",
+                    as_written(n)
                 )))
             }
         }
@@ -1044,6 +1081,7 @@ fn json_error(text: &str, source: &str, e: serde_json::Error) -> DockerError {
     match e.classify() {
         serde_json::error::Category::Data => {
             let (line, column) = json_pos::value_start(text, line, column);
+            let message = number_as_written(&message, text, line, column);
             DockerError::Invalid {
                 at: Location { line, column, ..at },
                 message,

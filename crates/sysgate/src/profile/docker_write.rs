@@ -44,7 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -275,8 +275,10 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
 
     // Entries: rules grouped by (action, conditions).
     let mut groups: BTreeMap<Group, BTreeSet<String>> = BTreeMap::new();
-    for rule in policy.rules() {
-        let Some(rule) = expressible_rule(policy, rule, &mut losses) else {
+    let siblings = Siblings::new(policy);
+    let mut budget = PAIR_CHECKS;
+    for i in 0..policy.rules().len() {
+        let Some(rule) = expressible_rule(policy, &siblings, i, &mut budget, &mut losses) else {
             continue;
         };
         for name in names_of(policy, &rule, &mut losses) {
@@ -332,31 +334,96 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
     Written { text, losses }
 }
 
+/// How many pairs of conditional rules [`write_dialect`] checks one by one for a rule that
+/// runc drops (its action is the default) beating a more permissive one; past it, such a rule
+/// is taken to beat one (the loss is listed rather than missed).
+const PAIR_CHECKS: usize = 1_000_000;
+
+/// The rules on each syscall, gathered once so that what one rule needs to know about the
+/// others on its syscall does not take a pass over the whole policy per rule.
+struct Siblings<'a> {
+    /// The indexes of the rules on each syscall.
+    by_syscall: HashMap<&'a Syscall, Vec<usize>>,
+    /// Per syscall, its two most restrictive unconditional rules (index and action).
+    unconditional: HashMap<&'a Syscall, Vec<(usize, Action)>>,
+    /// Per syscall, the precedence of its most permissive rule that can match at all.
+    most_permissive: HashMap<&'a Syscall, i32>,
+}
+
+impl<'a> Siblings<'a> {
+    fn new(policy: &'a Policy) -> Siblings<'a> {
+        let mut by_syscall: HashMap<&Syscall, Vec<usize>> = HashMap::new();
+        let mut unconditional: HashMap<&Syscall, Vec<(usize, Action)>> = HashMap::new();
+        let mut most_permissive: HashMap<&Syscall, i32> = HashMap::new();
+        for (i, r) in policy.rules().iter().enumerate() {
+            by_syscall.entry(&r.syscall).or_default().push(i);
+            if crate::policy::conds_satisfiable(&r.conds, true) {
+                let p = most_permissive.entry(&r.syscall).or_insert(i32::MIN);
+                *p = (*p).max(r.action.precedence());
+            }
+            if r.conds.is_empty() {
+                let top = unconditional.entry(&r.syscall).or_default();
+                top.push((i, r.action));
+                top.sort_by_key(|(_, a)| a.precedence());
+                top.truncate(2);
+            }
+        }
+        Siblings {
+            by_syscall,
+            unconditional,
+            most_permissive,
+        }
+    }
+
+    /// The most restrictive action of the unconditional rules on rule `i`'s syscall other
+    /// than rule `i`.
+    fn other_unconditional(&self, policy: &Policy, i: usize) -> Option<Action> {
+        self.unconditional
+            .get(&policy.rules()[i].syscall)?
+            .iter()
+            .find(|(j, _)| *j != i)
+            .map(|(_, a)| *a)
+    }
+}
+
 /// The rule as runc will read it back, or `None` if it must be dropped (each a loss).
-fn expressible_rule(policy: &Policy, rule: &Rule, losses: &mut Vec<Loss>) -> Option<Rule> {
+fn expressible_rule(
+    policy: &Policy,
+    siblings: &Siblings<'_>,
+    i: usize,
+    budget: &mut usize,
+    losses: &mut Vec<Loss>,
+) -> Option<Rule> {
+    let rule = &policy.rules()[i];
     let name = rule.syscall.to_string();
     // What the call gets when this rule does not match.
-    let fallback = policy
-        .rules()
-        .iter()
-        .filter(|r| r.syscall == rule.syscall && r.conds.is_empty() && !std::ptr::eq(*r, rule))
-        .map(|r| r.action)
-        .reduce(Action::most_restrictive)
+    let fallback = siblings
+        .other_unconditional(policy, i)
         .unwrap_or(policy.default_action());
     if rule.action == policy.default_action() {
         // runc drops it. It only mattered where it beat a more permissive rule.
-        let beaten = policy.rules().iter().any(|r| {
-            r.syscall == rule.syscall
-                && r.action.precedence() > rule.action.precedence()
-                && crate::policy::conds_satisfiable(
-                    &r.conds
-                        .iter()
-                        .chain(&rule.conds)
-                        .copied()
-                        .collect::<Vec<_>>(),
-                    true,
-                )
-        });
+        let more_permissive = siblings
+            .most_permissive
+            .get(&rule.syscall)
+            .is_some_and(|p| *p > rule.action.precedence());
+        let beaten = more_permissive
+            && (rule.conds.is_empty()
+                || siblings.by_syscall[&rule.syscall].iter().any(|&j| {
+                    if *budget == 0 {
+                        return true;
+                    }
+                    *budget -= 1;
+                    let r = &policy.rules()[j];
+                    r.action.precedence() > rule.action.precedence()
+                        && crate::policy::conds_satisfiable(
+                            &r.conds
+                                .iter()
+                                .chain(&rule.conds)
+                                .copied()
+                                .collect::<Vec<_>>(),
+                            true,
+                        )
+                }));
         if beaten {
             losses.push(Loss::about(
                 name,
@@ -456,6 +523,33 @@ mod tests {
             .collect();
         r.sort();
         r
+    }
+
+    #[test]
+    fn dropped_default_action_rules_are_a_loss_only_where_they_beat_a_more_permissive_one() {
+        use crate::policy::{ArgCond, CmpOp, Rule};
+        let eq = |v| ArgCond::new(1, CmpOp::Eq, v).unwrap();
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64]).unwrap();
+        for rule in [
+            Rule::new(Action::Allow, "ioctl").with_cond(eq(1)),
+            Rule::new(Action::Errno(1), "ioctl").with_cond(eq(1)),
+            Rule::new(Action::Errno(1), "ioctl").with_cond(eq(2)),
+            Rule::new(Action::Errno(1), "read"),
+            Rule::new(Action::Log, "write"),
+            Rule::new(Action::Errno(1), "write"),
+        ] {
+            p.add_rule(rule).unwrap();
+        }
+        let written = write(&p, None);
+        let widened: Vec<&str> = written
+            .losses
+            .iter()
+            .filter(|l| l.message.contains("MORE PERMISSIVE"))
+            .map(|l| l.syscall.as_deref().unwrap_or(""))
+            .collect();
+        // ioctl's a1 == 1 rule beat the allow; a1 == 2 and read beat nothing; write's did.
+        assert_eq!(widened, ["ioctl", "write"], "{:?}", written.losses);
     }
 
     #[test]

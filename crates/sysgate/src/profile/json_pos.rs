@@ -150,30 +150,30 @@ struct Scanner<'a> {
     bytes: &'a [u8],
     i: usize,
     line: usize,
-    line_start: usize,
+    /// A byte offset on the current line and its 0-based character column: columns are
+    /// counted on from the last one computed, so that the positions of every element of a
+    /// one-line (minified) document cost one pass over the line, not one pass each.
+    anchor: (usize, usize),
 }
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str, from: Pos) -> Scanner<'a> {
+        // `from` is a position this module returned, so its column is that of its offset:
+        // no need to look back for the start of its line.
         let i = from.offset.min(text.len());
-        let line_start = text.as_bytes()[..i]
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |p| p + 1);
         Scanner {
             text,
             bytes: text.as_bytes(),
             i,
             line: from.line,
-            line_start,
+            anchor: (i, from.column.saturating_sub(1)),
         }
     }
 
-    fn pos(&self) -> Pos {
-        let column = self
-            .text
-            .get(self.line_start..self.i)
-            .map_or(0, |s| s.chars().count());
+    fn pos(&mut self) -> Pos {
+        let (at, column) = self.anchor;
+        let column = column + self.text.get(at..self.i).map_or(0, |s| s.chars().count());
+        self.anchor = (self.i, column);
         Pos {
             line: self.line,
             column: column + 1,
@@ -187,7 +187,7 @@ impl<'a> Scanner<'a> {
 
     fn newline(&mut self) {
         self.line += 1;
-        self.line_start = self.i + 1;
+        self.anchor = (self.i + 1, 0);
     }
 
     fn ws(&mut self) {
@@ -410,6 +410,37 @@ mod tests {
         assert_eq!(value_start(doc, 2, 5), (2, 5));
         assert_eq!(value_start(doc, 9, 1), (9, 1));
         assert_eq!(value_start(doc, 1, 400), (1, 400));
+    }
+
+    #[test]
+    fn positions_late_on_a_very_long_line_are_right() {
+        // A minified profile: every element on line 2, after a line of its own, with
+        // multi-byte characters ahead of them (columns count characters, not bytes).
+        let n = 20_000;
+        let elements_text: Vec<String> = (0..n).map(|i| format!("{{\"é\":{i}}}")).collect();
+        let doc = format!(
+            "{{\"x\": 1,\n\"list\":[{}],\"last\":\"ü\"}}",
+            elements_text.join(",")
+        );
+        let list = elements(&doc, Pos::START, &[Seg::Key("list")]);
+        assert_eq!(list.len(), n);
+        // `"list":[` is 8 characters; element k starts after the k elements and commas before.
+        let expected_column = |k: usize| {
+            9 + elements_text[..k]
+                .iter()
+                .map(|e| e.chars().count() + 1)
+                .sum::<usize>()
+        };
+        for k in [0, 1, n / 2, n - 1] {
+            assert_eq!(at(list[k]), (2, expected_column(k)), "element {k}");
+        }
+        // Looking up from an element on the same line keeps counting from its column.
+        let inner = locate(&doc, list[n - 1], &[Seg::Key("é")]).unwrap();
+        assert_eq!(at(inner), (2, expected_column(n - 1) + 5));
+        let last = locate(&doc, Pos::START, &[Seg::Key("last")]).unwrap();
+        // After the last element: `],"last":`.
+        assert_eq!(at(last), (2, expected_column(n) + 8));
+        assert_eq!(doc[last.offset..].chars().next(), Some('"'));
     }
 
     #[test]

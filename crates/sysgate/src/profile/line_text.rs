@@ -70,21 +70,24 @@ pub(crate) fn words(text: &str, line: usize, first_column: usize) -> Result<Vec<
 }
 
 /// The whitespace-separated words of `s` (no quoting) with their 1-based character columns.
+/// Columns are counted along the way (not from the start of the line for each word, which made
+/// a long line quadratic).
 pub(crate) fn plain_words(s: &str) -> Vec<(&str, usize)> {
     let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for (i, c) in s.char_indices() {
+    // The word's first byte and its 1-based column.
+    let mut start: Option<(usize, usize)> = None;
+    for (column, (i, c)) in (1..).zip(s.char_indices()) {
         match (c.is_whitespace(), start) {
-            (true, Some(b)) => {
-                out.push((&s[b..i], column(s, b)));
+            (true, Some((b, col))) => {
+                out.push((&s[b..i], col));
                 start = None;
             }
-            (false, None) => start = Some(i),
+            (false, None) => start = Some((i, column)),
             _ => {}
         }
     }
-    if let Some(b) = start {
-        out.push((&s[b..], column(s, b)));
+    if let Some((b, col)) = start {
+        out.push((&s[b..], col));
     }
     out
 }
@@ -101,5 +104,14 @@ mod tests {
         assert_eq!(words("a \"b", 1, 1), Err(3));
         assert_eq!(column("é=x", 3), 3);
         assert_eq!(column("ab", 99), 3);
+    }
+
+    #[test]
+    fn plain_words_late_on_a_very_long_line_have_their_columns() {
+        let line = "é ".repeat(50_000) + "last";
+        let w = plain_words(&line);
+        assert_eq!(w.len(), 50_001);
+        assert_eq!(w[1], ("é", 3));
+        assert_eq!(w[50_000], ("last", 100_001));
     }
 }

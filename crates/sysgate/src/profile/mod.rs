@@ -370,6 +370,25 @@ pub enum ProfileError {
     /// The file is a Kubernetes `SeccompProfile` and is invalid.
     #[error(transparent)]
     K8s(#[from] k8s::K8sError),
+    /// The file is not UTF-8 text (every profile format is): where the first byte that is
+    /// not UTF-8, or a NUL byte (binary data), is.
+    #[error(
+        "{source_name}:{line}:{column}: byte {byte:#04x} at offset {offset} is not UTF-8 text: \
+         expected a text profile (Docker/OCI JSON, LXC, systemd or Kubernetes YAML), not binary \
+         data or another encoding"
+    )]
+    NotText {
+        /// The file as named.
+        source_name: String,
+        /// 1-based line of the byte.
+        line: usize,
+        /// 1-based column of the byte, in characters.
+        column: usize,
+        /// Byte offset from the start of the file.
+        offset: usize,
+        /// The byte.
+        byte: u8,
+    },
     /// The content matches no format.
     #[error(
         "{source_name}:1:1: cannot tell the format of {source_name}: expected JSON (Docker, OCI, \

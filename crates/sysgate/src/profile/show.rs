@@ -137,8 +137,23 @@ pub fn show(policy: &Policy) -> String {
 
     // Per action, the names decided without looking at arguments. Names with argument rules
     // are marked with '*' and listed below.
-    let mut unconditional = empty_like(policy);
+    // Of a syscall's unconditional rules only the most restrictive decides, so only it is
+    // kept: deciding every number of every architecture looks at every rule, and a generated
+    // profile may repeat a name thousands of times.
+    let mut strongest: Vec<&crate::policy::Rule> = Vec::new();
+    let mut slot: std::collections::HashMap<&crate::policy::Syscall, usize> = Default::default();
     for r in policy.rules().iter().filter(|r| r.conds.is_empty()) {
+        match slot.get(&r.syscall) {
+            Some(&i) if strongest[i].action.precedence() <= r.action.precedence() => {}
+            Some(&i) => strongest[i] = r,
+            None => {
+                slot.insert(&r.syscall, strongest.len());
+                strongest.push(r);
+            }
+        }
+    }
+    let mut unconditional = empty_like(policy);
+    for r in strongest {
         // The rule came from a valid policy.
         let _ = unconditional.add_rule(r.clone());
     }
@@ -367,4 +382,24 @@ fn in_words_as(rule: &Rule, arch: Option<Arch>) -> String {
         let _ = write!(s, " ({o})");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Action, Rule};
+    use crate::Arch;
+
+    #[test]
+    fn repeated_unconditional_rules_show_their_most_restrictive_action() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64]).unwrap();
+        for a in [Action::Allow, Action::Log, Action::Allow, Action::Allow] {
+            p.add_rule(Rule::new(a, "read")).unwrap();
+        }
+        p.add_rule(Rule::new(Action::Allow, "write")).unwrap();
+        let text = show(&p);
+        assert!(text.contains("LOG (1 syscalls):\n    read"), "{text}");
+        assert!(text.contains("ALLOW (1 syscalls):\n    write"), "{text}");
+    }
 }
