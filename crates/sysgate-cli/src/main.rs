@@ -23,6 +23,7 @@ mod resolve;
 mod run;
 mod show;
 mod signals;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,9 @@ enum Command {
     /// List the syscalls in kernel seccomp audit records; optionally write a profile for
     /// them.
     Audit(audit::Args),
+    /// Prove that raw filters decide exactly as a profile (or as another filter) on every
+    /// input, or show inputs where they differ.
+    Verify(verify::Args),
 }
 
 /// `sysgate run`'s status when the program was not started (sysgate's own failure).
@@ -162,6 +166,7 @@ fn main() -> ExitCode {
         Command::Run(args) => return run_status(run::run(args)),
         Command::Learn(args) => learn::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match outcome {
         Ok(code) => code,
