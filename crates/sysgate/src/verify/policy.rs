@@ -68,20 +68,55 @@ pub(crate) fn regions(
         let in_token = token_set(token);
         let points = breakpoints(policy, token);
         let by_number = rules_by_number(policy, token, &points);
+        // Neighbouring numbers that decide alike without reading arguments are one region:
+        // (first, last, decision) of the run being collected.
+        let mut run: Option<(u32, u32, Decision)> = None;
+        let flush = |run: &mut Option<(u32, u32, Decision)>,
+                     count: &mut usize,
+                     visit: &mut dyn FnMut(Region) -> Result<bool, VerifyError>|
+         -> Result<bool, VerifyError> {
+            let Some((lo, hi, decision)) = run.take() else {
+                return Ok(true);
+            };
+            *count += 1;
+            let set = in_token.and(&space.word_in(data::NR, lo, hi));
+            visit(Region { set, decision })
+        };
         let mut next_free: u64 = 0;
         for &n in &points {
-            // The gap before n, then n itself.
+            let mut cells = Vec::with_capacity(2);
             if u64::from(n) > next_free {
                 let (lo, hi) = (next_free as u32, n - 1);
-                count += 1;
-                let decision = gap_decision(policy, token, lo, hi)?;
-                let set = in_token.and(&space.word_in(data::NR, lo, hi));
-                if !visit(Region { set, decision })? {
-                    return Ok(count);
-                }
+                cells.push((lo, hi, gap_decision(policy, token, lo, hi)?));
             }
             next_free = u64::from(n) + 1;
             let atoms = atoms(space, policy, token, n, by_number.get(&n));
+            if atoms.is_empty() {
+                cells.push((n, n, policy.decide_raw(token, n, &[0; 6])));
+            }
+            for (lo, hi, decision) in cells {
+                match &mut run {
+                    Some((_, last, d))
+                        if *d == decision && u64::from(*last) + 1 == u64::from(lo) =>
+                    {
+                        *last = hi;
+                    }
+                    _ => {
+                        if !flush(&mut run, &mut count, &mut visit)? {
+                            return Ok(count);
+                        }
+                        run = Some((lo, hi, decision));
+                    }
+                }
+            }
+            if atoms.is_empty() {
+                continue;
+            }
+            if !flush(&mut run, &mut count, &mut visit)? {
+                return Ok(count);
+            }
+            // A number whose decision reads arguments: one region per combination of the
+            // conditions' truth values that some input has.
             let mut rest = in_token.and(&space.word_in(data::NR, n, n));
             while let Some(w) = space.witness(&rest) {
                 count += 1;
@@ -99,6 +134,9 @@ pub(crate) fn regions(
                     return Ok(count);
                 }
             }
+        }
+        if !flush(&mut run, &mut count, &mut visit)? {
+            return Ok(count);
         }
     }
     Ok(count)
