@@ -11,7 +11,7 @@
 //! the instruction pointer; most significant bit first inside each word. Comparisons of a
 //! word with a constant, and of a 64-bit argument with a constant, are then linear in size.
 
-use biodivine_lib_bdd::{Bdd, BddValuation, BddVariable, BddVariableSet};
+use biodivine_lib_bdd::{Bdd, BddPartialValuation, BddValuation, BddVariable, BddVariableSet};
 
 use crate::arch::Endian;
 use crate::bpf::{data, SeccompData};
@@ -28,6 +28,9 @@ pub(crate) struct Space {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Word {
     pub bits: Vec<Bdd>,
+    /// The byte offset of the input word this is, unchanged, if it is one: comparisons of
+    /// an input word with a constant are then built directly from its variables.
+    pub input: Option<u32>,
 }
 
 /// The word of a 64-bit field that a load offset names.
@@ -52,6 +55,7 @@ impl Space {
                     bits: (0..32)
                         .map(|bit| space.vars.mk_var(var(block, bit)))
                         .collect(),
+                    input: Some(w as u32 * 4),
                 }
             })
             .collect();
@@ -97,27 +101,82 @@ impl Space {
         self.words[(offset / 4) as usize].clone()
     }
 
-    /// The 64-bit value of argument `arg` (`bits[0..32]` its low word); on 32-bit ABIs
-    /// (`wide` false) the high half is zero, as the reference evaluator reads arguments there.
-    pub fn arg64(&self, arg: usize, wide: bool) -> Vec<Bdd> {
+    pub fn constant(&self, k: u32) -> Word {
+        Word {
+            bits: (0..32).map(|i| self.bit(k >> i & 1 == 1)).collect(),
+            input: None,
+        }
+    }
+
+    /// The variables of the input word at byte `offset`, least significant first.
+    pub fn vars_of(&self, offset: u32) -> Vec<BddVariable> {
+        let block = self.block(offset);
+        (0..32).map(|bit| var(block, bit)).collect()
+    }
+
+    /// The variables of argument `arg` as `decide` reads it: 64 on 64-bit ABIs, the low
+    /// word's 32 on 32-bit ones (the high word is zero there). Least significant first.
+    pub fn arg_vars(&self, arg: usize, wide: bool) -> Vec<BddVariable> {
         let first = data::ARGS + 8 * arg as u32;
         let (lo, hi) = match self.endian {
             Endian::Little => (first, first + 4),
             Endian::Big => (first + 4, first),
         };
-        let mut bits = self.input(lo).bits;
+        let mut vars = self.vars_of(lo);
         if wide {
-            bits.extend(self.input(hi).bits);
-        } else {
-            bits.extend((0..32).map(|_| self.f()));
+            vars.extend(self.vars_of(hi));
         }
-        bits
+        vars
     }
 
-    pub fn constant(&self, k: u32) -> Word {
-        Word {
-            bits: (0..32).map(|i| self.bit(k >> i & 1 == 1)).collect(),
+    /// `x == k` for the unsigned number whose bits are `vars` (one cube).
+    pub fn eq_k(&self, vars: &[BddVariable], k: u64) -> Bdd {
+        if vars.len() < 64 && k >> vars.len() != 0 {
+            return self.f();
         }
+        let lits: Vec<(BddVariable, bool)> = vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, k >> i & 1 == 1))
+            .collect();
+        self.vars
+            .mk_conjunctive_clause(&BddPartialValuation::from_values(&lits))
+    }
+
+    /// `x < k` for the unsigned number whose bits are `vars`: one cube per set bit of `k`
+    /// (the bits above it equal to `k`'s, that bit clear), built in one go.
+    pub fn lt_k(&self, vars: &[BddVariable], k: u128) -> Bdd {
+        if k >> vars.len() != 0 {
+            return self.t();
+        }
+        let k = k as u64;
+        let cubes: Vec<BddPartialValuation> = (0..vars.len())
+            .filter(|i| k >> i & 1 == 1)
+            .map(|i| {
+                let mut lits = vec![(vars[i], false)];
+                lits.extend((i + 1..vars.len()).map(|j| (vars[j], k >> j & 1 == 1)));
+                BddPartialValuation::from_values(&lits)
+            })
+            .collect();
+        self.vars.mk_dnf(&cubes)
+    }
+
+    /// The inputs where each of `lits` has its value.
+    pub fn cube(&self, lits: &[(BddVariable, bool)]) -> Bdd {
+        self.vars
+            .mk_conjunctive_clause(&BddPartialValuation::from_values(lits))
+    }
+
+    /// `x & k != 0` for the number whose bits are `vars`.
+    pub fn jset_k(&self, vars: &[BddVariable], k: u64) -> Bdd {
+        let lits: Vec<(BddVariable, bool)> = vars
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| k >> i & 1 == 1)
+            .map(|(_, v)| (*v, true))
+            .collect();
+        self.vars
+            .mk_disjunctive_clause(&BddPartialValuation::from_values(&lits))
     }
 
     pub fn bit(&self, b: bool) -> Bdd {
@@ -172,10 +231,12 @@ impl Space {
 
     /// The set of inputs whose word at `offset` is in `lo..=hi`.
     pub fn word_in(&self, offset: u32, lo: u32, hi: u32) -> Bdd {
-        let w = self.input(offset);
-        let below = ult(self, &w.bits, &self.constant(lo).bits);
-        let above = ult(self, &self.constant(hi).bits, &w.bits);
-        below.or(&above).not()
+        let vars = self.vars_of(offset);
+        if lo == hi {
+            return self.eq_k(&vars, u64::from(lo));
+        }
+        self.lt_k(&vars, u128::from(hi) + 1)
+            .and_not(&self.lt_k(&vars, u128::from(lo)))
     }
 }
 
@@ -206,6 +267,7 @@ impl Word {
     pub fn not(&self) -> Word {
         Word {
             bits: self.bits.iter().map(|b| b.not()).collect(),
+            input: None,
         }
     }
 
@@ -217,6 +279,7 @@ impl Word {
                 .zip(&other.bits)
                 .map(|(a, b)| f(a, b))
                 .collect(),
+            input: None,
         }
     }
 
@@ -250,7 +313,7 @@ impl Word {
             bits.push(half.xor(&carry));
             carry = a.and(b).or(&carry.and(&half));
         }
-        Word { bits }
+        Word { bits, input: None }
     }
 
     pub fn sub(&self, space: &Space, other: &Word) -> Word {
@@ -270,6 +333,7 @@ impl Word {
                     }
                 })
                 .collect(),
+            input: None,
         }
     }
 
@@ -280,6 +344,7 @@ impl Word {
             bits: (0..32)
                 .map(|i| self.bits.get(i + n).cloned().unwrap_or_else(|| space.f()))
                 .collect(),
+            input: None,
         }
     }
 
@@ -326,7 +391,11 @@ impl Word {
             rem.pop();
             rem.insert(0, self.bits[i].clone());
             let fits = ult(space, &rem, &divisor).not();
-            let diff = Word { bits: rem.clone() }.sub33(space, &divisor);
+            let diff = Word {
+                bits: rem.clone(),
+                input: None,
+            }
+            .sub33(space, &divisor);
             rem = rem
                 .iter()
                 .zip(&diff)
@@ -334,7 +403,10 @@ impl Word {
                 .collect();
             quotient[i] = fits;
         }
-        Word { bits: quotient }
+        Word {
+            bits: quotient,
+            input: None,
+        }
     }
 
     /// Subtraction on any width (used by [`Word::div`] on 33 bits).
@@ -408,6 +480,7 @@ mod tests {
                     }
                 })
                 .collect(),
+            input: None,
         }
     }
 
@@ -498,6 +571,47 @@ mod tests {
     }
 
     #[test]
+    fn constant_comparisons_on_64_bit_arguments() {
+        for endian in [Endian::Little, Endian::Big] {
+            let space = Space::new(endian);
+            let vars = space.arg_vars(2, true);
+            let narrow = space.arg_vars(2, false);
+            let ks = [
+                0u64,
+                1,
+                2,
+                0xffff_ffff,
+                0x1_0000_0000,
+                0x1_0000_0001,
+                u64::MAX,
+            ];
+            for &k in &ks {
+                let (eq64, lt64) = (space.eq_k(&vars, k), space.lt_k(&vars, u128::from(k)));
+                let (eq32, lt32) = (space.eq_k(&narrow, k), space.lt_k(&narrow, u128::from(k)));
+                let set = space.jset_k(&vars, k);
+                for &x in &ks {
+                    let mut d = SeccompData::default();
+                    d.args[2] = x;
+                    let at = space.valuation(&d);
+                    assert_eq!(eq64.eval_in(&at), x == k, "{x:#x} == {k:#x}");
+                    assert_eq!(lt64.eval_in(&at), x < k, "{x:#x} < {k:#x}");
+                    assert_eq!(set.eval_in(&at), x & k != 0, "{x:#x} & {k:#x}");
+                    let low = x & 0xffff_ffff;
+                    assert_eq!(eq32.eval_in(&at), low == k, "32-bit {x:#x} == {k:#x}");
+                    assert_eq!(lt32.eval_in(&at), low < k, "32-bit {x:#x} < {k:#x}");
+                }
+            }
+            assert!(space.lt_k(&vars, 1 << 64).is_true());
+            assert!(space
+                .word_in(data::NR, 5, 9)
+                .eval_in(&space.valuation(&SeccompData {
+                    nr: 9,
+                    ..Default::default()
+                })));
+        }
+    }
+
+    #[test]
     fn division_by_a_symbolic_word() {
         let space = Space::new(Endian::Little);
         let (a, x) = (space.input(data::NR), space.input(data::ARCH));
@@ -506,11 +620,13 @@ mod tests {
             bits: (0..32)
                 .map(|i| if i < 4 { a.bits[i].clone() } else { space.f() })
                 .collect(),
+            input: None,
         };
         let x4 = Word {
             bits: (0..32)
                 .map(|i| if i < 4 { x.bits[i].clone() } else { space.f() })
                 .collect(),
+            input: None,
         };
         let q = a4.div(&space, &x4);
         for va in 0..16u32 {

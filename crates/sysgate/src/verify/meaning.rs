@@ -33,6 +33,7 @@ fn kernel_meaning_word(space: &Space, v: &Word) -> Word {
         bits: (0..32)
             .map(|i| if i < 16 { v.bits[i].clone() } else { space.f() })
             .collect(),
+        input: None,
     };
     let errno_big = v.bits[12..16].iter().fold(space.f(), |acc, b| acc.or(b));
     let errno = Word::select(

@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use biodivine_lib_bdd::Bdd;
 use rustc_hash::FxHashMap;
 
-use super::bits::{eq, ult, Space};
+use super::bits::Space;
 use super::VerifyError;
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use crate::bpf::data;
@@ -250,7 +250,7 @@ fn atoms(
         if via.syscall == n && calls.insert(via.call) {
             let k = u64::from(via.call);
             out.push(Atom {
-                set: eq(space, &space.arg64(0, wide), &const64(space, k)),
+                set: space.eq_k(&space.arg_vars(0, wide), k),
                 arg: 0,
                 wide,
                 test: ArgTest::Equals(k),
@@ -260,37 +260,31 @@ fn atoms(
     out
 }
 
-fn const64(space: &Space, k: u64) -> Vec<Bdd> {
-    (0..64).map(|i| space.bit(k >> i & 1 == 1)).collect()
-}
-
 /// The inputs on which `cond` holds, reading the argument as `decide` does.
 fn cond_set(space: &Space, cond: &ArgCond, wide: bool) -> Bdd {
-    let v = space.arg64(cond.arg(), wide);
-    let k = const64(space, cond.value());
+    let vars = space.arg_vars(cond.arg(), wide);
+    let k = cond.value();
+    let lt = |k: u128| space.lt_k(&vars, k);
     match cond.op() {
-        CmpOp::Eq => eq(space, &v, &k),
-        CmpOp::Ne => eq(space, &v, &k).not(),
-        CmpOp::Lt => ult(space, &v, &k),
-        CmpOp::Le => ult(space, &k, &v).not(),
-        CmpOp::Gt => ult(space, &k, &v),
-        CmpOp::Ge => ult(space, &v, &k).not(),
+        CmpOp::Eq => space.eq_k(&vars, k),
+        CmpOp::Ne => space.eq_k(&vars, k).not(),
+        CmpOp::Lt => lt(u128::from(k)),
+        CmpOp::Le => lt(u128::from(k) + 1),
+        CmpOp::Gt => lt(u128::from(k) + 1).not(),
+        CmpOp::Ge => lt(u128::from(k)).not(),
         CmpOp::MaskedEq(mask) => {
-            if cond.value() & !mask != 0 {
+            // The masked bits equal the value's; the value's other bits must be zero, and
+            // on 32-bit ABIs the high word is zero.
+            let width = vars.len();
+            let fits = k & !mask == 0 && (width == 64 || (k & mask) >> 32 == 0);
+            if !fits {
                 return space.f();
             }
-            let masked: Vec<Bdd> = v
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    if mask >> i & 1 == 1 {
-                        b.clone()
-                    } else {
-                        space.f()
-                    }
-                })
+            let lits: Vec<_> = (0..width)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| (vars[i], k >> i & 1 == 1))
                 .collect();
-            eq(space, &masked, &k)
+            space.cube(&lits)
         }
     }
 }

@@ -125,16 +125,19 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
                     Src::K => space.constant(k),
                     Src::X => s.x.clone(),
                 };
-                let holds = match cond {
-                    Cond::Jeq => eq(space, &s.a.bits, &operand.bits),
-                    Cond::Jgt => ult(space, &operand.bits, &s.a.bits),
-                    Cond::Jge => ult(space, &s.a.bits, &operand.bits).not(),
-                    Cond::Jset => {
-                        s.a.bits
-                            .iter()
-                            .zip(&operand.bits)
-                            .fold(space.f(), |acc, (a, b)| acc.or(&a.and(b)))
+                let holds = match (s.a.input, src) {
+                    // An input word against a constant: built from its variables at once.
+                    (Some(offset), Src::K) => {
+                        let vars = space.vars_of(offset);
+                        let k64 = u64::from(k);
+                        match cond {
+                            Cond::Jeq => space.eq_k(&vars, k64),
+                            Cond::Jgt => space.lt_k(&vars, u128::from(k) + 1).not(),
+                            Cond::Jge => space.lt_k(&vars, u128::from(k)).not(),
+                            Cond::Jset => space.jset_k(&vars, k64),
+                        }
                     }
+                    _ => symbolic_cond(space, cond, &s.a, &operand),
                 };
                 let (jt, jf) = (pc + 1 + insn.jt as usize, pc + 1 + insn.jf as usize);
                 if jt == jf {
@@ -176,6 +179,20 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
         arrive(&mut pending, next, s);
     }
     Ok(out)
+}
+
+/// A jump's condition on any two values.
+fn symbolic_cond(space: &Space, cond: Cond, a: &Word, operand: &Word) -> Bdd {
+    match cond {
+        Cond::Jeq => eq(space, &a.bits, &operand.bits),
+        Cond::Jgt => ult(space, &operand.bits, &a.bits),
+        Cond::Jge => ult(space, &a.bits, &operand.bits).not(),
+        Cond::Jset => a
+            .bits
+            .iter()
+            .zip(&operand.bits)
+            .fold(space.f(), |acc, (x, y)| acc.or(&x.and(y))),
+    }
 }
 
 fn zero_bits(space: &Space) -> Vec<Bdd> {
