@@ -39,26 +39,78 @@ struct State {
 }
 
 impl State {
-    fn merge(self, other: State) -> State {
+    /// The union of two states arriving at one instruction. A register that is dead there
+    /// (written before it is read on every path on) keeps either value: merging it would
+    /// only build BDDs nobody reads.
+    fn merge(self, other: State, live: u32) -> State {
         let (p, q) = (&self.reach, &other.reach);
+        let pick = |bit: u32, m: &Word, n: &Word| {
+            if live & bit != 0 {
+                Word::select(p, m, n)
+            } else {
+                m.clone()
+            }
+        };
         State {
-            a: Word::select(p, &self.a, &other.a),
-            x: Word::select(p, &self.x, &other.x),
+            a: pick(LIVE_A, &self.a, &other.a),
+            x: pick(LIVE_X, &self.x, &other.x),
             mem: self
                 .mem
                 .iter()
                 .zip(&other.mem)
-                .map(|(m, n)| Word::select(p, m, n))
+                .enumerate()
+                .map(|(i, (m, n))| pick(live_mem(i), m, n))
                 .collect(),
             reach: p.or(q),
         }
     }
 }
 
+const LIVE_A: u32 = 1;
+const LIVE_X: u32 = 2;
+const fn live_mem(slot: usize) -> u32 {
+    4 << slot
+}
+
+/// For each instruction, which of A, X and the scratch words may be read before being
+/// written on some path from it (backwards over the loop-free program).
+fn liveness(insns: &[crate::bpf::Insn]) -> Vec<u32> {
+    let mut live = vec![0u32; insns.len() + 1];
+    for pc in (0..insns.len()).rev() {
+        let insn = insns[pc];
+        let slot = live_mem((insn.k as usize).min(15));
+        let at = |t: usize| live.get(t).copied().unwrap_or(0);
+        let (uses, defs, out) = match decode(insn.code) {
+            None | Some(Op::RetK) => (0, 0, 0),
+            Some(Op::RetA) => (LIVE_A, 0, 0),
+            Some(Op::LdAbs | Op::LdLen | Op::LdImm) => (0, LIVE_A, at(pc + 1)),
+            Some(Op::LdxLen | Op::LdxImm) => (0, LIVE_X, at(pc + 1)),
+            Some(Op::LdMem) => (slot, LIVE_A, at(pc + 1)),
+            Some(Op::LdxMem) => (slot, LIVE_X, at(pc + 1)),
+            Some(Op::St) => (LIVE_A, slot, at(pc + 1)),
+            Some(Op::Stx) => (LIVE_X, slot, at(pc + 1)),
+            Some(Op::Tax) => (LIVE_A, LIVE_X, at(pc + 1)),
+            Some(Op::Txa) => (LIVE_X, LIVE_A, at(pc + 1)),
+            Some(Op::Neg) => (LIVE_A, LIVE_A, at(pc + 1)),
+            Some(Op::Alu(_, Src::K)) => (LIVE_A, LIVE_A, at(pc + 1)),
+            Some(Op::Alu(_, Src::X)) => (LIVE_A | LIVE_X, LIVE_A, at(pc + 1)),
+            Some(Op::Ja) => (0, 0, at(pc + 1 + insn.k as usize)),
+            Some(Op::Jump(_, src)) => (
+                LIVE_A | if src == Src::X { LIVE_X } else { 0 },
+                0,
+                at(pc + 1 + insn.jt as usize) | at(pc + 1 + insn.jf as usize),
+            ),
+        };
+        live[pc] = uses | (out & !defs);
+    }
+    live
+}
+
 /// Run `program` on every input at once.
 pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, InvalidProgram> {
     program.validate()?;
     let insns = program.insns();
+    let live = liveness(insns);
     let mut pending: Vec<Option<State>> = vec![None; insns.len()];
     let zero = space.constant(0);
     pending[0] = Some(State {
@@ -147,6 +199,7 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
                     let not_taken = s.reach.and_not(&holds);
                     arrive(
                         &mut pending,
+                        &live,
                         jt,
                         State {
                             reach: taken,
@@ -155,6 +208,7 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
                     );
                     arrive(
                         &mut pending,
+                        &live,
                         jf,
                         State {
                             reach: not_taken,
@@ -176,7 +230,7 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
                 continue;
             }
         }
-        arrive(&mut pending, next, s);
+        arrive(&mut pending, &live, next, s);
     }
     Ok(out)
 }
@@ -200,7 +254,7 @@ fn zero_bits(space: &Space) -> Vec<Bdd> {
 }
 
 /// Record that the paths of `s` reach instruction `at`.
-fn arrive(pending: &mut [Option<State>], at: usize, s: State) {
+fn arrive(pending: &mut [Option<State>], live: &[u32], at: usize, s: State) {
     if s.reach.is_false() {
         return;
     }
@@ -209,7 +263,7 @@ fn arrive(pending: &mut [Option<State>], at: usize, s: State) {
         return;
     };
     *slot = Some(match slot.take() {
-        Some(there) => there.merge(s),
+        Some(there) => there.merge(s, live.get(at).copied().unwrap_or(u32::MAX)),
         None => s,
     });
 }
