@@ -66,7 +66,7 @@ fn libseccomp_64_bit_range_defect_is_refuted() {
             )
             .unwrap();
         let theirs = Program::from_bytes(&bytes, sysgate::arch::Endian::Little).unwrap();
-        let report = verify::filters_vs_policy(&[theirs.clone()], &p, 10).unwrap();
+        let report = verify::filters_vs_policy(std::slice::from_ref(&theirs), &p, 10).unwrap();
         let on_write: Vec<_> = report
             .mismatches
             .iter()
@@ -112,9 +112,13 @@ fn a_changed_return_value_is_refuted() {
     for m in &report.mismatches {
         assert_eq!(m.filters, Action::Errno(2).to_ret());
     }
-    let direct = verify::filters_vs_filters(&[good.clone()], &[bad], 1).unwrap();
+    let direct = verify::filters_vs_filters(std::slice::from_ref(&good), &[bad], 1).unwrap();
     assert_eq!(direct.mismatches.len(), 1);
-    assert!(verify::filters_vs_filters(&[good.clone()], &[good], 1)
-        .unwrap()
-        .proven());
+    assert!(verify::filters_vs_filters(
+        std::slice::from_ref(&good),
+        std::slice::from_ref(&good),
+        1
+    )
+    .unwrap()
+    .proven());
 }

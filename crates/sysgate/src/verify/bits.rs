@@ -55,7 +55,7 @@ impl Space {
                     bits: (0..32)
                         .map(|bit| space.vars.mk_var(var(block, bit)))
                         .collect(),
-                    input: Some(w as u32 * 4),
+                    input: Some(w * 4),
                 }
             })
             .collect();
@@ -485,6 +485,7 @@ mod tests {
     }
 
     type Reference = fn(u32, u32) -> u32;
+    type Symbolic = fn(&Space, &Word, &Word) -> Word;
 
     /// Each operation on a symbolic word and a constant, and on two symbolic words whose
     /// free bits are the low six and the top one (so carries, borrows and wrapping all
@@ -498,7 +499,7 @@ mod tests {
         let a = only_bits(&space, &space.input(data::NR), &keep);
         let x = only_bits(&space, &space.input(data::ARCH), &keep);
         let samples = [0u32, 1, 2, 3, 7, 31, 32, 33, 63, 0x8000_0000, 0x8000_003f];
-        let ops: Vec<(&str, fn(&Space, &Word, &Word) -> Word, Reference)> = vec![
+        let ops: Vec<(&str, Symbolic, Reference)> = vec![
             (
                 "add",
                 |s, a, x| a.add(s, x, false),
