@@ -8,13 +8,13 @@
 //! runc's, or one read back from a process, and on stacks of them combined as the kernel
 //! combines them.
 //!
-//! How: `seccomp_data` is 512 input bits ([`bits`]). A program runs once on all inputs at
-//! once, each register a vector of binary decision diagrams ([`program`]), which gives the
+//! How: `seccomp_data` is 512 input bits (`bits.rs`). A program runs once on all inputs at
+//! once, each register a vector of binary decision diagrams (`program.rs`), which gives the
 //! set of inputs reaching each return and the value returned there. A policy is split into
 //! regions on which the reference evaluator, [`Policy::decide_raw`], decides one thing
-//! ([`policy`]); for each region, the inputs where the filters return something else must be
+//! (`policy.rs`); for each region, the inputs where the filters return something else must be
 //! the empty set. Return values are compared by what the kernel does with them
-//! ([`meaning`]). Every counterexample is confirmed by the emulator and `decide_raw` before it
+//! (`meaning.rs`). Every counterexample is confirmed by the emulator and `decide_raw` before it
 //! is reported; if confirmation fails, that is a bug here and [`VerifyError::Unconfirmed`]
 //! says so.
 //!
