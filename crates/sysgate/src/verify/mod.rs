@@ -188,12 +188,23 @@ pub fn filters_vs_policy(
     let space = Space::new(endian);
     let outcomes = meaning::meanings(&space, &stacked(&space, filters)?);
     let mut giving: FxHashMap<u32, biodivine_lib_bdd::Bdd> = FxHashMap::default();
+    // The same, narrowed to the current number: each operation on a BDD costs time in
+    // proportion to the larger operand, and the whole program's sets are large.
+    let mut scoped: (usize, FxHashMap<u32, biodivine_lib_bdd::Bdd>) =
+        (usize::MAX, Default::default());
     let mut mismatches = Vec::new();
     let regions = policy::regions(&space, policy, |region| {
         let expected = kernel_meaning(region.decision.action.to_ret());
-        let good = giving
-            .entry(expected)
-            .or_insert_with(|| meaning::inputs_giving(&space, &outcomes, expected));
+        let (serial, scope) = &region.scope;
+        if scoped.0 != *serial {
+            scoped = (*serial, FxHashMap::default());
+        }
+        let good = scoped.1.entry(expected).or_insert_with(|| {
+            let all = giving
+                .entry(expected)
+                .or_insert_with(|| meaning::inputs_giving(&space, &outcomes, expected));
+            scope.and(all)
+        });
         if let Some(data) = space.witness(&region.set.and_not(good)) {
             mismatches.push(confirm_against_policy(filters, policy, data)?);
         }

@@ -36,6 +36,10 @@ use crate::policy::{ArgCond, CmpOp, Decision, Policy, Syscall};
 pub(crate) struct Region {
     pub set: Bdd,
     pub decision: Decision,
+    /// The number (or run of numbers) the region lies in, as a set, and a serial number
+    /// for it: the regions of one number share it, so a caller can narrow large sets to it
+    /// once per number instead of once per region.
+    pub scope: (usize, Bdd),
 }
 
 /// Visit the regions of `policy` until `visit` returns false; returns how many were visited.
@@ -57,6 +61,7 @@ pub(crate) fn regions(
         count += 1;
         let decision = policy.decide_raw(w.arch, w.nr, &w.args);
         if !visit(Region {
+            scope: (0, others.clone()),
             set: others,
             decision,
         })? {
@@ -80,7 +85,11 @@ pub(crate) fn regions(
             };
             *count += 1;
             let set = in_token.and(&space.word_in(data::NR, lo, hi));
-            visit(Region { set, decision })
+            visit(Region {
+                scope: (*count, set.clone()),
+                set,
+                decision,
+            })
         };
         let mut next_free: u64 = 0;
         for &n in &points {
@@ -118,6 +127,7 @@ pub(crate) fn regions(
             // A number whose decision reads arguments: one region per combination of the
             // conditions' truth values that some input has.
             let mut rest = in_token.and(&space.word_in(data::NR, n, n));
+            let scope = (count + 1, rest.clone());
             while let Some(w) = space.witness(&rest) {
                 count += 1;
                 let decision = policy.decide_raw(token, n, &w.args);
@@ -130,7 +140,11 @@ pub(crate) fn regions(
                     };
                 }
                 rest = rest.and_not(&set);
-                if !visit(Region { set, decision })? {
+                if !visit(Region {
+                    set,
+                    decision,
+                    scope: scope.clone(),
+                })? {
                     return Ok(count);
                 }
             }
