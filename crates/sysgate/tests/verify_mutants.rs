@@ -6,7 +6,8 @@
 //!
 //! The original is proven equal to its policy (verify_vs_emulator.rs), so "equal to the
 //! original" is "equal to the policy". By default every 8th mutant runs (a few
-//! hundred, seconds in CI); `SYSGATE_MUTANTS=all` runs all of them.
+//! hundred, seconds in CI) of arm64's program; `SYSGATE_MUTANTS=all` runs all of them, and
+//! amd64's.
 
 use std::collections::BTreeSet;
 
@@ -73,7 +74,7 @@ fn mutants(p: &Program) -> Vec<(String, Program)> {
 
 /// Inputs built from `p`'s own constants and their neighbours: as the number (arguments
 /// zero), and on the numbers the policy checks arguments for, in each argument word.
-fn brute_force_inputs(p: &Program, arg_nrs: &[u32], token: u32) -> Vec<SeccompData> {
+fn brute_force_inputs(p: &Program, arg_nrs: &[u32], tokens: &[u32]) -> Vec<SeccompData> {
     let mut values: BTreeSet<u32> = [0, 1, u32::MAX, 0x4000_0000].into();
     // Constants compared with an argument word (the last load before the jump, in
     // instruction order) and their neighbours.
@@ -92,7 +93,7 @@ fn brute_force_inputs(p: &Program, arg_nrs: &[u32], token: u32) -> Vec<SeccompDa
         }
     }
     let mut out = Vec::new();
-    for arch in [token, 0] {
+    for &arch in tokens.iter().chain(&[0]) {
         for &nr in &values {
             out.push(SeccompData {
                 nr,
@@ -127,66 +128,80 @@ fn brute_force_inputs(p: &Program, arg_nrs: &[u32], token: u32) -> Vec<SeccompDa
 
 #[test]
 fn mutants_are_proven_harmless_or_refuted_and_brute_force_agrees() {
-    let arch = Arch::Aarch64;
-    let policy = builtin::builtin("docker-default", &Target::docker_default(arch))
-        .unwrap()
-        .policy;
-    let original = compile(&policy).unwrap().programs.remove(0);
-    let arg_nrs: Vec<u32> = policy
-        .rules()
-        .iter()
-        .filter(|r| !r.conds.is_empty())
-        .filter_map(|r| policy.rule_targets(r, arch))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
     let all = std::env::var("SYSGATE_MUTANTS").as_deref() == Ok("all");
-    let mutants = mutants(&original);
-    let (mut proven, mut refuted, mut brute_found) = (0, 0, 0);
-    for (n, (what, mutant)) in mutants.iter().enumerate() {
-        if !all && n % 8 != 0 {
-            continue;
+    // arm64 (arm + aarch64) always; amd64 (x86_64 + x86 + x32) too with SYSGATE_MUTANTS=all.
+    let targets: &[Arch] = if all {
+        &[Arch::Aarch64, Arch::X86_64]
+    } else {
+        &[Arch::Aarch64]
+    };
+    let (mut total, mut proven, mut refuted, mut brute_found) = (0, 0, 0, 0);
+    for &arch in targets {
+        let policy = builtin::builtin("docker-default", &Target::docker_default(arch))
+            .unwrap()
+            .policy;
+        let original = compile(&policy).unwrap().programs.remove(0);
+        let mut arg_nrs = BTreeSet::new();
+        for &a in policy.arches() {
+            for r in policy.rules().iter().filter(|r| !r.conds.is_empty()) {
+                arg_nrs.extend(policy.rule_targets(r, a));
+            }
         }
-        let report = verify::filters_vs_filters(
-            std::slice::from_ref(&original),
-            std::slice::from_ref(mutant),
-            1,
-        )
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-        let differs_at = brute_force_inputs(mutant, &arg_nrs, arch.audit_arch())
+        let arg_nrs: Vec<u32> = arg_nrs.into_iter().collect();
+        let tokens: Vec<u32> = policy
+            .arches()
+            .iter()
+            .map(|a| a.audit_arch())
+            .collect::<BTreeSet<_>>()
             .into_iter()
-            .find(|d| {
-                let (a, b) = (
-                    original.emulate(d).unwrap().ret,
-                    mutant.emulate(d).unwrap().ret,
+            .collect();
+        let mutants = mutants(&original);
+        total += mutants.len();
+        for (n, (what, mutant)) in mutants.iter().enumerate() {
+            if !all && n % 8 != 0 {
+                continue;
+            }
+            let what = format!("{arch} {what}");
+            let report = verify::filters_vs_filters(
+                std::slice::from_ref(&original),
+                std::slice::from_ref(mutant),
+                1,
+            )
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let differs_at = brute_force_inputs(mutant, &arg_nrs, &tokens)
+                .into_iter()
+                .find(|d| {
+                    let (a, b) = (
+                        original.emulate(d).unwrap().ret,
+                        mutant.emulate(d).unwrap().ret,
+                    );
+                    verify::kernel_meaning(a) != verify::kernel_meaning(b)
+                });
+            if report.proven() {
+                proven += 1;
+                assert!(
+                    differs_at.is_none(),
+                    "{what}: proven equal, but brute force finds {differs_at:x?}"
                 );
-                verify::kernel_meaning(a) != verify::kernel_meaning(b)
-            });
-        if report.proven() {
-            proven += 1;
-            assert!(
-                differs_at.is_none(),
-                "{what}: proven equal, but brute force finds {differs_at:x?}"
-            );
-        } else {
-            refuted += 1;
-            let m = &report.mismatches[0];
-            let (a, b) = (
-                original.emulate(&m.data).unwrap().ret,
-                mutant.emulate(&m.data).unwrap().ret,
-            );
-            assert_ne!(
-                verify::kernel_meaning(a),
-                verify::kernel_meaning(b),
-                "{what}: the counterexample {m:x?} is not one"
-            );
-            brute_found += usize::from(differs_at.is_some());
+            } else {
+                refuted += 1;
+                let m = &report.mismatches[0];
+                let (a, b) = (
+                    original.emulate(&m.data).unwrap().ret,
+                    mutant.emulate(&m.data).unwrap().ret,
+                );
+                assert_ne!(
+                    verify::kernel_meaning(a),
+                    verify::kernel_meaning(b),
+                    "{what}: the counterexample {m:x?} is not one"
+                );
+                brute_found += usize::from(differs_at.is_some());
+            }
         }
     }
     eprintln!(
-        "{} mutants ({} run): {proven} proven harmless, {refuted} refuted ({brute_found} of \
+        "{total} mutants ({} run): {proven} proven harmless, {refuted} refuted ({brute_found} of \
          them also found by brute force)",
-        mutants.len(),
         proven + refuted
     );
     assert!(refuted > 0 && proven > 0);
