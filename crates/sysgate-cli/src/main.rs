@@ -47,6 +47,7 @@ mod resolve;
 mod run;
 mod show;
 mod signals;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -101,6 +102,9 @@ enum Command {
     /// List the syscalls in kernel seccomp audit records; optionally write a profile for
     /// them.
     Audit(audit::Args),
+    /// Prove that raw filters decide exactly as a profile (or as another filter) on every
+    /// input, or show inputs where they differ.
+    Verify(verify::Args),
 }
 
 /// The status of every command for an I/O error (see [`output::IoFailure`]); sysexits'
@@ -201,6 +205,7 @@ fn main() -> ExitCode {
         Command::Run(args) => return run_status(run::run(args)),
         Command::Learn(args) => learn::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match outcome {
         Ok(code) => code,

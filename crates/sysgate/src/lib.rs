@@ -17,6 +17,8 @@
 //! - [`kernel`]: the running kernel: install programs, probe its seccomp features, fit a
 //!   policy to them, run a command under filters, supervise user notifications.
 //! - [`learn`]: trace a program or read audit logs, and synthesize the policy it needs.
+//! - [`verify`]: prove that filters decide exactly as a policy (or other filters) on every
+//!   input, or find an input where they differ.
 #![warn(missing_docs)]
 
 pub mod arch;
@@ -26,6 +28,7 @@ pub mod kernel;
 pub mod learn;
 pub mod policy;
 pub mod profile;
+pub mod verify;
 
 pub use arch::Arch;
 pub use policy::Action;

@@ -28,7 +28,7 @@
 //! ```
 
 mod cache;
-mod decode;
+pub(crate) mod decode;
 mod disasm;
 mod emulate;
 mod export;
