@@ -139,7 +139,7 @@ pub extern "C" fn seccomp_api_set(level: c_uint) -> c_int {
 #[no_mangle]
 pub extern "C" fn seccomp_init(def_action: u32) -> *mut c_void {
     api_level();
-    match Filter::new(def_action) {
+    match Filter::new(def_action, api_level()) {
         Some(f) => Box::into_raw(Box::new(f)).cast(),
         None => std::ptr::null_mut(),
     }
@@ -154,16 +154,15 @@ pub unsafe extern "C" fn seccomp_reset(ctx: *mut c_void, def_action: u32) -> c_i
     // SAFETY: per this function's contract.
     match unsafe { filter_mut(ctx) } {
         None => {
-            API_LEVEL.store(0, Ordering::Relaxed);
+            // libseccomp keeps the API level across a global reset.
             let fd = NOTIFY_FD.swap(-1, Ordering::Relaxed);
             if fd >= 0 {
                 // SAFETY: the library owns the listener fd it stored.
                 unsafe { libc::close(fd) };
             }
-            api_level();
             0
         }
-        Some(f) => rc(f.reset(def_action)),
+        Some(f) => rc(f.reset(def_action, api_level())),
     }
 }
 
@@ -300,7 +299,7 @@ pub unsafe extern "C" fn seccomp_attr_get(
 pub unsafe extern "C" fn seccomp_attr_set(ctx: *mut c_void, attr: c_uint, value: u32) -> c_int {
     // SAFETY: per the contract.
     match unsafe { filter_mut(ctx) }.filter(|f| f.valid()) {
-        Some(f) => rc(f.attr_set(attr, value)),
+        Some(f) => rc(f.attr_set(attr, value, api_level())),
         None => -libc::EINVAL,
     }
 }
@@ -424,7 +423,7 @@ unsafe fn rule_add(
         // SAFETY: non-null and `arg_cnt` (≤ 6) elements long per the contract.
         unsafe { std::slice::from_raw_parts(args, arg_cnt as usize) }
     };
-    let result = f.rule_add(exact, action, syscall, args);
+    let result = f.rule_add(api_level(), exact, action, syscall, args);
     if result == Err(libc::EOPNOTSUPP) && syscall == -1 {
         explain("a rule on syscall -1 (SCMP_FLTATR_API_TSKIP) cannot be expressed: sysgate's filters give a skipped call the default action");
     }
@@ -673,7 +672,9 @@ pub unsafe extern "C" fn seccomp_notify_alloc(
     req: *mut *mut SeccompNotif,
     resp: *mut *mut SeccompNotifResp,
 ) -> c_int {
-    api_level();
+    if api_level() < 2 {
+        return -libc::EOPNOTSUPP;
+    }
     let Ok(sizes) = NotifSizes::query() else {
         return -libc::ECANCELED;
     };
@@ -733,6 +734,9 @@ fn with_listener<T>(fd: c_int, f: impl FnOnce(&Listener) -> T) -> Option<T> {
 /// `req` is null or a buffer from `seccomp_notify_alloc`.
 #[no_mangle]
 pub unsafe extern "C" fn seccomp_notify_receive(fd: c_int, req: *mut SeccompNotif) -> c_int {
+    if api_level() < 5 {
+        return -libc::EOPNOTSUPP;
+    }
     if req.is_null() {
         return -libc::EFAULT;
     }
@@ -764,6 +768,9 @@ pub unsafe extern "C" fn seccomp_notify_receive(fd: c_int, req: *mut SeccompNoti
 /// `resp` is null or a readable `struct seccomp_notif_resp`.
 #[no_mangle]
 pub unsafe extern "C" fn seccomp_notify_respond(fd: c_int, resp: *const SeccompNotifResp) -> c_int {
+    if api_level() < 5 {
+        return -libc::EOPNOTSUPP;
+    }
     // SAFETY: per the contract.
     let Some(r) = (unsafe { resp.as_ref() }) else {
         return -libc::EFAULT;
@@ -784,7 +791,9 @@ pub unsafe extern "C" fn seccomp_notify_respond(fd: c_int, resp: *const SeccompN
 /// `seccomp_notify_id_valid(fd, id)`: 0 if pending, `-ENOENT` if not.
 #[no_mangle]
 pub extern "C" fn seccomp_notify_id_valid(fd: c_int, id: u64) -> c_int {
-    api_level();
+    if api_level() < 5 {
+        return -libc::EOPNOTSUPP;
+    }
     match with_listener(fd, |l| l.id_valid(id)) {
         Some(Ok(true)) => 0,
         _ => -libc::ENOENT,
@@ -792,7 +801,7 @@ pub extern "C" fn seccomp_notify_id_valid(fd: c_int, id: u64) -> c_int {
 }
 
 /// `seccomp_notify_fd(ctx)`: the listener of the filter this process loaded with NOTIFY
-/// rules, or -1.
+/// rules, or `-EFAULT` (libseccomp filters its "no fd" -1 into the catch-all code).
 ///
 /// # Safety
 /// `ctx` is null or a live context.
@@ -803,5 +812,8 @@ pub unsafe extern "C" fn seccomp_notify_fd(ctx: *const c_void) -> c_int {
     if unsafe { filter(ctx) }.filter(|f| f.valid()).is_none() {
         return -libc::EINVAL;
     }
-    NOTIFY_FD.load(Ordering::Relaxed)
+    match NOTIFY_FD.load(Ordering::Relaxed) {
+        fd if fd >= 0 => fd,
+        _ => -libc::EFAULT,
+    }
 }

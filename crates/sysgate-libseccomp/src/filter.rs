@@ -107,6 +107,18 @@ pub fn action(value: u32) -> Option<Action> {
     }
 }
 
+/// Whether the API level (`seccomp_api_get`) lets libseccomp use `action`: LOG and
+/// KILL_PROCESS from level 3, NOTIFY from level 5.
+pub fn action_at_level(value: u32, level: u32) -> Option<Action> {
+    let action = action(value)?;
+    let needs = match action {
+        Action::Log | Action::KillProcess => 3,
+        Action::UserNotif => 5,
+        _ => 1,
+    };
+    (level >= needs).then_some(action)
+}
+
 /// The architecture a libseccomp token names (`SCMP_ARCH_NATIVE` is the native one).
 pub fn arch(token: u32) -> Option<Arch> {
     if token == crate::abi::SCMP_ARCH_NATIVE {
@@ -136,9 +148,9 @@ fn cond(c: &ScmpArgCmp) -> Result<ArgCond, Errno> {
 }
 
 impl Filter {
-    /// `seccomp_init(def_action)`: `None` for an action libseccomp refuses.
-    pub fn new(default: u32) -> Option<Filter> {
-        action(default)?;
+    /// `seccomp_init(def_action)` at API `level`: `None` for an action libseccomp refuses.
+    pub fn new(default: u32, level: u32) -> Option<Filter> {
+        action_at_level(default, level)?;
         Some(Filter {
             default,
             attrs: Attrs::default(),
@@ -151,8 +163,8 @@ impl Filter {
     }
 
     /// `seccomp_reset(ctx, def_action)`: back to a new filter.
-    pub fn reset(&mut self, default: u32) -> Result<(), Errno> {
-        *self = Filter::new(default).ok_or(libc::EINVAL)?;
+    pub fn reset(&mut self, default: u32, level: u32) -> Result<(), Errno> {
+        *self = Filter::new(default, level).ok_or(libc::EINVAL)?;
         Ok(())
     }
 
@@ -241,21 +253,41 @@ impl Filter {
         })
     }
 
-    /// `seccomp_attr_set`.
-    pub fn attr_set(&mut self, which: u32, value: u32) -> Result<(), Errno> {
+    /// `seccomp_attr_set` at API `level` (TSYNC needs level 2, LOG 3, SSB 4).
+    pub fn attr_set(&mut self, which: u32, value: u32, level: u32) -> Result<(), Errno> {
         let on = value != 0;
+        let needs = |min: u32| {
+            if level >= min {
+                Ok(())
+            } else {
+                Err(libc::EOPNOTSUPP)
+            }
+        };
         let a = &mut self.attrs;
         match which {
             attr::ACT_DEFAULT => return Err(libc::EACCES),
             attr::ACT_BADARCH => {
-                action(value).ok_or(libc::EINVAL)?;
+                action_at_level(value, level).ok_or(libc::EINVAL)?;
                 a.bad_arch = value;
             }
             attr::CTL_NNP => a.nnp = on,
-            attr::CTL_TSYNC => a.tsync = on,
+            attr::CTL_TSYNC => {
+                needs(2)?;
+                // The kernel takes TSYNC with a listener only with TSYNC_ESRCH (level 6).
+                if on && self.notify_used && level < 6 {
+                    return Err(libc::EINVAL);
+                }
+                a.tsync = on;
+            }
             attr::API_TSKIP => a.tskip = on,
-            attr::CTL_LOG => a.log = on,
-            attr::CTL_SSB => a.ssb = on,
+            attr::CTL_LOG => {
+                needs(3)?;
+                a.log = on;
+            }
+            attr::CTL_SSB => {
+                needs(4)?;
+                a.ssb = on;
+            }
             attr::CTL_OPTIMIZE => match value {
                 1 | 2 => a.optimize = value,
                 _ => return Err(libc::EOPNOTSUPP),
@@ -272,6 +304,7 @@ impl Filter {
     /// fails on one architecture is added to none.
     pub fn rule_add(
         &mut self,
+        level: u32,
         exact: bool,
         action_value: u32,
         syscall: i32,
@@ -284,7 +317,10 @@ impl Filter {
         if syscall == -1 && !self.attrs.tskip || (-99..=-2).contains(&syscall) {
             return Err(libc::EINVAL);
         }
-        let action = action(action_value).ok_or(libc::EINVAL)?;
+        let action = action_at_level(action_value, level).ok_or(libc::EINVAL)?;
+        if action == Action::UserNotif && self.attrs.tsync && level < 6 {
+            return Err(libc::EINVAL);
+        }
         if action_value == self.default {
             return Err(libc::EACCES);
         }
@@ -492,49 +528,57 @@ mod tests {
         assert_eq!(action(act::ERRNO | 4094), Some(Action::Errno(4094)));
         assert_eq!(action(act::TRACE | 7), Some(Action::Trace(7)));
         assert_eq!(action(0x1234_0000), None);
-        assert!(Filter::new(0x1234_0000).is_none());
+        assert!(Filter::new(0x1234_0000, 6).is_none());
     }
 
     #[test]
     fn rule_add_return_codes() {
-        let mut f = Filter::new(act::KILL_THREAD).unwrap();
+        assert!(Filter::new(act::LOG, 2).is_none());
+        let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
         let read = Arch::native().syscall_number("read").unwrap() as i32;
         assert_eq!(
-            f.rule_add(false, act::KILL_THREAD, read, &[]),
-            Err(libc::EACCES)
-        );
-        assert_eq!(f.rule_add(false, 0x1234_0000, read, &[]), Err(libc::EINVAL));
-        assert_eq!(f.rule_add(false, act::ALLOW, -5, &[]), Err(libc::EINVAL));
-        assert_eq!(f.rule_add(false, act::ALLOW, -1, &[]), Err(libc::EINVAL));
-        assert_eq!(
-            f.rule_add(false, act::ALLOW, read, &[eq(0, 1), eq(0, 2)]),
+            f.rule_add(4, false, act::NOTIFY, read, &[]),
             Err(libc::EINVAL)
         );
         assert_eq!(
-            f.rule_add(false, act::ALLOW, read, &[eq(6, 1)]),
+            f.rule_add(6, false, act::KILL_THREAD, read, &[]),
+            Err(libc::EACCES)
+        );
+        assert_eq!(
+            f.rule_add(6, false, 0x1234_0000, read, &[]),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(f.rule_add(6, false, act::ALLOW, -5, &[]), Err(libc::EINVAL));
+        assert_eq!(f.rule_add(6, false, act::ALLOW, -1, &[]), Err(libc::EINVAL));
+        assert_eq!(
+            f.rule_add(6, false, act::ALLOW, read, &[eq(0, 1), eq(0, 2)]),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            f.rule_add(6, false, act::ALLOW, read, &[eq(6, 1)]),
             Err(libc::EINVAL)
         );
         let bad_op = ScmpArgCmp { op: 8, ..eq(0, 1) };
         assert_eq!(
-            f.rule_add(false, act::ALLOW, read, &[bad_op]),
+            f.rule_add(6, false, act::ALLOW, read, &[bad_op]),
             Err(libc::EINVAL)
         );
-        assert_eq!(f.rule_add(false, act::ALLOW, read, &[eq(0, 1)]), Ok(()));
-        assert_eq!(f.rule_add(false, act::ALLOW, read, &[eq(0, 1)]), Ok(()));
+        assert_eq!(f.rule_add(6, false, act::ALLOW, read, &[eq(0, 1)]), Ok(()));
+        assert_eq!(f.rule_add(6, false, act::ALLOW, read, &[eq(0, 1)]), Ok(()));
         assert_eq!(
-            f.rule_add(false, act::ERRNO | 1, read, &[eq(0, 1)]),
+            f.rule_add(6, false, act::ERRNO | 1, read, &[eq(0, 1)]),
             Err(libc::EEXIST)
         );
     }
 
     #[test]
     fn first_unconditional_rule_decides_its_syscall() {
-        let mut f = Filter::new(act::KILL_THREAD).unwrap();
+        let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
         let read = Arch::native().syscall_number("read").unwrap() as i32;
-        f.rule_add(false, act::ERRNO | 1, read, &[eq(0, 3)])
+        f.rule_add(6, false, act::ERRNO | 1, read, &[eq(0, 3)])
             .unwrap();
-        f.rule_add(false, act::ALLOW, read, &[]).unwrap();
-        f.rule_add(false, act::ERRNO | 2, read, &[]).unwrap();
+        f.rule_add(6, false, act::ALLOW, read, &[]).unwrap();
+        f.rule_add(6, false, act::ERRNO | 2, read, &[]).unwrap();
         let p = f.policy().unwrap();
         let d = p.decide(Arch::native(), read as u32, &[3, 0, 0, 0, 0, 0]);
         assert_eq!(d.action, Action::Allow);
@@ -542,9 +586,9 @@ mod tests {
 
     #[test]
     fn an_arch_added_after_rules_has_none_and_is_refused() {
-        let mut f = Filter::new(act::KILL_THREAD).unwrap();
+        let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
         let read = Arch::native().syscall_number("read").unwrap() as i32;
-        f.rule_add(false, act::ALLOW, read, &[]).unwrap();
+        f.rule_add(6, false, act::ALLOW, read, &[]).unwrap();
         f.arch_add(Arch::X86.libseccomp_token()).unwrap();
         assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
     }

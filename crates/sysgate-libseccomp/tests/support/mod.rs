@@ -117,7 +117,9 @@ pub fn compile(name: &str, include: Option<&Path>) -> Program {
     if let Some(dir) = include {
         gcc.arg("-I").arg(dir);
     }
-    gcc.arg("-L").arg(&lib_dir).args(["-lseccomp", "-ldl"]);
+    gcc.arg("-L")
+        .arg(&lib_dir)
+        .args(["-lseccomp", "-ldl", "-lpthread"]);
     let output = gcc.output().expect("run gcc");
     assert!(
         output.status.success(),
