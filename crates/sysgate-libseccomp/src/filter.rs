@@ -79,6 +79,18 @@ struct CRule {
 struct ArchRules {
     arch: Arch,
     rules: Vec<CRule>,
+    /// The chains libseccomp's tree holds for this architecture, for its `-EEXIST` checks.
+    chains: Vec<Chain>,
+}
+
+/// One chain of libseccomp's rule tree: a syscall number of the architecture and the
+/// conditions as libseccomp stores them there (on 32-bit architectures, data cut to the low
+/// word; a multiplexed call's rule on `socketcall`/`ipc` with `a0` replaced by the call).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Chain {
+    nr: i64,
+    conds: Vec<ArgCond>,
+    action: Action,
 }
 
 /// The state behind one `scmp_filter_ctx`.
@@ -157,6 +169,7 @@ impl Filter {
             arches: vec![ArchRules {
                 arch: Arch::native(),
                 rules: Vec::new(),
+                chains: Vec::new(),
             }],
             notify_used: false,
         })
@@ -220,6 +233,7 @@ impl Filter {
         self.arches.push(ArchRules {
             arch,
             rules: Vec::new(),
+            chains: Vec::new(),
         });
         Ok(())
     }
@@ -342,15 +356,22 @@ impl Filter {
             return Err(libc::EOPNOTSUPP);
         }
         let native = Arch::native();
+        // Check every architecture before changing any: a rule is added to all or none.
         let mut added = Vec::with_capacity(self.arches.len());
         for a in &self.arches {
-            let rule = arch_rule(native, a.arch, exact, action, syscall, &conds)?;
-            added.push(rule);
-        }
-        for (a, rule) in self.arches.iter_mut().zip(added) {
-            if let Some(rule) = rule {
-                insert(&mut a.rules, rule)?;
+            let (rule, chains) = arch_rule(native, a.arch, exact, action, syscall, &conds)?;
+            if clashes(&a.chains, &chains) {
+                return Err(libc::EEXIST);
             }
+            added.push((rule, chains));
+        }
+        for (a, (rule, chains)) in self.arches.iter_mut().zip(added) {
+            if let Some(rule) = rule {
+                if !a.rules.contains(&rule) {
+                    a.rules.push(rule);
+                }
+            }
+            a.chains.extend(chains);
         }
         if action == Action::UserNotif {
             self.notify_used = true;
@@ -426,8 +447,9 @@ impl Filter {
     }
 }
 
-/// The rule for `arch` (`None`: libseccomp keeps nothing there), or the errno libseccomp's
-/// `arch_filter_rule_add` fails with.
+/// The rule for `arch` (`None`: libseccomp keeps nothing that can match there) and the
+/// chains libseccomp's tree gets, or the errno libseccomp's `arch_filter_rule_add` fails
+/// with.
 fn arch_rule(
     native: Arch,
     arch: Arch,
@@ -435,7 +457,7 @@ fn arch_rule(
     action: Action,
     syscall: i32,
     conds: &[ArgCond],
-) -> Result<Option<CRule>, Errno> {
+) -> Result<(Option<CRule>, Vec<Chain>), Errno> {
     // `arch_syscall_translate`: a number is the native architecture's; another architecture
     // gets the same name's number there.
     let name: Option<&str> = native.libseccomp_resolve_number(syscall.into());
@@ -462,33 +484,98 @@ fn arch_rule(
     } else if number < -1 && exact && !has_mux {
         return Err(libc::EDOM);
     }
+    // The chains, with data as the architecture's words hold them.
+    let cut = |c: &ArgCond| -> ArgCond {
+        if arch.args_are_64bit() {
+            return *c;
+        }
+        let op = match c.op() {
+            CmpOp::MaskedEq(m) => CmpOp::MaskedEq(m & 0xffff_ffff),
+            op => op,
+        };
+        ArgCond::new(c.arg() as u32, op, c.value() & 0xffff_ffff).expect("argument index kept")
+    };
+    let cut_conds: Vec<ArgCond> = conds.iter().map(cut).collect();
+    let mut chains = Vec::new();
+    let via = local_name.and_then(|n| arch.multiplexed(n));
+    match via {
+        Some(via) => {
+            let mut muxed: Vec<ArgCond> =
+                cut_conds.iter().filter(|c| c.arg() != 0).copied().collect();
+            muxed.push(ArgCond::new(0, CmpOp::Eq, via.call.into()).expect("argument 0"));
+            muxed.sort();
+            chains.push(Chain {
+                nr: via.syscall.into(),
+                conds: muxed,
+                action,
+            });
+            if let Some(direct) = local_name.and_then(|n| arch.syscall_number(n)) {
+                chains.push(Chain {
+                    nr: direct.into(),
+                    conds: cut_conds,
+                    action,
+                });
+            }
+        }
+        None => chains.push(Chain {
+            nr: number.into(),
+            conds: cut_conds,
+            action,
+        }),
+    }
     let syscall = match (number, local_name) {
         (_, Some(n)) => Syscall::Name(n.to_string()),
         (n, None) if n >= 0 => Syscall::Number(n as u32),
         // A pseudo number with no name: libseccomp keeps a rule that never matches.
-        _ => return Ok(None),
+        _ => return Ok((None, chains)),
     };
-    Ok(Some(CRule {
+    let rule = CRule {
         action,
         syscall,
         conds: conds.to_vec(),
-    }))
+    };
+    Ok((Some(rule), chains))
 }
 
-/// Add `new` to one architecture's rules as libseccomp's tree would take it.
-fn insert(rules: &mut Vec<CRule>, new: CRule) -> Result<(), Errno> {
-    for old in rules.iter().filter(|r| r.syscall == new.syscall) {
-        if old.conds == new.conds && old.action == new.action {
-            return Ok(());
+/// One step of a chain's path through libseccomp's tree: the node (argument, comparison,
+/// datum, mask) and the branch the rule's action hangs on. libseccomp stores `!=`, `<` and
+/// `<=` as the nodes `==`, `>=` and `>` with the action on the false branch.
+fn path(conds: &[ArgCond]) -> Vec<(ArgCond, bool)> {
+    conds
+        .iter()
+        .map(|c| {
+            let (op, branch) = match c.op() {
+                CmpOp::Ne => (CmpOp::Eq, false),
+                CmpOp::Lt => (CmpOp::Ge, false),
+                CmpOp::Le => (CmpOp::Gt, false),
+                op => (op, true),
+            };
+            let node = ArgCond::new(c.arg() as u32, op, c.value()).expect("argument index kept");
+            (node, branch)
+        })
+        .collect()
+}
+
+/// Whether libseccomp's tree refuses `new` with `-EEXIST`. On one syscall number, with no
+/// unconditional rule there (which takes nothing more, or replaces every chain):
+/// - a chain ending where an existing one ends, with another action;
+/// - a chain ending inside an existing, longer one, whose action differs (libseccomp
+///   would have to drop the longer chain's different decision).
+///
+/// A chain continuing past the end of an existing one is dropped by libseccomp without an
+/// error (the shorter chain decides every call both match).
+fn clashes(existing: &[Chain], new: &[Chain]) -> bool {
+    new.iter().filter(|n| !n.conds.is_empty()).any(|n| {
+        let same_nr = || existing.iter().filter(|e| e.nr == n.nr);
+        if same_nr().any(|e| e.conds.is_empty()) {
+            return false;
         }
-        // Two leaves of one chain with different actions (unconditional rules never clash:
-        // the first one stays).
-        if !old.conds.is_empty() && old.conds == new.conds {
-            return Err(libc::EEXIST);
-        }
-    }
-    rules.push(new);
-    Ok(())
+        let np = path(&n.conds);
+        same_nr().any(|e| {
+            let ep = path(&e.conds);
+            e.action != n.action && ep.len() >= np.len() && ep[..np.len()] == np[..]
+        })
+    })
 }
 
 /// The rules that decide, per syscall, as libseccomp keeps them: the first unconditional
