@@ -18,3 +18,29 @@ fn return_codes_match_libseccomp() {
         run.assert_ok();
     }
 }
+
+#[test]
+fn variadic_rules_equal_array_rules_for_0_to_6_comparisons() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("variadic", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
+
+#[test]
+fn user_notification_round_trip() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("notify", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
