@@ -85,3 +85,57 @@ fn examples_behave_the_same_with_libseccomp() {
         run.stdout()
     );
 }
+
+/// The include directory of the generated headers.
+fn sysgate_include() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("include")
+}
+
+/// The examples, and the API checks, compiled against sysgate's generated `seccomp.h` and
+/// `seccomp-syscalls.h` instead of the system's (gcc's dependency list shows which header
+/// it read), behave the same.
+#[test]
+fn examples_build_against_sysgates_generated_header() {
+    if !toolchain_present() {
+        return;
+    }
+    let include = sysgate_include();
+    let deps = std::process::Command::new("gcc")
+        .args(["-D_GNU_SOURCE", "-M", "-I"])
+        .arg(support::c_dir())
+        .arg("-I")
+        .arg(&include)
+        .arg(support::c_dir().join("kill_default.c"))
+        .output()
+        .expect("gcc -M");
+    let deps = String::from_utf8_lossy(&deps.stdout);
+    assert!(
+        deps.contains(&include.join("seccomp.h").display().to_string())
+            && deps.contains(&include.join("seccomp-syscalls.h").display().to_string()),
+        "{deps}"
+    );
+    assert!(!deps.contains("/usr/include/seccomp"), "{deps}");
+
+    let p = compile("kill_default", Some(&include));
+    assert_eq!(p.run(Lib::Sysgate, &[], b"").code(), Some(0));
+    assert_eq!(
+        p.run(Lib::Sysgate, &["blocked"], b"").signal(),
+        Some(SIGSYS)
+    );
+    let p = compile("read_args", Some(&include));
+    assert_eq!(p.run(Lib::Sysgate, &["ok"], b"hi").code(), Some(0));
+    assert_eq!(p.run(Lib::Sysgate, &["long"], b"hi").signal(), Some(SIGSYS));
+    let p = compile("fork_exec", Some(&include));
+    let run = p.run(Lib::Sysgate, &["/bin/true"], b"");
+    assert!(
+        run.stdout().contains("child killed by signal 31"),
+        "{}",
+        run.stdout()
+    );
+    for name in ["api_codes", "variadic", "notify", "arch_tokens"] {
+        let p = compile(name, Some(&include));
+        let run = p.run(Lib::Sysgate, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
