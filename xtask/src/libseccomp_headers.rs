@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use crate::{workspace_root, GeneratedFile};
 
 /// The libseccomp version the library implements (`seccomp_version()` reports it too).
-const VERSION: (u32, u32, u32) = (2, 5, 4);
+const VERSION: (u32, u32, u32) = (2, 6, 0);
 
 /// `SCMP_ARCH_<suffix>` and its audit token.
 const ARCHES: &[(&str, u32)] = &[

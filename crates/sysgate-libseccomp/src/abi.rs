@@ -73,11 +73,12 @@ pub struct SeccompNotifResp {
 }
 
 /// The version this library reports from `seccomp_version()`: the libseccomp release whose
-/// API (and header) it implements.
+/// API it implements in full (2.6.0: 2.5.4's functions plus `seccomp_precompute`, the
+/// transactions, `seccomp_export_bpf_mem`, `SCMP_FLTATR_CTL_WAITKILL` and API level 7).
 pub const VERSION: ScmpVersion = ScmpVersion {
     major: 2,
-    minor: 5,
-    micro: 4,
+    minor: 6,
+    micro: 0,
 };
 
 /// `SCMP_ARCH_NATIVE`.

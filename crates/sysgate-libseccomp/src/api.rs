@@ -105,6 +105,9 @@ fn detect_api_level() -> u32 {
     if level == 5 && f.has_flag(FilterFlag::TsyncEsrch) {
         level = 6;
     }
+    if level == 6 && f.has_flag(FilterFlag::WaitKillableRecv) {
+        level = 7;
+    }
     level
 }
 
@@ -125,10 +128,10 @@ pub extern "C" fn seccomp_api_get() -> c_uint {
     api_level()
 }
 
-/// `seccomp_api_set(level)`: 1 to 6, else `-EINVAL`.
+/// `seccomp_api_set(level)`: 1 to 7, else `-EINVAL`.
 #[no_mangle]
 pub extern "C" fn seccomp_api_set(level: c_uint) -> c_int {
-    if !(1..=6).contains(&level) {
+    if !(1..=7).contains(&level) {
         return -libc::EINVAL;
     }
     API_LEVEL.store(level, Ordering::Relaxed);
@@ -815,5 +818,110 @@ pub unsafe extern "C" fn seccomp_notify_fd(ctx: *const c_void) -> c_int {
     match NOTIFY_FD.load(Ordering::Relaxed) {
         fd if fd >= 0 => fd,
         _ => -libc::EFAULT,
+    }
+}
+
+/// `seccomp_export_bpf_mem(ctx, buf, &len)` (libseccomp 2.6): the raw program into `buf`;
+/// `*len` becomes its size. A NULL `buf` asks for the size; a short one is `-ERANGE`.
+///
+/// # Safety
+/// `ctx` is null or a live context; `len` is null or valid; `buf` is null or has `*len`
+/// writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn seccomp_export_bpf_mem(
+    ctx: *const c_void,
+    buf: *mut c_void,
+    len: *mut usize,
+) -> c_int {
+    // SAFETY: per the contract.
+    let Some(f) = (unsafe { filter(ctx) }).filter(|f| f.valid()) else {
+        return -libc::EINVAL;
+    };
+    if len.is_null() {
+        return -libc::EINVAL;
+    }
+    let (_, programs) = match programs(f) {
+        Ok(p) => p,
+        Err(e) => return -e,
+    };
+    let [program] = &programs[..] else {
+        explain("the filter needs stacked programs (over 4096 instructions); one raw program cannot hold it");
+        return -libc::EFAULT;
+    };
+    let bytes = program.to_bytes();
+    let mut rc = 0;
+    // SAFETY: `len` is valid; `buf` has `*len` writable bytes per the contract.
+    unsafe {
+        if !buf.is_null() {
+            if bytes.len() > *len {
+                rc = -libc::ERANGE;
+            } else {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
+            }
+        }
+        *len = bytes.len();
+    }
+    rc
+}
+
+/// `seccomp_precompute(ctx)` (libseccomp 2.6): compile now. sysgate compiles again at load
+/// and export (in about a millisecond), so this only reports whether compiling succeeds.
+///
+/// # Safety
+/// `ctx` is null or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn seccomp_precompute(ctx: *const c_void) -> c_int {
+    // SAFETY: per the contract.
+    let Some(f) = (unsafe { filter(ctx) }).filter(|f| f.valid()) else {
+        return -libc::EINVAL;
+    };
+    match programs(f) {
+        Ok(_) => 0,
+        Err(e) => -e,
+    }
+}
+
+/// `seccomp_transaction_start(ctx)` (libseccomp 2.6): transactions nest.
+///
+/// # Safety
+/// `ctx` is null or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn seccomp_transaction_start(ctx: *mut c_void) -> c_int {
+    // SAFETY: per the contract.
+    match unsafe { filter_mut(ctx) }.filter(|f| f.valid()) {
+        Some(f) => {
+            f.transaction_start();
+            0
+        }
+        None => -libc::EINVAL,
+    }
+}
+
+/// `seccomp_transaction_commit(ctx)` (libseccomp 2.6).
+///
+/// # Safety
+/// `ctx` is null or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn seccomp_transaction_commit(ctx: *mut c_void) -> c_int {
+    // SAFETY: per the contract.
+    match unsafe { filter_mut(ctx) }.filter(|f| f.valid()) {
+        Some(f) => {
+            f.transaction_commit();
+            0
+        }
+        None => -libc::EINVAL,
+    }
+}
+
+/// `seccomp_transaction_reject(ctx)` (libseccomp 2.6): back to where the innermost open
+/// transaction started.
+///
+/// # Safety
+/// `ctx` is null or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn seccomp_transaction_reject(ctx: *mut c_void) {
+    // SAFETY: per the contract.
+    if let Some(f) = unsafe { filter_mut(ctx) }.filter(|f| f.valid()) {
+        f.transaction_reject();
     }
 }

@@ -100,6 +100,17 @@ pub struct Filter {
     attrs: Attrs,
     arches: Vec<ArchRules>,
     notify_used: bool,
+    /// Open transactions, innermost last: the state each one started from.
+    snapshots: Vec<Snapshot>,
+}
+
+/// What a transaction restores when it is rejected.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    default: u32,
+    attrs: Attrs,
+    arches: Vec<ArchRules>,
+    notify_used: bool,
 }
 
 /// The action a libseccomp action value stands for, if libseccomp accepts it
@@ -172,6 +183,7 @@ impl Filter {
                 chains: Vec::new(),
             }],
             notify_used: false,
+            snapshots: Vec::new(),
         })
     }
 
@@ -267,7 +279,7 @@ impl Filter {
         })
     }
 
-    /// `seccomp_attr_set` at API `level` (TSYNC needs level 2, LOG 3, SSB 4).
+    /// `seccomp_attr_set` at API `level` (TSYNC needs level 2, LOG 3, SSB 4, WAITKILL 7).
     pub fn attr_set(&mut self, which: u32, value: u32, level: u32) -> Result<(), Errno> {
         let on = value != 0;
         let needs = |min: u32| {
@@ -307,7 +319,10 @@ impl Filter {
                 _ => return Err(libc::EOPNOTSUPP),
             },
             attr::API_SYSRAWRC => a.sysrawrc = on,
-            attr::CTL_WAITKILL => a.waitkill = on,
+            attr::CTL_WAITKILL => {
+                needs(7)?;
+                a.waitkill = on;
+            }
             _ => return Err(libc::EINVAL),
         }
         Ok(())
@@ -377,6 +392,31 @@ impl Filter {
             self.notify_used = true;
         }
         Ok(())
+    }
+
+    /// `seccomp_transaction_start`: remember the current state (transactions nest).
+    pub fn transaction_start(&mut self) {
+        self.snapshots.push(Snapshot {
+            default: self.default,
+            attrs: self.attrs,
+            arches: self.arches.clone(),
+            notify_used: self.notify_used,
+        });
+    }
+
+    /// `seccomp_transaction_commit`: keep what the innermost transaction did.
+    pub fn transaction_commit(&mut self) {
+        self.snapshots.pop();
+    }
+
+    /// `seccomp_transaction_reject`: back to where the innermost transaction started.
+    pub fn transaction_reject(&mut self) {
+        if let Some(s) = self.snapshots.pop() {
+            self.default = s.default;
+            self.attrs = s.attrs;
+            self.arches = s.arches;
+            self.notify_used = s.notify_used;
+        }
     }
 
     /// `seccomp_merge(self, other)`: `other`'s architectures (none may be ours) join this
@@ -669,6 +709,24 @@ mod tests {
         let p = f.policy().unwrap();
         let d = p.decide(Arch::native(), read as u32, &[3, 0, 0, 0, 0, 0]);
         assert_eq!(d.action, Action::Allow);
+    }
+
+    #[test]
+    fn a_rejected_transaction_restores_rules_arches_and_attributes() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        f.rule_add(7, false, act::ALLOW, read, &[]).unwrap();
+        let before = f.policy().unwrap();
+        f.transaction_start();
+        f.transaction_start();
+        f.rule_add(7, false, act::ERRNO | 1, read + 1, &[]).unwrap();
+        f.transaction_commit();
+        f.attr_set(attr::CTL_NNP, 0, 7).unwrap();
+        f.arch_remove(0).unwrap();
+        f.transaction_reject();
+        assert_eq!(f.policy().unwrap(), before);
+        f.transaction_reject(); // nothing open: no change
+        assert_eq!(f.policy().unwrap(), before);
     }
 
     #[test]
