@@ -474,14 +474,8 @@ impl Filter {
             wait_killable_recv: self.attrs.waitkill && self.notify_used,
         };
         for rule in deciding(&first.rules) {
-            policy
-                .add_rule(Rule {
-                    action: rule.action,
-                    syscall: rule.syscall.clone(),
-                    conds: rule.conds.clone(),
-                    origin: None,
-                })
-                .map_err(|_| libc::EFAULT)?;
+            let r = Rule::new(rule.action, rule.syscall.clone()).with_conds(rule.conds.clone());
+            policy.add_rule(r).map_err(|_| libc::EFAULT)?;
         }
         Ok(policy)
     }
