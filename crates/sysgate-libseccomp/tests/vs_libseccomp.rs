@@ -269,6 +269,7 @@ fn random_call_sequences_agree_with_libseccomp() {
                 arches.push(extra);
             }
         }
+        let mut bad_arch = 0; // SCMP_ACT_KILL, libseccomp's default
         if rng.chance(5) {
             // SAFETY: live contexts; ACT_BADARCH = ERRNO(5).
             let (ra, rb) = unsafe {
@@ -278,6 +279,7 @@ fn random_call_sequences_agree_with_libseccomp() {
                 )
             };
             assert_eq!(ra, rb, "{}", what("attr_set"));
+            bad_arch = 0x0005_0005;
         }
         let mut rules: Vec<CRule> = Vec::new();
         let mut diverged = false;
@@ -342,6 +344,27 @@ fn random_call_sequences_agree_with_libseccomp() {
         };
         if diverged {
             continue;
+        }
+        // Calls from an architecture the filter lacks (and x32 calls on an x86_64 filter
+        // without x32) get the bad-arch action from both.
+        let mut foreign = vec![(Arch::Aarch64.audit_arch(), 63)];
+        if !arches.contains(&Arch::X32) {
+            foreign.push((Arch::X86_64.audit_arch(), 0x4000_0000));
+        }
+        for (token, nr) in foreign {
+            let data = SeccompData {
+                nr,
+                arch: token,
+                instruction_pointer: 0,
+                args: [0; 6],
+            };
+            let (ra, rb) = (
+                pa.emulate(&data).unwrap().ret,
+                pb.emulate(&data).unwrap().ret,
+            );
+            assert_eq!(ra, rb, "case {case}: bad arch {token:#x} nr {nr:#x}");
+            assert_eq!(rb, bad_arch, "case {case}: bad arch {token:#x} nr {nr:#x}");
+            tally.compared += 1;
         }
         for &arch in &arches {
             for &native_nr in &syscalls {
