@@ -84,8 +84,8 @@ struct ArchRules {
 }
 
 /// One chain of libseccomp's rule tree: a syscall number of the architecture and the
-/// conditions as libseccomp stores them there (on 32-bit architectures, data cut to the low
-/// word; a multiplexed call's rule on `socketcall`/`ipc` with `a0` replaced by the call).
+/// conditions as libseccomp stores them there (a multiplexed call's rule on
+/// `socketcall`/`ipc` with `a0` replaced by the call).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Chain {
     nr: i64,
@@ -518,18 +518,9 @@ fn arch_rule(
     } else if number < -1 && exact && !has_mux {
         return Err(libc::EDOM);
     }
-    // The chains, with data as the architecture's words hold them.
-    let cut = |c: &ArgCond| -> ArgCond {
-        if arch.args_are_64bit() {
-            return *c;
-        }
-        let op = match c.op() {
-            CmpOp::MaskedEq(m) => CmpOp::MaskedEq(m & 0xffff_ffff),
-            op => op,
-        };
-        ArgCond::new(c.arg() as u32, op, c.value() & 0xffff_ffff).expect("argument index kept")
-    };
-    let cut_conds: Vec<ArgCond> = conds.iter().map(cut).collect();
+    // The chains, with the data as given: libseccomp's nodes keep the full 64-bit datum
+    // even on 32-bit architectures (its program then compares the low word only).
+    let cut_conds: Vec<ArgCond> = conds.to_vec();
     let mut chains = Vec::new();
     let via = local_name.and_then(|n| arch.multiplexed(n));
     match via {
@@ -597,7 +588,7 @@ fn path(conds: &[ArgCond]) -> Vec<(ArgCond, bool)> {
 ///   would have to drop the longer chain's different decision).
 ///
 /// A chain continuing past the end of an existing one is dropped by libseccomp without an
-/// error (the shorter chain decides every call both match).
+/// error or any other check (the shorter chain decides every call both match).
 fn clashes(existing: &[Chain], new: &[Chain]) -> bool {
     new.iter().filter(|n| !n.conds.is_empty()).any(|n| {
         let same_nr = || existing.iter().filter(|e| e.nr == n.nr);
@@ -605,6 +596,14 @@ fn clashes(existing: &[Chain], new: &[Chain]) -> bool {
             return false;
         }
         let np = path(&n.conds);
+        // A chain continuing a shorter existing one is dropped without a check.
+        let continues = same_nr().any(|e| {
+            let ep = path(&e.conds);
+            !ep.is_empty() && ep.len() < np.len() && np[..ep.len()] == ep[..]
+        });
+        if continues {
+            return false;
+        }
         same_nr().any(|e| {
             let ep = path(&e.conds);
             e.action != n.action && ep.len() >= np.len() && ep[..np.len()] == np[..]
@@ -613,20 +612,41 @@ fn clashes(existing: &[Chain], new: &[Chain]) -> bool {
 }
 
 /// The rules that decide, per syscall, as libseccomp keeps them: the first unconditional
-/// rule alone, or else every conditional one.
+/// rule alone; or else every conditional one, except a rule that continues an earlier rule's
+/// chain of equality tests (the earlier rule's tests are the first of its own): libseccomp
+/// drops it, and the shorter chain decides every call both match.
 fn deciding(rules: &[CRule]) -> Vec<&CRule> {
     let mut out = Vec::new();
-    for rule in rules {
+    for (i, rule) in rules.iter().enumerate() {
         let first_unconditional = rules
             .iter()
             .find(|r| r.syscall == rule.syscall && r.conds.is_empty());
         match first_unconditional {
             Some(u) if std::ptr::eq(u, rule) => out.push(rule),
             Some(_) => {}
+            None if rules[..i].iter().any(|e| extends(rule, e)) => {}
             None => out.push(rule),
         }
     }
     out
+}
+
+/// Whether `longer`'s chain continues `shorter`'s in libseccomp's tree: both test only
+/// equalities (`==`, masked `==`), on the same syscall, and `shorter`'s tests are the first
+/// of `longer`'s (chains are ordered by argument). Other comparisons are stored as split or
+/// inverted nodes, where the prefix relation is not this simple; they are not matched.
+fn extends(longer: &CRule, shorter: &CRule) -> bool {
+    let equalities = |r: &CRule| {
+        r.conds
+            .iter()
+            .all(|c| matches!(c.op(), CmpOp::Eq | CmpOp::MaskedEq(_)))
+    };
+    longer.syscall == shorter.syscall
+        && !shorter.conds.is_empty()
+        && shorter.conds.len() < longer.conds.len()
+        && equalities(longer)
+        && equalities(shorter)
+        && longer.conds[..shorter.conds.len()] == shorter.conds[..]
 }
 
 #[cfg(test)]
@@ -721,6 +741,18 @@ mod tests {
         assert_eq!(f.policy().unwrap(), before);
         f.transaction_reject(); // nothing open: no change
         assert_eq!(f.policy().unwrap(), before);
+    }
+
+    #[test]
+    fn a_rule_continuing_an_earlier_chain_is_dropped_as_libseccomp_drops_it() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        f.rule_add(7, false, act::ALLOW, read, &[eq(0, 1)]).unwrap();
+        f.rule_add(7, false, act::ERRNO | 1, read, &[eq(0, 1), eq(1, 2)])
+            .unwrap();
+        let p = f.policy().unwrap();
+        let d = p.decide(Arch::native(), read as u32, &[1, 2, 0, 0, 0, 0]);
+        assert_eq!(d.action, Action::Allow);
     }
 
     #[test]
