@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+mod libseccomp_headers;
 pub mod systemd_sets;
+pub use libseccomp_headers::{gen_libseccomp_headers, gen_libseccomp_headers_from};
 pub use systemd_sets::gen_systemd_sets_from;
 
 /// The tables the CSV carries, in CSV column order, with the kernel's offset for each.
@@ -313,7 +315,7 @@ pub fn name_hash(name: &str) -> u32 {
     })
 }
 
-fn parse_pseudo(text: &str) -> Result<Vec<(String, i32)>> {
+pub(crate) fn parse_pseudo(text: &str) -> Result<Vec<(String, i32)>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

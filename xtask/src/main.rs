@@ -2,12 +2,15 @@
 //!
 //! - `gen-tables`: the syscall tables (`crates/sysgate/src/arch/tables/`).
 //! - `gen-systemd-sets`: systemd's syscall sets (`crates/sysgate/src/profile/systemd_sets/`).
+//! - `gen-libseccomp-headers`: `seccomp.h`, `seccomp-syscalls.h` and `libseccomp.pc` of
+//!   sysgate's libseccomp.so.2 (`crates/sysgate-libseccomp/include/`).
 //!
 //! With `--check`, only report whether the committed files are up to date.
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: xtask gen-tables|gen-systemd-sets [--shared DIR] [--check]";
+const USAGE: &str =
+    "usage: xtask gen-tables|gen-systemd-sets|gen-libseccomp-headers [--shared DIR] [--check]";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -26,6 +29,7 @@ fn main() -> Result<()> {
     let files = match cmd.as_str() {
         "gen-tables" => xtask::gen_syscall_tables_from(&shared)?,
         "gen-systemd-sets" => xtask::gen_systemd_sets_from(&shared)?,
+        "gen-libseccomp-headers" => xtask::gen_libseccomp_headers_from(&shared)?,
         other => bail!("unknown task {other:?}; {USAGE}"),
     };
     let root = xtask::workspace_root();

@@ -1,0 +1,766 @@
+//! The filter context behind `scmp_filter_ctx`, and its translation into a sysgate
+//! [`Policy`]: the one place where libseccomp's C API meets sysgate.
+//!
+//! A [`Filter`] keeps what libseccomp keeps: the default action, the attributes, and per
+//! architecture the rules that were added while that architecture was in the filter (rules
+//! added before `seccomp_arch_add` do not reach the new architecture, as in libseccomp).
+//! Every check a libseccomp call makes before it changes anything is made here, with the
+//! same errno. [`Filter::policy`] turns the rules into the [`Policy`] that decides what
+//! libseccomp's filter decides; sysgate compiles, exports and installs it.
+//!
+//! This module does not touch C pointers (that is [`crate::api`]) and does not compile BPF.
+//!
+//! How rules combine, as libseccomp combines them per syscall:
+//! - the first unconditional rule on a syscall decides it; conditional rules on that syscall,
+//!   before or after it, are dropped (libseccomp prunes them from its tree);
+//! - a conditional rule whose conditions equal an earlier rule's is a duplicate with the same
+//!   action (ignored) or `-EEXIST` with another;
+//! - other conditional rules are combined as sysgate combines rules: where several match,
+//!   the most restrictive action wins (docs/libseccomp.md lists where libseccomp differs).
+
+use sysgate::policy::{Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall};
+use sysgate::Arch;
+
+use crate::abi::{act, attr, cmp, ScmpArgCmp};
+
+/// A negative-errno failure, as libseccomp returns it (the value is the positive errno).
+pub type Errno = i32;
+
+/// libseccomp's attributes, as `seccomp_attr_get` reports them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Attrs {
+    /// `SCMP_FLTATR_ACT_BADARCH` (default `SCMP_ACT_KILL`, i.e. KILL_THREAD).
+    pub bad_arch: u32,
+    /// `SCMP_FLTATR_CTL_NNP` (default on).
+    pub nnp: bool,
+    /// `SCMP_FLTATR_CTL_TSYNC`.
+    pub tsync: bool,
+    /// `SCMP_FLTATR_API_TSKIP`.
+    pub tskip: bool,
+    /// `SCMP_FLTATR_CTL_LOG`.
+    pub log: bool,
+    /// `SCMP_FLTATR_CTL_SSB`.
+    pub ssb: bool,
+    /// `SCMP_FLTATR_CTL_OPTIMIZE` (1 or 2; sysgate's layout is the same for both).
+    pub optimize: u32,
+    /// `SCMP_FLTATR_API_SYSRAWRC`.
+    pub sysrawrc: bool,
+    /// `SCMP_FLTATR_CTL_WAITKILL`.
+    pub waitkill: bool,
+}
+
+impl Default for Attrs {
+    fn default() -> Attrs {
+        Attrs {
+            bad_arch: act::KILL_THREAD,
+            nnp: true,
+            tsync: false,
+            tskip: false,
+            log: false,
+            ssb: false,
+            optimize: 1,
+            sysrawrc: false,
+            waitkill: false,
+        }
+    }
+}
+
+/// One rule as it was added for one architecture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CRule {
+    action: Action,
+    syscall: Syscall,
+    /// Sorted by argument index (libseccomp allows one condition per argument).
+    conds: Vec<ArgCond>,
+}
+
+/// One architecture of the filter and the rules added while it was there.
+#[derive(Clone, Debug)]
+struct ArchRules {
+    arch: Arch,
+    rules: Vec<CRule>,
+    /// The chains libseccomp's tree holds for this architecture, for its `-EEXIST` checks.
+    chains: Vec<Chain>,
+}
+
+/// One chain of libseccomp's rule tree: a syscall number of the architecture and the
+/// conditions as libseccomp stores them there (a multiplexed call's rule on
+/// `socketcall`/`ipc` with `a0` replaced by the call).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Chain {
+    nr: i64,
+    conds: Vec<ArgCond>,
+    action: Action,
+}
+
+/// The state behind one `scmp_filter_ctx`.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    default: u32,
+    attrs: Attrs,
+    arches: Vec<ArchRules>,
+    notify_used: bool,
+    /// Open transactions, innermost last: the state each one started from.
+    snapshots: Vec<Snapshot>,
+}
+
+/// What a transaction restores when it is rejected.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    default: u32,
+    attrs: Attrs,
+    arches: Vec<ArchRules>,
+    notify_used: bool,
+}
+
+/// The action a libseccomp action value stands for, if libseccomp accepts it
+/// (`db_col_action_valid`): TRAP without data, ERRNO below 4095, TRACE with any data.
+pub fn action(value: u32) -> Option<Action> {
+    let data = (value & 0xffff) as u16;
+    match value & 0xffff_0000 {
+        act::KILL_PROCESS if data == 0 => Some(Action::KillProcess),
+        act::KILL_THREAD if data == 0 => Some(Action::KillThread),
+        act::TRAP if data == 0 => Some(Action::Trap(0)),
+        act::ERRNO if data < 4095 => Some(Action::Errno(data)),
+        act::TRACE => Some(Action::Trace(data)),
+        act::NOTIFY if data == 0 => Some(Action::UserNotif),
+        act::LOG if data == 0 => Some(Action::Log),
+        act::ALLOW if data == 0 => Some(Action::Allow),
+        _ => None,
+    }
+}
+
+/// Whether the API level (`seccomp_api_get`) lets libseccomp use `action`: LOG and
+/// KILL_PROCESS from level 3, NOTIFY from level 5.
+pub fn action_at_level(value: u32, level: u32) -> Option<Action> {
+    let action = action(value)?;
+    let needs = match action {
+        Action::Log | Action::KillProcess => 3,
+        Action::UserNotif => 5,
+        _ => 1,
+    };
+    (level >= needs).then_some(action)
+}
+
+/// The architecture a libseccomp token names (`SCMP_ARCH_NATIVE` is the native one).
+pub fn arch(token: u32) -> Option<Arch> {
+    if token == crate::abi::SCMP_ARCH_NATIVE {
+        return Some(Arch::native());
+    }
+    Arch::from_libseccomp_token(token)
+}
+
+/// One C comparison as a sysgate condition. MASKED_EQ compares with the datum masked, as
+/// libseccomp does (`(arg & mask) == (datum & mask)`).
+fn cond(c: &ScmpArgCmp) -> Result<ArgCond, Errno> {
+    let op = match c.op {
+        cmp::NE => CmpOp::Ne,
+        cmp::LT => CmpOp::Lt,
+        cmp::LE => CmpOp::Le,
+        cmp::EQ => CmpOp::Eq,
+        cmp::GE => CmpOp::Ge,
+        cmp::GT => CmpOp::Gt,
+        cmp::MASKED_EQ => CmpOp::MaskedEq(c.datum_a),
+        _ => return Err(libc::EINVAL),
+    };
+    let value = match op {
+        CmpOp::MaskedEq(mask) => c.datum_b & mask,
+        _ => c.datum_a,
+    };
+    ArgCond::new(c.arg, op, value).map_err(|_| libc::EINVAL)
+}
+
+impl Filter {
+    /// `seccomp_init(def_action)` at API `level`: `None` for an action libseccomp refuses.
+    pub fn new(default: u32, level: u32) -> Option<Filter> {
+        action_at_level(default, level)?;
+        Some(Filter {
+            default,
+            attrs: Attrs::default(),
+            arches: vec![ArchRules {
+                arch: Arch::native(),
+                rules: Vec::new(),
+                chains: Vec::new(),
+            }],
+            notify_used: false,
+            snapshots: Vec::new(),
+        })
+    }
+
+    /// `seccomp_reset(ctx, def_action)`: back to a new filter.
+    pub fn reset(&mut self, default: u32, level: u32) -> Result<(), Errno> {
+        *self = Filter::new(default, level).ok_or(libc::EINVAL)?;
+        Ok(())
+    }
+
+    /// Whether libseccomp would call the context valid (`db_col_valid`: it has an
+    /// architecture).
+    pub fn valid(&self) -> bool {
+        !self.arches.is_empty()
+    }
+
+    /// The default action value.
+    pub fn default_action(&self) -> u32 {
+        self.default
+    }
+
+    /// The attributes.
+    pub fn attrs(&self) -> &Attrs {
+        &self.attrs
+    }
+
+    /// Whether a rule returns USER_NOTIF (the load asks for a listener).
+    pub fn notify_used(&self) -> bool {
+        self.notify_used
+    }
+
+    /// The architectures, in the order they were added.
+    pub fn arches(&self) -> impl Iterator<Item = Arch> + '_ {
+        self.arches.iter().map(|a| a.arch)
+    }
+
+    /// `seccomp_arch_exist`: `Ok` if present, `EEXIST` if not, `EINVAL` for a bad token.
+    pub fn arch_exist(&self, token: u32) -> Result<(), Errno> {
+        let arch = arch(token).ok_or(libc::EINVAL)?;
+        if self.arches.iter().any(|a| a.arch == arch) {
+            Ok(())
+        } else {
+            Err(libc::EEXIST)
+        }
+    }
+
+    /// `seccomp_arch_add`: the new architecture starts without rules.
+    pub fn arch_add(&mut self, token: u32) -> Result<(), Errno> {
+        let arch = arch(token).ok_or(libc::EINVAL)?;
+        if self.arches.iter().any(|a| a.arch == arch) {
+            return Err(libc::EEXIST);
+        }
+        if self
+            .arches
+            .first()
+            .is_some_and(|a| a.arch.endian() != arch.endian())
+        {
+            return Err(libc::EDOM);
+        }
+        self.arches.push(ArchRules {
+            arch,
+            rules: Vec::new(),
+            chains: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// `seccomp_arch_remove`: the architecture and its rules.
+    pub fn arch_remove(&mut self, token: u32) -> Result<(), Errno> {
+        let arch = arch(token).ok_or(libc::EINVAL)?;
+        let before = self.arches.len();
+        self.arches.retain(|a| a.arch != arch);
+        if self.arches.len() == before {
+            return Err(libc::EEXIST);
+        }
+        Ok(())
+    }
+
+    /// `seccomp_attr_get`.
+    pub fn attr_get(&self, which: u32) -> Result<u32, Errno> {
+        let a = &self.attrs;
+        Ok(match which {
+            attr::ACT_DEFAULT => self.default,
+            attr::ACT_BADARCH => a.bad_arch,
+            attr::CTL_NNP => a.nnp.into(),
+            attr::CTL_TSYNC => a.tsync.into(),
+            attr::API_TSKIP => a.tskip.into(),
+            attr::CTL_LOG => a.log.into(),
+            attr::CTL_SSB => a.ssb.into(),
+            attr::CTL_OPTIMIZE => a.optimize,
+            attr::API_SYSRAWRC => a.sysrawrc.into(),
+            attr::CTL_WAITKILL => a.waitkill.into(),
+            _ => return Err(libc::EINVAL),
+        })
+    }
+
+    /// `seccomp_attr_set` at API `level` (TSYNC needs level 2, LOG 3, SSB 4, WAITKILL 7).
+    pub fn attr_set(&mut self, which: u32, value: u32, level: u32) -> Result<(), Errno> {
+        let on = value != 0;
+        let needs = |min: u32| {
+            if level >= min {
+                Ok(())
+            } else {
+                Err(libc::EOPNOTSUPP)
+            }
+        };
+        let a = &mut self.attrs;
+        match which {
+            attr::ACT_DEFAULT => return Err(libc::EACCES),
+            attr::ACT_BADARCH => {
+                action_at_level(value, level).ok_or(libc::EINVAL)?;
+                a.bad_arch = value;
+            }
+            attr::CTL_NNP => a.nnp = on,
+            attr::CTL_TSYNC => {
+                needs(2)?;
+                // The kernel takes TSYNC with a listener only with TSYNC_ESRCH (level 6).
+                if on && self.notify_used && level < 6 {
+                    return Err(libc::EINVAL);
+                }
+                a.tsync = on;
+            }
+            attr::API_TSKIP => a.tskip = on,
+            attr::CTL_LOG => {
+                needs(3)?;
+                a.log = on;
+            }
+            attr::CTL_SSB => {
+                needs(4)?;
+                a.ssb = on;
+            }
+            attr::CTL_OPTIMIZE => match value {
+                1 | 2 => a.optimize = value,
+                _ => return Err(libc::EOPNOTSUPP),
+            },
+            attr::API_SYSRAWRC => a.sysrawrc = on,
+            attr::CTL_WAITKILL => {
+                needs(7)?;
+                a.waitkill = on;
+            }
+            _ => return Err(libc::EINVAL),
+        }
+        Ok(())
+    }
+
+    /// `seccomp_rule_add_array` (`exact` false) and `seccomp_rule_add_exact_array` (true),
+    /// after the C layer has checked the count and the pointer. All or nothing: a rule that
+    /// fails on one architecture is added to none.
+    pub fn rule_add(
+        &mut self,
+        level: u32,
+        exact: bool,
+        action_value: u32,
+        syscall: i32,
+        args: &[ScmpArgCmp],
+    ) -> Result<(), Errno> {
+        if args.len() > 6 || !self.valid() {
+            return Err(libc::EINVAL);
+        }
+        // `_syscall_valid`: -1 only with API_TSKIP, -2..-99 never.
+        if syscall == -1 && !self.attrs.tskip || (-99..=-2).contains(&syscall) {
+            return Err(libc::EINVAL);
+        }
+        let action = action_at_level(action_value, level).ok_or(libc::EINVAL)?;
+        if action == Action::UserNotif && self.attrs.tsync && level < 6 {
+            return Err(libc::EINVAL);
+        }
+        if action_value == self.default {
+            return Err(libc::EACCES);
+        }
+        if exact && self.arches.len() > 1 {
+            return Err(libc::EOPNOTSUPP);
+        }
+        let mut conds: Vec<ArgCond> = Vec::with_capacity(args.len());
+        for a in args {
+            let c = cond(a)?;
+            if conds.iter().any(|x| x.arg() == c.arg()) {
+                return Err(libc::EINVAL);
+            }
+            conds.push(c);
+        }
+        conds.sort();
+        if syscall == -1 {
+            // A rule for a tracer's skipped call: sysgate's programs give nr -1 the default
+            // action and cannot single it out (docs/libseccomp.md).
+            return Err(libc::EOPNOTSUPP);
+        }
+        let native = Arch::native();
+        // Check every architecture before changing any: a rule is added to all or none.
+        let mut added = Vec::with_capacity(self.arches.len());
+        for a in &self.arches {
+            let (rule, chains) = arch_rule(native, a.arch, exact, action, syscall, &conds)?;
+            if clashes(&a.chains, &chains) {
+                return Err(libc::EEXIST);
+            }
+            added.push((rule, chains));
+        }
+        for (a, (rule, chains)) in self.arches.iter_mut().zip(added) {
+            if let Some(rule) = rule {
+                if !a.rules.contains(&rule) {
+                    a.rules.push(rule);
+                }
+            }
+            a.chains.extend(chains);
+        }
+        if action == Action::UserNotif {
+            self.notify_used = true;
+        }
+        Ok(())
+    }
+
+    /// `seccomp_transaction_start`: remember the current state (transactions nest).
+    pub fn transaction_start(&mut self) {
+        self.snapshots.push(Snapshot {
+            default: self.default,
+            attrs: self.attrs,
+            arches: self.arches.clone(),
+            notify_used: self.notify_used,
+        });
+    }
+
+    /// `seccomp_transaction_commit`: keep what the innermost transaction did.
+    pub fn transaction_commit(&mut self) {
+        self.snapshots.pop();
+    }
+
+    /// `seccomp_transaction_reject`: back to where the innermost transaction started.
+    pub fn transaction_reject(&mut self) {
+        if let Some(s) = self.snapshots.pop() {
+            self.default = s.default;
+            self.attrs = s.attrs;
+            self.arches = s.arches;
+            self.notify_used = s.notify_used;
+        }
+    }
+
+    /// `seccomp_merge(self, other)`: `other`'s architectures (none may be ours) join this
+    /// filter with their rules.
+    pub fn merge(&mut self, other: Filter) -> Result<(), Errno> {
+        if !self.valid() || !other.valid() {
+            return Err(libc::EINVAL);
+        }
+        if self.default != other.default
+            || self.attrs.nnp != other.attrs.nnp
+            || self.attrs.tsync != other.attrs.tsync
+        {
+            return Err(libc::EINVAL);
+        }
+        let endian = self.arches[0].arch.endian();
+        if other.arches.iter().any(|a| a.arch.endian() != endian) {
+            return Err(libc::EDOM);
+        }
+        if other
+            .arches
+            .iter()
+            .any(|o| self.arches.iter().any(|a| a.arch == o.arch))
+        {
+            return Err(libc::EEXIST);
+        }
+        self.notify_used |= other.notify_used;
+        self.arches.extend(other.arches);
+        Ok(())
+    }
+
+    /// The sysgate policy that decides what libseccomp's filter for this context decides.
+    ///
+    /// One sysgate program holds one rule list for all its architectures, so the rule lists
+    /// of all architectures must be the same: a filter whose architectures were given
+    /// different rules (an architecture added after rules, or a merge) is refused with
+    /// `EOPNOTSUPP` rather than compiled into something else.
+    pub fn policy(&self) -> Result<Policy, Errno> {
+        let first = self.arches.first().ok_or(libc::EINVAL)?;
+        if self.arches.iter().any(|a| a.rules != first.rules) {
+            return Err(libc::EOPNOTSUPP);
+        }
+        let default = action(self.default).ok_or(libc::EINVAL)?;
+        let mut policy = Policy::new(default);
+        policy
+            .set_arches(self.arches.iter().map(|a| a.arch))
+            .map_err(|_| libc::EDOM)?;
+        policy.attrs.bad_arch = action(self.attrs.bad_arch).ok_or(libc::EINVAL)?;
+        policy.attrs.no_new_privs = self.attrs.nnp;
+        policy.attrs.flags = KernelFlags {
+            tsync: self.attrs.tsync,
+            log: self.attrs.log,
+            spec_allow: self.attrs.ssb,
+            new_listener: self.notify_used,
+            tsync_esrch: self.attrs.tsync && self.notify_used,
+            wait_killable_recv: self.attrs.waitkill && self.notify_used,
+        };
+        for rule in deciding(&first.rules) {
+            let r = Rule::new(rule.action, rule.syscall.clone()).with_conds(rule.conds.clone());
+            policy.add_rule(r).map_err(|_| libc::EFAULT)?;
+        }
+        Ok(policy)
+    }
+}
+
+/// The rule for `arch` (`None`: libseccomp keeps nothing that can match there) and the
+/// chains libseccomp's tree gets, or the errno libseccomp's `arch_filter_rule_add` fails
+/// with.
+fn arch_rule(
+    native: Arch,
+    arch: Arch,
+    exact: bool,
+    action: Action,
+    syscall: i32,
+    conds: &[ArgCond],
+) -> Result<(Option<CRule>, Vec<Chain>), Errno> {
+    // `arch_syscall_translate`: a number is the native architecture's; another architecture
+    // gets the same name's number there.
+    let name: Option<&str> = native.libseccomp_resolve_number(syscall.into());
+    let number = if arch == native {
+        syscall
+    } else {
+        let name = name.ok_or(libc::EFAULT)?;
+        match arch.libseccomp_resolve_name(name) {
+            -1 => return Err(libc::EFAULT),
+            n => n,
+        }
+    };
+    let has_mux = arch.multiplexed_calls().next().is_some();
+    let local_name = arch.libseccomp_resolve_number(number.into());
+    if let Some(n) = local_name {
+        if arch.multiplexed(n).is_some() {
+            // `abi_rule_add`: exact rules on multiplexed calls take no arguments.
+            if exact && !conds.is_empty() {
+                return Err(libc::EINVAL);
+            }
+        } else if number < -1 && exact {
+            return Err(libc::EDOM);
+        }
+    } else if number < -1 && exact && !has_mux {
+        return Err(libc::EDOM);
+    }
+    // The chains, with the data as given: libseccomp's nodes keep the full 64-bit datum
+    // even on 32-bit architectures (its program then compares the low word only).
+    let cut_conds: Vec<ArgCond> = conds.to_vec();
+    let mut chains = Vec::new();
+    let via = local_name.and_then(|n| arch.multiplexed(n));
+    match via {
+        Some(via) => {
+            let mut muxed: Vec<ArgCond> =
+                cut_conds.iter().filter(|c| c.arg() != 0).copied().collect();
+            muxed.push(ArgCond::new(0, CmpOp::Eq, via.call.into()).expect("argument 0"));
+            muxed.sort();
+            chains.push(Chain {
+                nr: via.syscall.into(),
+                conds: muxed,
+                action,
+            });
+            if let Some(direct) = local_name.and_then(|n| arch.syscall_number(n)) {
+                chains.push(Chain {
+                    nr: direct.into(),
+                    conds: cut_conds,
+                    action,
+                });
+            }
+        }
+        None => chains.push(Chain {
+            nr: number.into(),
+            conds: cut_conds,
+            action,
+        }),
+    }
+    let syscall = match (number, local_name) {
+        (_, Some(n)) => Syscall::Name(n.to_string()),
+        (n, None) if n >= 0 => Syscall::Number(n as u32),
+        // A pseudo number with no name: libseccomp keeps a rule that never matches.
+        _ => return Ok((None, chains)),
+    };
+    let rule = CRule {
+        action,
+        syscall,
+        conds: conds.to_vec(),
+    };
+    Ok((Some(rule), chains))
+}
+
+/// One step of a chain's path through libseccomp's tree: the node (argument, comparison,
+/// datum, mask) and the branch the rule's action hangs on. libseccomp stores `!=`, `<` and
+/// `<=` as the nodes `==`, `>=` and `>` with the action on the false branch.
+fn path(conds: &[ArgCond]) -> Vec<(ArgCond, bool)> {
+    conds
+        .iter()
+        .map(|c| {
+            let (op, branch) = match c.op() {
+                CmpOp::Ne => (CmpOp::Eq, false),
+                CmpOp::Lt => (CmpOp::Ge, false),
+                CmpOp::Le => (CmpOp::Gt, false),
+                op => (op, true),
+            };
+            let node = ArgCond::new(c.arg() as u32, op, c.value()).expect("argument index kept");
+            (node, branch)
+        })
+        .collect()
+}
+
+/// Whether libseccomp's tree refuses `new` with `-EEXIST`. On one syscall number, with no
+/// unconditional rule there (which takes nothing more, or replaces every chain):
+/// - a chain ending where an existing one ends, with another action;
+/// - a chain ending inside an existing, longer one, whose action differs (libseccomp
+///   would have to drop the longer chain's different decision).
+///
+/// A chain continuing past the end of an existing one is dropped by libseccomp without an
+/// error or any other check (the shorter chain decides every call both match).
+fn clashes(existing: &[Chain], new: &[Chain]) -> bool {
+    new.iter().filter(|n| !n.conds.is_empty()).any(|n| {
+        let same_nr = || existing.iter().filter(|e| e.nr == n.nr);
+        if same_nr().any(|e| e.conds.is_empty()) {
+            return false;
+        }
+        let np = path(&n.conds);
+        // A chain continuing a shorter existing one is dropped without a check.
+        let continues = same_nr().any(|e| {
+            let ep = path(&e.conds);
+            !ep.is_empty() && ep.len() < np.len() && np[..ep.len()] == ep[..]
+        });
+        if continues {
+            return false;
+        }
+        same_nr().any(|e| {
+            let ep = path(&e.conds);
+            e.action != n.action && ep.len() >= np.len() && ep[..np.len()] == np[..]
+        })
+    })
+}
+
+/// The rules that decide, per syscall, as libseccomp keeps them: the first unconditional
+/// rule alone; or else every conditional one, except a rule that continues an earlier rule's
+/// chain of equality tests (the earlier rule's tests are the first of its own): libseccomp
+/// drops it, and the shorter chain decides every call both match.
+fn deciding(rules: &[CRule]) -> Vec<&CRule> {
+    let mut out = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let first_unconditional = rules
+            .iter()
+            .find(|r| r.syscall == rule.syscall && r.conds.is_empty());
+        match first_unconditional {
+            Some(u) if std::ptr::eq(u, rule) => out.push(rule),
+            Some(_) => {}
+            None if rules[..i].iter().any(|e| extends(rule, e)) => {}
+            None => out.push(rule),
+        }
+    }
+    out
+}
+
+/// Whether `longer`'s chain continues `shorter`'s in libseccomp's tree: both test only
+/// equalities (`==`, masked `==`), on the same syscall, and `shorter`'s tests are the first
+/// of `longer`'s (chains are ordered by argument). Other comparisons are stored as split or
+/// inverted nodes, where the prefix relation is not this simple; they are not matched.
+fn extends(longer: &CRule, shorter: &CRule) -> bool {
+    let equalities = |r: &CRule| {
+        r.conds
+            .iter()
+            .all(|c| matches!(c.op(), CmpOp::Eq | CmpOp::MaskedEq(_)))
+    };
+    longer.syscall == shorter.syscall
+        && !shorter.conds.is_empty()
+        && shorter.conds.len() < longer.conds.len()
+        && equalities(longer)
+        && equalities(shorter)
+        && longer.conds[..shorter.conds.len()] == shorter.conds[..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eq(arg: u32, v: u64) -> ScmpArgCmp {
+        ScmpArgCmp {
+            arg,
+            op: cmp::EQ,
+            datum_a: v,
+            datum_b: 0,
+        }
+    }
+
+    #[test]
+    fn actions_libseccomp_refuses() {
+        assert_eq!(action(act::TRAP | 1), None);
+        assert_eq!(action(act::ERRNO | 4095), None);
+        assert_eq!(action(act::ERRNO | 4094), Some(Action::Errno(4094)));
+        assert_eq!(action(act::TRACE | 7), Some(Action::Trace(7)));
+        assert_eq!(action(0x1234_0000), None);
+        assert!(Filter::new(0x1234_0000, 6).is_none());
+    }
+
+    #[test]
+    fn rule_add_return_codes() {
+        assert!(Filter::new(act::LOG, 2).is_none());
+        let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        assert_eq!(
+            f.rule_add(4, false, act::NOTIFY, read, &[]),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            f.rule_add(6, false, act::KILL_THREAD, read, &[]),
+            Err(libc::EACCES)
+        );
+        assert_eq!(
+            f.rule_add(6, false, 0x1234_0000, read, &[]),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(f.rule_add(6, false, act::ALLOW, -5, &[]), Err(libc::EINVAL));
+        assert_eq!(f.rule_add(6, false, act::ALLOW, -1, &[]), Err(libc::EINVAL));
+        assert_eq!(
+            f.rule_add(6, false, act::ALLOW, read, &[eq(0, 1), eq(0, 2)]),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            f.rule_add(6, false, act::ALLOW, read, &[eq(6, 1)]),
+            Err(libc::EINVAL)
+        );
+        let bad_op = ScmpArgCmp { op: 8, ..eq(0, 1) };
+        assert_eq!(
+            f.rule_add(6, false, act::ALLOW, read, &[bad_op]),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(f.rule_add(6, false, act::ALLOW, read, &[eq(0, 1)]), Ok(()));
+        assert_eq!(f.rule_add(6, false, act::ALLOW, read, &[eq(0, 1)]), Ok(()));
+        assert_eq!(
+            f.rule_add(6, false, act::ERRNO | 1, read, &[eq(0, 1)]),
+            Err(libc::EEXIST)
+        );
+    }
+
+    #[test]
+    fn first_unconditional_rule_decides_its_syscall() {
+        let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        f.rule_add(6, false, act::ERRNO | 1, read, &[eq(0, 3)])
+            .unwrap();
+        f.rule_add(6, false, act::ALLOW, read, &[]).unwrap();
+        f.rule_add(6, false, act::ERRNO | 2, read, &[]).unwrap();
+        let p = f.policy().unwrap();
+        let d = p.decide(Arch::native(), read as u32, &[3, 0, 0, 0, 0, 0]);
+        assert_eq!(d.action, Action::Allow);
+    }
+
+    #[test]
+    fn a_rejected_transaction_restores_rules_arches_and_attributes() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        f.rule_add(7, false, act::ALLOW, read, &[]).unwrap();
+        let before = f.policy().unwrap();
+        f.transaction_start();
+        f.transaction_start();
+        f.rule_add(7, false, act::ERRNO | 1, read + 1, &[]).unwrap();
+        f.transaction_commit();
+        f.attr_set(attr::CTL_NNP, 0, 7).unwrap();
+        f.arch_remove(0).unwrap();
+        f.transaction_reject();
+        assert_eq!(f.policy().unwrap(), before);
+        f.transaction_reject(); // nothing open: no change
+        assert_eq!(f.policy().unwrap(), before);
+    }
+
+    #[test]
+    fn a_rule_continuing_an_earlier_chain_is_dropped_as_libseccomp_drops_it() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        f.rule_add(7, false, act::ALLOW, read, &[eq(0, 1)]).unwrap();
+        f.rule_add(7, false, act::ERRNO | 1, read, &[eq(0, 1), eq(1, 2)])
+            .unwrap();
+        let p = f.policy().unwrap();
+        let d = p.decide(Arch::native(), read as u32, &[1, 2, 0, 0, 0, 0]);
+        assert_eq!(d.action, Action::Allow);
+    }
+
+    #[test]
+    fn an_arch_added_after_rules_has_none_and_is_refused() {
+        let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        f.rule_add(6, false, act::ALLOW, read, &[]).unwrap();
+        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+    }
+}

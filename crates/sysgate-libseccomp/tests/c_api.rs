@@ -1,0 +1,46 @@
+//! Every C API function's return codes and effects, checked by C programs compiled with gcc.
+//! Programs that check only what libseccomp documents run with both Debian's libseccomp
+//! 2.5.4 and this library: the expectations are libseccomp's, and this library meets them.
+
+mod support;
+
+use support::{compile, toolchain_present, Lib};
+
+#[test]
+fn return_codes_match_libseccomp() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("api_codes", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
+
+#[test]
+fn variadic_rules_equal_array_rules_for_0_to_6_comparisons() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("variadic", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
+
+#[test]
+fn user_notification_round_trip() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("notify", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}

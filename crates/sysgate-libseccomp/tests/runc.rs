@@ -1,0 +1,242 @@
+//! A real consumer: Debian's runc, which links libseccomp.so.2, runs an OCI bundle (a
+//! busybox-static rootfs, its own network namespace, so no network) whose config.json
+//! carries Docker's default profile (as Docker hands it to runc), with this library.
+//!
+//! runc builds the filter in `runc init`, which it starts with an environment of its own,
+//! without `LD_LIBRARY_PATH`. So this library is both first in `LD_LIBRARY_PATH` and
+//! installed in place of libseccomp's: bind-mounted over `libseccomp.so.2` in a private
+//! mount namespace made for the run (`unshare -m`), which nothing outside it sees.
+//!
+//! The container runs, `unshare -U true` inside fails with EPERM, and the filter the kernel
+//! holds for the container's process, read back with `PTRACE_SECCOMP_GET_FILTER`, is not
+//! the program Debian's libseccomp builds for the same bundle (read back the same way): it
+//! is shorter, and it decides as the profile says in sysgate's emulator.
+//!
+//! Needs root, runc, busybox-static, util-linux's unshare and ../shared; outside CI a
+//! missing one makes the test say `SKIPPED`. (crun is not tested: Debian 12's crun refuses
+//! hosts with hybrid cgroups, as CI's is.)
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sysgate::arch::Endian;
+use sysgate::bpf::Program;
+use sysgate::policy::Action;
+use sysgate::profile::docker_write::{write_dialect, Dialect};
+use sysgate::profile::{self, Target};
+use sysgate::Arch;
+
+fn skip(what: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is required under CI");
+    }
+    eprintln!("SKIPPED: this test needs {what}");
+    true
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(cmd))
+        .find(|p| p.exists())
+}
+
+/// Docker's default profile for amd64, as Docker hands it to the runtime (OCI `linux.seccomp`).
+fn docker_default_oci() -> Option<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/profiles/docker-default.json");
+    if !path.exists() {
+        skip("../shared/fixtures/profiles/docker-default.json");
+        return None;
+    }
+    let loaded = profile::load(&path, &Target::docker_default(Arch::X86_64)).expect("load");
+    let written = write_dialect(&loaded.policy, None, Dialect::Oci);
+    Some(serde_json::from_str(&written.text).expect("OCI JSON"))
+}
+
+/// A bundle whose process runs `script` with busybox's sh.
+fn bundle(runtime: &str, script: &str) -> Option<PathBuf> {
+    let seccomp = docker_default_oci()?;
+    let dir = support::scratch(&format!("bundle-{runtime}"));
+    let bin = dir.join("rootfs/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
+    for applet in ["sh", "unshare", "sleep", "echo", "true"] {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+    }
+    let status = Command::new("runc")
+        .arg("spec")
+        .current_dir(&dir)
+        .status()
+        .expect("runc spec");
+    assert!(status.success());
+    let config_path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["process"]["terminal"] = false.into();
+    config["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
+    config["linux"]["seccomp"] = seccomp;
+    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    Some(dir)
+}
+
+/// The filters of process `pid`, newest first, read with PTRACE_SECCOMP_GET_FILTER.
+fn filters_of(pid: i32) -> Vec<Program> {
+    const PTRACE_SECCOMP_GET_FILTER: libc::c_uint = 0x420c;
+    let mut out = Vec::new();
+    // SAFETY: ptrace on a process of ours (root); attach, wait for its stop, read, detach.
+    unsafe {
+        assert_eq!(
+            libc::ptrace(libc::PTRACE_ATTACH, pid, 0, 0),
+            0,
+            "attach {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, libc::__WALL);
+        for index in 0.. {
+            let n = libc::ptrace(PTRACE_SECCOMP_GET_FILTER, pid, index as libc::c_long, 0);
+            if n <= 0 {
+                break;
+            }
+            let mut buf = vec![0u8; n as usize * 8];
+            let got = libc::ptrace(
+                PTRACE_SECCOMP_GET_FILTER,
+                pid,
+                index as libc::c_long,
+                buf.as_mut_ptr(),
+            );
+            assert_eq!(got, n);
+            out.push(Program::from_bytes(&buf, Endian::Little).expect("a program"));
+        }
+        libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0);
+    }
+    out
+}
+
+struct Ran {
+    output: String,
+    filters: Vec<Program>,
+}
+
+/// Run the bundle with `runtime` and `lib` (this library's directory, or None for the
+/// system's), read the container's filters while it sleeps, and collect its output.
+fn run(runtime: &str, lib: Option<&Path>, script: &str) -> Option<Ran> {
+    let dir = bundle(runtime, script)?;
+    let state = dir.join("state");
+    let pid_file = dir.join("pid");
+    let id = format!(
+        "sysgate-{}-{}",
+        std::process::id(),
+        dir.file_name().unwrap().to_str().unwrap()
+    );
+    let mut cmd = match lib {
+        Some(l) => {
+            let system = std::fs::canonicalize("/usr/lib/x86_64-linux-gnu/libseccomp.so.2")
+                .expect("the system's libseccomp.so.2");
+            let mut c = Command::new("unshare");
+            c.args(["-m", "--propagation", "private", "--", "sh", "-c"])
+                .arg(r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#)
+                .arg("sh")
+                .arg(l.join("libseccomp.so.2"))
+                .arg(system)
+                .arg(runtime);
+            c
+        }
+        None => Command::new(runtime),
+    };
+    cmd.arg("--root").arg(&state);
+    cmd.args(["run", "--bundle"])
+        .arg(&dir)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match lib {
+        Some(l) => cmd.env("LD_LIBRARY_PATH", l),
+        None => cmd.env_remove("LD_LIBRARY_PATH"),
+    };
+    let child = cmd.spawn().expect("start the runtime");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{runtime} never wrote its pid file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The script sleeps after its checks; its filter is in place from exec on.
+    std::thread::sleep(Duration::from_millis(300));
+    let filters = filters_of(pid);
+    let out = child.wait_with_output().expect("wait for the runtime");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{runtime}: {output}");
+    Some(Ran { output, filters })
+}
+
+fn consumer(runtime: &str) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 && skip("root") {
+        return;
+    }
+    if which(runtime).is_none() && skip(runtime) {
+        return;
+    }
+    if !Path::new("/bin/busybox").exists() && skip("busybox-static (/bin/busybox)") {
+        return;
+    }
+    let script = "unshare -U true; echo unshare=$?; sleep 1";
+    let lib = support::library_dir();
+    let Some(ours) = run(runtime, Some(&lib), script) else {
+        return;
+    };
+    assert!(ours.output.contains("unshare=1"), "{}", ours.output);
+    assert!(
+        ours.output.contains("Operation not permitted"),
+        "{}",
+        ours.output
+    );
+    let theirs = run(runtime, None, script).expect("the same bundle");
+    assert!(theirs.output.contains("Operation not permitted"));
+    assert_eq!(ours.filters.len(), 1, "one filter in the container");
+    assert_eq!(theirs.filters.len(), 1);
+    let (p, q) = (&ours.filters[0], &theirs.filters[0]);
+    assert_ne!(p, q, "the container's filter is not libseccomp's program");
+    assert!(
+        p.len() < q.len(),
+        "sysgate's program ({}) is shorter than libseccomp's ({})",
+        p.len(),
+        q.len()
+    );
+    let unshare = Arch::X86_64.syscall_number("unshare").unwrap();
+    let read = Arch::X86_64.syscall_number("read").unwrap();
+    let decide = |nr| p.emulate_call(Arch::X86_64, nr, &[0; 6]).unwrap().ret;
+    assert_eq!(decide(unshare), Action::Errno(1).to_ret());
+    assert_eq!(decide(read), Action::Allow.to_ret());
+    eprintln!(
+        "{runtime}: container filter {} instructions with sysgate, {} with libseccomp",
+        p.len(),
+        q.len()
+    );
+}
+
+#[test]
+fn runc_runs_docker_default_on_this_library() {
+    consumer("runc");
+}
