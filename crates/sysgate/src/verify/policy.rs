@@ -8,7 +8,8 @@
 //! - nr only through which of these it is: a number some architecture with that token
 //!   numbers (its table, the multiplexers), a number a rule names, 0, `u32::MAX` (-1), the
 //!   x32 bit and the number below it, each table's newest number plus one, runc's ENOSYS
-//!   threshold and the number above it; or which gap
+//!   threshold and the number above it (and, with a threshold, the ends of the ranges where
+//!   the x32 bit is clear again: 2^31 - 1, 2^31, 3 * 2^30 - 1, 3 * 2^30); or which gap
 //!   between two of those it lies in;
 //! - the arguments only through the truth of the conditions of the rules on that number
 //!   (on 32-bit ABIs over the low words, which is all `decide` reads there), and on a
@@ -164,10 +165,13 @@ fn breakpoints(policy: &Policy, token: u32) -> Vec<u32> {
     for arch in Arch::ALL.into_iter().filter(|a| a.audit_arch() == token) {
         points.extend(arch.table().iter().map(|(_, nr)| nr));
         points.insert(arch.newest_syscall().1.saturating_add(1));
-        // runc's ENOSYS rule: above the largest number the profile names on this ABI.
+        // runc's ENOSYS rule: above the largest number the profile names on this ABI. On
+        // x86_64's token it picks x86_64 or x32 by the x32 bit alone (as runc's stub does), so
+        // the numbers from 2^31 up to the next x32-bit number are x86_64's again there.
         if let Some(&above) = policy.attrs.enosys_above.get(&arch) {
             points.insert(above);
             points.insert(above.saturating_add(1));
+            points.extend([0x7fff_ffff, 0x8000_0000, 0xbfff_ffff, 0xc000_0000]);
         }
     }
     for rule in policy.rules() {
