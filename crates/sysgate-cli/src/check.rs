@@ -86,6 +86,11 @@ fn parse_u64(s: &str) -> Option<u64> {
 /// Run `sysgate check`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let loaded = profile_input::load(&args.profile, &args.target)?;
+    // What the reader could not take as written decides the answer too (an ignored key, a
+    // skipped name): say it, as every other command does.
+    for w in &loaded.warnings {
+        eprintln!("sysgate: warning: {w}");
+    }
     let policy = &loaded.policy;
     let arch = match args.target.arches().first() {
         Some(a) => *a,

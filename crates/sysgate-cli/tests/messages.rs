@@ -63,6 +63,26 @@ fn check_prints_arguments_in_hex() {
 }
 
 #[test]
+fn check_prints_what_the_reader_warns_about() {
+    // A misspelled top-level key: Docker ignores it, so the profile denies nothing. `check`
+    // decides as Docker would, and must say why, as every other command does.
+    let dir = scratch("check-warnings");
+    let p = write(
+        &dir,
+        "typo.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","sycalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    );
+    let o = sysgate(&["check", &p, "--arch", "amd64", "ptrace"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("action: ALLOW"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("typo.json:1:45: unknown key \"sycalls\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn check_exit_status_tells_allowed_from_refused() {
     let dir = scratch("check-status");
     let profile = write(&dir, "small.json", SMALL);

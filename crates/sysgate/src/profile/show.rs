@@ -95,9 +95,17 @@ pub fn show(policy: &Policy) -> String {
             .attrs
             .enosys_above
             .iter()
-            .map(|(arch, nr)| match arch.syscall_name(*nr) {
-                Some(name) => format!("{arch} {nr} ({name})"),
-                None => format!("{arch} {nr}"),
+            .map(|(arch, nr)| {
+                // x32's numbers carry the x32 bit: shown in hex, as `disasm` shows them.
+                let number = if *arch == Arch::X32 {
+                    format!("{nr:#x}")
+                } else {
+                    nr.to_string()
+                };
+                match arch.syscall_name(*nr) {
+                    Some(name) => format!("{arch} {number} ({name})"),
+                    None => format!("{arch} {number}"),
+                }
             })
             .collect();
         let _ = writeln!(
