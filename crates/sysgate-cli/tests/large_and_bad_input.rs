@@ -74,8 +74,25 @@ fn regression_3000_conflicting_lxc_lines_warn_once_per_syscall() {
     ]);
     assert_finished(&o, "compile");
     assert!(o.status.success(), "{}", stderr(&o));
+    // Without -v the notes are counted on one line.
+    let summary = stderr(&o);
+    assert!(
+        summary.contains("5 compiler notes: 5 overlaps of rules with different actions"),
+        "{summary}"
+    );
+    let o = sysgate_limited(&[
+        "compile",
+        "-v",
+        &file,
+        "-o",
+        &dir.join("f.bpf").display().to_string(),
+    ]);
+    assert_finished(&o, "compile -v");
     let err = stderr(&o);
-    let overlaps: Vec<&str> = err.lines().filter(|l| l.contains("overlap")).collect();
+    let overlaps: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("overlap") && !l.contains("compiler notes"))
+        .collect();
     // Five names, each reported once (the x86, x32 and x86_64 filters share their rules).
     assert_eq!(overlaps.len(), 5, "{err}");
     for l in &overlaps {

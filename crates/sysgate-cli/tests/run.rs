@@ -438,10 +438,18 @@ fn a_signal_sent_to_sysgate_reaches_the_program() {
 
 #[test]
 fn a_program_killed_by_a_forwarded_signal_is_128_plus_it() {
-    let mut child = sysgate()
-        .args(["run", "--", "sleep", "30"])
-        .spawn()
-        .unwrap();
+    let mut command = sysgate();
+    command.args(["run", "--", "sleep", "30"]);
+    // A shell starts background jobs with SIGINT ignored, and sysgate rightly leaves an
+    // ignored signal ignored: start it with the default, whoever started this test.
+    // SAFETY: signal(2) is async-signal-safe and takes plain values.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
     // Give sleep time to start; a signal that arrives earlier is delivered once it has.
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill takes a pid and a signal.
