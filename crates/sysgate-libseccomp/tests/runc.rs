@@ -12,9 +12,11 @@
 //! the program Debian's libseccomp builds for the same bundle (read back the same way): it
 //! is shorter, and it decides as the profile says in sysgate's emulator.
 //!
-//! Needs root, runc, busybox-static, util-linux's unshare and ../shared; outside CI a
-//! missing one makes the test say `SKIPPED`. (crun is not tested: Debian 12's crun refuses
-//! hosts with hybrid cgroups, as CI's is.)
+//! crun (Debian's 1.8.1, which links libseccomp.so.2 too) runs the same bundle the same
+//! way, with `--cgroup-manager=disabled`; see its test for the cgroup setup it needs.
+//!
+//! Needs root, runc, crun, busybox-static, util-linux's unshare and ../shared; outside CI a
+//! missing one makes the test say `SKIPPED`.
 
 mod support;
 
@@ -134,21 +136,35 @@ fn run(runtime: &str, lib: Option<&Path>, script: &str) -> Option<Ran> {
         std::process::id(),
         dir.file_name().unwrap().to_str().unwrap()
     );
-    let mut cmd = match lib {
-        Some(l) => {
-            let system = std::fs::canonicalize("/usr/lib/x86_64-linux-gnu/libseccomp.so.2")
-                .expect("the system's libseccomp.so.2");
-            let mut c = Command::new("unshare");
-            c.args(["-m", "--propagation", "private", "--", "sh", "-c"])
-                .arg(r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#)
-                .arg("sh")
-                .arg(l.join("libseccomp.so.2"))
-                .arg(system)
-                .arg(runtime);
-            c
-        }
-        None => Command::new(runtime),
-    };
+    // A private mount namespace for the run (nothing outside it sees its mounts): this
+    // library bind-mounted over the system's libseccomp.so.2, and for crun the cgroup v2
+    // hierarchy of a hybrid host unmounted (see `crun_runs_docker_default_on_this_library`).
+    let mut prepare = Vec::new();
+    let mut prepare_args: Vec<PathBuf> = Vec::new();
+    if let Some(l) = lib {
+        let system = std::fs::canonicalize("/usr/lib/x86_64-linux-gnu/libseccomp.so.2")
+            .expect("the system's libseccomp.so.2");
+        prepare.push(r#"mount --bind "$1" "$2""#);
+        prepare_args.extend([l.join("libseccomp.so.2"), system]);
+    } else {
+        prepare.push("true");
+        prepare_args.extend([PathBuf::from("-"), PathBuf::from("-")]);
+    }
+    if runtime == "crun" && Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+        prepare.push("umount /sys/fs/cgroup/unified");
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg(format!(
+            r#"{} && shift 2 && exec "$@""#,
+            prepare.join(" && ")
+        ))
+        .arg("sh")
+        .args(&prepare_args)
+        .arg(runtime);
+    if runtime == "crun" {
+        cmd.arg("--cgroup-manager=disabled");
+    }
     cmd.arg("--root").arg(&state);
     cmd.args(["run", "--bundle"])
         .arg(&dir)
@@ -239,4 +255,15 @@ fn consumer(runtime: &str) {
 #[test]
 fn runc_runs_docker_default_on_this_library() {
     consumer("runc");
+}
+
+/// crun refuses a hybrid cgroup host ("cgroups in hybrid mode not supported, drop all
+/// controllers from cgroupv2") whenever the cgroup v2 hierarchy at
+/// `/sys/fs/cgroup/unified` holds a controller, even with `--cgroup-manager=disabled`, as
+/// this CI host's does (`hugetlb`). The run's private mount namespace unmounts that
+/// hierarchy, so crun sees cgroup v1 only, and `--cgroup-manager=disabled` keeps it from
+/// creating cgroups.
+#[test]
+fn crun_runs_docker_default_on_this_library() {
+    consumer("crun");
 }
