@@ -398,7 +398,7 @@ pub unsafe extern "C" fn seccomp_syscall_priority(
     if syscall == -1 && !tskip || (-99..=-2).contains(&syscall) {
         return -libc::EINVAL;
     }
-    0
+    rc(f.syscall_priority(syscall))
 }
 
 /// The rule functions' common path.

@@ -400,6 +400,17 @@ impl Filter {
         Ok(())
     }
 
+    /// `seccomp_syscall_priority`, after the C layer's checks: libseccomp translates the
+    /// number for every architecture (the first failure is the answer, `EFAULT` for a name
+    /// an architecture lacks). The priority itself changes no decision (docs/libseccomp.md).
+    pub fn syscall_priority(&self, syscall: i32) -> Result<(), Errno> {
+        let native = Arch::native();
+        for a in &self.arches {
+            translate(native, a.arch, syscall)?;
+        }
+        Ok(())
+    }
+
     /// `seccomp_transaction_start`: remember the current state (transactions nest).
     pub fn transaction_start(&mut self) {
         self.snapshots.push(Snapshot {
@@ -620,18 +631,7 @@ fn arch_rule(
     syscall: i32,
     conds: &[ArgCond],
 ) -> Result<(Option<CRule>, Vec<Chain>), Errno> {
-    // `arch_syscall_translate`: a number is the native architecture's; another architecture
-    // gets the same name's number there.
-    let name: Option<&str> = native.libseccomp_resolve_number(syscall.into());
-    let number = if arch == native {
-        syscall
-    } else {
-        let name = name.ok_or(libc::EFAULT)?;
-        match arch.libseccomp_resolve_name(name) {
-            -1 => return Err(libc::EFAULT),
-            n => n,
-        }
-    };
+    let number = translate(native, arch, syscall)?;
     let has_mux = arch.multiplexed_calls().next().is_some();
     let local_name = arch.libseccomp_resolve_number(number.into());
     if let Some(n) = local_name {
@@ -688,6 +688,21 @@ fn arch_rule(
         conds: conds.to_vec(),
     };
     Ok((Some(rule), chains))
+}
+
+/// `arch_syscall_translate`: a number is the native architecture's; another architecture
+/// gets the same name's number there (`EFAULT` when it has none). -1 stays -1.
+fn translate(native: Arch, arch: Arch, syscall: i32) -> Result<i32, Errno> {
+    if arch == native || syscall == -1 {
+        return Ok(syscall);
+    }
+    let name = native
+        .libseccomp_resolve_number(syscall.into())
+        .ok_or(libc::EFAULT)?;
+    match arch.libseccomp_resolve_name(name) {
+        -1 => Err(libc::EFAULT),
+        n => Ok(n),
+    }
 }
 
 /// Whether `name` is a multiplexer (`socketcall`, `ipc`), whose own rules sysgate combines
