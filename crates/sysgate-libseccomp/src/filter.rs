@@ -375,24 +375,35 @@ impl Filter {
             return Err(libc::EOPNOTSUPP);
         }
         let native = Arch::native();
-        // Check every architecture before changing any: a rule is added to all or none.
+        // A rule is added to every architecture or to none: what was added before a
+        // failure is taken back (libseccomp's transaction).
+        let mut undo = Vec::new();
         let mut added = Vec::with_capacity(self.arches.len());
-        for a in &self.arches {
-            let (rule, chains) =
-                arch_rule(native, a.arch, exact, action, action_value, syscall, &conds)?;
-            let mut db = a.db.clone();
-            for chain in &chains {
-                db.add(chain)?;
+        for i in 0..self.arches.len() {
+            let arch = self.arches[i].arch;
+            let result = arch_rule(native, arch, exact, action, action_value, syscall, &conds)
+                .and_then(|(rule, chains)| {
+                    for chain in &chains {
+                        undo.push((i, self.arches[i].db.add(chain)?));
+                    }
+                    Ok(rule)
+                });
+            match result {
+                Ok(rule) => added.push(rule),
+                Err(e) => {
+                    for (i, u) in undo.into_iter().rev() {
+                        self.arches[i].db.undo(u);
+                    }
+                    return Err(e);
+                }
             }
-            added.push((rule, db));
         }
-        for (a, (rule, db)) in self.arches.iter_mut().zip(added) {
+        for (a, rule) in self.arches.iter_mut().zip(added) {
             if let Some(rule) = rule {
                 if !a.rules.contains(&rule) {
                     a.rules.push(rule);
                 }
             }
-            a.db = db;
         }
         if action == Action::UserNotif {
             self.notify_used = true;

@@ -65,14 +65,24 @@ struct Node {
 #[derive(Clone, Debug)]
 struct Sys {
     num: u32,
-    chains: Option<NodeId>,
+    tree: Tree,
     action: u32,
+}
+
+/// One syscall's chains and the nodes they are made of (nodes are never shared between
+/// syscalls, so each syscall's tree is a value of its own).
+#[derive(Clone, Debug)]
+struct Tree {
+    /// libseccomp's `ARCH_SIZE_64`: 64-bit arguments split into two word tests.
+    word64: bool,
+    nodes: Vec<Node>,
+    chains: Option<NodeId>,
 }
 
 /// Where a node reference is stored, so that it can be rewritten in place.
 #[derive(Copy, Clone, Debug)]
 enum Slot {
-    Chains(usize),
+    Chains,
     NxtT(NodeId),
     NxtF(NodeId),
 }
@@ -91,7 +101,6 @@ const IST_M_REDUNDANT: u32 = IST_MATCH | IST_X_FINISHED | IST_N_PREFIX;
 struct IterState {
     flags: u32,
     action: u32,
-    sys: usize,
 }
 
 /// How many decision paths one syscall's tree may have before sysgate gives up on it.
@@ -99,14 +108,21 @@ const MAX_PATHS: usize = 20_000;
 /// How many sysgate rules one syscall's decisions may take.
 const MAX_RULES: usize = 20_000;
 
-/// One architecture's rule tree.
+/// One architecture's rule trees, one per syscall.
 #[derive(Clone, Debug)]
 pub struct Db {
     /// libseccomp's `ARCH_SIZE_64`: 64-bit arguments split into two word tests.
     word64: bool,
-    nodes: Vec<Node>,
     /// Sorted by number, as libseccomp keeps them.
     syscalls: Vec<Sys>,
+}
+
+/// What [`Db::add`] changed, for [`Db::undo`].
+#[derive(Debug)]
+pub struct Undo {
+    num: u32,
+    /// The syscall's entry before the change; `None` when the change created it.
+    before: Option<Sys>,
 }
 
 /// One rule for one syscall number, as `db_rule_add` receives it: conditions sorted by
@@ -138,8 +154,17 @@ impl Db {
     pub fn new(word64: bool) -> Db {
         Db {
             word64,
-            nodes: Vec::new(),
             syscalls: Vec::new(),
+        }
+    }
+}
+
+impl Tree {
+    fn new(word64: bool) -> Tree {
+        Tree {
+            word64,
+            nodes: Vec::new(),
+            chains: None,
         }
     }
 
@@ -159,7 +184,7 @@ impl Db {
 
     fn slot(&self, s: Slot) -> Option<NodeId> {
         match s {
-            Slot::Chains(i) => self.syscalls[i].chains,
+            Slot::Chains => self.chains,
             Slot::NxtT(n) => self.nodes[n].nxt_t,
             Slot::NxtF(n) => self.nodes[n].nxt_f,
         }
@@ -167,7 +192,7 @@ impl Db {
 
     fn set_slot(&mut self, s: Slot, v: Option<NodeId>) {
         match s {
-            Slot::Chains(i) => self.syscalls[i].chains = v,
+            Slot::Chains => self.chains = v,
             Slot::NxtT(n) => self.nodes[n].nxt_t = v,
             Slot::NxtF(n) => self.nodes[n].nxt_f = v,
         }
@@ -432,8 +457,8 @@ impl Db {
                         && f & IST_X_PREFIX != 0
                     {
                         // The new chain is shorter: the existing one goes.
-                        cnt += self.tree_remove(Slot::Chains(state.sys), x);
-                        if self.syscalls[state.sys].chains.is_none() {
+                        cnt += self.tree_remove(Slot::Chains, x);
+                        if self.chains.is_none() {
                             return Self::prune_return(state, st_new, cnt);
                         }
                     } else if same_actions
@@ -774,69 +799,50 @@ impl Db {
         }
         head
     }
+}
 
-    /// `db_rule_add`: merge one rule into the tree, or the errno libseccomp fails with.
-    /// On failure the tree may be half changed, as libseccomp's: callers work on a copy.
-    pub fn add(&mut self, chain: &Chain) -> Result<(), i32> {
+impl Db {
+    /// `db_rule_add`: merge one rule into the tree, or the errno libseccomp fails with (the
+    /// tree then unchanged). The [`Undo`] takes the change back.
+    pub fn add(&mut self, chain: &Chain) -> Result<Undo, i32> {
         let num = chain.nr as i32 as u32;
-        let mut new = if self.word64 {
-            self.gen64(&chain.conds, chain.action)
-        } else {
-            self.gen32(&chain.conds, chain.action)
-        };
         let pos = self.syscalls.partition_point(|s| s.num < num);
         if self.syscalls.get(pos).is_none_or(|s| s.num != num) {
+            let mut tree = Tree::new(self.word64);
+            let head = tree.gen(&chain.conds, chain.action);
+            tree.chains = head;
             self.syscalls.insert(
                 pos,
                 Sys {
                     num,
-                    chains: new,
+                    tree,
                     action: chain.action,
                 },
             );
-            return Ok(());
+            return Ok(Undo { num, before: None });
         }
-        let mut removed_some = false;
-        loop {
-            let s = &self.syscalls[pos];
-            if s.chains.is_none() {
-                if removed_some {
-                    let s = &mut self.syscalls[pos];
-                    s.chains = new;
-                    s.action = chain.action;
-                } else {
-                    // An unconditional rule decides the syscall already.
-                    self.tree_put(&mut new);
-                }
-                return Ok(());
+        let before = self.syscalls[pos].clone();
+        let s = &mut self.syscalls[pos];
+        match s.tree.add(&mut s.action, chain) {
+            Ok(()) => Ok(Undo {
+                num,
+                before: Some(before),
+            }),
+            Err(e) => {
+                self.syscalls[pos] = before;
+                Err(e)
             }
-            let Some(new_head) = new else {
-                // The new rule is unconditional: it replaces every chain.
-                let mut old = self.syscalls[pos].chains.take();
-                self.tree_put(&mut old);
-                self.syscalls[pos].action = chain.action;
-                return Ok(());
-            };
-            let mut state = IterState {
-                flags: 0,
-                action: chain.action,
-                sys: pos,
-            };
-            let existing = self.syscalls[pos].chains;
-            let removed = self.prune(existing, new_head, &mut state);
-            if removed > 0 {
-                removed_some = true;
-                if self.syscalls[pos].chains.is_none() {
-                    continue;
-                }
-            } else if state.flags & IST_M_REDUNDANT == IST_M_REDUNDANT {
-                // An existing, shorter chain decides every call the new one matches.
-                self.tree_put(&mut new);
-                return Ok(());
+        }
+    }
+
+    /// Take back what [`Db::add`] did.
+    pub fn undo(&mut self, undo: Undo) {
+        let pos = self.syscalls.partition_point(|s| s.num < undo.num);
+        match undo.before {
+            Some(before) => self.syscalls[pos] = before,
+            None => {
+                self.syscalls.remove(pos);
             }
-            let result = self.tree_add(Slot::Chains(pos), new_head);
-            self.tree_put(&mut new);
-            return result;
         }
     }
 
@@ -867,11 +873,24 @@ impl Db {
         let Some(s) = self.syscalls.iter().find(|s| s.num == num) else {
             return Ok(Vec::new());
         };
-        let Some(head) = s.chains else {
-            return Ok(if s.action == default {
+        s.tree.decisions(s.action, num, default, max)
+    }
+}
+
+impl Tree {
+    /// [`Db::decisions`] for this syscall's tree (`action`: its unconditional rule's).
+    fn decisions(
+        &self,
+        action: u32,
+        num: u32,
+        default: u32,
+        max: u64,
+    ) -> Result<Vec<(u32, Region)>, ReadError> {
+        let Some(head) = self.chains else {
+            return Ok(if action == default {
                 Vec::new()
             } else {
-                vec![(s.action, Vec::new())]
+                vec![(action, Vec::new())]
             });
         };
         let mut walk = Walk {
@@ -1034,6 +1053,61 @@ impl Db {
     }
 }
 
+impl Tree {
+    /// The chain for one rule, in this tree's word size.
+    fn gen(&mut self, conds: &[ArgCond], action: u32) -> Option<NodeId> {
+        if self.word64 {
+            self.gen64(conds, action)
+        } else {
+            self.gen32(conds, action)
+        }
+    }
+
+    /// `db_rule_add` on a syscall that has an entry already (`action`: the entry's action
+    /// when it has no chains). The tree may be half changed on failure, as libseccomp's.
+    fn add(&mut self, action: &mut u32, chain: &Chain) -> Result<(), i32> {
+        let mut new = self.gen(&chain.conds, chain.action);
+        let mut removed_some = false;
+        loop {
+            if self.chains.is_none() {
+                if removed_some {
+                    self.chains = new;
+                    *action = chain.action;
+                } else {
+                    // An unconditional rule decides the syscall already.
+                    self.tree_put(&mut new);
+                }
+                return Ok(());
+            }
+            let Some(new_head) = new else {
+                // The new rule is unconditional: it replaces every chain.
+                let mut old = self.chains.take();
+                self.tree_put(&mut old);
+                *action = chain.action;
+                return Ok(());
+            };
+            let mut state = IterState {
+                flags: 0,
+                action: chain.action,
+            };
+            let removed = self.prune(self.chains, new_head, &mut state);
+            if removed > 0 {
+                removed_some = true;
+                if self.chains.is_none() {
+                    continue;
+                }
+            } else if state.flags & IST_M_REDUNDANT == IST_M_REDUNDANT {
+                // An existing, shorter chain decides every call the new one matches.
+                self.tree_put(&mut new);
+                return Ok(());
+            }
+            let result = self.tree_add(Slot::Chains, new_head);
+            self.tree_put(&mut new);
+            return result;
+        }
+    }
+}
+
 /// The continuation of a test with nowhere to go: the next node of an enclosing level, or
 /// the default action.
 enum Cont {
@@ -1043,7 +1117,7 @@ enum Cont {
 
 /// The walk over every path of one syscall's tree, in the order libseccomp's program tests.
 struct Walk<'a> {
-    db: &'a Db,
+    db: &'a Tree,
     lits: Vec<(NodeId, bool)>,
     paths: Vec<(Vec<(NodeId, bool)>, u32)>,
     visited: usize,
@@ -1087,7 +1161,7 @@ impl Walk<'_> {
     }
 }
 
-impl Db {
+impl Tree {
     /// Whether a path's tests may all hold, per argument word: a bound and fixed bits. Only
     /// says no when they certainly cannot (a path kept in vain only costs instructions).
     fn feasible(&self, lits: &[(NodeId, bool)]) -> bool {
