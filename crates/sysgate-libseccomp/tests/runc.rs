@@ -8,9 +8,11 @@
 //! mount namespace made for the run (`unshare -m`), which nothing outside it sees.
 //!
 //! The container runs, `unshare -U true` inside fails with EPERM, and the filter the kernel
-//! holds for the container's process, read back with `PTRACE_SECCOMP_GET_FILTER`, is not
-//! the program Debian's libseccomp builds for the same bundle (read back the same way): it
-//! is shorter, and it decides as the profile says in sysgate's emulator.
+//! holds for the container's process, read back with `PTRACE_SECCOMP_GET_FILTER`, is
+//! sysgate's own program for the profile (compiled here from the same JSON without runc's
+//! ENOSYS rule): crun's is that program, runc's is its ENOSYS stub followed by that program.
+//! It is not the program Debian's libseccomp builds for the same bundle (read back the same
+//! way), and it decides as the profile says in sysgate's emulator.
 //!
 //! crun (Debian's 1.8.1, which links libseccomp.so.2 too) runs the same bundle the same
 //! way, with `--cgroup-manager=disabled`; see its test for the cgroup setup it needs.
@@ -45,6 +47,14 @@ fn which(cmd: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(cmd))
         .find(|p| p.exists())
+}
+
+/// Docker's default profile for amd64 as sysgate reads it.
+fn docker_default_policy() -> Option<sysgate::policy::Policy> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/profiles/docker-default.json");
+    let loaded = profile::load(&path, &Target::docker_default(Arch::X86_64)).ok()?;
+    Some(loaded.policy)
 }
 
 /// Docker's default profile for amd64, as Docker hands it to the runtime (OCI `linux.seccomp`).
@@ -245,6 +255,22 @@ fn consumer(runtime: &str) {
     let decide = |nr| p.emulate_call(Arch::X86_64, nr, &[0; 6]).unwrap().ret;
     assert_eq!(decide(unshare), Action::Errno(1).to_ret());
     assert_eq!(decide(read), Action::Allow.to_ret());
+    // The container's filter is sysgate's program for the profile, without runc's ENOSYS
+    // rule (the library is given the profile's rules only): crun loads the program this
+    // library exports as it is; runc puts its own ENOSYS stub in front of it.
+    let mut policy = docker_default_policy().expect("the profile");
+    policy.attrs.enosys_above.clear();
+    let compiled = sysgate::compile::compile(&policy).expect("compile");
+    assert_eq!(compiled.programs.len(), 1);
+    let exported = compiled.programs[0].insns();
+    let loaded = p.insns();
+    match runtime {
+        "crun" => assert_eq!(loaded, exported, "crun's filter is sysgate's program"),
+        _ => assert!(
+            loaded.len() > exported.len() && loaded.ends_with(exported),
+            "runc's filter ends with sysgate's program"
+        ),
+    }
     eprintln!(
         "{runtime}: container filter {} instructions with sysgate, {} with libseccomp",
         p.len(),
