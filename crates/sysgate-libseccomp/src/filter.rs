@@ -75,6 +75,8 @@ enum Refused {
     NoName(Arch, u32),
     /// Two architectures' trees decide a syscall's overlapping rules differently.
     Order(Arch, Arch, &'static str),
+    /// A masked test of high bits only, which a 32-bit architecture's tree drops.
+    HighMask(Arch),
 }
 
 /// One rule as it was added for one architecture.
@@ -526,6 +528,14 @@ impl Filter {
                      filter per architecture"
                 )),
             ),
+            Refused::HighMask(arch) => (
+                libc::EOPNOTSUPP,
+                Some(format!(
+                    "a masked comparison whose mask has no bit in the low 32 bits expects \
+                     high bits that a 32-bit {arch} argument never has; libseccomp drops the \
+                     test (and matches every call), sysgate will not widen the rule"
+                )),
+            ),
             Refused::NoName(arch, n) => (
                 libc::EOPNOTSUPP,
                 Some(format!(
@@ -556,6 +566,17 @@ impl Filter {
             tsync_esrch: self.attrs.tsync && self.notify_used,
             wait_killable_recv: self.attrs.waitkill && self.notify_used,
         };
+        // A 32-bit tree keeps no test for a mask without low bits; where the rule expects
+        // high bits there, the tree matches what the rule never does. With a 64-bit
+        // architecture the trees' comparison below catches it; alone, refuse it here.
+        if let Some(a) = self.arches.iter().find(|a| a.arch.word_bits() != 64) {
+            let high_only = |c: &ArgCond| matches!(c.op(), CmpOp::MaskedEq(m) if m as u32 == 0 && c.value() != 0);
+            if self.arches.iter().all(|a| a.arch.word_bits() != 64)
+                && first.rules.iter().any(|r| r.conds.iter().any(high_only))
+            {
+                return Err(Refused::HighMask(a.arch));
+            }
+        }
         // Each syscall decided as its architecture's tree decides it, read from the first
         // 64-bit architecture that has it (whose tree compares whole 64-bit arguments), else
         // from the first that has it.
@@ -973,6 +994,49 @@ mod tests {
         assert_eq!(
             f.rule_add(7, false, act::ALLOW, read, &[c(0, cmp::EQ, 1)]),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_32_bit_filter_refuses_a_mask_of_high_bits_libseccomp_would_drop() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        f.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        let high = ScmpArgCmp {
+            arg: 0,
+            op: cmp::MASKED_EQ,
+            datum_a: 0x1_0000_0000,
+            datum_b: 0x1_0000_0000,
+        };
+        f.rule_add(7, false, act::ALLOW, read, &[high]).unwrap();
+        assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+        // A mask with low bits is kept and compared as written.
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        f.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+        f.rule_add(
+            7,
+            false,
+            act::ALLOW,
+            read,
+            &[ScmpArgCmp {
+                datum_a: 0xff,
+                datum_b: 3,
+                ..high
+            }],
+        )
+        .unwrap();
+        let p = f.policy().unwrap();
+        let x86_read = Arch::X86.syscall_number("read").unwrap();
+        assert_eq!(
+            p.decide(Arch::X86, x86_read, &[0x103, 0, 0, 0, 0, 0])
+                .action,
+            Action::Allow
+        );
+        assert_eq!(
+            p.decide(Arch::X86, x86_read, &[4, 0, 0, 0, 0, 0]).action,
+            Action::KillThread
         );
     }
 }
