@@ -398,7 +398,7 @@ pub unsafe extern "C" fn seccomp_syscall_priority(
     if syscall == -1 && !tskip || (-99..=-2).contains(&syscall) {
         return -libc::EINVAL;
     }
-    0
+    rc(f.syscall_priority(syscall))
 }
 
 /// The rule functions' common path.
@@ -520,14 +520,11 @@ pub unsafe extern "C" fn seccomp_rule_add_exact(
 
 /// The compiled programs of a context, or the errno to return.
 fn programs(f: &Filter) -> Result<(sysgate::policy::Policy, Vec<sysgate::bpf::Program>), Errno> {
-    let policy = f.policy().inspect_err(|&e| {
-        if e == libc::EOPNOTSUPP {
-            explain(
-                "the filter's architectures have different rules (an architecture added after \
-                 rules, or a merge); sysgate builds one rule list for all architectures: add \
-                 every architecture before the first rule",
-            );
+    let policy = f.policy_or_why().map_err(|(e, why)| {
+        if let Some(why) = why {
+            explain(&why);
         }
+        e
     })?;
     let compiled = compile(&policy).map_err(|e| {
         explain(&format!("cannot compile the filter: {e}"));

@@ -10,18 +10,17 @@
 //!
 //! This module does not touch C pointers (that is [`crate::api`]) and does not compile BPF.
 //!
-//! How rules combine, as libseccomp combines them per syscall:
-//! - the first unconditional rule on a syscall decides it; conditional rules on that syscall,
-//!   before or after it, are dropped (libseccomp prunes them from its tree);
-//! - a conditional rule whose conditions equal an earlier rule's is a duplicate with the same
-//!   action (ignored) or `-EEXIST` with another;
-//! - other conditional rules are combined as sysgate combines rules: where several match,
-//!   the most restrictive action wins (docs/libseccomp.md lists where libseccomp differs).
+//! How rules combine is libseccomp's rule tree ([`crate::tree`]): each architecture keeps
+//! the tree libseccomp would build from the same calls, which gives its `-EEXIST` answers
+//! and the order in which overlapping conditional rules decide; [`Filter::policy`] reads the
+//! tree's decisions back as sysgate rules that do not overlap. Rules on the multiplexers
+//! themselves (`socketcall`, `ipc`) keep sysgate's reading (docs/libseccomp.md).
 
-use sysgate::policy::{Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall};
+use sysgate::policy::{Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall, MAX_CONDS};
 use sysgate::Arch;
 
 use crate::abi::{act, attr, cmp, ScmpArgCmp};
+use crate::tree::{Chain, Db, ReadError};
 
 /// A negative-errno failure, as libseccomp returns it (the value is the positive errno).
 pub type Errno = i32;
@@ -65,6 +64,21 @@ impl Default for Attrs {
     }
 }
 
+/// Why a context has no sysgate policy.
+enum Refused {
+    Errno(Errno),
+    /// The architectures hold different rules.
+    ArchRules,
+    /// A syscall's tree cannot be read back as sysgate rules.
+    Tree(Arch, ReadError),
+    /// A syscall number without a name in a filter of several architectures.
+    NoName(Arch, u32),
+    /// Two architectures' trees decide a syscall's overlapping rules differently.
+    Order(Arch, Arch, &'static str),
+    /// A masked test of high bits only, which a 32-bit architecture's tree drops.
+    HighMask(Arch),
+}
+
 /// One rule as it was added for one architecture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct CRule {
@@ -79,18 +93,18 @@ struct CRule {
 struct ArchRules {
     arch: Arch,
     rules: Vec<CRule>,
-    /// The chains libseccomp's tree holds for this architecture, for its `-EEXIST` checks.
-    chains: Vec<Chain>,
+    /// libseccomp's rule tree for this architecture.
+    db: Db,
 }
 
-/// One chain of libseccomp's rule tree: a syscall number of the architecture and the
-/// conditions as libseccomp stores them there (a multiplexed call's rule on
-/// `socketcall`/`ipc` with `a0` replaced by the call).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Chain {
-    nr: i64,
-    conds: Vec<ArgCond>,
-    action: Action,
+impl ArchRules {
+    fn new(arch: Arch) -> ArchRules {
+        ArchRules {
+            arch,
+            rules: Vec::new(),
+            db: Db::new(arch.word_bits() == 64),
+        }
+    }
 }
 
 /// The state behind one `scmp_filter_ctx`.
@@ -177,11 +191,7 @@ impl Filter {
         Some(Filter {
             default,
             attrs: Attrs::default(),
-            arches: vec![ArchRules {
-                arch: Arch::native(),
-                rules: Vec::new(),
-                chains: Vec::new(),
-            }],
+            arches: vec![ArchRules::new(Arch::native())],
             notify_used: false,
             snapshots: Vec::new(),
         })
@@ -242,11 +252,7 @@ impl Filter {
         {
             return Err(libc::EDOM);
         }
-        self.arches.push(ArchRules {
-            arch,
-            rules: Vec::new(),
-            chains: Vec::new(),
-        });
+        self.arches.push(ArchRules::new(arch));
         Ok(())
     }
 
@@ -371,25 +377,49 @@ impl Filter {
             return Err(libc::EOPNOTSUPP);
         }
         let native = Arch::native();
-        // Check every architecture before changing any: a rule is added to all or none.
+        // A rule is added to every architecture or to none: what was added before a
+        // failure is taken back (libseccomp's transaction).
+        let mut undo = Vec::new();
         let mut added = Vec::with_capacity(self.arches.len());
-        for a in &self.arches {
-            let (rule, chains) = arch_rule(native, a.arch, exact, action, syscall, &conds)?;
-            if clashes(&a.chains, &chains) {
-                return Err(libc::EEXIST);
+        for i in 0..self.arches.len() {
+            let arch = self.arches[i].arch;
+            let result = arch_rule(native, arch, exact, action, action_value, syscall, &conds)
+                .and_then(|(rule, chains)| {
+                    for chain in &chains {
+                        undo.push((i, self.arches[i].db.add(chain)?));
+                    }
+                    Ok(rule)
+                });
+            match result {
+                Ok(rule) => added.push(rule),
+                Err(e) => {
+                    for (i, u) in undo.into_iter().rev() {
+                        self.arches[i].db.undo(u);
+                    }
+                    return Err(e);
+                }
             }
-            added.push((rule, chains));
         }
-        for (a, (rule, chains)) in self.arches.iter_mut().zip(added) {
+        for (a, rule) in self.arches.iter_mut().zip(added) {
             if let Some(rule) = rule {
                 if !a.rules.contains(&rule) {
                     a.rules.push(rule);
                 }
             }
-            a.chains.extend(chains);
         }
         if action == Action::UserNotif {
             self.notify_used = true;
+        }
+        Ok(())
+    }
+
+    /// `seccomp_syscall_priority`, after the C layer's checks: libseccomp translates the
+    /// number for every architecture (the first failure is the answer, `EFAULT` for a name
+    /// an architecture lacks). The priority itself changes no decision (docs/libseccomp.md).
+    pub fn syscall_priority(&self, syscall: i32) -> Result<(), Errno> {
+        let native = Arch::native();
+        for a in &self.arches {
+            translate(native, a.arch, syscall)?;
         }
         Ok(())
     }
@@ -454,16 +484,79 @@ impl Filter {
     /// different rules (an architecture added after rules, or a merge) is refused with
     /// `EOPNOTSUPP` rather than compiled into something else.
     pub fn policy(&self) -> Result<Policy, Errno> {
-        let first = self.arches.first().ok_or(libc::EINVAL)?;
+        self.policy_or_why().map_err(|(e, _)| e)
+    }
+
+    /// [`Filter::policy`], with a sentence saying why when the rules cannot be expressed.
+    pub fn policy_or_why(&self) -> Result<Policy, (Errno, Option<String>)> {
+        self.translate().map_err(|e| match e {
+            Refused::Errno(e) => (e, None),
+            Refused::ArchRules => (
+                libc::EOPNOTSUPP,
+                Some(
+                    "the filter's architectures have different rules (an architecture added \
+                     after rules, or a merge); sysgate builds one rule list for all \
+                     architectures: add every architecture before the first rule"
+                        .into(),
+                ),
+            ),
+            Refused::Tree(arch, e) => (
+                libc::EOPNOTSUPP,
+                Some(format!(
+                    "{arch} syscall {}: {}",
+                    match e {
+                        ReadError::TooComplex(n) | ReadError::TooManyConds(n) => n,
+                    },
+                    match e {
+                        ReadError::TooComplex(_) => "its overlapping conditional rules have \
+                            too many decision paths to express as sysgate rules"
+                            .to_string(),
+                        ReadError::TooManyConds(_) => format!(
+                            "its overlapping conditional rules decide a set of calls that \
+                             needs more than {MAX_CONDS} conditions in one sysgate rule; \
+                             make the rules on this syscall not overlap"
+                        ),
+                    }
+                )),
+            ),
+            Refused::Order(a, b, name) => (
+                libc::EOPNOTSUPP,
+                Some(format!(
+                    "libseccomp's rule trees for {a} and {b} decide the overlapping rules on \
+                     {name} in different orders; sysgate builds one rule list for all \
+                     architectures: make the rules on {name} not overlap, or build one \
+                     filter per architecture"
+                )),
+            ),
+            Refused::HighMask(arch) => (
+                libc::EOPNOTSUPP,
+                Some(format!(
+                    "a masked comparison whose mask has no bit in the low 32 bits expects \
+                     high bits that a 32-bit {arch} argument never has; libseccomp drops the \
+                     test (and matches every call), sysgate will not widen the rule"
+                )),
+            ),
+            Refused::NoName(arch, n) => (
+                libc::EOPNOTSUPP,
+                Some(format!(
+                    "{arch} syscall {n} has no name, and a rule by number would apply on \
+                     every architecture of the filter"
+                )),
+            ),
+        })
+    }
+
+    fn translate(&self) -> Result<Policy, Refused> {
+        let first = self.arches.first().ok_or(Refused::Errno(libc::EINVAL))?;
         if self.arches.iter().any(|a| a.rules != first.rules) {
-            return Err(libc::EOPNOTSUPP);
+            return Err(Refused::ArchRules);
         }
-        let default = action(self.default).ok_or(libc::EINVAL)?;
+        let default = action(self.default).ok_or(Refused::Errno(libc::EINVAL))?;
         let mut policy = Policy::new(default);
         policy
             .set_arches(self.arches.iter().map(|a| a.arch))
-            .map_err(|_| libc::EDOM)?;
-        policy.attrs.bad_arch = action(self.attrs.bad_arch).ok_or(libc::EINVAL)?;
+            .map_err(|_| Refused::Errno(libc::EDOM))?;
+        policy.attrs.bad_arch = action(self.attrs.bad_arch).ok_or(Refused::Errno(libc::EINVAL))?;
         policy.attrs.no_new_privs = self.attrs.nnp;
         policy.attrs.flags = KernelFlags {
             tsync: self.attrs.tsync,
@@ -473,9 +566,86 @@ impl Filter {
             tsync_esrch: self.attrs.tsync && self.notify_used,
             wait_killable_recv: self.attrs.waitkill && self.notify_used,
         };
-        for rule in deciding(&first.rules) {
+        // A 32-bit tree keeps no test for a mask without low bits; where the rule expects
+        // high bits there, the tree matches what the rule never does. With a 64-bit
+        // architecture the trees' comparison below catches it; alone, refuse it here.
+        if let Some(a) = self.arches.iter().find(|a| a.arch.word_bits() != 64) {
+            let high_only = |c: &ArgCond| matches!(c.op(), CmpOp::MaskedEq(m) if m as u32 == 0 && c.value() != 0);
+            if self.arches.iter().all(|a| a.arch.word_bits() != 64)
+                && first.rules.iter().any(|r| r.conds.iter().any(high_only))
+            {
+                return Err(Refused::HighMask(a.arch));
+            }
+        }
+        // Each syscall decided as its architecture's tree decides it, read from the first
+        // 64-bit architecture that has it (whose tree compares whole 64-bit arguments), else
+        // from the first that has it.
+        let by_width = self
+            .arches
+            .iter()
+            .filter(|a| a.arch.word_bits() == 64)
+            .chain(self.arches.iter().filter(|a| a.arch.word_bits() != 64));
+        let mut done: Vec<Syscall> = Vec::new();
+        for a in by_width {
+            for num in a.db.numbers() {
+                if (num as i32) < 0 {
+                    continue; // a pseudo number: libseccomp's rule never matches
+                }
+                let name = a.arch.libseccomp_resolve_number(num.into());
+                if name.is_some_and(is_multiplexer) {
+                    continue; // decided from the rules below
+                }
+                let syscall = match name {
+                    Some(n) if a.arch.syscall_number(n) == Some(num) => Syscall::Name(n.into()),
+                    // A number without a name: only a one-architecture filter has one.
+                    _ if self.arches.len() == 1 => Syscall::Number(num),
+                    _ => return Err(Refused::NoName(a.arch, num)),
+                };
+                if done.contains(&syscall) {
+                    continue;
+                }
+                let word32 = a.arch.word_bits() != 64;
+                let decisions =
+                    a.db.decisions(num, self.default, word32)
+                        .map_err(|e| Refused::Tree(a.arch, e))?;
+                // The other architectures' trees must decide the same on their arguments
+                // (a 32-bit tree orders some overlapping rules otherwise).
+                if let Some(name) = name {
+                    for b in self.arches.iter().filter(|b| b.arch != a.arch) {
+                        let Ok(theirs) = u32::try_from(b.arch.libseccomp_resolve_name(name)) else {
+                            continue;
+                        };
+                        let word32 = b.arch.word_bits() != 64;
+                        let mine = a.db.decisions(num, self.default, word32);
+                        let theirs = b.db.decisions(theirs, self.default, word32);
+                        let mine = mine.map_err(|e| Refused::Tree(a.arch, e))?;
+                        let theirs = theirs.map_err(|e| Refused::Tree(b.arch, e))?;
+                        if mine != theirs {
+                            return Err(Refused::Order(a.arch, b.arch, name));
+                        }
+                    }
+                }
+                for (value, conds) in decisions {
+                    let act = action(value).ok_or(Refused::Errno(libc::EINVAL))?;
+                    let r = Rule::new(act, syscall.clone()).with_conds(conds);
+                    policy
+                        .add_rule(r)
+                        .map_err(|_| Refused::Errno(libc::EFAULT))?;
+                }
+                done.push(syscall);
+            }
+        }
+        let on_multiplexers: Vec<CRule> = first
+            .rules
+            .iter()
+            .filter(|r| matches!(&r.syscall, Syscall::Name(n) if is_multiplexer(n)))
+            .cloned()
+            .collect();
+        for rule in deciding(&on_multiplexers) {
             let r = Rule::new(rule.action, rule.syscall.clone()).with_conds(rule.conds.clone());
-            policy.add_rule(r).map_err(|_| libc::EFAULT)?;
+            policy
+                .add_rule(r)
+                .map_err(|_| Refused::Errno(libc::EFAULT))?;
         }
         Ok(policy)
     }
@@ -489,21 +659,11 @@ fn arch_rule(
     arch: Arch,
     exact: bool,
     action: Action,
+    action_value: u32,
     syscall: i32,
     conds: &[ArgCond],
 ) -> Result<(Option<CRule>, Vec<Chain>), Errno> {
-    // `arch_syscall_translate`: a number is the native architecture's; another architecture
-    // gets the same name's number there.
-    let name: Option<&str> = native.libseccomp_resolve_number(syscall.into());
-    let number = if arch == native {
-        syscall
-    } else {
-        let name = name.ok_or(libc::EFAULT)?;
-        match arch.libseccomp_resolve_name(name) {
-            -1 => return Err(libc::EFAULT),
-            n => n,
-        }
-    };
+    let number = translate(native, arch, syscall)?;
     let has_mux = arch.multiplexed_calls().next().is_some();
     let local_name = arch.libseccomp_resolve_number(number.into());
     if let Some(n) = local_name {
@@ -532,20 +692,20 @@ fn arch_rule(
             chains.push(Chain {
                 nr: via.syscall.into(),
                 conds: muxed,
-                action,
+                action: action_value,
             });
             if let Some(direct) = local_name.and_then(|n| arch.syscall_number(n)) {
                 chains.push(Chain {
                     nr: direct.into(),
                     conds: cut_conds,
-                    action,
+                    action: action_value,
                 });
             }
         }
         None => chains.push(Chain {
             nr: number.into(),
             conds: cut_conds,
-            action,
+            action: action_value,
         }),
     }
     let syscall = match (number, local_name) {
@@ -562,56 +722,28 @@ fn arch_rule(
     Ok((Some(rule), chains))
 }
 
-/// One step of a chain's path through libseccomp's tree: the node (argument, comparison,
-/// datum, mask) and the branch the rule's action hangs on. libseccomp stores `!=`, `<` and
-/// `<=` as the nodes `==`, `>=` and `>` with the action on the false branch.
-fn path(conds: &[ArgCond]) -> Vec<(ArgCond, bool)> {
-    conds
-        .iter()
-        .map(|c| {
-            let (op, branch) = match c.op() {
-                CmpOp::Ne => (CmpOp::Eq, false),
-                CmpOp::Lt => (CmpOp::Ge, false),
-                CmpOp::Le => (CmpOp::Gt, false),
-                op => (op, true),
-            };
-            let node = ArgCond::new(c.arg() as u32, op, c.value()).expect("argument index kept");
-            (node, branch)
-        })
-        .collect()
+/// `arch_syscall_translate`: a number is the native architecture's; another architecture
+/// gets the same name's number there (`EFAULT` when it has none). -1 stays -1.
+fn translate(native: Arch, arch: Arch, syscall: i32) -> Result<i32, Errno> {
+    if arch == native || syscall == -1 {
+        return Ok(syscall);
+    }
+    let name = native
+        .libseccomp_resolve_number(syscall.into())
+        .ok_or(libc::EFAULT)?;
+    match arch.libseccomp_resolve_name(name) {
+        -1 => Err(libc::EFAULT),
+        n => Ok(n),
+    }
 }
 
-/// Whether libseccomp's tree refuses `new` with `-EEXIST`. On one syscall number, with no
-/// unconditional rule there (which takes nothing more, or replaces every chain):
-/// - a chain ending where an existing one ends, with another action;
-/// - a chain ending inside an existing, longer one, whose action differs (libseccomp
-///   would have to drop the longer chain's different decision).
-///
-/// A chain continuing past the end of an existing one is dropped by libseccomp without an
-/// error or any other check (the shorter chain decides every call both match).
-fn clashes(existing: &[Chain], new: &[Chain]) -> bool {
-    new.iter().filter(|n| !n.conds.is_empty()).any(|n| {
-        let same_nr = || existing.iter().filter(|e| e.nr == n.nr);
-        if same_nr().any(|e| e.conds.is_empty()) {
-            return false;
-        }
-        let np = path(&n.conds);
-        // A chain continuing a shorter existing one is dropped without a check.
-        let continues = same_nr().any(|e| {
-            let ep = path(&e.conds);
-            !ep.is_empty() && ep.len() < np.len() && np[..ep.len()] == ep[..]
-        });
-        if continues {
-            return false;
-        }
-        same_nr().any(|e| {
-            let ep = path(&e.conds);
-            e.action != n.action && ep.len() >= np.len() && ep[..np.len()] == np[..]
-        })
-    })
+/// Whether `name` is a multiplexer (`socketcall`, `ipc`), whose own rules sysgate combines
+/// with the calls it carries (docs/libseccomp.md).
+fn is_multiplexer(name: &str) -> bool {
+    matches!(name, "socketcall" | "ipc")
 }
 
-/// The rules that decide, per syscall, as libseccomp keeps them: the first unconditional
+/// The rules on a multiplexer that decide, as libseccomp keeps them: the first unconditional
 /// rule alone; or else every conditional one, except a rule that continues an earlier rule's
 /// chain of equality tests (the earlier rule's tests are the first of its own): libseccomp
 /// drops it, and the shorter chain decides every call both match.
@@ -762,5 +894,149 @@ mod tests {
         f.rule_add(6, false, act::ALLOW, read, &[]).unwrap();
         f.arch_add(Arch::X86.libseccomp_token()).unwrap();
         assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+    }
+
+    /// libseccomp's regression test 43-sim-a2_order: `<=`/`>` and `>=`/`<` bounds on one
+    /// argument with different actions; the tree tests the largest `>` bound and the
+    /// smallest `<` bound first, so the most specific rule decides.
+    #[test]
+    fn overlapping_bounds_decide_in_libseccomps_order_a2_order() {
+        let bound = |op, v| ScmpArgCmp {
+            arg: 2,
+            op,
+            datum_a: v,
+            datum_b: 0,
+        };
+        for arches in [&[Arch::X86_64][..], &[Arch::X86_64, Arch::X86]] {
+            let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+            for a in &arches[1..] {
+                f.arch_add(a.libseccomp_token()).unwrap();
+            }
+            let nr = |name| Arch::X86_64.syscall_number(name).unwrap() as i32;
+            f.rule_add(7, false, act::ALLOW, nr("read"), &[bound(cmp::LE, 64)])
+                .unwrap();
+            f.rule_add(7, false, act::ALLOW, nr("write"), &[bound(cmp::GE, 32768)])
+                .unwrap();
+            for (i, v) in [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+                .into_iter()
+                .enumerate()
+            {
+                let e = act::ERRNO | (5 + i as u32);
+                f.rule_add(7, false, e, nr("read"), &[bound(cmp::GT, v)])
+                    .unwrap();
+                f.rule_add(7, false, e, nr("write"), &[bound(cmp::LT, v)])
+                    .unwrap();
+            }
+            let p = f.policy().unwrap();
+            let kill = Action::KillThread;
+            let read: &[(u64, Action)] = &[
+                (30, Action::Allow),
+                (64, Action::Allow),
+                (65, kill),
+                (128, kill),
+                (129, Action::Errno(5)),
+                (256, Action::Errno(5)),
+                (257, Action::Errno(6)),
+                (1024, Action::Errno(7)),
+                (1025, Action::Errno(8)),
+                (4097, Action::Errno(10)),
+                (16384, Action::Errno(11)),
+                (16385, Action::Errno(12)),
+            ];
+            let write: &[(u64, Action)] = &[
+                (65, Action::Errno(5)),
+                (128, Action::Errno(6)),
+                (256, Action::Errno(7)),
+                (513, Action::Errno(8)),
+                (2048, Action::Errno(10)),
+                (8193, Action::Errno(12)),
+                (16384, kill),
+                (16385, kill),
+                (32768, Action::Allow),
+            ];
+            for &arch in arches {
+                for (name, cases) in [("read", read), ("write", write)] {
+                    let n = arch.syscall_number(name).unwrap();
+                    for &(size, want) in cases {
+                        let args = [4, 0x856b008, size, 0, 0, 0];
+                        let got = p.decide(arch, n, &args).action;
+                        assert_eq!(got, want, "{arch} {name}(.., {size})");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn eexist_follows_libseccomps_tree() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        let c = |arg, op, v| ScmpArgCmp {
+            arg,
+            op,
+            datum_a: v,
+            datum_b: 0,
+        };
+        f.rule_add(
+            7,
+            false,
+            act::ALLOW,
+            read,
+            &[c(0, cmp::EQ, 1), c(1, cmp::EQ, 2)],
+        )
+        .unwrap();
+        // Ends inside the longer chain with another action: libseccomp refuses it.
+        assert_eq!(
+            f.rule_add(7, false, act::ERRNO | 1, read, &[c(0, cmp::EQ, 1)]),
+            Err(libc::EEXIST)
+        );
+        // The same chain's end with the same action is taken.
+        assert_eq!(
+            f.rule_add(7, false, act::ALLOW, read, &[c(0, cmp::EQ, 1)]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_32_bit_filter_refuses_a_mask_of_high_bits_libseccomp_would_drop() {
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        f.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        let high = ScmpArgCmp {
+            arg: 0,
+            op: cmp::MASKED_EQ,
+            datum_a: 0x1_0000_0000,
+            datum_b: 0x1_0000_0000,
+        };
+        f.rule_add(7, false, act::ALLOW, read, &[high]).unwrap();
+        assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+        // A mask with low bits is kept and compared as written.
+        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        f.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+        f.rule_add(
+            7,
+            false,
+            act::ALLOW,
+            read,
+            &[ScmpArgCmp {
+                datum_a: 0xff,
+                datum_b: 3,
+                ..high
+            }],
+        )
+        .unwrap();
+        let p = f.policy().unwrap();
+        let x86_read = Arch::X86.syscall_number("read").unwrap();
+        assert_eq!(
+            p.decide(Arch::X86, x86_read, &[0x103, 0, 0, 0, 0, 0])
+                .action,
+            Action::Allow
+        );
+        assert_eq!(
+            p.decide(Arch::X86, x86_read, &[4, 0, 0, 0, 0, 0]).action,
+            Action::KillThread
+        );
     }
 }

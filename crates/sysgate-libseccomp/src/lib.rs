@@ -9,6 +9,7 @@
 //! - [`filter`]: the context and its checks, and the one translation into a sysgate
 //!   [`Policy`](sysgate::policy::Policy).
 //! - [`api`]: the exported functions, a thin shell mapping outcomes to return codes.
+//! - [`tree`]: libseccomp's rule tree, which decides return codes and rule order.
 //! - [`pfc`]: the text `seccomp_export_pfc` writes.
 //!
 //! docs/libseccomp.md lists every difference a C program can observe.
@@ -26,3 +27,4 @@ pub mod abi;
 pub mod api;
 pub mod filter;
 pub mod pfc;
+pub mod tree;

@@ -44,3 +44,18 @@ fn user_notification_round_trip() {
         run.assert_ok();
     }
 }
+
+/// libseccomp's `43-sim-a2_order` case on the real kernel: overlapping `<`/`>` bounds on one
+/// argument decide in libseccomp's rule-tree order with both libraries.
+#[test]
+fn overlapping_bounds_decide_in_libseccomps_order_on_the_kernel() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("a2_order", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}

@@ -132,7 +132,14 @@ fn examples_build_against_sysgates_generated_header() {
         "{}",
         run.stdout()
     );
-    for name in ["api_codes", "variadic", "notify", "arch_tokens", "api26"] {
+    for name in [
+        "api_codes",
+        "variadic",
+        "notify",
+        "a2_order",
+        "arch_tokens",
+        "api26",
+    ] {
         let p = compile(name, Some(&include));
         let run = p.run(Lib::Sysgate, &[], b"");
         run.assert_library();

@@ -8,13 +8,17 @@
 //! mount namespace made for the run (`unshare -m`), which nothing outside it sees.
 //!
 //! The container runs, `unshare -U true` inside fails with EPERM, and the filter the kernel
-//! holds for the container's process, read back with `PTRACE_SECCOMP_GET_FILTER`, is not
-//! the program Debian's libseccomp builds for the same bundle (read back the same way): it
-//! is shorter, and it decides as the profile says in sysgate's emulator.
+//! holds for the container's process, read back with `PTRACE_SECCOMP_GET_FILTER`, is
+//! sysgate's own program for the profile (compiled here from the same JSON without runc's
+//! ENOSYS rule): crun's is that program, runc's is its ENOSYS stub followed by that program.
+//! It is not the program Debian's libseccomp builds for the same bundle (read back the same
+//! way), and it decides as the profile says in sysgate's emulator.
 //!
-//! Needs root, runc, busybox-static, util-linux's unshare and ../shared; outside CI a
-//! missing one makes the test say `SKIPPED`. (crun is not tested: Debian 12's crun refuses
-//! hosts with hybrid cgroups, as CI's is.)
+//! crun (Debian's 1.8.1, which links libseccomp.so.2 too) runs the same bundle the same
+//! way, with `--cgroup-manager=disabled`; see its test for the cgroup setup it needs.
+//!
+//! Needs root, runc, crun, busybox-static, util-linux's unshare and ../shared; outside CI a
+//! missing one makes the test say `SKIPPED`.
 
 mod support;
 
@@ -43,6 +47,14 @@ fn which(cmd: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(cmd))
         .find(|p| p.exists())
+}
+
+/// Docker's default profile for amd64 as sysgate reads it.
+fn docker_default_policy() -> Option<sysgate::policy::Policy> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/profiles/docker-default.json");
+    let loaded = profile::load(&path, &Target::docker_default(Arch::X86_64)).ok()?;
+    Some(loaded.policy)
 }
 
 /// Docker's default profile for amd64, as Docker hands it to the runtime (OCI `linux.seccomp`).
@@ -134,21 +146,35 @@ fn run(runtime: &str, lib: Option<&Path>, script: &str) -> Option<Ran> {
         std::process::id(),
         dir.file_name().unwrap().to_str().unwrap()
     );
-    let mut cmd = match lib {
-        Some(l) => {
-            let system = std::fs::canonicalize("/usr/lib/x86_64-linux-gnu/libseccomp.so.2")
-                .expect("the system's libseccomp.so.2");
-            let mut c = Command::new("unshare");
-            c.args(["-m", "--propagation", "private", "--", "sh", "-c"])
-                .arg(r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#)
-                .arg("sh")
-                .arg(l.join("libseccomp.so.2"))
-                .arg(system)
-                .arg(runtime);
-            c
-        }
-        None => Command::new(runtime),
-    };
+    // A private mount namespace for the run (nothing outside it sees its mounts): this
+    // library bind-mounted over the system's libseccomp.so.2, and for crun the cgroup v2
+    // hierarchy of a hybrid host unmounted (see `crun_runs_docker_default_on_this_library`).
+    let mut prepare = Vec::new();
+    let mut prepare_args: Vec<PathBuf> = Vec::new();
+    if let Some(l) = lib {
+        let system = std::fs::canonicalize("/usr/lib/x86_64-linux-gnu/libseccomp.so.2")
+            .expect("the system's libseccomp.so.2");
+        prepare.push(r#"mount --bind "$1" "$2""#);
+        prepare_args.extend([l.join("libseccomp.so.2"), system]);
+    } else {
+        prepare.push("true");
+        prepare_args.extend([PathBuf::from("-"), PathBuf::from("-")]);
+    }
+    if runtime == "crun" && Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+        prepare.push("umount /sys/fs/cgroup/unified");
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg(format!(
+            r#"{} && shift 2 && exec "$@""#,
+            prepare.join(" && ")
+        ))
+        .arg("sh")
+        .args(&prepare_args)
+        .arg(runtime);
+    if runtime == "crun" {
+        cmd.arg("--cgroup-manager=disabled");
+    }
     cmd.arg("--root").arg(&state);
     cmd.args(["run", "--bundle"])
         .arg(&dir)
@@ -229,6 +255,22 @@ fn consumer(runtime: &str) {
     let decide = |nr| p.emulate_call(Arch::X86_64, nr, &[0; 6]).unwrap().ret;
     assert_eq!(decide(unshare), Action::Errno(1).to_ret());
     assert_eq!(decide(read), Action::Allow.to_ret());
+    // The container's filter is sysgate's program for the profile, without runc's ENOSYS
+    // rule (the library is given the profile's rules only): crun loads the program this
+    // library exports as it is; runc puts its own ENOSYS stub in front of it.
+    let mut policy = docker_default_policy().expect("the profile");
+    policy.attrs.enosys_above.clear();
+    let compiled = sysgate::compile::compile(&policy).expect("compile");
+    assert_eq!(compiled.programs.len(), 1);
+    let exported = compiled.programs[0].insns();
+    let loaded = p.insns();
+    match runtime {
+        "crun" => assert_eq!(loaded, exported, "crun's filter is sysgate's program"),
+        _ => assert!(
+            loaded.len() > exported.len() && loaded.ends_with(exported),
+            "runc's filter ends with sysgate's program"
+        ),
+    }
     eprintln!(
         "{runtime}: container filter {} instructions with sysgate, {} with libseccomp",
         p.len(),
@@ -239,4 +281,15 @@ fn consumer(runtime: &str) {
 #[test]
 fn runc_runs_docker_default_on_this_library() {
     consumer("runc");
+}
+
+/// crun refuses a hybrid cgroup host ("cgroups in hybrid mode not supported, drop all
+/// controllers from cgroupv2") whenever the cgroup v2 hierarchy at
+/// `/sys/fs/cgroup/unified` holds a controller, even with `--cgroup-manager=disabled`, as
+/// this CI host's does (`hugetlb`). The run's private mount namespace unmounts that
+/// hierarchy, so crun sees cgroup v1 only, and `--cgroup-manager=disabled` keeps it from
+/// creating cgroups.
+#[test]
+fn crun_runs_docker_default_on_this_library() {
+    consumer("crun");
 }
