@@ -326,7 +326,7 @@ pub struct Listener {
 /// assert_eq!(loaded.policy.rules().len(), 1);
 /// assert!(loaded.warnings[0].contains("no_such_call"));
 /// assert!(loaded.listener.is_none());
-/// assert_eq!(loaded.default_origin.as_deref(), Some("p.json:1:2"));
+/// assert_eq!(loaded.default_origin.as_deref(), Some("p.json:1:19"));
 /// # Ok::<(), sysgate::profile::DockerError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
