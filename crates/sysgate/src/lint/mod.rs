@@ -310,11 +310,26 @@ pub fn lint(policy: &Policy, context: &Context) -> Vec<Finding> {
         b.severity
             .cmp(&a.severity)
             .then_with(|| order(a.id).cmp(&order(b.id)))
-            .then_with(|| a.at.cmp(&b.at))
+            .then_with(|| place_key(&a.at).cmp(&place_key(&b.at)))
             .then_with(|| a.message.cmp(&b.message))
     });
     out.dedup();
     out
+}
+
+/// `file:line:column` ordered by file, then line and column as numbers (`p:9:1` before
+/// `p:10:1`); any other place by its text.
+fn place_key(at: &str) -> (&str, usize, usize) {
+    let mut parts = at.rsplitn(3, ':');
+    let (col, line, file) = (parts.next(), parts.next(), parts.next());
+    match (
+        file,
+        line.and_then(|l| l.parse().ok()),
+        col.and_then(|c| c.parse().ok()),
+    ) {
+        (Some(file), Some(line), Some(col)) => (file, line, col),
+        _ => (at, 0, 0),
+    }
 }
 
 /// One way of making a call on one ABI: its own number, or a multiplexer's with the call
