@@ -61,7 +61,11 @@ fn equivalent_allowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
                     (true, mux.to_string(), w)
                 })
                 .collect();
-            if matches!(refused.by, DecidedBy::Rule(_)) {
+            // A rule written where the default is (systemd's allow list turns every name it
+            // leaves out into such a rule) is the default's refusal, not one of its own.
+            let on_purpose =
+                matches!(refused.by, DecidedBy::Rule(_)) && l.place(&refused) != l.default_place();
+            if on_purpose {
                 for other in equivalents_of(name) {
                     alternatives
                         .extend(l.ways(arch, other).into_iter().map(|(n, w)| (false, n, w)));
@@ -98,6 +102,11 @@ fn equivalent_allowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
         }
     }
     for ((at, action, through, allowed_at, arches), (refused, alternatives)) in merged {
+        let (does, is) = if refused.len() == 1 {
+            ("does", "is")
+        } else {
+            ("do", "are")
+        };
         let (refused, alternatives) = (list(&refused), list(&alternatives));
         let (message, why, fix) = if through {
             (
@@ -123,11 +132,11 @@ fn equivalent_allowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
                     on_arches(&arches)
                 ),
                 format!(
-                    "{alternatives} can do what {refused} does, so the refusal refuses nothing"
+                    "{alternatives} can do what {refused} {does}, so the refusal refuses nothing"
                 ),
                 format!(
-                    "refuse {alternatives} as {refused} is refused (or allow {refused} if it was \
-                     not meant to be refused)"
+                    "refuse {alternatives} as {refused} {is} refused (or allow {refused} if \
+                     {refused} {is} not meant to be refused)"
                 ),
             )
         };

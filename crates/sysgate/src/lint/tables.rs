@@ -73,7 +73,8 @@ pub(super) const EQUIVALENTS: &[&[&str]] = &[
     // are left out, not to flag every profile that allows reading.
     &["settimeofday", "stime", "clock_settime", "clock_settime64"],
     &["setrlimit", "prlimit64"],
-    &["mount", "fsmount", "move_mount", "open_tree"],
+    // open_tree alone attaches nothing; move_mount attaches what it or fsmount made.
+    &["mount", "fsmount", "move_mount"],
     &["umount", "umount2"],
     &["kexec_load", "kexec_file_load"],
     &["init_module", "finit_module"],

@@ -43,9 +43,25 @@ fn every_finding_names_a_check_and_ids_are_unique() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), CHECKS.len());
-    let p = policy(Action::Allow, X86_64, vec![rule(EPERM, "open")]);
-    for f in findings(&p) {
+    let p = policy(
+        Action::Allow,
+        X86_64,
+        vec![
+            rule(EPERM, "open"),
+            rule(EPERM, "mount"),
+            rule(EPERM, "quotactl"),
+            rule(Action::UserNotif, "connect"),
+            allow("connect").with_cond(cond(1, CmpOp::Eq, 0)),
+        ],
+    );
+    let all = findings(&p);
+    assert!(all.len() > 10, "{all:#?}");
+    for f in all {
         assert!(check(f.id).is_some(), "{f:?}");
+        // One line each: the text output puts why and fix on lines of their own.
+        for text in [&f.at, &f.message, &f.why, &f.fix] {
+            assert!(!text.contains('\n') && !text.contains("  "), "{f:?}");
+        }
     }
 }
 
@@ -76,6 +92,16 @@ fn equivalent_allowed_when_a_rule_refuses_open_and_openat_is_allowed() {
     assert!(of(&both, "equivalent-allowed").is_empty());
     let left_out = policy(EPERM, X86_64, vec![allow("openat")]);
     assert!(of(&left_out, "equivalent-allowed").is_empty());
+    // A rule at the default's place (systemd's allow list writes those) is the default's.
+    let systemd_like = policy(
+        EPERM,
+        X86_64,
+        vec![
+            allow("openat"),
+            Rule::new(Action::KillProcess, "open").with_origin("p:default"),
+        ],
+    );
+    assert!(of(&systemd_like, "equivalent-allowed").is_empty());
 }
 
 #[test]
