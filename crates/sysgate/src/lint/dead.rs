@@ -107,6 +107,10 @@ fn covers(winner: &Rule, rule: &Rule) -> bool {
     winner.conds.iter().all(|c| rule.conds.contains(c))
 }
 
+/// Up to how many rules on one syscall `shadowed` compares every pair; above it, only
+/// unconditional winners are looked for (a generated ioctl list can hold thousands of rules).
+const PAIRWISE: usize = 512;
+
 fn shadowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
     // The policy's overlap analysis says which syscalls have overlapping rules at all.
     let overlapping: BTreeSet<String> = l
@@ -123,48 +127,76 @@ fn shadowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let rules = l.policy.rules();
-    let mut found: BTreeMap<(String, String), (Names, BTreeSet<Arch>)> = BTreeMap::new();
+    // Per winning rule: the rules it shadows (their places and names) and where.
+    let mut found: BTreeMap<String, (Vec<String>, Names, BTreeSet<Arch>)> = BTreeMap::new();
     for &arch in l.policy.arches() {
         for name in &overlapping {
             let Some(nr) = arch.syscall_number(name) else {
                 continue;
             };
             let group = l.rules_on(arch, nr);
+            let precedence = |i: usize| rules[i].action.for_arch(arch).precedence();
+            // The most restrictive unconditional rule covers every rule; other winners are
+            // looked for pair by pair only in groups small enough for that.
+            let unconditional = group
+                .iter()
+                .copied()
+                .filter(|&w| rules[w].conds.is_empty())
+                .min_by_key(|&w| precedence(w));
+            let pairwise = group.len() <= PAIRWISE;
             for &r in group {
                 let rule = &rules[r];
                 if !conds_satisfiable(&rule.conds, arch.args_are_64bit()) {
                     continue;
                 }
-                let mine = rule.action.for_arch(arch).precedence();
-                let winner = group.iter().copied().find(|&w| {
-                    w != r
-                        && rules[w].action.for_arch(arch).precedence() < mine
-                        && covers(&rules[w], rule)
-                });
+                let mine = precedence(r);
+                let winner = unconditional
+                    .filter(|&w| w != r && precedence(w) < mine)
+                    .or_else(|| {
+                        pairwise
+                            .then(|| {
+                                group.iter().copied().find(|&w| {
+                                    w != r && precedence(w) < mine && covers(&rules[w], rule)
+                                })
+                            })
+                            .flatten()
+                    });
                 if let Some(w) = winner {
-                    let e = found.entry((l.rule_place(r), l.rule_place(w))).or_default();
-                    e.0.add(rule);
-                    e.1.insert(arch);
+                    let e = found.entry(l.rule_place(w)).or_default();
+                    let place = l.rule_place(r);
+                    if !e.0.contains(&place) {
+                        e.0.push(place);
+                    }
+                    e.1.add(rule);
+                    e.2.insert(arch);
                 }
             }
         }
     }
-    for ((at, by), (names, arches)) in found {
+    for (by, (places, names, arches)) in found {
+        let (first, rest) = (places[0].clone(), places.len() - 1);
+        let rules = match rest {
+            0 => format!("the rule for {}", list(&names.0)),
+            n => format!(
+                "{} rules for {} (this one and {n} more)",
+                n + 1,
+                list(&names.0)
+            ),
+        };
         out.push(Finding {
             severity: Severity::Low,
             id: "shadowed",
-            at,
+            at: first,
             message: format!(
-                "the rule for {} never decides {}: the more restrictive rule at {by} matches \
-                 every call it matches",
-                list(&names.0),
+                "{rules} never decide {}: the more restrictive rule at {by} matches every call \
+                 they match",
                 on_arches(&arches)
             ),
             why: "where several rules match, the most restrictive action wins (as in the \
                   kernel across stacked filters), whatever the order they are written in"
                 .to_string(),
-            fix: "drop one of the two rules, or narrow the more restrictive one with \
-                  conditions the other lacks"
+            fix: "drop the shadowed rules, or narrow the more restrictive one with conditions \
+                  the others lack"
                 .to_string(),
         });
     }
@@ -174,6 +206,7 @@ fn same_as_default(l: &Lint<'_>, out: &mut Vec<Finding>) {
     let rules = l.policy.rules();
     let default = l.policy.default_action();
     let mut found: BTreeMap<String, (Names, BTreeSet<Arch>)> = BTreeMap::new();
+    let mut least_restrictive: std::collections::HashMap<(Arch, u32), i32> = Default::default();
     for (r, rule) in rules.iter().enumerate() {
         let mut arches = BTreeSet::new();
         let mut matters = false;
@@ -185,9 +218,14 @@ fn same_as_default(l: &Lint<'_>, out: &mut Vec<Finding>) {
             let group = l.rules_on(arch, nr);
             // It beats a less restrictive rule where both match, or (runc's rule) it is the
             // only one naming the largest number, below which the default applies.
-            let beats_another = group
-                .iter()
-                .any(|&o| rules[o].action.for_arch(arch).precedence() > mine.precedence());
+            let least = *least_restrictive.entry((arch, nr)).or_insert_with(|| {
+                group
+                    .iter()
+                    .map(|&o| rules[o].action.for_arch(arch).precedence())
+                    .max()
+                    .unwrap_or(i32::MIN)
+            });
+            let beats_another = least > mine.precedence();
             let sets_threshold =
                 group.len() == 1 && l.policy.attrs.enosys_above.get(&arch) == Some(&nr);
             if mine != default.for_arch(arch) || beats_another || sets_threshold {

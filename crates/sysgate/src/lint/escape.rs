@@ -198,7 +198,8 @@ fn tracing(l: &Lint<'_>, out: &mut Vec<Finding>) {
 }
 
 fn pointer_compared(l: &Lint<'_>, out: &mut Vec<Finding>) {
-    let mut by_place: BTreeMap<String, (Vec<String>, BTreeSet<usize>)> = BTreeMap::new();
+    // Per syscall and pointer arguments: the places of the rules comparing them.
+    let mut found: BTreeMap<(String, BTreeSet<usize>), Vec<String>> = BTreeMap::new();
     for (i, rule) in l.policy.rules().iter().enumerate() {
         let Syscall::Name(name) = &rule.syscall else {
             continue;
@@ -213,20 +214,23 @@ fn pointer_compared(l: &Lint<'_>, out: &mut Vec<Finding>) {
         if compared.is_empty() {
             continue;
         }
-        let e = by_place.entry(l.rule_place(i)).or_default();
-        if !e.0.contains(name) {
-            e.0.push(name.clone());
+        let places = found.entry((name.clone(), compared)).or_default();
+        let place = l.rule_place(i);
+        if !places.contains(&place) {
+            places.push(place);
         }
-        e.1.extend(compared);
     }
-    for (at, (names, args)) in by_place {
+    for ((name, args), places) in found {
+        let rules = match places.len() {
+            1 => String::new(),
+            n => format!(" by {n} rules (this one and {} more)", n - 1),
+        };
         out.push(Finding {
             severity: Severity::Medium,
             id: "pointer-compared",
-            at,
+            at: places[0].clone(),
             message: format!(
-                "{} compared on {}, which {} a pointer",
-                list(&names),
+                "{name} compared on {}{rules}, which {} a pointer",
                 list(args.iter().map(|a| format!("a{a}"))),
                 if args.len() == 1 { "is" } else { "are" }
             ),

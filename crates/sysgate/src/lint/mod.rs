@@ -42,11 +42,13 @@ mod escape;
 mod grants;
 mod tables;
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::rc::Rc;
 
 use crate::arch::Arch;
-use crate::policy::{conds_witness, Action, DecidedBy, Decision, Errno, Policy};
+use crate::policy::{conds_witness, Action, DecidedBy, Decision, Errno, Policy, Syscall};
 use tables::Probe;
 
 /// How much a finding matters. Ordered: `Info < Low < Medium < High`.
@@ -359,15 +361,29 @@ struct Lint<'a> {
     policy: &'a Policy,
     context: &'a Context,
     by_nr: HashMap<(Arch, u32), Vec<usize>>,
+    /// Per (ABI, multiplexer number): the rules naming a call it carries.
+    by_mux: HashMap<(Arch, u32), Vec<usize>>,
+    /// Per (ABI, number): a policy holding only the rules that can decide that number, and
+    /// their indexes in the whole policy (see [`Lint::decide`]).
+    narrowed: RefCell<HashMap<(Arch, u32), Rc<Narrowed>>>,
 }
+
+/// A policy of some of another's rules, and their indexes there.
+type Narrowed = (Policy, Vec<usize>);
 
 impl<'a> Lint<'a> {
     fn new(policy: &'a Policy, context: &'a Context) -> Lint<'a> {
         let mut by_nr: HashMap<(Arch, u32), Vec<usize>> = HashMap::new();
+        let mut by_mux: HashMap<(Arch, u32), Vec<usize>> = HashMap::new();
         for &arch in policy.arches() {
             for (i, rule) in policy.rules().iter().enumerate() {
                 if let Some(nr) = policy.rule_targets(rule, arch) {
                     by_nr.entry((arch, nr)).or_default().push(i);
+                }
+                if let Syscall::Name(name) = &rule.syscall {
+                    if let Some(m) = arch.multiplexed(name) {
+                        by_mux.entry((arch, m.syscall)).or_default().push(i);
+                    }
                 }
             }
         }
@@ -375,7 +391,43 @@ impl<'a> Lint<'a> {
             policy,
             context,
             by_nr,
+            by_mux,
+            narrowed: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The reference evaluator's decision, [`Policy::decide`] exactly, asked of a policy that
+    /// holds only the rules that can decide `nr` on `arch` (those that target it, and for a
+    /// multiplexer those naming a call it carries) with the same default, ABIs and attributes.
+    /// Asking the whole policy costs time linear in its rules for every call; the linter asks
+    /// about thousands of calls.
+    fn decide(&self, arch: Arch, nr: u32, args: &[u64; 6]) -> Decision {
+        let narrowed = self
+            .narrowed
+            .borrow_mut()
+            .entry((arch, nr))
+            .or_insert_with(|| {
+                let mut index: Vec<usize> = self.rules_on(arch, nr).to_vec();
+                index.extend(self.by_mux.get(&(arch, nr)).into_iter().flatten());
+                index.sort_unstable();
+                index.dedup();
+                let mut p = Policy::new(self.policy.default_action());
+                // The ABIs come from a valid policy, so they share a byte order.
+                let _ = p.set_arches(self.policy.arches().iter().copied());
+                p.attrs = self.policy.attrs.clone();
+                for &i in &index {
+                    // The rule is valid: it is in a valid policy.
+                    let _ = p.add_rule(self.policy.rules()[i].clone());
+                }
+                Rc::new((p, index))
+            })
+            .clone();
+        let (p, index) = &*narrowed;
+        let mut d = p.decide(arch, nr, args);
+        if let DecidedBy::Rule(j) = d.by {
+            d.by = DecidedBy::Rule(index[j]);
+        }
+        d
     }
 
     /// The rules that target `nr` on `arch` directly.
@@ -439,7 +491,7 @@ impl<'a> Lint<'a> {
             .samples(way)
             .iter()
             .chain(extra)
-            .map(|args| self.policy.decide(way.arch, way.nr, args))
+            .map(|args| self.decide(way.arch, way.nr, args))
             .collect();
         if let Some(d) = decisions.iter().find(|d| d.action.permits()) {
             return Verdict::Allowed(*d);
@@ -539,7 +591,7 @@ impl Lint<'_> {
                         };
                         args(arch)
                             .iter()
-                            .map(|a| self.policy.decide(arch, nr, a))
+                            .map(|a| self.decide(arch, nr, a))
                             .filter(|d| d.action.permits())
                             .map(Verdict::Allowed)
                             .take(1)

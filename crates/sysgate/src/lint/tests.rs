@@ -361,3 +361,59 @@ fn deny_list_when_the_default_allows() {
     assert!(f[0].message.contains("1 of x86_64's"), "{f:?}");
     assert!(of(&policy(EPERM, X86_64, vec![allow("read")]), "deny-list").is_empty());
 }
+
+#[test]
+fn narrowed_decisions_are_the_whole_policys() {
+    let target = crate::profile::Target::docker_default(Arch::X86_64);
+    let mut p = crate::profile::builtin::builtin("docker-default", &target)
+        .unwrap()
+        .policy;
+    // Rules on multiplexed calls and on the multiplexer itself, as i386 sees them.
+    p.add_rule(rule(Action::KillProcess, "bind")).unwrap();
+    p.add_rule(allow("socketcall").with_cond(cond(0, CmpOp::Eq, 3)))
+        .unwrap();
+    let context = Context::default();
+    let l = Lint::new(&p, &context);
+    for &arch in p.arches() {
+        for (_, nr) in arch.table().iter() {
+            let way = Way {
+                arch,
+                nr,
+                call: None,
+            };
+            let mut samples = l.samples(way);
+            samples.extend([1, 2, 3, 5, 17].map(|call| [call, 0x5412, 0x7e02_0011, 0, 0, 0]));
+            for args in samples {
+                assert_eq!(
+                    l.decide(arch, nr, &args),
+                    p.decide(arch, nr, &args),
+                    "{arch} {nr} {args:x?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn large_rule_lists_give_one_finding_per_cause() {
+    let mut rules: Vec<Rule> = (0..600)
+        .map(|i| {
+            Rule::new(Action::Allow, "ioctl")
+                .with_cond(cond(1, CmpOp::Eq, i))
+                .with_origin(format!("p:{i}"))
+        })
+        .collect();
+    rules.push(rule(Action::KillProcess, "ioctl"));
+    rules.extend((0..50).map(|i| {
+        Rule::new(Action::Allow, "openat")
+            .with_cond(cond(1, CmpOp::Eq, i))
+            .with_origin(format!("q:{i}"))
+    }));
+    let p = policy(EPERM, X86_64, rules);
+    let f = of(&p, "shadowed");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0].message.starts_with("600 rules for ioctl"), "{f:?}");
+    let f = of(&p, "pointer-compared");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0].message.contains("by 50 rules"), "{f:?}");
+}
