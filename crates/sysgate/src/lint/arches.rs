@@ -60,10 +60,11 @@ fn compat_gap(l: &Lint<'_>, out: &mut Vec<Finding>) {
                         compat.name()
                     ),
                     why: format!(
-                        "a process on an {} kernel can make {} calls (an int 0x80, a 32-bit \
-                         program it executes), which the filter decides by {}'s rules, so what \
-                         {} refuses is one ABI switch away",
+                        "a process on an {} kernel can make {} calls (switching ABI in place, \
+                         or executing a program built for {}), which the filter decides by {}'s \
+                         rules, so what {} refuses is one ABI switch away",
                         native.name(),
+                        compat.name(),
                         compat.name(),
                         compat.name(),
                         native.name()
