@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{list, on_arches, Finding, Lint, Severity, Verdict, Way};
+use super::{list, on_arches, Finding, Lint, Severity, Unique, Verdict, Way};
 use crate::arch::Arch;
 use crate::policy::{conds_satisfiable, Diagnostic, Rule, Syscall};
 
@@ -21,14 +21,15 @@ pub(super) fn check(l: &Lint<'_>, out: &mut Vec<Finding>) {
 
 /// Names per place, in first-seen order.
 #[derive(Default)]
-struct Names(Vec<String>);
+struct Names(Unique);
 
 impl Names {
     fn add(&mut self, rule: &Rule) {
-        let n = rule.syscall.to_string();
-        if !self.0.contains(&n) {
-            self.0.push(n);
-        }
+        self.0.push(rule.syscall.to_string());
+    }
+
+    fn all(&self) -> &[String] {
+        &self.0.items
     }
 }
 
@@ -70,8 +71,8 @@ fn never_matches(l: &Lint<'_>, out: &mut Vec<Finding>) {
             at,
             message: format!(
                 "{} {} not a syscall on {}",
-                list(&names.0),
-                if names.0.len() == 1 { "is" } else { "are" },
+                list(names.all()),
+                if names.all().len() == 1 { "is" } else { "are" },
                 list(arches.iter().map(|a| a.name()))
             ),
             why: "a rule for a call the policy's ABIs do not have matches nothing; if it was \
@@ -88,7 +89,7 @@ fn never_matches(l: &Lint<'_>, out: &mut Vec<Finding>) {
             at,
             message: format!(
                 "the conditions of the rule for {} can never hold together {}",
-                list(&names.0),
+                list(names.all()),
                 on_arches(&arches)
             ),
             why: "no argument values satisfy every condition (on 32-bit ABIs an argument has \
@@ -128,7 +129,7 @@ fn shadowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
     }
     let rules = l.policy.rules();
     // Per winning rule: the rules it shadows (their places and names) and where.
-    let mut found: BTreeMap<String, (Vec<String>, Names, BTreeSet<Arch>)> = BTreeMap::new();
+    let mut found: BTreeMap<String, (Unique, Names, BTreeSet<Arch>)> = BTreeMap::new();
     for &arch in l.policy.arches() {
         for name in &overlapping {
             let Some(nr) = arch.syscall_number(name) else {
@@ -163,10 +164,7 @@ fn shadowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
                     });
                 if let Some(w) = winner {
                     let e = found.entry(l.rule_place(w)).or_default();
-                    let place = l.rule_place(r);
-                    if !e.0.contains(&place) {
-                        e.0.push(place);
-                    }
+                    e.0.push(l.rule_place(r));
                     e.1.add(rule);
                     e.2.insert(arch);
                 }
@@ -174,13 +172,13 @@ fn shadowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
         }
     }
     for (by, (places, names, arches)) in found {
-        let (first, rest) = (places[0].clone(), places.len() - 1);
+        let (first, rest) = (places.items[0].clone(), places.items.len() - 1);
         let rules = match rest {
-            0 => format!("the rule for {}", list(&names.0)),
+            0 => format!("the rule for {}", list(names.all())),
             n => format!(
                 "{} rules for {} (this one and {n} more)",
                 n + 1,
-                list(&names.0)
+                list(names.all())
             ),
         };
         out.push(Finding {
@@ -248,7 +246,7 @@ fn same_as_default(l: &Lint<'_>, out: &mut Vec<Finding>) {
             message: format!(
                 "the rule for {} has the default action ({default}) and overrides no other \
                  rule {}",
-                list(&names.0),
+                list(names.all()),
                 on_arches(&arches)
             ),
             why: "the calls it matches get the default action without it, so it only makes \

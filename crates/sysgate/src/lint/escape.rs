@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::tables::Probe;
 use super::tables::{equivalence_names, equivalents_of, pointer_args};
-use super::{list, on_arches, Finding, Lint, Severity, Verdict};
+use super::{list, on_arches, Finding, Lint, Severity, Unique, Verdict};
 use crate::arch::Arch;
 use crate::policy::{multiplexed_names, Action, DecidedBy, Syscall};
 
@@ -199,7 +199,7 @@ fn tracing(l: &Lint<'_>, out: &mut Vec<Finding>) {
 
 fn pointer_compared(l: &Lint<'_>, out: &mut Vec<Finding>) {
     // Per syscall and pointer arguments: the places of the rules comparing them.
-    let mut found: BTreeMap<(String, BTreeSet<usize>), Vec<String>> = BTreeMap::new();
+    let mut found: BTreeMap<(String, BTreeSet<usize>), Unique> = BTreeMap::new();
     for (i, rule) in l.policy.rules().iter().enumerate() {
         let Syscall::Name(name) = &rule.syscall else {
             continue;
@@ -214,13 +214,13 @@ fn pointer_compared(l: &Lint<'_>, out: &mut Vec<Finding>) {
         if compared.is_empty() {
             continue;
         }
-        let places = found.entry((name.clone(), compared)).or_default();
-        let place = l.rule_place(i);
-        if !places.contains(&place) {
-            places.push(place);
-        }
+        found
+            .entry((name.clone(), compared))
+            .or_default()
+            .push(l.rule_place(i));
     }
     for ((name, args), places) in found {
+        let places = places.items;
         let rules = match places.len() {
             1 => String::new(),
             n => format!(" by {n} rules (this one and {} more)", n - 1),
@@ -266,17 +266,17 @@ fn notify_decides(l: &Lint<'_>, out: &mut Vec<Finding>) {
             fix: fix.clone(),
         });
     }
-    let mut by_place: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_place: BTreeMap<String, Unique> = BTreeMap::new();
     for (i, rule) in l.policy.rules().iter().enumerate() {
         if rule.action == Action::UserNotif {
-            let names = by_place.entry(l.rule_place(i)).or_default();
-            let name = rule.syscall.to_string();
-            if !names.contains(&name) {
-                names.push(name);
-            }
+            by_place
+                .entry(l.rule_place(i))
+                .or_default()
+                .push(rule.syscall.to_string());
         }
     }
     for (at, names) in by_place {
+        let names = names.items;
         out.push(Finding {
             severity: Severity::Medium,
             id: "notify-decides",

@@ -471,13 +471,14 @@ impl<'a> Lint<'a> {
             base[0] = u64::from(call);
         }
         let mut out = vec![base];
+        let mut seen: std::collections::HashSet<[u64; 6]> = [base].into_iter().collect();
         let wide = way.arch.args_are_64bit();
         for &i in self.rules_on(way.arch, way.nr) {
             if let Some(mut args) = conds_witness(&self.policy.rules()[i].conds, wide) {
                 if let Some(call) = way.call {
                     args[0] = u64::from(call);
                 }
-                if !out.contains(&args) {
+                if seen.insert(args) {
                     out.push(args);
                 }
             }
@@ -558,6 +559,23 @@ fn on_arches(arches: &BTreeSet<Arch>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Strings in first-seen order, each once; linear in what is pushed (a large profile
+/// repeats places and names thousands of times).
+#[derive(Clone, Debug, Default)]
+struct Unique {
+    items: Vec<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Unique {
+    fn push(&mut self, item: impl Into<String>) {
+        let item = item.into();
+        if self.seen.insert(item.clone()) {
+            self.items.push(item);
+        }
+    }
+}
 
 /// Calls grouped by the place that decides them: the names (in first-seen order) and the
 /// ABIs.
