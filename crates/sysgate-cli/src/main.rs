@@ -39,6 +39,7 @@ mod diff;
 mod disasm;
 mod explain;
 mod learn;
+mod lint;
 mod output;
 mod probe;
 mod profile_input;
@@ -105,6 +106,9 @@ enum Command {
     /// Prove that raw filters decide exactly as a profile (or as another filter) on every
     /// input, or show inputs where they differ.
     Verify(verify::Args),
+    /// Find where a profile can be walked around, what it grants, where its architectures
+    /// disagree and which rules do nothing.
+    Lint(lint::Args),
 }
 
 /// The status of every command for an I/O error (see [`output::IoFailure`]); sysexits'
@@ -206,6 +210,7 @@ fn main() -> ExitCode {
         Command::Learn(args) => learn::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Lint(args) => lint::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -66,6 +66,8 @@ pub struct LoadedProfile {
     pub listener: Option<Listener>,
     /// Its name (Kubernetes), if it has one.
     pub name: Option<String>,
+    /// Where its default action is set (`file:line:column`), if the format says.
+    pub default_origin: Option<String>,
 }
 
 impl TargetArgs {
@@ -85,6 +87,17 @@ impl TargetArgs {
                 self.systemd_version
             ))
         })
+    }
+
+    /// The capabilities the target holds (Docker's default set unless `--caps` changes it),
+    /// spelled `CAP_*`.
+    pub fn caps(&self) -> Result<std::collections::BTreeSet<String>> {
+        Ok(self
+            .targets()?
+            .into_iter()
+            .next()
+            .map(|t| t.caps)
+            .unwrap_or_default())
     }
 
     fn targets(&self) -> Result<Vec<Target>> {
@@ -181,6 +194,7 @@ pub fn load_all(path: &str, args: &TargetArgs) -> Result<Vec<LoadedProfile>> {
                     format: read.format,
                     listener: p.loaded.listener,
                     name: p.name,
+                    default_origin: p.loaded.default_origin,
                 }),
                 Some(m) => {
                     m.policy

@@ -26,6 +26,7 @@ pub mod bpf;
 pub mod compile;
 pub mod kernel;
 pub mod learn;
+pub mod lint;
 pub mod policy;
 pub mod profile;
 pub mod verify;

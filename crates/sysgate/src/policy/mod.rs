@@ -825,15 +825,33 @@ pub fn is_unknown_number(arch: Arch, nr: u32) -> bool {
 /// tries the values a mask can produce from the other conditions' constants, which may report
 /// an overlap that needs a value it did not try as absent.
 pub fn conds_satisfiable(conds: &[ArgCond], args_64bit: bool) -> bool {
+    conds_witness(conds, args_64bit).is_some()
+}
+
+/// Argument values that satisfy every condition, if [`conds_satisfiable`] finds some (0 for
+/// arguments without conditions): a call that matches a rule, for asking the reference
+/// evaluator what it decides.
+///
+/// ```
+/// use sysgate::policy::{conds_witness, ArgCond, CmpOp};
+///
+/// let conds = [ArgCond::new(1, CmpOp::Gt, 7)?, ArgCond::new(1, CmpOp::Lt, 10)?];
+/// let args = conds_witness(&conds, true).unwrap();
+/// assert!(args[1] > 7 && args[1] < 10 && args[0] == 0);
+/// assert!(conds_witness(&[ArgCond::new(0, CmpOp::Eq, 1 << 32)?], false).is_none());
+/// # Ok::<(), sysgate::policy::CondError>(())
+/// ```
+pub fn conds_witness(conds: &[ArgCond], args_64bit: bool) -> Option<[u64; 6]> {
     let limit = if args_64bit {
         u64::MAX
     } else {
         u64::from(u32::MAX)
     };
-    (0..6).all(|arg| {
+    let mut args = [0u64; 6];
+    for (arg, slot) in args.iter_mut().enumerate() {
         let on_arg: Vec<&ArgCond> = conds.iter().filter(|c| c.arg() == arg).collect();
         if on_arg.is_empty() {
-            return true;
+            continue;
         }
         let mut candidates = vec![0, limit];
         for c in &on_arg {
@@ -848,11 +866,12 @@ pub fn conds_satisfiable(conds: &[ArgCond], args_64bit: bool) -> bool {
                 }
             }
         }
-        candidates
+        *slot = candidates
             .into_iter()
             .filter(|x| *x <= limit)
-            .any(|x| on_arg.iter().all(|c| c.holds(x)))
-    })
+            .find(|x| on_arg.iter().all(|c| c.holds(*x)))?;
+    }
+    Some(args)
 }
 
 impl fmt::Display for Policy {

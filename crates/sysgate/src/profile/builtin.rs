@@ -175,6 +175,7 @@ impl<'t> Builder<'t> {
             policy: self.policy,
             warnings: self.warnings,
             listener: None,
+            default_origin: Some(format!("builtin {}: default", self.name)),
         }
     }
 }

@@ -1210,10 +1210,12 @@ impl Resolver<'_> {
         {
             policy.attrs.flags.new_listener = true;
         }
+        let default_origin = Some(self.location(&[Seg::Key("defaultAction")]).to_string());
         Ok(Loaded {
             policy,
             warnings: self.warnings,
             listener,
+            default_origin,
         })
     }
 
@@ -1232,6 +1234,7 @@ impl Resolver<'_> {
             policy,
             warnings: self.warnings,
             listener: None,
+            default_origin: Some(at.to_string()),
         }
     }
 

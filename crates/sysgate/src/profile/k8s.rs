@@ -769,6 +769,7 @@ impl LineMap {
 
     fn loaded(&self, mut l: Loaded) -> Loaded {
         l.warnings = l.warnings.iter().map(|w| self.map_text(w)).collect();
+        l.default_origin = l.default_origin.as_deref().map(|o| self.map_text(o));
         let mut policy = l.policy.clone();
         let rules: Vec<Rule> = policy
             .rules()

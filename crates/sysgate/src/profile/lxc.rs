@@ -212,6 +212,7 @@ pub fn parse(text: &str, source: &str, target: &Target) -> Result<Loaded, LxcErr
         source,
         target,
         warnings: Vec::new(),
+        default_at: None,
     };
     r.parse(text)
 }
@@ -220,6 +221,8 @@ struct Reader<'a> {
     source: &'a str,
     target: &'a Target,
     warnings: Vec<String>,
+    /// The policy line, which sets the default action.
+    default_at: Option<Location>,
 }
 
 /// A line's content without a trailing `#` comment, and where it starts.
@@ -271,6 +274,7 @@ impl Reader<'_> {
                 "empty policy line: expected \"allowlist\" or \"denylist\"",
             ));
         };
+        self.default_at = Some(self.at(2, kind_col));
         let deny = match kind {
             "allowlist" | "whitelist" => false,
             "denylist" | "blacklist" if version == 2 => true,
@@ -357,6 +361,7 @@ impl Reader<'_> {
             policy,
             warnings: std::mem::take(&mut self.warnings),
             listener: None,
+            default_origin: self.default_at.as_ref().map(Location::to_string),
         }
     }
 

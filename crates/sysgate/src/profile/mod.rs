@@ -326,6 +326,7 @@ pub struct Listener {
 /// assert_eq!(loaded.policy.rules().len(), 1);
 /// assert!(loaded.warnings[0].contains("no_such_call"));
 /// assert!(loaded.listener.is_none());
+/// assert_eq!(loaded.default_origin.as_deref(), Some("p.json:1:19"));
 /// # Ok::<(), sysgate::profile::DockerError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -336,6 +337,9 @@ pub struct Loaded {
     pub warnings: Vec<String>,
     /// The user-notification listener, if the profile names one.
     pub listener: Option<Listener>,
+    /// Where the default action is set (`file:line:column`), for messages about it; `None`
+    /// when the format has no such place.
+    pub default_origin: Option<String>,
 }
 
 /// Why [`load`] failed.

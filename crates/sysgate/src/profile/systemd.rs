@@ -861,7 +861,7 @@ impl Reader<'_> {
             }
         };
 
-        let (default, _) = decide(None);
+        let (default, default_at) = decide(None);
         let mut policy = Policy::new(default);
         policy.attrs.bad_arch = Action::Allow;
         let local = local_arches(target);
@@ -921,6 +921,7 @@ impl Reader<'_> {
             policy,
             warnings: self.warnings,
             listener: None,
+            default_origin: default_at.map(|a| a.to_string()),
         }
     }
 }
