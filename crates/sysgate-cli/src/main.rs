@@ -38,6 +38,8 @@ mod convert;
 mod diff;
 mod disasm;
 mod explain;
+mod flags;
+mod generate;
 mod learn;
 mod output;
 mod probe;
@@ -105,6 +107,17 @@ enum Command {
     /// Prove that raw filters decide exactly as a profile (or as another filter) on every
     /// input, or show inputs where they differ.
     Verify(verify::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(generate::CompletionsArgs),
+    /// Write the man pages, one per subcommand, into a directory (a packaging aid:
+    /// `cargo run -p xtask -- gen-dist-files`).
+    #[command(hide = true)]
+    ManPages(generate::ManArgs),
+}
+
+/// The whole parser, as clap builds it: what completions and man pages are generated from.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// The status of every command for an I/O error (see [`output::IoFailure`]); sysexits'
@@ -206,6 +219,8 @@ fn main() -> ExitCode {
         Command::Learn(args) => learn::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::ManPages(args) => generate::man_pages(args),
     };
     match outcome {
         Ok(code) => code,
