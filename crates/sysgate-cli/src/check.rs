@@ -47,6 +47,9 @@ pub struct Args {
     /// decides (see below).
     #[arg(long)]
     exit_status: bool,
+
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
 }
 
 /// `check --exit-status`: the call is refused (ERRNO, TRAP or a kill).
@@ -125,6 +128,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
         DecidedBy::SkippedCall => "the default action (nr -1, a skipped call)".to_string(),
     };
     let cached = sysgate::bpf::kernel_caches_all(&compiled.programs, arch, nr);
+    if args.json.json {
+        let rule = match decision.by {
+            DecidedBy::Rule(i) => Some(i),
+            _ => None,
+        };
+        let doc = serde_json::json!({
+            "arch": arch.name(),
+            "syscall": arch.syscall_name(nr),
+            "number": nr,
+            "args": values,
+            "action": decision.action.on(arch).to_string(),
+            "ret": decision.action.to_ret(),
+            "decided_by": why,
+            "rule": rule,
+            "kernel_action_cache": cached,
+            "emulated": {"ret": emulated.ret, "instructions": emulated.executed},
+        });
+        output::print(format!("{doc:#}\n").as_bytes())?;
+    }
     let mut out = String::new();
     let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
     let _ = writeln!(out, "action: {}", decision.action.on(arch));
@@ -143,7 +165,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "emulated: {:#010x} after {} instructions",
         emulated.ret, emulated.executed
     );
-    output::print(out.as_bytes())?;
+    if !args.json.json {
+        output::print(out.as_bytes())?;
+    }
     if emulated.ret != decision.action.to_ret() {
         anyhow::bail!(
             "internal error: the compiled filter returns {:#x} but the policy decides {}; please report this",

@@ -8,6 +8,7 @@ use sysgate::bpf::Program;
 use sysgate::policy::Diagnostic;
 
 use crate::bad_input;
+use crate::flags::Verbosity;
 use crate::output::{self, Destination, IoFailure};
 use crate::profile_input::{self, TargetArgs};
 
@@ -48,7 +49,13 @@ pub struct Args {
     target: TargetArgs,
 
     /// Output format.
-    #[arg(short = 'f', long, value_enum, default_value = "raw")]
+    #[arg(
+        short = 'f',
+        long,
+        visible_alias = "to",
+        value_enum,
+        default_value = "raw"
+    )]
     format: Format,
 
     /// Output file (directory when stacked raw programs are needed); default or "-":
@@ -64,14 +71,10 @@ pub struct Args {
     #[arg(long)]
     action_cache: bool,
 
-    /// Do not print warnings about the policy.
-    #[arg(short = 'q', long)]
-    quiet: bool,
-
-    /// List every compiler note (rules skipped on an architecture, overlaps, conditions a
-    /// multiplexer cannot check) instead of one line counting them.
-    #[arg(short = 'v', long, conflicts_with = "quiet")]
-    verbose: bool,
+    // -q: no warnings; -v: every compiler note (rules skipped on an architecture,
+    // overlaps, conditions a multiplexer cannot check) instead of one line counting them.
+    #[command(flatten)]
+    verbosity: Verbosity,
 }
 
 /// Run `sysgate compile`.
@@ -83,11 +86,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let compiled = sysgate::compile::compile_with(&loaded.policy, &options)
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
-    if !args.quiet {
+    if !args.verbosity.quiet {
         for w in &loaded.warnings {
             eprintln!("sysgate: warning: {w}");
         }
-        if args.verbose {
+        if args.verbosity.verbose {
             for d in &compiled.diagnostics {
                 eprintln!("sysgate: warning: {}", d.describe(&loaded.policy));
             }

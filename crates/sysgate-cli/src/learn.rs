@@ -17,46 +17,10 @@ use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
 
 use crate::bad_input;
+use crate::flags::{self, ArchesArg, OutputArg, ProfileFormatArg, Verbosity};
 use crate::output::{self, Destination};
 use crate::profile_output::{self, OutputOptions};
 use sysgate::profile::detect::Format as ProfileFormat;
-
-/// Profile formats `--format` names.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Docker/moby seccomp JSON (`docker run --security-opt seccomp=FILE`).
-    Docker,
-    /// OCI runtime-spec `linux.seccomp` JSON (runc, crun, Podman); the same subset as docker.
-    Oci,
-    /// Podman's seccomp JSON (`podman run --security-opt seccomp=FILE`).
-    Podman,
-    /// systemd `SystemCallFilter=` lines.
-    Systemd,
-    /// LXC `lxc.seccomp.profile` text.
-    Lxc,
-    /// Kubernetes Security Profiles Operator `SeccompProfile`.
-    K8s,
-}
-
-impl Format {
-    /// Fail early, before running anything, for a format this build cannot write (every
-    /// format can be written today; kept so the commands check before they run).
-    pub fn check_available(self) -> Result<()> {
-        Ok(())
-    }
-
-    /// The profile format of the writers.
-    fn profile_format(self) -> ProfileFormat {
-        match self {
-            Format::Docker => ProfileFormat::Docker,
-            Format::Oci => ProfileFormat::Oci,
-            Format::Podman => ProfileFormat::Podman,
-            Format::Systemd => ProfileFormat::Systemd,
-            Format::Lxc => ProfileFormat::Lxc,
-            Format::K8s => ProfileFormat::K8s,
-        }
-    }
-}
 
 /// The tracing backend.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,47 +44,22 @@ impl Tracer {
     }
 }
 
-/// What happens to calls the profile does not list.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DefaultAction {
-    /// Fail them with EPERM.
-    Errno,
-    /// Kill the process (SIGSYS).
-    Kill,
-    /// Allow them, but log them to the audit log.
-    Log,
-}
-
-impl DefaultAction {
-    /// The action.
-    pub fn action(self) -> Action {
-        match self {
-            DefaultAction::Errno => Action::Errno(1),
-            DefaultAction::Kill => Action::KillProcess,
-            DefaultAction::Log => Action::Log,
-        }
-    }
-}
-
-/// Output options shared by `learn`, `learn merge` and `audit --profile`.
+/// Output options shared by `learn`, `learn merge` and `audit`.
 #[derive(clap::Args, Debug)]
 pub struct OutputArgs {
-    /// Write the profile to FILE: a regular file atomically (a temporary file, then a
-    /// rename), a device or FIFO in place, a symlink's target. Default or "-": standard
-    /// output.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArg,
 
-    /// Profile format to write.
-    #[arg(short = 'f', long, value_enum, default_value = "docker")]
-    pub format: Format,
+    #[command(flatten)]
+    pub format: ProfileFormatArg,
 
     /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
     #[arg(long, value_name = "1|2", default_value = "2")]
     pub lxc_version: u8,
 
     /// Union with an earlier profile (repeatable): e.g. the profiles of several test
-    /// runs. Read as Docker/OCI JSON for the native architecture; "-" reads standard input.
+    /// runs. Read as Docker/OCI JSON for the --arch architectures (default: the native
+    /// one); "-" reads standard input.
     #[arg(long = "merge", value_name = "EXISTING")]
     pub merge: Vec<PathBuf>,
 }
@@ -148,10 +87,17 @@ pub struct Args {
     #[command(flatten)]
     out: OutputArgs,
 
-    /// What the profile does with syscalls that were not seen: errno (EPERM), kill the
-    /// process, or log and allow.
-    #[arg(long, value_enum, default_value = "errno")]
-    default_action: DefaultAction,
+    #[arg(
+        long,
+        value_name = "ACTION",
+        default_value = "errno",
+        value_parser = flags::parse_default_action,
+        help = flags::DEFAULT_ACTION_HELP
+    )]
+    default_action: Action,
+
+    #[command(flatten)]
+    arches: ArchesArg,
 
     /// Also learn argument values of flag-like arguments (socket domain and type, clone
     /// flags, prctl option, ioctl request, personality, fcntl cmd, mmap/mprotect prot,
@@ -165,9 +111,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 32)]
     max_values: usize,
 
-    /// Do not print the summary.
-    #[arg(short = 'q', long)]
-    quiet: bool,
+    #[command(flatten)]
+    verbosity: Verbosity,
+
+    /// Print the summary as JSON on standard output (the profile then goes to -o FILE).
+    #[arg(long)]
+    json: bool,
 
     /// How calls reach sysgate: notify (seccomp user notification with synchronous
     /// wake-ups, Linux 6.6), ptrace (one ptrace stop per call), or auto (notify where the
@@ -207,9 +156,13 @@ struct MergeArgs {
     #[command(flatten)]
     out: OutputArgs,
 
-    /// Default action of the result. Default: the first profile's.
-    #[arg(long, value_enum)]
-    default_action: Option<DefaultAction>,
+    /// Default action of the result (same spellings as `learn --default-action`).
+    /// Default: the first profile's.
+    #[arg(long, value_name = "ACTION", value_parser = flags::parse_default_action)]
+    default_action: Option<Action>,
+
+    #[command(flatten)]
+    arches: ArchesArg,
 }
 
 /// Run `sysgate learn`.
@@ -217,15 +170,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(Sub::Merge(m)) = args.command {
         return merge(m);
     }
+    let arches = args.arches.parse()?;
     if let Some(profile) = &args.complain_with {
-        let policy = read_profile(profile)?;
+        let policy = read_profile(profile, &arches)?;
         let files = [(profile.display().to_string(), ProfileFormat::Docker)];
         return crate::complain::run_complain(&policy, &files, &args.cmd);
     }
-    args.out.format.check_available()?;
+    let destination = args.out.output.destination();
+    if args.json && destination == Destination::Stdout {
+        return Err(bad_input(
+            "--json prints the summary on standard output: write the profile with -o FILE",
+        ));
+    }
     // Before CMD runs, which may take long: a profile that cannot be written fails now.
-    Destination::from_arg(args.out.output.as_deref()).preflight()?;
-    let earlier = read_profiles(&args.out.merge)?;
+    destination.preflight()?;
+    let earlier = read_profiles(&args.out.merge, &arches)?;
 
     let options = TraceOptions::new()
         .collect_args(args.args)
@@ -235,25 +194,38 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(t) => t,
         Err(e) => return trace_failed(e),
     };
-    report_fallback(&traced, args.quiet);
+    report_fallback(&traced, args.verbosity);
     let synth = SynthOptions {
-        default_action: args.default_action.action(),
+        default_action: args.default_action,
         args: args.args,
         max_values: args.max_values,
+        arches,
     };
     let learned = learn::synthesize(&traced.observations, &synth)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     let learned = with_earlier(learned, &earlier)?;
-    write_profile(&args.out, &learned.policy, args.quiet)?;
+    write_profile(&args.out, &learned.policy, args.verbosity.quiet)?;
     let status = traced.exit.code();
-    if !args.quiet {
-        let summary = learn::summarize(&traced.observations, 10);
-        eprint!("{}", prefixed(&summary.to_string()));
+    // -v lists every syscall by count; the summary shows the ten most frequent.
+    let top = if args.verbosity.verbose {
+        usize::MAX
+    } else {
+        10
+    };
+    let summary = learn::summarize(&traced.observations, top);
+    if args.json {
+        let doc = summary_json(&summary, &learned, &destination, status);
+        output::print(format!("{doc:#}\n").as_bytes())?;
+    }
+    if !args.verbosity.quiet {
+        if !args.json {
+            eprint!("{}", prefixed(&summary.to_string()));
+        }
         report_notes(&learned.notes);
         eprintln!(
             "sysgate: {} rules written to {}",
             learned.policy.rules().len(),
-            Destination::from_arg(args.out.output.as_deref()).describe()
+            destination.describe()
         );
         if status != 0 {
             // The profile is written all the same: what ran before the failure is real.
@@ -271,15 +243,53 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(exit_code(status))
 }
 
+/// `sysgate learn --json`: the summary, what was written where, and the command's status.
+fn summary_json(
+    summary: &learn::Summary,
+    learned: &Learned,
+    destination: &Destination,
+    status: i32,
+) -> serde_json::Value {
+    use serde_json::json;
+    json!({
+        "calls": summary.calls,
+        "executables": summary.exes,
+        "distinct": summary
+            .distinct
+            .iter()
+            .map(|(arch, n)| (arch.name().to_string(), json!(n)))
+            .collect::<serde_json::Map<_, _>>(),
+        "top": summary
+            .top
+            .iter()
+            .map(|(arch, name, count)| json!({"arch": arch.name(), "syscall": name, "count": count}))
+            .collect::<Vec<_>>(),
+        "dangerous": summary
+            .dangerous
+            .iter()
+            .map(|d| json!({"syscall": d.name, "why": d.why, "count": d.count, "executables": d.exes}))
+            .collect::<Vec<_>>(),
+        "by_set": summary
+            .by_set
+            .iter()
+            .map(|(set, names)| json!({"set": set, "syscalls": names}))
+            .collect::<Vec<_>>(),
+        "notes": learned.notes,
+        "rules": learned.policy.rules().len(),
+        "profile": destination.describe(),
+        "exit_status": status,
+    })
+}
+
 /// `sysgate learn merge`.
 fn merge(args: MergeArgs) -> Result<ExitCode> {
-    args.out.format.check_available()?;
-    let mut all = read_profiles(&args.profiles)?;
-    all.extend(read_profiles(&args.out.merge)?);
+    let arches = args.arches.parse()?;
+    let mut all = read_profiles(&args.profiles, &arches)?;
+    all.extend(read_profiles(&args.out.merge, &arches)?);
     let mut first = all.remove(0);
     if let Some(d) = args.default_action {
         first
-            .set_default_action(d.action())
+            .set_default_action(d)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -288,9 +298,10 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Read a Docker/OCI profile for the native architecture (no capability rules apply to
-/// learned profiles; Docker's default set is assumed for others).
-pub fn read_profile(path: &Path) -> Result<Policy> {
+/// Read a Docker/OCI profile for `arches` (none: the native architecture), merged across
+/// them (no capability rules apply to learned profiles; Docker's default set is assumed for
+/// others).
+pub fn read_profile(path: &Path, arches: &[Arch]) -> Result<Policy> {
     let (text, name) = if path.as_os_str() == "-" {
         let bytes = output::read_stdin()?;
         let text = String::from_utf8(bytes)
@@ -301,16 +312,35 @@ pub fn read_profile(path: &Path) -> Result<Policy> {
             .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
         (text, path.display().to_string())
     };
-    let loaded = docker::parse(&text, &name, &Target::docker_default(Arch::native()))
-        .map_err(|e| bad_input(e.to_string()))?;
-    for w in &loaded.warnings {
-        eprintln!("sysgate: warning: {w}");
+    let native = [Arch::native()];
+    let arches = if arches.is_empty() {
+        &native[..]
+    } else {
+        arches
+    };
+    let mut merged: Option<Policy> = None;
+    let mut warned: Vec<String> = Vec::new();
+    for &arch in arches {
+        let loaded = docker::parse(&text, &name, &Target::docker_default(arch))
+            .map_err(|e| bad_input(e.to_string()))?;
+        for w in loaded.warnings {
+            if !warned.contains(&w) {
+                eprintln!("sysgate: warning: {w}");
+                warned.push(w);
+            }
+        }
+        match &mut merged {
+            None => merged = Some(loaded.policy),
+            Some(m) => m
+                .merge(&loaded.policy)
+                .map_err(|e| bad_input(format!("{name}: {e}")))?,
+        }
     }
-    Ok(loaded.policy)
+    Ok(merged.expect("at least one architecture"))
 }
 
-fn read_profiles(paths: &[PathBuf]) -> Result<Vec<Policy>> {
-    paths.iter().map(|p| read_profile(p)).collect()
+fn read_profiles(paths: &[PathBuf], arches: &[Arch]) -> Result<Vec<Policy>> {
+    paths.iter().map(|p| read_profile(p, arches)).collect()
 }
 
 /// `learned` united with earlier profiles (the learned default action wins).
@@ -334,7 +364,7 @@ pub fn with_earlier(learned: Learned, earlier: &[Policy]) -> Result<Learned> {
 /// names; both refuse, as the policy does), so nothing is listed as lost that the learned
 /// program never asked for.
 pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<()> {
-    let format = out.format.profile_format();
+    let format = out.format.format;
     let mut runc_reading;
     let policy = if matches!(format, ProfileFormat::Docker | ProfileFormat::Oci) {
         runc_reading = policy.clone();
@@ -356,7 +386,7 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     } else {
         policy
     };
-    let destination = Destination::from_arg(out.output.as_deref());
+    let destination = out.output.destination();
     let name = match &destination {
         Destination::File(p) => p.file_stem(),
         Destination::Stdout => None,
@@ -402,10 +432,10 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     profile_output::emit(&written, format, false, &destination)
 }
 
-/// Say that the tracer fell back to another backend, and why (unless `quiet`).
-pub fn report_fallback(traced: &learn::Trace, quiet: bool) {
-    if let (Some(why), false) = (&traced.fallback, quiet) {
-        eprintln!("sysgate: note: {why}");
+/// Say that the tracer fell back to another backend, and why (unless -q).
+pub fn report_fallback(traced: &learn::Trace, verbosity: Verbosity) {
+    if let Some(why) = &traced.fallback {
+        verbosity.note(why);
     }
 }
 

@@ -44,9 +44,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     bpf: Vec<String>,
 
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
 
     /// Report at most this many differences (one per region of the input space).
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -102,7 +101,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         args.filters.join(" + ")
     };
-    if args.json {
+    if args.json.json {
         let out = json!({
             "proven": report.proven(),
             "regions": report.regions,
@@ -134,7 +133,7 @@ fn run_two_filters(args: &Args) -> Result<ExitCode> {
     let a = read_filter(&args.bpf[0], endian)?;
     let b = read_filter(&args.bpf[1], endian)?;
     let report = verify::filters_vs_filters(&[a], &[b], args.max).map_err(input_error)?;
-    if args.json {
+    if args.json.json {
         let out = json!({
             "proven": report.proven(),
             "regions": report.regions,
