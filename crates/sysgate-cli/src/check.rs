@@ -28,7 +28,7 @@ amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
 )]
 pub struct Args {
     /// The profile: a file in any format (detected), "-" for standard input, a built-in name
-    /// (docker-default) or systemd:@set.
+    /// (docker-default, unconfined) or systemd:@set.
     #[arg(value_name = "PROFILE")]
     profile: String,
 

@@ -31,7 +31,7 @@ pub enum Format {
     after_help = "PROFILE is a profile in any format sysgate reads (Docker/moby, OCI or \
 Podman JSON, a systemd unit or SystemCallFilter= lines, LXC, a Kubernetes SeccompProfile; \
 detected from its content or named with --from), \"-\" for standard input, the name of a \
-built-in profile (docker-default) or systemd:@set. It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
+built-in profile (docker-default, unconfined) or systemd:@set. It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
 subArchitectures), --caps the capabilities and --kernel the kernel version that includes and \
 excludes are checked against.\n\nWhen a policy needs more than 4096 instructions it compiles \
 to several programs to be stacked; then OUT must be a directory (raw) and one file per \
@@ -41,7 +41,7 @@ sysgate compile profile.json --format text --caps CAP_SYS_ADMIN --kernel 5.10"
 )]
 pub struct Args {
     /// The profile to compile: a file in any format (detected), "-" for standard input, a
-    /// built-in name (docker-default) or systemd:@set.
+    /// built-in name (docker-default, unconfined) or systemd:@set.
     #[arg(value_name = "PROFILE")]
     profile: String,
 

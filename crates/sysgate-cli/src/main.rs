@@ -77,6 +77,7 @@ mod profile_input;
 mod profile_output;
 mod resolve;
 mod run;
+mod sets;
 mod show;
 mod signals;
 mod verify;
@@ -136,6 +137,8 @@ enum Command {
     /// Prove that raw filters decide exactly as a profile (or as another filter) on every
     /// input, or show inputs where they differ.
     Verify(verify::Args),
+    /// List systemd's syscall sets and their syscalls (like systemd-analyze syscall-filter).
+    Sets(sets::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(generate::CompletionsArgs),
     /// Write the man pages, one per subcommand, into a directory (a packaging aid:
@@ -248,6 +251,7 @@ fn main() -> ExitCode {
         Command::Learn(args) => learn::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Sets(args) => sets::run(args),
         Command::Completions(args) => generate::completions(args),
         Command::ManPages(args) => generate::man_pages(args),
     };

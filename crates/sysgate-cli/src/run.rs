@@ -89,7 +89,7 @@ ptrace -- strace true\n  sysgate run --default-action LOG --log -- ./my-daemon"
 pub struct Args {
     /// A profile: a file in any format (Docker/OCI/Podman JSON, systemd, LXC, Kubernetes;
     /// detected from its content), "-" for standard input, a built-in profile's name
-    /// (docker-default) or systemd:@set. Repeatable; the profiles are merged. Default:
+    /// (docker-default, unconfined) or systemd:@set. Repeatable; the profiles are merged. Default:
     /// docker-default.
     #[arg(short = 'p', long = "profile", value_name = "P")]
     profiles: Vec<String>,

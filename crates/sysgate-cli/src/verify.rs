@@ -28,7 +28,7 @@ sysgate verify docker-default --arch amd64 --compiled\n  sysgate verify profile.
 --arch amd64 filter.bpf\n  sysgate verify --bpf old.bpf --bpf new.bpf"
 )]
 pub struct Args {
-    /// The profile: a file or a built-in name (docker-default).
+    /// The profile: a file or a built-in name (docker-default, unconfined).
     #[arg(value_name = "PROFILE")]
     profile: Option<String>,
 
