@@ -60,6 +60,7 @@ macro_rules! eprint {
     }};
 }
 
+mod asm;
 mod audit;
 mod check;
 mod compile;
@@ -117,6 +118,8 @@ enum Command {
     Check(check::Args),
     /// Disassemble a raw seccomp program (sysgate's or libseccomp's) with syscall names.
     Disasm(disasm::Args),
+    /// Assemble a program from the text `disasm` prints (the inverse of disasm).
+    Asm(asm::Args),
     /// Convert a profile between Docker, OCI, Podman, systemd, LXC and Kubernetes formats.
     Convert(convert::Args),
     /// Show what a profile does: default, arches, syscalls per action, argument rules,
@@ -243,6 +246,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Check(args) => check::run(args),
         Command::Disasm(args) => disasm::run(args),
+        Command::Asm(args) => asm::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Show(args) => show::run(args),
         Command::Diff(args) => diff::run(args),
