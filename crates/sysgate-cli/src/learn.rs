@@ -5,12 +5,16 @@
 //! earlier profiles and writing the result atomically.
 
 use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use sysgate::arch::Arch;
-use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
+use sysgate::learn::{self, Backend, Learned, Progress, SynthOptions, TraceError, TraceOptions};
 use sysgate::policy::{Action, Policy, Syscall};
 use sysgate::profile::systemd_sets::SystemdVersion;
 use sysgate::profile::write::Loss;
@@ -74,8 +78,9 @@ pub struct OutputArgs {
 it starts (fork, vfork, clone, clone3, execve, daemons that double-fork). sysgate waits until all of them have exited, passes on \
 the command's exit status and the signals it receives, and leaves the standard streams to \
 the command.\n\nThe profile allows exactly the syscalls seen, on every architecture seen \
-plus the native one; everything else gets --default-action. A summary goes to standard \
-error. The profile is written (to -o FILE, or standard output) once every process has \
+plus the native one (or exactly --arch); everything else gets --default-action. While \
+it runs, a terminal on standard error shows live progress (processes, syscalls, distinct \
+names, the newest one; not with -q). A summary goes to standard error. The profile is written (to -o FILE, or standard output) once every process has \
 exited. The exit status is the command's, or 74 when the profile cannot be written.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
 --default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
 --merge b.json -o all.json -- make check\n  sysgate learn merge a.json b.json -o all.json"
@@ -186,11 +191,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     destination.preflight()?;
     let earlier = read_profiles(&args.out.merge, &arches)?;
 
-    let options = TraceOptions::new()
+    let mut options = TraceOptions::new()
         .collect_args(args.args)
         .backend(args.tracer.backend())
         .forward_signals(true);
-    let traced = match learn::trace(&args.cmd, &options) {
+    // Live progress only for a person watching: standard error a terminal, and no -q.
+    let live = (!args.verbosity.quiet && std::io::stderr().is_terminal()).then(|| {
+        let progress = Arc::new(Progress::default());
+        options = options.clone().progress(Arc::clone(&progress));
+        LiveProgress::start(progress)
+    });
+    let traced = learn::trace(&args.cmd, &options);
+    if let Some(live) = live {
+        live.stop();
+    }
+    let traced = match traced {
         Ok(t) => t,
         Err(e) => return trace_failed(e),
     };
@@ -468,4 +483,59 @@ pub fn trace_failed(e: TraceError) -> Result<ExitCode> {
         TraceError::NoCommand | TraceError::Nul(_) => ExitCode::from(2),
         _ => ExitCode::from(1),
     })
+}
+
+/// A status line on standard error, redrawn while `sysgate learn` traces: processes and
+/// threads, calls, distinct syscalls and the newest one. Erased when the trace ends, so the
+/// summary and the program's own output are left as they were.
+struct LiveProgress {
+    done: Arc<AtomicBool>,
+    drawer: std::thread::JoinHandle<()>,
+}
+
+impl LiveProgress {
+    /// How often the line is redrawn.
+    const EVERY: Duration = Duration::from_millis(100);
+
+    fn start(progress: Arc<Progress>) -> LiveProgress {
+        let done = Arc::new(AtomicBool::new(false));
+        let drawer = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut last = None;
+                while !done.load(Ordering::Relaxed) {
+                    let now = progress.snapshot();
+                    if last != Some(now) {
+                        eprint!("\r{}\x1b[K", progress_line(&now));
+                        last = Some(now);
+                    }
+                    std::thread::park_timeout(Self::EVERY);
+                }
+                // Erase the line.
+                eprint!("\r\x1b[K");
+            })
+        };
+        LiveProgress { done, drawer }
+    }
+
+    fn stop(self) {
+        self.done.store(true, Ordering::Relaxed);
+        self.drawer.thread().unpark();
+        let _ = self.drawer.join();
+    }
+}
+
+/// `sysgate: learning: 3 processes, 1204 syscalls, 41 distinct (new: openat)`.
+fn progress_line(p: &learn::ProgressSnapshot) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(
+        "sysgate: learning: {}, {}, {} distinct",
+        plural(p.tasks, "process", "processes"),
+        plural(p.calls, "syscall", "syscalls"),
+        p.distinct
+    );
+    if let Some(name) = Progress::newest_name(p) {
+        line.push_str(&format!(" (new: {name})"));
+    }
+    line
 }
