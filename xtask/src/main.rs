@@ -7,7 +7,7 @@
 //! - `gen-dist-files [--out DIR]`: what a package installs beside the binary, generated from
 //!   the `sysgate` command's own parser: one man page per subcommand (`DIR/man/man1/`) and the
 //!   completion scripts for bash, zsh, fish, elvish and powershell (`DIR/completions/`).
-//!   Default DIR: `target/dist`. Not committed: built from the binary of this checkout.
+//!   Default DIR: `target/dist-files`. Not committed: built from the binary of this checkout.
 //!
 //! With `--check`, only report whether the committed files are up to date.
 
@@ -23,7 +23,7 @@ fn main() -> Result<()> {
     };
     if cmd == "gen-dist-files" {
         let out = match (args.next(), args.next()) {
-            (None, _) => xtask::workspace_root().join("target/dist"),
+            (None, _) => xtask::workspace_root().join("target/dist-files"),
             (Some(flag), Some(dir)) if flag == "--out" => dir.into(),
             _ => bail!(USAGE),
         };

@@ -331,7 +331,9 @@ fn default_action_is_spelled_the_same_in_run_learn_and_audit() {
 fn quiet_and_verbose_are_spelled_and_described_alike_everywhere() {
     let dir = scratch("qv");
     let mut described = Vec::new();
-    for cmd in ["compile", "convert", "disasm", "asm", "run", "learn", "audit"] {
+    for cmd in [
+        "compile", "convert", "disasm", "asm", "run", "learn", "audit",
+    ] {
         let o = sysgate(&dir, &[cmd, "--help"]);
         let help = text(&o.stdout);
         // clap puts the text beside the flag, or (in long help) on the next line.
