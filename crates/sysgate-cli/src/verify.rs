@@ -47,6 +47,9 @@ pub struct Args {
     #[command(flatten)]
     json: crate::flags::JsonArg,
 
+    #[command(flatten)]
+    verbosity: crate::flags::Verbosity,
+
     /// Report at most this many differences (one per region of the input space).
     #[arg(long, value_name = "N", default_value_t = 10)]
     max: usize,
@@ -70,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let loaded = profile_input::load(profile, &args.target)?;
     for w in &loaded.warnings {
-        eprintln!("sysgate: warning: {w}");
+        args.verbosity.warn(w);
     }
     let policy = &loaded.policy;
     let endian = policy.endian().unwrap_or_else(|| Arch::native().endian());

@@ -332,7 +332,7 @@ fn quiet_and_verbose_are_spelled_and_described_alike_everywhere() {
     let dir = scratch("qv");
     let mut described = Vec::new();
     for cmd in [
-        "compile", "convert", "disasm", "asm", "run", "learn", "audit",
+        "compile", "convert", "disasm", "asm", "run", "learn", "audit", "verify",
     ] {
         let o = sysgate(&dir, &[cmd, "--help"]);
         let help = text(&o.stdout);
@@ -342,11 +342,15 @@ fn quiet_and_verbose_are_spelled_and_described_alike_everywhere() {
             .next()
             .unwrap_or_else(|| panic!("`{cmd} --help` has no -q, --quiet:\n{help}"));
         let beside = line.split_once("--quiet").unwrap().1.trim();
-        let q = if beside.is_empty() {
-            from_q.next().unwrap().trim().to_string()
-        } else {
-            beside.to_string()
-        };
+        let mut q = beside.to_string();
+        // The text may wrap: continuation lines, up to a blank line or the next flag.
+        for more in from_q {
+            let more = more.trim();
+            if more.is_empty() || more.starts_with('-') {
+                break;
+            }
+            q = format!("{q} {more}").trim().to_string();
+        }
         assert!(help.contains("-v, --verbose"), "{cmd}: {help}");
         described.push((cmd, q));
         let o = sysgate(&dir, &[cmd, "-q", "-v"]);
