@@ -58,7 +58,7 @@ impl Program {
     /// assert_eq!(Program::assemble(&p.disassemble(), Endian::Little)?, p);
     /// assert_eq!(
     ///     Program::assemble("jeq #1 jt 0 jf 1", Endian::Little).unwrap_err().to_string(),
-    ///     "1:1: jt 0 does not lie after this instruction (0): BPF jumps only forward"
+    ///     "1:11: jt 0 does not lie after this instruction (0): BPF jumps only forward"
     /// );
     /// # Ok::<(), sysgate::bpf::AsmError>(())
     /// ```
