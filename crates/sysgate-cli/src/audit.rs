@@ -12,9 +12,8 @@ use sysgate::arch::Arch;
 use sysgate::learn::{self, AuditLog, SynthOptions};
 
 use crate::bad_input;
-use crate::learn::{
-    read_profile, report_notes, with_earlier, write_profile, DefaultAction, OutputArgs,
-};
+use crate::flags::{self, ArchesArg, Verbosity};
+use crate::learn::{read_profile, report_notes, with_earlier, write_profile, OutputArgs};
 use crate::output::{self, Destination, IoFailure};
 
 /// Arguments of `sysgate audit`.
@@ -26,7 +25,7 @@ the record's own architecture (arch=40000003 is i386, x32 numbers carry the x32 
 EXIT STATUS. 0 when records were found; 1 when the input holds none (then no profile is \
 written) or on a failure; 2 when the input cannot be read (a directory, a missing file).\n\n\
 Examples:\n  dmesg | sysgate audit\n  sysgate audit /var/log/audit/audit.log\n  journalctl -k \
-| sysgate audit - --profile extra.json --merge current.json"
+| sysgate audit - -o extra.json --merge current.json"
 )]
 pub struct Args {
     /// The log to read; `-` or nothing for standard input.
@@ -34,33 +33,60 @@ pub struct Args {
     input: Option<PathBuf>,
 
     /// Write a profile that allows the syscalls found (with --merge, added to earlier
-    /// profiles). "-" writes it to standard output, and the listing to standard error.
-    #[arg(long, value_name = "OUT")]
+    /// profiles) to OUT. "-" writes it to standard output, and the listing to standard
+    /// error. A regular file is replaced atomically, a device or FIFO written in place.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: Option<PathBuf>,
+
+    /// The old name of -o (it reads a profile in every other command); kept for one
+    /// release, with a warning.
+    #[arg(long, value_name = "OUT", hide = true, conflicts_with = "output")]
     profile: Option<PathBuf>,
 
-    /// Profile format to write.
-    #[arg(short = 'f', long, value_enum, default_value = "docker")]
-    format: crate::learn::Format,
+    #[command(flatten)]
+    format: flags::ProfileFormatArg,
+
+    /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
+    #[arg(long, value_name = "1|2", default_value = "2")]
+    lxc_version: u8,
 
     /// Union with an earlier profile (repeatable; Docker/OCI JSON, "-" for standard input
     /// when the log is a file).
     #[arg(long = "merge", value_name = "EXISTING")]
     merge: Vec<PathBuf>,
 
-    /// What the written profile does with everything else.
-    #[arg(long, value_enum, default_value = "errno")]
-    default_action: DefaultAction,
+    #[arg(
+        long,
+        value_name = "ACTION",
+        default_value = "errno",
+        value_parser = flags::parse_default_action,
+        help = flags::DEFAULT_ACTION_HELP
+    )]
+    default_action: sysgate::policy::Action,
+
+    #[command(flatten)]
+    arches: ArchesArg,
+
+    #[command(flatten)]
+    verbosity: Verbosity,
 }
 
 /// `sysgate audit`'s status when the input holds no seccomp record.
 const NOTHING_FOUND: u8 = 1;
 
 /// Run `sysgate audit`.
-pub fn run(args: Args) -> Result<ExitCode> {
-    if args.profile.is_some() {
-        args.format.check_available()?;
+pub fn run(mut args: Args) -> Result<ExitCode> {
+    if let Some(old) = args.profile.take() {
+        args.verbosity.warn(
+            "`audit --profile OUT` is now `audit -o OUT` (--profile names an input everywhere \
+             else); --profile will be removed in the next release",
+        );
+        args.output = Some(old);
+    }
+    let arches = args.arches.parse()?;
+    if args.output.is_some() {
         // Before a log on standard input is read to its end.
-        Destination::from_arg(args.profile.as_deref()).preflight()?;
+        Destination::from_arg(args.output.as_deref()).preflight()?;
     }
     let (log, shown) = match args.input.as_deref() {
         None => (read_stdin_log()?, "standard input".to_string()),
@@ -76,7 +102,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     for p in &log.problems {
-        eprintln!("sysgate: warning: skipped unreadable seccomp record at {p}");
+        args.verbosity
+            .warn(format_args!("skipped unreadable seccomp record at {p}"));
     }
     if log.records.is_empty() {
         // Nothing to list or learn from: most likely the wrong file, or auditd took them.
@@ -89,33 +116,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(NOTHING_FOUND));
     }
     let listing = listing(&log);
-    if args.profile.as_deref() == Some(Path::new("-")) {
+    if args.output.as_deref() == Some(Path::new("-")) {
         eprint!("{listing}");
     } else {
         output::print(listing.as_bytes())?;
     }
 
-    if let Some(out) = args.profile {
+    if let Some(out) = args.output {
         let earlier = args
             .merge
             .iter()
-            .map(|p| read_profile(p))
+            .map(|p| read_profile(p, &arches))
             .collect::<Result<Vec<_>>>()?;
         let synth = SynthOptions {
-            default_action: args.default_action.action(),
+            default_action: args.default_action,
+            arches,
             ..SynthOptions::default()
         };
         let learned = learn::synthesize(&log.observations(), &synth)
             .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
         let learned = with_earlier(learned, &earlier)?;
-        report_notes(&learned.notes);
+        if !args.verbosity.quiet {
+            report_notes(&learned.notes);
+        }
         let output = OutputArgs {
-            output: Some(out),
+            output: flags::OutputArg { output: Some(out) },
             format: args.format,
-            lxc_version: 2,
+            lxc_version: args.lxc_version,
             merge: Vec::new(),
         };
-        write_profile(&output, &learned.policy, false)?;
+        write_profile(&output, &learned.policy, args.verbosity.quiet)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
 )]
 pub struct Args {
     /// The profile: a file in any format (detected), "-" for standard input, a built-in name
-    /// (docker-default) or systemd:@set.
+    /// (docker-default, unconfined) or systemd:@set.
     #[arg(value_name = "PROFILE")]
     profile: String,
 
@@ -47,6 +47,9 @@ pub struct Args {
     /// decides (see below).
     #[arg(long)]
     exit_status: bool,
+
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
 }
 
 /// `check --exit-status`: the call is refused (ERRNO, TRAP or a kill).
@@ -130,6 +133,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
         DecidedBy::SkippedCall => "the default action (nr -1, a skipped call)".to_string(),
     };
     let cached = sysgate::bpf::kernel_caches_all(&compiled.programs, arch, nr);
+    if args.json.json {
+        let rule = match decision.by {
+            DecidedBy::Rule(i) => Some(i),
+            _ => None,
+        };
+        let doc = serde_json::json!({
+            "arch": arch.name(),
+            "syscall": arch.syscall_name(nr),
+            "number": nr,
+            "args": values,
+            "action": decision.action.on(arch).to_string(),
+            "ret": decision.action.to_ret(),
+            "decided_by": why,
+            "rule": rule,
+            "kernel_action_cache": cached,
+            "emulated": {"ret": emulated.ret, "instructions": emulated.executed},
+        });
+        output::print(format!("{doc:#}\n").as_bytes())?;
+    }
     let mut out = String::new();
     let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
     let _ = writeln!(out, "action: {}", decision.action.on(arch));
@@ -148,7 +170,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "emulated: {:#010x} after {} instructions",
         emulated.ret, emulated.executed
     );
-    output::print(out.as_bytes())?;
+    if !args.json.json {
+        output::print(out.as_bytes())?;
+    }
     if emulated.ret != decision.action.to_ret() {
         anyhow::bail!(
             "internal error: the compiled filter returns {:#x} but the policy decides {}; please report this",

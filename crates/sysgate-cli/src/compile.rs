@@ -8,6 +8,7 @@ use sysgate::bpf::Program;
 use sysgate::policy::Diagnostic;
 
 use crate::bad_input;
+use crate::flags::Verbosity;
 use crate::output::{self, Destination, IoFailure};
 use crate::profile_input::{self, TargetArgs};
 
@@ -30,7 +31,7 @@ pub enum Format {
     after_help = "PROFILE is a profile in any format sysgate reads (Docker/moby, OCI or \
 Podman JSON, a systemd unit or SystemCallFilter= lines, LXC, a Kubernetes SeccompProfile; \
 detected from its content or named with --from), \"-\" for standard input, the name of a \
-built-in profile (docker-default) or systemd:@set. It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
+built-in profile (docker-default, unconfined) or systemd:@set. It is resolved for the target like Docker does: --arch picks the architecture (an archMap entry brings its \
 subArchitectures), --caps the capabilities and --kernel the kernel version that includes and \
 excludes are checked against.\n\nWhen a policy needs more than 4096 instructions it compiles \
 to several programs to be stacked; then OUT must be a directory (raw) and one file per \
@@ -40,7 +41,7 @@ sysgate compile profile.json --format text --caps CAP_SYS_ADMIN --kernel 5.10"
 )]
 pub struct Args {
     /// The profile to compile: a file in any format (detected), "-" for standard input, a
-    /// built-in name (docker-default) or systemd:@set.
+    /// built-in name (docker-default, unconfined) or systemd:@set.
     #[arg(value_name = "PROFILE")]
     profile: String,
 
@@ -48,7 +49,13 @@ pub struct Args {
     target: TargetArgs,
 
     /// Output format.
-    #[arg(short = 'f', long, value_enum, default_value = "raw")]
+    #[arg(
+        short = 'f',
+        long,
+        visible_alias = "to",
+        value_enum,
+        default_value = "raw"
+    )]
     format: Format,
 
     /// Output file (directory when stacked raw programs are needed); default or "-":
@@ -64,14 +71,10 @@ pub struct Args {
     #[arg(long)]
     action_cache: bool,
 
-    /// Do not print warnings about the policy.
-    #[arg(short = 'q', long)]
-    quiet: bool,
-
-    /// List every compiler note (rules skipped on an architecture, overlaps, conditions a
-    /// multiplexer cannot check) instead of one line counting them.
-    #[arg(short = 'v', long, conflicts_with = "quiet")]
-    verbose: bool,
+    // -q: no warnings; -v: every compiler note (rules skipped on an architecture,
+    // overlaps, conditions a multiplexer cannot check) instead of one line counting them.
+    #[command(flatten)]
+    verbosity: Verbosity,
 }
 
 /// Run `sysgate compile`.
@@ -83,11 +86,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let compiled = sysgate::compile::compile_with(&loaded.policy, &options)
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
-    if !args.quiet {
+    if !args.verbosity.quiet {
         for w in &loaded.warnings {
             eprintln!("sysgate: warning: {w}");
         }
-        if args.verbose {
+        if args.verbosity.verbose {
             for d in &compiled.diagnostics {
                 eprintln!("sysgate: warning: {}", d.describe(&loaded.policy));
             }

@@ -38,7 +38,7 @@ pub fn complain_status(
         .complain(policy.clone())
         .forward_signals(true);
     let traced = learn::trace(cmd, &options)?;
-    crate::learn::report_fallback(&traced, false);
+    crate::learn::report_fallback(&traced, crate::flags::Verbosity::default());
     eprint!("{}", report(policy, files, &traced.denials));
     Ok(traced.exit.code())
 }

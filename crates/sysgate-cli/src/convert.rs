@@ -1,13 +1,11 @@
 //! `sysgate convert`: a profile in another format, with every loss listed.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use sysgate::profile::detect::Format;
 
-use crate::bad_input;
-use crate::output::Destination;
+use crate::flags::{OutputArg, ProfileFormatArg, Verbosity};
 use crate::profile_input::{self, TargetArgs};
 use crate::profile_output::{self, OutputOptions};
 
@@ -17,7 +15,7 @@ use crate::profile_output::{self, OutputOptions};
     after_help = "The input format is detected from the content (or named with --from). \
 What the target format cannot express is replaced by the more restrictive reading, never the \
 more permissive one, and each such loss is listed on stderr.\n\nExamples:\n  sysgate convert \
-docker-default.json --arch amd64 --to systemd\n  sysgate convert app.service --to k8s \
+docker-default.json --arch amd64 --format systemd\n  sysgate convert app.service -f k8s \
 --k8s-name app -o app-profile.yaml\n  sysgate convert systemd:@system-service --to docker"
 )]
 pub struct Args {
@@ -25,14 +23,16 @@ pub struct Args {
     #[arg(value_name = "IN")]
     input: String,
 
-    /// The format to write: docker, oci, podman, systemd, lxc, k8s.
-    #[arg(long, value_name = "FORMAT")]
-    to: String,
+    #[command(flatten)]
+    format: ProfileFormatArg,
 
-    /// Write here instead of to standard output ("-": standard output). A regular file is
-    /// replaced atomically, a device or FIFO written in place, a symlink's target written.
-    #[arg(short = 'o', long, value_name = "OUT")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArg,
+
+    // -q: no warnings, and of the losses only those that would permit more; -v: nothing
+    // more.
+    #[command(flatten)]
+    verbosity: Verbosity,
 
     /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
     #[arg(long, value_name = "1|2", default_value = "2")]
@@ -52,13 +52,10 @@ pub struct Args {
 
 /// Run `sysgate convert`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let to: Format = args
-        .to
-        .parse()
-        .map_err(|e| bad_input(format!("--to: {e}")))?;
+    let to: Format = args.format.format;
     let loaded = profile_input::load(&args.input, &args.target)?;
     for w in &loaded.warnings {
-        eprintln!("sysgate: warning: {w}");
+        args.verbosity.warn(w);
     }
     let policy = &loaded.policy;
     let listener = loaded.listener.as_ref();
@@ -72,13 +69,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         k8s_namespace: args.k8s_namespace.clone(),
         systemd_version: args.target.systemd_version()?,
     };
-    let written = profile_output::render(policy, listener, to, &options)?;
-    profile_output::emit(
-        &written,
-        to,
-        listener.is_some(),
-        &Destination::from_arg(args.output.as_deref()),
-    )?;
+    let mut written = profile_output::render(policy, listener, to, &options)?;
+    if args.verbosity.quiet {
+        written
+            .losses
+            .retain(|l| l.message.contains("MORE PERMISSIVE"));
+    }
+    profile_output::emit(&written, to, listener.is_some(), &args.output.destination())?;
     Ok(ExitCode::SUCCESS)
 }
 

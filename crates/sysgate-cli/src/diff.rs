@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use sysgate::profile::diff::{ArgValues, Difference};
+
 use crate::profile_input::{self, TargetArgs};
 
 /// Arguments of `sysgate diff`.
@@ -29,6 +31,9 @@ pub struct Args {
 
     #[command(flatten)]
     target: TargetArgs,
+
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
 }
 
 /// Run `sysgate diff`.
@@ -37,10 +42,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let b = profile_input::load(&args.b, &args.target)?;
     let diffs = sysgate::profile::diff::diff(&a.policy, &b.policy);
     let mut out = String::new();
-    if diffs.is_empty() {
+    if args.json.json {
+        let doc = serde_json::json!({
+            "a": args.a,
+            "b": args.b,
+            "same": diffs.is_empty(),
+            "differences": diffs.iter().map(difference_json).collect::<Vec<_>>(),
+        });
+        out = format!("{doc:#}\n");
+    } else if diffs.is_empty() {
         out.push_str("no difference\n");
     }
-    for d in &diffs {
+    for d in diffs.iter().filter(|_| !args.json.json) {
         out.push_str(&d.to_string());
         out.push('\n');
     }
@@ -50,4 +63,42 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// One difference as `diff --json` prints it, with the text line it stands for.
+fn difference_json(d: &Difference) -> serde_json::Value {
+    use serde_json::json;
+    match d {
+        Difference::OtherArches { a, b } => json!({
+            "other_arches": true,
+            "a": a.to_string(),
+            "b": b.to_string(),
+            "text": d.to_string(),
+        }),
+        Difference::Calls {
+            arch,
+            token,
+            first,
+            last,
+            name,
+            args,
+            approximate,
+            a,
+            b,
+        } => json!({
+            "arch": arch.map(|a| a.name()),
+            "token": token,
+            "first": first,
+            "last": last,
+            "syscall": name,
+            "args": args.iter().map(|(i, v)| match v {
+                ArgValues::Range(lo, hi) => json!({"arg": i, "from": lo, "to": hi}),
+                ArgValues::Masked { mask, value } => json!({"arg": i, "mask": mask, "value": value}),
+            }).collect::<Vec<_>>(),
+            "approximate": approximate,
+            "a": a.to_string(),
+            "b": b.to_string(),
+            "text": d.to_string(),
+        }),
+    }
 }

@@ -7,6 +7,7 @@ use sysgate::arch::Arch;
 use sysgate::bpf::Program;
 
 use crate::bad_input;
+use crate::flags::{ArchArg, Verbosity};
 use crate::output;
 
 /// Arguments of `sysgate disasm`.
@@ -23,17 +24,16 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     file: String,
 
-    /// Architecture for byte order and syscall names (default: native).
-    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
-    arch: Option<String>,
+    #[command(flatten)]
+    arch: ArchArg,
+
+    #[command(flatten)]
+    verbosity: Verbosity,
 }
 
 /// Run `sysgate disasm`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let arch = match &args.arch {
-        Some(a) => Some(Arch::parse(a).map_err(|e| bad_input(e.to_string()))?),
-        None => None,
-    };
+    let arch = args.arch.parse()?;
     let bytes = if args.file == "-" {
         output::read_stdin()?
     } else {
@@ -43,10 +43,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let program = Program::from_bytes(&bytes, endian)
         .map_err(|e| bad_input(format!("{}: {e}", args.file)))?;
     if let Err(e) = program.validate() {
-        eprintln!(
-            "sysgate: warning: {}: the kernel would refuse this program: {e}",
+        args.verbosity.warn(format_args!(
+            "{}: the kernel would refuse this program: {e}",
             args.file
-        );
+        ));
     }
     output::print(program.disassemble_with(arch).as_bytes())?;
     Ok(ExitCode::SUCCESS)

@@ -5,58 +5,26 @@
 //! earlier profiles and writing the result atomically.
 
 use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use sysgate::arch::Arch;
-use sysgate::learn::{self, Backend, Learned, SynthOptions, TraceError, TraceOptions};
+use sysgate::learn::{self, Backend, Learned, Progress, SynthOptions, TraceError, TraceOptions};
 use sysgate::policy::{Action, Policy, Syscall};
 use sysgate::profile::systemd_sets::SystemdVersion;
 use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
 
 use crate::bad_input;
+use crate::flags::{self, ArchesArg, OutputArg, ProfileFormatArg, Verbosity};
 use crate::output::{self, Destination};
 use crate::profile_output::{self, OutputOptions};
 use sysgate::profile::detect::Format as ProfileFormat;
-
-/// Profile formats `--format` names.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Docker/moby seccomp JSON (`docker run --security-opt seccomp=FILE`).
-    Docker,
-    /// OCI runtime-spec `linux.seccomp` JSON (runc, crun, Podman); the same subset as docker.
-    Oci,
-    /// Podman's seccomp JSON (`podman run --security-opt seccomp=FILE`).
-    Podman,
-    /// systemd `SystemCallFilter=` lines.
-    Systemd,
-    /// LXC `lxc.seccomp.profile` text.
-    Lxc,
-    /// Kubernetes Security Profiles Operator `SeccompProfile`.
-    K8s,
-}
-
-impl Format {
-    /// Fail early, before running anything, for a format this build cannot write (every
-    /// format can be written today; kept so the commands check before they run).
-    pub fn check_available(self) -> Result<()> {
-        Ok(())
-    }
-
-    /// The profile format of the writers.
-    fn profile_format(self) -> ProfileFormat {
-        match self {
-            Format::Docker => ProfileFormat::Docker,
-            Format::Oci => ProfileFormat::Oci,
-            Format::Podman => ProfileFormat::Podman,
-            Format::Systemd => ProfileFormat::Systemd,
-            Format::Lxc => ProfileFormat::Lxc,
-            Format::K8s => ProfileFormat::K8s,
-        }
-    }
-}
 
 /// The tracing backend.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,47 +48,22 @@ impl Tracer {
     }
 }
 
-/// What happens to calls the profile does not list.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DefaultAction {
-    /// Fail them with EPERM.
-    Errno,
-    /// Kill the process (SIGSYS).
-    Kill,
-    /// Allow them, but log them to the audit log.
-    Log,
-}
-
-impl DefaultAction {
-    /// The action.
-    pub fn action(self) -> Action {
-        match self {
-            DefaultAction::Errno => Action::Errno(1),
-            DefaultAction::Kill => Action::KillProcess,
-            DefaultAction::Log => Action::Log,
-        }
-    }
-}
-
-/// Output options shared by `learn`, `learn merge` and `audit --profile`.
+/// Output options shared by `learn`, `learn merge` and `audit`.
 #[derive(clap::Args, Debug)]
 pub struct OutputArgs {
-    /// Write the profile to FILE: a regular file atomically (a temporary file, then a
-    /// rename), a device or FIFO in place, a symlink's target. Default or "-": standard
-    /// output.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArg,
 
-    /// Profile format to write.
-    #[arg(short = 'f', long, value_enum, default_value = "docker")]
-    pub format: Format,
+    #[command(flatten)]
+    pub format: ProfileFormatArg,
 
     /// LXC: the file version to write, 2 (names, conditions, errnos) or 1 (numbers only).
     #[arg(long, value_name = "1|2", default_value = "2")]
     pub lxc_version: u8,
 
     /// Union with an earlier profile (repeatable): e.g. the profiles of several test
-    /// runs. Read as Docker/OCI JSON for the native architecture; "-" reads standard input.
+    /// runs. Read as Docker/OCI JSON for the --arch architectures (default: the native
+    /// one); "-" reads standard input.
     #[arg(long = "merge", value_name = "EXISTING")]
     pub merge: Vec<PathBuf>,
 }
@@ -135,8 +78,9 @@ pub struct OutputArgs {
 it starts (fork, vfork, clone, clone3, execve, daemons that double-fork). sysgate waits until all of them have exited, passes on \
 the command's exit status and the signals it receives, and leaves the standard streams to \
 the command.\n\nThe profile allows exactly the syscalls seen, on every architecture seen \
-plus the native one; everything else gets --default-action. A summary goes to standard \
-error. The profile is written (to -o FILE, or standard output) once every process has \
+plus the native one (or exactly --arch); everything else gets --default-action. While \
+it runs, a terminal on standard error shows live progress (processes, syscalls, distinct \
+names, the newest one; not with -q). A summary goes to standard error. The profile is written (to -o FILE, or standard output) once every process has \
 exited. The exit status is the command's, or 74 when the profile cannot be written.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
 --default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
 --merge b.json -o all.json -- make check\n  sysgate learn merge a.json b.json -o all.json"
@@ -148,10 +92,17 @@ pub struct Args {
     #[command(flatten)]
     out: OutputArgs,
 
-    /// What the profile does with syscalls that were not seen: errno (EPERM), kill the
-    /// process, or log and allow.
-    #[arg(long, value_enum, default_value = "errno")]
-    default_action: DefaultAction,
+    #[arg(
+        long,
+        value_name = "ACTION",
+        default_value = "errno",
+        value_parser = flags::parse_default_action,
+        help = flags::DEFAULT_ACTION_HELP
+    )]
+    default_action: Action,
+
+    #[command(flatten)]
+    arches: ArchesArg,
 
     /// Also learn argument values of flag-like arguments (socket domain and type, clone
     /// flags, prctl option, ioctl request, personality, fcntl cmd, mmap/mprotect prot,
@@ -165,9 +116,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 32)]
     max_values: usize,
 
-    /// Do not print the summary.
-    #[arg(short = 'q', long)]
-    quiet: bool,
+    #[command(flatten)]
+    verbosity: Verbosity,
+
+    /// Print the summary as JSON on standard output (the profile then goes to -o FILE).
+    #[arg(long)]
+    json: bool,
 
     /// How calls reach sysgate: notify (seccomp user notification with synchronous
     /// wake-ups, Linux 6.6), ptrace (one ptrace stop per call), or auto (notify where the
@@ -207,9 +161,13 @@ struct MergeArgs {
     #[command(flatten)]
     out: OutputArgs,
 
-    /// Default action of the result. Default: the first profile's.
-    #[arg(long, value_enum)]
-    default_action: Option<DefaultAction>,
+    /// Default action of the result (same spellings as `learn --default-action`).
+    /// Default: the first profile's.
+    #[arg(long, value_name = "ACTION", value_parser = flags::parse_default_action)]
+    default_action: Option<Action>,
+
+    #[command(flatten)]
+    arches: ArchesArg,
 }
 
 /// Run `sysgate learn`.
@@ -217,43 +175,72 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(Sub::Merge(m)) = args.command {
         return merge(m);
     }
+    let arches = args.arches.parse()?;
     if let Some(profile) = &args.complain_with {
-        let policy = read_profile(profile)?;
+        let policy = read_profile(profile, &arches)?;
         let files = [(profile.display().to_string(), ProfileFormat::Docker)];
         return crate::complain::run_complain(&policy, &files, &args.cmd);
     }
-    args.out.format.check_available()?;
+    let destination = args.out.output.destination();
+    if args.json && destination == Destination::Stdout {
+        return Err(bad_input(
+            "--json prints the summary on standard output: write the profile with -o FILE",
+        ));
+    }
     // Before CMD runs, which may take long: a profile that cannot be written fails now.
-    Destination::from_arg(args.out.output.as_deref()).preflight()?;
-    let earlier = read_profiles(&args.out.merge)?;
+    destination.preflight()?;
+    let earlier = read_profiles(&args.out.merge, &arches)?;
 
-    let options = TraceOptions::new()
+    let mut options = TraceOptions::new()
         .collect_args(args.args)
         .backend(args.tracer.backend())
         .forward_signals(true);
-    let traced = match learn::trace(&args.cmd, &options) {
+    // Live progress only for a person watching: standard error a terminal, and no -q.
+    let live = (!args.verbosity.quiet && std::io::stderr().is_terminal()).then(|| {
+        let progress = Arc::new(Progress::default());
+        options = options.clone().progress(Arc::clone(&progress));
+        LiveProgress::start(progress)
+    });
+    let traced = learn::trace(&args.cmd, &options);
+    if let Some(live) = live {
+        live.stop();
+    }
+    let traced = match traced {
         Ok(t) => t,
         Err(e) => return trace_failed(e),
     };
-    report_fallback(&traced, args.quiet);
+    report_fallback(&traced, args.verbosity);
     let synth = SynthOptions {
-        default_action: args.default_action.action(),
+        default_action: args.default_action,
         args: args.args,
         max_values: args.max_values,
+        arches,
     };
     let learned = learn::synthesize(&traced.observations, &synth)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     let learned = with_earlier(learned, &earlier)?;
-    write_profile(&args.out, &learned.policy, args.quiet)?;
+    write_profile(&args.out, &learned.policy, args.verbosity.quiet)?;
     let status = traced.exit.code();
-    if !args.quiet {
-        let summary = learn::summarize(&traced.observations, 10);
-        eprint!("{}", prefixed(&summary.to_string()));
+    // -v lists every syscall by count; the summary shows the ten most frequent.
+    let top = if args.verbosity.verbose {
+        usize::MAX
+    } else {
+        10
+    };
+    let summary = learn::summarize(&traced.observations, top);
+    if args.json {
+        let doc = summary_json(&summary, &learned, &destination, status);
+        output::print(format!("{doc:#}\n").as_bytes())?;
+    }
+    if !args.verbosity.quiet {
+        if !args.json {
+            eprint!("{}", prefixed(&summary.to_string()));
+        }
         report_notes(&learned.notes);
         eprintln!(
             "sysgate: {} rules written to {}",
             learned.policy.rules().len(),
-            Destination::from_arg(args.out.output.as_deref()).describe()
+            destination.describe()
         );
         if status != 0 {
             // The profile is written all the same: what ran before the failure is real.
@@ -271,15 +258,53 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(exit_code(status))
 }
 
+/// `sysgate learn --json`: the summary, what was written where, and the command's status.
+fn summary_json(
+    summary: &learn::Summary,
+    learned: &Learned,
+    destination: &Destination,
+    status: i32,
+) -> serde_json::Value {
+    use serde_json::json;
+    json!({
+        "calls": summary.calls,
+        "executables": summary.exes,
+        "distinct": summary
+            .distinct
+            .iter()
+            .map(|(arch, n)| (arch.name().to_string(), json!(n)))
+            .collect::<serde_json::Map<_, _>>(),
+        "top": summary
+            .top
+            .iter()
+            .map(|(arch, name, count)| json!({"arch": arch.name(), "syscall": name, "count": count}))
+            .collect::<Vec<_>>(),
+        "dangerous": summary
+            .dangerous
+            .iter()
+            .map(|d| json!({"syscall": d.name, "why": d.why, "count": d.count, "executables": d.exes}))
+            .collect::<Vec<_>>(),
+        "by_set": summary
+            .by_set
+            .iter()
+            .map(|(set, names)| json!({"set": set, "syscalls": names}))
+            .collect::<Vec<_>>(),
+        "notes": learned.notes,
+        "rules": learned.policy.rules().len(),
+        "profile": destination.describe(),
+        "exit_status": status,
+    })
+}
+
 /// `sysgate learn merge`.
 fn merge(args: MergeArgs) -> Result<ExitCode> {
-    args.out.format.check_available()?;
-    let mut all = read_profiles(&args.profiles)?;
-    all.extend(read_profiles(&args.out.merge)?);
+    let arches = args.arches.parse()?;
+    let mut all = read_profiles(&args.profiles, &arches)?;
+    all.extend(read_profiles(&args.out.merge, &arches)?);
     let mut first = all.remove(0);
     if let Some(d) = args.default_action {
         first
-            .set_default_action(d.action())
+            .set_default_action(d)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -288,9 +313,10 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Read a Docker/OCI profile for the native architecture (no capability rules apply to
-/// learned profiles; Docker's default set is assumed for others).
-pub fn read_profile(path: &Path) -> Result<Policy> {
+/// Read a Docker/OCI profile for `arches` (none: the native architecture), merged across
+/// them (no capability rules apply to learned profiles; Docker's default set is assumed for
+/// others).
+pub fn read_profile(path: &Path, arches: &[Arch]) -> Result<Policy> {
     let (text, name) = if path.as_os_str() == "-" {
         let bytes = output::read_stdin()?;
         let text = String::from_utf8(bytes)
@@ -301,16 +327,35 @@ pub fn read_profile(path: &Path) -> Result<Policy> {
             .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
         (text, path.display().to_string())
     };
-    let loaded = docker::parse(&text, &name, &Target::docker_default(Arch::native()))
-        .map_err(|e| bad_input(e.to_string()))?;
-    for w in &loaded.warnings {
-        eprintln!("sysgate: warning: {w}");
+    let native = [Arch::native()];
+    let arches = if arches.is_empty() {
+        &native[..]
+    } else {
+        arches
+    };
+    let mut merged: Option<Policy> = None;
+    let mut warned: Vec<String> = Vec::new();
+    for &arch in arches {
+        let loaded = docker::parse(&text, &name, &Target::docker_default(arch))
+            .map_err(|e| bad_input(e.to_string()))?;
+        for w in loaded.warnings {
+            if !warned.contains(&w) {
+                eprintln!("sysgate: warning: {w}");
+                warned.push(w);
+            }
+        }
+        match &mut merged {
+            None => merged = Some(loaded.policy),
+            Some(m) => m
+                .merge(&loaded.policy)
+                .map_err(|e| bad_input(format!("{name}: {e}")))?,
+        }
     }
-    Ok(loaded.policy)
+    Ok(merged.expect("at least one architecture"))
 }
 
-fn read_profiles(paths: &[PathBuf]) -> Result<Vec<Policy>> {
-    paths.iter().map(|p| read_profile(p)).collect()
+fn read_profiles(paths: &[PathBuf], arches: &[Arch]) -> Result<Vec<Policy>> {
+    paths.iter().map(|p| read_profile(p, arches)).collect()
 }
 
 /// `learned` united with earlier profiles (the learned default action wins).
@@ -334,7 +379,7 @@ pub fn with_earlier(learned: Learned, earlier: &[Policy]) -> Result<Learned> {
 /// names; both refuse, as the policy does), so nothing is listed as lost that the learned
 /// program never asked for.
 pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<()> {
-    let format = out.format.profile_format();
+    let format = out.format.format;
     let mut runc_reading;
     let policy = if matches!(format, ProfileFormat::Docker | ProfileFormat::Oci) {
         runc_reading = policy.clone();
@@ -356,7 +401,7 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     } else {
         policy
     };
-    let destination = Destination::from_arg(out.output.as_deref());
+    let destination = out.output.destination();
     let name = match &destination {
         Destination::File(p) => p.file_stem(),
         Destination::Stdout => None,
@@ -402,10 +447,10 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     profile_output::emit(&written, format, false, &destination)
 }
 
-/// Say that the tracer fell back to another backend, and why (unless `quiet`).
-pub fn report_fallback(traced: &learn::Trace, quiet: bool) {
-    if let (Some(why), false) = (&traced.fallback, quiet) {
-        eprintln!("sysgate: note: {why}");
+/// Say that the tracer fell back to another backend, and why (unless -q).
+pub fn report_fallback(traced: &learn::Trace, verbosity: Verbosity) {
+    if let Some(why) = &traced.fallback {
+        verbosity.note(why);
     }
 }
 
@@ -438,4 +483,59 @@ pub fn trace_failed(e: TraceError) -> Result<ExitCode> {
         TraceError::NoCommand | TraceError::Nul(_) => ExitCode::from(2),
         _ => ExitCode::from(1),
     })
+}
+
+/// A status line on standard error, redrawn while `sysgate learn` traces: processes and
+/// threads, calls, distinct syscalls and the newest one. Erased when the trace ends, so the
+/// summary and the program's own output are left as they were.
+struct LiveProgress {
+    done: Arc<AtomicBool>,
+    drawer: std::thread::JoinHandle<()>,
+}
+
+impl LiveProgress {
+    /// How often the line is redrawn.
+    const EVERY: Duration = Duration::from_millis(100);
+
+    fn start(progress: Arc<Progress>) -> LiveProgress {
+        let done = Arc::new(AtomicBool::new(false));
+        let drawer = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut last = None;
+                while !done.load(Ordering::Relaxed) {
+                    let now = progress.snapshot();
+                    if last != Some(now) {
+                        eprint!("\r{}\x1b[K", progress_line(&now));
+                        last = Some(now);
+                    }
+                    std::thread::park_timeout(Self::EVERY);
+                }
+                // Erase the line.
+                eprint!("\r\x1b[K");
+            })
+        };
+        LiveProgress { done, drawer }
+    }
+
+    fn stop(self) {
+        self.done.store(true, Ordering::Relaxed);
+        self.drawer.thread().unpark();
+        let _ = self.drawer.join();
+    }
+}
+
+/// `sysgate: learning: 3 processes, 1204 syscalls, 41 distinct (new: openat)`.
+fn progress_line(p: &learn::ProgressSnapshot) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(
+        "sysgate: learning: {}, {}, {} distinct",
+        plural(p.tasks, "process", "processes"),
+        plural(p.calls, "syscall", "syscalls"),
+        p.distinct
+    );
+    if let Some(name) = Progress::newest_name(p) {
+        line.push_str(&format!(" (new: {name})"));
+    }
+    line
 }

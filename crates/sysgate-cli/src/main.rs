@@ -11,6 +11,36 @@
 //! its exit code, 128 + N for signal N, 126/127 when it cannot be executed or found, and
 //! 125 for every failure of sysgate's own before the program starts (bad input included,
 //! so that the program's statuses stay unambiguous).
+//!
+//! # The flag convention (for every subcommand, old and new)
+//!
+//! Flags that mean the same thing are spelled the same everywhere; the shared ones are
+//! structs in [`flags`] to `#[command(flatten)]`, so a new subcommand gets them for free:
+//!
+//! - `-o/--output FILE` wherever something is written ([`flags::OutputArg`]; `-` is standard
+//!   output; the write goes through [`output`]). Never another flag name for an output.
+//! - `-f/--format FORMAT` names the output format, with `--to` as its alias: profile formats
+//!   with [`flags::ProfileFormatArg`], a command's own formats with its own `ValueEnum`
+//!   (`compile`'s raw/c/rust/text) given `visible_alias = "to"`.
+//! - `--json` ([`flags::JsonArg`]) on every command whose output is data: one JSON document
+//!   on standard output instead of the text, built with `serde_json::json!`.
+//! - `-a/--arch ARCH` wherever an architecture matters: repeatable in
+//!   `profile_input::TargetArgs` for commands that read a profile (it expands Docker's
+//!   archMap), [`flags::ArchesArg`] for the architectures of a profile a command writes,
+//!   [`flags::ArchArg`] once for commands that work on one (`resolve`, `disasm`).
+//! - `-q/--quiet` and `-v/--verbose` ([`flags::Verbosity`]) on every command that prints
+//!   warnings or notes: `-q` keeps only errors (and what makes a written profile MORE
+//!   PERMISSIVE, and the explanation of a kill), `-v` adds detail. Print through
+//!   `Verbosity::warn`, `note` and `detail`.
+//! - `--default-action ACTION` parsed by [`flags::parse_default_action`] with
+//!   [`flags::DEFAULT_ACTION_HELP`] as its help, so `errno`, `kill` (KILL_PROCESS), `log` and
+//!   every action name mean the same in `run`, `learn` and `audit`.
+//! - An input is a positional argument (`-` for standard input); `--profile` names a profile
+//!   to read, never an output.
+//! - A renamed flag stays as an alias (`visible_alias`), or hidden with a warning for one
+//!   release when the old name meant something else (`audit --profile OUT`, now `-o`).
+//!
+//! Completions and man pages come from this parser ([`generate`]), so they follow.
 
 // Messages on standard error never panic: std's `eprintln!` does when stderr is a closed pipe
 // (`sysgate convert ... -o out 2>&1 | head -1`) or a full device, which would abort a command
@@ -30,6 +60,7 @@ macro_rules! eprint {
     }};
 }
 
+mod asm;
 mod audit;
 mod check;
 mod compile;
@@ -38,6 +69,8 @@ mod convert;
 mod diff;
 mod disasm;
 mod explain;
+mod flags;
+mod generate;
 mod learn;
 mod lint;
 mod output;
@@ -46,6 +79,7 @@ mod profile_input;
 mod profile_output;
 mod resolve;
 mod run;
+mod sets;
 mod show;
 mod signals;
 mod verify;
@@ -67,8 +101,7 @@ use clap::{Parser, Subcommand};
 input; 74 an input could not be read or an output written (the message names the path or \
 standard output). A closed pipe on standard output ends a command quietly with 0. `run` and \
 `learn` exit with the program's own status (see their --help).\n\nEvery -o takes - for \
-standard output (also `audit --profile -`), and every profile argument - for standard \
-input."
+standard output, and every profile argument - for standard input."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -86,6 +119,8 @@ enum Command {
     Check(check::Args),
     /// Disassemble a raw seccomp program (sysgate's or libseccomp's) with syscall names.
     Disasm(disasm::Args),
+    /// Assemble a program from the text `disasm` prints (the inverse of disasm).
+    Asm(asm::Args),
     /// Convert a profile between Docker, OCI, Podman, systemd, LXC and Kubernetes formats.
     Convert(convert::Args),
     /// Show what a profile does: default, arches, syscalls per action, argument rules,
@@ -109,6 +144,19 @@ enum Command {
     /// Find where a profile can be walked around, what it grants, where its architectures
     /// disagree and which rules do nothing.
     Lint(lint::Args),
+    /// List systemd's syscall sets and their syscalls (like systemd-analyze syscall-filter).
+    Sets(sets::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(generate::CompletionsArgs),
+    /// Write the man pages, one per subcommand, into a directory (a packaging aid:
+    /// `cargo run -p xtask -- gen-dist-files`).
+    #[command(hide = true)]
+    ManPages(generate::ManArgs),
+}
+
+/// The whole parser, as clap builds it: what completions and man pages are generated from.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// The status of every command for an I/O error (see [`output::IoFailure`]); sysexits'
@@ -202,6 +250,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Check(args) => check::run(args),
         Command::Disasm(args) => disasm::run(args),
+        Command::Asm(args) => asm::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Show(args) => show::run(args),
         Command::Diff(args) => diff::run(args),
@@ -211,6 +260,9 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Sets(args) => sets::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::ManPages(args) => generate::man_pages(args),
     };
     match outcome {
         Ok(code) => code,

@@ -22,9 +22,8 @@ its policy to these features (see --compat there).\n\nExamples:\n  sysgate probe
 sysgate probe --json\n  sysgate probe --kernel 4.9    # what a 4.9 kernel would support"
 )]
 pub struct Args {
-    /// Print JSON instead of the report.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
 
     /// Describe a mainline kernel of this version ("X.Y") instead of probing this one.
     #[arg(long, value_name = "X.Y")]
@@ -40,7 +39,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             })?),
             None => Features::probe(),
         };
-    let text = if args.json {
+    let text = if args.json.json {
         format!("{:#}\n", to_json(&features))
     } else {
         features.to_string()

@@ -8,6 +8,7 @@ use serde_json::json;
 use sysgate::arch::Arch;
 
 use crate::bad_input;
+use crate::flags::{ArchArg, JsonArg};
 
 /// Arguments of `sysgate resolve`.
 #[derive(clap::Args, Debug)]
@@ -20,10 +21,8 @@ sysgate resolve -a x86 -t socket      # 102 (socketcall)\n  sysgate resolve -a a
 sysgate resolve --all-arches clone3\n  sysgate resolve -a arm64 --list --json"
 )]
 pub struct Args {
-    /// Architecture to resolve on (any spelling: x86_64, amd64, SCMP_ARCH_X86_64, x86-64,
-    /// 0xc000003e, ...). Default: the native one.
-    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
-    arch: Option<String>,
+    #[command(flatten)]
+    arch: ArchArg,
 
     /// Rewrite multiplexed calls to their multiplexer (socket -> socketcall on x86).
     #[arg(short = 't', long = "translate")]
@@ -37,9 +36,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME", conflicts_with = "query")]
     all_arches: Option<String>,
 
-    /// Print machine-readable JSON instead of plain text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: JsonArg,
 
     /// A syscall name, or a number (decimal, or hex with 0x; negative for pseudo numbers).
     #[arg(value_name = "NAME|NUMBER", allow_negative_numbers = true)]
@@ -48,15 +46,12 @@ pub struct Args {
 
 /// Run `sysgate resolve`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let arch = match &args.arch {
-        Some(a) => Arch::parse(a).map_err(|e| bad_input(e.to_string()))?,
-        None => Arch::native(),
-    };
+    let arch = args.arch.or_native()?;
     let mut out = Vec::new();
     if args.list {
-        list(arch, args.json, &mut out)?;
+        list(arch, args.json.json, &mut out)?;
     } else if let Some(name) = &args.all_arches {
-        all_arches(name, args.translate, args.json, &mut out)?;
+        all_arches(name, args.translate, args.json.json, &mut out)?;
     } else {
         query(&args, arch, &mut out)?;
     }
@@ -76,7 +71,7 @@ fn query(args: &Args, arch: Arch, out: &mut impl Write) -> Result<()> {
     }
     if let Some(nr) = parse_number(query)? {
         let name = arch.libseccomp_resolve_number(nr);
-        if args.json {
+        if args.json.json {
             writeln!(
                 out,
                 "{}",
@@ -91,7 +86,7 @@ fn query(args: &Args, arch: Arch, out: &mut impl Write) -> Result<()> {
         } else {
             arch.libseccomp_resolve_name(query)
         };
-        if args.json {
+        if args.json.json {
             let known = arch.syscall_number(query).is_some() || arch.multiplexed(query).is_some();
             writeln!(
                 out,

@@ -89,7 +89,7 @@ ptrace -- strace true\n  sysgate run --default-action LOG --log -- ./my-daemon"
 pub struct Args {
     /// A profile: a file in any format (Docker/OCI/Podman JSON, systemd, LXC, Kubernetes;
     /// detected from its content), "-" for standard input, a built-in profile's name
-    /// (docker-default) or systemd:@set. Repeatable; the profiles are merged. Default:
+    /// (docker-default, unconfined) or systemd:@set. Repeatable; the profiles are merged. Default:
     /// docker-default.
     #[arg(short = 'p', long = "profile", value_name = "P")]
     profiles: Vec<String>,
@@ -104,10 +104,13 @@ pub struct Args {
     #[arg(long, value_name = "NAME[:ERRNO|:kill]")]
     deny: Vec<String>,
 
-    /// The action for syscalls no rule decides: ALLOW, LOG, ERRNO(EPERM), KILL_PROCESS,
-    /// KILL_THREAD, TRAP (SCMP_ACT_ prefix optional).
-    #[arg(long, value_name = "ACTION")]
-    default_action: Option<String>,
+    #[arg(
+        long,
+        value_name = "ACTION",
+        value_parser = crate::flags::parse_default_action,
+        help = crate::flags::DEFAULT_ACTION_HELP
+    )]
+    default_action: Option<Action>,
 
     /// Log every action except ALLOW to the audit log (the filter's LOG flag).
     #[arg(long)]
@@ -140,14 +143,10 @@ pub struct Args {
     #[arg(long)]
     complain: bool,
 
-    /// Print no warnings (the explanation of a kill is still printed).
-    #[arg(short = 'q', long)]
-    quiet: bool,
-
-    /// Also print the filter's size, compiler diagnostics and where explanations come
-    /// from.
-    #[arg(short = 'v', long)]
-    verbose: bool,
+    // -q: no warnings (the explanation of a kill is still printed); -v: also the
+    // filter's size, compiler diagnostics and where explanations come from.
+    #[command(flatten)]
+    verbosity: crate::flags::Verbosity,
 
     /// The program and its arguments (put them after --).
     #[arg(value_name = "CMD", required = true, trailing_var_arg = true)]
@@ -174,16 +173,8 @@ pub fn run(args: Args) -> Result<Finished> {
     }
     // First: from now on a forwarded signal waits until the child exists, then reaches it.
     let forwarder = Forwarder::start().map_err(|e| anyhow!("cannot set up signals: {e}"))?;
-    let warn = |msg: &str| {
-        if !args.quiet {
-            eprintln!("sysgate: warning: {msg}");
-        }
-    };
-    let verbose = |msg: &str| {
-        if args.verbose {
-            eprintln!("sysgate: {msg}");
-        }
-    };
+    let warn = |msg: &str| args.verbosity.warn(msg);
+    let verbose = |msg: &str| args.verbosity.detail(msg);
 
     let (mut policy, sources) = build_policy(&args, &warn)?;
     let level = match args.compat {
@@ -209,13 +200,13 @@ pub fn run(args: Args) -> Result<Finished> {
     // The diagnostics are shown only with -v: skip that work at start-up otherwise.
     // Laid out for the action cache when this kernel has one (the filter decides the same).
     let options = sysgate::compile::Options {
-        diagnostics: args.verbose,
+        diagnostics: args.verbosity.verbose,
         action_cache: features.action_cache,
         ..Default::default()
     };
     let compiled = sysgate::compile::compile_with(&policy, &options)
         .map_err(|e| anyhow!("cannot compile the policy: {e}"))?;
-    if args.verbose {
+    if args.verbosity.verbose {
         for d in &compiled.diagnostics {
             verbose(&format!("note: {}", d.describe(&policy)));
         }
@@ -475,7 +466,7 @@ fn execve_refused(policy: &Policy, err: &std::io::Error) -> Option<(String, Stri
 /// `--complain`: the policy decides each call under the tracer, nothing is enforced.
 fn complain(args: &Args) -> Result<Finished> {
     let warn = |msg: &str| {
-        if !args.quiet {
+        if !args.verbosity.quiet {
             eprintln!("sysgate: warning: {msg}");
         }
     };
@@ -494,13 +485,7 @@ fn complain(args: &Args) -> Result<Finished> {
 }
 
 fn build_policy(args: &Args, warn: &dyn Fn(&str)) -> Result<(Policy, Sources)> {
-    let default_action = match &args.default_action {
-        Some(a) => Some(
-            a.parse::<Action>()
-                .map_err(|e| anyhow!("--default-action: {e}"))?,
-        ),
-        None => None,
-    };
+    let default_action = args.default_action;
     let specs: Vec<String> = if args.profiles.is_empty() {
         vec!["docker-default".to_string()]
     } else {

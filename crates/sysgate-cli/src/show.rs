@@ -22,6 +22,9 @@ pub struct Args {
 
     #[command(flatten)]
     target: TargetArgs,
+
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
 }
 
 /// Run `sysgate show`.
@@ -32,6 +35,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         &args.profile
     };
+    if args.json.json {
+        let doc: Vec<serde_json::Value> = all.iter().map(|p| to_json(shown, p)).collect();
+        let doc = if doc.len() == 1 {
+            doc.into_iter().next().expect("one")
+        } else {
+            serde_json::Value::Array(doc)
+        };
+        crate::output::print(format!("{doc:#}\n").as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = String::new();
     for (i, p) in all.iter().enumerate() {
         if i > 0 {
@@ -54,4 +67,41 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     crate::output::print(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One profile as `show --json` prints it: what the text shows, as data (each rule with its
+/// action, syscall, conditions and origin; the policy's diagnostics as sentences).
+fn to_json(shown: &str, p: &profile_input::LoadedProfile) -> serde_json::Value {
+    use serde_json::json;
+    let policy = &p.policy;
+    let rules: Vec<serde_json::Value> = policy
+        .rules()
+        .iter()
+        .map(|r| {
+            json!({
+                "action": r.action.to_string(),
+                "syscall": r.syscall.to_string(),
+                "conditions": r.conds.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                "origin": r.origin,
+            })
+        })
+        .collect();
+    json!({
+        "profile": shown,
+        "format": p.format.to_string(),
+        "name": p.name,
+        "listener": p.listener.as_ref().map(|l| l.path.clone()),
+        "default": policy.default_action().to_string(),
+        "architectures": policy.arches().iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "bad_arch": policy.attrs.bad_arch.to_string(),
+        "enosys_for_unknown_syscalls": policy.attrs.enosys_for_unknown_syscalls,
+        "rules": rules,
+        "diagnostics": policy
+            .diagnostics()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.describe(policy))
+            .collect::<Vec<_>>(),
+        "warnings": p.warnings,
+    })
 }

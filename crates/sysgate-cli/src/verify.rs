@@ -28,7 +28,7 @@ sysgate verify docker-default --arch amd64 --compiled\n  sysgate verify profile.
 --arch amd64 filter.bpf\n  sysgate verify --bpf old.bpf --bpf new.bpf"
 )]
 pub struct Args {
-    /// The profile: a file or a built-in name (docker-default).
+    /// The profile: a file or a built-in name (docker-default, unconfined).
     #[arg(value_name = "PROFILE")]
     profile: Option<String>,
 
@@ -44,9 +44,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     bpf: Vec<String>,
 
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::flags::JsonArg,
+
+    #[command(flatten)]
+    verbosity: crate::flags::Verbosity,
 
     /// Report at most this many differences (one per region of the input space).
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -71,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let loaded = profile_input::load(profile, &args.target)?;
     for w in &loaded.warnings {
-        eprintln!("sysgate: warning: {w}");
+        args.verbosity.warn(w);
     }
     let policy = &loaded.policy;
     let endian = policy.endian().unwrap_or_else(|| Arch::native().endian());
@@ -102,7 +104,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         args.filters.join(" + ")
     };
-    if args.json {
+    if args.json.json {
         let out = json!({
             "proven": report.proven(),
             "regions": report.regions,
@@ -134,7 +136,7 @@ fn run_two_filters(args: &Args) -> Result<ExitCode> {
     let a = read_filter(&args.bpf[0], endian)?;
     let b = read_filter(&args.bpf[1], endian)?;
     let report = verify::filters_vs_filters(&[a], &[b], args.max).map_err(input_error)?;
-    if args.json {
+    if args.json.json {
         let out = json!({
             "proven": report.proven(),
             "regions": report.regions,

@@ -469,12 +469,7 @@ fn audit_names_the_syscalls_of_recorded_lines() {
     )
     .unwrap();
     let out = dir.join("p.json");
-    let o = sysgate(&[
-        "audit",
-        log.to_str().unwrap(),
-        "--profile",
-        out.to_str().unwrap(),
-    ]);
+    let o = sysgate(&["audit", log.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let listing = text(&o.stdout);
     assert!(listing.contains("/tmp/exp/k\n  uname"), "{listing}");

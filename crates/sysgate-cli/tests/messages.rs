@@ -119,7 +119,7 @@ fn audit_of_a_log_without_records_says_so() {
     let dir = scratch("audit-empty");
     let log = write(&dir, "kern.log", "hello\nworld\n");
     let out = dir.join("never.json");
-    let o = sysgate(&["audit", &log, "--profile", out.to_str().unwrap()]);
+    let o = sysgate(&["audit", &log, "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(stdout(&o), "", "nothing is listed");
     assert_eq!(

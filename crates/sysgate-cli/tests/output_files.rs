@@ -118,7 +118,7 @@ const FILE_WRITERS: &[&[&str]] = &[
     &["convert", "small.json", "--to", "systemd", "-o", "OUT"],
     &["learn", "merge", "small.json", "other.json", "-o", "OUT"],
     &["learn", "-q", "-o", "OUT", "--", "true"],
-    &["audit", "audit.log", "--profile", "OUT"],
+    &["audit", "audit.log", "-o", "OUT"],
 ];
 
 fn with_out(args: &[&str], out: &str) -> Vec<String> {
@@ -302,8 +302,8 @@ fn dash_as_output_is_standard_output_and_creates_no_file() {
         &["compile", "small.json", "-q", "-o", "-"],
     ));
     assert_eq!(o.stdout, fs::read(dir.join("small.bpf")).unwrap());
-    // audit --profile -: the profile alone on stdout, the listing on stderr.
-    let o = run(sysgate_in(&dir, &["audit", "audit.log", "--profile", "-"]));
+    // audit -o -: the profile alone on stdout, the listing on stderr.
+    let o = run(sysgate_in(&dir, &["audit", "audit.log", "-o", "-"]));
     assert!(text(&o.stdout).starts_with('{'), "{}", text(&o.stdout));
     assert!(
         text(&o.stderr).contains("/tmp/helper"),
@@ -399,7 +399,7 @@ const PRINTERS: &[&[&str]] = &[
     &["learn", "-q", "--", "true"],
     &["learn", "merge", "small.json", "other.json"],
     &["audit", "audit.log"],
-    &["audit", "audit.log", "--profile", "-"],
+    &["audit", "audit.log", "-o", "-"],
 ];
 
 #[test]

@@ -334,15 +334,21 @@ fn describe(
     arch_hint: Option<Arch>,
 ) -> Line {
     let k = insn.k;
-    let Some(op) = decode(insn.code) else {
-        return Line {
-            text: format!(
-                ".insn {:#06x}, {}, {}, {:#x}",
-                insn.code, insn.jt, insn.jf, k
-            ),
-            comment: Some("not a seccomp opcode".to_string()),
-        };
+    let raw = |comment: &str| Line {
+        text: format!(
+            ".insn {:#06x}, {}, {}, {:#x}",
+            insn.code, insn.jt, insn.jf, k
+        ),
+        comment: Some(comment.to_string()),
     };
+    let Some(op) = decode(insn.code) else {
+        return raw("not a seccomp opcode");
+    };
+    // The mnemonic shows only the fields the operation reads; an instruction with others set
+    // is shown raw, so that the text says everything (and `Program::assemble` gives it back).
+    if !only_fields_it_reads(op, insn) {
+        return raw("sets fields the instruction does not read");
+    }
     let target = |distance: u64| index as u64 + 1 + distance;
     let mut comment = None;
     let text = match op {
@@ -402,6 +408,28 @@ fn describe(
         comment = Some("unreachable".to_string());
     }
     Line { text, comment }
+}
+
+/// Whether `insn` leaves at zero every field that `op` does not read.
+fn only_fields_it_reads(op: Op, insn: &Insn) -> bool {
+    let (reads_k, reads_jumps) = match op {
+        Op::Jump(_, Src::K) => (true, true),
+        Op::Jump(_, Src::X) => (false, true),
+        Op::LdLen | Op::LdxLen | Op::Neg | Op::Tax | Op::Txa | Op::RetA | Op::Alu(_, Src::X) => {
+            (false, false)
+        }
+        Op::LdAbs
+        | Op::LdImm
+        | Op::LdxImm
+        | Op::LdMem
+        | Op::LdxMem
+        | Op::St
+        | Op::Stx
+        | Op::Alu(_, Src::K)
+        | Op::Ja
+        | Op::RetK => (true, false),
+    };
+    (reads_k || insn.k == 0) && (reads_jumps || (insn.jt == 0 && insn.jf == 0))
 }
 
 /// The architecture of the paths reaching an instruction: the one token they all carry, or

@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod asm;
 mod cache;
 pub(crate) mod decode;
 mod disasm;
@@ -35,6 +36,7 @@ mod export;
 mod insn;
 mod program;
 
+pub use asm::AsmError;
 pub use cache::kernel_caches_all;
 pub use emulate::{EmulateError, Emulated, SeccompData};
 pub use insn::{data, op, Insn, MAX_INSNS};

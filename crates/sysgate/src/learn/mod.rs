@@ -37,4 +37,6 @@ pub use summary::{dangerous, summarize, DangerousUse, Summary, DANGEROUS};
 pub use synth::{
     normalize, synthesize, union, without_arg_conditions, Learned, SynthOptions, RUNTIME_SYSCALLS,
 };
-pub use trace::{trace, Backend, Denial, Exit, Trace, TraceError, TraceOptions};
+pub use trace::{
+    trace, Backend, Denial, Exit, Progress, ProgressSnapshot, Trace, TraceError, TraceOptions,
+};

@@ -39,6 +39,10 @@ pub struct SynthOptions {
     /// (and the most value combinations one syscall may have before its most varied
     /// argument is dropped).
     pub max_values: usize,
+    /// The profile's architectures. Empty (the default): every ABI a call was seen on, plus
+    /// the native one. Otherwise exactly these: calls seen on other ABIs are left out (with a
+    /// note), and calls from them get the bad-arch action.
+    pub arches: Vec<Arch>,
 }
 
 impl Default for SynthOptions {
@@ -47,6 +51,7 @@ impl Default for SynthOptions {
             default_action: Action::Errno(1),
             args: false,
             max_values: 32,
+            arches: Vec::new(),
         }
     }
 }
@@ -63,7 +68,9 @@ pub struct Learned {
 
 /// Build the policy that allows exactly what `seen` saw.
 ///
-/// - Architectures: every ABI a call was seen on, plus the native one. Profile formats
+/// - Architectures: every ABI a call was seen on, plus the native one, or exactly
+///   [`SynthOptions::arches`] when given (calls on other ABIs are then left out and noted:
+///   the profile never allows what was asked to be left out). Profile formats
 ///   name syscalls per profile, not per ABI, so a name seen on one of them is allowed on
 ///   all of the profile's ABIs (where it exists).
 /// - One unconditional ALLOW rule per name seen, plus [`RUNTIME_SYSCALLS`].
@@ -95,13 +102,23 @@ pub struct Learned {
 pub fn synthesize(seen: &Observations, opts: &SynthOptions) -> Result<Learned, PolicyError> {
     let mut notes = Vec::new();
     let mut policy = Policy::new(opts.default_action);
-    let mut arches = seen.arches();
-    arches.insert(Arch::native());
+    let arches: BTreeSet<Arch> = if opts.arches.is_empty() {
+        let mut arches = seen.arches();
+        arches.insert(Arch::native());
+        arches
+    } else {
+        opts.arches.iter().copied().collect()
+    };
     policy.set_arches(arches.iter().copied())?;
 
     // name → the ABIs it was seen on.
     let mut names: BTreeMap<&'static str, BTreeSet<Arch>> = BTreeMap::new();
+    let mut left_out: BTreeMap<Arch, u64> = BTreeMap::new();
     for (&(arch, nr), count) in &seen.totals() {
+        if !arches.contains(&arch) {
+            *left_out.entry(arch).or_default() += count;
+            continue;
+        }
         match arch.syscall_name(nr) {
             Some(name) => {
                 names.entry(name).or_default().insert(arch);
@@ -111,6 +128,12 @@ pub fn synthesize(seen: &Observations, opts: &SynthOptions) -> Result<Learned, P
                  tables and cannot be written into a profile; it is left out"
             )),
         }
+    }
+    for (arch, count) in left_out {
+        notes.push(format!(
+            "{count} calls on {arch}, which is not one of the profile's architectures, are \
+             left out: the profile gives them the bad-arch action"
+        ));
     }
     for (&(token, nr), count) in seen.unknown_arch() {
         notes.push(format!(
@@ -410,6 +433,29 @@ mod tests {
             args: true,
             ..SynthOptions::default()
         }
+    }
+
+    #[test]
+    fn given_arches_are_exactly_the_profiles_and_calls_on_others_are_left_out() {
+        let mut seen = Observations::default();
+        seen.record(Arch::X86_64, 0, "/bin/a", 1); // read
+        seen.record(Arch::X86, 20, "/bin/a", 2); // getpid on i386
+        let opts = SynthOptions {
+            arches: vec![Arch::X86_64],
+            ..SynthOptions::default()
+        };
+        let learned = synthesize(&seen, &opts).unwrap();
+        let p = &learned.policy;
+        assert_eq!(p.arches(), &[Arch::X86_64][..]);
+        assert_eq!(p.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow);
+        // getpid was seen only on i386, which is left out: not allowed anywhere.
+        assert_eq!(p.decide(Arch::X86_64, 39, &[0; 6]).action, Action::Errno(1));
+        assert_eq!(p.decide(Arch::X86, 20, &[0; 6]).action, p.attrs.bad_arch);
+        assert!(
+            learned.notes.iter().any(|n| n.contains("2 calls on x86")),
+            "{:?}",
+            learned.notes
+        );
     }
 
     #[test]

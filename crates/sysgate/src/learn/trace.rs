@@ -52,7 +52,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::observe::{abi_of, Observations};
 use super::sys::{self, pt, Errno};
@@ -75,6 +76,71 @@ pub struct TraceOptions {
     complain: Option<Policy>,
     forward_signals: bool,
     backend: Backend,
+    progress: Option<Arc<Progress>>,
+}
+
+/// How far a running trace has got, updated by the tracer as calls arrive and read from any
+/// thread (a progress display): tasks seen, calls counted, distinct syscalls, and the
+/// newest one. Relaxed atomics: each number is exact on its own, a snapshot of several need
+/// not be taken at one instant.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sysgate::learn::{Progress, TraceOptions};
+///
+/// let progress = Arc::new(Progress::default());
+/// let _opts = TraceOptions::new().progress(Arc::clone(&progress));
+/// assert_eq!(progress.snapshot().calls, 0);
+/// assert_eq!(progress.snapshot().newest, None);
+/// ```
+#[derive(Debug, Default)]
+pub struct Progress {
+    tasks: AtomicU64,
+    calls: AtomicU64,
+    distinct: AtomicU64,
+    /// arch token << 32 | number of the newest distinct call (meaningless while `distinct`
+    /// is 0).
+    newest: AtomicU64,
+}
+
+/// The numbers of a [`Progress`] at one reading.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ProgressSnapshot {
+    /// Processes and threads seen (by task id).
+    pub tasks: u64,
+    /// Calls counted.
+    pub calls: u64,
+    /// Distinct (ABI, syscall) pairs seen.
+    pub distinct: u64,
+    /// The newest of them: (audit arch token, number as the kernel reported it).
+    pub newest: Option<(u32, u32)>,
+}
+
+impl Progress {
+    /// The numbers now.
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let distinct = self.distinct.load(Ordering::Relaxed);
+        let n = self.newest.load(Ordering::Relaxed);
+        ProgressSnapshot {
+            tasks: self.tasks.load(Ordering::Relaxed),
+            calls: self.calls.load(Ordering::Relaxed),
+            distinct,
+            newest: (distinct > 0).then_some(((n >> 32) as u32, n as u32)),
+        }
+    }
+
+    /// The newest distinct call by name (`x86 getpid`, or `openat` on the native ABI), if
+    /// its number has one.
+    pub fn newest_name(snapshot: &ProgressSnapshot) -> Option<String> {
+        let (token, nr) = snapshot.newest?;
+        let arch = abi_of(token, nr)?;
+        let name = arch.syscall_name(nr)?;
+        Some(if arch == Arch::native() {
+            name.to_string()
+        } else {
+            format!("{arch} {name}")
+        })
+    }
 }
 
 impl TraceOptions {
@@ -112,6 +178,13 @@ impl TraceOptions {
     /// process-wide signal handlers for the duration of the trace.
     pub fn forward_signals(mut self, on: bool) -> TraceOptions {
         self.forward_signals = on;
+        self
+    }
+
+    /// Keep `progress` up to date while tracing (for a live display; costs one set lookup
+    /// per call).
+    pub fn progress(mut self, progress: Arc<Progress>) -> TraceOptions {
+        self.progress = Some(progress);
         self
     }
 }
@@ -624,6 +697,9 @@ struct Tracer {
     /// With syscall stops: whether the program has been executed (the child's own calls
     /// before, but for the `execve`, are sysgate's, which a filter would not have seen).
     started: bool,
+    /// For a live display: the counters, the calls seen so far to tell new ones, and the
+    /// task ids seen (a task that executes a program stays one task).
+    progress: Option<(Arc<Progress>, FastSet<CallKey>, FastSet<i32>)>,
 }
 
 impl Tracer {
@@ -631,6 +707,10 @@ impl Tracer {
         Tracer {
             syscall_stops: stops == Stops::Syscall,
             started: false,
+            progress: options
+                .progress
+                .clone()
+                .map(|p| (p, FastSet::default(), FastSet::default())),
             main,
             exit: None,
             forward: options.forward_signals,
@@ -836,6 +916,19 @@ impl Tracer {
         let info = *info;
         self.stops += 1;
         let exe = self.exe_of(pid);
+        if let Some((progress, seen, tasks)) = &mut self.progress {
+            progress.calls.store(self.stops, Ordering::Relaxed);
+            if tasks.insert(pid) {
+                progress.tasks.store(tasks.len() as u64, Ordering::Relaxed);
+            }
+            if seen.insert((info.arch, info.nr)) {
+                progress
+                    .distinct
+                    .store(seen.len() as u64, Ordering::Relaxed);
+                let key = u64::from(info.arch) << 32 | u64::from(info.nr);
+                progress.newest.store(key, Ordering::Relaxed);
+            }
+        }
         *self.counts.entry((info.arch, info.nr, exe)).or_insert(0) += 1;
         if let Some(spec) = &mut self.flag_spec {
             let indexes = *spec

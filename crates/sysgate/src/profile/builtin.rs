@@ -16,6 +16,9 @@
 //!   architecture (runc's rule), KILL_THREAD for
 //!   foreign architectures, and SPEC_ALLOW. A test reads Docker's own JSON with
 //!   [`super::docker`] and checks that both decide every call identically.
+//! - `unconfined`: no filtering at all, as Docker's `--security-opt seccomp=unconfined`:
+//!   default ALLOW, calls from every architecture allowed, no rules. Loading it always
+//!   warns, since it is a filter that refuses nothing.
 //!
 //! ```
 //! use sysgate::policy::Action;
@@ -55,7 +58,7 @@ impl Builtin {
     /// use sysgate::Arch;
     ///
     /// for b in BUILTINS {
-    ///     assert!(!b.build(&Target::docker_default(Arch::X86_64)).policy.rules().is_empty());
+    ///     assert!(b.build(&Target::docker_default(Arch::X86_64)).policy.arches().contains(&Arch::X86_64));
     /// }
     /// ```
     pub fn build(&self, target: &Target) -> Loaded {
@@ -64,11 +67,46 @@ impl Builtin {
 }
 
 /// Every built-in profile, by name.
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    name: "docker-default",
-    summary: "Docker's default seccomp profile for a container with the target's capabilities",
-    build: docker_default,
-}];
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "docker-default",
+        summary: "Docker's default seccomp profile for a container with the target's capabilities",
+        build: docker_default,
+    },
+    Builtin {
+        name: "unconfined",
+        summary: "no filtering: every syscall allowed (Docker's seccomp=unconfined)",
+        build: unconfined,
+    },
+];
+
+/// `unconfined`: every call from every architecture allowed, with a warning saying so.
+///
+/// ```
+/// use sysgate::policy::Action;
+/// use sysgate::profile::{builtin, Target};
+/// use sysgate::Arch;
+///
+/// let loaded = builtin::builtin("unconfined", &Target::docker_default(Arch::X86_64)).unwrap();
+/// assert_eq!(loaded.policy.default_action(), Action::Allow);
+/// assert_eq!(loaded.policy.decide(Arch::Aarch64, 0, &[0; 6]).action, Action::Allow);
+/// assert!(loaded.warnings[0].contains("allows every syscall"));
+/// ```
+fn unconfined(target: &Target) -> Loaded {
+    let mut b = Builder::new(
+        "unconfined",
+        target,
+        Action::Allow,
+        docker_sub_arches(target.arch),
+    );
+    b.policy.attrs.bad_arch = Action::Allow;
+    b.warnings.push(
+        "unconfined: the built-in unconfined profile allows every syscall (default ALLOW): \
+         nothing is filtered"
+            .to_string(),
+    );
+    b.finish()
+}
 
 /// The built-in profile `name` resolved for `target`, or `None` if there is none by that
 /// name.
@@ -806,11 +844,15 @@ mod tests {
     }
 
     #[test]
-    fn no_builtin_warns() {
+    fn no_builtin_warns_but_unconfined_which_always_does() {
         for arch in Arch::ALL {
             for b in BUILTINS {
                 let loaded = b.build(&Target::docker_default(arch));
-                assert!(loaded.warnings.is_empty(), "{arch}: {:?}", loaded.warnings);
+                if b.name == "unconfined" {
+                    assert_eq!(loaded.warnings.len(), 1, "{arch}: {:?}", loaded.warnings);
+                } else {
+                    assert!(loaded.warnings.is_empty(), "{arch}: {:?}", loaded.warnings);
+                }
             }
         }
     }
