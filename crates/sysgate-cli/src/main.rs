@@ -30,6 +30,7 @@ macro_rules! eprint {
     }};
 }
 
+mod agent;
 mod audit;
 mod check;
 mod compile;
@@ -39,6 +40,7 @@ mod diff;
 mod disasm;
 mod explain;
 mod learn;
+mod oci;
 mod output;
 mod probe;
 mod profile_input;
@@ -105,6 +107,12 @@ enum Command {
     /// Prove that raw filters decide exactly as a profile (or as another filter) on every
     /// input, or show inputs where they differ.
     Verify(verify::Args),
+    /// Serve containers' seccomp notifications for OCI runtimes (listenerPath): learn a
+    /// profile per container, or report or refuse what a profile refuses.
+    Agent(agent::Args),
+    /// OCI bundles and runtime profiles: `oci prepare` routes a container's calls to
+    /// `sysgate agent`.
+    Oci(oci::Args),
 }
 
 /// The status of every command for an I/O error (see [`output::IoFailure`]); sysexits'
@@ -206,6 +214,8 @@ fn main() -> ExitCode {
         Command::Learn(args) => learn::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Agent(args) => agent::run(args),
+        Command::Oci(args) => oci::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -2,10 +2,10 @@
 //! container's calls to it.
 //!
 //! ```text
-//! agent_policy(mode, profile) ──> OCI linux.seccomp with listenerPath (sysgate oci prepare)
+//! agent_policy(arches, profile, runtime) ──> OCI linux.seccomp with listenerPath (oci prepare)
 //!                                        │ runtime sends the listener (kernel::receive_handoff)
 //! Notification ──Session::decide──> Response (CONTINUE or errno) + Refusal (complain/enforce)
-//!                     └──> Observations ──Session::learned──> Policy (+ runtime base set)
+//!                     └──> Observations ──container_profile──> Policy (+ runtime base set)
 //! ```
 //!
 //! This file owns what each [`AgentMode`] answers and what a learned container profile
@@ -21,6 +21,8 @@
 //! `write` is never seen by the agent: a learned profile always allows it. `exit` and
 //! `exit_group` are not notified either, so that a container whose agent has died can
 //! still end (every notified call then fails with ENOSYS): learned profiles allow them too.
+//! Nor is the runtime's own base set ([`Runtime::base_syscalls`]), which the runtime calls
+//! before the agent has the listener (see [`agent_policy`]).
 //!
 //! # Enforce mode is not a security boundary on its own (TOCTOU)
 //!
@@ -296,30 +298,44 @@ pub fn container_profile(
 }
 
 /// The profile that sends a container's calls to an agent: for each syscall of `arches`,
-/// USER_NOTIF, except [`NEVER_NOTIFIED`] (ALLOW) and, when `profile` is given, the calls it
-/// allows for every argument value on every one of `arches` (its action: they need no
-/// agent). Numbers no table names get ENOSYS (runc refuses NOTIFY as the default action).
+/// USER_NOTIF, except [`NEVER_NOTIFIED`] and `runtime`'s base set (ALLOW) and, when
+/// `profile` is given, the calls it allows for every argument value on every one of
+/// `arches` (its action: they need no agent). Numbers no table names get ENOSYS (runc
+/// refuses NOTIFY as the default action).
+///
+/// The runtime's base set is allowed, not notified, because the runtime makes those calls
+/// under the filter *before* the agent has the listener: runc's init (Go, every thread
+/// filtered) must still write the listener's number to its parent, and a scheduler call
+/// (`futex`, `nanosleep`) that waits for an agent nobody has told about would wait for
+/// ever, and runc with it. A container-ready profile allows that set anyway
+/// ([`container_profile`]), so nothing is lost for learn or complain mode.
 ///
 /// Complain mode passes the profile to check, so only what it may refuse is notified;
 /// learn mode passes none (everything is observed) or a profile of calls known to be
 /// needed already.
 ///
 /// ```
-/// use sysgate::learn::agent_policy;
+/// use sysgate::learn::{agent_policy, Runtime};
 /// use sysgate::policy::{Action, Policy, Rule};
 /// use sysgate::Arch;
 ///
-/// let all = agent_policy(&[Arch::X86_64], None)?;
+/// let all = agent_policy(&[Arch::X86_64], None, Runtime::None)?;
 /// assert_eq!(all.decide(Arch::X86_64, 0, &[0; 6]).action, Action::UserNotif); // read
 /// assert_eq!(all.decide(Arch::X86_64, 1, &[0; 6]).action, Action::Allow); // write
 /// let mut known = Policy::new(Action::Errno(1));
 /// known.add_rule(Rule::new(Action::Allow, "read"))?;
-/// let rest = agent_policy(&[Arch::X86_64], Some(&known))?;
+/// let rest = agent_policy(&[Arch::X86_64], Some(&known), Runtime::None)?;
+/// let runc = agent_policy(&[Arch::X86_64], None, Runtime::Runc)?;
+/// assert_eq!(runc.decide(Arch::X86_64, 202, &[0; 6]).action, Action::Allow); // futex
 /// assert_eq!(rest.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow);
 /// assert_eq!(rest.decide(Arch::X86_64, 63, &[0; 6]).action, Action::UserNotif); // uname
 /// # Ok::<(), sysgate::policy::PolicyError>(())
 /// ```
-pub fn agent_policy(arches: &[Arch], profile: Option<&Policy>) -> Result<Policy, PolicyError> {
+pub fn agent_policy(
+    arches: &[Arch],
+    profile: Option<&Policy>,
+    runtime: Runtime,
+) -> Result<Policy, PolicyError> {
     let enosys = Errno::from_name("ENOSYS").expect("ENOSYS is in the errno table");
     let mut policy = Policy::new(Action::NamedErrno(enosys));
     policy.set_arches(arches.iter().copied())?;
@@ -328,7 +344,7 @@ pub fn agent_policy(arches: &[Arch], profile: Option<&Policy>) -> Result<Policy,
         .flat_map(|a| a.table().iter().map(|(name, _)| name))
         .collect();
     for name in names {
-        let action = if NEVER_NOTIFIED.contains(&name) {
+        let action = if NEVER_NOTIFIED.contains(&name) || runtime.base_syscalls().contains(&name) {
             Action::Allow
         } else {
             profile
@@ -381,7 +397,7 @@ mod tests {
 
     #[test]
     fn the_agent_policy_never_notifies_what_runc_refuses() {
-        let p = agent_policy(&[Arch::X86_64, Arch::X86, Arch::X32], None).unwrap();
+        let p = agent_policy(&[Arch::X86_64, Arch::X86, Arch::X32], None, Runtime::Runc).unwrap();
         assert_ne!(p.default_action(), Action::UserNotif);
         for r in p.rules() {
             if r.syscall == crate::policy::Syscall::Name("write".into()) {
@@ -410,7 +426,7 @@ mod tests {
                     .with_cond(ArgCond::new(0, CmpOp::Eq, 1).unwrap()),
             )
             .unwrap();
-        let p = agent_policy(&[Arch::X86_64], Some(&known)).unwrap();
+        let p = agent_policy(&[Arch::X86_64], Some(&known), Runtime::None).unwrap();
         let socket = Arch::X86_64.syscall_number("socket").unwrap();
         assert_eq!(
             p.decide(Arch::X86_64, socket, &[1, 0, 0, 0, 0, 0]).action,

@@ -153,6 +153,19 @@ impl Runtime {
         }
     }
 
+    /// The runtime `--runtime` names (`runc`, `crun`, `none`).
+    ///
+    /// ```
+    /// use sysgate::learn::Runtime;
+    /// assert_eq!(Runtime::parse("crun"), Some(Runtime::Crun));
+    /// assert_eq!(Runtime::parse("youki"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Runtime> {
+        [Runtime::Runc, Runtime::Crun, Runtime::None]
+            .into_iter()
+            .find(|r| r.name() == name)
+    }
+
     /// The syscalls the runtime makes under the container's filter before `execve`
     /// (x86_64 names; a name an architecture lacks is skipped there, as for any rule).
     ///
