@@ -189,6 +189,9 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
     }
     if let Some(bundle) = &args.bundle {
         let written = write_dialect(&policy, Some(&listener), Dialect::Oci);
+        for loss in &written.losses {
+            eprintln!("sysgate: lost: {loss}");
+        }
         let seccomp: serde_json::Value = serde_json::from_str(&written.text)
             .map_err(|e| anyhow::anyhow!("the OCI writer produced invalid JSON: {e}"))?;
         let config_path = bundle.join("config.json");

@@ -343,7 +343,7 @@ pub fn agent_policy(
         .iter()
         .flat_map(|a| a.table().iter().map(|(name, _)| name))
         .collect();
-    for name in names {
+    for &name in &names {
         let action = if NEVER_NOTIFIED.contains(&name) || runtime.base_syscalls().contains(&name) {
             Action::Allow
         } else {
@@ -353,6 +353,11 @@ pub fn agent_policy(
         };
         policy.add_rule(Rule::new(action, name))?;
     }
+    // As runc reads the profile it becomes: KILL_THREAD for other architectures, ENOSYS
+    // above the largest syscall it names (which is ENOSYS here anyway).
+    policy.attrs.bad_arch = Action::KillThread;
+    policy.attrs.enosys_above =
+        crate::profile::docker::runc_enosys_thresholds(arches, names.iter().copied());
     Ok(policy)
 }
 
