@@ -268,8 +268,15 @@ fn notify_uname() -> PreparedFilters {
 /// Run `sh -c 'uname; echo status=$?'` under [`notify_uname`], handing its listener to the
 /// agent as container `id` with `metadata`, as runc does; return what it printed.
 fn contained(agent: &Agent, id: &str, metadata: &str) -> String {
+    let child = start_contained(agent, id, metadata, "uname; echo status=$?");
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Start `sh -c script` under [`notify_uname`] as container `id`.
+fn start_contained(agent: &Agent, id: &str, metadata: &str, script: &str) -> Child {
     let mut cmd = Command::new("/bin/sh");
-    cmd.args(["-c", "uname; echo status=$?"])
+    cmd.args(["-c", script])
         .env("LC_ALL", "C")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -290,8 +297,7 @@ fn contained(agent: &Agent, id: &str, metadata: &str) -> String {
     let conn = UnixStream::connect(&agent.socket).unwrap();
     send_handoff(&conn, &state, &listener).unwrap();
     drop((conn, listener));
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    child
 }
 
 #[test]
@@ -336,4 +342,25 @@ fn one_agent_learns_enforces_and_refuses_per_container_metadata() {
     assert!(out.contains("status=1"), "{out}");
     agent.wait_for_log("confused: refused: listenerMetadata: mode=audit");
     assert!(!dir.join("confused.json").exists());
+}
+
+#[test]
+fn sighup_writes_the_profile_of_a_container_still_running() {
+    let dir = scratch("sighup");
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let mut child = start_contained(&agent, "long", "", "uname; sleep 2; uname");
+    agent.wait_for_log("long: learn mode");
+    let profile = dir.join("long.json");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!profile.exists(), "written before it was asked for");
+    // SAFETY: kill with our own child's pid and a valid signal.
+    unsafe { libc::kill(agent.child.id() as i32, libc::SIGHUP) };
+    agent.wait_for_log("long: ");
+    agent.wait_for_log("rules written to");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the container was still running"
+    );
+    assert!(names_with(&read_json(&profile), "SCMP_ACT_ALLOW").contains(&"uname".to_string()));
+    assert!(child.wait().unwrap().success());
 }
