@@ -1,13 +1,17 @@
 //! `sysgate agent`: a seccomp agent for OCI runtimes (`linux.seccomp.listenerPath`).
 //!
-//! The main thread accepts runtime connections on the socket; each handoff
+//! A thread accepts runtime connections on the socket; each handoff
 //! ([`sysgate::kernel::receive_handoff`]) gets a thread that answers the container's
 //! notifications with a [`Session`] until no task uses the filter any more (the listener
-//! hangs up). A thread of its own takes the signals: SIGHUP and SIGUSR1 write the profile
-//! of every container learned so far, SIGINT and SIGTERM write them and end the agent.
+//! hangs up). The main thread takes the signals, blocked everywhere else: SIGHUP and SIGUSR1
+//! write the profile of every container still learning, SIGINT and SIGTERM write them and
+//! end the agent (after a profile being written has been written).
 //!
 //! Containers are keyed by their id: a second listener for the same container (`runc exec`)
-//! adds to the same session, and its profile is written again when that listener ends.
+//! adds to the same session, whose profile is written when its last listener ends. This
+//! file owns the threads, the socket, the reports and where profiles go; what each call is
+//! answered and what a profile contains are the library's ([`sysgate::learn::Session`],
+//! [`sysgate::learn::container_profile`]).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -251,7 +255,15 @@ fn bind(path: &Path) -> Result<UnixListener> {
 
 fn accept_loop(shared: &Arc<Shared>, socket: &UnixListener) {
     for conn in socket.incoming() {
-        let Ok(conn) = conn else { continue };
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of fds or memory: say so, and do not spin.
+                say(shared, &format!("cannot accept a connection: {e}"));
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
         let shared = Arc::clone(shared);
         std::thread::spawn(move || {
             let timeout = Duration::from_secs(shared.args.handoff_timeout.max(1));

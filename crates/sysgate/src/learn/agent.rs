@@ -211,12 +211,15 @@ impl Session {
         if d.action.permits() {
             return (Response::Continue, None);
         }
-        let response = match (self.mode, d.action) {
-            (AgentMode::Enforce, Action::Errno(e)) => Response::Error(i32::from(e.max(1))),
-            (AgentMode::Enforce, Action::NamedErrno(e)) => {
-                let number = d.arch.map_or(e.number(Arch::native()), |a| e.number(a));
-                Response::Error(i32::from(number.max(1)))
-            }
+        let errno = match d.action {
+            Action::Errno(e) => Some(e),
+            Action::NamedErrno(e) => Some(d.arch.map_or(e.number(Arch::native()), |a| e.number(a))),
+            _ => None,
+        };
+        let response = match (self.mode, errno) {
+            // SECCOMP_RET_ERRNO with 0: the call returns 0 without running; so here.
+            (AgentMode::Enforce, Some(0)) => Response::Value(0),
+            (AgentMode::Enforce, Some(e)) => Response::Error(i32::from(e)),
             (AgentMode::Enforce, _) => Response::Error(libc::EPERM),
             _ => Response::Continue,
         };
@@ -419,6 +422,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn enforce_answers_as_the_kernel_would_where_an_agent_can() {
+        use crate::kernel::SeccompData;
+        let mut profile = Policy::new(Action::Allow);
+        profile.set_arches([Arch::X86_64]).unwrap();
+        profile
+            .add_rule(Rule::new(Action::Errno(0), "uname"))
+            .unwrap();
+        profile
+            .add_rule(Rule::new(Action::KillProcess, "mkdir"))
+            .unwrap();
+        let call = |name| Notification {
+            id: 1,
+            pid: 1,
+            flags: 0,
+            data: SeccompData {
+                nr: Arch::X86_64.syscall_number(name).unwrap() as i32,
+                arch: Arch::X86_64.audit_arch(),
+                instruction_pointer: 0,
+                args: [0; 6],
+            },
+        };
+        let mut s = Session::new(AgentMode::Enforce, Some(profile)).unwrap();
+        // ERRNO(0) makes the call return 0 without running.
+        assert_eq!(s.decide(&call("uname"), "x").0, Response::Value(0));
+        // A kill cannot be delivered: EPERM, and the refusal says what the profile said.
+        let (answer, refusal) = s.decide(&call("mkdir"), "x");
+        assert_eq!(answer, Response::Error(libc::EPERM));
+        assert_eq!(refusal.unwrap().action, Action::KillProcess);
+        assert_eq!(s.decide(&call("read"), "x"), (Response::Continue, None));
+        assert_eq!(s.calls(), 3);
     }
 
     #[test]
