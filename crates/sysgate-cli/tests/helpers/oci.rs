@@ -44,7 +44,7 @@ pub fn which(cmd: &str) -> Option<PathBuf> {
 
 /// Busybox applets linked into the rootfs's /bin.
 pub const APPLETS: &[&str] = &[
-    "sh", "sleep", "echo", "cat", "wc", "nc", "mkdir", "true", "unshare", "uname", "ls",
+    "sh", "sleep", "echo", "cat", "wc", "nc", "grep", "mkdir", "true", "unshare", "uname", "ls",
 ];
 
 /// An OCI bundle in its own directory.
