@@ -364,3 +364,38 @@ fn sighup_writes_the_profile_of_a_container_still_running() {
     assert!(names_with(&read_json(&profile), "SCMP_ACT_ALLOW").contains(&"uname".to_string()));
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn help_says_what_runc_refuses_and_what_a_dead_agent_means() {
+    let words = |args: &[&str]| {
+        let o = sysgate(args);
+        assert!(o.status.success(), "{args:?}");
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let agent = words(&["agent", "--help"]);
+    for needle in [
+        "fails with ENOSYS",
+        "containers do not hang",
+        "mode=complain profile=/etc/p.json runtime=runc",
+        "SIGHUP or SIGUSR1",
+    ] {
+        assert!(
+            agent.contains(needle),
+            "agent --help lacks {needle:?}: {agent}"
+        );
+    }
+    let prepare = words(&["oci", "prepare", "--help"]);
+    for needle in [
+        "runc refuses SCMP_ACT_NOTIFY as the default action and on write",
+        "write is never learned through the agent",
+        "config.json.sysgate-orig",
+    ] {
+        assert!(
+            prepare.contains(needle),
+            "oci prepare --help lacks {needle:?}: {prepare}"
+        );
+    }
+}
