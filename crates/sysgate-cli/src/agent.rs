@@ -28,7 +28,7 @@ use sysgate::learn::{container_profile, AgentMode, Refusal, Runtime, Session, Sy
 use sysgate::policy::Policy;
 
 use crate::bad_input;
-use crate::learn::{report_notes, write_profile, DefaultAction, Format, OutputArgs};
+use crate::learn::{report_notes, with_earlier, write_profile, DefaultAction, Format, OutputArgs};
 use crate::output;
 use crate::profile_input::{self, TargetArgs};
 use crate::signals::SignalWaiter;
@@ -501,7 +501,10 @@ fn write_one(
     runtime: Runtime,
 ) {
     let args = &shared.args;
-    let seen = session.lock().expect("session lock").observations().clone();
+    let (seen, known) = {
+        let s = session.lock().expect("session lock");
+        (s.observations().clone(), s.profile().cloned())
+    };
     let synth = SynthOptions {
         default_action: args.default_action.action(),
         ..SynthOptions::default()
@@ -509,6 +512,9 @@ fn write_one(
     let path = args.output_dir.join(file_name(id, args.format));
     let result = container_profile(&seen, &synth, runtime)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))
+        // Calls the prepared profile allowed directly because this profile allows them
+        // (`oci prepare --mode learn --profile P`) never reached the agent: add them.
+        .and_then(|learned| with_earlier(learned, known.as_slice()))
         .and_then(|learned| {
             let out = OutputArgs {
                 output: Some(path.clone()),

@@ -91,8 +91,8 @@ struct PrepareArgs {
     mode: PrepareMode,
 
     /// The profile complain mode checks against (required for complain); in learn mode,
-    /// calls it allows outright are not notified. Its path goes into listenerMetadata so
-    /// the agent decides with the same profile.
+    /// calls it allows outright are not notified, and the agent adds them to the learned
+    /// profile. Its path goes into listenerMetadata so the agent uses the same profile.
     #[arg(long, value_name = "PROFILE")]
     profile: Option<String>,
 
@@ -157,7 +157,9 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
     let policy = agent_policy(&arches, profile.as_ref(), runtime)
         .map_err(|e| anyhow::anyhow!("cannot build the agent's profile: {e}"))?;
     let mut metadata = format!("mode={} runtime={}", mode.name(), runtime.name());
-    if let (AgentMode::Complain, Some(p)) = (mode, &profile_path) {
+    // Complain: the agent decides with it; learn: the agent adds what it allows (those
+    // calls are allowed directly and never reach the agent).
+    if let Some(p) = &profile_path {
         metadata.push_str(&format!(" profile={}", p.display()));
     }
     let listener = Listener {

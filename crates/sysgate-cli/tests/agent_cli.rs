@@ -399,3 +399,25 @@ fn help_says_what_runc_refuses_and_what_a_dead_agent_means() {
         );
     }
 }
+
+#[test]
+fn learning_with_a_profile_adds_the_calls_it_allowed_without_notifying() {
+    let dir = scratch("learn-with-profile");
+    let known = dir.join("needed.json");
+    std::fs::write(
+        &known,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let meta = format!("mode=learn profile={}", known.display());
+    assert!(contained(&agent, "known", &meta).contains("status=0"));
+    agent.wait_for_log("rules written to");
+    let allowed = names_with(&read_json(&dir.join("known.json")), "SCMP_ACT_ALLOW");
+    assert!(allowed.contains(&"uname".to_string()), "seen: {allowed:?}");
+    assert!(
+        allowed.contains(&"mkdirat".to_string()),
+        "from the profile: {allowed:?}"
+    );
+}

@@ -151,7 +151,7 @@ pub struct Session {
 
 impl Session {
     /// A session in `mode`, deciding with `profile` (required for complain and enforce; in
-    /// learn mode it is not consulted).
+    /// learn mode it is not consulted, only kept: see [`Session::profile`]).
     pub fn new(mode: AgentMode, profile: Option<Policy>) -> Result<Session, AgentError> {
         if mode != AgentMode::Learn && profile.is_none() {
             return Err(AgentError::NoProfile(mode));
@@ -239,6 +239,12 @@ impl Session {
             response,
         };
         (response, Some(refusal))
+    }
+
+    /// The profile the session decides with (in learn mode: the calls known to be needed
+    /// already, which a learned profile adds).
+    pub fn profile(&self) -> Option<&Policy> {
+        self.profile.as_ref()
     }
 
     /// Everything the container called, by ABI, number and executable.
