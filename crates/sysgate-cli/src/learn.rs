@@ -135,6 +135,12 @@ pub struct Args {
     #[arg(long, value_name = "PROFILE")]
     complain_with: Option<PathBuf>,
 
+    /// Also allow the calls this container runtime makes between installing the filter and
+    /// starting the program, so the profile can be a container's seccomp profile: runc,
+    /// crun, or none.
+    #[arg(long, value_enum, default_value = "none")]
+    runtime: crate::agent::RuntimeArg,
+
     /// The command to learn, with its arguments (after `--`).
     #[arg(
         value_name = "CMD",
@@ -168,6 +174,11 @@ struct MergeArgs {
 
     #[command(flatten)]
     arches: ArchesArg,
+
+    /// Also allow the calls this container runtime makes before the program starts: runc,
+    /// crun, or none.
+    #[arg(long, value_enum, default_value = "none")]
+    runtime: crate::agent::RuntimeArg,
 }
 
 /// Run `sysgate learn`.
@@ -219,6 +230,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let learned = learn::synthesize(&traced.observations, &synth)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     let learned = with_earlier(learned, &earlier)?;
+    let learned = learn::with_runtime(learned, args.runtime.runtime())
+        .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     write_profile(&args.out, &learned.policy, args.verbosity.quiet)?;
     let status = traced.exit.code();
     // -v lists every syscall by count; the summary shows the ten most frequent.
@@ -308,6 +321,8 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let learned =
+        learn::with_runtime(learned, args.runtime.runtime()).map_err(|e| anyhow::anyhow!("{e}"))?;
     report_notes(&learned.notes);
     write_profile(&args.out, &learned.policy, false)?;
     Ok(ExitCode::SUCCESS)

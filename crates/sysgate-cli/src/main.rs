@@ -60,6 +60,7 @@ macro_rules! eprint {
     }};
 }
 
+mod agent;
 mod asm;
 mod audit;
 mod check;
@@ -73,6 +74,7 @@ mod flags;
 mod generate;
 mod learn;
 mod lint;
+mod oci;
 mod output;
 mod probe;
 mod profile_input;
@@ -152,6 +154,12 @@ enum Command {
     /// `cargo run -p xtask -- gen-dist-files`).
     #[command(hide = true)]
     ManPages(generate::ManArgs),
+    /// Serve containers' seccomp notifications for OCI runtimes (listenerPath): learn a
+    /// profile per container, or report or refuse what a profile refuses.
+    Agent(agent::Args),
+    /// OCI bundles and runtime profiles: `oci prepare` routes a container's calls to
+    /// `sysgate agent`.
+    Oci(oci::Args),
 }
 
 /// The whole parser, as clap builds it: what completions and man pages are generated from.
@@ -263,6 +271,8 @@ fn main() -> ExitCode {
         Command::Sets(args) => sets::run(args),
         Command::Completions(args) => generate::completions(args),
         Command::ManPages(args) => generate::man_pages(args),
+        Command::Agent(args) => agent::run(args),
+        Command::Oci(args) => oci::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -149,3 +149,42 @@ impl Forwarder {
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old_mask, std::ptr::null_mut()) };
     }
 }
+
+/// Signals a daemon (`sysgate agent`) takes one at a time in a thread of its own instead of
+/// in a handler: blocked in every thread, and received with [`SignalWaiter::wait`].
+pub struct SignalWaiter {
+    set: libc::sigset_t,
+}
+
+impl SignalWaiter {
+    /// Block `signals` in the calling thread, and so in every thread it starts afterwards:
+    /// call it before starting any.
+    pub fn block(signals: &[c_int]) -> io::Result<SignalWaiter> {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises the set; sigaddset takes valid signal numbers.
+        let set = unsafe {
+            libc::sigemptyset(set.as_mut_ptr());
+            for &sig in signals {
+                libc::sigaddset(set.as_mut_ptr(), sig);
+            }
+            set.assume_init()
+        };
+        // SAFETY: `set` is initialised; the old mask is not wanted.
+        let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        Ok(SignalWaiter { set })
+    }
+
+    /// Wait until one of the signals is pending and take it.
+    pub fn wait(&self) -> c_int {
+        loop {
+            let mut sig: c_int = 0;
+            // SAFETY: `self.set` is initialised and `sig` is a live out-parameter.
+            if unsafe { libc::sigwait(&self.set, &mut sig) } == 0 {
+                return sig;
+            }
+        }
+    }
+}

@@ -530,3 +530,30 @@ fn complain_mode_denials_are_the_same_on_both_backends() {
             .ends_with(&format!("learn_helper-{}", std::process::id())));
     }
 }
+
+#[test]
+fn runtime_adds_the_calls_a_container_runtime_makes_before_the_program() {
+    let dir = scratch("runtime");
+    let (plain, runc) = (dir.join("plain.json"), dir.join("runc.json"));
+    learn(&plain, &["-q"], &["/bin/true"]);
+    learn(&runc, &["-q", "--runtime", "runc"], &["/bin/true"]);
+    let (plain, runc) = (allowed_names(&plain), allowed_names(&runc));
+    // runc's Go init waits on futexes and syncs over a pipe (recvfrom) before exec.
+    for name in ["futex", "recvfrom", "sched_yield"] {
+        assert!(!plain.contains(&name.to_string()), "{name} in {plain:?}");
+        assert!(runc.contains(&name.to_string()), "{name} not in {runc:?}");
+    }
+    // learn merge takes it too.
+    let merged = dir.join("merged.json");
+    let o = sysgate(&[
+        "learn",
+        "merge",
+        dir.join("plain.json").to_str().unwrap(),
+        "--runtime",
+        "crun",
+        "-o",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(allowed_names(&merged).contains(&"pivot_root".to_string()));
+}

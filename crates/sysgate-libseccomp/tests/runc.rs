@@ -22,6 +22,10 @@
 
 mod support;
 
+// The busybox bundle, shared with sysgate-cli's tests/agent_runc.rs.
+#[path = "../../sysgate-cli/tests/helpers/oci.rs"]
+mod oci;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,14 +43,6 @@ fn skip(what: &str) -> bool {
     }
     eprintln!("SKIPPED: this test needs {what}");
     true
-}
-
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(cmd))
-        .find(|p| p.exists())
 }
 
 /// Docker's default profile for amd64 as sysgate reads it.
@@ -74,26 +70,9 @@ fn docker_default_oci() -> Option<serde_json::Value> {
 fn bundle(runtime: &str, script: &str) -> Option<PathBuf> {
     let seccomp = docker_default_oci()?;
     let dir = support::scratch(&format!("bundle-{runtime}"));
-    let bin = dir.join("rootfs/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-    for applet in ["sh", "unshare", "sleep", "echo", "true"] {
-        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
-    }
-    let status = Command::new("runc")
-        .arg("spec")
-        .current_dir(&dir)
-        .status()
-        .expect("runc spec");
-    assert!(status.success());
-    let config_path = dir.join("config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    config["process"]["terminal"] = false.into();
-    config["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
-    config["linux"]["seccomp"] = seccomp;
-    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    Some(dir)
+    let bundle = oci::Bundle::new(&dir, script);
+    bundle.set_seccomp(seccomp);
+    Some(bundle.dir)
 }
 
 /// The filters of process `pid`, newest first, read with PTRACE_SECCOMP_GET_FILTER.
@@ -221,7 +200,7 @@ fn consumer(runtime: &str) {
     if unsafe { libc::geteuid() } != 0 && skip("root") {
         return;
     }
-    if which(runtime).is_none() && skip(runtime) {
+    if oci::which(runtime).is_none() && skip(runtime) {
         return;
     }
     if !Path::new("/bin/busybox").exists() && skip("busybox-static (/bin/busybox)") {

@@ -12,7 +12,8 @@
 //!   refused filter from a failed `exec` ([`InstallReport`]).
 //! - [`FilteredCommand`]: start a program under filters the way `posix_spawn` does, without
 //!   copying the parent (`clone(CLONE_VM | CLONE_VFORK)`): what `sysgate run` uses.
-//! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
+//! - [`Listener`]: receive and answer `USER_NOTIF` notifications; [`receive_handoff`]: take
+//!   a container's listener from an OCI runtime (`linux.seccomp.listenerPath`).
 //! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
 //!   a filter killed a process for.
 //!
@@ -26,6 +27,7 @@
 mod audit;
 mod command;
 mod compat;
+mod handoff;
 mod install;
 mod notify;
 mod probe;
@@ -36,6 +38,10 @@ pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
     adapt, adapt_in_place, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution,
+};
+pub use handoff::{
+    receive_handoff, send_handoff, ContainerProcessState, ContainerState, Handoff, HandoffError,
+    MAX_STATE_BYTES, SECCOMP_FD_NAME,
 };
 pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,

@@ -644,6 +644,87 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     Err(Errno(libc::EBADMSG))
 }
 
+/// Room for an `SCM_RIGHTS` message carrying up to 32 fds (`CMSG_SPACE(32 * 4)` is 144).
+#[repr(C, align(8))]
+struct CmsgBufMany([u8; 256]);
+
+/// Send `data` with `fd` attached as `SCM_RIGHTS` in one `sendmsg` (what an OCI runtime
+/// does for a seccomp agent). Blocks like `sendmsg`; returns the bytes of `data` sent.
+pub(crate) fn send_with_fd(
+    sock: BorrowedFd<'_>,
+    data: &[u8],
+    fd: BorrowedFd<'_>,
+) -> Result<usize, Errno> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let mut cbuf = CmsgBuf([0; 64]);
+    // SAFETY: `msghdr` is plain data: zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space_one_fd() as _;
+    // SAFETY: as in `send_fd`; the kernel only reads `data` through `iov` (the cast to a
+    // mutable pointer is what the C struct's type asks for), and both outlive the call.
+    let ret = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as _;
+        ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd.as_raw_fd());
+        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    check(ret as c_long).map(|n| n as usize)
+}
+
+/// Receive bytes into `buf` and every fd attached to them (`SCM_RIGHTS`, close-on-exec),
+/// blocking. Returns the byte count (0 at end of stream) and the fds; fds beyond
+/// 32 in one message are closed by the kernel (`MSG_CTRUNC`).
+pub(crate) fn recv_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> Result<(usize, Vec<OwnedFd>), Errno> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cbuf = CmsgBufMany([0; 256]);
+    // SAFETY: plain data, zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cbuf.0.len() as _;
+    let n = loop {
+        // SAFETY: `msg` describes live buffers of the stated sizes.
+        let ret = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        match check(ret as c_long) {
+            Err(Errno(libc::EINTR)) => continue,
+            r => break r? as usize,
+        }
+    };
+    let mut fds = Vec::new();
+    // SAFETY: the kernel filled `msg.msg_control` with well-formed cmsgs up to
+    // `msg_controllen`; CMSG_FIRSTHDR/CMSG_NXTHDR stay inside it; an SCM_RIGHTS message
+    // holds (cmsg_len - CMSG_LEN(0)) / sizeof(int) fds, each now ours to close.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let payload = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let data = libc::CMSG_DATA(cmsg).cast::<c_int>();
+                for i in 0..payload / std::mem::size_of::<c_int>() {
+                    fds.push(owned_fd(ptr::read_unaligned(data.add(i))));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((n, fds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

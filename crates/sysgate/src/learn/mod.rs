@@ -17,22 +17,31 @@
 //!   audit.log, dmesg or journalctl, decoded for each record's ABI.
 //! - [`synthesize`]: the policy that allows exactly what was observed; [`union`] merges
 //!   learned policies.
+//! - [`Session`]: a seccomp agent's decisions for one container (`sysgate agent`), and
+//!   [`agent_policy`], the profile that routes a container's calls to it;
+//!   [`container_profile`] and [`Runtime`]: learned profiles a container runtime can start.
 //! - [`summarize`]: counts, the most frequent calls and the [`DANGEROUS`] ones used.
 //!
 //! This module produces [`Policy`](crate::policy::Policy) values and reads nothing but
 //! its own inputs. Writing them is the profile writers' job ([`crate::profile`]).
 
+mod agent;
 mod audit;
 mod flags;
 mod observe;
+mod runtime;
 mod summary;
 mod synth;
 mod sys;
 mod trace;
 
+pub use agent::{
+    agent_policy, container_profile, AgentError, AgentMode, Refusal, Session, NEVER_NOTIFIED,
+};
 pub use audit::{parse_audit_line, read_audit_log, AuditLog, AuditRecord};
 pub use flags::{flag_args, FLAG_ARGS};
 pub use observe::{abi_of, CallCount, Observations};
+pub use runtime::{with_runtime, Runtime};
 pub use summary::{dangerous, summarize, DangerousUse, Summary, DANGEROUS};
 pub use synth::{
     normalize, synthesize, union, without_arg_conditions, Learned, SynthOptions, RUNTIME_SYSCALLS,

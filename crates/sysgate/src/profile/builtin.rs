@@ -709,8 +709,17 @@ const DOCKER_PERSONALITIES: &[u64] = &[0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff];
 /// CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET.
 const DOCKER_CLONE_NS_FLAGS: u64 = 0x7e02_0000;
 
-/// The sub-architectures Docker's `archMap` adds to a target architecture.
-fn docker_sub_arches(arch: Arch) -> &'static [Arch] {
+/// The sub-architectures Docker's `archMap` adds to a target architecture (x86_64: x86 and
+/// x32): the ABIs a container on that machine can call with.
+///
+/// ```
+/// use sysgate::profile::builtin::docker_sub_arches;
+/// use sysgate::Arch;
+///
+/// assert_eq!(docker_sub_arches(Arch::X86_64), [Arch::X86, Arch::X32]);
+/// assert!(docker_sub_arches(Arch::Riscv64).is_empty());
+/// ```
+pub fn docker_sub_arches(arch: Arch) -> &'static [Arch] {
     match arch {
         Arch::X86_64 => &[Arch::X86, Arch::X32],
         Arch::Aarch64 => &[Arch::Arm],

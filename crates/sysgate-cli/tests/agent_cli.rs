@@ -1,0 +1,423 @@
+//! `sysgate oci prepare` and `sysgate agent` without a container runtime: the bundle and
+//! profile `prepare` writes, and an agent fed by a stand-in runtime (a child under a
+//! filter that notifies `uname`, whose listener this test sends to the agent the way runc
+//! does, with [`sysgate::kernel::send_handoff`]). Needs no root; runc itself is exercised in
+//! tests/agent_runc.rs.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sysgate::bpf::{data, op, Insn};
+use sysgate::kernel::{
+    send_handoff, CommandExt, ContainerProcessState, ContainerState, InstallOptions,
+    PreparedFilters,
+};
+use sysgate::policy::Action;
+use sysgate::Arch;
+
+const SYSGATE: &str = env!("CARGO_BIN_EXE_sysgate");
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sysgate-agent-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sysgate(args: &[&str]) -> Output {
+    Command::new(SYSGATE).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The names of the rules with `action`.
+fn names_with(seccomp: &serde_json::Value, action: &str) -> Vec<String> {
+    seccomp["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == action)
+        .flat_map(|r| r["names"].as_array().unwrap().iter())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+const CONFIG: &str = r#"{
+  "ociVersion": "1.0.2",
+  "process": {"args": ["sh"], "cwd": "/"},
+  "root": {"path": "rootfs"},
+  "hostname": "kept",
+  "linux": {"namespaces": [{"type": "pid"}]}
+}"#;
+
+#[test]
+fn prepare_routes_calls_to_the_agent_and_keeps_the_original() {
+    let dir = scratch("prepare");
+    let bundle = dir.join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::write(bundle.join("config.json"), CONFIG).unwrap();
+    let o = sysgate(&[
+        "oci",
+        "prepare",
+        bundle.to_str().unwrap(),
+        "--agent",
+        "relative/agent.sock",
+        "--mode",
+        "learn",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("syscalls notified to"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("config.json.sysgate-orig")).unwrap(),
+        CONFIG
+    );
+    let config = read_json(&bundle.join("config.json"));
+    assert_eq!(config["hostname"], "kept");
+    assert_eq!(config["linux"]["namespaces"][0]["type"], "pid");
+    let seccomp = &config["linux"]["seccomp"];
+    // runc connects from its own working directory: the path is absolute.
+    let path = seccomp["listenerPath"].as_str().unwrap();
+    assert!(
+        path.starts_with('/') && path.ends_with("relative/agent.sock"),
+        "{path}"
+    );
+    assert_eq!(seccomp["listenerMetadata"], "mode=learn runtime=runc");
+    // What runc refuses: NOTIFY as the default action, NOTIFY on write.
+    assert_ne!(seccomp["defaultAction"], "SCMP_ACT_NOTIFY");
+    let notified = names_with(seccomp, "SCMP_ACT_NOTIFY");
+    let allowed = names_with(seccomp, "SCMP_ACT_ALLOW");
+    for name in ["write", "exit", "exit_group", "futex", "execve"] {
+        assert!(!notified.contains(&name.to_string()), "{name} is notified");
+        assert!(allowed.contains(&name.to_string()), "{name} is not allowed");
+    }
+    for name in ["uname", "listen", "mkdir", "openat2"] {
+        assert_eq!(
+            notified.contains(&name.to_string()),
+            name != "openat2", // in runc's base set
+            "{name}"
+        );
+    }
+
+    // Again, from the original: the same result.
+    let first = std::fs::read_to_string(bundle.join("config.json")).unwrap();
+    let o = sysgate(&[
+        "oci",
+        "prepare",
+        bundle.to_str().unwrap(),
+        "--agent",
+        "relative/agent.sock",
+        "--mode",
+        "learn",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("config.json")).unwrap(),
+        first
+    );
+}
+
+#[test]
+fn prepare_for_complain_notifies_only_what_the_profile_may_refuse() {
+    let dir = scratch("complain");
+    let profile = dir.join("p.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["read", "uname"], "action": "SCMP_ACT_ALLOW"},
+                         {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+                          "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}"#,
+    )
+    .unwrap();
+    let out = dir.join("podman.json");
+    let o = sysgate(&[
+        "oci",
+        "prepare",
+        "--agent",
+        "/run/a.sock",
+        "--mode",
+        "complain",
+        "--profile",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let seccomp = read_json(&out);
+    assert_eq!(seccomp["listenerPath"], "/run/a.sock");
+    assert_eq!(
+        seccomp["listenerMetadata"],
+        format!("mode=complain runtime=runc profile={}", profile.display())
+    );
+    // Podman's dialect names the errno.
+    assert_eq!(seccomp["defaultErrno"], "ENOSYS");
+    let notified = names_with(&seccomp, "SCMP_ACT_NOTIFY");
+    assert!(!notified.contains(&"uname".to_string()));
+    assert!(
+        notified.contains(&"socket".to_string()),
+        "argument-dependent"
+    );
+    assert!(notified.contains(&"mkdir".to_string()), "refused");
+}
+
+#[test]
+fn prepare_and_agent_refuse_what_they_cannot_do() {
+    let dir = scratch("refuse");
+    let cases: &[&[&str]] = &[
+        &["oci", "prepare", "--agent", "/a.sock", "--mode", "learn"],
+        &[
+            "oci", "prepare", "--agent", "/a.sock", "--mode", "complain", "-o", "-",
+        ],
+        &[
+            "agent",
+            "--socket",
+            "/nonexistent/a.sock",
+            "--mode",
+            "enforce",
+        ],
+    ];
+    for args in cases {
+        let o = sysgate(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    }
+    let file = dir.join("not-a-socket");
+    std::fs::write(&file, "x").unwrap();
+    let o = sysgate(&["agent", "--socket", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not a socket"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+/// A running agent, killed when dropped.
+struct Agent {
+    child: Child,
+    socket: PathBuf,
+    stderr: PathBuf,
+    stdout: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Path, extra: &[&str]) -> Agent {
+        let socket = dir.join("agent.sock");
+        let (stdout, stderr) = (dir.join("agent.out"), dir.join("agent.err"));
+        let child = Command::new(SYSGATE)
+            .arg("agent")
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra)
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let agent = Agent {
+            child,
+            socket,
+            stderr,
+            stdout,
+        };
+        agent.wait_for_log("listening on");
+        agent
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn wait_for_log(&self, what: &str) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while !self.log().contains(what) {
+            assert!(Instant::now() < end, "never {what:?}: {}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ld arch; jeq native, +1; ret KILL; ld nr; jeq uname, 0, 1; ret NOTIFY; ret ALLOW`.
+fn notify_uname() -> PreparedFilters {
+    let uname = Arch::native().syscall_number("uname").unwrap();
+    let program = vec![
+        Insn::load(data::ARCH),
+        Insn::jump(op::JEQ, Arch::native().audit_arch(), 1, 0),
+        Insn::ret(Action::KillProcess.to_ret()),
+        Insn::load(data::NR),
+        Insn::jump(op::JEQ, uname, 0, 1),
+        Insn::ret(Action::UserNotif.to_ret()),
+        Insn::ret(Action::Allow.to_ret()),
+    ];
+    PreparedFilters::new(&[program], &InstallOptions::new().new_listener(true)).unwrap()
+}
+
+/// Run `sh -c 'uname; echo status=$?'` under [`notify_uname`], handing its listener to the
+/// agent as container `id` with `metadata`, as runc does; return what it printed.
+fn contained(agent: &Agent, id: &str, metadata: &str) -> String {
+    let child = start_contained(agent, id, metadata, "uname; echo status=$?");
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Start `sh -c script` under [`notify_uname`] as container `id`.
+fn start_contained(agent: &Agent, id: &str, metadata: &str, script: &str) -> Child {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", script])
+        .env("LC_ALL", "C")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let handoff = cmd.seccomp_filters_with_listener(notify_uname()).unwrap();
+    let child = cmd.spawn().unwrap();
+    let listener = handoff.recv().unwrap();
+    let state = ContainerProcessState {
+        oci_version: "1.0.2".into(),
+        fds: vec!["seccompFd".into()],
+        pid: i64::from(child.id()),
+        metadata: metadata.into(),
+        state: ContainerState {
+            id: id.into(),
+            status: "running".into(),
+            ..ContainerState::default()
+        },
+    };
+    let conn = UnixStream::connect(&agent.socket).unwrap();
+    send_handoff(&conn, &state, &listener).unwrap();
+    drop((conn, listener));
+    child
+}
+
+#[test]
+fn one_agent_learns_enforces_and_refuses_per_container_metadata() {
+    let dir = scratch("fake-runtime");
+    let deny = dir.join("deny-uname.json");
+    std::fs::write(
+        &deny,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
+    )
+    .unwrap();
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap(), "-f", "oci"]);
+
+    // Learn (the agent's default mode): uname runs, and is in the profile written at exit.
+    let out = contained(&agent, "learner", "");
+    assert!(out.contains("status=0"), "{out}");
+    agent.wait_for_log("learner: ");
+    agent.wait_for_log("rules written to");
+    let learned = read_json(&dir.join("learner.json"));
+    let allowed = names_with(&learned, "SCMP_ACT_ALLOW");
+    assert!(allowed.contains(&"uname".to_string()), "{allowed:?}");
+    assert!(
+        allowed.contains(&"futex".to_string()),
+        "runc's base set: {allowed:?}"
+    );
+
+    // Enforce, chosen by the metadata: uname fails with the profile's errno (EACCES).
+    let meta = format!("mode=enforce profile={}", deny.display());
+    let out = contained(&agent, "enforced", &meta);
+    assert!(out.contains("status=1"), "{out}");
+    assert!(out.contains("ermission denied"), "EACCES: {out}");
+    let reports = std::fs::read_to_string(&agent.stdout).unwrap();
+    let line: serde_json::Value = serde_json::from_str(reports.lines().next().unwrap()).unwrap();
+    assert_eq!(line["container"], "enforced");
+    assert_eq!(line["syscall"], "uname");
+    assert_eq!(line["answer"], "errno 13");
+    assert_eq!(line["mode"], "enforce");
+
+    // Metadata the agent cannot honour: the listener is closed, the call fails (ENOSYS).
+    let out = contained(&agent, "confused", "mode=audit");
+    assert!(out.contains("status=1"), "{out}");
+    agent.wait_for_log("confused: refused: listenerMetadata: mode=audit");
+    assert!(!dir.join("confused.json").exists());
+}
+
+#[test]
+fn sighup_writes_the_profile_of_a_container_still_running() {
+    let dir = scratch("sighup");
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let mut child = start_contained(&agent, "long", "", "uname; sleep 2; uname");
+    agent.wait_for_log("long: learn mode");
+    let profile = dir.join("long.json");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!profile.exists(), "written before it was asked for");
+    // SAFETY: kill with our own child's pid and a valid signal.
+    unsafe { libc::kill(agent.child.id() as i32, libc::SIGHUP) };
+    agent.wait_for_log("long: ");
+    agent.wait_for_log("rules written to");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the container was still running"
+    );
+    assert!(names_with(&read_json(&profile), "SCMP_ACT_ALLOW").contains(&"uname".to_string()));
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn help_says_what_runc_refuses_and_what_a_dead_agent_means() {
+    let words = |args: &[&str]| {
+        let o = sysgate(args);
+        assert!(o.status.success(), "{args:?}");
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let agent = words(&["agent", "--help"]);
+    for needle in [
+        "fails with ENOSYS",
+        "containers do not hang",
+        "mode=complain profile=/etc/p.json runtime=runc",
+        "SIGHUP or SIGUSR1",
+    ] {
+        assert!(
+            agent.contains(needle),
+            "agent --help lacks {needle:?}: {agent}"
+        );
+    }
+    let prepare = words(&["oci", "prepare", "--help"]);
+    for needle in [
+        "runc refuses SCMP_ACT_NOTIFY as the default action and on write",
+        "write is never learned through the agent",
+        "config.json.sysgate-orig",
+    ] {
+        assert!(
+            prepare.contains(needle),
+            "oci prepare --help lacks {needle:?}: {prepare}"
+        );
+    }
+}
+
+#[test]
+fn learning_with_a_profile_adds_the_calls_it_allowed_without_notifying() {
+    let dir = scratch("learn-with-profile");
+    let known = dir.join("needed.json");
+    std::fs::write(
+        &known,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let meta = format!("mode=learn profile={}", known.display());
+    assert!(contained(&agent, "known", &meta).contains("status=0"));
+    agent.wait_for_log("rules written to");
+    let allowed = names_with(&read_json(&dir.join("known.json")), "SCMP_ACT_ALLOW");
+    assert!(allowed.contains(&"uname".to_string()), "seen: {allowed:?}");
+    assert!(
+        allowed.contains(&"mkdirat".to_string()),
+        "from the profile: {allowed:?}"
+    );
+}
