@@ -183,7 +183,9 @@ fn man_renders_a_page_for_every_subcommand_without_warnings() {
         .map(|s| format!("sysgate-{s}.1"))
         .collect();
     expected.insert("sysgate.1".into());
+    // Nested subcommands get a page each too.
     expected.insert("sysgate-learn-merge.1".into());
+    expected.insert("sysgate-oci-prepare.1".into());
     assert_eq!(pages, expected);
     for page in &pages {
         let (ok, text, warnings) = render(&dir.join(page));
