@@ -31,4 +31,5 @@ pub mod profile;
 pub mod verify;
 
 pub use arch::Arch;
+pub use kernel::Filter;
 pub use policy::Action;

@@ -1,6 +1,10 @@
 //! The kernel side: installing programs, probing what the running kernel supports, fitting
 //! a policy to it, running a program under filters, and supervising user notifications.
 //!
+//! - [`Filter`]: the common path in one chain: rules, then probe, fit, compile and install
+//!   (this thread) or spawn (a child), with a [`Status`] saying what was enforced.
+//!   [`Compiled`](crate::compile::Compiled) carries the policy's install options, so its
+//!   `install`, `prepare` and `command` apply them.
 //! - [`install`](install_insns): set `no_new_privs` and install one or several programs,
 //!   stacked in order, into the calling thread or (TSYNC) the whole process
 //!   ([`PreparedFilters`], [`InstallOptions`], [`InstallError`]).
@@ -26,6 +30,7 @@
 mod audit;
 mod command;
 mod compat;
+mod filter;
 mod install;
 mod notify;
 mod probe;
@@ -37,6 +42,7 @@ pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
     adapt, adapt_in_place, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution,
 };
+pub use filter::{Enforced, Filter, FilterError, Fitted, Spawned};
 pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
     MAX_INSNS_PER_PATH,
