@@ -25,7 +25,7 @@ use super::probe::Features;
 use super::spawn::{FilteredChild, FilteredCommand, SpawnError};
 use crate::arch::Arch;
 use crate::compile::{self, CompileError, Compiled};
-use crate::policy::{Action, ArgCond, Policy, PolicyError, Rule, Syscall};
+use crate::policy::{Action, ArgCond, CondError, Policy, PolicyError, Rule, Syscall};
 
 impl Compiled {
     /// The install options of the compiled policy: its `no_new_privs` attribute and its
@@ -76,6 +76,10 @@ pub enum FilterError {
     /// A rule or attribute is invalid (unknown syscall name, errno out of range, ...).
     #[error("invalid filter: {0}")]
     Policy(#[from] PolicyError),
+    /// An argument condition is invalid (from [`ArgCond::new`], so that `?` works in a
+    /// chain).
+    #[error("invalid filter: {0}")]
+    Cond(#[from] CondError),
     /// The running kernel cannot enforce the policy at the [`CompatLevel`] asked for.
     #[error("this kernel ({release}) cannot enforce the filter: {source}")]
     Compat {
