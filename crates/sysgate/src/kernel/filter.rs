@@ -111,21 +111,28 @@ pub enum FilterError {
 /// more (see [`adapt`](super::adapt)), and the returned [`Status`] says so. Ask for
 /// [`CompatLevel::HardRequirement`] to refuse instead.
 ///
-/// ```no_run
+/// ```
 /// use sysgate::kernel::Filter;
 /// use sysgate::policy::{ArgCond, CmpOp};
 /// use sysgate::Action;
 ///
 /// // In a thread made for it: filters cannot be removed once installed.
-/// std::thread::spawn(|| {
+/// let filtered = std::thread::spawn(|| {
 ///     let enforced = Filter::new(Action::Errno(libc::EPERM as u16))
 ///         .allow("read")
 ///         .allow_if("write", [ArgCond::new(0, CmpOp::Eq, 1)?])
 ///         .allow("exit")
+///         .allow("futex") // joining the thread
+///         .allow("munmap") // freeing its stack
+///         .allow("madvise")
 ///         .install()?;
 ///     assert!(enforced.status.is_exact());
+///     // getpid is not in the list: EPERM.
+///     assert_eq!(unsafe { libc::syscall(libc::SYS_getpid) }, -1);
 ///     Ok::<(), sysgate::kernel::FilterError>(())
 /// });
+/// filtered.join().expect("the thread ends")?;
+/// # Ok::<(), sysgate::kernel::FilterError>(())
 /// ```
 #[derive(Debug)]
 pub struct Filter {
