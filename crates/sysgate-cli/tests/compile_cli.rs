@@ -75,7 +75,11 @@ fn compiles_to_every_format() {
     let rust = stdout(&sysgate(&[
         "compile", &profile, "--arch", "x86_64", "-f", "rust",
     ]));
-    assert!(rust.contains("pub const FILTER"), "{rust}");
+    assert!(
+        rust.contains("pub static FILTERS: [sysgate::bpf::Program; 1]")
+            && rust.contains("pub const INSTALL_OPTIONS"),
+        "{rust}"
+    );
 
     // The raw program disassembles back with syscall names.
     let dis = stdout(&sysgate(&[
