@@ -1,37 +1,10 @@
 //! `sysgate compile`, `check` and `disasm` from the outside: outputs, stacked programs, and
 //! every kind of bad input failing with its location, status 2 and no filter written.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
+mod support;
+use support::{scratch, stderr, stdout, sysgate, write};
 
 const SMALL: &str = r#"{
   "defaultAction": "SCMP_ACT_ERRNO",
@@ -189,7 +162,7 @@ fn stacked_programs_need_a_directory() {
     let profile = write(
         &dir,
         "big.json",
-        &format!(
+        format!(
             r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{}]}}"#,
             syscalls.join(",")
         ),
