@@ -27,22 +27,24 @@ fn run_example(name: &str) -> Output {
         .unwrap_or_else(|e| panic!("run {}: {e}", exe.display()))
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Run example `name`, check that it succeeded, and return what it printed.
+fn example_stdout(name: &str) -> String {
+    let out = run_example(name);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{name}: {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    stdout
 }
 
 /// The canonical program: the child is killed by SIGSYS at its first call outside the list,
 /// and the parent says so.
 #[test]
 fn quick_start_child_is_killed_by_sigsys_and_the_parent_reports_it() {
-    let out = run_example("quick_start");
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{:?}\n{stdout}\n{}",
-        out.status,
-        text(&out.stderr)
-    );
+    let stdout = example_stdout("quick_start");
     assert!(
         stdout.starts_with(&format!(
             "parent: echo ended with signal: {} (SIGSYS)",
@@ -58,14 +60,7 @@ fn quick_start_child_is_killed_by_sigsys_and_the_parent_reports_it() {
 /// parent reports SIGSYS (and the audit record when it can read one).
 #[test]
 fn parent_child_reports_the_kill() {
-    let out = run_example("parent_child");
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{:?}\n{stdout}\n{}",
-        out.status,
-        text(&out.stderr)
-    );
+    let stdout = example_stdout("parent_child");
     assert!(stdout.contains("\nhello\n"), "{stdout}");
     assert!(
         stdout.contains(&format!("was killed by signal {} (SIGSYS)", libc::SIGSYS)),

@@ -10,7 +10,7 @@ use sysgate::kernel::{CommandExt, FilterError};
 use sysgate::policy::{ArgCond, CmpOp, Policy, PolicyError};
 use sysgate::{Action, Filter};
 
-const HELPER_ENV: &str = "SYSGATE_FACADE_HELPER";
+mod support;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -97,35 +97,16 @@ fn compiled_installs_with_the_policys_attributes() {
 /// `Filter::tsync(true).install()` filters the other threads of the process too.
 #[test]
 fn install_with_tsync_filters_every_thread() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "helper_entry", "--nocapture", "--test-threads=1"])
-        .env(HELPER_ENV, "tsync")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}\n{}\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    support::reexec::run_helper("facade_tsync");
 }
 
 /// Runs a scenario when this binary was re-executed by a test above; a no-op otherwise.
 #[test]
 fn helper_entry() {
-    let Ok(scenario) = std::env::var(HELPER_ENV) else {
-        return;
-    };
-    let verdict = match scenario.as_str() {
-        "tsync" => scenario_tsync(),
+    support::reexec::serve(|scenario| match scenario {
+        "facade_tsync" => scenario_tsync(),
         other => Err(format!("unknown scenario {other}")),
-    };
-    if let Err(msg) = verdict {
-        eprintln!("scenario {scenario}: {msg}");
-        std::process::exit(1);
-    }
-    std::process::exit(0);
+    });
 }
 
 fn uname_errno() -> i32 {

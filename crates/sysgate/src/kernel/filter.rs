@@ -25,7 +25,7 @@ use super::probe::Features;
 use super::spawn::{FilteredChild, FilteredCommand, SpawnError};
 use crate::arch::Arch;
 use crate::compile::{self, CompileError, Compiled};
-use crate::policy::{Action, ArgCond, CondError, Policy, PolicyError, Rule, Syscall};
+use crate::policy::{Action, ArgCond, Attributes, CondError, Policy, PolicyError, Rule, Syscall};
 
 impl Compiled {
     /// The install options of the compiled policy: its `no_new_privs` attribute and its
@@ -196,6 +196,13 @@ impl Filter {
         self
     }
 
+    fn attrs(self, change: impl FnOnce(&mut Attributes)) -> Filter {
+        self.with(|p| {
+            change(&mut p.attrs);
+            Ok(())
+        })
+    }
+
     /// Add a rule: `action` for `syscall` (a name or a number), whatever its arguments.
     pub fn rule(self, action: Action, syscall: impl Into<Syscall>) -> Filter {
         let rule = Rule::new(action, syscall);
@@ -236,43 +243,28 @@ impl Filter {
     /// Set `no_new_privs` before installing (the default). Without it the kernel accepts
     /// the filter only from a thread with CAP_SYS_ADMIN.
     pub fn no_new_privs(self, on: bool) -> Filter {
-        self.with(|p| {
-            p.attrs.no_new_privs = on;
-            Ok(())
-        })
+        self.attrs(|a| a.no_new_privs = on)
     }
 
     /// TSYNC: [`Filter::install`] installs into every thread of the process.
     pub fn tsync(self, on: bool) -> Filter {
-        self.with(|p| {
-            p.attrs.flags.tsync = on;
-            Ok(())
-        })
+        self.attrs(|a| a.flags.tsync = on)
     }
 
     /// LOG: the kernel logs every action except ALLOW.
     pub fn log(self, on: bool) -> Filter {
-        self.with(|p| {
-            p.attrs.flags.log = on;
-            Ok(())
-        })
+        self.attrs(|a| a.flags.log = on)
     }
 
     /// SPEC_ALLOW: leave the speculative-store-bypass mitigation as it is.
     pub fn spec_allow(self, on: bool) -> Filter {
-        self.with(|p| {
-            p.attrs.flags.spec_allow = on;
-            Ok(())
-        })
+        self.attrs(|a| a.flags.spec_allow = on)
     }
 
     /// NEW_LISTENER: [`Filter::install`] returns a user-notification listener
     /// ([`Installed::into_listener`]).
     pub fn new_listener(self, on: bool) -> Filter {
-        self.with(|p| {
-            p.attrs.flags.new_listener = on;
-            Ok(())
-        })
+        self.attrs(|a| a.flags.new_listener = on)
     }
 
     /// How strictly the filter must be enforced on the running kernel (default:
