@@ -268,16 +268,7 @@ pub(crate) fn prctl_set_seccomp_filter(insns: &[Insn]) -> Result<(), Errno> {
         filter: insns.as_ptr(),
     };
     // SAFETY: as for `seccomp_set_mode_filter`: `prog` and its instructions are live.
-    let ret = unsafe {
-        libc::prctl(
-            libc::PR_SET_SECCOMP,
-            MODE_FILTER,
-            &prog as *const SockFprog,
-            0 as c_ulong,
-            0 as c_ulong,
-        )
-    };
-    check(ret.into()).map(|_| ())
+    unsafe { prctl_set_seccomp(&prog) }
 }
 
 /// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL)`: EFAULT means filter mode exists,
@@ -285,11 +276,20 @@ pub(crate) fn prctl_set_seccomp_filter(insns: &[Insn]) -> Result<(), Errno> {
 pub(crate) fn prctl_probe_filter_mode() -> Result<(), Errno> {
     // SAFETY: NULL is rejected by the kernel's copy_from_user (EFAULT); nothing is read or
     // written in user space.
+    unsafe { prctl_set_seccomp(ptr::null()) }
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)`.
+///
+/// # Safety
+/// `prog` is null or points to a live `SockFprog` whose instructions are live.
+unsafe fn prctl_set_seccomp(prog: *const SockFprog) -> Result<(), Errno> {
+    // SAFETY: the caller's contract covers `prog`; the other arguments are integers.
     let ret = unsafe {
         libc::prctl(
             libc::PR_SET_SECCOMP,
             MODE_FILTER,
-            ptr::null::<c_void>(),
+            prog,
             0 as c_ulong,
             0 as c_ulong,
         )
