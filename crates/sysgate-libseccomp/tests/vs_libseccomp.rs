@@ -143,27 +143,6 @@ impl Api {
     }
 }
 
-/// xorshift64*: deterministic, seeded per case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
-
 const ALLOW: u32 = 0x7fff_0000;
 const ACTIONS: &[u32] = &[
     ALLOW,
@@ -261,6 +240,11 @@ struct Tally {
     tree_refused: usize,
 }
 
+/// One of `items`, chosen by `rng`.
+fn pick<T: Copy>(rng: &mut fastrand::Rng, items: &[T]) -> T {
+    items[rng.usize(..items.len())]
+}
+
 #[test]
 fn random_call_sequences_agree_with_libseccomp() {
     if Arch::native() != Arch::X86_64 {
@@ -288,15 +272,17 @@ fn random_call_sequences_agree_with_libseccomp() {
     ];
     let mut tally = Tally::default();
     for case in 0..cases() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x1234_5678_9abc));
+        let mut rng = fastrand::Rng::with_seed(
+            0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x1234_5678_9abc),
+        );
         let what = |step: &str| format!("case {case}: {step}");
-        let default = rng.pick(&[0, 0x0005_0026, ALLOW, 0x8000_0000]);
+        let default = pick(&mut rng, &[0, 0x0005_0026, ALLOW, 0x8000_0000]);
         // SAFETY: init with a plain value.
         let (a, b) = unsafe { ((theirs.init)(default), (ours.init)(default)) };
         assert!(!a.is_null() && !b.is_null(), "{}", what("init"));
         let mut arches = vec![Arch::X86_64];
         for extra in [Arch::X86, Arch::X32] {
-            if rng.chance(4) {
+            if rng.usize(..4) == 0 {
                 let token = extra.libseccomp_token();
                 // SAFETY: live contexts.
                 let (ra, rb) = unsafe { ((theirs.arch_add)(a, token), (ours.arch_add)(b, token)) };
@@ -305,7 +291,7 @@ fn random_call_sequences_agree_with_libseccomp() {
             }
         }
         let mut bad_arch = 0; // SCMP_ACT_KILL, libseccomp's default
-        if rng.chance(5) {
+        if rng.usize(..5) == 0 {
             // SAFETY: live contexts; ACT_BADARCH = ERRNO(5).
             let (ra, rb) = unsafe {
                 (
@@ -318,32 +304,32 @@ fn random_call_sequences_agree_with_libseccomp() {
         }
         let mut rules: Vec<CRule> = Vec::new();
         let mut diverged = false;
-        for step in 0..1 + rng.below(8) {
+        for step in 0..1 + rng.usize(..8) {
             let mut r = CRule {
-                action: rng.pick(ACTIONS),
-                syscall: rng.pick(&syscalls),
+                action: pick(&mut rng, ACTIONS),
+                syscall: pick(&mut rng, &syscalls),
                 args: Vec::new(),
             };
-            for _ in 0..rng.pick(&[0, 0, 1, 1, 2, 3]) {
+            for _ in 0..pick(&mut rng, &[0, 0, 1, 1, 2, 3]) {
                 r.args.push(ArgCmp {
-                    arg: if rng.chance(30) {
+                    arg: if rng.usize(..30) == 0 {
                         6
                     } else {
-                        rng.below(3) as c_uint
+                        rng.usize(..3) as c_uint
                     },
-                    op: if rng.chance(40) {
+                    op: if rng.usize(..40) == 0 {
                         8
                     } else {
-                        1 + rng.below(7) as c_uint
+                        1 + rng.usize(..7) as c_uint
                     },
-                    datum_a: rng.pick(VALUES),
-                    datum_b: rng.pick(VALUES),
+                    datum_a: pick(&mut rng, VALUES),
+                    datum_b: pick(&mut rng, VALUES),
                 });
             }
             // Sometimes continue an earlier rule's chain by one more equality, the shape
             // whose decision depends on libseccomp's tree (a shorter chain decides).
-            if rng.chance(4) {
-                if let Some(earlier) = rules.get(rng.below(rules.len().max(1))) {
+            if rng.usize(..4) == 0 {
+                if let Some(earlier) = rules.get(rng.usize(..rules.len().max(1))) {
                     if !earlier.args.is_empty() && earlier.args.len() < 3 {
                         let used: Vec<c_uint> = earlier.args.iter().map(|c| c.arg).collect();
                         if let Some(free) = (0..3).find(|a| !used.contains(a)) {
@@ -352,15 +338,15 @@ fn random_call_sequences_agree_with_libseccomp() {
                             r.args.push(ArgCmp {
                                 arg: free,
                                 op: 4,
-                                datum_a: rng.pick(VALUES),
+                                datum_a: pick(&mut rng, VALUES),
                                 datum_b: 0,
                             });
                         }
                     }
                 }
             }
-            let exact = rng.chance(5);
-            let variadic = rng.chance(2) && std::env::var_os("NOVAR").is_none();
+            let exact = rng.usize(..5) == 0;
+            let variadic = rng.usize(..2) == 0 && std::env::var_os("NOVAR").is_none();
             let ra = theirs.add(a, exact, variadic, &r);
             let rb = ours.add(b, exact, variadic, &r);
             let range = |r: &CRule| r.args.iter().any(|c| matches!(c.op, 2 | 3 | 5 | 6));
