@@ -4,18 +4,7 @@
 use std::path::Path;
 
 mod support;
-use support::{scratch, stderr, stdout, sysgate, write};
-
-const SMALL: &str = r#"{
-  "defaultAction": "SCMP_ACT_ERRNO",
-  "architectures": ["SCMP_ARCH_X86_64"],
-  "syscalls": [
-    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
-     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
-  ]
-}"#;
+use support::{scratch, stderr, stdout, sysgate, write, SMALL};
 
 #[test]
 fn compiles_to_every_format() {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod support;
-use support::{scratch, stderr, stdout, sysgate_command, write};
+use support::{scratch, stderr, stdout, sysgate_command, write, SMALL};
 
 /// `sysgate ARGS` in the C locale: the messages checked here are the untranslated ones.
 fn sysgate(args: &[&str]) -> std::process::Output {
@@ -17,19 +17,6 @@ fn sysgate(args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
-
-const SMALL: &str = r#"{
-  "defaultAction": "SCMP_ACT_ERRNO",
-  "architectures": ["SCMP_ARCH_X86_64"],
-  "syscalls": [
-    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-    {"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"},
-    {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
-    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
-     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
-  ]
-}"#;
 
 #[test]
 fn check_prints_arguments_in_hex() {

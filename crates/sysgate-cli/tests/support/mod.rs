@@ -6,6 +6,21 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A small Docker profile for x86_64 with one rule of each kind: ALLOW, ERRNO(38), NOTIFY,
+/// LOG, and an ALLOW with an argument condition.
+pub const SMALL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    {"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"},
+    {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
+  ]
+}"#;
+
 /// `sysgate ARGS`, run to its end, in the test's environment (a program it starts sees the
 /// same locale as one the test starts itself).
 pub fn sysgate(args: &[&str]) -> Output {

@@ -110,7 +110,8 @@ pub(crate) const NOTIF_RESP_SIZE: usize = 8 + 8 + 4 + 4;
 /// ioctl number encoding (include/uapi/asm-generic/ioctl.h; powerpc, mips and sparc use
 /// 13 size bits and different direction bits).
 mod ioc {
-    #[cfg(any(
+    /// powerpc, mips and sparc: 13 size bits, and their own direction bits.
+    const OWN_LAYOUT: bool = cfg!(any(
         target_arch = "powerpc",
         target_arch = "powerpc64",
         target_arch = "mips",
@@ -119,33 +120,17 @@ mod ioc {
         target_arch = "mips64r6",
         target_arch = "sparc",
         target_arch = "sparc64"
-    ))]
-    mod dirs {
-        pub const WRITE: u32 = 4;
-        pub const READ: u32 = 2;
-        pub const SIZEBITS: u32 = 13;
-    }
-    #[cfg(not(any(
-        target_arch = "powerpc",
-        target_arch = "powerpc64",
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "mips32r6",
-        target_arch = "mips64r6",
-        target_arch = "sparc",
-        target_arch = "sparc64"
-    )))]
-    mod dirs {
-        pub const WRITE: u32 = 1;
-        pub const READ: u32 = 2;
-        pub const SIZEBITS: u32 = 14;
-    }
-    pub use dirs::{READ, WRITE};
+    ));
+    /// `_IOC_WRITE`.
+    pub const WRITE: u32 = if OWN_LAYOUT { 4 } else { 1 };
+    /// `_IOC_READ`.
+    pub const READ: u32 = 2;
+    const SIZEBITS: u32 = if OWN_LAYOUT { 13 } else { 14 };
 
     const NRSHIFT: u32 = 0;
     const TYPESHIFT: u32 = 8;
     const SIZESHIFT: u32 = 16;
-    const DIRSHIFT: u32 = SIZESHIFT + dirs::SIZEBITS;
+    const DIRSHIFT: u32 = SIZESHIFT + SIZEBITS;
 
     /// `_IOC(dir, type, nr, size)`.
     pub const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u32 {
