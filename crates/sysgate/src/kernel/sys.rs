@@ -552,6 +552,18 @@ fn cmsg_space_one_fd() -> usize {
     unsafe { libc::CMSG_SPACE(std::mem::size_of::<c_int>() as c_uint) as usize }
 }
 
+/// A `msghdr` for the one data byte `iov` describes and the control buffer `cbuf`, of which
+/// `controllen` bytes are used. Its pointers are valid while `iov`, its byte and `cbuf` live.
+fn one_byte_msg(iov: &mut libc::iovec, cbuf: &mut CmsgBuf, controllen: usize) -> libc::msghdr {
+    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = controllen as _;
+    msg
+}
+
 /// Send `fd` over the socket `sock` as `SCM_RIGHTS`. No allocation: safe between fork and
 /// exec.
 pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
@@ -561,12 +573,7 @@ pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
         iov_len: 1,
     };
     let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg_space_one_fd() as _;
+    let msg = one_byte_msg(&mut iov, &mut cbuf, cmsg_space_one_fd());
     // SAFETY: `msg` describes `cbuf`, which has room for one cmsghdr plus one int
     // (CMSG_SPACE(4) <= 64) and is aligned for cmsghdr; CMSG_FIRSTHDR is non-null because
     // msg_controllen >= sizeof(cmsghdr). `iov`, `byte` and `cbuf` outlive the sendmsg call.
@@ -590,12 +597,7 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
         iov_len: 1,
     };
     let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: plain data, zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cbuf.0.len() as _;
+    let mut msg = one_byte_msg(&mut iov, &mut cbuf, 64);
     // SAFETY: `msg` describes live buffers of the stated sizes.
     let ret = unsafe {
         libc::recvmsg(
