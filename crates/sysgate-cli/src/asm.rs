@@ -88,7 +88,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             program.to_bytes()
         }
         Format::C => program.to_c_array("filter").into_bytes(),
-        Format::Rust => program.to_rust_const("FILTER").into_bytes(),
+        Format::Rust => program.to_rust_static("FILTER").into_bytes(),
         Format::Text => program.disassemble_with(arch).into_bytes(),
     };
     out.write(&bytes)?;

@@ -19,7 +19,8 @@ pub enum Format {
     Raw,
     /// A C array of struct sock_filter plus its sock_fprog.
     C,
-    /// A self-contained Rust `const` array.
+    /// Rust for a build: `static FILTERS` (sysgate::bpf::Program::from_static) and the
+    /// policy's `INSTALL_OPTIONS`, to include! (see docs/library.md).
     Rust,
     /// Readable disassembly with syscall names.
     Text,
@@ -126,9 +127,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 match format {
                     Format::Raw => bytes.extend(p.to_bytes()),
                     Format::C => bytes.extend(p.to_c_array(&name).into_bytes()),
-                    Format::Rust => {
-                        bytes.extend(p.to_rust_const(&name.to_uppercase()).into_bytes())
-                    }
+                    // One file for the whole stack, with the install options.
+                    Format::Rust if i == 0 => bytes.extend(compiled.to_rust().into_bytes()),
+                    Format::Rust => {}
                     Format::Text => {
                         if programs.len() > 1 {
                             bytes.extend(

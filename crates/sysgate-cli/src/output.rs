@@ -89,22 +89,13 @@ impl Destination {
         let Destination::File(path) = self else {
             return Ok(());
         };
-        let fail = |source: io::Error| IoFailure {
-            what: format!("cannot write {}", path.display()),
-            source,
-        };
-        let target = resolve_symlinks(path).map_err(fail)?;
-        match fs::metadata(&target) {
-            Ok(meta) if meta.is_dir() => Err(fail(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "it is a directory",
-            ))),
-            Ok(meta) if !meta.is_file() => Ok(()),
-            _ => {
+        match inspect(path)? {
+            Found::Special(_) => Ok(()),
+            Found::File(target, _) | Found::New(target) => {
                 tempfile::Builder::new()
                     .prefix(".sysgate-check.")
                     .tempfile_in(parent_dir(&target))
-                    .map_err(|e| fail(bare(e)))?;
+                    .map_err(|e| cannot_write(path, bare(e)))?;
                 Ok(())
             }
         }
@@ -136,30 +127,51 @@ const MAX_SYMLINKS: usize = 40;
 /// Write `bytes` to `path` as the module documentation says: atomically for a regular file
 /// or a new path, in place for a device, FIFO or socket, through a symlink to its target.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IoFailure> {
-    let fail = |source: io::Error| IoFailure {
-        what: format!("cannot write {}", path.display()),
-        source,
-    };
-    let target = resolve_symlinks(path).map_err(fail)?;
+    match inspect(path)? {
+        Found::File(target, permissions) => replace_atomically(&target, bytes, Some(permissions)),
+        Found::New(target) => replace_atomically(&target, bytes, None),
+        Found::Special(target) => write_in_place(&target, bytes),
+    }
+    .map_err(|e| cannot_write(path, e))
+}
+
+/// What an output path ends at, its symlinks followed: the one place that decides how a
+/// path is written ([`write_file`]) and whether it can be ([`Destination::preflight`]).
+enum Found {
+    /// A regular file, replaced atomically keeping its permissions.
+    File(PathBuf, fs::Permissions),
+    /// Nothing yet: a new file, created atomically.
+    New(PathBuf),
+    /// A device, FIFO or socket: written in place, never replaced.
+    Special(PathBuf),
+}
+
+/// Follow `path`'s symlinks and say what is there; a directory is refused.
+fn inspect(path: &Path) -> Result<Found, IoFailure> {
+    let target = resolve_symlinks(path).map_err(|e| cannot_write(path, e))?;
     match fs::metadata(&target) {
-        Ok(meta) if meta.is_dir() => Err(fail(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "it is a directory",
-        ))),
-        Ok(meta) if meta.is_file() => {
-            replace_atomically(&target, bytes, Some(meta.permissions())).map_err(fail)
-        }
+        Ok(meta) if meta.is_dir() => Err(cannot_write(
+            path,
+            io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"),
+        )),
+        Ok(meta) if meta.is_file() => Ok(Found::File(target, meta.permissions())),
         Ok(meta) => {
             let t = meta.file_type();
             debug_assert!(
                 t.is_char_device() || t.is_block_device() || t.is_fifo() || t.is_socket()
             );
-            write_in_place(&target, bytes).map_err(fail)
+            Ok(Found::Special(target))
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            replace_atomically(&target, bytes, None).map_err(fail)
-        }
-        Err(e) => Err(fail(e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Found::New(target)),
+        Err(e) => Err(cannot_write(path, e)),
+    }
+}
+
+/// The failure to write `path` (named as the user gave it).
+fn cannot_write(path: &Path, source: io::Error) -> IoFailure {
+    IoFailure {
+        what: format!("cannot write {}", path.display()),
+        source,
     }
 }
 
@@ -273,23 +285,6 @@ pub fn read_stdin() -> anyhow::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("sysgate-output-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-
     #[test]
     fn dash_is_standard_output() {
         assert_eq!(Destination::from_arg(None), Destination::Stdout);
@@ -305,7 +300,8 @@ mod tests {
 
     #[test]
     fn a_regular_file_is_replaced_keeping_its_mode_and_no_temporary_file_stays() {
-        let dir = scratch("regular");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let p = dir.join("out.json");
         fs::write(&p, "old").unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
@@ -315,13 +311,14 @@ mod tests {
             fs::metadata(&p).unwrap().permissions().mode() & 0o7777,
             0o640
         );
-        assert_eq!(entries(&dir), ["out.json"]);
-        let _ = fs::remove_dir_all(&dir);
+        // Only the file itself: no temporary file stays beside it.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
     }
 
     #[test]
     fn a_chain_of_relative_symlinks_is_followed_to_its_target() {
-        let dir = scratch("chain");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         fs::create_dir(dir.join("real")).unwrap();
         fs::write(dir.join("real/t"), "old").unwrap();
         std::os::unix::fs::symlink("real/t", dir.join("l1")).unwrap();
@@ -336,13 +333,13 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
-        assert_eq!(entries(&dir.join("real")), ["t"]);
-        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(fs::read_dir(dir.join("real")).unwrap().count(), 1);
     }
 
     #[test]
     fn a_symlink_loop_and_a_directory_fail_naming_the_path() {
-        let dir = scratch("loop");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         std::os::unix::fs::symlink("b", dir.join("a")).unwrap();
         std::os::unix::fs::symlink("a", dir.join("b")).unwrap();
         let e = write_file(&dir.join("a"), b"x").unwrap_err();
@@ -350,6 +347,5 @@ mod tests {
         assert_eq!(e.source.raw_os_error(), Some(libc::ELOOP));
         let e = write_file(&dir, b"x").unwrap_err();
         assert_eq!(e.source.kind(), io::ErrorKind::IsADirectory, "{e}");
-        let _ = fs::remove_dir_all(&dir);
     }
 }

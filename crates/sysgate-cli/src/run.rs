@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use sysgate::arch;
-use sysgate::bpf::{data, op, Insn};
+use sysgate::bpf::{data, op, Insn, Program};
 use sysgate::kernel::{
-    adapt_in_place, AuditReader, CompatLevel, Features, FilteredCommand, InstallError,
-    InstallOptions, PreparedFilters, SpawnError,
+    AuditReader, CompatLevel, Filter, FilterError, FilteredCommand, Fitted, InstallError,
+    SpawnError,
 };
 use sysgate::policy::{parse_errno, Action, Errno, Policy, Rule, Syscall, MAX_ERRNO};
 use sysgate::profile;
@@ -176,18 +176,32 @@ pub fn run(args: Args) -> Result<Finished> {
     let warn = |msg: &str| args.verbosity.warn(msg);
     let verbose = |msg: &str| args.verbosity.detail(msg);
 
-    let (mut policy, sources) = build_policy(&args, &warn)?;
+    let (policy, sources) = build_policy(&args, &warn)?;
     let level = match args.compat {
         Compat::BestEffort => CompatLevel::BestEffort,
         Compat::Hard => CompatLevel::HardRequirement,
     };
-    let features = Features::probe();
-    let status = adapt_in_place(&mut policy, &features, level).map_err(|e| {
-        anyhow!(
-            "this kernel ({}) cannot enforce the policy: {e}",
-            features.release
-        )
-    })?;
+    // Probe the kernel, fit the policy to it and compile (laid out for the action cache
+    // when this kernel has one; the filter decides the same). The diagnostics are shown
+    // only with -v: skip that work at start-up otherwise.
+    let fitted = Filter::from_policy(policy)
+        .compat(level)
+        .diagnostics(args.verbosity.verbose)
+        .fit()
+        .map_err(|e| match e {
+            FilterError::Compat { release, source } => {
+                anyhow!("this kernel ({release}) cannot enforce the policy: {source}")
+            }
+            FilterError::Compile(e) => anyhow!("cannot compile the policy: {e}"),
+            other => anyhow!("{other}"),
+        })?;
+    let Fitted {
+        policy,
+        status,
+        features,
+        mut compiled,
+        ..
+    } = fitted;
     if !status.is_exact() {
         for line in status.to_string().lines() {
             warn(&format!(
@@ -197,15 +211,6 @@ pub fn run(args: Args) -> Result<Finished> {
             ));
         }
     }
-    // The diagnostics are shown only with -v: skip that work at start-up otherwise.
-    // Laid out for the action cache when this kernel has one (the filter decides the same).
-    let options = sysgate::compile::Options {
-        diagnostics: args.verbosity.verbose,
-        action_cache: features.action_cache,
-        ..Default::default()
-    };
-    let compiled = sysgate::compile::compile_with(&policy, &options)
-        .map_err(|e| anyhow!("cannot compile the policy: {e}"))?;
     if args.verbosity.verbose {
         for d in &compiled.diagnostics {
             verbose(&format!("note: {}", d.describe(&policy)));
@@ -217,26 +222,25 @@ pub fn run(args: Args) -> Result<Finished> {
         compiled.total_insns(),
         explain::arch_list(policy.arches())
     ));
-    let mut programs: Vec<Vec<Insn>> = compiled
+    if let Some(first) = compiled
         .programs
-        .iter()
-        .map(|p| p.insns().to_vec())
-        .collect();
-    if let Some(first) = programs
         .first_mut()
         .filter(|_| std::env::var_os(CORRUPT_FILTER_ENV).is_some_and(|v| v == "1"))
     {
         // ld [nr]; jeq #0, +5 (past the end); ret ALLOW: the kernel's checker refuses it.
-        *first = vec![
+        let corrupt = vec![
             Insn::load(data::NR),
             Insn::jump(op::JEQ, 0, 5, 0),
             Insn::ret(Action::Allow.to_ret()),
         ];
+        *first = Program::new(corrupt, first.endian());
     }
     // sysgate exits when the program does: freeing the policy's hundreds of allocations then
     // would only hold up the exit status (it is still read to explain a kill).
     let policy = std::mem::ManuallyDrop::new(policy);
-    let prepared = PreparedFilters::new(&programs, &InstallOptions::from(&policy.attrs))
+    // The programs with the policy's install options (no_new_privs, LOG, ...).
+    let prepared = compiled
+        .prepare()
         .map_err(|e| anyhow!("cannot install the filter: {e}"))?;
 
     let watch = start_explaining(args.explain, args.log, &verbose)?;

@@ -1,48 +1,10 @@
 //! `sysgate compile`, `check` and `disasm` from the outside: outputs, stacked programs, and
 //! every kind of bad input failing with its location, status 2 and no filter written.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
-
-const SMALL: &str = r#"{
-  "defaultAction": "SCMP_ACT_ERRNO",
-  "architectures": ["SCMP_ARCH_X86_64"],
-  "syscalls": [
-    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
-     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
-  ]
-}"#;
+mod support;
+use support::{scratch, stderr, stdout, sysgate, write, SMALL};
 
 #[test]
 fn compiles_to_every_format() {
@@ -75,7 +37,11 @@ fn compiles_to_every_format() {
     let rust = stdout(&sysgate(&[
         "compile", &profile, "--arch", "x86_64", "-f", "rust",
     ]));
-    assert!(rust.contains("pub const FILTER"), "{rust}");
+    assert!(
+        rust.contains("pub static FILTERS: [sysgate::bpf::Program; 1]")
+            && rust.contains("pub const INSTALL_OPTIONS"),
+        "{rust}"
+    );
 
     // The raw program disassembles back with syscall names.
     let dis = stdout(&sysgate(&[
@@ -185,7 +151,7 @@ fn stacked_programs_need_a_directory() {
     let profile = write(
         &dir,
         "big.json",
-        &format!(
+        format!(
             r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{}]}}"#,
             syscalls.join(",")
         ),

@@ -1,20 +1,13 @@
 //! `sysgate convert` and `sysgate diff` from the command line: outputs, losses on stderr, exit
 //! statuses, and parse errors with file:line:column and exit status 2.
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod support;
+use support::{scratch as tmp, sysgate_in};
 
 fn sysgate(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    sysgate_in(dir, args)
 }
 
 #[test]

@@ -3,14 +3,10 @@
 //! reference evaluator and the emulated program) and `compile` + `disasm` (the program
 //! itself). ENOSYS is 89 on mips and 251 on parisc (their uapi asm/errno.h); 38 elsewhere.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod support;
+use support::sysgate;
 
 fn stdout(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -3,8 +3,10 @@
 //! numbers are reported as written, with their position.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod support;
+use support::{scratch, stderr, write};
 
 /// `sysgate ARGS` with its address space limited to 2,000,000 KiB (`ulimit -v 2000000`).
 fn sysgate_limited(args: &[&str]) -> Output {
@@ -15,24 +17,6 @@ fn sysgate_limited(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-large-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.display().to_string()
 }
 
 /// The command ran to its end: an exit status, not a signal (an abort, or the OOM killer).

@@ -17,28 +17,12 @@ use sysgate::bpf::Insn;
 use sysgate::kernel::{CommandExt, InstallOptions, PreparedFilters};
 use sysgate::profile::{self, Target};
 
+mod support;
+use support::{scratch, sysgate, text};
+
 /// Signal numbers on x86 and most other arches (not mips, sparc, alpha, parisc).
 const SIGSYS: i32 = 31;
 const SIGTERM: i32 = 15;
-
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-learn-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The helper program, built once per test run.
 fn helper() -> &'static str {

@@ -7,8 +7,10 @@
 //! Filters are installed only in the children `sysgate run` starts. The python3 case says
 //! SKIPPED without python3, except under CI (CI=true), where it fails.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod support;
+use support::{scratch, sysgate, text};
 
 /// Every format `learn` writes: its name for messages and its flags.
 const FORMATS: &[(&str, &[&str])] = &[
@@ -29,24 +31,6 @@ threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n\
 for t in threads: t.start()\n\
 for t in threads: t.join()\n\
 print(len(results), sorted(results)[-1])\n";
-
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-learnfmt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Learn `cmd` in every format, with and without `--args`, and run it under each profile;
 /// returns one line per combination that did not run clean.

@@ -3,51 +3,20 @@
 //! decided. Live cases (`run`, `learn`) start their programs through the built `sysgate`
 //! binary, which installs filters in its children only.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
+mod support;
+use support::{scratch, stderr, stdout, sysgate_command, write, SMALL};
+
+/// `sysgate ARGS` in the C locale: the messages checked here are the untranslated ones.
+fn sysgate(args: &[&str]) -> std::process::Output {
+    sysgate_command()
         .env("LC_ALL", "C")
         .args(args)
         .output()
         .unwrap()
 }
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-msg-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
-
-const SMALL: &str = r#"{
-  "defaultAction": "SCMP_ACT_ERRNO",
-  "architectures": ["SCMP_ARCH_X86_64"],
-  "syscalls": [
-    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-    {"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"},
-    {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
-    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
-     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
-  ]
-}"#;
 
 #[test]
 fn check_prints_arguments_in_hex() {

@@ -14,6 +14,9 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod support;
+use support::{scratch, text};
+
 /// sysgate's status for an I/O error.
 const IO_ERROR: i32 = 74;
 
@@ -56,17 +59,6 @@ fn assert_no_abort(o: &Output) {
         "aborted: {:?}\n{err}",
         o.status
     );
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-output-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn entries(dir: &Path) -> Vec<String> {

@@ -2,16 +2,8 @@
 
 use std::process::{Command, Output};
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod support;
+use support::{stdout, sysgate};
 
 /// The reference tool, if installed (package `seccomp`; .ci/run installs it).
 fn scmp_sys_resolver(args: &[&str]) -> Option<Output> {

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sysgate::kernel::{ActionKind, AuditReader, Features, FilterFlag};
 
+mod support;
+use support::text;
+
 fn sysgate() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sysgate"));
     c.env("LC_ALL", "C")
@@ -29,10 +32,6 @@ fn run(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("spawn sysgate")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `run-helper`, built beside the test binaries as an example.

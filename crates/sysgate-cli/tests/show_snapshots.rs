@@ -5,20 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn fixtures_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/profiles");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{} is required under CI", dir.display());
-    }
-    eprintln!(
-        "SKIPPED: {} is absent; this test needs ../shared",
-        dir.display()
-    );
-    None
-}
+mod support;
+use support::fixtures_dir;
 
 /// The first lines where `want` and `got` differ, as a readable diff.
 fn line_diff(want: &str, got: &str) -> String {

@@ -14,43 +14,14 @@
 //! SKIPPED, except under CI (CI=true), where it fails.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use sysgate::arch::Arch;
 use sysgate::profile::detect::{self, ReadOptions};
 use sysgate::profile::Target;
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn under_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn skip(why: &str) {
-    assert!(!under_ci(), "{why} (required under CI)");
-    eprintln!("SKIPPED: {why}");
-}
-
-fn fixtures_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/profiles");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    skip(&format!(
-        "{} is absent; this test needs ../shared",
-        dir.display()
-    ));
-    None
-}
+mod support;
+use support::{fixtures_dir, skip, sysgate, text};
 
 fn systemd_analyze_present() -> bool {
     let found = Command::new("systemd-analyze").arg("--version").output();

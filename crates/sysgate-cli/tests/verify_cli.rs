@@ -2,25 +2,9 @@
 //! input (2), and JSON.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-verify-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod support;
+use support::{scratch, stdout, sysgate};
 
 const PROFILE: &str = r#"{
   "defaultAction": "SCMP_ACT_ERRNO",

@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 use sysgate::arch::Arch;
 use sysgate::bpf::Program;
 use sysgate::compile::compile;
-use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+use sysgate::policy::{Action, Policy};
+
+mod common;
+use common::{docker_default, synthetic};
 
 struct Row {
     name: String,
@@ -158,40 +161,6 @@ fn bench_policy(
         }
     }
     rows
-}
-
-fn synthetic() -> Policy {
-    let mut p = Policy::new(Action::Errno(1));
-    p.set_arches([Arch::X86_64]).unwrap();
-    let names: Vec<&str> = Arch::X86_64
-        .table()
-        .iter()
-        .map(|(n, _)| n)
-        .take(300)
-        .collect();
-    for (i, name) in names.into_iter().enumerate() {
-        for v in 0..40u64 {
-            // Spread values (not a contiguous run, which would collapse into one range).
-            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 7 + 3).unwrap();
-            p.add_rule(Rule::new(Action::Allow, name).with_cond(c))
-                .unwrap();
-        }
-    }
-    p
-}
-
-fn docker_default() -> Option<Policy> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/profiles/docker-default.json"
-    );
-    let text = std::fs::read_to_string(path).ok()?;
-    let target = sysgate::profile::docker::Target::docker_default(Arch::X86_64);
-    Some(
-        sysgate::profile::docker::parse(&text, "docker-default.json", &target)
-            .ok()?
-            .policy,
-    )
 }
 
 fn main() {

@@ -14,40 +14,12 @@ use std::time::{Duration, Instant};
 
 use sysgate::arch::Arch;
 use sysgate::compile::compile;
-use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+use sysgate::policy::Policy;
 use sysgate::profile::{builtin, Target};
 use sysgate::verify;
 
-fn synthetic() -> Policy {
-    let mut p = Policy::new(Action::Errno(1));
-    p.set_arches([Arch::X86_64]).unwrap();
-    let names: Vec<&str> = Arch::X86_64
-        .table()
-        .iter()
-        .map(|(n, _)| n)
-        .take(300)
-        .collect();
-    for (i, name) in names.into_iter().enumerate() {
-        for v in 0..40u64 {
-            let c = ArgCond::new(0, CmpOp::Eq, (i as u64) * 1000 + v * 7 + 3).unwrap();
-            p.add_rule(Rule::new(Action::Allow, name).with_cond(c))
-                .unwrap();
-        }
-    }
-    p
-}
-
-fn docker_file() -> Option<Policy> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/profiles/docker-default.json"
-    );
-    let text = std::fs::read_to_string(path).ok()?;
-    let target = sysgate::profile::docker::Target::docker_default(Arch::X86_64);
-    sysgate::profile::docker::parse(&text, "docker-default.json", &target)
-        .ok()
-        .map(|l| l.policy)
-}
+mod common;
+use common::{docker_default, synthetic};
 
 fn bench(name: &str, policy: &Policy, rounds: usize) {
     let compiled = compile(policy).unwrap();
@@ -95,7 +67,7 @@ fn main() {
             .policy;
         bench(name, &policy, rounds);
     }
-    match docker_file() {
+    match docker_default() {
         Some(p) => bench("docker-default.json amd64", &p, rounds),
         None => eprintln!("SKIPPED docker-default.json: ../shared/fixtures/profiles not found"),
     }

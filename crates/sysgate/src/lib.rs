@@ -19,6 +19,32 @@
 //! - [`learn`]: trace a program or read audit logs, and synthesize the policy it needs.
 //! - [`verify`]: prove that filters decide exactly as a policy (or other filters) on every
 //!   input, or find an input where they differ.
+//!
+//! # Quick start
+//!
+//! [`Filter`] is the common path: rules, then [`Filter::spawn`] (a program in a child),
+//! [`Filter::install`] (this thread) or [`Filter::prepare`] (for a
+//! [`std::process::Command`], through [`kernel::CommandExt`]). Each probes the kernel, fits
+//! the filter to it, compiles it and installs it with the filter's own attributes, and
+//! returns a [`kernel::Status`] saying what was enforced. Default KILL; read, write to
+//! stdout, exit_group, and execve to start the child:
+//!
+//! ```
+//! use std::os::unix::process::ExitStatusExt;
+//!
+//! use sysgate::policy::{ArgCond, CmpOp};
+//! use sysgate::{Action, Filter};
+//!
+//! let mut spawned = Filter::new(Action::KillProcess)
+//!     .allow("read")
+//!     .allow_if("write", [ArgCond::new(0, CmpOp::Eq, 1)?]) // fd 1 only
+//!     .allow("exit_group")
+//!     .allow("execve") // the child executes the program under the filter
+//!     .spawn("echo", ["hello"])?;
+//! // echo's loader makes a call outside the list: the kernel kills it.
+//! assert_eq!(spawned.child.wait()?.signal(), Some(libc::SIGSYS));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod arch;
@@ -32,4 +58,10 @@ pub mod profile;
 pub mod verify;
 
 pub use arch::Arch;
+pub use kernel::Filter;
+
+// README.md's Rust examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
 pub use policy::Action;

@@ -240,19 +240,7 @@ fn libseccomp_64_bit_range_defect_is_recorded() {
     let Some(lib) = libseccomp::open() else {
         return;
     };
-    let cond = |a, op, v| ArgCond::new(a, op, v).unwrap();
-    let mut p = Policy::new(Action::Errno(1));
-    p.set_arches([Arch::X86_64]).unwrap();
-    p.add_rule(Rule::new(Action::Trap(0), "write").with_cond(cond(1, CmpOp::Lt, 1)))
-        .unwrap();
-    p.add_rule(Rule::new(Action::Trap(0), "write").with_cond(cond(2, CmpOp::Ge, 3)))
-        .unwrap();
-    p.add_rule(
-        Rule::new(Action::Trap(0), "write")
-            .with_cond(cond(1, CmpOp::Ge, 0x1_0000_0001))
-            .with_cond(cond(2, CmpOp::Lt, 0xff)),
-    )
-    .unwrap();
+    let p = libseccomp::range_defect_policy();
     let ours = compile(&p).unwrap();
     let mut recorded = Vec::new();
     for optimize in [1, 2] {

@@ -2,8 +2,8 @@
 //!
 //! No filter is ever installed in this test process. Each test that needs one runs a
 //! child: a `Command` with `CommandExt`, or this very test binary re-executed as a helper
-//! (`SYSGATE_LIVE_HELPER=<scenario>`), in which the `helper_entry` test runs the scenario
-//! and exits with its verdict. A helper is a fresh process, so it may spawn threads and
+//! (`support::reexec`), in which the `helper_entry` test runs the scenario and exits with
+//! its verdict. A helper is a fresh process, so it may spawn threads and
 //! install filters freely (which a forked child of a multithreaded test runner could not).
 
 use std::io::Read;
@@ -23,9 +23,8 @@ use sysgate::kernel::{
 use sysgate::policy::Action;
 use sysgate::Arch;
 
-const HELPER_ENV: &str = "SYSGATE_LIVE_HELPER";
-/// A helper's exit code for "cannot run here" (the parent test reports it and passes).
-const SKIPPED: i32 = 77;
+mod support;
+use support::reexec::{helper, run_helper};
 
 /// A filter: wrong arch -> KILL_PROCESS; each listed syscall -> its action; else `default`.
 ///
@@ -71,33 +70,6 @@ fn sh(script: &str, filters: PreparedFilters) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// This test binary, re-executed to run `scenario` in `helper_entry`.
-fn helper(scenario: &str) -> Command {
-    let mut c = Command::new(std::env::current_exe().expect("current_exe"));
-    c.args(["--exact", "helper_entry", "--nocapture", "--test-threads=1"])
-        .env(HELPER_ENV, scenario)
-        .env("LC_ALL", "C");
-    c
-}
-
-/// Run a helper scenario and check its verdict.
-fn run_helper(scenario: &str) {
-    let out = helper(scenario).output().expect("spawn helper");
-    let stderr = text(&out.stderr);
-    // Shown with --nocapture: what the helper reported.
-    eprintln!("helper {scenario}: {}", stderr.trim());
-    if out.status.code() == Some(SKIPPED) {
-        eprintln!("helper {scenario} skipped: {stderr}");
-        return;
-    }
-    assert!(
-        out.status.success(),
-        "helper {scenario} failed with {:?}\nstdout:\n{}\nstderr:\n{stderr}",
-        out.status,
-        text(&out.stdout)
-    );
 }
 
 // ---- Command extension -------------------------------------------------------------
@@ -571,10 +543,7 @@ fn new_listener_supervisor_answers_the_child() {
 /// Runs a scenario when this binary was re-executed by [`helper`]; a no-op otherwise.
 #[test]
 fn helper_entry() {
-    let Ok(scenario) = std::env::var(HELPER_ENV) else {
-        return;
-    };
-    let verdict = match scenario.as_str() {
+    support::reexec::serve(|scenario| match scenario {
         "tsync" => scenario_tsync(),
         "tsync_conflict" => scenario_tsync_conflict(),
         "trap" => scenario_trap(),
@@ -582,18 +551,7 @@ fn helper_entry() {
         "no_seccomp_syscall" => scenario_no_seccomp_syscall(),
         "notified" => scenario_notified(),
         other => Err(format!("unknown scenario {other}")),
-    };
-    match verdict {
-        Ok(()) => std::process::exit(0),
-        Err(msg) if msg.starts_with("skip:") => {
-            eprintln!("{msg}");
-            std::process::exit(SKIPPED)
-        }
-        Err(msg) => {
-            eprintln!("scenario {scenario}: {msg}");
-            std::process::exit(1)
-        }
-    }
+    });
 }
 
 /// `uname(2)`'s result: Ok, or the errno.

@@ -22,22 +22,6 @@ const SEEDS: &[&str] = &[
     "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\nmetadata:\n  name: a\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: b\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n    args: [{index: 0, value: 5, op: SCMP_CMP_LE}]\n---\napiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nmetadata: {name: b}\nspec: {defaultAction: SCMP_ACT_KILL, architectures: [SCMP_ARCH_NATIVE]}\n",
 ];
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 const INTERESTING: &[&[u8]] = &[
     b"[",
     b"]",
@@ -75,34 +59,34 @@ const INTERESTING: &[&[u8]] = &[
     b"\r",
 ];
 
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+fn mutate(seed: &[u8], rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut v = seed.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(v.len() + 1);
-        match rng.below(7) {
+    for _ in 0..1 + rng.usize(..4) {
+        let at = rng.usize(..v.len() + 1);
+        match rng.usize(..7) {
             0 if !v.is_empty() => {
                 let i = at.min(v.len() - 1);
-                v[i] ^= 1 << rng.below(8);
+                v[i] ^= 1 << rng.usize(..8);
             }
             1 => {
-                let piece = INTERESTING[rng.below(INTERESTING.len())];
+                let piece = INTERESTING[rng.usize(..INTERESTING.len())];
                 v.splice(at..at, piece.iter().copied());
             }
             2 if !v.is_empty() => {
-                let end = (at + 1 + rng.below(16)).min(v.len());
+                let end = (at + 1 + rng.usize(..16)).min(v.len());
                 v.drain(at.min(end)..end);
             }
             3 => v.truncate(at),
             4 if !v.is_empty() => {
                 // Duplicate a stretch (lines, entries).
                 let start = at.min(v.len() - 1);
-                let end = (start + 1 + rng.below(64)).min(v.len());
+                let end = (start + 1 + rng.usize(..64)).min(v.len());
                 let copy = v[start..end].to_vec();
                 v.splice(end..end, copy);
             }
             5 if !v.is_empty() => {
                 let i = at.min(v.len() - 1);
-                v[i] = b"0123456789"[rng.below(10)];
+                v[i] = b"0123456789"[rng.usize(..10)];
             }
             _ => v.reverse(),
         }
@@ -141,7 +125,7 @@ fn no_mutated_input_panics_a_parser() {
             seeds.push(text);
         }
     }
-    let mut rng = Rng(0x5eed_5eed_1234_5678);
+    let mut rng = fastrand::Rng::with_seed(0x5eed_5eed_1234_5678);
     let per_seed = 120;
     for seed in &seeds {
         for _ in 0..per_seed {

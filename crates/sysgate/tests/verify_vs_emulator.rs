@@ -92,25 +92,13 @@ fn libseccomp_64_bit_range_defect_is_refuted() {
     use std::time::Duration;
     use support::libseccomp;
     use sysgate::bpf::Program;
-    use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+    use sysgate::policy::Action;
 
     let Some(lib) = libseccomp::open() else {
         eprintln!("SKIPPED: libseccomp.so.2 is not installed");
         return;
     };
-    let cond = |a, op, v| ArgCond::new(a, op, v).unwrap();
-    let mut p = Policy::new(Action::Errno(1));
-    p.set_arches([Arch::X86_64]).unwrap();
-    p.add_rule(Rule::new(Action::Trap(0), "write").with_cond(cond(1, CmpOp::Lt, 1)))
-        .unwrap();
-    p.add_rule(Rule::new(Action::Trap(0), "write").with_cond(cond(2, CmpOp::Ge, 3)))
-        .unwrap();
-    p.add_rule(
-        Rule::new(Action::Trap(0), "write")
-            .with_cond(cond(1, CmpOp::Ge, 0x1_0000_0001))
-            .with_cond(cond(2, CmpOp::Lt, 0xff)),
-    )
-    .unwrap();
+    let p = libseccomp::range_defect_policy();
     let ours = compile(&p).unwrap();
     assert!(verify::filters_vs_policy(&ours.programs, &p, 1)
         .unwrap()

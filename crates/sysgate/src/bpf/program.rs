@@ -6,6 +6,7 @@
 //! `export.rs`. It knows nothing about policies: any program, hand-written or libseccomp's,
 //! can be checked here.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
@@ -44,7 +45,9 @@ pub(crate) const MEM_WORDS: u32 = 16;
 /// ```
 #[derive(Clone)]
 pub struct Program {
-    insns: Vec<Insn>,
+    /// Owned when built at run time; borrowed from a `static` when compiled at build time
+    /// ([`Program::from_static`]).
+    insns: Cow<'static, [Insn]>,
     endian: Endian,
     /// `validate()`'s answer, computed on first use.
     checked: OnceLock<Result<(), InvalidProgram>>,
@@ -179,7 +182,31 @@ impl Program {
     /// see [`Program::validate`].
     pub fn new(insns: Vec<Insn>, endian: Endian) -> Program {
         Program {
-            insns,
+            insns: Cow::Owned(insns),
+            endian,
+            checked: OnceLock::new(),
+        }
+    }
+
+    /// A program over instructions that live for the whole run, built in a `const` or
+    /// `static` initializer: a filter compiled at build time (`sysgate compile --format
+    /// rust`, or [`Compiled::to_rust`](crate::compile::Compiled::to_rust) in a build
+    /// script) costs nothing to construct at start-up and needs no compiler.
+    ///
+    /// ```
+    /// use sysgate::arch::Endian;
+    /// use sysgate::bpf::{Insn, Program};
+    ///
+    /// static ALLOW_ALL: Program = Program::from_static(
+    ///     &[Insn { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 }], // ret ALLOW
+    ///     Endian::Little,
+    /// );
+    /// assert_eq!(ALLOW_ALL.len(), 1);
+    /// assert!(ALLOW_ALL.validate().is_ok());
+    /// ```
+    pub const fn from_static(insns: &'static [Insn], endian: Endian) -> Program {
+        Program {
+            insns: Cow::Borrowed(insns),
             endian,
             checked: OnceLock::new(),
         }
@@ -294,7 +321,7 @@ impl Program {
     /// ```
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.insns.len() * 8);
-        for insn in &self.insns {
+        for insn in self.insns.iter() {
             let (code, k) = match self.endian {
                 Endian::Little => (insn.code.to_le_bytes(), insn.k.to_le_bytes()),
                 Endian::Big => (insn.code.to_be_bytes(), insn.k.to_be_bytes()),

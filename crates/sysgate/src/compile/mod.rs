@@ -47,7 +47,7 @@ use std::sync::Arc;
 use crate::arch::{Arch, Endian};
 use crate::bpf::{Insn, Program, MAX_INSNS};
 use crate::kernel::MAX_INSNS_PER_PATH;
-use crate::policy::{Action, Diagnostic, Policy, PolicyError};
+use crate::policy::{Action, Diagnostic, KernelFlags, Policy, PolicyError};
 
 use graph::Graph;
 use ranges::{token_ranges, Decision, TokenRanges};
@@ -144,6 +144,11 @@ impl Default for Options {
 }
 
 /// The result of compiling a policy.
+///
+/// It carries the policy's install attributes (`no_new_privs` and the `seccomp(2)` flags:
+/// TSYNC, LOG, SPEC_ALLOW, NEW_LISTENER, ...) with the programs, so that installing it
+/// ([`Compiled::install`], [`Compiled::prepare`], [`Compiled::command`]) applies them
+/// without being told again.
 #[derive(Clone, Debug)]
 pub struct Compiled {
     /// The programs, in install order (usually one). Their stacked combination is the policy.
@@ -151,6 +156,10 @@ pub struct Compiled {
     /// Warnings about the policy (skipped names, multiplexers, overlapping rules); empty when
     /// [`Options::diagnostics`] was off.
     pub diagnostics: Vec<Diagnostic>,
+    /// The policy's `no_new_privs` attribute.
+    pub(crate) no_new_privs: bool,
+    /// The policy's `seccomp(2)` flags.
+    pub(crate) flags: KernelFlags,
 }
 
 impl Compiled {
@@ -268,6 +277,8 @@ pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, Comp
     Ok(Compiled {
         programs,
         diagnostics,
+        no_new_privs: policy.attrs.no_new_privs,
+        flags: policy.attrs.flags,
     })
 }
 

@@ -114,8 +114,8 @@ impl SeccompRecord {
                     r.pid = value.parse().ok()?;
                     pid = true;
                 }
-                "comm" => r.comm = Some(untrusted_string(value)),
-                "exe" => r.exe = Some(untrusted_string(value)),
+                "comm" => r.comm = untrusted_string(value),
+                "exe" => r.exe = untrusted_string(value),
                 "sig" => r.sig = value.parse().unwrap_or(0),
                 "arch" => {
                     r.arch_token = u32::from_str_radix(value, 16).ok()?;
@@ -173,21 +173,31 @@ fn hex(value: &str) -> Option<u64> {
     u64::from_str_radix(digits, 16).ok()
 }
 
-/// An audit string: `"quoted"`, or hex-encoded when it has spaces or special characters.
-fn untrusted_string(value: &str) -> String {
-    if let Some(quoted) = value.strip_prefix('"') {
-        return quoted.strip_suffix('"').unwrap_or(quoted).to_string();
+/// An audit string value (`comm`, `exe`): `"quoted"` as is; unquoted, hex-encoded by the
+/// kernel's `audit_log_untrustedstring` when it holds spaces, controls, quotes or non-ASCII
+/// bytes, so it is decoded only when the bytes hold one of those (`4142` stays `4142`: the
+/// kernel would have written `"AB"`, and `ausearch -i` prints names unquoted); `None` for
+/// `(null)` or nothing.
+/// The one decoder of these values, for [`SeccompRecord::parse`] and the audit-log reader of
+/// [`crate::learn`].
+pub(crate) fn untrusted_string(v: &str) -> Option<String> {
+    if let Some(q) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        return Some(q.to_string());
     }
-    if value == "(null)" {
-        return value.to_string();
+    if v == "(null)" || v.is_empty() {
+        return None;
     }
-    let bytes: Option<Vec<u8>> = (0..value.len() / 2)
-        .map(|i| u8::from_str_radix(value.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    match bytes {
-        Some(b) if value.len() % 2 == 0 => String::from_utf8_lossy(&b).into_owned(),
-        _ => value.to_string(),
+    if v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes: Option<Vec<u8>> = (0..v.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&v[i..i + 2], 16).ok())
+            .collect();
+        let special = |b: &u8| *b <= 0x20 || *b >= 0x7f || *b == b'"';
+        if let Some(bytes) = bytes.filter(|b| b.iter().any(special)) {
+            return Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
     }
+    Some(v.to_string())
 }
 
 /// Where an [`AuditReader`] gets its records.
@@ -387,6 +397,20 @@ fn kmsg_record(bytes: &[u8]) -> Option<SeccompRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A command named with hex digits only (`4142`) is a plain word: the kernel
+    /// hex-encodes only strings with spaces, controls, quotes or non-ASCII bytes (it would
+    /// have written `"AB"` for AB).
+    #[test]
+    fn regression_a_hex_looking_comm_is_not_decoded() {
+        let line = "audit(1.2:3): pid=7 comm=4142 exe=2F746D702F6D792070726F67 sig=31 \
+                    arch=c000003e syscall=63 compat=0 ip=0x1 code=0x80000000";
+        let r = SeccompRecord::parse(line).unwrap();
+        assert_eq!(r.comm.as_deref(), Some("4142"));
+        assert_eq!(r.exe.as_deref(), Some("/tmp/my prog"));
+        let r = SeccompRecord::parse(&line.replace("comm=4142", "comm=(null)")).unwrap();
+        assert_eq!(r.comm, None);
+    }
 
     const KMSG: &str = "5,1234,2660398602,-;audit: type=1326 audit(1795841465.734:50): \
         auid=4294967295 uid=0 gid=0 ses=4294967295 pid=12688 comm=\"k\" exe=\"/tmp/exp/k\" \

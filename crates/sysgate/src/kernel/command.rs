@@ -35,20 +35,15 @@ use super::sys::{self, Errno, SharedCell, SharedPage};
 /// does between installing and `exec`), or the child dies or fails before the program
 /// starts and `spawn` reports it.
 ///
-/// ```no_run
+/// ```
 /// use std::process::Command;
-/// use sysgate::bpf::{data, op, Insn};
-/// use sysgate::kernel::{CommandExt, InstallOptions, PreparedFilters};
-/// use sysgate::policy::Action;
+/// use sysgate::kernel::CommandExt;
+/// use sysgate::{Action, Filter};
 ///
-/// // ld [nr]; jeq #uname, errno(ENOSYS), allow
-/// let deny_uname = [
-///     Insn::load(data::NR),
-///     Insn::jump(op::JEQ, libc::SYS_uname as u32, 0, 1),
-///     Insn::ret(Action::Errno(38).to_ret()),
-///     Insn::ret(Action::Allow.to_ret()),
-/// ];
-/// let filters = PreparedFilters::new(&[&deny_uname[..]], &InstallOptions::new())?;
+/// // uname fails with ENOSYS; everything else is allowed.
+/// let (filters, _status) = Filter::new(Action::Allow)
+///     .rule(Action::Errno(libc::ENOSYS as u16), "uname")
+///     .prepare()?;
 /// let status = Command::new("uname").seccomp_filters(filters).status()?;
 /// assert!(!status.success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -79,14 +74,12 @@ pub trait CommandExt {
     /// program never ran) or the program could not be executed (after the filters were in
     /// place). Read it with [`InstallReport::outcome`] after `spawn` returns.
     ///
-    /// ```no_run
+    /// ```
     /// use std::process::Command;
-    /// use sysgate::bpf::Insn;
-    /// use sysgate::kernel::{ChildInstall, CommandExt, InstallOptions, PreparedFilters};
-    /// use sysgate::policy::Action;
+    /// use sysgate::kernel::{ChildInstall, CommandExt};
+    /// use sysgate::{Action, Filter};
     ///
-    /// let allow_all = [Insn::ret(Action::Allow.to_ret())];
-    /// let filters = PreparedFilters::new(&[&allow_all[..]], &InstallOptions::new())?;
+    /// let (filters, _status) = Filter::new(Action::Allow).prepare()?;
     /// let mut command = Command::new("/no/such/program");
     /// let report = command.seccomp_filters_reporting(filters)?;
     /// assert!(command.spawn().is_err());

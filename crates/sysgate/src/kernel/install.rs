@@ -483,24 +483,21 @@ struct PreparedFilter {
 /// one listener per thread.
 ///
 /// ```
-/// use sysgate::bpf::{data, op, Insn};
+/// use sysgate::compile::compile;
 /// use sysgate::kernel::{InstallOptions, PreparedFilters};
-/// use sysgate::policy::Action;
+/// use sysgate::policy::{Action, Policy, Rule};
 ///
-/// let allow_all = [Insn::ret(Action::Allow.to_ret())];
-/// let notify_uname = [
-///     Insn::load(data::NR),
-///     Insn::jump(op::JEQ, libc::SYS_uname as u32, 0, 1),
-///     Insn::ret(Action::UserNotif.to_ret()),
-///     Insn::ret(Action::Allow.to_ret()),
-/// ];
+/// let allow_all = compile(&Policy::new(Action::Allow))?;
+/// let mut notify = Policy::new(Action::Allow);
+/// notify.add_rule(Rule::new(Action::UserNotif, "uname"))?;
+/// let notify_uname = compile(&notify)?;
 /// let prepared = PreparedFilters::new(
-///     &[&allow_all[..], &notify_uname[..]],
+///     &[&allow_all.programs[0], &notify_uname.programs[0]],
 ///     &InstallOptions::new().new_listener(true),
 /// )?;
 /// assert_eq!(prepared.len(), 2);
 /// assert_eq!(prepared.listener_program(), Some(1));
-/// # Ok::<(), sysgate::kernel::InstallError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct PreparedFilters {
@@ -785,23 +782,27 @@ fn thread_name(tid: i32) -> Option<String> {
 /// of `programs` is one filter: a `&[Insn]`, a `Vec<Insn>`, anything that is
 /// `AsRef<[Insn]>`.
 ///
-/// This filters the caller for good. The example runs it in a child process:
+/// The options are not taken from anywhere: give a compiled policy's own
+/// ([`Compiled::install_options`](crate::compile::Compiled::install_options)), or call
+/// [`Compiled::install`](crate::compile::Compiled::install), which does.
 ///
-/// ```no_run
-/// use sysgate::bpf::{data, op, Insn};
-/// use sysgate::kernel::{install_insns, InstallOptions};
-/// use sysgate::policy::Action;
+/// This filters the caller for good. The example runs it in a thread made for it:
 ///
-/// // ld [nr]; jeq #uname, deny, allow
-/// let deny_uname = [
-///     Insn::load(data::NR),
-///     Insn::jump(op::JEQ, libc::SYS_uname as u32, 0, 1),
-///     Insn::ret(Action::Errno(38).to_ret()),
-///     Insn::ret(Action::Allow.to_ret()),
-/// ];
-/// let installed = install_insns(&[&deny_uname[..]], &InstallOptions::new())?;
+/// ```
+/// use sysgate::compile::compile;
+/// use sysgate::kernel::install_insns;
+/// use sysgate::policy::{Action, Policy, Rule};
+///
+/// let mut policy = Policy::new(Action::Allow);
+/// policy.add_rule(Rule::new(Action::Errno(libc::ENOSYS as u16), "uname"))?;
+/// let compiled = compile(&policy)?;
+/// let installed = std::thread::spawn(move || {
+///     install_insns(&compiled.programs, &compiled.install_options())
+/// })
+/// .join()
+/// .expect("the thread ends")?;
 /// assert_eq!(installed.filters, 1);
-/// # Ok::<(), sysgate::kernel::InstallError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn install_insns<P: AsRef<[Insn]>>(
     programs: &[P],

@@ -1,6 +1,10 @@
 //! The kernel side: installing programs, probing what the running kernel supports, fitting
 //! a policy to it, running a program under filters, and supervising user notifications.
 //!
+//! - [`Filter`]: the common path in one chain: rules, then probe, fit, compile and install
+//!   (this thread) or spawn (a child), with a [`Status`] saying what was enforced.
+//!   [`Compiled`](crate::compile::Compiled) carries the policy's install options, so its
+//!   `install`, `prepare` and `command` apply them.
 //! - [`install`](install_insns): set `no_new_privs` and install one or several programs,
 //!   stacked in order, into the calling thread or (TSYNC) the whole process
 //!   ([`PreparedFilters`], [`InstallOptions`], [`InstallError`]).
@@ -27,6 +31,7 @@
 mod audit;
 mod command;
 mod compat;
+mod filter;
 mod handoff;
 mod install;
 mod notify;
@@ -34,11 +39,13 @@ mod probe;
 mod spawn;
 pub(crate) mod sys;
 
+pub(crate) use audit::untrusted_string;
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
     adapt, adapt_in_place, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution,
 };
+pub use filter::{Enforced, Filter, FilterError, Fitted, Spawned};
 pub use handoff::{
     receive_handoff, send_handoff, ContainerProcessState, ContainerState, Handoff, HandoffError,
     MAX_STATE_BYTES, SECCOMP_FD_NAME,

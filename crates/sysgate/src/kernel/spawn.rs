@@ -38,20 +38,15 @@ const CHILD_STACK: usize = 256 * 1024;
 /// [`CommandExt::seccomp_filters_with_listener`](super::CommandExt::seccomp_filters_with_listener)
 /// for those.
 ///
-/// ```no_run
-/// use sysgate::bpf::{data, op, Insn};
-/// use sysgate::kernel::{FilteredCommand, InstallOptions, PreparedFilters};
-/// use sysgate::policy::Action;
+/// ```
+/// use sysgate::{Action, Filter};
 ///
-/// // ld [nr]; jeq #uname, errno(ENOSYS), allow
-/// let deny_uname = [
-///     Insn::load(data::NR),
-///     Insn::jump(op::JEQ, libc::SYS_uname as u32, 0, 1),
-///     Insn::ret(Action::Errno(38).to_ret()),
-///     Insn::ret(Action::Allow.to_ret()),
-/// ];
-/// let filters = PreparedFilters::new(&[&deny_uname[..]], &InstallOptions::new())?;
-/// let mut child = FilteredCommand::new("uname", filters).spawn()?;
+/// // uname fails with ENOSYS; everything else is allowed.
+/// let fitted = Filter::new(Action::Allow)
+///     .rule(Action::Errno(libc::ENOSYS as u16), "uname")
+///     .fit()?;
+/// let mut command = fitted.compiled.command("uname")?;
+/// let mut child = command.arg("-r").spawn()?;
 /// assert!(!child.wait()?.success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -110,7 +110,8 @@ pub(crate) const NOTIF_RESP_SIZE: usize = 8 + 8 + 4 + 4;
 /// ioctl number encoding (include/uapi/asm-generic/ioctl.h; powerpc, mips and sparc use
 /// 13 size bits and different direction bits).
 mod ioc {
-    #[cfg(any(
+    /// powerpc, mips and sparc: 13 size bits, and their own direction bits.
+    const OWN_LAYOUT: bool = cfg!(any(
         target_arch = "powerpc",
         target_arch = "powerpc64",
         target_arch = "mips",
@@ -119,33 +120,17 @@ mod ioc {
         target_arch = "mips64r6",
         target_arch = "sparc",
         target_arch = "sparc64"
-    ))]
-    mod dirs {
-        pub const WRITE: u32 = 4;
-        pub const READ: u32 = 2;
-        pub const SIZEBITS: u32 = 13;
-    }
-    #[cfg(not(any(
-        target_arch = "powerpc",
-        target_arch = "powerpc64",
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "mips32r6",
-        target_arch = "mips64r6",
-        target_arch = "sparc",
-        target_arch = "sparc64"
-    )))]
-    mod dirs {
-        pub const WRITE: u32 = 1;
-        pub const READ: u32 = 2;
-        pub const SIZEBITS: u32 = 14;
-    }
-    pub use dirs::{READ, WRITE};
+    ));
+    /// `_IOC_WRITE`.
+    pub const WRITE: u32 = if OWN_LAYOUT { 4 } else { 1 };
+    /// `_IOC_READ`.
+    pub const READ: u32 = 2;
+    const SIZEBITS: u32 = if OWN_LAYOUT { 13 } else { 14 };
 
     const NRSHIFT: u32 = 0;
     const TYPESHIFT: u32 = 8;
     const SIZESHIFT: u32 = 16;
-    const DIRSHIFT: u32 = SIZESHIFT + dirs::SIZEBITS;
+    const DIRSHIFT: u32 = SIZESHIFT + SIZEBITS;
 
     /// `_IOC(dir, type, nr, size)`.
     pub const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u32 {
@@ -268,16 +253,7 @@ pub(crate) fn prctl_set_seccomp_filter(insns: &[Insn]) -> Result<(), Errno> {
         filter: insns.as_ptr(),
     };
     // SAFETY: as for `seccomp_set_mode_filter`: `prog` and its instructions are live.
-    let ret = unsafe {
-        libc::prctl(
-            libc::PR_SET_SECCOMP,
-            MODE_FILTER,
-            &prog as *const SockFprog,
-            0 as c_ulong,
-            0 as c_ulong,
-        )
-    };
-    check(ret.into()).map(|_| ())
+    unsafe { prctl_set_seccomp(&prog) }
 }
 
 /// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL)`: EFAULT means filter mode exists,
@@ -285,11 +261,20 @@ pub(crate) fn prctl_set_seccomp_filter(insns: &[Insn]) -> Result<(), Errno> {
 pub(crate) fn prctl_probe_filter_mode() -> Result<(), Errno> {
     // SAFETY: NULL is rejected by the kernel's copy_from_user (EFAULT); nothing is read or
     // written in user space.
+    unsafe { prctl_set_seccomp(ptr::null()) }
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)`.
+///
+/// # Safety
+/// `prog` is null or points to a live `SockFprog` whose instructions are live.
+unsafe fn prctl_set_seccomp(prog: *const SockFprog) -> Result<(), Errno> {
+    // SAFETY: the caller's contract covers `prog`; the other arguments are integers.
     let ret = unsafe {
         libc::prctl(
             libc::PR_SET_SECCOMP,
             MODE_FILTER,
-            ptr::null::<c_void>(),
+            prog,
             0 as c_ulong,
             0 as c_ulong,
         )
@@ -567,6 +552,18 @@ fn cmsg_space_one_fd() -> usize {
     unsafe { libc::CMSG_SPACE(std::mem::size_of::<c_int>() as c_uint) as usize }
 }
 
+/// A `msghdr` for the one data byte `iov` describes and the control buffer `cbuf`, of which
+/// `controllen` bytes are used. Its pointers are valid while `iov`, its byte and `cbuf` live.
+fn one_byte_msg(iov: &mut libc::iovec, cbuf: &mut CmsgBuf, controllen: usize) -> libc::msghdr {
+    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = controllen as _;
+    msg
+}
+
 /// Send `fd` over the socket `sock` as `SCM_RIGHTS`. No allocation: safe between fork and
 /// exec.
 pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
@@ -576,12 +573,7 @@ pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
         iov_len: 1,
     };
     let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg_space_one_fd() as _;
+    let msg = one_byte_msg(&mut iov, &mut cbuf, cmsg_space_one_fd());
     // SAFETY: `msg` describes `cbuf`, which has room for one cmsghdr plus one int
     // (CMSG_SPACE(4) <= 64) and is aligned for cmsghdr; CMSG_FIRSTHDR is non-null because
     // msg_controllen >= sizeof(cmsghdr). `iov`, `byte` and `cbuf` outlive the sendmsg call.
@@ -605,12 +597,7 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
         iov_len: 1,
     };
     let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: plain data, zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cbuf.0.len() as _;
+    let mut msg = one_byte_msg(&mut iov, &mut cbuf, 64);
     // SAFETY: `msg` describes live buffers of the stated sizes.
     let ret = unsafe {
         libc::recvmsg(

@@ -24,6 +24,7 @@ use std::io::BufRead;
 
 use super::observe::{abi_of, Observations};
 use crate::arch::Arch;
+use crate::kernel::untrusted_string;
 use crate::policy::Action;
 
 /// One seccomp audit record.
@@ -173,8 +174,8 @@ fn parse_fields(body: &str, line_no: usize) -> Result<AuditRecord, String> {
     Ok(AuditRecord {
         line: line_no,
         pid: get("pid").and_then(|p| p.parse().ok()),
-        comm: get("comm").and_then(decode_string),
-        exe: get("exe").and_then(decode_string),
+        comm: get("comm").and_then(untrusted_string),
+        exe: get("exe").and_then(untrusted_string),
         audit_arch,
         arch,
         nr,
@@ -215,30 +216,6 @@ fn split_fields(body: &str) -> Result<Vec<(&str, String)>, String> {
 /// Spaces, and the group separator (0x1d) auditd puts before its enriched fields.
 fn is_separator(c: char) -> bool {
     c.is_whitespace() || c == '\x1d'
-}
-
-/// A quoted string as is; an unquoted one is hex-encoded (the kernel's
-/// `audit_log_untrustedstring`) unless it is `(null)` or not hex.
-fn decode_string(v: &str) -> Option<String> {
-    if let Some(q) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        return Some(q.to_string());
-    }
-    if v == "(null)" || v.is_empty() {
-        return None;
-    }
-    if v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let bytes: Option<Vec<u8>> = (0..v.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&v[i..i + 2], 16).ok())
-            .collect();
-        // The kernel hex-encodes only strings with spaces, controls, quotes or non-ASCII
-        // bytes; anything else is a plain word that happens to be hex (`dd`, `cafe`).
-        let special = |b: &u8| *b <= 0x20 || *b >= 0x7f || *b == b'"';
-        if let Some(bytes) = bytes.filter(|b| b.iter().any(special)) {
-            return Some(String::from_utf8_lossy(&bytes).into_owned());
-        }
-    }
-    Some(v.to_string())
 }
 
 #[cfg(test)]

@@ -273,14 +273,11 @@ impl Target {
 /// assert_eq!(parse_kernel_release("6.1.0-18-amd64"), Some((6, 1)));
 /// assert_eq!(parse_kernel_release("3.12-1-amd64\n"), Some((3, 12)));
 /// assert_eq!(parse_kernel_release("6"), None);
+/// assert_eq!(parse_kernel_release("x6.1"), None);
 /// ```
 pub fn parse_kernel_release(release: &str) -> Option<(u32, u32)> {
-    let release = release.trim();
-    let (version, rest) = release.split_once('.')?;
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some((version.parse().ok()?, rest[..digits].parse().ok()?))
+    // One reader of release strings: the kernel module's.
+    crate::kernel::KernelVersion::parse(release.trim()).map(|v| (v.major, v.minor))
 }
 
 fn normalize_cap(cap: &str) -> String {

@@ -376,3 +376,27 @@ impl Libseccomp {
         }
     }
 }
+
+/// The policy on which libseccomp 2.5.4 compiles a wrong filter (its 64-bit range defect):
+/// TRAP rules on `write` with `a1 < 1`, `a2 >= 3`, and `a1 >= 0x1_0000_0001 && a2 < 0xff`,
+/// default ERRNO(1), x86_64. `write(0, 1, 0)` matches none of them; libseccomp's filter
+/// returns TRAP.
+pub fn range_defect_policy() -> sysgate::policy::Policy {
+    use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
+    use sysgate::Arch;
+
+    let cond = |a, op, v| ArgCond::new(a, op, v).unwrap();
+    let mut p = Policy::new(Action::Errno(1));
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.add_rule(Rule::new(Action::Trap(0), "write").with_cond(cond(1, CmpOp::Lt, 1)))
+        .unwrap();
+    p.add_rule(Rule::new(Action::Trap(0), "write").with_cond(cond(2, CmpOp::Ge, 3)))
+        .unwrap();
+    p.add_rule(
+        Rule::new(Action::Trap(0), "write")
+            .with_cond(cond(1, CmpOp::Ge, 0x1_0000_0001))
+            .with_cond(cond(2, CmpOp::Lt, 0xff)),
+    )
+    .unwrap();
+    p
+}

@@ -4,4 +4,5 @@
 pub mod agree;
 pub mod child;
 pub mod libseccomp;
+pub mod reexec;
 pub mod shared;

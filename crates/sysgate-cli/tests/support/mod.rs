@@ -1,0 +1,96 @@
+//! Helpers shared by the CLI's integration tests: run the `sysgate` binary, read what it
+//! printed, make scratch directories and files, find `../shared`'s fixtures. Each test file
+//! declares `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A small Docker profile for x86_64 with one rule of each kind: ALLOW, ERRNO(38), NOTIFY,
+/// LOG, and an ALLOW with an argument condition.
+pub const SMALL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    {"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"},
+    {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
+  ]
+}"#;
+
+/// `sysgate ARGS`, run to its end, in the test's environment (a program it starts sees the
+/// same locale as one the test starts itself).
+pub fn sysgate(args: &[&str]) -> Output {
+    sysgate_command().args(args).output().expect("run sysgate")
+}
+
+/// `sysgate ARGS` run in `dir`.
+pub fn sysgate_in(dir: &Path, args: &[&str]) -> Output {
+    sysgate_command()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run sysgate")
+}
+
+/// The `sysgate` binary as a command, to add arguments, environment and input to.
+pub fn sysgate_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sysgate"))
+}
+
+/// Bytes as text (invalid UTF-8 replaced).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What a command printed on standard output.
+pub fn stdout(o: &Output) -> String {
+    text(&o.stdout)
+}
+
+/// What a command printed on standard error.
+pub fn stderr(o: &Output) -> String {
+    text(&o.stderr)
+}
+
+/// An empty scratch directory for one test, named after it and this test process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sysgate-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Write `contents` to `dir/name`; returns the path as text, for an argument.
+pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p.display().to_string()
+}
+
+/// Whether the tests run under CI, where every optional tool and `../shared` must be there.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Skip a test for `why`: a failure under CI, a SKIPPED line elsewhere.
+pub fn skip(why: &str) {
+    assert!(!under_ci(), "{why} (required under CI)");
+    eprintln!("SKIPPED: {why}");
+}
+
+/// `../shared/fixtures/profiles`, or `None` (after saying so) where `../shared` is absent.
+pub fn fixtures_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/profiles");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    skip(&format!(
+        "{} is absent; this test needs ../shared",
+        dir.display()
+    ));
+    None
+}

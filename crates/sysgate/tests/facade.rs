@@ -1,0 +1,144 @@
+//! The facade ([`sysgate::Filter`], [`sysgate::compile::Compiled`]'s install methods) on the
+//! running kernel: filters go into children or into a re-executed copy of this binary, never
+//! into the test runner.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+
+use sysgate::compile::compile;
+use sysgate::kernel::{CommandExt, FilterError};
+use sysgate::policy::{ArgCond, CmpOp, Policy, PolicyError};
+use sysgate::{Action, Filter};
+
+mod support;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_call_outside_the_list_kills_the_spawned_child() {
+    // The canonical filter: read, write to stdout, exit_group, and execve to start it.
+    let mut spawned = Filter::new(Action::KillProcess)
+        .allow("read")
+        .allow_if("write", [ArgCond::new(0, CmpOp::Eq, 1).unwrap()])
+        .allow("exit_group")
+        .allow("execve")
+        .spawn("/bin/sh", ["-c", "true"])
+        .expect("spawn under the filter");
+    assert!(spawned.status.is_exact(), "{}", spawned.status);
+    let status = spawned.child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGSYS), "{status:?}");
+}
+
+#[test]
+fn a_spawned_child_runs_what_the_filter_allows() {
+    let mut spawned = Filter::new(Action::Allow)
+        .rule(Action::Errno(libc::ENOSYS as u16), "uname")
+        .spawn("/bin/sh", ["-c", "exit 7"])
+        .unwrap();
+    assert_eq!(spawned.child.wait().unwrap().code(), Some(7));
+    let mut spawned = Filter::new(Action::Allow)
+        .rule(Action::Errno(libc::ENOSYS as u16), "uname")
+        .spawn("uname", [""; 0])
+        .unwrap();
+    assert_eq!(spawned.child.wait().unwrap().code(), Some(1));
+}
+
+#[test]
+fn an_invalid_rule_is_reported_when_the_chain_ends() {
+    let err = Filter::new(Action::Allow)
+        .allow("read")
+        .allow("no_such_syscall")
+        .allow("write")
+        .fit()
+        .unwrap_err();
+    assert!(
+        matches!(err, FilterError::Policy(PolicyError::UnknownSyscall { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no_such_syscall"), "{err}");
+}
+
+/// `Compiled` keeps the policy's attributes: installing it without naming options applies
+/// them. A policy without no_new_privs leaves it unset in the child (we are root); with the
+/// defaults of `InstallOptions::new()` it would be set.
+#[test]
+fn compiled_installs_with_the_policys_attributes() {
+    let mut policy = Policy::new(Action::Allow);
+    policy.attrs.no_new_privs = false;
+    policy.attrs.flags.log = true;
+    let compiled = compile(&policy).unwrap();
+    let prepared = compiled.prepare().unwrap();
+    assert!(!prepared.options().sets_no_new_privs());
+    assert!(prepared.options().flags().log);
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped the live half: without root the kernel needs no_new_privs");
+        return;
+    }
+    let out = Command::new("/bin/sh")
+        .args(["-c", "grep NoNewPrivs /proc/self/status"])
+        .seccomp_filters(prepared)
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout).split_whitespace().last(), Some("0"));
+
+    policy.attrs.no_new_privs = true;
+    let out = Command::new("/bin/sh")
+        .args(["-c", "grep NoNewPrivs /proc/self/status"])
+        .seccomp_filters(compile(&policy).unwrap().prepare().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout).split_whitespace().last(), Some("1"));
+}
+
+/// `Filter::tsync(true).install()` filters the other threads of the process too.
+#[test]
+fn install_with_tsync_filters_every_thread() {
+    support::reexec::run_helper("facade_tsync");
+}
+
+/// Runs a scenario when this binary was re-executed by a test above; a no-op otherwise.
+#[test]
+fn helper_entry() {
+    support::reexec::serve(|scenario| match scenario {
+        "facade_tsync" => scenario_tsync(),
+        other => Err(format!("unknown scenario {other}")),
+    });
+}
+
+fn uname_errno() -> i32 {
+    // SAFETY: `utsname` is plain bytes; the kernel fills a live, correctly sized one.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::uname(&mut uts) } == 0 {
+        0
+    } else {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(-1)
+    }
+}
+
+fn scenario_tsync() -> Result<(), String> {
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        uname_errno()
+    });
+    let enforced = Filter::new(Action::Allow)
+        .rule(Action::Errno(libc::ENOSYS as u16), "uname")
+        .tsync(true)
+        .install()
+        .map_err(|e| e.to_string())?;
+    if enforced.installed.filters != 1 {
+        return Err(format!("{} filters installed", enforced.installed.filters));
+    }
+    go_tx.send(()).unwrap();
+    match other.join().unwrap() {
+        libc::ENOSYS => Ok(()),
+        e => Err(format!(
+            "the other thread's uname gave errno {e}, not ENOSYS"
+        )),
+    }
+}
