@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .parse()
         .map_err(|e| bad_input(format!("--to: {e}")))?;
     let loaded = profile_input::load(&args.input, &args.target)?;
-    for w in &loaded.warnings {
+    for w in profile_input::shown_warnings(&loaded.warnings, false, "") {
         eprintln!("sysgate: warning: {w}");
     }
     let policy = &loaded.policy;

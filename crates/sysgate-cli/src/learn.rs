@@ -303,7 +303,8 @@ pub fn read_profile(path: &Path) -> Result<Policy> {
     };
     let loaded = docker::parse(&text, &name, &Target::docker_default(Arch::native()))
         .map_err(|e| bad_input(e.to_string()))?;
-    for w in &loaded.warnings {
+    let warnings = sysgate::profile::collapse_repeated_warnings(loaded.warnings);
+    for w in crate::profile_input::shown_warnings(&warnings, false, "") {
         eprintln!("sysgate: warning: {w}");
     }
     Ok(loaded.policy)
