@@ -1402,30 +1402,25 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
             "the operator's schema has no SECCOMP_FILTER_FLAG_NEW_LISTENER; dropped",
         ));
     }
-    let inner = docker_write::write_dialect(&fit, listener, Dialect::Oci);
-    losses.extend(inner.losses);
-    let json: serde_json::Value =
-        serde_json::from_str(&inner.text).expect("the OCI writer writes JSON");
-    let mut spec = json;
-    if let Some(obj) = spec.as_object_mut() {
-        // The resource has no defaultErrnoRet: SCMP_ACT_ERRNO as the default is EPERM.
-        if let Some(e) = obj.remove("defaultErrnoRet").and_then(|e| e.as_u64()) {
-            if e != 1 {
-                losses.push(Loss::general(format!(
-                    "the resource has no defaultErrnoRet: the default ERRNO({e}) becomes EPERM"
-                )));
-            }
+    let (mut spec, more) = docker_write::profile(&fit, listener, Dialect::Oci);
+    losses.extend(more);
+    // The resource has no defaultErrnoRet: SCMP_ACT_ERRNO as the default is EPERM.
+    if let Some(e) = spec.default_errno_ret.take() {
+        if e != 1 {
+            losses.push(Loss::general(format!(
+                "the resource has no defaultErrnoRet: the default ERRNO({e}) becomes EPERM"
+            )));
         }
-        // NEW_LISTENER follows from SCMP_ACT_NOTIFY; the schema has no word for it.
-        if let Some(serde_json::Value::Array(f)) = obj.get_mut("flags") {
-            f.retain(|v| v != "SECCOMP_FILTER_FLAG_NEW_LISTENER");
-        }
-        if let Some(p) = obj.get("listenerPath").and_then(|p| p.as_str()) {
-            if !valid_listener_path(p) {
-                losses.push(Loss::general(format!(
-                    "the operator only accepts listenerPath under /var/run/security-profiles-operator/; {p:?} will be refused"
-                )));
-            }
+    }
+    // NEW_LISTENER follows from SCMP_ACT_NOTIFY; the schema has no word for it.
+    if let Some(f) = &mut spec.flags {
+        f.retain(|v| *v != "SECCOMP_FILTER_FLAG_NEW_LISTENER");
+    }
+    if let Some(p) = &spec.listener_path {
+        if !valid_listener_path(p) {
+            losses.push(Loss::general(format!(
+                "the operator only accepts listenerPath under /var/run/security-profiles-operator/; {p:?} will be refused"
+            )));
         }
     }
     let mut text = format!(
@@ -1433,7 +1428,7 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
         yaml_str(&options.name),
         yaml_str(&options.namespace)
     );
-    yaml(&spec, 1, &mut text);
+    spec_yaml(&spec, &mut text);
     let _ = write!(
         text,
         "# Use it in a pod (the operator installs it under the kubelet's seccomp directory):\n\
@@ -1479,58 +1474,65 @@ fn yaml_str(s: &str) -> String {
     }
 }
 
-/// Block-style YAML for a JSON value, `depth` levels in.
-fn yaml(v: &serde_json::Value, depth: usize, out: &mut String) {
-    let pad = "  ".repeat(depth);
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                match v {
-                    serde_json::Value::Object(_) => {
-                        let _ = writeln!(out, "{pad}{k}:");
-                        yaml(v, depth + 1, out);
-                    }
-                    serde_json::Value::Array(items) if items.is_empty() => {
-                        let _ = writeln!(out, "{pad}{k}: []");
-                    }
-                    serde_json::Value::Array(items) => {
-                        let _ = writeln!(out, "{pad}{k}:");
-                        for item in items {
-                            seq_item(item, depth, out);
-                        }
-                    }
-                    scalar => {
-                        let _ = writeln!(out, "{pad}{k}: {}", yaml_scalar(scalar));
-                    }
-                }
+/// The spec in block-style YAML, written straight from the profile (no JSON in between):
+/// keys in alphabetical order, two spaces a level, lists as `- ` items.
+fn spec_yaml(spec: &docker_write::Profile, out: &mut String) {
+    let list = |out: &mut String, key: &str, items: &[&str], pad: &str| {
+        if items.is_empty() {
+            let _ = writeln!(out, "{pad}{key}: []");
+            return;
+        }
+        let _ = writeln!(out, "{pad}{key}:");
+        for item in items {
+            let _ = writeln!(out, "{pad}- {}", yaml_str(item));
+        }
+    };
+    let arches: Vec<&str> = spec.architectures.iter().map(String::as_str).collect();
+    list(out, "architectures", &arches, "  ");
+    let _ = writeln!(out, "  defaultAction: {}", yaml_str(&spec.default_action));
+    if let Some(e) = &spec.default_errno {
+        let _ = writeln!(out, "  defaultErrno: {}", yaml_str(e));
+    }
+    if let Some(e) = spec.default_errno_ret {
+        let _ = writeln!(out, "  defaultErrnoRet: {e}");
+    }
+    if let Some(flags) = &spec.flags {
+        list(out, "flags", flags, "  ");
+    }
+    if let Some(m) = &spec.listener_metadata {
+        let _ = writeln!(out, "  listenerMetadata: {}", yaml_str(m));
+    }
+    if let Some(p) = &spec.listener_path {
+        let _ = writeln!(out, "  listenerPath: {}", yaml_str(p));
+    }
+    if spec.syscalls.is_empty() {
+        out.push_str("  syscalls: []\n");
+        return;
+    }
+    out.push_str("  syscalls:\n");
+    for entry in &spec.syscalls {
+        let _ = writeln!(out, "  - action: {}", yaml_str(entry.action));
+        if !entry.args.is_empty() {
+            out.push_str("    args:\n");
+            for a in &entry.args {
+                let _ = writeln!(
+                    out,
+                    "    - index: {}\n      op: {}\n      value: {}\n      valueTwo: {}",
+                    a.index,
+                    yaml_str(a.op),
+                    a.value,
+                    a.value_two
+                );
             }
         }
-        other => {
-            let _ = writeln!(out, "{pad}{}", yaml_scalar(other));
+        if let Some(e) = &entry.errno {
+            let _ = writeln!(out, "    errno: {}", yaml_str(e));
         }
-    }
-}
-
-fn seq_item(item: &serde_json::Value, depth: usize, out: &mut String) {
-    let pad = "  ".repeat(depth);
-    match item {
-        serde_json::Value::Object(_) => {
-            let mut inner = String::new();
-            yaml(item, depth + 1, &mut inner);
-            // The first line of the mapping goes after "- ".
-            let body = inner.trim_start_matches(' ');
-            let _ = write!(out, "{pad}- {body}");
+        if let Some(e) = entry.errno_ret {
+            let _ = writeln!(out, "    errnoRet: {e}");
         }
-        scalar => {
-            let _ = writeln!(out, "{pad}- {}", yaml_scalar(scalar));
-        }
-    }
-}
-
-fn yaml_scalar(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => yaml_str(s),
-        other => other.to_string(),
+        let names: Vec<&str> = entry.names.iter().map(String::as_str).collect();
+        list(out, "names", &names, "    ");
     }
 }
 
