@@ -204,6 +204,25 @@ fn regression_huge_numbers_are_echoed_as_written() {
     );
     let o = sysgate_limited(&["show", &file]);
     assert!(stderr(&o).contains("1e3"), "{}", stderr(&o));
+    // Kubernetes: the YAML parser reads them as floats; the message shows what was written.
+    for value in ["123456789012345678901234567890", "1e3", "1.5"] {
+        let text = format!(
+            "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\n\
+             metadata: {{name: p}}\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  \
+             - {{names: [ioctl], action: SCMP_ACT_ALLOW, args: [{{index: 1, value: {value}, op: SCMP_CMP_EQ}}]}}\n"
+        );
+        let file = write(&dir, "p.yaml", text);
+        let o = sysgate_limited(&["show", &file]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "p.yaml:7:71: value is {value} (not a 64-bit integer): expected an integer from 0 \
+                 to 9223372036854775807"
+            )),
+            "{value}: {}",
+            stderr(&o)
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -274,6 +274,8 @@ enum Value {
     Seq(Vec<Node>),
     Str(String),
     Int(i64),
+    /// A number that is not a 64-bit integer (a float, or too large), as written.
+    Number(String),
     /// A document's `spec.syscalls`, turned into JSON entry by entry while the file is parsed
     /// (no tree of a long list is ever held).
     Entries(Rc<Entries>),
@@ -304,6 +306,7 @@ impl Node {
             Value::Seq(_) | Value::Entries(_) => "a list".into(),
             Value::Str(s) => format!("{s:?}"),
             Value::Int(i) => i.to_string(),
+            Value::Number(n) => format!("{n} (not a 64-bit integer)"),
             Value::Other(what) => (*what).into(),
         }
     }
@@ -478,19 +481,23 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 // A tag outside the core schema is read past, as saphyr reads it; its key
                 // text is empty.
                 let core = tag.as_ref().is_none_or(|t| t.is_yaml_core_schema());
+                let written = std::borrow::Cow::Borrowed(text.as_ref());
                 let parsed = if core {
-                    Scalar::parse_from_cow_and_metadata(text, style, tag.as_ref())
+                    Scalar::parse_from_cow_and_metadata(written, style, tag.as_ref())
                 } else {
-                    Scalar::parse_from_cow_and_metadata(text, style, None)
+                    Scalar::parse_from_cow_and_metadata(written, style, None)
                 };
                 let key = match &parsed {
                     Some(Scalar::String(s)) if core => (s.to_string(), Some(true)),
                     Some(other) if core => (format!("{other:?}"), Some(false)),
                     _ => (String::new(), None),
                 };
-                let value = parsed
-                    .as_ref()
-                    .map_or(Value::Other("an invalid value"), scalar);
+                let value = match &parsed {
+                    // Echoed as written (1e3, 123456789012345678901234567890), not as a float.
+                    Some(Scalar::FloatingPoint(_)) => Value::Number(text.to_string()),
+                    Some(s) => scalar(s),
+                    None => Value::Other("an invalid value"),
+                };
                 self.insert(Node::new(value, mark), anchor, key, mark);
             }
             Event::Alias(id) => {
