@@ -240,6 +240,9 @@ fn measure(program: &Path, args: &[&str], timeout: Duration, stderr_to: &Path) -
     }
 }
 
+/// In a command's arguments: the scratch output file.
+const OUT: &str = "{out}";
+
 struct Case {
     /// What is measured.
     name: &'static str,
@@ -317,12 +320,12 @@ fn cases() -> Vec<Case> {
         cli(
             "sysgate compile, lxc conflicting deny list",
             lxc_conflicts,
-            &["compile", "-o", "/dev/null"],
+            &["compile", "-o", OUT],
         ),
         cli(
             "sysgate compile, docker ioctl list",
             |n| docker_ioctl(n, false),
-            &["compile", "-o", "/dev/null"],
+            &["compile", "-o", OUT],
         ),
         cli(
             "sysgate show, docker conflicts",
@@ -402,7 +405,16 @@ fn main() -> ExitCode {
                     measure(&me, &a, timeout, &stderr_to)
                 }
                 Some(cmd) => {
-                    let mut a = cmd.to_vec();
+                    // Output goes to a scratch file, never to a device.
+                    let out = dir.join("out");
+                    // A stacked filter is written as a directory, one program as a file.
+                    let _ = std::fs::remove_dir_all(&out);
+                    let _ = std::fs::remove_file(&out);
+                    let out_arg = out.to_str().expect("utf-8 temp path");
+                    let mut a: Vec<&str> = cmd
+                        .iter()
+                        .map(|&x| if x == OUT { out_arg } else { x })
+                        .collect();
                     a.push(file_arg);
                     measure(&sysgate, &a, timeout, &stderr_to)
                 }

@@ -88,7 +88,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let compiled = sysgate::compile::compile_with(&loaded.policy, &options)
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
     if !args.verbosity.quiet {
-        for w in &loaded.warnings {
+        let hint = "; -v lists them all";
+        for w in profile_input::shown_warnings(&loaded.warnings, args.verbosity.verbose, hint) {
             eprintln!("sysgate: warning: {w}");
         }
         if args.verbosity.verbose {
@@ -167,8 +168,8 @@ fn summary(diagnostics: &[Diagnostic]) -> Option<String> {
     if skipped > 0 {
         kinds.push(plural(
             skipped,
-            "rule skipped on an architecture that lacks its syscall",
-            "rules skipped on architectures that lack their syscall",
+            "syscall skipped on an architecture that lacks it",
+            "syscalls skipped on architectures that lack them",
         ));
     }
     if multiplexed > 0 {

@@ -54,7 +54,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let to: Format = args.format.format;
     let loaded = profile_input::load(&args.input, &args.target)?;
-    for w in &loaded.warnings {
+    for w in profile_input::shown_warnings(&loaded.warnings, false, "") {
         args.verbosity.warn(w);
     }
     let policy = &loaded.policy;

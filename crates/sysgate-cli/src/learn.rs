@@ -349,14 +349,15 @@ pub fn read_profile(path: &Path, arches: &[Arch]) -> Result<Policy> {
         arches
     };
     let mut merged: Option<Policy> = None;
-    let mut warned: Vec<String> = Vec::new();
+    // Each architecture's reading repeats the warnings about the file: each once, in order.
+    let mut seen = std::collections::HashSet::new();
+    let mut warnings: Vec<String> = Vec::new();
     for &arch in arches {
         let loaded = docker::parse(&text, &name, &Target::docker_default(arch))
             .map_err(|e| bad_input(e.to_string()))?;
         for w in loaded.warnings {
-            if !warned.contains(&w) {
-                eprintln!("sysgate: warning: {w}");
-                warned.push(w);
+            if seen.insert(w.clone()) {
+                warnings.push(w);
             }
         }
         match &mut merged {
@@ -365,6 +366,10 @@ pub fn read_profile(path: &Path, arches: &[Arch]) -> Result<Policy> {
                 .merge(&loaded.policy)
                 .map_err(|e| bad_input(format!("{name}: {e}")))?,
         }
+    }
+    let warnings = sysgate::profile::collapse_repeated_warnings(warnings);
+    for w in crate::profile_input::shown_warnings(&warnings, false, "") {
+        eprintln!("sysgate: warning: {w}");
     }
     Ok(merged.expect("at least one architecture"))
 }

@@ -70,6 +70,27 @@ pub struct LoadedProfile {
     pub default_origin: Option<String>,
 }
 
+/// How many warnings a command prints before it sums up the rest (a generated profile can
+/// have a distinct warning for each of a million rules).
+pub const WARNINGS_SHOWN: usize = 100;
+
+/// `warnings` as a command prints them: all with `all`, else the first [`WARNINGS_SHOWN`]
+/// and a line counting the others (`hint` says how to see them, if the command can).
+pub fn shown_warnings<'w>(
+    warnings: &'w [String],
+    all: bool,
+    hint: &str,
+) -> impl Iterator<Item = std::borrow::Cow<'w, str>> {
+    let shown = if all { warnings.len() } else { WARNINGS_SHOWN };
+    let rest = warnings.len().saturating_sub(shown);
+    let more = (rest > 0).then(|| format!("{rest} more warnings not shown{hint}").into());
+    warnings
+        .iter()
+        .take(shown)
+        .map(|w| std::borrow::Cow::Borrowed(w.as_str()))
+        .chain(more)
+}
+
 impl TargetArgs {
     /// The architectures asked for, parsed.
     pub fn arches(&self) -> Vec<Arch> {
@@ -200,11 +221,15 @@ pub fn load_all(path: &str, args: &TargetArgs) -> Result<Vec<LoadedProfile>> {
                     m.policy
                         .merge(&p.loaded.policy)
                         .map_err(|e| bad_input(format!("{path}: {e}")))?;
-                    for w in p.loaded.warnings {
-                        if !m.warnings.contains(&w) {
-                            m.warnings.push(w);
-                        }
-                    }
+                    // The same file read for another architecture repeats most warnings.
+                    let known: std::collections::HashSet<&String> = m.warnings.iter().collect();
+                    let new: Vec<String> = p
+                        .loaded
+                        .warnings
+                        .into_iter()
+                        .filter(|w| !known.contains(w))
+                        .collect();
+                    m.warnings.extend(new);
                 }
             }
         }

@@ -502,8 +502,8 @@ fn build_policy(args: &Args, warn: &dyn Fn(&str)) -> Result<(Policy, Sources)> {
         if std::path::Path::new(spec).exists() {
             files.push((spec.clone(), loaded.format));
         }
-        for w in &loaded.warnings {
-            warn(w);
+        for w in profile_input::shown_warnings(&loaded.warnings, false, "") {
+            warn(&w);
         }
         let mut p = loaded.policy;
         if let Some(a) = default_action {

@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         out.push_str(&sysgate::profile::show::show(&p.policy));
         if !p.warnings.is_empty() {
             out.push_str("\nwarnings:\n");
-            for w in &p.warnings {
+            for w in crate::profile_input::shown_warnings(&p.warnings, false, "") {
                 out.push_str(&format!("  {w}\n"));
             }
         }

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ));
     };
     let loaded = profile_input::load(profile, &args.target)?;
-    for w in &loaded.warnings {
+    for w in profile_input::shown_warnings(&loaded.warnings, false, "") {
         args.verbosity.warn(w);
     }
     let policy = &loaded.policy;

@@ -53,6 +53,7 @@ fn regression_3000_conflicting_lxc_lines_warn_once_per_syscall() {
     let o = sysgate_limited(&[
         "compile",
         &file,
+        "-v",
         "-o",
         &dir.join("f.bpf").display().to_string(),
     ]);
@@ -204,5 +205,97 @@ fn regression_huge_numbers_are_echoed_as_written() {
     );
     let o = sysgate_limited(&["show", &file]);
     assert!(stderr(&o).contains("1e3"), "{}", stderr(&o));
+    // Kubernetes: the YAML parser reads them as floats; the message shows what was written.
+    for value in ["123456789012345678901234567890", "1e3", "1.5"] {
+        let text = format!(
+            "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\n\
+             metadata: {{name: p}}\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  \
+             - {{names: [ioctl], action: SCMP_ACT_ALLOW, args: [{{index: 1, value: {value}, op: SCMP_CMP_EQ}}]}}\n"
+        );
+        let file = write(&dir, "p.yaml", text);
+        let o = sysgate_limited(&["show", &file]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "p.yaml:7:71: value is {value} (not a 64-bit integer): expected an integer from 0 \
+                 to 9223372036854775807"
+            )),
+            "{value}: {}",
+            stderr(&o)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Docker profile for x86_64, x86 and x32 whose `n` entries each name `getgid32` (x86
+/// only), `no_such_call` (no architecture) and one of 300 other unknown names.
+fn docker_repeated_names(n: usize) -> String {
+    let mut s = String::from(
+        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\
+         \"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"syscalls\":[",
+    );
+    for i in 0..n {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(
+            s,
+            "{sep}{{\"names\":[\"getgid32\",\"no_such_call\",\"unknown_{}\"],\
+             \"action\":\"SCMP_ACT_ALLOW\"}}",
+            i % 300
+        );
+    }
+    s.push_str("]}");
+    s
+}
+
+#[test]
+fn regression_warnings_are_one_line_per_name_not_per_rule() {
+    // Before: compile -v printed one note per rule and architecture (2 x 3,000 lines for
+    // getgid32) and the reader one warning per rule naming an unknown syscall (6,000).
+    let dir = scratch("per-name");
+    let file = write(&dir, "p.json", docker_repeated_names(3000));
+    let out = dir.join("f.bpf").display().to_string();
+    let o = sysgate_limited(&["compile", &file, "-v", "-o", &out]);
+    assert_finished(&o, "compile");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let skipped: Vec<&str> = err.lines().filter(|l| l.contains("getgid32")).collect();
+    assert_eq!(skipped.len(), 1, "{err}");
+    assert!(
+        skipped[0].contains(
+            "3000 rules on getgid32 skipped on x86_64, x32: no such syscall there; the first \
+             is rule #0"
+        ),
+        "{}",
+        skipped[0]
+    );
+    assert!(skipped[0].contains(&format!("{file}:1:")), "{}", skipped[0]);
+    let unknown: Vec<&str> = err.lines().filter(|l| l.contains("no_such_call")).collect();
+    assert_eq!(unknown.len(), 1, "{err}");
+    assert!(
+        unknown[0]
+            .ends_with("unknown syscall \"no_such_call\" skipped (3000 times; the first is shown)"),
+        "{}",
+        unknown[0]
+    );
+    // 301 distinct warnings and one note: -v lists them all.
+    assert_eq!(err.lines().count(), 302, "{err}");
+    // Without -v: the first 100 warnings, a line counting the others, and the notes' summary.
+    let o = sysgate_limited(&["compile", &file, "-o", &out]);
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 102, "{err}");
+    assert_eq!(
+        lines[100],
+        "sysgate: warning: 201 more warnings not shown; -v lists them all"
+    );
+    assert!(lines[101].contains("1 compiler note"), "{}", lines[101]);
+    // Commands without -v cap them the same way.
+    let o = sysgate_limited(&["convert", &file, "--to", "lxc", "-o", &out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sysgate: warning: 201 more warnings not shown\n"),
+        "{}",
+        stderr(&o)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -183,18 +183,24 @@ fn at(origin: &Option<String>) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Diagnostic {
-    /// The rule's syscall does not exist on this architecture; it was skipped there.
+    /// A syscall name that some of the policy's architectures lack: its rules are skipped
+    /// there. One note per name, however many rules name it.
     UnknownOnArch {
-        /// Index of the rule in [`Policy::rules`].
+        /// Index in [`Policy::rules`] of the first rule that names it.
         rule: usize,
-        /// The architecture.
-        arch: Arch,
+        /// How many rules name it.
+        rules: usize,
+        /// The architectures that lack it, sorted.
+        arches: Vec<Arch>,
     },
-    /// A conditional rule on a multiplexed call: the multiplexer's path cannot check the
-    /// arguments, so it gets the most restrictive outcome the rules allow.
+    /// Conditional rules on a multiplexed call: the multiplexer's path cannot check the
+    /// arguments, so it gets the most restrictive outcome the rules allow. One note per name
+    /// and architecture, however many rules.
     ConditionalMultiplexed {
-        /// Index of the rule.
+        /// Index of the first conditional rule on the name.
         rule: usize,
+        /// How many conditional rules name it.
+        rules: usize,
         /// The architecture.
         arch: Arch,
         /// How the call is multiplexed.
@@ -229,16 +235,43 @@ impl Diagnostic {
                 .map_or_else(|| format!("rule {i}"), |r| format!("rule #{i} [{r}]"))
         };
         match self {
-            Diagnostic::UnknownOnArch { rule, arch } => {
-                format!("{} skipped on {arch}: no such syscall there", r(rule))
+            Diagnostic::UnknownOnArch {
+                rule,
+                rules,
+                arches,
+            } => {
+                let arches: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+                let arches = arches.join(", ");
+                match rules {
+                    1 => format!("{} skipped on {arches}: no such syscall there", r(rule)),
+                    n => format!(
+                        "{n} rules on {} skipped on {arches}: no such syscall there; the first \
+                         is {}",
+                        name_of(policy, *rule),
+                        r(rule)
+                    ),
+                }
             }
-            Diagnostic::ConditionalMultiplexed { rule, arch, via } => format!(
-                "{} has argument conditions, which {}({}) on {arch} cannot check: that path gets \
-                 the most restrictive outcome the rules for this call can give",
-                r(rule),
-                arch.syscall_name(via.syscall).unwrap_or("multiplexer"),
-                via.call
-            ),
+            Diagnostic::ConditionalMultiplexed {
+                rule,
+                rules,
+                arch,
+                via,
+            } => {
+                let (who, first) = match rules {
+                    1 => (format!("{} has", r(rule)), String::new()),
+                    n => (
+                        format!("{n} rules on {} have", name_of(policy, *rule)),
+                        format!("; the first is {}", r(rule)),
+                    ),
+                };
+                format!(
+                    "{who} argument conditions, which {}({}) on {arch} cannot check: that path \
+                     gets the most restrictive outcome the rules for this call can give{first}",
+                    arch.syscall_name(via.syscall).unwrap_or("multiplexer"),
+                    via.call
+                )
+            }
             Diagnostic::Overlap {
                 syscall,
                 rules,
@@ -284,6 +317,14 @@ impl Diagnostic {
             }
         }
     }
+}
+
+/// The syscall rule `i` names, for messages.
+fn name_of(policy: &Policy, i: usize) -> String {
+    policy
+        .rules
+        .get(i)
+        .map_or_else(|| format!("rule {i}"), |r| r.syscall.to_string())
 }
 
 /// A seccomp policy: default action, architectures, rules and attributes.
@@ -444,6 +485,14 @@ impl Policy {
         }
         self.rules.push(rule);
         Ok(self.rules.len() - 1)
+    }
+
+    /// Rewrite every rule's origin in place (a reader that read an intermediate text points
+    /// them back at the file the user wrote).
+    pub(crate) fn map_origins(&mut self, mut f: impl FnMut(&mut Option<String>)) {
+        for rule in &mut self.rules {
+            f(&mut rule.origin);
+        }
     }
 
     /// Keep only the rules for which `keep` is true (the others are removed; the indices of
@@ -739,22 +788,58 @@ impl Policy {
         let mut out = BTreeSet::new();
         let mut overlaps: std::collections::BTreeMap<String, overlap::Summary> = Default::default();
         let mut budget = overlap::PAIR_CHECKS;
-        for &arch in &self.arches {
-            for (i, rule) in self.rules.iter().enumerate() {
-                let Syscall::Name(name) = &rule.syscall else {
-                    continue;
-                };
-                let direct = arch.syscall_number(name).is_some();
-                let via = arch.multiplexed(name);
-                if !direct && via.is_none() {
-                    out.insert(Diagnostic::UnknownOnArch { rule: i, arch });
-                }
-                if let Some(via) = via {
-                    if !rule.conds.is_empty() {
-                        out.insert(Diagnostic::ConditionalMultiplexed { rule: i, arch, via });
+        // Names some architecture lacks, and conditional rules on multiplexed calls: one note
+        // per name (and architecture), however many rules name it.
+        #[derive(Default)]
+        struct Uses {
+            first: usize,
+            rules: usize,
+            first_conditional: Option<usize>,
+            conditional: usize,
+        }
+        let mut named: std::collections::BTreeMap<&str, Uses> = Default::default();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Syscall::Name(name) = &rule.syscall else {
+                continue;
+            };
+            let uses = named.entry(name).or_insert(Uses {
+                first: i,
+                ..Default::default()
+            });
+            uses.rules += 1;
+            if !rule.conds.is_empty() {
+                uses.first_conditional.get_or_insert(i);
+                uses.conditional += 1;
+            }
+        }
+        for (name, uses) in &named {
+            let lacking: Vec<Arch> = self
+                .arches
+                .iter()
+                .copied()
+                .filter(|a| a.syscall_number(name).is_none() && a.multiplexed(name).is_none())
+                .collect();
+            if !lacking.is_empty() {
+                out.insert(Diagnostic::UnknownOnArch {
+                    rule: uses.first,
+                    rules: uses.rules,
+                    arches: lacking,
+                });
+            }
+            if let Some(first) = uses.first_conditional {
+                for &arch in &self.arches {
+                    if let Some(via) = arch.multiplexed(name) {
+                        out.insert(Diagnostic::ConditionalMultiplexed {
+                            rule: first,
+                            rules: uses.conditional,
+                            arch,
+                            via,
+                        });
                     }
                 }
             }
+        }
+        for &arch in &self.arches {
             // Overlaps, per syscall number, summarised per syscall.
             let mut by_nr: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
             for (i, rule) in self.rules.iter().enumerate() {

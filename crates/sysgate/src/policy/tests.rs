@@ -237,7 +237,8 @@ fn unknown_names() {
         d,
         vec![Diagnostic::UnknownOnArch {
             rule: 0,
-            arch: Arch::X86_64
+            rules: 1,
+            arches: vec![Arch::X86_64]
         }]
     );
     p.attrs.unknown_names = UnknownNames::Strict;

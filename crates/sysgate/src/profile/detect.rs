@@ -223,6 +223,13 @@ pub fn read_text(
             })
             .collect(),
     };
+    let profiles = profiles
+        .into_iter()
+        .map(|mut p| {
+            p.loaded.warnings = super::collapse_repeated_warnings(p.loaded.warnings);
+            p
+        })
+        .collect();
     Ok(Read { format, profiles })
 }
 

@@ -94,7 +94,6 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::json_pos::{self, Pos, Seg};
 use super::Location;
@@ -438,8 +437,9 @@ struct SyscallEntry {
     /// Type-checked, otherwise documentation.
     #[serde(rename = "comment")]
     _comment: Option<String>,
-    includes: Option<Obj<Filter>>,
-    excludes: Option<Obj<Filter>>,
+    // Boxed: most entries have neither, and a profile may hold a million entries.
+    includes: Option<Box<Obj<Filter>>>,
+    excludes: Option<Box<Obj<Filter>>>,
 }
 
 #[derive(Deserialize)]
@@ -1124,22 +1124,54 @@ impl Resolver<'_> {
     /// match (ignoring case, as Go matches them); one it cannot is a warning, or an error with
     /// [`Options::strict_keys`].
     fn check_keys(&mut self) -> Result<(), DockerError> {
-        let mut stream =
-            serde_json::Deserializer::from_str(&self.text[self.root.offset..]).into_iter::<Value>();
-        let Some(Ok(profile)) = stream.next() else {
-            return Ok(()); // the typed read accepted it; nothing more to say
-        };
         let mut found = Vec::new();
-        unknown_keys(&profile, &mut Vec::new(), Shape::Profile, &mut found);
-        // In the order they appear in the file (serde_json's maps are sorted by key).
-        let mut found: Vec<(Location, &str, Shape)> = found
+        let walk = UnknownKeys {
+            shape: Shape::Profile,
+            list: false,
+            path: &mut Vec::new(),
+            found: &mut found,
+        };
+        let mut json = serde_json::Deserializer::from_str(&self.text[self.root.offset..]);
+        if de::DeserializeSeed::deserialize(walk, &mut json).is_err() {
+            return Ok(()); // the typed read accepted it; nothing more to say
+        }
+        // Each key is located from the start of its syscalls entry (found once for all of
+        // them), not from the start of the profile: a million entries with an unknown key
+        // each must not scan the profile a million times.
+        let mut entries: Option<(String, Vec<Pos>)> = None;
+        let mut found: Vec<(Location, String, Shape)> = found
             .into_iter()
-            .filter_map(|(path, shape)| match path.last() {
-                Some(Seg::Key(key)) => Some((self.location(&path), *key, shape)),
-                _ => None,
+            .filter_map(|(path, shape)| {
+                let Some(Step::Key(key)) = path.last() else {
+                    return None;
+                };
+                let segs: Vec<Seg<'_>> = path
+                    .iter()
+                    .map(|s| match s {
+                        Step::Key(k) => Seg::Key(k),
+                        Step::Index(i) => Seg::Index(*i),
+                    })
+                    .collect();
+                let at = match segs.as_slice() {
+                    [Seg::Key(list), Seg::Index(i), rest @ ..] => {
+                        if entries.as_ref().is_none_or(|(k, _)| k != list) {
+                            let starts =
+                                json_pos::elements(self.text, self.root, &[Seg::Key(list)]);
+                            entries = Some((list.to_string(), starts));
+                        }
+                        match entries.as_ref().and_then(|(_, starts)| starts.get(*i)) {
+                            Some(&start) => nearest(self.text, self.source, start, rest),
+                            None => self.location(&segs),
+                        }
+                    }
+                    _ => self.location(&segs),
+                };
+                Some((at, key.clone(), shape))
             })
             .collect();
         found.sort_by_key(|(at, _, _)| (at.line, at.column));
+        // A key written twice in one object is reported once.
+        found.dedup_by(|a, b| a.0 == b.0);
         for (at, key, shape) in found {
             let expected = shape.fields().join(", ");
             if self.options.strict_keys {
@@ -1337,7 +1369,10 @@ impl Resolver<'_> {
                 .map(|(j, n)| (n.0, Seg::Key("names"), Some(j)))
                 .collect(),
         };
-        let (includes, excludes) = (entry.includes.map(|f| f.0), entry.excludes.map(|f| f.0));
+        let (includes, excludes) = (
+            entry.includes.map(|f| (*f).0),
+            entry.excludes.map(|f| (*f).0),
+        );
         if !self.applies(includes.as_ref(), excludes.as_ref()) {
             return Ok(());
         }
@@ -1557,7 +1592,7 @@ impl Resolver<'_> {
 }
 
 /// The objects of a profile whose keys are checked, with the fields each can hold.
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug)]
 enum Shape {
     Profile,
     ArchMapEntry,
@@ -1588,48 +1623,122 @@ impl Shape {
     }
 }
 
-/// The paths (from the profile object) of the keys in `value`, a `shape` object, and in the
-/// objects inside it, that match none of their fields, as [`FoldKeys`] matches them.
-fn unknown_keys<'v>(
-    value: &'v Value,
-    path: &mut Vec<Seg<'v>>,
+/// One step of a path to a key, owned (the keys are read as they stream by).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A key that matches none of its object's fields: its path from the profile object, and
+/// the object's shape.
+type UnknownKey = (Vec<Step>, Shape);
+
+/// Walks a `shape` object (or, with `list`, a list of them, or one of them) as it streams
+/// by, recording the keys that match none of their fields, as [`FoldKeys`] matches them,
+/// and going into the objects that hold objects of their own. Nothing is kept of the values:
+/// a profile of a million rules is checked in constant memory besides what it reports.
+struct UnknownKeys<'p> {
     shape: Shape,
-    found: &mut Vec<(Vec<Seg<'v>>, Shape)>,
-) {
-    let Value::Object(map) = value else {
-        return;
-    };
-    let fields = shape.fields();
-    for (key, inner) in map {
-        let field = fields.iter().copied().find(|f| *f == key).or_else(|| {
-            let folded = json_pos::fold_case(key);
-            fields
-                .iter()
-                .copied()
-                .find(|f| json_pos::fold_case(f) == folded)
-        });
-        path.push(Seg::Key(key));
-        let nested = |shape| {
-            move |path: &mut Vec<Seg<'v>>, found: &mut Vec<_>| match inner {
-                Value::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        path.push(Seg::Index(i));
-                        unknown_keys(item, path, shape, found);
-                        path.pop();
-                    }
-                }
-                _ => unknown_keys(inner, path, shape, found),
-            }
-        };
-        match field {
-            None => found.push((path.clone(), shape)),
-            Some("archMap") => nested(Shape::ArchMapEntry)(path, found),
-            Some("syscalls") => nested(Shape::SyscallEntry)(path, found),
-            Some("includes" | "excludes") => nested(Shape::Filter)(path, found),
-            Some("args") => nested(Shape::Arg)(path, found),
-            Some(_) => {}
+    list: bool,
+    path: &'p mut Vec<Step>,
+    found: &'p mut Vec<UnknownKey>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for UnknownKeys<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UnknownKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if !self.list {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
         }
-        path.pop();
+        let mut i = 0;
+        loop {
+            self.path.push(Step::Index(i));
+            let more = seq.next_element_seed(UnknownKeys {
+                shape: self.shape,
+                list: false,
+                path: &mut *self.path,
+                found: &mut *self.found,
+            })?;
+            self.path.pop();
+            if more.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let fields = self.shape.fields();
+        while let Some(key) = map.next_key::<String>()? {
+            let field = fields.iter().copied().find(|f| *f == key).or_else(|| {
+                let folded = json_pos::fold_case(&key);
+                fields
+                    .iter()
+                    .copied()
+                    .find(|f| json_pos::fold_case(f) == folded)
+            });
+            let inner = match field {
+                None => {
+                    let mut path = self.path.clone();
+                    path.push(Step::Key(key));
+                    self.found.push((path, self.shape));
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Some("archMap") => Shape::ArchMapEntry,
+                Some("syscalls") => Shape::SyscallEntry,
+                Some("includes" | "excludes") => Shape::Filter,
+                Some("args") => Shape::Arg,
+                Some(_) => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            self.path.push(Step::Key(key));
+            map.next_value_seed(UnknownKeys {
+                shape: inner,
+                list: true,
+                path: &mut *self.path,
+                found: &mut *self.found,
+            })?;
+            self.path.pop();
+        }
+        Ok(())
+    }
+
+    // Scalars hold no keys.
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 

@@ -78,44 +78,47 @@ pub fn write(policy: &Policy, listener: Option<&Listener>) -> Written {
     write_dialect(policy, listener, Dialect::Docker)
 }
 
+/// The profile as written, also what the Kubernetes writer puts in its `spec`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Profile {
-    default_action: String,
+pub(crate) struct Profile {
+    pub default_action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    default_errno_ret: Option<u16>,
+    pub default_errno_ret: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    default_errno: Option<String>,
-    architectures: Vec<String>,
+    pub default_errno: Option<String>,
+    pub architectures: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    flags: Option<Vec<&'static str>>,
+    pub flags: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    listener_path: Option<String>,
+    pub listener_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    listener_metadata: Option<String>,
-    syscalls: Vec<Entry>,
+    pub listener_metadata: Option<String>,
+    pub syscalls: Vec<Entry>,
 }
 
+/// One `syscalls[]` entry.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Entry {
-    names: Vec<String>,
-    action: &'static str,
+pub(crate) struct Entry {
+    pub names: Vec<String>,
+    pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errno_ret: Option<u16>,
+    pub errno_ret: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errno: Option<String>,
+    pub errno: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    args: Vec<Arg>,
+    pub args: Vec<Arg>,
 }
 
+/// One argument condition.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Arg {
-    index: usize,
-    value: u64,
-    value_two: u64,
-    op: &'static str,
+pub(crate) struct Arg {
+    pub index: usize,
+    pub value: u64,
+    pub value_two: u64,
+    pub op: &'static str,
 }
 
 /// The rules of one `syscalls[]` entry: one action under one set of conditions.
@@ -211,6 +214,20 @@ fn arg(c: &ArgCond) -> Arg {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dialect) -> Written {
+    let (profile, mut losses) = profile(policy, listener, dialect);
+    let mut text = serde_json::to_string_pretty(&profile).expect("plain data serializes");
+    text.push('\n');
+    losses.sort();
+    losses.dedup();
+    Written { text, losses }
+}
+
+/// `policy` as the profile [`write_dialect`] writes, and what it cannot hold.
+pub(crate) fn profile(
+    policy: &Policy,
+    listener: Option<&Listener>,
+    dialect: Dialect,
+) -> (Profile, Vec<Loss>) {
     let mut losses = Vec::new();
     let default = policy.default_action();
     // A name is written as Podman's `errno` name, and as the number the policy's first
@@ -288,7 +305,8 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
             groups.entry((rule.action, conds)).or_default().insert(name);
         }
     }
-    let mut entries: Vec<(&Group, &BTreeSet<String>)> = groups.iter().collect();
+    // Moved, not copied, into the entries: a profile may have a million of them.
+    let mut entries: Vec<(Group, BTreeSet<String>)> = groups.into_iter().collect();
     // Allows first, then the more restrictive actions; unconditional before conditional.
     entries.sort_by(|(a, _), (b, _)| {
         b.0.precedence()
@@ -300,17 +318,17 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
     let syscalls = entries
         .into_iter()
         .map(|((action, conds), names)| {
-            let (word, errno, lost) = action_word(*action, numbering);
+            let (word, errno, lost) = action_word(action, numbering);
             if let Some(why) = lost {
-                for n in names {
+                for n in &names {
                     losses.push(Loss::about(n.clone(), why.clone()));
                 }
             }
             Entry {
-                names: names.iter().cloned().collect(),
+                names: names.into_iter().collect(),
                 action: word,
                 errno_ret: errno,
-                errno: named(*action).filter(|_| dialect == Dialect::Podman),
+                errno: named(action).filter(|_| dialect == Dialect::Podman),
                 args: conds.iter().map(arg).collect(),
             }
         })
@@ -327,11 +345,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
             .map(|l| l.metadata.clone()),
         syscalls,
     };
-    let mut text = serde_json::to_string_pretty(&profile).expect("plain data serializes");
-    text.push('\n');
-    losses.sort();
-    losses.dedup();
-    Written { text, losses }
+    (profile, losses)
 }
 
 /// How many pairs of conditional rules [`write_dialect`] checks one by one for a rule that

@@ -46,11 +46,13 @@
 //! # Ok::<(), k8s::K8sError>(())
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::rc::Rc;
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr::Scalar;
+use saphyr_parser::{Event, Marker, Parser, Span, SpannedEventReceiver};
 
 use super::docker_write::{self, Dialect};
 use super::write::{without_conditions_where, Loss, Written};
@@ -243,8 +245,8 @@ pub fn parse(
         };
         file.check_keys(doc, options.strict_keys)?;
         let mut seen = Vec::new();
-        let entries = resolve_bases(&file, &obj, options, &mut seen)?;
-        let (json, map) = to_json(&file, &obj, &entries)?;
+        let fragments = resolve_bases(&file, &obj, options, &mut seen)?;
+        let (json, map) = to_json(&file, &obj, &fragments)?;
         let loaded = docker::parse(&json, JSON_SOURCE, target).map_err(|e| map.error(e))?;
         let mut loaded = map.loaded(loaded);
         if i == 0 {
@@ -262,7 +264,7 @@ pub fn parse(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The YAML tree with positions.
+// The YAML tree with positions, built from the parser's events.
 // ---------------------------------------------------------------------------------------------
 
 /// A YAML node reduced to what the resource uses.
@@ -272,6 +274,11 @@ enum Value {
     Seq(Vec<Node>),
     Str(String),
     Int(i64),
+    /// A number that is not a 64-bit integer (a float, or too large), as written.
+    Number(String),
+    /// A document's `spec.syscalls`, turned into JSON entry by entry while the file is parsed
+    /// (no tree of a long list is ever held).
+    Entries(Rc<Entries>),
     /// Anything else (a float, a boolean, null, an integer out of range), described.
     Other(&'static str),
 }
@@ -279,33 +286,13 @@ enum Value {
 #[derive(Clone, Debug)]
 struct Node {
     value: Value,
-    line: usize,
-    column: usize,
+    line: u32,
+    column: u32,
 }
 
 impl Node {
-    fn from_yaml(y: &MarkedYaml<'_>) -> Node {
-        let (line, column) = (y.span.start.line(), y.span.start.col() + 1);
-        let value = match &y.data {
-            YamlData::Value(s) => scalar(s),
-            YamlData::Representation(s, _, _) => Value::Str(s.to_string()),
-            YamlData::Sequence(items) => Value::Seq(items.iter().map(Node::from_yaml).collect()),
-            YamlData::Mapping(map) => Value::Map(
-                map.iter()
-                    .map(|(k, v)| {
-                        let key = match &k.data {
-                            YamlData::Value(Scalar::String(s)) => s.to_string(),
-                            YamlData::Value(other) => format!("{other:?}"),
-                            _ => String::new(),
-                        };
-                        (key, Node::from_yaml(v))
-                    })
-                    .collect(),
-            ),
-            YamlData::Tagged(_, inner) => return Node::from_yaml(inner),
-            YamlData::Alias(_) => Value::Other("an alias"),
-            _ => Value::Other("an invalid value"),
-        };
+    fn new(value: Value, mark: Marker) -> Node {
+        let (line, column) = position(mark);
         Node {
             value,
             line,
@@ -316,9 +303,10 @@ impl Node {
     fn describe(&self) -> String {
         match &self.value {
             Value::Map(_) => "a mapping".into(),
-            Value::Seq(_) => "a list".into(),
+            Value::Seq(_) | Value::Entries(_) => "a list".into(),
             Value::Str(s) => format!("{s:?}"),
             Value::Int(i) => i.to_string(),
+            Value::Number(n) => format!("{n} (not a 64-bit integer)"),
             Value::Other(what) => (*what).into(),
         }
     }
@@ -329,6 +317,34 @@ impl Node {
             _ => None,
         }
     }
+
+    /// How many nodes a copy of this one makes (a mapping entry counts once more), as
+    /// saphyr counts them for its alias budget; `None` once past `budget`.
+    fn size_within(&self, budget: usize) -> Option<usize> {
+        let mut left = budget.checked_sub(1)?;
+        match &self.value {
+            Value::Seq(items) => {
+                for item in items {
+                    left -= item.size_within(left)?;
+                }
+            }
+            Value::Map(entries) => {
+                for (_, v) in entries {
+                    left = left.checked_sub(1)?;
+                    left -= v.size_within(left)?;
+                }
+            }
+            Value::Entries(e) => left = left.checked_sub(e.count)?,
+            _ => {}
+        }
+        Some(budget - left)
+    }
+}
+
+/// Line (from 1) and column (in characters, from 1) of a parser position.
+fn position(mark: Marker) -> (u32, u32) {
+    let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    (clamp(mark.line()), clamp(mark.col().saturating_add(1)))
 }
 
 fn scalar(s: &Scalar<'_>) -> Value {
@@ -341,11 +357,308 @@ fn scalar(s: &Scalar<'_>) -> Value {
     }
 }
 
+/// Nodes an alias may copy in one file, as saphyr limits them (a "billion laughs" file
+/// would otherwise expand exponentially).
+const ALIAS_BUDGET: usize = 100_000;
+
+/// A mapping key as written: its text (what messages name) and, for comparing keys, whether
+/// it was a string scalar (`None`: a key that is not compared, such as a collection).
+struct Key {
+    text: String,
+    kind: Option<bool>,
+    mark: Marker,
+}
+
+/// A collection being built.
+enum Frame {
+    Map {
+        mark: Marker,
+        anchor: usize,
+        entries: Vec<(String, Node)>,
+        /// Kind of each entry's key (see [`Key`]), for the duplicate check.
+        kinds: Vec<Option<bool>>,
+        /// Once the mapping is long, its keys, so that the duplicate check stays linear.
+        seen: Option<HashSet<(bool, String)>>,
+        key: Option<Key>,
+    },
+    Seq {
+        mark: Marker,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    /// A document's `spec.syscalls`.
+    Entries {
+        mark: Marker,
+        anchor: usize,
+        entries: Entries,
+    },
+}
+
+/// Builds [`Node`] trees from the parser's events, as saphyr's loader would (the same values,
+/// positions, alias expansion and duplicate-key errors), but keeping only what the resource
+/// uses, and turning each `spec.syscalls` entry into JSON as soon as it is complete.
+struct Builder<'s> {
+    source: &'s str,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    alias_budget: usize,
+    /// The first problem the parser did not see (a duplicate key, an alias over budget).
+    error: Option<(Marker, &'static str)>,
+}
+
+impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
+    fn on_event(&mut self, event: Event<'input>, span: Span) {
+        if self.error.is_some() {
+            return;
+        }
+        let mark = span.start;
+        match event {
+            Event::DocumentEnd => {
+                let root = self
+                    .root
+                    .take()
+                    .unwrap_or_else(|| Node::new(Value::Other("an invalid value"), mark));
+                self.docs.push(root);
+            }
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
+                mark,
+                anchor,
+                entries: Vec::new(),
+                kinds: Vec::new(),
+                seen: None,
+                key: None,
+            }),
+            Event::SequenceStart(anchor, _) => {
+                let frame = if self.at_syscalls() {
+                    Frame::Entries {
+                        mark,
+                        anchor,
+                        entries: Entries::default(),
+                    }
+                } else {
+                    Frame::Seq {
+                        mark,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                };
+                self.stack.push(frame);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (value, start, anchor) = match self.stack.pop() {
+                    Some(Frame::Map {
+                        mark,
+                        anchor,
+                        entries,
+                        ..
+                    }) => (Value::Map(entries), mark, anchor),
+                    Some(Frame::Seq {
+                        mark,
+                        anchor,
+                        items,
+                    }) => (Value::Seq(items), mark, anchor),
+                    Some(Frame::Entries {
+                        mark,
+                        anchor,
+                        mut entries,
+                    }) => {
+                        // Kept until the documents are read: without the slack of growing.
+                        let json = entries.json.get_mut();
+                        json.text.shrink_to_fit();
+                        json.lines.shrink_to_fit();
+                        (Value::Entries(Rc::new(entries)), mark, anchor)
+                    }
+                    None => return,
+                };
+                // A collection as a key is never equal to another (saphyr compares them; a
+                // resource has no such keys).
+                let key = (String::new(), None);
+                self.insert(Node::new(value, start), anchor, key, mark);
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                // A tag outside the core schema is read past, as saphyr reads it; its key
+                // text is empty.
+                let core = tag.as_ref().is_none_or(|t| t.is_yaml_core_schema());
+                let written = std::borrow::Cow::Borrowed(text.as_ref());
+                let parsed = if core {
+                    Scalar::parse_from_cow_and_metadata(written, style, tag.as_ref())
+                } else {
+                    Scalar::parse_from_cow_and_metadata(written, style, None)
+                };
+                let key = match &parsed {
+                    Some(Scalar::String(s)) if core => (s.to_string(), Some(true)),
+                    Some(other) if core => (format!("{other:?}"), Some(false)),
+                    _ => (String::new(), None),
+                };
+                let value = match &parsed {
+                    // Echoed as written (1e3, 123456789012345678901234567890), not as a float.
+                    Some(Scalar::FloatingPoint(_)) => Value::Number(text.to_string()),
+                    Some(s) => scalar(s),
+                    None => Value::Other("an invalid value"),
+                };
+                self.insert(Node::new(value, mark), anchor, key, mark);
+            }
+            Event::Alias(id) => {
+                let node = match self.anchors.get(&id) {
+                    None => Node::new(Value::Other("an invalid value"), mark),
+                    Some(node) => match node.size_within(self.alias_budget) {
+                        Some(size) => {
+                            self.alias_budget -= size;
+                            let (line, column) = position(mark);
+                            Node {
+                                line,
+                                column,
+                                ..node.clone()
+                            }
+                        }
+                        None => {
+                            self.error = Some((
+                                mark,
+                                "alias expansion exceeded the maximum node budget \
+                                 (possible billion-laughs attack)",
+                            ));
+                            return;
+                        }
+                    },
+                };
+                let key = match &node.value {
+                    Value::Str(s) => (s.clone(), Some(true)),
+                    _ => (String::new(), None),
+                };
+                self.insert(node, 0, key, mark);
+            }
+            Event::DocumentStart(_) | Event::Nothing | Event::StreamStart | Event::StreamEnd => {}
+        }
+    }
+}
+
+impl Builder<'_> {
+    /// Whether a sequence starting now is a document's `spec.syscalls`.
+    fn at_syscalls(&self) -> bool {
+        let pending = |frame: &Frame, name: &str| matches!(frame, Frame::Map { key: Some(k), .. } if k.kind == Some(true) && k.text == name);
+        matches!(self.stack.as_slice(), [doc, spec] if pending(doc, "spec") && pending(spec, "syscalls"))
+    }
+
+    fn insert(&mut self, node: Node, anchor: usize, key: (String, Option<bool>), mark: Marker) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        let source = self.source;
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Entries { entries, .. }) => entries.add(Src(source), &node),
+            Some(Frame::Map {
+                entries,
+                kinds,
+                seen,
+                key: pending,
+                ..
+            }) => match pending.take() {
+                None => {
+                    *pending = Some(Key {
+                        text: key.0,
+                        kind: key.1,
+                        mark,
+                    })
+                }
+                Some(k) => {
+                    if let Some(kind) = k.kind {
+                        if seen.is_none() && entries.len() >= 16 {
+                            *seen = Some(
+                                entries
+                                    .iter()
+                                    .zip(kinds.iter())
+                                    .filter_map(|((t, _), k)| k.map(|k| (k, t.clone())))
+                                    .collect(),
+                            );
+                        }
+                        let duplicate = match seen {
+                            Some(seen) => !seen.insert((kind, k.text.clone())),
+                            None => entries
+                                .iter()
+                                .zip(kinds.iter())
+                                .any(|((t, _), kk)| *kk == Some(kind) && *t == k.text),
+                        };
+                        if duplicate {
+                            self.error = Some((k.mark, "duplicated key in mapping"));
+                            return;
+                        }
+                    }
+                    entries.push((k.text, node));
+                    kinds.push(k.kind);
+                }
+            },
+        }
+    }
+}
+
+/// Where `source`'s messages point: helpers that check a node's shape.
+#[derive(Clone, Copy)]
+struct Src<'a>(&'a str);
+
+impl Src<'_> {
+    fn at(&self, n: &Node) -> Location {
+        Location::new(self.0, n.line as usize, n.column as usize)
+    }
+
+    fn invalid(&self, n: &Node, message: impl Into<String>) -> K8sError {
+        K8sError::Invalid {
+            at: self.at(n),
+            message: message.into(),
+        }
+    }
+
+    fn string<'n>(&self, n: &'n Node, what: &str) -> Result<&'n str, K8sError> {
+        match &n.value {
+            Value::Str(s) => Ok(s),
+            _ => Err(self.invalid(n, format!("{what} is {}: expected a string", n.describe()))),
+        }
+    }
+
+    fn map<'n>(&self, n: &'n Node, what: &str) -> Result<&'n [(String, Node)], K8sError> {
+        match &n.value {
+            Value::Map(m) => Ok(m),
+            _ => Err(self.invalid(n, format!("{what} is {}: expected a mapping", n.describe()))),
+        }
+    }
+
+    fn seq<'n>(&self, n: &'n Node, what: &str) -> Result<&'n [Node], K8sError> {
+        match &n.value {
+            Value::Seq(s) => Ok(s),
+            _ => Err(self.invalid(n, format!("{what} is {}: expected a list", n.describe()))),
+        }
+    }
+
+    fn int(&self, n: &Node, what: &str, max: u64) -> Result<u64, K8sError> {
+        match n.value {
+            Value::Int(i) if i >= 0 && (i as u64) <= max => Ok(i as u64),
+            _ => Err(self.invalid(
+                n,
+                format!(
+                    "{what} is {}: expected an integer from 0 to {max}",
+                    n.describe()
+                ),
+            )),
+        }
+    }
+}
+
 /// A parsed file: its documents as trees.
 struct File<'a> {
-    source: &'a str,
-    docs: Vec<Node>,
+    src: Src<'a>,
+    docs: Rc<Vec<Node>>,
     warnings: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a> std::ops::Deref for File<'a> {
+    type Target = Src<'a>;
+
+    fn deref(&self) -> &Src<'a> {
+        &self.src
+    }
 }
 
 /// What the resource says, checked.
@@ -358,19 +671,35 @@ struct Object<'f> {
 
 impl<'a> File<'a> {
     fn load(text: &str, source: &'a str) -> Result<File<'a>, K8sError> {
-        let docs = MarkedYaml::load_from_str(text).map_err(|e| K8sError::Syntax {
-            at: Location::new(source, e.marker().line().max(1), e.marker().col() + 1),
-            message: e.info().to_string(),
-        })?;
-        Ok(File {
+        let syntax = |mark: Marker, message: &str| K8sError::Syntax {
+            at: Location::new(source, mark.line().max(1), mark.col() + 1),
+            message: message.to_string(),
+        };
+        let mut builder = Builder {
             source,
-            docs: docs.iter().map(Node::from_yaml).collect(),
+            stack: Vec::new(),
+            root: None,
+            docs: Vec::new(),
+            anchors: HashMap::new(),
+            alias_budget: ALIAS_BUDGET,
+            error: None,
+        };
+        // As saphyr's loader: the parser's error first, then the builder's.
+        Parser::new_from_str(text)
+            .load(&mut builder, true)
+            .map_err(|e| syntax(*e.marker(), e.info()))?;
+        if let Some((mark, message)) = builder.error {
+            return Err(syntax(mark, message));
+        }
+        Ok(File {
+            src: Src(source),
+            docs: Rc::new(builder.docs),
             warnings: Default::default(),
         })
     }
 
-    fn at(&self, n: &Node) -> Location {
-        Location::new(self.source, n.line, n.column)
+    fn source(&self) -> &'a str {
+        self.src.0
     }
 
     /// Fields the resource does not have, at the top and in `metadata`: the API server drops
@@ -421,47 +750,6 @@ impl<'a> File<'a> {
         match doc.get("metadata") {
             Some(meta) => check(meta, "metadata", META),
             None => Ok(()),
-        }
-    }
-
-    fn invalid(&self, n: &Node, message: impl Into<String>) -> K8sError {
-        K8sError::Invalid {
-            at: self.at(n),
-            message: message.into(),
-        }
-    }
-
-    fn string<'n>(&self, n: &'n Node, what: &str) -> Result<&'n str, K8sError> {
-        match &n.value {
-            Value::Str(s) => Ok(s),
-            _ => Err(self.invalid(n, format!("{what} is {}: expected a string", n.describe()))),
-        }
-    }
-
-    fn map<'n>(&self, n: &'n Node, what: &str) -> Result<&'n [(String, Node)], K8sError> {
-        match &n.value {
-            Value::Map(m) => Ok(m),
-            _ => Err(self.invalid(n, format!("{what} is {}: expected a mapping", n.describe()))),
-        }
-    }
-
-    fn seq<'n>(&self, n: &'n Node, what: &str) -> Result<&'n [Node], K8sError> {
-        match &n.value {
-            Value::Seq(s) => Ok(s),
-            _ => Err(self.invalid(n, format!("{what} is {}: expected a list", n.describe()))),
-        }
-    }
-
-    fn int(&self, n: &Node, what: &str, max: u64) -> Result<u64, K8sError> {
-        match n.value {
-            Value::Int(i) if i >= 0 && (i as u64) <= max => Ok(i as u64),
-            _ => Err(self.invalid(
-                n,
-                format!(
-                    "{what} is {}: expected an integer from 0 to {max}",
-                    n.describe()
-                ),
-            )),
         }
     }
 
@@ -538,23 +826,10 @@ impl<'a> File<'a> {
 // Base profiles.
 // ---------------------------------------------------------------------------------------------
 
-/// Entry `index` of the `syscalls` of `spec`, a profile's spec from file `source` (the
-/// profile itself or one of its bases).
-struct SourcedEntry {
-    spec: std::rc::Rc<SourcedSpec>,
-    index: usize,
-}
-
-/// A spec and the file it is in.
-struct SourcedSpec {
+/// The `syscalls` of a profile or of one of its bases, and the file they are in.
+struct Fragment {
     source: String,
-    spec: Node,
-}
-
-/// A file's documents, kept while a base profile is looked for and read.
-struct OwnedFile {
-    source: String,
-    docs: Vec<Node>,
+    entries: Option<Rc<Entries>>,
 }
 
 fn resolve_bases(
@@ -562,18 +837,12 @@ fn resolve_bases(
     obj: &Object<'_>,
     options: &Options,
     seen: &mut Vec<String>,
-) -> Result<Vec<SourcedEntry>, K8sError> {
+) -> Result<Vec<Fragment>, K8sError> {
     // The profile's own entries come first; the bases' follow (order does not matter).
-    let own = std::rc::Rc::new(SourcedSpec {
-        source: file.source.to_string(),
-        spec: obj.spec.clone(),
-    });
-    let mut out: Vec<SourcedEntry> = entry_count(file, obj.spec)?
-        .map(|index| SourcedEntry {
-            spec: own.clone(),
-            index,
-        })
-        .collect();
+    let mut out = vec![Fragment {
+        source: file.source().to_string(),
+        entries: entries_of(file, obj.spec)?,
+    }];
     seen.push(obj.name.clone());
     let mut next = obj.base.clone();
     while let Some((base, at)) = next.take() {
@@ -603,44 +872,51 @@ fn resolve_bases(
                 ),
             });
         }
-        let (base_file, doc) = find_base(file, &base, &at, options)?;
+        let (base_source, docs, doc) = find_base(file, &base, &at, options)?;
         let f = File {
-            source: &base_file.source,
-            docs: base_file.docs.clone(),
+            src: Src(&base_source),
+            docs,
             warnings: Default::default(),
         };
         let spec = f.docs[doc].get("spec").expect("found profiles have a spec");
-        let count = entry_count(&f, spec)?;
+        let entries = entries_of(&f, spec)?;
         let obj_base = f.profile(&f.docs[doc])?.and_then(|o| o.base);
-        let sourced = std::rc::Rc::new(SourcedSpec {
-            source: base_file.source.clone(),
-            spec: spec.clone(),
+        out.push(Fragment {
+            source: base_source.clone(),
+            entries,
         });
-        out.extend(count.map(|index| SourcedEntry {
-            spec: sourced.clone(),
-            index,
-        }));
         seen.push(base);
         next = obj_base;
     }
     Ok(out)
 }
 
-fn entry_count(file: &File<'_>, spec: &Node) -> Result<std::ops::Range<usize>, K8sError> {
-    match spec.get("syscalls") {
-        None => Ok(0..0),
-        Some(s) if matches!(s.value, Value::Other("null")) => Ok(0..0),
-        Some(s) => Ok(0..file.seq(s, "syscalls")?.len()),
+/// The entries of `spec.syscalls`, if any.
+fn entries_of(file: &File<'_>, spec: &Node) -> Result<Option<Rc<Entries>>, K8sError> {
+    let Some(s) = spec.get("syscalls") else {
+        return Ok(None);
+    };
+    match &s.value {
+        Value::Other("null") => Ok(None),
+        Value::Entries(e) => Ok(Some(e.clone())),
+        // A list that was not read as `spec.syscalls` (an alias of one written elsewhere).
+        _ => {
+            let mut entries = Entries::default();
+            for item in file.seq(s, "syscalls")? {
+                entries.add(file.src, item);
+            }
+            Ok(Some(Rc::new(entries)))
+        }
     }
 }
 
-/// The file and document index of the base profile called `name`.
+/// The file, its documents and the index of the base profile called `name`.
 fn find_base(
     file: &File<'_>,
     name: &str,
     at: &Location,
     options: &Options,
-) -> Result<(OwnedFile, usize), K8sError> {
+) -> Result<(String, Rc<Vec<Node>>, usize), K8sError> {
     let in_file = |f: &File<'_>| -> Result<Option<usize>, K8sError> {
         for (i, d) in f.docs.iter().enumerate() {
             if let Some(o) = f.profile(d)? {
@@ -652,13 +928,7 @@ fn find_base(
         Ok(None)
     };
     if let Some(i) = in_file(file)? {
-        return Ok((
-            OwnedFile {
-                source: file.source.to_string(),
-                docs: file.docs.clone(),
-            },
-            i,
-        ));
+        return Ok((file.source().to_string(), file.docs.clone(), i));
     }
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(base) = &options.base {
@@ -687,13 +957,7 @@ fn find_base(
         let source = path.display().to_string();
         let f = File::load(&text, &source)?;
         if let Some(i) = in_file(&f)? {
-            return Ok((
-                OwnedFile {
-                    source: source.clone(),
-                    docs: f.docs,
-                },
-                i,
-            ));
+            return Ok((source.clone(), f.docs.clone(), i));
         }
     }
     Err(K8sError::Invalid {
@@ -715,17 +979,72 @@ fn find_base(
 /// The source name of the intermediate JSON; never shown (locations are mapped back).
 const JSON_SOURCE: &str = "\u{0}k8s-json";
 
+/// JSON text, one located value a line, and the YAML position (line, column) of each line.
+#[derive(Debug, Default)]
+struct Emit {
+    text: String,
+    lines: Vec<(u32, u32)>,
+}
+
+impl Emit {
+    fn line(&mut self, s: std::fmt::Arguments<'_>, at: &Node) {
+        let _ = self.text.write_fmt(s);
+        self.text.push('\n');
+        self.lines.push((at.line, at.column));
+    }
+
+    /// Put a comma after the last value written (before the next element of a list).
+    fn comma(&mut self) {
+        if self.text.ends_with('\n') {
+            self.text.pop();
+            self.text.push_str(",\n");
+        }
+    }
+}
+
+/// The entries of one `syscalls` list as JSON (see [`Emit`]), or why one of them cannot be
+/// written so: reported only if a `SeccompProfile` uses the list.
+#[derive(Debug, Default)]
+struct Entries {
+    count: usize,
+    /// Taken (left empty) by the one document of a file that uses it (see [`to_json`]).
+    json: std::cell::RefCell<Emit>,
+    error: Option<K8sError>,
+}
+
+impl Entries {
+    fn add(&mut self, src: Src<'_>, item: &Node) {
+        if self.error.is_some() {
+            return;
+        }
+        let json = self.json.get_mut();
+        if self.count > 0 {
+            json.comma();
+        }
+        self.count += 1;
+        if let Err(e) = emit_entry(src, item, json) {
+            self.error = Some(e);
+            *json = Emit::default();
+        }
+    }
+}
+
 /// JSON line (1-based) to YAML location.
 struct LineMap {
-    lines: Vec<Location>,
+    lines: Vec<(u32, u32)>,
+    /// The file of each run of lines: the index of its first line, and its name.
+    files: Vec<(usize, String)>,
 }
 
 impl LineMap {
-    fn map(&self, at: &Location) -> Location {
-        self.lines
-            .get(at.line.saturating_sub(1))
-            .cloned()
-            .unwrap_or_else(|| self.lines.first().cloned().unwrap_or(at.clone()))
+    fn map(&self, json_line: usize) -> Location {
+        // Every line has a position; the fallback only keeps this total.
+        let i = json_line.saturating_sub(1);
+        let i = if i < self.lines.len() { i } else { 0 };
+        let (line, column) = self.lines.get(i).copied().unwrap_or((1, 1));
+        let file = self.files.partition_point(|(start, _)| *start <= i);
+        let file = self.files.get(file.saturating_sub(1)).map_or("", |f| &f.1);
+        Location::new(file, line as usize, column as usize)
     }
 
     fn map_text(&self, s: &str) -> String {
@@ -744,7 +1063,7 @@ impl LineMap {
                 .unwrap_or(tail.len());
             match line {
                 Some(l) => {
-                    out.push_str(&self.map(&Location::new("", l, 1)).to_string());
+                    out.push_str(&self.map(l).to_string());
                     rest = &tail[digits..];
                 }
                 None => {
@@ -758,7 +1077,7 @@ impl LineMap {
     }
 
     fn error(&self, e: docker::DockerError) -> K8sError {
-        let at = self.map(e.location());
+        let at = self.map(e.location().line);
         let text = e.to_string();
         let message = text
             .split_once(": ")
@@ -768,39 +1087,16 @@ impl LineMap {
     }
 
     fn loaded(&self, mut l: Loaded) -> Loaded {
-        l.warnings = l.warnings.iter().map(|w| self.map_text(w)).collect();
-        l.default_origin = l.default_origin.as_deref().map(|o| self.map_text(o));
-        let mut policy = l.policy.clone();
-        let rules: Vec<Rule> = policy
-            .rules()
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                r.origin = r.origin.as_deref().map(|o| self.map_text(o));
-                r
-            })
-            .collect();
-        let mut fresh = super::write::empty_like(&policy);
-        for r in rules {
-            // The rules were valid a moment ago.
-            let _ = fresh.add_rule(r);
+        for w in &mut l.warnings {
+            *w = self.map_text(w);
         }
-        policy = fresh;
-        l.policy = policy;
+        l.default_origin = l.default_origin.as_deref().map(|o| self.map_text(o));
+        l.policy.map_origins(|o| {
+            if let Some(o) = o {
+                *o = self.map_text(o);
+            }
+        });
         l
-    }
-}
-
-struct Emit {
-    text: String,
-    lines: Vec<Location>,
-}
-
-impl Emit {
-    fn line(&mut self, s: &str, at: Location) {
-        self.text.push_str(s);
-        self.text.push('\n');
-        self.lines.push(at);
     }
 }
 
@@ -811,26 +1107,20 @@ fn json_str(s: &str) -> String {
 fn to_json(
     file: &File<'_>,
     obj: &Object<'_>,
-    entries: &[SourcedEntry],
+    fragments: &[Fragment],
 ) -> Result<(String, LineMap), K8sError> {
     let spec = obj.spec;
-    let spec_at = file.at(spec);
-    let mut e = Emit {
-        text: String::new(),
-        lines: Vec::new(),
-    };
-    e.line("{", spec_at.clone());
+    let mut e = Emit::default();
+    e.line(format_args!("{{"), spec);
     for (key, value) in file.map(spec, "spec")? {
-        let at = file.at(value);
         match key.as_str() {
             "defaultAction" => {
                 let s = file.string(value, "defaultAction")?;
-                e.line(&format!("\"defaultAction\": {},", json_str(s)), at);
+                e.line(format_args!("\"defaultAction\": {},", json_str(s)), value);
             }
             "architectures" => {
-                e.line("\"architectures\": [", at);
-                let items = file.seq(value, "architectures")?;
-                for (i, a) in items.iter().enumerate() {
+                let mut arches = Vec::new();
+                for a in file.seq(value, "architectures")? {
                     let s = file.string(a, "an architecture")?;
                     if !ARCHES.contains(&s) {
                         return Err(file.invalid(
@@ -841,17 +1131,19 @@ fn to_json(
                             ),
                         ));
                     }
-                    if s == "SCMP_ARCH_NATIVE" {
-                        continue;
+                    if s != "SCMP_ARCH_NATIVE" {
+                        arches.push((s, a));
                     }
-                    let comma = if i + 1 < items.len() { "," } else { "" };
-                    e.line(&format!("{}{comma}", json_str(s)), file.at(a));
                 }
-                // A NATIVE skipped last leaves a trailing comma, removed below.
-                e.line("],", file.at(value));
+                e.line(format_args!("\"architectures\": ["), value);
+                for (i, (s, a)) in arches.iter().enumerate() {
+                    let comma = if i + 1 < arches.len() { "," } else { "" };
+                    e.line(format_args!("{}{comma}", json_str(s)), a);
+                }
+                e.line(format_args!("],"), value);
             }
             "flags" => {
-                e.line("\"flags\": [", at);
+                e.line(format_args!("\"flags\": ["), value);
                 let items = file.seq(value, "flags")?;
                 for (i, f) in items.iter().enumerate() {
                     let s = file.string(f, "a flag")?;
@@ -862,13 +1154,13 @@ fn to_json(
                         ));
                     }
                     let comma = if i + 1 < items.len() { "," } else { "" };
-                    e.line(&format!("{}{comma}", json_str(s)), file.at(f));
+                    e.line(format_args!("{}{comma}", json_str(s)), f);
                 }
-                e.line("],", file.at(value));
+                e.line(format_args!("],"), value);
             }
             "listenerPath" | "listenerMetadata" => {
                 let s = file.string(value, key)?;
-                e.line(&format!("{}: {},", json_str(key), json_str(s)), at);
+                e.line(format_args!("{}: {},", json_str(key), json_str(s)), value);
             }
             "syscalls" | "baseProfileName" | "disabled" => {}
             other => {
@@ -889,38 +1181,57 @@ fn to_json(
             "spec has no defaultAction: expected one such as SCMP_ACT_ERRNO",
         ));
     }
-    e.line("\"syscalls\": [", spec_at.clone());
-    for (n, entry) in entries.iter().enumerate() {
-        let f = File {
-            source: &entry.spec.source,
-            docs: Vec::new(),
-            warnings: Default::default(),
+    e.line(format_args!("\"syscalls\": ["), spec);
+    // A file of one document: its own entries are needed once, so they are taken rather
+    // than copied (a million entries are a few hundred megabytes of JSON).
+    let take_own = file.docs.len() == 1;
+    let mut files = vec![(0, file.source().to_string())];
+    let mut any = false;
+    for (k, fragment) in fragments.iter().enumerate() {
+        let Some(entries) = &fragment.entries else {
+            continue;
         };
-        let spec = &entry.spec.spec;
-        let list = f.seq(spec.get("syscalls").expect("counted"), "syscalls")?;
-        let item = &list[entry.index];
-        emit_entry(&f, item, &mut e)?;
-        let last = n + 1 == entries.len();
-        e.line(if last { "}" } else { "}," }, f.at(item));
+        if let Some(err) = &entries.error {
+            return Err(err.clone());
+        }
+        if entries.count == 0 {
+            continue;
+        }
+        if any {
+            e.comma();
+        }
+        any = true;
+        files.push((e.lines.len(), fragment.source.clone()));
+        if k == 0 && take_own {
+            let Emit {
+                mut text,
+                mut lines,
+            } = std::mem::take(&mut *entries.json.borrow_mut());
+            text.insert_str(0, &e.text);
+            lines.splice(0..0, e.lines.iter().copied());
+            e = Emit { text, lines };
+        } else {
+            let json = entries.json.borrow();
+            e.text.push_str(&json.text);
+            e.lines.extend_from_slice(&json.lines);
+        }
     }
-    e.line("]", spec_at.clone());
-    e.line("}", spec_at);
-    // Empty architectures after dropping NATIVE leave "[\n],": valid JSON either way; but a
-    // trailing comma before "]" is not, so remove ",\n]" pairs.
-    let text = e.text.replace(",\n],", "\n],").replace(",\n]\n", "\n]\n");
-    Ok((text, LineMap { lines: e.lines }))
+    files.push((e.lines.len(), file.source().to_string()));
+    e.line(format_args!("]"), spec);
+    e.line(format_args!("}}"), spec);
+    Ok((
+        e.text,
+        LineMap {
+            lines: e.lines,
+            files,
+        },
+    ))
 }
 
-fn emit_entry(f: &File<'_>, item: &Node, e: &mut Emit) -> Result<(), K8sError> {
+/// One `syscalls` entry as JSON, from `{` to `}`.
+fn emit_entry(f: Src<'_>, item: &Node, e: &mut Emit) -> Result<(), K8sError> {
     let fields = f.map(item, "a syscalls entry")?;
-    e.line("{", f.at(item));
-    let mut first = true;
-    let mut sep = |e: &mut Emit, at: Location| {
-        if !first {
-            e.line(",", at);
-        }
-        first = false;
-    };
+    e.line(format_args!("{{"), item);
     if item.get("action").is_none() {
         return Err(f.invalid(
             item,
@@ -933,40 +1244,38 @@ fn emit_entry(f: &File<'_>, item: &Node, e: &mut Emit) -> Result<(), K8sError> {
             "this syscalls entry has no names: expected at least one name",
         )
     })?;
-    for (key, value) in fields {
-        let at = f.at(value);
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            e.comma();
+        }
         match key.as_str() {
             "action" => {
-                sep(e, at.clone());
                 let s = f.string(value, "action")?;
-                e.line(&format!("\"action\": {}", json_str(s)), at);
+                e.line(format_args!("\"action\": {}", json_str(s)), value);
             }
             "errnoRet" => {
-                sep(e, at.clone());
                 let n = f.int(value, "errnoRet", i32::MAX as u64)?;
-                e.line(&format!("\"errnoRet\": {n}"), at);
+                e.line(format_args!("\"errnoRet\": {n}"), value);
             }
             "names" => {
-                sep(e, at.clone());
                 let items = f.seq(names, "names")?;
                 if items.is_empty() {
                     return Err(f.invalid(names, "names is empty: expected at least one syscall name"));
                 }
-                e.line("\"names\": [", at.clone());
+                e.line(format_args!("\"names\": ["), value);
                 for (i, n) in items.iter().enumerate() {
                     let s = f.string(n, "a syscall name")?;
                     let comma = if i + 1 < items.len() { "," } else { "" };
-                    e.line(&format!("{}{comma}", json_str(s)), f.at(n));
+                    e.line(format_args!("{}{comma}", json_str(s)), n);
                 }
-                e.line("]", at);
+                e.line(format_args!("]"), value);
             }
             "args" => {
-                sep(e, at.clone());
                 let items = f.seq(value, "args")?;
                 if items.len() > 6 {
                     return Err(f.invalid(value, format!("{} args: expected at most 6", items.len())));
                 }
-                e.line("\"args\": [", at.clone());
+                e.line(format_args!("\"args\": ["), value);
                 for (i, a) in items.iter().enumerate() {
                     let comma = if i + 1 < items.len() { "," } else { "" };
                     let mut parts = Vec::new();
@@ -990,9 +1299,9 @@ fn emit_entry(f: &File<'_>, item: &Node, e: &mut Emit) -> Result<(), K8sError> {
                     }
                     // One line per condition, located at the condition; a bad operator or index
                     // found by the profile reader points there.
-                    e.line(&format!("{{{}}}{comma}", parts.join(", ")), f.at(a));
+                    e.line(format_args!("{{{}}}{comma}", parts.join(", ")), a);
                 }
-                e.line("]", at);
+                e.line(format_args!("]"), value);
             }
             other => {
                 return Err(f.invalid(
@@ -1002,9 +1311,9 @@ fn emit_entry(f: &File<'_>, item: &Node, e: &mut Emit) -> Result<(), K8sError> {
             }
         }
     }
+    e.line(format_args!("}}"), item);
     Ok(())
 }
-
 // ---------------------------------------------------------------------------------------------
 // Writing.
 // ---------------------------------------------------------------------------------------------
@@ -1101,30 +1410,25 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
             "the operator's schema has no SECCOMP_FILTER_FLAG_NEW_LISTENER; dropped",
         ));
     }
-    let inner = docker_write::write_dialect(&fit, listener, Dialect::Oci);
-    losses.extend(inner.losses);
-    let json: serde_json::Value =
-        serde_json::from_str(&inner.text).expect("the OCI writer writes JSON");
-    let mut spec = json;
-    if let Some(obj) = spec.as_object_mut() {
-        // The resource has no defaultErrnoRet: SCMP_ACT_ERRNO as the default is EPERM.
-        if let Some(e) = obj.remove("defaultErrnoRet").and_then(|e| e.as_u64()) {
-            if e != 1 {
-                losses.push(Loss::general(format!(
-                    "the resource has no defaultErrnoRet: the default ERRNO({e}) becomes EPERM"
-                )));
-            }
+    let (mut spec, more) = docker_write::profile(&fit, listener, Dialect::Oci);
+    losses.extend(more);
+    // The resource has no defaultErrnoRet: SCMP_ACT_ERRNO as the default is EPERM.
+    if let Some(e) = spec.default_errno_ret.take() {
+        if e != 1 {
+            losses.push(Loss::general(format!(
+                "the resource has no defaultErrnoRet: the default ERRNO({e}) becomes EPERM"
+            )));
         }
-        // NEW_LISTENER follows from SCMP_ACT_NOTIFY; the schema has no word for it.
-        if let Some(serde_json::Value::Array(f)) = obj.get_mut("flags") {
-            f.retain(|v| v != "SECCOMP_FILTER_FLAG_NEW_LISTENER");
-        }
-        if let Some(p) = obj.get("listenerPath").and_then(|p| p.as_str()) {
-            if !valid_listener_path(p) {
-                losses.push(Loss::general(format!(
-                    "the operator only accepts listenerPath under /var/run/security-profiles-operator/; {p:?} will be refused"
-                )));
-            }
+    }
+    // NEW_LISTENER follows from SCMP_ACT_NOTIFY; the schema has no word for it.
+    if let Some(f) = &mut spec.flags {
+        f.retain(|v| *v != "SECCOMP_FILTER_FLAG_NEW_LISTENER");
+    }
+    if let Some(p) = &spec.listener_path {
+        if !valid_listener_path(p) {
+            losses.push(Loss::general(format!(
+                "the operator only accepts listenerPath under /var/run/security-profiles-operator/; {p:?} will be refused"
+            )));
         }
     }
     let mut text = format!(
@@ -1132,7 +1436,7 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
         yaml_str(&options.name),
         yaml_str(&options.namespace)
     );
-    yaml(&spec, 1, &mut text);
+    spec_yaml(&spec, &mut text);
     let _ = write!(
         text,
         "# Use it in a pod (the operator installs it under the kubelet's seccomp directory):\n\
@@ -1178,58 +1482,65 @@ fn yaml_str(s: &str) -> String {
     }
 }
 
-/// Block-style YAML for a JSON value, `depth` levels in.
-fn yaml(v: &serde_json::Value, depth: usize, out: &mut String) {
-    let pad = "  ".repeat(depth);
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                match v {
-                    serde_json::Value::Object(_) => {
-                        let _ = writeln!(out, "{pad}{k}:");
-                        yaml(v, depth + 1, out);
-                    }
-                    serde_json::Value::Array(items) if items.is_empty() => {
-                        let _ = writeln!(out, "{pad}{k}: []");
-                    }
-                    serde_json::Value::Array(items) => {
-                        let _ = writeln!(out, "{pad}{k}:");
-                        for item in items {
-                            seq_item(item, depth, out);
-                        }
-                    }
-                    scalar => {
-                        let _ = writeln!(out, "{pad}{k}: {}", yaml_scalar(scalar));
-                    }
-                }
+/// The spec in block-style YAML, written straight from the profile (no JSON in between):
+/// keys in alphabetical order, two spaces a level, lists as `- ` items.
+fn spec_yaml(spec: &docker_write::Profile, out: &mut String) {
+    let list = |out: &mut String, key: &str, items: &[&str], pad: &str| {
+        if items.is_empty() {
+            let _ = writeln!(out, "{pad}{key}: []");
+            return;
+        }
+        let _ = writeln!(out, "{pad}{key}:");
+        for item in items {
+            let _ = writeln!(out, "{pad}- {}", yaml_str(item));
+        }
+    };
+    let arches: Vec<&str> = spec.architectures.iter().map(String::as_str).collect();
+    list(out, "architectures", &arches, "  ");
+    let _ = writeln!(out, "  defaultAction: {}", yaml_str(&spec.default_action));
+    if let Some(e) = &spec.default_errno {
+        let _ = writeln!(out, "  defaultErrno: {}", yaml_str(e));
+    }
+    if let Some(e) = spec.default_errno_ret {
+        let _ = writeln!(out, "  defaultErrnoRet: {e}");
+    }
+    if let Some(flags) = &spec.flags {
+        list(out, "flags", flags, "  ");
+    }
+    if let Some(m) = &spec.listener_metadata {
+        let _ = writeln!(out, "  listenerMetadata: {}", yaml_str(m));
+    }
+    if let Some(p) = &spec.listener_path {
+        let _ = writeln!(out, "  listenerPath: {}", yaml_str(p));
+    }
+    if spec.syscalls.is_empty() {
+        out.push_str("  syscalls: []\n");
+        return;
+    }
+    out.push_str("  syscalls:\n");
+    for entry in &spec.syscalls {
+        let _ = writeln!(out, "  - action: {}", yaml_str(entry.action));
+        if !entry.args.is_empty() {
+            out.push_str("    args:\n");
+            for a in &entry.args {
+                let _ = writeln!(
+                    out,
+                    "    - index: {}\n      op: {}\n      value: {}\n      valueTwo: {}",
+                    a.index,
+                    yaml_str(a.op),
+                    a.value,
+                    a.value_two
+                );
             }
         }
-        other => {
-            let _ = writeln!(out, "{pad}{}", yaml_scalar(other));
+        if let Some(e) = &entry.errno {
+            let _ = writeln!(out, "    errno: {}", yaml_str(e));
         }
-    }
-}
-
-fn seq_item(item: &serde_json::Value, depth: usize, out: &mut String) {
-    let pad = "  ".repeat(depth);
-    match item {
-        serde_json::Value::Object(_) => {
-            let mut inner = String::new();
-            yaml(item, depth + 1, &mut inner);
-            // The first line of the mapping goes after "- ".
-            let body = inner.trim_start_matches(' ');
-            let _ = write!(out, "{pad}- {body}");
+        if let Some(e) = entry.errno_ret {
+            let _ = writeln!(out, "    errnoRet: {e}");
         }
-        scalar => {
-            let _ = writeln!(out, "{pad}- {}", yaml_scalar(scalar));
-        }
-    }
-}
-
-fn yaml_scalar(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => yaml_str(s),
-        other => other.to_string(),
+        let names: Vec<&str> = entry.names.iter().map(String::as_str).collect();
+        list(out, "names", &names, "    ");
     }
 }
 

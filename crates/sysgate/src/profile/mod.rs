@@ -412,6 +412,65 @@ pub enum ProfileError {
     },
 }
 
+/// Warnings that say the same thing in several places (a name unknown on every line that
+/// names it, a warning about each of a million generated rules) as one each: the first
+/// place, and how many there are. The rest keep their order.
+///
+/// ```
+/// use sysgate::profile::collapse_repeated_warnings;
+///
+/// let w = vec![
+///     "p:1:1: unknown syscall \"foo\" skipped".to_string(),
+///     "p:2:1: unknown syscall \"bar\" skipped".to_string(),
+///     "p:3:1: unknown syscall \"foo\" skipped".to_string(),
+/// ];
+/// assert_eq!(
+///     collapse_repeated_warnings(w),
+///     [
+///         "p:1:1: unknown syscall \"foo\" skipped (2 times; the first is shown)",
+///         "p:2:1: unknown syscall \"bar\" skipped",
+///     ]
+/// );
+/// ```
+pub fn collapse_repeated_warnings(warnings: Vec<String>) -> Vec<String> {
+    let mut count: std::collections::HashMap<&str, usize> = Default::default();
+    for w in &warnings {
+        *count.entry(without_location(w)).or_default() += 1;
+    }
+    if count.len() == warnings.len() {
+        return warnings;
+    }
+    let mut out = Vec::with_capacity(count.len());
+    let mut shown: std::collections::HashSet<&str> = Default::default();
+    for w in &warnings {
+        let message = without_location(w);
+        if !shown.insert(message) {
+            continue;
+        }
+        match count[message] {
+            1 => out.push(w.clone()),
+            n => out.push(format!("{w} ({n} times; the first is shown)")),
+        }
+    }
+    out
+}
+
+/// A warning's text after its `file:line:column: ` (all of it when it has none).
+fn without_location(warning: &str) -> &str {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // The first ": " ends the location (a file name with ": " in it is not taken apart).
+    let Some((place, message)) = warning.split_once(": ") else {
+        return warning;
+    };
+    let mut parts = place.rsplitn(3, ':');
+    let (column, line, file) = (parts.next(), parts.next(), parts.next());
+    if file.is_some() && column.is_some_and(digits) && line.is_some_and(digits) {
+        message
+    } else {
+        warning
+    }
+}
+
 /// Read a profile file and resolve it for `target`, choosing the format from the content
 /// (see [`detect`]): Docker/moby, OCI (`linux.seccomp` or a whole `config.json`), Podman,
 /// systemd settings, LXC, or a Kubernetes `SeccompProfile`. Also the built-in

@@ -145,23 +145,8 @@ pub fn show(policy: &Policy) -> String {
 
     // Per action, the names decided without looking at arguments. Names with argument rules
     // are marked with '*' and listed below.
-    // Of a syscall's unconditional rules only the most restrictive decides, so only it is
-    // kept: deciding every number of every architecture looks at every rule, and a generated
-    // profile may repeat a name thousands of times.
-    let mut strongest: Vec<&crate::policy::Rule> = Vec::new();
-    let mut slot: std::collections::HashMap<&crate::policy::Syscall, usize> = Default::default();
-    for r in policy.rules().iter().filter(|r| r.conds.is_empty()) {
-        match slot.get(&r.syscall) {
-            Some(&i) if strongest[i].action.precedence() <= r.action.precedence() => {}
-            Some(&i) => strongest[i] = r,
-            None => {
-                slot.insert(&r.syscall, strongest.len());
-                strongest.push(r);
-            }
-        }
-    }
     let mut unconditional = empty_like(policy);
-    for r in strongest {
+    for r in policy.rules().iter().filter(|r| r.conds.is_empty()) {
         // The rule came from a valid policy.
         let _ = unconditional.add_rule(r.clone());
     }
@@ -278,11 +263,13 @@ pub fn show(policy: &Policy) -> String {
                     Diagnostic::Overlap { .. } => {
                         conflicts.push(format!("  {}", d.describe(policy)))
                     }
-                    Diagnostic::UnknownOnArch { rule, arch } => {
-                        unknown
-                            .entry(arch.name())
-                            .or_default()
-                            .insert(policy.rules()[*rule].syscall.to_string());
+                    Diagnostic::UnknownOnArch { rule, arches, .. } => {
+                        for arch in arches {
+                            unknown
+                                .entry(arch.name())
+                                .or_default()
+                                .insert(policy.rules()[*rule].syscall.to_string());
+                        }
                     }
                     Diagnostic::ConditionalMultiplexed { .. } => {
                         mux.push(format!("  {}", d.describe(policy)))

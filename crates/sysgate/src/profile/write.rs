@@ -5,7 +5,7 @@
 //! This module owns no format. Each format's writer lives beside its reader
 //! ([`super::docker_write`], [`super::systemd`], [`super::lxc`], [`super::k8s`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::arch::{Arch, Multiplexer};
@@ -258,8 +258,13 @@ fn push(policy: &mut Policy, rule: Rule) {
 pub fn name_outcomes(policy: &Policy) -> BTreeMap<&'static str, Outcome> {
     let mut out: BTreeMap<&'static str, Outcome> = BTreeMap::new();
     for &arch in policy.arches() {
+        // The reference evaluator reads every rule for every number; of a syscall's
+        // unconditional rules only the most restrictive can decide (directly, and for a
+        // multiplexed call), so only it is kept: a generated profile may repeat a name a
+        // million times.
+        let decisive = decisive_rules(policy, arch);
         for (name, nr) in arch.table().iter() {
-            let action = policy.decide(arch, nr, &[0; 6]).action;
+            let action = decisive.decide(arch, nr, &[0; 6]).action;
             let o = out.entry(name).or_insert(Outcome {
                 action,
                 differs_on: Vec::new(),
@@ -269,6 +274,34 @@ pub fn name_outcomes(policy: &Policy) -> BTreeMap<&'static str, Outcome> {
                 o.action = o.action.most_restrictive(action);
             }
         }
+    }
+    out
+}
+
+/// `policy` with, per syscall, only the most restrictive of its unconditional rules (as
+/// `arch` numbers errno names); conditional rules are kept. It decides every call on `arch`
+/// as `policy` does.
+fn decisive_rules(policy: &Policy, arch: Arch) -> Policy {
+    let mut strongest: Vec<&Rule> = Vec::new();
+    let mut slot: HashMap<&Syscall, usize> = HashMap::new();
+    let mut out = empty_like(policy);
+    for rule in policy.rules() {
+        if !rule.conds.is_empty() {
+            push(&mut out, rule.clone());
+            continue;
+        }
+        let strength = |r: &Rule| r.action.for_arch(arch).precedence();
+        match slot.get(&rule.syscall) {
+            Some(&i) if strength(strongest[i]) <= strength(rule) => {}
+            Some(&i) => strongest[i] = rule,
+            None => {
+                slot.insert(&rule.syscall, strongest.len());
+                strongest.push(rule);
+            }
+        }
+    }
+    for rule in strongest {
+        push(&mut out, rule.clone());
     }
     out
 }
