@@ -13,6 +13,8 @@
 //! - [`FilteredCommand`]: start a program under filters the way `posix_spawn` does, without
 //!   copying the parent (`clone(CLONE_VM | CLONE_VFORK)`): what `sysgate run` uses.
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications.
+//! - [`read_filters`]: the filters a running process runs under, read back with
+//!   `PTRACE_SECCOMP_GET_FILTER` ([`DumpError`] says why not).
 //! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
 //!   a filter killed a process for.
 //!
@@ -26,6 +28,7 @@
 mod audit;
 mod command;
 mod compat;
+mod dump;
 mod install;
 mod notify;
 mod probe;
@@ -37,6 +40,7 @@ pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
     adapt, adapt_in_place, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution,
 };
+pub use dump::{read_filters, DumpError};
 pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
     MAX_INSNS_PER_PATH,
