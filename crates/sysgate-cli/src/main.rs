@@ -37,6 +37,7 @@ mod complain;
 mod convert;
 mod diff;
 mod disasm;
+mod dump;
 mod explain;
 mod learn;
 mod output;
@@ -85,6 +86,9 @@ enum Command {
     Check(check::Args),
     /// Disassemble a raw seccomp program (sysgate's or libseccomp's) with syscall names.
     Disasm(disasm::Args),
+    /// Read the filters a running process runs under: raw, disassembled, or decompiled
+    /// into a profile in any format.
+    Dump(dump::Args),
     /// Convert a profile between Docker, OCI, Podman, systemd, LXC and Kubernetes formats.
     Convert(convert::Args),
     /// Show what a profile does: default, arches, syscalls per action, argument rules,
@@ -198,6 +202,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Check(args) => check::run(args),
         Command::Disasm(args) => disasm::run(args),
+        Command::Dump(args) => dump::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Show(args) => show::run(args),
         Command::Diff(args) => diff::run(args),

@@ -32,7 +32,7 @@ use biodivine_lib_bdd::{Bdd, BddPointer, BddVariable};
 use rustc_hash::FxHashMap;
 
 use super::bits::Space;
-use super::{Reference, VerifyError};
+use super::{kernel_meaning, Reference, VerifyError};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use crate::bpf::{data, Program};
 use crate::policy::{
@@ -213,12 +213,14 @@ type RuleSet = Vec<(Action, Vec<ArgCond>)>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn decompile(filters: &[Program]) -> Result<Policy, DecompileError> {
-    decompile_stack(filters)
+    decompile_stack(filters, false)
 }
 
 /// [`decompile`] as seen from the ABIs `abis` only: the policy decides exactly as the
 /// filters on calls from those ABIs, and kills calls from every other one (never more
-/// permissive than the filters). For a filter that one policy cannot describe on all of its
+/// permissive than the filters). `nr == -1` (a call a tracer skipped, which belongs to no
+/// ABI) may get a more restrictive answer than the filters give it, where a policy without
+/// the other ABIs cannot say theirs (runc's ENOSYS stub answers it with x32's threshold). For a filter that one policy cannot describe on all of its
 /// ABIs, such as libseccomp's on amd64, which compares only the low word of an x32 call's
 /// arguments but all of an x86_64 call's.
 ///
@@ -243,10 +245,15 @@ pub fn decompile_abis(filters: &[Program], abis: &[Arch]) -> Result<Policy, Deco
     let guard = crate::compile::compile(&only)?;
     let mut stack = filters.to_vec();
     stack.extend(guard.programs);
-    decompile_stack(&stack)
+    decompile_stack(&stack, true)
 }
 
-fn decompile_stack(filters: &[Program]) -> Result<Policy, DecompileError> {
+/// With `narrower_skipped_call`, a policy that answers `nr == -1` (a call a tracer
+/// skipped, from no ABI) more restrictively than the filters is accepted.
+fn decompile_stack(
+    filters: &[Program],
+    narrower_skipped_call: bool,
+) -> Result<Policy, DecompileError> {
     let endian = super::common_endian(filters)?;
     let space = Space::new(endian);
     let outcomes = super::meaning::meanings(&space, &super::stacked(&space, filters)?);
@@ -426,8 +433,17 @@ fn decompile_stack(filters: &[Program]) -> Result<Policy, DecompileError> {
     // holds), and the proof is run again.
     let mut variant: BTreeMap<&'static str, u8> = BTreeMap::new();
     loop {
-        let report = super::filters_vs_policy(filters, &policy, 1)?;
-        let Some(m) = report.mismatches.first() else {
+        let report = super::filters_vs_policy(filters, &policy, 16)?;
+        let narrower_at_minus_one = |m: &&super::Mismatch| {
+            let policy_ret = match m.reference {
+                Reference::Policy(d) => d.action.to_ret(),
+                Reference::Filters(v) => v,
+            };
+            narrower_skipped_call
+                && m.data.nr == u32::MAX
+                && (kernel_meaning(policy_ret) as i32) <= (kernel_meaning(m.filters) as i32)
+        };
+        let Some(m) = report.mismatches.iter().find(|m| !narrower_at_minus_one(m)) else {
             return Ok(policy);
         };
         let Some(name) = policy
