@@ -189,6 +189,12 @@ const MAX_RULE_NUMBERS: u64 = 1 << 16;
 /// One answer over the arguments: the actions and the argument sets that get them.
 type Partition = Vec<(Action, Bdd)>;
 
+/// Literals fixing some input variables: one path through a BDD, or a cube.
+type Lits = Vec<(BddVariable, bool)>;
+
+/// Where a wanted rule set came from: the number's answers and what no rule gives it.
+type Source<'a> = (&'a Partition, Action);
+
 /// The rules one syscall number needs on one architecture: (action, conditions), sorted.
 type RuleSet = Vec<(Action, Vec<ArgCond>)>;
 
@@ -374,7 +380,7 @@ fn decompile_stack(
     // 4. Rules: for each number whose answer differs from what no rule gives.
     let mut wanted: BTreeMap<(Arch, u32), RuleSet> = BTreeMap::new();
     // Where each wanted rule set came from, for the multiplexers below.
-    let mut sources: BTreeMap<(Arch, u32), (&Partition, Action)> = BTreeMap::new();
+    let mut sources: BTreeMap<(Arch, u32), Source> = BTreeMap::new();
     let mut residual_cache: FxHashMap<(Arch, Vec<BddPointer>, Action), RuleSet> =
         FxHashMap::default();
     for abi in &abis {
@@ -474,7 +480,7 @@ fn decompile_stack(
             .collect();
         match *v {
             1 => {
-                let mut from: Vec<(&(Arch, u32), &(&Partition, Action))> = sources
+                let mut from: Vec<(&(Arch, u32), &Source)> = sources
                     .iter()
                     .filter(|((arch, nr), _)| arch.syscall_name(*nr) == Some(name))
                     .collect();
@@ -875,7 +881,7 @@ fn terms(
     })?;
     // Paths that end in the same rest share it: their union is one condition on this
     // argument (or several alternatives).
-    let mut groups: Vec<(BddPointer, Vec<Vec<(BddVariable, bool)>>)> = Vec::new();
+    let mut groups: Vec<(BddPointer, Vec<Lits>)> = Vec::new();
     for (lits, end) in paths {
         if end.is_zero() {
             continue;
