@@ -836,10 +836,11 @@ fn rules_for(
             }
         }
         let exact = terms(space, set, 0, wide, what)?;
+        // (Only a help: when the looser set takes too many rules, the exact one is used.)
         let loose = if dont_care.is_false() {
             None
         } else {
-            Some(terms(space, &set.or(&dont_care), 0, wide, what)?)
+            terms(space, &set.or(&dont_care), 0, wide, what).ok()
         };
         let chosen = match loose {
             Some(l) if l.len() < exact.len() => l,
@@ -894,7 +895,7 @@ fn terms(
     let mut out = Vec::new();
     for (_, cubes) in groups {
         let rest = set.restrict(&cubes[0]);
-        let alternatives = conditions(space, arg, &vars, &cubes, wide);
+        let alternatives = conditions(space, arg, &vars, &cubes);
         for tail in terms(space, &rest, arg + 1, wide, what)? {
             for alt in &alternatives {
                 let mut conds = alt.clone();
@@ -957,8 +958,7 @@ fn conditions(
     space: &Space,
     arg: usize,
     vars: &[BddVariable],
-    cubes: &[Vec<(BddVariable, bool)>],
-    wide: bool,
+    cubes: &[Lits],
 ) -> Vec<Vec<ArgCond>> {
     let width = vars.len();
     let top: u64 = if width == 64 {
@@ -1028,7 +1028,6 @@ fn conditions(
             return one(CmpOp::Ne, value);
         }
     }
-    let _ = wide;
     cubes
         .iter()
         .map(|c| {
