@@ -24,7 +24,10 @@ hex.\n\nEXIT STATUS. 0 when the answer was printed, 1 on a failure, 2 for bad in
 is refused (ERRNO, TRAP, KILL_THREAD, KILL_PROCESS), 4 when a supervisor or tracer decides \
 (USER_NOTIF, TRACE).\n\nExamples:\n  sysgate \
 check docker-default.json --arch amd64 clone3\n  sysgate check docker-default.json --arch \
-amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1"
+amd64 socket 40 1 0\n  sysgate check docker-default.json --arch x86 102 1\n  sysgate \
+check --bpf filter.bpf --arch amd64 write 1\n\nWith --bpf FILE (repeatable: a stack, in install \
+order) there is no PROFILE: the call is decided by running the raw program(s) in the BPF \
+emulator, as the kernel combines stacked filters."
 )]
 pub struct Args {
     /// The profile: a file in any format (detected), "-" for standard input, a built-in name
@@ -32,12 +35,17 @@ pub struct Args {
     #[arg(value_name = "PROFILE")]
     profile: String,
 
+    /// Decide the call with this raw filter instead of a profile (repeatable: a stack, in
+    /// install order); then the first positional argument is the SYSCALL.
+    #[arg(long, value_name = "FILE")]
+    bpf: Vec<String>,
+
     #[command(flatten)]
     target: TargetArgs,
 
     /// The syscall, by name or number.
-    #[arg(value_name = "SYSCALL")]
-    syscall: String,
+    #[arg(value_name = "SYSCALL", required_unless_present = "bpf")]
+    syscall: Option<String>,
 
     /// Argument values a0..a5.
     #[arg(value_name = "ARG", num_args = 0..=6, allow_negative_numbers = true)]
@@ -88,6 +96,10 @@ fn parse_u64(s: &str) -> Option<u64> {
 
 /// Run `sysgate check`.
 pub fn run(args: Args) -> Result<ExitCode> {
+    if !args.bpf.is_empty() {
+        return run_bpf(&args);
+    }
+    let syscall = args.syscall.clone().unwrap_or_default();
     let loaded = profile_input::load(&args.profile, &args.target)?;
     // What the reader could not take as written decides the answer too (an ignored key, a
     // skipped name): say it, as every other command does.
@@ -99,23 +111,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(a) => *a,
         None => Arch::native(),
     };
-    let nr = match args.syscall.parse::<u32>() {
-        Ok(n) => n,
-        Err(_) => match arch.syscall_number(&args.syscall) {
-            Some(n) => n,
-            None => {
-                return Err(bad_input(format!(
-                    "{arch} has no syscall named {:?}",
-                    args.syscall
-                )))
-            }
-        },
-    };
-    let mut values = [0u64; 6];
-    for (i, a) in args.args.iter().enumerate() {
-        values[i] = parse_u64(a)
-            .ok_or_else(|| bad_input(format!("argument a{i}: {a:?} is not a number")))?;
-    }
+    let nr = syscall_number(arch, &syscall)?;
+    let values = arg_values(&args.args)?;
     let decision = policy.decide(arch, nr, &values);
     let compiled = sysgate::compile::compile(policy)
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
@@ -184,4 +181,103 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(status_for(decision.action));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn syscall_number(arch: Arch, syscall: &str) -> Result<u32> {
+    match syscall.parse::<u32>() {
+        Ok(n) => Ok(n),
+        Err(_) => arch
+            .syscall_number(syscall)
+            .ok_or_else(|| bad_input(format!("{arch} has no syscall named {syscall:?}"))),
+    }
+}
+
+fn arg_values(args: &[String]) -> Result<[u64; 6]> {
+    if args.len() > 6 {
+        return Err(bad_input(format!(
+            "{} argument values given: syscalls have six, a0 to a5",
+            args.len()
+        )));
+    }
+    let mut values = [0u64; 6];
+    for (i, a) in args.iter().enumerate() {
+        values[i] = parse_u64(a)
+            .ok_or_else(|| bad_input(format!("argument a{i}: {a:?} is not a number")))?;
+    }
+    Ok(values)
+}
+
+/// `sysgate check --bpf FILE... SYSCALL [ARG]...`: the call decided by raw programs.
+fn run_bpf(args: &Args) -> Result<ExitCode> {
+    // Without a PROFILE the positionals shift: PROFILE holds the syscall, SYSCALL a0.
+    let syscall = &args.profile;
+    let values: Vec<String> = args.syscall.iter().chain(&args.args).cloned().collect();
+    let arch = match args.target.arches().first() {
+        Some(a) => *a,
+        None => Arch::native(),
+    };
+    let nr = syscall_number(arch, syscall)?;
+    let values = arg_values(&values)?;
+    let mut programs = Vec::new();
+    for file in &args.bpf {
+        let bytes = std::fs::read(file).map_err(|e| bad_input(format!("{file}: {e}")))?;
+        let program = sysgate::bpf::Program::from_bytes(&bytes, arch.endian())
+            .map_err(|e| bad_input(format!("{file}: {e}")))?;
+        program
+            .validate()
+            .map_err(|e| bad_input(format!("{file}: the kernel would refuse it: {e}")))?;
+        programs.push(program);
+    }
+    let data = sysgate::bpf::SeccompData {
+        nr,
+        arch: arch.audit_arch(),
+        instruction_pointer: 0,
+        args: values,
+    };
+    // The kernel runs the newest filter first and keeps the first of the most restrictive
+    // actions (compared without their data).
+    let mut decided: Option<(usize, u32, usize)> = None;
+    for (i, p) in programs.iter().enumerate().rev() {
+        let run = p
+            .emulate(&data)
+            .map_err(|e| bad_input(format!("{}: {e}", args.bpf[i])))?;
+        let action = |v: u32| (v & sysgate::policy::ret::ACTION_FULL) as i32;
+        if decided.is_none_or(|(_, best, _)| action(run.ret) < action(best)) {
+            decided = Some((i, run.ret, run.executed));
+        }
+    }
+    let (index, ret, executed) = decided.expect("at least one filter");
+    let meaning = sysgate::verify::kernel_meaning(ret);
+    let action = Action::from_ret(meaning);
+    let name = arch.syscall_name(nr).unwrap_or("?");
+    let mut out = String::new();
+    let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
+    match action {
+        Some(a) => {
+            let _ = writeln!(out, "action: {} ({ret:#010x})", a.on(arch));
+        }
+        None => {
+            let _ = writeln!(out, "action: {ret:#010x}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "decided by: {} ({executed} instructions executed)",
+        args.bpf[index]
+    );
+    let cached = sysgate::bpf::kernel_caches_all(&programs, arch, nr);
+    let _ = writeln!(
+        out,
+        "kernel action cache: {}",
+        if cached {
+            "yes (the kernel skips the filter for this syscall)"
+        } else {
+            "no (the filter runs on every call)"
+        }
+    );
+    output::print(out.as_bytes())?;
+    match action {
+        Some(a) if args.exit_status => Ok(status_for(a)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

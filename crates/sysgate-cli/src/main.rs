@@ -69,6 +69,7 @@ mod complain;
 mod convert;
 mod diff;
 mod disasm;
+mod dump;
 mod explain;
 mod flags;
 mod generate;
@@ -123,6 +124,9 @@ enum Command {
     Disasm(disasm::Args),
     /// Assemble a program from the text `disasm` prints (the inverse of disasm).
     Asm(asm::Args),
+    /// Read the filters a running process runs under: raw, disassembled, or decompiled
+    /// into a profile in any format.
+    Dump(dump::Args),
     /// Convert a profile between Docker, OCI, Podman, systemd, LXC and Kubernetes formats.
     Convert(convert::Args),
     /// Show what a profile does: default, arches, syscalls per action, argument rules,
@@ -259,6 +263,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Disasm(args) => disasm::run(args),
         Command::Asm(args) => asm::run(args),
+        Command::Dump(args) => dump::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Show(args) => show::run(args),
         Command::Diff(args) => diff::run(args),

@@ -23,9 +23,11 @@ proves\"). Return values count as equal when the kernel does the same with them.
 status: 0 proven equal, 1 they differ (each difference is printed with an input that shows \
 it, confirmed in the emulator), 2 bad input.\n\nFILTERs hold the kernel's sock_filter \
 array (8 bytes per instruction), as `sysgate compile --format raw` or libseccomp's \
-seccomp_export_bpf write them; several are a stack, in install order.\n\nExamples:\n  \
-sysgate verify docker-default --arch amd64 --compiled\n  sysgate verify profile.json \
---arch amd64 filter.bpf\n  sysgate verify --bpf old.bpf --bpf new.bpf"
+seccomp_export_bpf write them; several are a stack, in install order. --pid PID reads the \
+stack a running process runs under instead (as `sysgate dump` does; needs root).\n\n\
+Examples:\n  sysgate verify docker-default --arch amd64 --compiled\n  sysgate verify \
+profile.json --arch amd64 filter.bpf\n  sysgate verify docker-default --arch amd64 --pid \
+1234\n  sysgate verify --bpf old.bpf --bpf new.bpf"
 )]
 pub struct Args {
     /// The profile: a file or a built-in name (docker-default, unconfined).
@@ -39,6 +41,11 @@ pub struct Args {
     /// Check sysgate's own compilation of the profile instead of FILTERs.
     #[arg(long, conflicts_with = "bpf")]
     compiled: bool,
+
+    /// Check the filters process PID runs under (read with `sysgate dump`'s
+    /// PTRACE_SECCOMP_GET_FILTER; needs root) instead of FILTERs.
+    #[arg(long, value_name = "PID", conflicts_with_all = ["bpf", "compiled"])]
+    pid: Option<u32>,
 
     /// Compare two raw filters with each other instead of a profile (give it twice).
     #[arg(long, value_name = "FILE")]
@@ -77,8 +84,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let policy = &loaded.policy;
     let endian = policy.endian().unwrap_or_else(|| Arch::native().endian());
-    let filters: Vec<Program> =
-        match (args.compiled, args.filters.is_empty()) {
+    let filters: Vec<Program> = match args.pid {
+        Some(pid) if args.filters.is_empty() => crate::dump::read(pid)?,
+        Some(_) => {
+            return Err(bad_input(
+                "--pid checks the filters a process runs under: give FILTERs or --pid, not both",
+            ))
+        }
+        None => match (args.compiled, args.filters.is_empty()) {
             (true, true) => {
                 sysgate::compile::compile(policy)
                     .map_err(|e| bad_input(format!("{profile}: {e}")))?
@@ -94,13 +107,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             )),
             (false, true) => {
                 return Err(bad_input(format!(
-                    "no filter to check against {profile}: give FILTER files or --compiled"
+                    "no filter to check against {profile}: give FILTER files, --pid or --compiled"
                 )))
             }
-        };
+        },
+    };
     let report = verify::filters_vs_policy(&filters, policy, args.max).map_err(input_error)?;
     let subject = if args.compiled {
         "sysgate's compilation".to_string()
+    } else if let Some(pid) = args.pid {
+        format!("the filter stack of process {pid}")
     } else {
         args.filters.join(" + ")
     };

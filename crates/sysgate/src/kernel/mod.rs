@@ -18,6 +18,8 @@
 //!   copying the parent (`clone(CLONE_VM | CLONE_VFORK)`): what `sysgate run` uses.
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications; [`receive_handoff`]: take
 //!   a container's listener from an OCI runtime (`linux.seccomp.listenerPath`).
+//! - [`read_filters`]: the filters a running process runs under, read back with
+//!   `PTRACE_SECCOMP_GET_FILTER` ([`DumpError`] says why not).
 //! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
 //!   a filter killed a process for.
 //!
@@ -31,6 +33,7 @@
 mod audit;
 mod command;
 mod compat;
+mod dump;
 mod filter;
 mod handoff;
 mod install;
@@ -45,6 +48,7 @@ pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
     adapt, adapt_in_place, CompatError, CompatLevel, DroppedFlag, Site, Status, Substitution,
 };
+pub use dump::{read_filters, DumpError};
 pub use filter::{Enforced, Filter, FilterError, Fitted, Spawned};
 pub use handoff::{
     receive_handoff, send_handoff, ContainerProcessState, ContainerState, Handoff, HandoffError,

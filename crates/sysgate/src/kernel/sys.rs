@@ -1,10 +1,10 @@
 //! The raw system calls of the kernel module: `seccomp(2)`, the seccomp `prctl`s, the
-//! user-notification ioctls and the few socket calls that hand a listener fd from a child to
-//! its parent.
+//! user-notification ioctls, the few socket calls that hand a listener fd from a child to
+//! its parent, and the `ptrace(2)` requests that read a running process's filters.
 //!
 //! Every `unsafe` block of [`super`] lives here, each in a wrapper that takes and returns
 //! plain Rust values. Nothing here takes a lock or touches `std` state beyond `errno`, and
-//! only [`kernel_release`] allocates, so every other function may run in a child between
+//! only [`kernel_release`] and [`ptrace_seccomp_get_filter`] allocate, so every other function may run in a child between
 //! `fork` and `exec` (async-signal-safe). Deciding what an error means is the callers' job.
 
 use std::ffi::{c_int, c_long, c_uint, c_ulong, c_ushort, c_void};
@@ -629,6 +629,108 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
         }
     }
     Err(Errno(libc::EBADMSG))
+}
+
+/// `ptrace(2)` requests for reading a process's filters (include/uapi/linux/ptrace.h).
+pub(crate) mod pt {
+    use std::ffi::c_uint;
+    /// `PTRACE_DETACH`.
+    pub const DETACH: c_uint = 17;
+    /// `PTRACE_SEIZE`: trace without stopping (Linux 3.4).
+    pub const SEIZE: c_uint = 0x4206;
+    /// `PTRACE_INTERRUPT`: stop a seized tracee.
+    pub const INTERRUPT: c_uint = 0x4207;
+    /// `PTRACE_SECCOMP_GET_FILTER` (Linux 4.4, CONFIG_CHECKPOINT_RESTORE).
+    pub const SECCOMP_GET_FILTER: c_uint = 0x420c;
+    /// `PTRACE_EVENT_STOP`: the stop `PTRACE_INTERRUPT` (or a group stop) reports.
+    pub const EVENT_STOP: i32 = 128;
+}
+
+fn ptrace(req: c_uint, pid: i32, addr: usize, data: usize) -> Result<c_long, Errno> {
+    // SAFETY: every request used here takes integers, or (SECCOMP_GET_FILTER) a pointer to
+    // a live buffer of as many instructions as the kernel said the filter has.
+    check(unsafe {
+        libc::ptrace(
+            req,
+            pid as libc::pid_t,
+            addr as *mut c_void,
+            data as *mut c_void,
+        )
+    })
+}
+
+/// `PTRACE_SEIZE` without options: become `pid`'s tracer without stopping it.
+pub(crate) fn ptrace_seize(pid: i32) -> Result<(), Errno> {
+    ptrace(pt::SEIZE, pid, 0, 0).map(|_| ())
+}
+
+/// `PTRACE_INTERRUPT`: ask a seized tracee to stop.
+pub(crate) fn ptrace_interrupt(pid: i32) -> Result<(), Errno> {
+    ptrace(pt::INTERRUPT, pid, 0, 0).map(|_| ())
+}
+
+/// `PTRACE_DETACH`, delivering `sig` (0 for none): the tracee runs on.
+pub(crate) fn ptrace_detach(pid: i32, sig: i32) -> Result<(), Errno> {
+    ptrace(pt::DETACH, pid, 0, sig as usize).map(|_| ())
+}
+
+/// How a tracee reported to `waitpid`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TraceeStop {
+    /// Stopped by `PTRACE_INTERRUPT` or in a group stop: detach with no signal.
+    Event,
+    /// Stopped to receive this signal: detach with it, so that it is delivered.
+    Signal(i32),
+    /// It exited or was killed.
+    Gone,
+}
+
+/// `waitpid(pid, __WALL)` for a tracee, retried on EINTR.
+pub(crate) fn wait_tracee(pid: i32) -> Result<TraceeStop, Errno> {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: `status` is a live int the kernel writes.
+        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::__WALL) };
+        match check(r as c_long) {
+            Err(Errno(libc::EINTR)) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    if !libc::WIFSTOPPED(status) {
+        return Ok(TraceeStop::Gone);
+    }
+    if status >> 16 == pt::EVENT_STOP {
+        return Ok(TraceeStop::Event);
+    }
+    Ok(TraceeStop::Signal(libc::WSTOPSIG(status)))
+}
+
+/// `PTRACE_SECCOMP_GET_FILTER`: the `index`-th filter of a ptrace-stopped tracee, 0 being
+/// the one installed first. Needs CAP_SYS_ADMIN, and the caller must not run under seccomp
+/// itself. Allocates (not for use between fork and exec).
+pub(crate) fn ptrace_seccomp_get_filter(pid: i32, index: usize) -> Result<Vec<Insn>, Errno> {
+    let len = ptrace(pt::SECCOMP_GET_FILTER, pid, index, 0)? as usize;
+    let mut raw: Vec<libc::sock_filter> = vec![
+        libc::sock_filter {
+            code: 0,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        };
+        len
+    ];
+    let got = ptrace(
+        pt::SECCOMP_GET_FILTER,
+        pid,
+        index,
+        raw.as_mut_ptr() as usize,
+    )? as usize;
+    raw.truncate(got.min(len));
+    Ok(raw
+        .iter()
+        .map(|f| Insn::new(f.code, f.jt, f.jf, f.k))
+        .collect())
 }
 
 /// Room for an `SCM_RIGHTS` message carrying up to 32 fds (`CMSG_SPACE(32 * 4)` is 144).

@@ -40,6 +40,7 @@
 //! ```
 
 mod bits;
+mod decompile;
 mod meaning;
 mod policy;
 mod program;
@@ -51,6 +52,8 @@ use crate::bpf::{InvalidProgram, Program, SeccompData};
 use crate::policy::{Decision, Policy, PolicyError};
 use bits::Space;
 use program::Outcomes;
+
+pub use decompile::{decompile, decompile_abis, DecompileError};
 
 /// Why a verification could not be carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
