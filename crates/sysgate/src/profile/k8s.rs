@@ -234,6 +234,7 @@ pub fn parse(
     options: &Options,
 ) -> Result<Vec<Document>, K8sError> {
     let file = File::load(text, source)?;
+    let mut bases = BaseIndex::default();
     let mut out = Vec::new();
     for (i, doc) in file.docs.iter().enumerate() {
         let Some(obj) = file.profile(doc)? else {
@@ -245,7 +246,7 @@ pub fn parse(
         };
         file.check_keys(doc, options.strict_keys)?;
         let mut seen = Vec::new();
-        let fragments = resolve_bases(&file, &obj, options, &mut seen)?;
+        let fragments = resolve_bases(&file, &obj, options, &mut seen, &mut bases)?;
         let (json, map) = to_json(&file, &obj, &fragments)?;
         let loaded = docker::parse(&json, JSON_SOURCE, target).map_err(|e| map.error(e))?;
         let mut loaded = map.loaded(loaded);
@@ -837,6 +838,7 @@ fn resolve_bases(
     obj: &Object<'_>,
     options: &Options,
     seen: &mut Vec<String>,
+    bases: &mut BaseIndex,
 ) -> Result<Vec<Fragment>, K8sError> {
     // The profile's own entries come first; the bases' follow (order does not matter).
     let mut out = vec![Fragment {
@@ -872,7 +874,7 @@ fn resolve_bases(
                 ),
             });
         }
-        let (base_source, docs, doc) = find_base(file, &base, &at, options)?;
+        let (base_source, docs, doc) = bases.find(file, &base, &at, options)?;
         let f = File {
             src: Src(&base_source),
             docs,
@@ -910,26 +912,116 @@ fn entries_of(file: &File<'_>, spec: &Node) -> Result<Option<Rc<Entries>>, K8sEr
     }
 }
 
-/// The file, its documents and the index of the base profile called `name`.
-fn find_base(
-    file: &File<'_>,
-    name: &str,
-    at: &Location,
-    options: &Options,
-) -> Result<(String, Rc<Vec<Node>>, usize), K8sError> {
-    let in_file = |f: &File<'_>| -> Result<Option<usize>, K8sError> {
+/// The profiles of one file by name: the first document of each name, as a scan from the
+/// top finds it. A document that cannot be read stops the scan there, as it would stop a
+/// search: names after it are not indexed, and a search for one of them gets its error.
+struct NamedDocs {
+    source: String,
+    docs: Rc<Vec<Node>>,
+    by_name: HashMap<String, usize>,
+    stopped_by: Option<K8sError>,
+}
+
+impl NamedDocs {
+    fn index(f: &File<'_>) -> NamedDocs {
+        let mut by_name = HashMap::new();
+        let mut stopped_by = None;
         for (i, d) in f.docs.iter().enumerate() {
-            if let Some(o) = f.profile(d)? {
-                if o.name == name {
-                    return Ok(Some(i));
+            match f.profile(d) {
+                Ok(Some(o)) => {
+                    by_name.entry(o.name).or_insert(i);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    stopped_by = Some(e);
+                    break;
                 }
             }
         }
-        Ok(None)
-    };
-    if let Some(i) = in_file(file)? {
-        return Ok((file.source().to_string(), file.docs.clone(), i));
+        NamedDocs {
+            source: f.source().to_string(),
+            docs: f.docs.clone(),
+            by_name,
+            stopped_by,
+        }
     }
+
+    /// The document called `name`: found, not here, or the error a scan would stop at.
+    fn find(&self, name: &str) -> Result<Option<(String, Rc<Vec<Node>>, usize)>, K8sError> {
+        if let Some(&i) = self.by_name.get(name) {
+            return Ok(Some((self.source.clone(), self.docs.clone(), i)));
+        }
+        match &self.stopped_by {
+            Some(e) => Err(e.clone()),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Where base profiles are looked up during one `parse`: the file itself, then the `--base`
+/// files, each read and indexed once, so that a file of many profiles naming bases costs
+/// time linear in its size rather than a scan of every document (and a re-read of every
+/// base file) for each of them.
+#[derive(Default)]
+struct BaseIndex {
+    here: Option<NamedDocs>,
+    /// The `--base` files read so far, in the order they are searched.
+    read: Vec<NamedDocs>,
+    /// The `--base` files not read yet (None until the first search that needs them).
+    unread: Option<std::collections::VecDeque<PathBuf>>,
+}
+
+impl BaseIndex {
+    /// The file, its documents and the index of the base profile called `name`. Base files
+    /// are read in order only as far as a search needs, as a plain search would.
+    fn find(
+        &mut self,
+        file: &File<'_>,
+        name: &str,
+        at: &Location,
+        options: &Options,
+    ) -> Result<(String, Rc<Vec<Node>>, usize), K8sError> {
+        let here = self.here.get_or_insert_with(|| NamedDocs::index(file));
+        if let Some(found) = here.find(name)? {
+            return Ok(found);
+        }
+        for f in &self.read {
+            if let Some(found) = f.find(name)? {
+                return Ok(found);
+            }
+        }
+        if self.unread.is_none() {
+            self.unread = Some(base_files(at, options)?.into());
+        }
+        while let Some(path) = self.unread.as_mut().and_then(|u| u.pop_front()) {
+            let text = std::fs::read_to_string(&path).map_err(|e| K8sError::Base {
+                at: at.clone(),
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let source = path.display().to_string();
+            let f = NamedDocs::index(&File::load(&text, &source)?);
+            let found = f.find(name);
+            self.read.push(f);
+            if let Some(found) = found? {
+                return Ok(found);
+            }
+        }
+        Err(K8sError::Invalid {
+            at: at.clone(),
+            message: format!(
+                "base profile {name:?} not found: expected a SeccompProfile of that name in this file{}",
+                match &options.base {
+                    Some(b) => format!(" or in {}", b.display()),
+                    None => " (or give --base FILE|DIR)".into(),
+                }
+            ),
+        })
+    }
+}
+
+/// The `--base` file, or every `.yaml`/`.yml` file of the `--base` directory in name order.
+fn base_files(at: &Location, options: &Options) -> Result<Vec<PathBuf>, K8sError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(base) = &options.base {
         if base.is_dir() {
@@ -948,28 +1040,7 @@ fn find_base(
             candidates.push(base.clone());
         }
     }
-    for path in candidates {
-        let text = std::fs::read_to_string(&path).map_err(|e| K8sError::Base {
-            at: at.clone(),
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let source = path.display().to_string();
-        let f = File::load(&text, &source)?;
-        if let Some(i) = in_file(&f)? {
-            return Ok((source.clone(), f.docs.clone(), i));
-        }
-    }
-    Err(K8sError::Invalid {
-        at: at.clone(),
-        message: format!(
-            "base profile {name:?} not found: expected a SeccompProfile of that name in this file{}",
-            match &options.base {
-                Some(b) => format!(" or in {}", b.display()),
-                None => " (or give --base FILE|DIR)".into(),
-            }
-        ),
-    })
+    Ok(candidates)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -126,6 +126,54 @@ fn base_profiles_are_unioned_from_the_file_and_a_directory() {
 }
 
 #[test]
+fn base_files_are_searched_in_order_and_only_as_far_as_needed() {
+    // Many profiles naming one base: each finds it (the file is indexed once, not scanned
+    // for every profile), and the base's rules reach every one of them.
+    let derived = |i: usize| {
+        format!(
+            "{HEAD}metadata:\n  name: p{i}\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: base\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [write]\n---\n"
+        )
+    };
+    let base = format!(
+        "{HEAD}metadata:\n  name: base\nspec:\n  defaultAction: SCMP_ACT_KILL\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
+    );
+    let many: String = (0..200).map(derived).collect::<String>() + &base;
+    let docs = parse(&many, "m.yaml", &amd64(), &Options::default()).unwrap();
+    assert_eq!(docs.len(), 201);
+    for d in &docs[..200] {
+        let p = &d.loaded.policy;
+        assert_eq!(p.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow);
+        assert_eq!(p.decide(Arch::X86_64, 1, &[0; 6]).action, Action::Allow);
+    }
+    // A directory: a.yaml holds the base, b.yaml is not YAML at all. The search stops at
+    // a.yaml, as a search from the top does, so b.yaml's state does not matter here...
+    let dir = std::env::temp_dir().join(format!("sysgate-k8s-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.yaml"), &base).unwrap();
+    std::fs::write(dir.join("b.yaml"), "a: [\n").unwrap();
+    let one = derived(0);
+    let docs = parse(&one, "d.yaml", &amd64(), &Options::with_base(&dir)).unwrap();
+    assert_eq!(
+        docs[0]
+            .loaded
+            .policy
+            .decide(Arch::X86_64, 0, &[0; 6])
+            .action,
+        Action::Allow
+    );
+    // ...but a name only b.yaml could hold reaches it, and its error is reported.
+    let err = parse(
+        &one.replace("baseProfileName: base", "baseProfileName: other"),
+        "d.yaml",
+        &amd64(),
+        &Options::with_base(&dir),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not valid YAML"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn writes_a_resource_that_reads_back() {
     let mut p = Policy::new(Action::Errno(1));
     p.set_arches([Arch::X86_64, Arch::X86]).unwrap();
