@@ -912,6 +912,9 @@ fn entries_of(file: &File<'_>, spec: &Node) -> Result<Option<Rc<Entries>>, K8sEr
     }
 }
 
+/// Where a base profile was found: its file's name, that file's documents and its index.
+type FoundBase = (String, Rc<Vec<Node>>, usize);
+
 /// The profiles of one file by name: the first document of each name, as a scan from the
 /// top finds it. A document that cannot be read stops the scan there, as it would stop a
 /// search: names after it are not indexed, and a search for one of them gets its error.
@@ -947,7 +950,7 @@ impl NamedDocs {
     }
 
     /// The document called `name`: found, not here, or the error a scan would stop at.
-    fn find(&self, name: &str) -> Result<Option<(String, Rc<Vec<Node>>, usize)>, K8sError> {
+    fn find(&self, name: &str) -> Result<Option<FoundBase>, K8sError> {
         if let Some(&i) = self.by_name.get(name) {
             return Ok(Some((self.source.clone(), self.docs.clone(), i)));
         }
@@ -980,7 +983,7 @@ impl BaseIndex {
         name: &str,
         at: &Location,
         options: &Options,
-    ) -> Result<(String, Rc<Vec<Node>>, usize), K8sError> {
+    ) -> Result<FoundBase, K8sError> {
         let here = self.here.get_or_insert_with(|| NamedDocs::index(file));
         if let Some(found) = here.find(name)? {
             return Ok(found);
