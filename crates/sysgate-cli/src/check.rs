@@ -58,6 +58,9 @@ pub struct Args {
 
     #[command(flatten)]
     json: crate::flags::JsonArg,
+
+    #[command(flatten)]
+    verbosity: crate::flags::Verbosity,
 }
 
 /// `check --exit-status`: the call is refused (ERRNO, TRAP or a kill).
@@ -103,8 +106,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let loaded = profile_input::load(&args.profile, &args.target)?;
     // What the reader could not take as written decides the answer too (an ignored key, a
     // skipped name): say it, as every other command does.
-    for w in &loaded.warnings {
-        eprintln!("sysgate: warning: {w}");
+    for w in profile_input::shown_warnings(&loaded.warnings, args.verbosity.verbose, "") {
+        args.verbosity.warn(w);
     }
     let policy = &loaded.policy;
     let arch = match args.target.arches().first() {

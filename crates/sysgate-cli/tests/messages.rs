@@ -49,6 +49,10 @@ fn check_prints_what_the_reader_warns_about() {
         "{}",
         stderr(&o)
     );
+    // -q means what it means everywhere: no warnings.
+    let o = sysgate(&["check", "-q", &p, "--arch", "amd64", "ptrace"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
 }
 
 #[test]
