@@ -53,7 +53,6 @@ fn regression_3000_conflicting_lxc_lines_warn_once_per_syscall() {
     let o = sysgate_limited(&[
         "compile",
         &file,
-        "-v",
         "-o",
         &dir.join("f.bpf").display().to_string(),
     ]);
