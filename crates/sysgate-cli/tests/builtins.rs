@@ -2,19 +2,11 @@
 //! warning, wherever a built-in name is accepted) and `sysgate sets`, compared with
 //! `systemd-analyze syscall-filter` (systemd 252 on Debian 12; `.ci/run` installs systemd).
 
+mod support;
+use support::{sysgate, text};
+
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
-
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::Command;
 
 const UNCONFINED_WARNING: &str =
     "the built-in unconfined profile allows every syscall (default ALLOW): nothing is filtered";

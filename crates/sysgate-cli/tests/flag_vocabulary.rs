@@ -7,29 +7,12 @@
 //! Uses only built-in profiles and files it writes; `learn` traces `true` (as tests/learn_cli.rs
 //! does).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+use support::{scratch, sysgate_in as sysgate, text};
+
+use std::path::Path;
 
 use serde_json::Value;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-flags-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn sysgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Standard output of a command that must succeed (or, for `diff`, report a difference).
 fn json_of(dir: &Path, args: &[&str]) -> Value {

@@ -6,23 +6,10 @@
 //! the output drift apart; `UPDATE_SNAPSHOTS=1` rewrites the blocks after a deliberate change
 //! (read the diff before committing).
 
+mod support;
+use support::{scratch, sysgate_in as sysgate};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sysgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-lint-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn fixtures_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/profiles");
