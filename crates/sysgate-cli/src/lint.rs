@@ -41,6 +41,9 @@ pub struct Args {
     quiet: bool,
 
     #[command(flatten)]
+    output: crate::flags::OutputArg,
+
+    #[command(flatten)]
     target: TargetArgs,
 }
 
@@ -109,7 +112,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         text
     };
-    crate::output::print(out.as_bytes())?;
+    args.output.destination().write(out.as_bytes())?;
     Ok(if failing > 0 {
         ExitCode::from(1)
     } else {

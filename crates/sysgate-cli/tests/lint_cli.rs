@@ -237,3 +237,27 @@ fn docs_list_the_findings_for_every_fixture_and_docker_default() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn findings_go_to_the_output_file_with_o() {
+    // -o, as in every command that writes: the JSON report lands in the file, not on stdout.
+    let dir = scratch("output");
+    let out = dir.join("report.json");
+    let o = sysgate(
+        &dir,
+        &[
+            "lint",
+            "docker-default",
+            "--json",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{o:?}");
+    assert!(o.stdout.is_empty(), "{o:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(report.get("profiles").is_some(), "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
