@@ -20,7 +20,7 @@ use sysgate::arch::Arch;
 use sysgate::learn::{agent_policy, AgentMode};
 use sysgate::policy::{Action, Policy};
 use sysgate::profile::docker_write::{write_dialect, Dialect};
-use sysgate::profile::Listener;
+use sysgate::profile::{oci_config, Listener};
 
 use crate::bad_input;
 use crate::output::{self, Destination};
@@ -203,38 +203,20 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
         } else {
             (read(&config_path)?, config_path.clone())
         };
-        let mut config: serde_json::Value = serde_json::from_str(&original)
-            .map_err(|e| bad_input(format!("{}: not JSON: {e}", from.display())))?;
-        let Some(root) = config.as_object_mut() else {
-            return Err(bad_input(format!(
-                "{}: not an OCI config (the top level is not an object)",
+        let rewritten =
+            oci_config::set_linux_seccomp(&original, &from.display().to_string(), &seccomp)
+                .map_err(|e| bad_input(e.to_string()))?;
+        if profile.is_none() && rewritten.replaced {
+            eprintln!(
+                "sysgate: warning: {}: its linux.seccomp is replaced; pass it with --profile \
+                 to allow what it allows without notifying",
                 from.display()
-            )));
-        };
-        let linux = root.entry("linux").or_insert_with(|| serde_json::json!({}));
-        let Some(linux) = linux.as_object_mut() else {
-            return Err(bad_input(format!(
-                "{}:linux: not an object",
-                from.display()
-            )));
-        };
-        if let Some(old) = linux.get("seccomp") {
-            if profile.is_none() && !old.is_null() {
-                eprintln!(
-                    "sysgate: warning: {}: its linux.seccomp is replaced; pass it with --profile \
-                     to allow what it allows without notifying",
-                    from.display()
-                );
-            }
+            );
         }
-        linux.insert("seccomp".into(), seccomp);
         if !backup.exists() {
             output::write_file(&backup, original.as_bytes())?;
         }
-        let mut text = serde_json::to_string_pretty(&config)
-            .map_err(|e| anyhow::anyhow!("cannot write JSON: {e}"))?;
-        text.push('\n');
-        output::write_file(&config_path, text.as_bytes())?;
+        output::write_file(&config_path, rewritten.text.as_bytes())?;
         eprintln!(
             "sysgate: {}: {notified} syscalls notified to {} ({} mode), {direct} allowed \
              directly; the original is {}",

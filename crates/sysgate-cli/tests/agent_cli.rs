@@ -83,6 +83,15 @@ fn prepare_routes_calls_to_the_agent_and_keeps_the_original() {
         std::fs::read_to_string(bundle.join("config.json.sysgate-orig")).unwrap(),
         CONFIG
     );
+    // Only linux.seccomp is new: every other byte of the file, and the order of its keys, is
+    // the user's (a JSON tree written back would sort the keys).
+    let rewritten = std::fs::read_to_string(bundle.join("config.json")).unwrap();
+    let kept = CONFIG.rfind("]}").unwrap() + 1;
+    assert!(
+        rewritten.starts_with(&format!("{},\n  \"seccomp\": {{\n", &CONFIG[..kept])),
+        "{rewritten}"
+    );
+    assert!(rewritten.ends_with("\n  }}\n}"), "{rewritten}");
     let config = read_json(&bundle.join("config.json"));
     assert_eq!(config["hostname"], "kept");
     assert_eq!(config["linux"]["namespaces"][0]["type"], "pid");
@@ -190,6 +199,37 @@ fn prepare_and_agent_refuse_what_they_cannot_do() {
     for args in cases {
         let o = sysgate(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    }
+    // A config that is not JSON, or that runc would read in a way the rewrite cannot follow,
+    // is named with its line and column and left as it was.
+    for (config, want) in [
+        (
+            "{\"linux\": {\"seccomp\":",
+            "config.json:1:21: not valid JSON",
+        ),
+        (
+            "{\"linux\": {},\n \"Linux\": {}}",
+            "config.json:2:2: a second key runc reads as \"linux\"",
+        ),
+    ] {
+        let bundle = dir.join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(bundle.join("config.json"), config).unwrap();
+        let o = sysgate(&[
+            "oci",
+            "prepare",
+            bundle.to_str().unwrap(),
+            "--agent",
+            "/a.sock",
+            "--mode",
+            "learn",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(want), "{config:?}: {}", text(&o));
+        assert_eq!(
+            std::fs::read_to_string(bundle.join("config.json")).unwrap(),
+            config
+        );
     }
     let file = dir.join("not-a-socket");
     std::fs::write(&file, "x").unwrap();

@@ -81,6 +81,56 @@ pub(crate) fn elements(text: &str, from: Pos, path: &[Seg<'_>]) -> Vec<Pos> {
     }
 }
 
+/// One member of a JSON object: its key (escapes decoded), where the key starts, where its
+/// value starts, and the byte offset just past the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub key: String,
+    pub key_at: Pos,
+    pub value_at: Pos,
+    pub value_end: usize,
+}
+
+/// The object at `from`: the byte offset of its `{`, its members in order, and the byte offset
+/// of its `}`. `None` if the value there is not an object or the text is malformed.
+pub(crate) fn members(text: &str, from: Pos) -> Option<(usize, Vec<Member>, usize)> {
+    let mut s = Scanner::new(text, from);
+    s.ws();
+    if s.peek()? != b'{' {
+        return None;
+    }
+    let open = s.i;
+    s.i += 1;
+    let mut out = Vec::new();
+    loop {
+        s.ws();
+        match s.peek()? {
+            b'}' => return Some((open, out, s.i)),
+            b',' => {
+                s.i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let key_at = s.pos();
+        let key = decode(s.string()?).into_owned();
+        s.ws();
+        if s.peek()? != b':' {
+            return None;
+        }
+        s.i += 1;
+        s.ws();
+        let value_at = s.pos();
+        s.skip_value()?;
+        out.push(Member {
+            key,
+            key_at,
+            value_at,
+            value_end: s.i,
+        });
+    }
+}
+
 /// serde_json reports columns in bytes, counted from 0 at the start of the line (so the
 /// byte count is the 1-based column of the last byte read). Turn that into a 1-based
 /// character column on the same line.

@@ -44,6 +44,7 @@ mod json_pos;
 pub mod k8s;
 mod line_text;
 pub mod lxc;
+pub mod oci_config;
 pub mod show;
 pub mod systemd;
 pub mod systemd_sets;
