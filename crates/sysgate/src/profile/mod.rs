@@ -39,7 +39,7 @@ pub mod builtin;
 pub mod detect;
 pub mod diff;
 pub mod docker;
-pub mod docker_write;
+pub use docker::write as docker_write;
 mod json_pos;
 pub mod k8s;
 mod line_text;

@@ -1,7 +1,8 @@
 //! Unit tests of the Docker/OCI/Podman reader: every resolution rule and every error.
 
 use super::*;
-use crate::policy::{DecidedBy, Syscall};
+use crate::arch::Arch;
+use crate::policy::{Action, ArgCond, CmpOp, DecidedBy, KernelFlags, Policy, Syscall};
 
 fn target() -> Target {
     Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)))

@@ -1,6 +1,6 @@
 //! A [`Policy`] written as a Docker/moby, OCI runtime-spec or Podman seccomp profile (JSON).
 //!
-//! The reader is [`super::docker`]; this module only writes, and it writes what the reader
+//! The reader is [`super`]; this module only writes, and it writes what the reader
 //! (that is, runc) reads back as the same policy wherever the format allows:
 //!
 //! - `defaultAction` with `defaultErrnoRet`; `architectures`; `flags` when they are not runc's
@@ -48,10 +48,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::write::{Loss, Written};
-use super::Listener;
 use crate::arch::Arch;
 use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
+use crate::profile::write::{Loss, Written};
+use crate::profile::Listener;
 
 /// Which JSON dialect to write.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -270,7 +270,7 @@ pub(crate) fn profile(
             Syscall::Name(n) => Some(n.as_str()),
             Syscall::Number(_) => None,
         });
-        super::docker::runc_enosys_thresholds(policy.arches(), names)
+        super::runc_enosys_thresholds(policy.arches(), names)
     } else {
         Default::default()
     };
