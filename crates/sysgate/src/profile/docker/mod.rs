@@ -48,7 +48,7 @@
 //!    which is masked too, as libseccomp does (`(a & mask) == (valueTwo & mask)`, so a mask
 //!    of 0 always holds); a warning names the bits the mask drops.
 //! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
-//!    [`Options::strict_names`]); so are names that none of the policy's architectures has.
+//!    [`ReadOptions::strict_names`]); so are names that none of the policy's architectures has.
 //!    Names some of them lack stay in the policy, which skips them per architecture.
 //! 6. **Attributes**: `flags` map to [`KernelFlags`]; without `flags`, SPEC_ALLOW is set (runc's
 //!    default). A `SCMP_ACT_NOTIFY` anywhere sets NEW_LISTENER. The bad-arch action is
@@ -94,16 +94,18 @@ use super::json_pos::{self, Pos, Seg};
 use super::Location;
 use crate::policy::PolicyError;
 
-pub use super::{Listener, Loaded, Target};
-pub(crate) use resolve::masked_eq_warning;
+pub use super::{Listener, Loaded, Named, Target};
 pub use resolve::{docker_arch_names, runc_enosys_thresholds};
+pub use write::{write, Dialect, WriteOptions};
+
+pub(crate) use resolve::masked_eq_warning;
 
 use json::{json_error, nearest, Obj, OciConfig, Probe, Profile};
 use resolve::Resolver;
 
 mod json;
 mod resolve;
-pub mod write;
+pub(crate) mod write;
 
 /// Why a Docker/OCI/Podman profile cannot be read. Every variant names the location.
 ///
@@ -178,7 +180,7 @@ pub enum DockerError {
         /// The name as written.
         name: String,
     },
-    /// A key the format does not have, with [`Options::strict_keys`].
+    /// A key the format does not have, with [`ReadOptions::strict_keys`].
     #[error("{at}: unknown key {key:?} in {what}: expected one of {expected} (strict mode)")]
     UnknownKey {
         /// The key's value.
@@ -229,30 +231,30 @@ impl DockerError {
 /// How strictly to read a profile.
 ///
 /// ```
-/// use sysgate::profile::docker::Options;
+/// use sysgate::profile::docker::ReadOptions;
 ///
-/// assert!(!Options::default().strict_names);
-/// assert!(Options::strict().strict_names && Options::strict().strict_keys);
+/// assert!(!ReadOptions::default().strict_names);
+/// assert!(ReadOptions::strict().strict_names && ReadOptions::strict().strict_keys);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Options {
+pub struct ReadOptions {
     /// A syscall name no architecture knows is an error instead of a warning.
     pub strict_names: bool,
     /// A key the format does not have (`"sycalls"`) is an error instead of a warning.
     pub strict_keys: bool,
 }
 
-impl Options {
+impl ReadOptions {
     /// Every option at its strict setting.
     ///
     /// ```
-    /// use sysgate::profile::docker::Options;
+    /// use sysgate::profile::docker::ReadOptions;
     ///
-    /// assert_ne!(Options::strict(), Options::default());
+    /// assert_ne!(ReadOptions::strict(), ReadOptions::default());
     /// ```
-    pub fn strict() -> Options {
-        Options {
+    pub fn strict() -> ReadOptions {
+        ReadOptions {
             strict_names: true,
             strict_keys: true,
         }
@@ -277,28 +279,39 @@ impl Options {
 /// # Ok::<(), docker::DockerError>(())
 /// ```
 pub fn parse(text: &str, source: &str, target: &Target) -> Result<Loaded, DockerError> {
-    parse_with(text, source, target, &Options::default())
+    read_one(text, source, target, &ReadOptions::default())
 }
 
-/// [`parse`] with [`Options`].
+/// Read a profile with [`ReadOptions`]: the reader every format has (see
+/// [`profile`](crate::profile)), giving the one profile a JSON file holds, unnamed.
 ///
 /// ```
-/// use sysgate::profile::docker::{self, DockerError, Options};
+/// use sysgate::profile::docker::{self, DockerError, ReadOptions};
 /// use sysgate::profile::Target;
 /// use sysgate::Arch;
 ///
 /// let text = r#"{"defaultAction": "SCMP_ACT_ERRNO",
 ///                "syscalls": [{"names": ["read", "raed"], "action": "SCMP_ACT_ALLOW"}]}"#;
 /// let target = Target::new(Arch::X86_64);
-/// let err = docker::parse_with(text, "p.json", &target, &Options::strict()).unwrap_err();
+/// let err = docker::read(text, "p.json", &target, &ReadOptions::strict()).unwrap_err();
 /// assert!(matches!(err, DockerError::UnknownSyscall { ref name, .. } if name == "raed"));
 /// assert_eq!(err.location().to_string(), "p.json:2:48");
 /// ```
-pub fn parse_with(
+pub fn read(
     text: &str,
     source: &str,
     target: &Target,
-    options: &Options,
+    options: &ReadOptions,
+) -> Result<Vec<Named>, DockerError> {
+    read_one(text, source, target, options).map(|loaded| vec![Named::unnamed(loaded)])
+}
+
+/// The JSON layer, then the resolver.
+fn read_one(
+    text: &str,
+    source: &str,
+    target: &Target,
+    options: &ReadOptions,
 ) -> Result<Loaded, DockerError> {
     let json_error = |e| json_error(text, source, e);
     let Obj(probe): Obj<Probe> = serde_json::from_str(text).map_err(json_error)?;

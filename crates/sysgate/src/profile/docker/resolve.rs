@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de;
 
 use super::json::*;
-use super::{DockerError, Listener, Loaded, Options, Target};
+use super::{DockerError, Listener, Loaded, ReadOptions, Target};
 use crate::arch::{self, Arch};
 use crate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
 use crate::profile::json_pos::{self, Pos, Seg};
@@ -64,7 +64,7 @@ pub(super) struct Resolver<'a> {
     pub(super) text: &'a str,
     pub(super) source: &'a str,
     pub(super) target: &'a Target,
-    pub(super) options: &'a Options,
+    pub(super) options: &'a ReadOptions,
     /// Where the profile object starts (inside `config.json` or not).
     pub(super) root: Pos,
     pub(super) warnings: Vec<String>,
@@ -87,7 +87,7 @@ impl Resolver<'_> {
     /// (`"sycalls"`) is no key at all: a deny list with that typo denies nothing. Every key
     /// of the profile object and the objects inside it is checked against the fields it can
     /// match (ignoring case, as Go matches them); one it cannot is a warning, or an error with
-    /// [`Options::strict_keys`].
+    /// [`ReadOptions::strict_keys`].
     pub(super) fn check_keys(&mut self) -> Result<(), DockerError> {
         let mut found = Vec::new();
         let walk = UnknownKeys {

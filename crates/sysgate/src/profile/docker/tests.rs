@@ -536,7 +536,7 @@ fn unknown_names_are_skipped_with_a_warning_or_refused_in_strict_mode() {
         "{:?}",
         l.warnings
     );
-    let err = parse_with(&text, "t.json", &target(), &Options::strict()).unwrap_err();
+    let err = read_one(&text, "t.json", &target(), &ReadOptions::strict()).unwrap_err();
     assert_error(&err, 1, 69, "unknown syscall \"no_such_syscall\"");
 }
 
@@ -1056,14 +1056,14 @@ fn mutated_profiles_never_panic_and_errors_point_inside_the_text() {
         let target = &targets[round % targets.len()];
         // Full strictness refuses most mutated keys, so it takes a third of the rounds.
         let options = match round % 3 {
-            0 => Options::default(),
-            1 => Options {
+            0 => ReadOptions::default(),
+            1 => ReadOptions {
                 strict_names: true,
-                ..Options::default()
+                ..ReadOptions::default()
             },
-            _ => Options::strict(),
+            _ => ReadOptions::strict(),
         };
-        match parse_with(&text, "f.json", target, &options) {
+        match read_one(&text, "f.json", target, &options) {
             Ok(l) => {
                 accepted += 1;
                 assert!(l.policy.rules().iter().all(|r| r.conds.len() <= 6));
@@ -1190,7 +1190,7 @@ fn unknown_keys_warn_with_their_location_and_fail_in_strict_mode() {
         "{}",
         l.warnings[0]
     );
-    let err = parse_with(text, "t.json", &target(), &Options::strict()).unwrap_err();
+    let err = read_one(text, "t.json", &target(), &ReadOptions::strict()).unwrap_err();
     assert!(matches!(err, DockerError::UnknownKey { ref key, .. } if key == "sycalls"));
     assert_eq!(err.location().to_string(), "t.json:2:13");
 
