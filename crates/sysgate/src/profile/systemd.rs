@@ -1094,12 +1094,18 @@ pub fn write(policy: &Policy, _listener: Option<&Listener>, options: &WriteOptio
     // than the policy for the fewest calls (a deny list cannot refuse a call the version
     // cannot name; an allow list can), then the deny list for an allow-by-default policy,
     // then the one that loses least, then the shorter.
+    let lists = Lists {
+        want: &writable,
+        neg,
+        version,
+        unlisted: &unlisted,
+    };
     let render = |deny_mode: bool| {
         let mut t = text.clone();
         if deny_mode {
-            write_deny_list(&mut t, &writable, neg, version, &unlisted);
+            lists.deny(&mut t);
         } else {
-            write_allow_list(&mut t, &writable, neg, version, &unlisted);
+            lists.allow(&mut t);
         }
         write_log_list(&mut t, &writable, default);
         let mut l = Vec::new();
@@ -1199,90 +1205,97 @@ fn covering_sets(
     (chosen, covered)
 }
 
-fn write_allow_list(
-    text: &mut String,
-    want: &BTreeMap<&'static str, Action>,
+/// What either mode writes its `SystemCallFilter=` lines from.
+#[derive(Clone, Copy)]
+struct Lists<'a> {
+    /// What each name must get.
+    want: &'a BTreeMap<&'static str, Action>,
+    /// The denial most calls get (`SystemCallErrorNumber=` or plain `~name`).
     neg: Action,
     version: SystemdVersion,
-    unlisted: &dyn Fn(&str, Action) -> Action,
-) {
-    if let Action::Errno(_) = neg {
-        let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
-    }
-    let implicit: BTreeSet<&str> = systemd_sets::find(version, "@default")
-        .map(|s| s.syscalls.iter().copied().collect())
-        .unwrap_or_default();
-    let (sets, covered) = covering_sets(want, version, Action::permits, &["@default"]);
-    let mut allowed: Vec<&str> = sets.clone();
-    allowed.extend(want.iter().filter_map(|(n, a)| {
-        (a.permits() && !covered.contains(n) && !implicit.contains(n)).then_some(*n)
-    }));
-    // The first line decides the mode: an allow list (even if it only holds @default).
-    if allowed.is_empty() {
-        allowed.push("@default");
-    }
-    let _ = writeln!(text, "SystemCallFilter={}", allowed.join(" "));
-    // Calls allowed by @default (or listed nowhere) that must be refused.
-    let mut removed = Vec::new();
-    let mut per_answer: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (name, action) in want {
-        if action.permits() {
-            continue;
-        }
-        let listed = implicit.contains(name);
-        if !listed && unlisted(name, neg) == *action {
-            continue;
-        }
-        if listed && unlisted(name, neg) == *action {
-            removed.push(*name);
-        } else {
-            per_answer.entry(deny_word(*action)).or_default().push(name);
-        }
-    }
-    if !removed.is_empty() {
-        let _ = writeln!(text, "SystemCallFilter=~{}", removed.join(" "));
-    }
-    for (answer, names) in per_answer {
-        let words: Vec<String> = names.iter().map(|n| format!("{n}:{answer}")).collect();
-        let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
-    }
+    /// What a name gets when no line lists it, given the mode's denial.
+    unlisted: &'a dyn Fn(&str, Action) -> Action,
 }
 
-fn write_deny_list(
-    text: &mut String,
-    want: &BTreeMap<&'static str, Action>,
-    neg: Action,
-    version: SystemdVersion,
-    unlisted: &dyn Fn(&str, Action) -> Action,
-) {
-    let mut per_answer: BTreeMap<Action, Vec<&'static str>> = BTreeMap::new();
-    for (name, action) in want {
-        if action.permits() || unlisted(name, Action::Allow) == *action {
-            continue;
+impl Lists<'_> {
+    /// An allow list: the allowed calls (by set where a whole set is), then what `@default`
+    /// allows that must be refused.
+    fn allow(&self, text: &mut String) {
+        let (want, neg, version, unlisted) = (self.want, self.neg, self.version, self.unlisted);
+        if let Action::Errno(_) = neg {
+            let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
         }
-        per_answer.entry(*action).or_default().push(name);
-    }
-    if per_answer.is_empty() {
-        return;
-    }
-    if let Action::Errno(_) = neg {
-        let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
-    }
-    for (action, names) in &per_answer {
-        let (sets, covered) = if *action == neg {
-            covering_sets(want, version, |a| a == neg, &[])
-        } else {
-            (Vec::new(), BTreeSet::new())
-        };
-        let mut words: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        for n in names.iter().filter(|n| !covered.contains(*n)) {
-            if *action == neg {
-                words.push(n.to_string());
+        let implicit: BTreeSet<&str> = systemd_sets::find(version, "@default")
+            .map(|s| s.syscalls.iter().copied().collect())
+            .unwrap_or_default();
+        let (sets, covered) = covering_sets(want, version, Action::permits, &["@default"]);
+        let mut allowed: Vec<&str> = sets.clone();
+        allowed.extend(want.iter().filter_map(|(n, a)| {
+            (a.permits() && !covered.contains(n) && !implicit.contains(n)).then_some(*n)
+        }));
+        // The first line decides the mode: an allow list (even if it only holds @default).
+        if allowed.is_empty() {
+            allowed.push("@default");
+        }
+        let _ = writeln!(text, "SystemCallFilter={}", allowed.join(" "));
+        // Calls allowed by @default (or listed nowhere) that must be refused.
+        let mut removed = Vec::new();
+        let mut per_answer: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (name, action) in want {
+            if action.permits() {
+                continue;
+            }
+            let listed = implicit.contains(name);
+            if !listed && unlisted(name, neg) == *action {
+                continue;
+            }
+            if listed && unlisted(name, neg) == *action {
+                removed.push(*name);
             } else {
-                words.push(format!("{n}:{}", deny_word(*action)));
+                per_answer.entry(deny_word(*action)).or_default().push(name);
             }
         }
-        let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
+        if !removed.is_empty() {
+            let _ = writeln!(text, "SystemCallFilter=~{}", removed.join(" "));
+        }
+        for (answer, names) in per_answer {
+            let words: Vec<String> = names.iter().map(|n| format!("{n}:{answer}")).collect();
+            let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
+        }
+    }
+
+    /// A deny list: the refused calls, by set where a whole set gets the usual denial.
+    fn deny(&self, text: &mut String) {
+        let (want, neg, version, unlisted) = (self.want, self.neg, self.version, self.unlisted);
+        let mut per_answer: BTreeMap<Action, Vec<&'static str>> = BTreeMap::new();
+        for (name, action) in want {
+            if action.permits() || unlisted(name, Action::Allow) == *action {
+                continue;
+            }
+            per_answer.entry(*action).or_default().push(name);
+        }
+        if per_answer.is_empty() {
+            return;
+        }
+        if let Action::Errno(_) = neg {
+            let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
+        }
+        for (action, names) in &per_answer {
+            let (sets, covered) = if *action == neg {
+                covering_sets(want, version, |a| a == neg, &[])
+            } else {
+                (Vec::new(), BTreeSet::new())
+            };
+            let mut words: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            for n in names.iter().filter(|n| !covered.contains(*n)) {
+                if *action == neg {
+                    words.push(n.to_string());
+                } else {
+                    words.push(format!("{n}:{}", deny_word(*action)));
+                }
+            }
+            let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
+        }
     }
 }
 

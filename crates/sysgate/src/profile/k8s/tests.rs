@@ -7,6 +7,15 @@ fn amd64() -> Target {
 
 const HEAD: &str = "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\n";
 
+/// What `read(2)` gets on x86_64 under the first profile of `docs`.
+fn reads(docs: &[Named]) -> Action {
+    docs[0]
+        .loaded
+        .policy
+        .decide(Arch::X86_64, 0, &[0; 6])
+        .action
+}
+
 fn one(text: &str) -> Result<Named, K8sError> {
     let mut docs = read(text, "p.yaml", &amd64(), &ReadOptions::default())?;
     assert_eq!(docs.len(), 1);
@@ -107,14 +116,7 @@ fn base_profiles_are_unioned_from_the_file_and_a_directory() {
     std::fs::write(dir.join("base.yaml"), &text[text.find("---").unwrap()..]).unwrap();
     let only = &text[..text.find("---").unwrap()];
     let docs = read(only, "d.yaml", &amd64(), &ReadOptions::with_base(&dir)).unwrap();
-    assert_eq!(
-        docs[0]
-            .loaded
-            .policy
-            .decide(Arch::X86_64, 0, &[0; 6])
-            .action,
-        Action::Allow
-    );
+    assert_eq!(reads(&docs), Action::Allow);
     let _ = std::fs::remove_dir_all(&dir);
     // A cycle.
     let cyc = text.replace(
@@ -153,14 +155,7 @@ fn base_files_are_searched_in_order_and_only_as_far_as_needed() {
     std::fs::write(dir.join("b.yaml"), "a: [\n").unwrap();
     let one = derived(0);
     let docs = read(&one, "d.yaml", &amd64(), &ReadOptions::with_base(&dir)).unwrap();
-    assert_eq!(
-        docs[0]
-            .loaded
-            .policy
-            .decide(Arch::X86_64, 0, &[0; 6])
-            .action,
-        Action::Allow
-    );
+    assert_eq!(reads(&docs), Action::Allow);
     // ...but a name only b.yaml could hold reaches it, and its error is reported.
     let err = read(
         &one.replace("baseProfileName: base", "baseProfileName: other"),
