@@ -149,7 +149,7 @@ pub struct ReadOptions {
     pub k8s: k8s::ReadOptions,
 }
 
-/// A profile read from a file or a built-in: one [`Loaded`] per profile it holds (Kubernetes
+/// A profile read from a file or a built-in: one [`Loaded`](super::Loaded) per profile it holds (Kubernetes
 /// files may hold several), with its name where the format has one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Read {

@@ -47,7 +47,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] emits the lines of a `[Service]` section for one systemd version, using only
+//! [`write`](fn@write) emits the lines of a `[Service]` section for one systemd version, using only
 //! the names and sets that version knows. A deny-by-default policy becomes an allow list, using
 //! `@sets` wherever a whole set is allowed; an allow-by-default one a deny list, unless it
 //! refuses a call the version cannot name: only an allow list refuses that.

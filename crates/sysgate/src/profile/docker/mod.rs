@@ -1,4 +1,4 @@
-//! Docker/moby, OCI runtime-spec and Podman seccomp profiles (JSON) into a [`Policy`].
+//! Docker/moby, OCI runtime-spec and Podman seccomp profiles (JSON) into a [`Policy`](crate::policy::Policy).
 //!
 //! This module owns the JSON format and its resolution for a [`Target`]; it does not own what
 //! the resulting policy means ([`crate::policy`]) or how it is compiled.
@@ -50,7 +50,7 @@
 //! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
 //!    [`ReadOptions::strict_names`]); so are names that none of the policy's architectures has.
 //!    Names some of them lack stay in the policy, which skips them per architecture.
-//! 6. **Attributes**: `flags` map to [`KernelFlags`]; without `flags`, SPEC_ALLOW is set (runc's
+//! 6. **Attributes**: `flags` map to [`KernelFlags`](crate::policy::KernelFlags); without `flags`, SPEC_ALLOW is set (runc's
 //!    default). A `SCMP_ACT_NOTIFY` anywhere sets NEW_LISTENER. The bad-arch action is
 //!    KILL_THREAD (libseccomp's default, which runc keeps). Unless the default action is
 //!    ALLOW, LOG or TRACE, a call above the largest syscall the profile names on its
