@@ -717,7 +717,7 @@ pub(super) fn nearest(text: &str, source: &str, from: Pos, path: &[Seg<'_>]) -> 
 }
 
 /// A serde_json error as ours, with the column in characters.
-pub(super) fn json_error(text: &str, source: &str, e: serde_json::Error) -> DockerError {
+pub(crate) fn json_error(text: &str, source: &str, e: serde_json::Error) -> DockerError {
     let line = e.line().max(1);
     let column = json_pos::char_column(text, line, e.column());
     let at = Location::new(source, line, column);

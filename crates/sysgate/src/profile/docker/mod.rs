@@ -98,9 +98,10 @@ pub use super::{Listener, Loaded, Named, Target};
 pub use resolve::{docker_arch_names, runc_enosys_thresholds};
 pub use write::{write, Dialect, WriteOptions};
 
+pub(crate) use json::json_error;
 pub(crate) use resolve::masked_eq_warning;
 
-use json::{json_error, nearest, Obj, OciConfig, Probe, Profile};
+use json::{nearest, Obj, OciConfig, Probe, Profile};
 use resolve::Resolver;
 
 mod json;
