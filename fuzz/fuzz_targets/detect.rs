@@ -18,8 +18,8 @@ fuzz_target!(|data: &[u8]| {
     for p in &read.profiles {
         let policy = &p.loaded.policy;
         let _ = sysgate::compile::compile(policy);
-        let _ = sysgate::profile::docker_write::write(policy, None);
-        let _ = sysgate::profile::lxc::write(policy);
+        let _ = sysgate::profile::docker::write(policy, None, &Default::default());
+        let _ = sysgate::profile::lxc::write(policy, None, &Default::default());
         let _ = sysgate::profile::show::show(policy);
     }
 });

@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let target = Target::new(Arch::X86_64);
-    let _ = sysgate::profile::k8s::parse(text, "fuzz.yaml", &target, &Default::default());
+    let _ = sysgate::profile::k8s::read(text, "fuzz.yaml", &target, &Default::default());
 });

@@ -28,7 +28,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use sysgate::arch::Arch;
-use sysgate::profile::detect::{self, ReadOptions};
+use sysgate::profile::detect::{self, Format, ReadOptions};
+use sysgate::profile::k8s;
+use sysgate::profile::write::{write_as, WriteOptions};
 use sysgate::profile::Target;
 
 /// The syscall names of x86_64 (the generators cycle through them).
@@ -167,15 +169,15 @@ fn child(args: &[String]) -> ExitCode {
     let policy = &read.profiles[0].loaded.policy;
     let written = match rest.first().map(String::as_str) {
         None => return ExitCode::SUCCESS,
-        Some("docker") => sysgate::profile::docker_write::write(policy, None),
-        Some("k8s") => sysgate::profile::k8s::write(
-            policy,
-            None,
-            &sysgate::profile::k8s::WriteOptions::named("scale"),
-        ),
-        Some("lxc") => sysgate::profile::lxc::write(policy),
-        Some("systemd") => sysgate::profile::systemd::write(policy),
-        Some(_) => return ExitCode::FAILURE,
+        Some(name) => match name.parse::<Format>() {
+            Ok(format) => write_as(
+                format,
+                policy,
+                None,
+                &WriteOptions::new(k8s::WriteOptions::named("scale")),
+            ),
+            Err(_) => return ExitCode::FAILURE,
+        },
     };
     println!("{}", written.text.len());
     ExitCode::SUCCESS

@@ -19,7 +19,7 @@ use anyhow::Result;
 use sysgate::arch::Arch;
 use sysgate::learn::{agent_policy, AgentMode};
 use sysgate::policy::{Action, Policy};
-use sysgate::profile::docker_write::{write_dialect, Dialect};
+use sysgate::profile::docker::{self, Dialect, WriteOptions};
 use sysgate::profile::{oci_config, Listener};
 
 use crate::bad_input;
@@ -175,7 +175,7 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
             ProfileDialect::Docker => Dialect::Docker,
             ProfileDialect::Oci => Dialect::Oci,
         };
-        let written = write_dialect(&policy, Some(&listener), dialect);
+        let written = docker::write(&policy, Some(&listener), &WriteOptions::dialect(dialect));
         for loss in &written.losses {
             eprintln!("sysgate: lost: {loss}");
         }
@@ -190,7 +190,11 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
         );
     }
     if let Some(bundle) = &args.bundle {
-        let written = write_dialect(&policy, Some(&listener), Dialect::Oci);
+        let written = docker::write(
+            &policy,
+            Some(&listener),
+            &WriteOptions::dialect(Dialect::Oci),
+        );
         for loss in &written.losses {
             eprintln!("sysgate: lost: {loss}");
         }

@@ -160,10 +160,10 @@ impl TargetArgs {
             );
         }
         o.strict_names = self.strict;
-        o.systemd = sysgate::profile::systemd::Options::for_version(self.systemd_version()?);
+        o.systemd = sysgate::profile::systemd::ReadOptions::for_version(self.systemd_version()?);
         o.systemd.strict_keys = self.strict;
         if let Some(b) = &self.base {
-            o.k8s = sysgate::profile::k8s::Options::with_base(b);
+            o.k8s = sysgate::profile::k8s::ReadOptions::with_base(b);
         }
         Ok(o)
     }

@@ -5,11 +5,10 @@
 use anyhow::Result;
 use sysgate::policy::Policy;
 use sysgate::profile::detect::Format;
-use sysgate::profile::docker_write::{self, Dialect};
-use sysgate::profile::k8s::{self, WriteOptions};
+use sysgate::profile::lxc::LxcVersion;
 use sysgate::profile::systemd_sets::SystemdVersion;
-use sysgate::profile::write::Written;
-use sysgate::profile::{lxc, systemd, Listener};
+use sysgate::profile::write::{write_as, WriteOptions, Written};
+use sysgate::profile::{k8s, lxc, systemd, Listener};
 
 use crate::bad_input;
 use crate::output::Destination;
@@ -34,27 +33,23 @@ pub fn render(
     format: Format,
     options: &OutputOptions,
 ) -> Result<Written> {
-    Ok(match format {
-        Format::Docker => docker_write::write_dialect(policy, listener, Dialect::Docker),
-        Format::Oci => docker_write::write_dialect(policy, listener, Dialect::Oci),
-        Format::Podman => docker_write::write_dialect(policy, listener, Dialect::Podman),
-        Format::Systemd => systemd::write_with(
-            policy,
-            &systemd::Options::for_version(options.systemd_version),
-        ),
-        Format::Lxc => match options.lxc_version {
-            1 => lxc::write_v1(policy),
-            2 => lxc::write(policy),
-            v => return Err(bad_input(format!("--lxc-version {v}: expected 1 or 2"))),
-        },
-        Format::K8s => {
-            let write_options = WriteOptions {
-                name: options.k8s_name.clone(),
-                namespace: options.k8s_namespace.clone(),
-            };
-            k8s::write(policy, listener, &write_options)
+    let lxc_version = match options.lxc_version {
+        1 => LxcVersion::V1,
+        2 => LxcVersion::V2,
+        v if format == Format::Lxc => {
+            return Err(bad_input(format!("--lxc-version {v}: expected 1 or 2")))
         }
-    })
+        _ => LxcVersion::default(),
+    };
+    let options = WriteOptions {
+        systemd: systemd::WriteOptions::for_version(options.systemd_version),
+        lxc: lxc::WriteOptions::version(lxc_version),
+        k8s: k8s::WriteOptions {
+            name: options.k8s_name.clone(),
+            namespace: options.k8s_namespace.clone(),
+        },
+    };
+    Ok(write_as(format, policy, listener, &options))
 }
 
 /// List the losses on stderr, then write the text to `output` (see [`crate::output`]: a file

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use sysgate::arch::Endian;
 use sysgate::bpf::Program;
 use sysgate::policy::Action;
-use sysgate::profile::docker_write::{write_dialect, Dialect};
+use sysgate::profile::docker::{self, Dialect, WriteOptions};
 use sysgate::profile::{self, Target};
 use sysgate::Arch;
 
@@ -62,7 +62,7 @@ fn docker_default_oci() -> Option<serde_json::Value> {
         return None;
     }
     let loaded = profile::load(&path, &Target::docker_default(Arch::X86_64)).expect("load");
-    let written = write_dialect(&loaded.policy, None, Dialect::Oci);
+    let written = docker::write(&loaded.policy, None, &WriteOptions::dialect(Dialect::Oci));
     Some(serde_json::from_str(&written.text).expect("OCI JSON"))
 }
 

@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use support::shared;
 use sysgate::profile::detect::{read_text, ReadOptions};
-use sysgate::profile::{docker, docker_write, k8s, lxc, show, systemd, Target};
+use sysgate::profile::{docker, k8s, lxc, show, systemd, Target};
 use sysgate::Arch;
 
 const SEEDS: &[&str] = &[
@@ -99,14 +99,18 @@ fn exercise(text: &str) {
     let _ = docker::parse(text, "f.json", &target);
     let _ = systemd::parse(text, "f.service", &target);
     let _ = lxc::parse(text, "f.seccomp", &target);
-    let _ = k8s::parse(text, "f.yaml", &target, &Default::default());
+    let _ = k8s::read(text, "f.yaml", &target, &Default::default());
     if let Ok(read) = read_text(text, "f", &target, &ReadOptions::default()) {
         for p in &read.profiles {
             let policy = &p.loaded.policy;
             let _ = sysgate::compile::compile(policy);
-            let _ = docker_write::write(policy, None);
-            let _ = lxc::write(policy);
-            let _ = lxc::write_v1(policy);
+            let _ = docker::write(policy, None, &Default::default());
+            let _ = lxc::write(policy, None, &Default::default());
+            let _ = lxc::write(
+                policy,
+                None,
+                &lxc::WriteOptions::version(lxc::LxcVersion::V1),
+            );
             let _ = show::show(policy);
         }
     }

@@ -13,7 +13,7 @@ use sysgate::policy::Policy;
 use sysgate::profile::detect::{self, ReadOptions};
 use sysgate::profile::diff::{diff, Difference};
 use sysgate::profile::write::{Loss, Written};
-use sysgate::profile::{docker, docker_write, k8s, lxc, systemd, Target};
+use sysgate::profile::{docker, k8s, lxc, systemd, Target};
 use sysgate::Arch;
 
 fn target(arch: Arch) -> Target {
@@ -110,11 +110,11 @@ fn docker_to_systemd_to_docker_keeps_the_policy_or_lists_the_losses() {
     let Some(original) = docker_default() else {
         return;
     };
-    let unit = systemd::write(&original);
+    let unit = systemd::write(&original, None, &Default::default());
     let via = systemd::parse(&unit.text, "unit", &target(Arch::X86_64))
         .unwrap_or_else(|e| panic!("{e}\n{}", unit.text))
         .policy;
-    let json = docker_write::write(&via, None);
+    let json = docker::write(&via, None, &Default::default());
     let back = read_docker(&json);
     let losses: Vec<Loss> = unit.losses.iter().chain(&json.losses).cloned().collect();
     // The conditional rules systemd cannot hold are among the losses.
@@ -135,11 +135,11 @@ fn docker_to_lxc_to_docker_keeps_the_policy() {
     let Some(original) = docker_default() else {
         return;
     };
-    let file = lxc::write(&original);
+    let file = lxc::write(&original, None, &Default::default());
     let via = lxc::parse(&file.text, "lxc", &target(Arch::X86_64))
         .unwrap_or_else(|e| panic!("{e}\n{}", file.text))
         .policy;
-    let json = docker_write::write(&via, None);
+    let json = docker::write(&via, None, &Default::default());
     let back = read_docker(&json);
     let losses: Vec<Loss> = file.losses.iter().chain(&json.losses).cloned().collect();
     assert_losses_explain(&original, &back, &losses);
@@ -156,15 +156,15 @@ fn docker_to_k8s_to_docker_keeps_the_policy() {
         return;
     };
     let resource = k8s::write(&original, None, &k8s::WriteOptions::named("docker-default"));
-    let docs = k8s::parse(
+    let docs = k8s::read(
         &resource.text,
         "k8s.yaml",
         &target(Arch::X86_64),
-        &k8s::Options::default(),
+        &k8s::ReadOptions::default(),
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", resource.text));
     let via = &docs[0].loaded.policy;
-    let json = docker_write::write(via, None);
+    let json = docker::write(via, None, &Default::default());
     let back = read_docker(&json);
     assert!(resource.losses.is_empty(), "{:#?}", resource.losses);
     assert!(
@@ -184,14 +184,14 @@ fn lxc_and_k8s_fixtures_convert_to_every_format_without_widening() {
         for p in &read.profiles {
             let original = &p.loaded.policy;
             let outputs: Vec<(&str, Written, Policy)> = {
-                let d = docker_write::write(original, None);
+                let d = docker::write(original, None, &Default::default());
                 let dp = read_docker(&d);
-                let s = systemd::write(original);
+                let s = systemd::write(original, None, &Default::default());
                 let sp = systemd::parse(&s.text, "u", &t).unwrap().policy;
-                let l = lxc::write(original);
+                let l = lxc::write(original, None, &Default::default());
                 let lp = lxc::parse(&l.text, "l", &t).unwrap().policy;
                 let k = k8s::write(original, None, &k8s::WriteOptions::named("p"));
-                let kp = k8s::parse(&k.text, "k", &t, &Default::default()).unwrap()[0]
+                let kp = k8s::read(&k.text, "k", &t, &Default::default()).unwrap()[0]
                     .loaded
                     .policy
                     .clone();

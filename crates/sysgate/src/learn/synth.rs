@@ -415,7 +415,6 @@ pub fn union(base: &Policy, others: &[Policy]) -> Result<Learned, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::docker_write::{write_dialect, Dialect};
     use crate::profile::{docker, Target};
 
     fn seen_with_sockets(domains: impl IntoIterator<Item = u64>) -> Observations {
@@ -463,7 +462,7 @@ mod tests {
         let mut seen = seen_with_sockets([1, 2]);
         seen.record(Arch::X86, 20, "/bin/a", 1); // getpid on i386
         let learned = synthesize(&seen, &with_args()).unwrap();
-        let json = write_dialect(&learned.policy, None, Dialect::Docker).text;
+        let json = docker::write(&learned.policy, None, &Default::default()).text;
         let back = docker::parse(&json, "learned.json", &Target::new(Arch::X86_64))
             .unwrap()
             .policy;

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::{docker, k8s, lxc, systemd, Loaded, ProfileError, Target};
+use super::{docker, k8s, lxc, systemd, Named, ProfileError, Target};
 
 /// A profile format.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,12 +142,14 @@ pub struct ReadOptions {
     /// Docker/OCI/Podman: refuse unknown syscall names.
     pub strict_names: bool,
     /// systemd: which version's sets.
-    pub systemd: systemd::Options,
+    pub systemd: systemd::ReadOptions,
+    /// LXC (no choices yet).
+    pub lxc: lxc::ReadOptions,
     /// Kubernetes: where base profiles are.
-    pub k8s: k8s::Options,
+    pub k8s: k8s::ReadOptions,
 }
 
-/// A profile read from a file or a built-in: one [`Loaded`] per profile it holds (Kubernetes
+/// A profile read from a file or a built-in: one [`Loaded`](super::Loaded) per profile it holds (Kubernetes
 /// files may hold several), with its name where the format has one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Read {
@@ -155,17 +157,6 @@ pub struct Read {
     pub format: Format,
     /// The profiles.
     pub profiles: Vec<Named>,
-}
-
-/// One profile of a [`Read`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Named {
-    /// Its name (Kubernetes `metadata.name`, or the built-in's name).
-    pub name: Option<String>,
-    /// Its namespace (Kubernetes).
-    pub namespace: Option<String>,
-    /// The policy, warnings and listener.
-    pub loaded: Loaded,
 }
 
 /// Read `text` (named `source` in errors and origins) for `target`.
@@ -194,34 +185,20 @@ pub fn read_text(
             })
         }
     };
-    let one = |loaded: Loaded| {
-        vec![Named {
-            name: None,
-            namespace: None,
-            loaded,
-        }]
-    };
     let mut k8s_options = options.k8s.clone();
     k8s_options.strict_keys |= options.strict_names;
     let profiles = match format {
         Format::Docker | Format::Oci | Format::Podman => {
             let o = if options.strict_names {
-                docker::Options::strict()
+                docker::ReadOptions::strict()
             } else {
-                docker::Options::default()
+                docker::ReadOptions::default()
             };
-            one(docker::parse_with(text, source, target, &o)?)
+            docker::read(text, source, target, &o)?
         }
-        Format::Systemd => one(systemd::parse_with(text, source, target, &options.systemd)?),
-        Format::Lxc => one(lxc::parse(text, source, target)?),
-        Format::K8s => k8s::parse(text, source, target, &k8s_options)?
-            .into_iter()
-            .map(|d| Named {
-                name: Some(d.name),
-                namespace: d.namespace,
-                loaded: d.loaded,
-            })
-            .collect(),
+        Format::Systemd => systemd::read(text, source, target, &options.systemd)?,
+        Format::Lxc => lxc::read(text, source, target, &options.lxc)?,
+        Format::K8s => k8s::read(text, source, target, &k8s_options)?,
     };
     let profiles = profiles
         .into_iter()

@@ -8,7 +8,7 @@
 //!
 //! # Reading
 //!
-//! A file may hold several documents (`---`); each `SeccompProfile` becomes one [`Document`];
+//! A file may hold several documents (`---`); each `SeccompProfile` becomes one [`Named`];
 //! other kinds are skipped with a warning. The `spec` is checked against the operator's schema
 //! with YAML positions (`file:line:column`): `defaultAction` is required; `architectures` and
 //! `flags` take the operator's enumerations; `errnoRet` and `index` are non-negative 32-bit
@@ -18,7 +18,7 @@
 //!
 //! `baseProfileName` unions the base profile's `syscalls` into this one (recursively, at most 15
 //! levels, as the operator does). The base is looked up by `metadata.name` in the same file,
-//! then in [`Options::base`]: a file, or a directory of `.yaml`/`.yml` files. Remote
+//! then in [`ReadOptions::base`]: a file, or a directory of `.yaml`/`.yml` files. Remote
 //! (`oci://`) base profiles are not fetched.
 //!
 //! # Writing
@@ -28,7 +28,7 @@
 //! kubelet's seccomp directory, which is what `localhostProfile` names. What the resource cannot
 //! hold is given up on the restrictive side and listed: conditions with values above the
 //! int64 limit, architectures and flags outside the operator's enumerations, and whatever the
-//! OCI profile itself cannot hold ([`super::docker_write`]).
+//! OCI profile itself cannot hold ([`super::docker::write`]).
 //!
 //! ```
 //! use sysgate::policy::Action;
@@ -38,15 +38,15 @@
 //! let yaml = "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\n\
 //!             metadata:\n  name: demo\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  \
 //!             - action: SCMP_ACT_ALLOW\n    names: [read, write]\n";
-//! let docs = k8s::parse(yaml, "p.yaml", &Target::new(Arch::X86_64), &k8s::Options::default())?;
-//! assert_eq!(docs[0].name, "demo");
+//! let docs = k8s::read(yaml, "p.yaml", &Target::new(Arch::X86_64), &k8s::ReadOptions::default())?;
+//! assert_eq!(docs[0].name.as_deref(), Some("demo"));
 //! let policy = &docs[0].loaded.policy;
 //! assert_eq!(policy.decide(Arch::X86_64, 0, &[0; 6]).action, Action::Allow);
 //! assert_eq!(policy.rules()[0].origin.as_deref(), Some("p.yaml:8:5"));
 //! # Ok::<(), k8s::K8sError>(())
 //! ```
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -54,9 +54,9 @@ use std::rc::Rc;
 use saphyr::Scalar;
 use saphyr_parser::{Event, Marker, Parser, Span, SpannedEventReceiver};
 
-use super::docker_write::{self, Dialect};
+use super::docker::{self, Dialect};
 use super::write::{without_conditions_where, Loss, Written};
-use super::{docker, Listener, Loaded, Location, Target};
+use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::Arch;
 use crate::policy::{Policy, Rule};
 
@@ -110,7 +110,7 @@ const FLAGS: &[&str] = &[
 /// let yaml = "kind: SeccompProfile\napiVersion: security-profiles-operator.x-k8s.io/v1\n\
 ///             metadata: {name: x}\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  \
 ///             - action: SCMP_ACT_ALLOW\n    names: [read]\n    args: [{index: 0, value: -1, op: SCMP_CMP_EQ}]\n";
-/// let err = k8s::parse(yaml, "p.yaml", &Target::new(Arch::X86_64), &Default::default()).unwrap_err();
+/// let err = k8s::read(yaml, "p.yaml", &Target::new(Arch::X86_64), &Default::default()).unwrap_err();
 /// assert_eq!(err.location().to_string(), "p.yaml:9:30");
 /// assert!(err.to_string().contains("expected an integer from 0 to 9223372036854775807"));
 /// ```
@@ -156,7 +156,7 @@ impl K8sError {
     /// use sysgate::Arch;
     ///
     /// let yaml = "kind: SeccompProfile\napiVersion: security-profiles-operator.x-k8s.io/v9\n";
-    /// let err = k8s::parse(yaml, "p", &Target::new(Arch::X86_64), &Default::default()).unwrap_err();
+    /// let err = k8s::read(yaml, "p", &Target::new(Arch::X86_64), &Default::default()).unwrap_err();
     /// assert_eq!(err.location().to_string(), "p:2:13");
     /// ```
     pub fn location(&self) -> &Location {
@@ -172,13 +172,13 @@ impl K8sError {
 /// Where base profiles are found.
 ///
 /// ```
-/// use sysgate::profile::k8s::Options;
+/// use sysgate::profile::k8s::ReadOptions;
 ///
-/// assert!(Options::default().base.is_none());
+/// assert!(ReadOptions::default().base.is_none());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Options {
+pub struct ReadOptions {
     /// A file, or a directory of `.yaml`/`.yml` files, holding base profiles.
     pub base: Option<PathBuf>,
     /// An unknown top-level or `metadata` field is an error instead of a warning (the
@@ -186,35 +186,25 @@ pub struct Options {
     pub strict_keys: bool,
 }
 
-impl Options {
+impl ReadOptions {
     /// Base profiles from `path` (a file or a directory).
     ///
     /// ```
-    /// use sysgate::profile::k8s::Options;
+    /// use sysgate::profile::k8s::ReadOptions;
     ///
-    /// assert!(Options::with_base("profiles/").base.is_some());
+    /// assert!(ReadOptions::with_base("profiles/").base.is_some());
     /// ```
-    pub fn with_base(path: impl Into<PathBuf>) -> Options {
-        Options {
+    pub fn with_base(path: impl Into<PathBuf>) -> ReadOptions {
+        ReadOptions {
             base: Some(path.into()),
             strict_keys: false,
         }
     }
 }
 
-/// One `SeccompProfile` of a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Document {
-    /// `metadata.name`.
-    pub name: String,
-    /// `metadata.namespace`, if given.
-    pub namespace: Option<String>,
-    /// The policy, warnings and listener.
-    pub loaded: Loaded,
-}
-
-/// Read every `SeccompProfile` in `text` for `target`. `source` names the file in errors and
-/// rule origins.
+/// Read every `SeccompProfile` in `text` for `target`, each named by its `metadata`: the
+/// reader every format has (see [`profile`](crate::profile)). `source` names the file in
+/// errors and rule origins.
 ///
 /// ```
 /// use sysgate::profile::{k8s, Target};
@@ -223,16 +213,16 @@ pub struct Document {
 /// let yaml = "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\n\
 ///             metadata:\n  name: all\nspec:\n  defaultAction: SCMP_ACT_ALLOW\n---\n\
 ///             apiVersion: v1\nkind: ConfigMap\n";
-/// let docs = k8s::parse(yaml, "p", &Target::new(Arch::X86_64), &Default::default())?;
+/// let docs = k8s::read(yaml, "p", &Target::new(Arch::X86_64), &Default::default())?;
 /// assert_eq!(docs.len(), 1);
 /// # Ok::<(), k8s::K8sError>(())
 /// ```
-pub fn parse(
+pub fn read(
     text: &str,
     source: &str,
     target: &Target,
-    options: &Options,
-) -> Result<Vec<Document>, K8sError> {
+    options: &ReadOptions,
+) -> Result<Vec<Named>, K8sError> {
     let file = File::load(text, source)?;
     let mut bases = BaseIndex::default();
     let mut out = Vec::new();
@@ -255,8 +245,8 @@ pub fn parse(
                 .warnings
                 .splice(0..0, file.warnings.borrow_mut().drain(..));
         }
-        out.push(Document {
-            name: obj.name.clone(),
+        out.push(Named {
+            name: Some(obj.name.clone()),
             namespace: obj.namespace.clone(),
             loaded,
         });
@@ -836,7 +826,7 @@ struct Fragment {
 fn resolve_bases(
     file: &File<'_>,
     obj: &Object<'_>,
-    options: &Options,
+    options: &ReadOptions,
     seen: &mut Vec<String>,
     bases: &mut BaseIndex,
 ) -> Result<Vec<Fragment>, K8sError> {
@@ -982,7 +972,7 @@ impl BaseIndex {
         file: &File<'_>,
         name: &str,
         at: &Location,
-        options: &Options,
+        options: &ReadOptions,
     ) -> Result<FoundBase, K8sError> {
         let here = self.here.get_or_insert_with(|| NamedDocs::index(file));
         if let Some(found) = here.find(name)? {
@@ -1024,7 +1014,7 @@ impl BaseIndex {
 }
 
 /// The `--base` file, or every `.yaml`/`.yml` file of the `--base` directory in name order.
-fn base_files(at: &Location, options: &Options) -> Result<Vec<PathBuf>, K8sError> {
+fn base_files(at: &Location, options: &ReadOptions) -> Result<Vec<PathBuf>, K8sError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(base) = &options.base {
         if base.is_dir() {
@@ -1484,7 +1474,7 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
             "the operator's schema has no SECCOMP_FILTER_FLAG_NEW_LISTENER; dropped",
         ));
     }
-    let (mut spec, more) = docker_write::profile(&fit, listener, Dialect::Oci);
+    let (mut spec, more) = docker::write::profile(&fit, listener, Dialect::Oci);
     losses.extend(more);
     // The resource has no defaultErrnoRet: SCMP_ACT_ERRNO as the default is EPERM.
     if let Some(e) = spec.default_errno_ret.take() {
@@ -1558,7 +1548,7 @@ fn yaml_str(s: &str) -> String {
 
 /// The spec in block-style YAML, written straight from the profile (no JSON in between):
 /// keys in alphabetical order, two spaces a level, lists as `- ` items.
-fn spec_yaml(spec: &docker_write::Profile, out: &mut String) {
+fn spec_yaml(spec: &docker::write::Profile, out: &mut String) {
     let list = |out: &mut String, key: &str, items: &[&str], pad: &str| {
         if items.is_empty() {
             let _ = writeln!(out, "{pad}{key}: []");
@@ -1616,12 +1606,6 @@ fn spec_yaml(spec: &docker_write::Profile, out: &mut String) {
         let names: Vec<&str> = entry.names.iter().map(String::as_str).collect();
         list(out, "names", &names, "    ");
     }
-}
-
-/// The unique names of `docs`, for "expected one of" messages.
-pub fn names(docs: &[Document]) -> Vec<String> {
-    let set: BTreeSet<String> = docs.iter().map(|d| d.name.clone()).collect();
-    set.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -45,8 +45,8 @@
 //!
 //! # Writing
 //!
-//! [`write`](fn@write) emits version 2 with every rule under `[all]`; [`write_v1`] a version 1 allow list
-//! for the policy's main architecture. LXC has no LOG, TRACE or KILL_PROCESS and no TRAP data;
+//! [`write`](fn@write) emits version 2 with every rule under `[all]`, or a version 1 allow list
+//! for the policy's main architecture ([`LxcVersion`]). LXC has no LOG, TRACE or KILL_PROCESS and no TRAP data;
 //! version 1 has nothing but ALLOW rules without conditions. Each is replaced by the closest
 //! action on the restrictive side (LOG becomes ALLOW: the call still runs, unlogged) and
 //! listed as a loss.
@@ -71,7 +71,7 @@ use std::fmt::Write as _;
 
 use super::line_text;
 use super::write::{without_conditions, Loss, Written};
-use super::{Loaded, Location, Target};
+use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::Arch;
 use crate::policy::{
     Action, ArgCond, CmpOp, Errno, Numbering, Policy, Rule, Syscall, MAX_CONDS, MAX_ERRNO,
@@ -215,6 +215,22 @@ pub fn parse(text: &str, source: &str, target: &Target) -> Result<Loaded, LxcErr
         default_at: None,
     };
     r.parse(text)
+}
+
+/// How to read an LXC file: LXC has no choices, so there are none yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadOptions {}
+
+/// Read an LXC seccomp file with [`ReadOptions`]: the reader every format has (see
+/// [`profile`](crate::profile)), giving the one profile a file holds, unnamed (see [`Named`]).
+pub fn read(
+    text: &str,
+    source: &str,
+    target: &Target,
+    _options: &ReadOptions,
+) -> Result<Vec<Named>, LxcError> {
+    parse(text, source, target).map(|loaded| vec![Named::unnamed(loaded)])
 }
 
 struct Reader<'a> {
@@ -863,11 +879,39 @@ fn main_arch(policy: &Policy) -> Option<Arch> {
     })
 }
 
-/// Version 2 text for `policy`, every rule under `[all]`.
+/// Which LXC file version to write.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LxcVersion {
+    /// Version 1: an allow list of syscall numbers.
+    V1,
+    /// Version 2: named rules with actions and argument conditions.
+    #[default]
+    V2,
+}
+
+/// How to write an LXC file: its version. The default is version 2.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// The file version.
+    pub version: LxcVersion,
+}
+
+impl WriteOptions {
+    /// Options that write `version`.
+    pub fn version(version: LxcVersion) -> WriteOptions {
+        WriteOptions { version }
+    }
+}
+
+/// `policy` as an LXC file: version 2 with every rule under `[all]`, or a version 1 allow
+/// list of the main architecture's numbers (every syscall the policy allows there without
+/// conditions; everything else is killed). LXC has no place for a notification `listener`:
+/// it is not written (the caller says so).
 ///
 /// ```
 /// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
-/// use sysgate::profile::lxc;
+/// use sysgate::profile::lxc::{self, LxcVersion, WriteOptions};
 /// use sysgate::Arch;
 ///
 /// let mut policy = Policy::new(Action::Allow);
@@ -875,12 +919,27 @@ fn main_arch(policy: &Policy) -> Option<Arch> {
 /// policy.attrs.bad_arch = Action::KillThread;
 /// let a1 = ArgCond::new(1, CmpOp::MaskedEq(1), 1)?;
 /// policy.add_rule(Rule::new(Action::Errno(13), "umount2").with_cond(a1))?;
-/// let written = lxc::write(&policy);
+/// let written = lxc::write(&policy, None, &WriteOptions::default());
 /// assert_eq!(written.text, "2\ndenylist allow\n[all]\numount2 errno 13 [1,1,&=,1]\n");
 /// assert!(written.losses.is_empty());
+///
+/// let mut policy = Policy::new(Action::KillThread);
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.attrs.bad_arch = Action::KillThread;
+/// policy.add_rule(Rule::new(Action::Allow, "write"))?;
+/// let v1 = WriteOptions::version(LxcVersion::V1);
+/// assert_eq!(lxc::write(&policy, None, &v1).text, "1\nallowlist\n1\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write(policy: &Policy) -> Written {
+pub fn write(policy: &Policy, _listener: Option<&Listener>, options: &WriteOptions) -> Written {
+    match options.version {
+        LxcVersion::V1 => write_v1(policy),
+        LxcVersion::V2 => write_v2(policy),
+    }
+}
+
+/// Version 2 text for `policy`, every rule under `[all]`.
+fn write_v2(policy: &Policy) -> Written {
     let mut losses = Vec::new();
     if let Some(main) = main_arch(policy) {
         general_losses(policy, &filter_arches(main), &mut losses);
@@ -964,20 +1023,7 @@ fn number_name(policy: &Policy, nr: u32) -> Option<&'static str> {
 
 /// A version 1 allow list of `policy`'s main architecture's numbers: every syscall the policy
 /// allows there without conditions; everything else is killed.
-///
-/// ```
-/// use sysgate::policy::{Action, Policy, Rule};
-/// use sysgate::profile::lxc;
-/// use sysgate::Arch;
-///
-/// let mut policy = Policy::new(Action::KillThread);
-/// policy.set_arches([Arch::X86_64])?;
-/// policy.attrs.bad_arch = Action::KillThread;
-/// policy.add_rule(Rule::new(Action::Allow, "write"))?;
-/// assert_eq!(lxc::write_v1(&policy).text, "1\nallowlist\n1\n");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn write_v1(policy: &Policy) -> Written {
+fn write_v1(policy: &Policy) -> Written {
     let mut losses = Vec::new();
     let Some(main) = main_arch(policy) else {
         return Written {

@@ -8,7 +8,6 @@
 //!
 //! - [`docker`]: Docker/moby seccomp profiles, the OCI runtime-spec `linux.seccomp` object (bare
 //!   or inside a whole `config.json`) and the Podman/containers-common dialect.
-//!   [`docker_write`] writes them.
 //! - [`k8s`]: the Kubernetes security-profiles-operator `SeccompProfile` resource (YAML).
 //! - [`lxc`]: LXC seccomp policy files, versions 1 and 2.
 //! - [`systemd`]: `SystemCallFilter=` and friends, with systemd's syscall sets
@@ -17,8 +16,17 @@
 //! - [`builtin`]: profiles defined in Rust and chosen by name (`docker-default`,
 //!   `systemd:@set`), resolved for a [`Target`] like a file would be.
 //!
-//! Every format can also be written back from a [`Policy`]; [`write`](mod@write) holds what the writers
-//! share (the list of what a format could not express, and the restrictive way of giving it up).
+//! Every format module has the same shape: its reader and its writer side by side,
+//!
+//! - `read(text, source, &Target, &ReadOptions) -> Result<Vec<Named>, Error>`: every profile
+//!   the text holds (one, except in Kubernetes files), resolved for the target;
+//! - `write(&Policy, Option<&Listener>, &WriteOptions) -> Written`: the profile text and what
+//!   the format could not express,
+//!
+//! and the single-profile formats also have `parse(text, source, &Target)`, `read` with the
+//! default options. [`detect::read_text`] and [`write::write_as`] pick the module for a
+//! [`detect::Format`]; [`write`](mod@write) holds what the writers share (the list of what a
+//! format could not express, and the restrictive way of giving it up).
 //!
 //! [`load`] reads a file and picks the frontend from its content ([`detect`]); [`show`] says
 //! what a policy does and [`diff`] how two policies differ.
@@ -39,7 +47,6 @@ pub mod builtin;
 pub mod detect;
 pub mod diff;
 pub mod docker;
-pub mod docker_write;
 mod json_pos;
 pub mod k8s;
 mod line_text;
@@ -338,6 +345,40 @@ pub struct Loaded {
     /// Where the default action is set (`file:line:column`), for messages about it; `None`
     /// when the format has no such place.
     pub default_origin: Option<String>,
+}
+
+/// One profile of a file, with its name where the format has one: what every format's `read`
+/// gives, one per profile the text holds (Kubernetes files may hold several, the others one).
+///
+/// ```
+/// use sysgate::profile::{lxc, Target};
+/// use sysgate::Arch;
+///
+/// let read = lxc::read("2\ndenylist\nmount\n", "p", &Target::new(Arch::X86_64), &Default::default())?;
+/// assert_eq!(read.len(), 1);
+/// assert!(read[0].name.is_none());
+/// assert_eq!(read[0].loaded.policy.rules().len(), 1);
+/// # Ok::<(), sysgate::profile::lxc::LxcError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// Its name (Kubernetes `metadata.name`, or the built-in's name).
+    pub name: Option<String>,
+    /// Its namespace (Kubernetes).
+    pub namespace: Option<String>,
+    /// The policy, warnings and listener.
+    pub loaded: Loaded,
+}
+
+impl Named {
+    /// A profile without a name, as the formats that hold one profile per file read it.
+    pub fn unnamed(loaded: Loaded) -> Named {
+        Named {
+            name: None,
+            namespace: None,
+            loaded,
+        }
+    }
 }
 
 /// Why [`load`] failed.

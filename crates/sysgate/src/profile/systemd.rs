@@ -47,7 +47,7 @@
 //!
 //! # Writing
 //!
-//! [`write_with`] emits the lines of a `[Service]` section for one systemd version, using only
+//! [`write`](fn@write) emits the lines of a `[Service]` section for one systemd version, using only
 //! the names and sets that version knows. A deny-by-default policy becomes an allow list, using
 //! `@sets` wherever a whole set is allowed; an allow-by-default one a deny list, unless it
 //! refuses a call the version cannot name: only an allow list refuses that.
@@ -79,7 +79,7 @@ use std::fmt::Write as _;
 use super::line_text::{self, Word};
 use super::systemd_sets::{self, SetDef};
 use super::write::{name_outcomes, without_conditions, Loss, Written};
-use super::{Loaded, Location, Target};
+use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::{Arch, Endian};
 use crate::policy::{errno_name, parse_errno, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
 
@@ -129,32 +129,32 @@ impl SystemdError {
     }
 }
 
-/// Which systemd to read or write for.
+/// Which systemd to read for, and how strictly.
 ///
 /// ```
-/// use sysgate::profile::systemd::{Options, SystemdVersion};
+/// use sysgate::profile::systemd::{ReadOptions, SystemdVersion};
 ///
-/// assert_eq!(Options::default().version, SystemdVersion::Newest);
+/// assert_eq!(ReadOptions::default().version, SystemdVersion::Newest);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Options {
+pub struct ReadOptions {
     /// The systemd version whose sets, syscall names and unknown-syscall rule apply.
     pub version: SystemdVersion,
     /// A misspelled seccomp setting (`SystemCallFilters=`) is an error instead of a warning.
     pub strict_keys: bool,
 }
 
-impl Options {
+impl ReadOptions {
     /// Options for `version`.
     ///
     /// ```
-    /// use sysgate::profile::systemd::{Options, SystemdVersion};
+    /// use sysgate::profile::systemd::{ReadOptions, SystemdVersion};
     ///
-    /// assert_eq!(Options::for_version(SystemdVersion::V252).version, SystemdVersion::V252);
+    /// assert_eq!(ReadOptions::for_version(SystemdVersion::V252).version, SystemdVersion::V252);
     /// ```
-    pub fn for_version(version: SystemdVersion) -> Options {
-        Options {
+    pub fn for_version(version: SystemdVersion) -> ReadOptions {
+        ReadOptions {
             version,
             strict_keys: false,
         }
@@ -177,27 +177,37 @@ impl Options {
 /// # Ok::<(), systemd::SystemdError>(())
 /// ```
 pub fn parse(text: &str, source: &str, target: &Target) -> Result<Loaded, SystemdError> {
-    parse_with(text, source, target, &Options::default())
+    read_one(text, source, target, &ReadOptions::default())
 }
 
-/// [`parse`] with [`Options`].
+/// Read systemd settings with [`ReadOptions`]: the reader every format has (see
+/// [`profile`](crate::profile)), giving the one profile a unit holds, unnamed.
 ///
 /// ```
 /// use sysgate::policy::Action;
-/// use sysgate::profile::systemd::{self, Options, SystemdVersion};
+/// use sysgate::profile::systemd::{self, ReadOptions, SystemdVersion};
 /// use sysgate::profile::Target;
 /// use sysgate::Arch;
 ///
-/// let v252 = Options::for_version(SystemdVersion::V252);
-/// let loaded = systemd::parse_with("SystemCallFilter=@basic-io\n", "u", &Target::new(Arch::X86_64), &v252)?;
-/// assert_eq!(loaded.policy.default_action(), Action::KillProcess);
+/// let v252 = ReadOptions::for_version(SystemdVersion::V252);
+/// let read = systemd::read("SystemCallFilter=@basic-io\n", "u", &Target::new(Arch::X86_64), &v252)?;
+/// assert_eq!(read[0].loaded.policy.default_action(), Action::KillProcess);
 /// # Ok::<(), systemd::SystemdError>(())
 /// ```
-pub fn parse_with(
+pub fn read(
     text: &str,
     source: &str,
     target: &Target,
-    options: &Options,
+    options: &ReadOptions,
+) -> Result<Vec<Named>, SystemdError> {
+    read_one(text, source, target, options).map(|loaded| vec![Named::unnamed(loaded)])
+}
+
+fn read_one(
+    text: &str,
+    source: &str,
+    target: &Target,
+    options: &ReadOptions,
 ) -> Result<Loaded, SystemdError> {
     let mut reader = Reader {
         source,
@@ -930,23 +940,32 @@ impl Reader<'_> {
 // Writing.
 // ---------------------------------------------------------------------------------------------
 
-/// The systemd settings for `policy`, as `[Service]` lines for the newest systemd
-/// ([`write_with`] with the default [`Options`]).
+/// Which systemd to write for: its syscall names and sets. The default is the newest.
 ///
 /// ```
 /// use sysgate::policy::{Action, Policy, Rule};
-/// use sysgate::profile::systemd;
+/// use sysgate::profile::systemd::{self, WriteOptions};
 /// use sysgate::Arch;
 ///
 /// let mut policy = Policy::new(Action::Allow);
 /// policy.set_arches([Arch::X86_64])?;
 /// policy.add_rule(Rule::new(Action::Errno(1), "mount"))?;
-/// let written = systemd::write(&policy);
+/// let written = systemd::write(&policy, None, &WriteOptions::default());
 /// assert!(written.text.contains("SystemCallFilter=~mount"), "{}", written.text);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write(policy: &Policy) -> Written {
-    write_with(policy, &Options::default())
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// The systemd version whose sets and syscall names may be written.
+    pub version: SystemdVersion,
+}
+
+impl WriteOptions {
+    /// Options for `version`.
+    pub fn for_version(version: SystemdVersion) -> WriteOptions {
+        WriteOptions { version }
+    }
 }
 
 /// The systemd settings for `policy`, as `[Service]` lines for the systemd of
@@ -955,26 +974,27 @@ pub fn write(policy: &Policy) -> Written {
 /// a `~` deny list is not denied. A call the policy refuses that the version cannot name is
 /// refused by writing an allow list instead; whatever is still decided differently is listed.
 /// For [`SystemdVersion::Newest`], the losses also name what systemd 252 would ignore.
+/// systemd has no place for a notification `listener`: it is not written (the caller says so).
 ///
 /// ```
 /// use sysgate::policy::{Action, Policy, Rule};
-/// use sysgate::profile::systemd::{self, Options, SystemdVersion};
+/// use sysgate::profile::systemd::{self, SystemdVersion, WriteOptions};
 /// use sysgate::Arch;
 ///
 /// let mut policy = Policy::new(Action::Allow);
 /// policy.set_arches([Arch::X86_64])?;
 /// policy.add_rule(Rule::new(Action::Errno(1), "mount"))?;
 /// policy.add_rule(Rule::new(Action::Errno(1), "mseal"))?; // Linux 6.10: systemd 252 cannot name it
-/// let newest = systemd::write(&policy);
+/// let newest = systemd::write(&policy, None, &WriteOptions::default());
 /// assert!(newest.text.contains("SystemCallFilter=~mount mseal"), "{}", newest.text);
 /// assert!(newest.losses.iter().any(|l| l.message.contains("systemd 252 ignores mseal")));
-/// let v252 = systemd::write_with(&policy, &Options::for_version(SystemdVersion::V252));
+/// let v252 = systemd::write(&policy, None, &WriteOptions::for_version(SystemdVersion::V252));
 /// assert!(!v252.text.contains("mseal"), "{}", v252.text);
 /// assert!(v252.text.contains("SystemCallFilter=@"), "an allow list: {}", v252.text);
 /// assert!(!v252.losses.iter().any(|l| l.message.contains("MORE PERMISSIVE")));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write_with(policy: &Policy, options: &Options) -> Written {
+pub fn write(policy: &Policy, _listener: Option<&Listener>, options: &WriteOptions) -> Written {
     let version = options.version;
     let (plain, mut losses) = without_conditions(policy, "systemd");
     let outcomes = name_outcomes(&plain);
@@ -1074,12 +1094,18 @@ pub fn write_with(policy: &Policy, options: &Options) -> Written {
     // than the policy for the fewest calls (a deny list cannot refuse a call the version
     // cannot name; an allow list can), then the deny list for an allow-by-default policy,
     // then the one that loses least, then the shorter.
+    let lists = Lists {
+        want: &writable,
+        neg,
+        version,
+        unlisted: &unlisted,
+    };
     let render = |deny_mode: bool| {
         let mut t = text.clone();
         if deny_mode {
-            write_deny_list(&mut t, &writable, neg, version, &unlisted);
+            lists.deny(&mut t);
         } else {
-            write_allow_list(&mut t, &writable, neg, version, &unlisted);
+            lists.allow(&mut t);
         }
         write_log_list(&mut t, &writable, default);
         let mut l = Vec::new();
@@ -1179,90 +1205,97 @@ fn covering_sets(
     (chosen, covered)
 }
 
-fn write_allow_list(
-    text: &mut String,
-    want: &BTreeMap<&'static str, Action>,
+/// What either mode writes its `SystemCallFilter=` lines from.
+#[derive(Clone, Copy)]
+struct Lists<'a> {
+    /// What each name must get.
+    want: &'a BTreeMap<&'static str, Action>,
+    /// The denial most calls get (`SystemCallErrorNumber=` or plain `~name`).
     neg: Action,
     version: SystemdVersion,
-    unlisted: &dyn Fn(&str, Action) -> Action,
-) {
-    if let Action::Errno(_) = neg {
-        let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
-    }
-    let implicit: BTreeSet<&str> = systemd_sets::find(version, "@default")
-        .map(|s| s.syscalls.iter().copied().collect())
-        .unwrap_or_default();
-    let (sets, covered) = covering_sets(want, version, Action::permits, &["@default"]);
-    let mut allowed: Vec<&str> = sets.clone();
-    allowed.extend(want.iter().filter_map(|(n, a)| {
-        (a.permits() && !covered.contains(n) && !implicit.contains(n)).then_some(*n)
-    }));
-    // The first line decides the mode: an allow list (even if it only holds @default).
-    if allowed.is_empty() {
-        allowed.push("@default");
-    }
-    let _ = writeln!(text, "SystemCallFilter={}", allowed.join(" "));
-    // Calls allowed by @default (or listed nowhere) that must be refused.
-    let mut removed = Vec::new();
-    let mut per_answer: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (name, action) in want {
-        if action.permits() {
-            continue;
-        }
-        let listed = implicit.contains(name);
-        if !listed && unlisted(name, neg) == *action {
-            continue;
-        }
-        if listed && unlisted(name, neg) == *action {
-            removed.push(*name);
-        } else {
-            per_answer.entry(deny_word(*action)).or_default().push(name);
-        }
-    }
-    if !removed.is_empty() {
-        let _ = writeln!(text, "SystemCallFilter=~{}", removed.join(" "));
-    }
-    for (answer, names) in per_answer {
-        let words: Vec<String> = names.iter().map(|n| format!("{n}:{answer}")).collect();
-        let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
-    }
+    /// What a name gets when no line lists it, given the mode's denial.
+    unlisted: &'a dyn Fn(&str, Action) -> Action,
 }
 
-fn write_deny_list(
-    text: &mut String,
-    want: &BTreeMap<&'static str, Action>,
-    neg: Action,
-    version: SystemdVersion,
-    unlisted: &dyn Fn(&str, Action) -> Action,
-) {
-    let mut per_answer: BTreeMap<Action, Vec<&'static str>> = BTreeMap::new();
-    for (name, action) in want {
-        if action.permits() || unlisted(name, Action::Allow) == *action {
-            continue;
+impl Lists<'_> {
+    /// An allow list: the allowed calls (by set where a whole set is), then what `@default`
+    /// allows that must be refused.
+    fn allow(&self, text: &mut String) {
+        let (want, neg, version, unlisted) = (self.want, self.neg, self.version, self.unlisted);
+        if let Action::Errno(_) = neg {
+            let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
         }
-        per_answer.entry(*action).or_default().push(name);
-    }
-    if per_answer.is_empty() {
-        return;
-    }
-    if let Action::Errno(_) = neg {
-        let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
-    }
-    for (action, names) in &per_answer {
-        let (sets, covered) = if *action == neg {
-            covering_sets(want, version, |a| a == neg, &[])
-        } else {
-            (Vec::new(), BTreeSet::new())
-        };
-        let mut words: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        for n in names.iter().filter(|n| !covered.contains(*n)) {
-            if *action == neg {
-                words.push(n.to_string());
+        let implicit: BTreeSet<&str> = systemd_sets::find(version, "@default")
+            .map(|s| s.syscalls.iter().copied().collect())
+            .unwrap_or_default();
+        let (sets, covered) = covering_sets(want, version, Action::permits, &["@default"]);
+        let mut allowed: Vec<&str> = sets.clone();
+        allowed.extend(want.iter().filter_map(|(n, a)| {
+            (a.permits() && !covered.contains(n) && !implicit.contains(n)).then_some(*n)
+        }));
+        // The first line decides the mode: an allow list (even if it only holds @default).
+        if allowed.is_empty() {
+            allowed.push("@default");
+        }
+        let _ = writeln!(text, "SystemCallFilter={}", allowed.join(" "));
+        // Calls allowed by @default (or listed nowhere) that must be refused.
+        let mut removed = Vec::new();
+        let mut per_answer: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (name, action) in want {
+            if action.permits() {
+                continue;
+            }
+            let listed = implicit.contains(name);
+            if !listed && unlisted(name, neg) == *action {
+                continue;
+            }
+            if listed && unlisted(name, neg) == *action {
+                removed.push(*name);
             } else {
-                words.push(format!("{n}:{}", deny_word(*action)));
+                per_answer.entry(deny_word(*action)).or_default().push(name);
             }
         }
-        let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
+        if !removed.is_empty() {
+            let _ = writeln!(text, "SystemCallFilter=~{}", removed.join(" "));
+        }
+        for (answer, names) in per_answer {
+            let words: Vec<String> = names.iter().map(|n| format!("{n}:{answer}")).collect();
+            let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
+        }
+    }
+
+    /// A deny list: the refused calls, by set where a whole set gets the usual denial.
+    fn deny(&self, text: &mut String) {
+        let (want, neg, version, unlisted) = (self.want, self.neg, self.version, self.unlisted);
+        let mut per_answer: BTreeMap<Action, Vec<&'static str>> = BTreeMap::new();
+        for (name, action) in want {
+            if action.permits() || unlisted(name, Action::Allow) == *action {
+                continue;
+            }
+            per_answer.entry(*action).or_default().push(name);
+        }
+        if per_answer.is_empty() {
+            return;
+        }
+        if let Action::Errno(_) = neg {
+            let _ = writeln!(text, "SystemCallErrorNumber={}", deny_word(neg));
+        }
+        for (action, names) in &per_answer {
+            let (sets, covered) = if *action == neg {
+                covering_sets(want, version, |a| a == neg, &[])
+            } else {
+                (Vec::new(), BTreeSet::new())
+            };
+            let mut words: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            for n in names.iter().filter(|n| !covered.contains(*n)) {
+                if *action == neg {
+                    words.push(n.to_string());
+                } else {
+                    words.push(format!("{n}:{}", deny_word(*action)));
+                }
+            }
+            let _ = writeln!(text, "SystemCallFilter=~{}", words.join(" "));
+        }
     }
 }
 
@@ -1299,8 +1332,8 @@ fn check_written(
     let Some(native) = main_arch(plain.arches()) else {
         return;
     };
-    let options = Options::for_version(version);
-    let Ok(back) = parse_with(text, "written", &Target::new(native), &options) else {
+    let options = ReadOptions::for_version(version);
+    let Ok(back) = read_one(text, "written", &Target::new(native), &options) else {
         losses.push(Loss::general(
             "internal error: the written settings do not read back; please report this",
         ));

@@ -3,25 +3,96 @@
 //! restrictive reading, never the more permissive one.
 //!
 //! This module owns no format. Each format's writer lives beside its reader
-//! ([`super::docker_write`], [`super::systemd`], [`super::lxc`], [`super::k8s`]).
+//! ([`super::docker`], [`super::systemd`], [`super::lxc`], [`super::k8s`]), all with one
+//! signature; [`write_as`] picks one for a [`Format`] chosen at run time.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use super::detect::Format;
+use super::{docker, k8s, lxc, systemd, Listener};
 use crate::arch::{Arch, Multiplexer};
 use crate::policy::{Action, Policy, Rule, Syscall};
 
-/// A profile written in some format, with everything the format could not express.
+/// Every format's writer options, for [`write_as`] (the Docker dialects are formats of their
+/// own).
+///
+/// ```
+/// use sysgate::profile::k8s;
+/// use sysgate::profile::write::WriteOptions;
+///
+/// let options = WriteOptions::new(k8s::WriteOptions::named("app"));
+/// assert_eq!(options.k8s.name, "app");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// How to write systemd settings.
+    pub systemd: systemd::WriteOptions,
+    /// How to write an LXC file.
+    pub lxc: lxc::WriteOptions,
+    /// How to write a Kubernetes resource (it has a name, so there is no default).
+    pub k8s: k8s::WriteOptions,
+}
+
+impl WriteOptions {
+    /// The default options of every format, and `k8s` for Kubernetes.
+    pub fn new(k8s: k8s::WriteOptions) -> WriteOptions {
+        WriteOptions {
+            systemd: Default::default(),
+            lxc: Default::default(),
+            k8s,
+        }
+    }
+}
+
+/// `policy`, with the notification listener its profile names, written as `format` by that
+/// format's writer.
 ///
 /// ```
 /// use sysgate::policy::{Action, Policy, Rule};
-/// use sysgate::profile::docker_write;
+/// use sysgate::profile::detect::Format;
+/// use sysgate::profile::k8s;
+/// use sysgate::profile::write::{write_as, WriteOptions};
 /// use sysgate::Arch;
 ///
 /// let mut policy = Policy::new(Action::Errno(1));
 /// policy.set_arches([Arch::X86_64])?;
 /// policy.add_rule(Rule::new(Action::Allow, "read"))?;
-/// let written = docker_write::write(&policy, None);
+/// let options = WriteOptions::new(k8s::WriteOptions::named("demo"));
+/// let unit = write_as(Format::Systemd, &policy, None, &options);
+/// assert!(unit.text.contains("SystemCallFilter=read"), "{}", unit.text);
+/// let oci = write_as(Format::Oci, &policy, None, &options);
+/// assert!(oci.text.contains("\"defaultErrnoRet\": 1"), "{}", oci.text);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_as(
+    format: Format,
+    policy: &Policy,
+    listener: Option<&Listener>,
+    options: &WriteOptions,
+) -> Written {
+    let json = |dialect| docker::write(policy, listener, &docker::WriteOptions::dialect(dialect));
+    match format {
+        Format::Docker => json(docker::Dialect::Docker),
+        Format::Oci => json(docker::Dialect::Oci),
+        Format::Podman => json(docker::Dialect::Podman),
+        Format::Systemd => systemd::write(policy, listener, &options.systemd),
+        Format::Lxc => lxc::write(policy, listener, &options.lxc),
+        Format::K8s => k8s::write(policy, listener, &options.k8s),
+    }
+}
+
+/// A profile written in some format, with everything the format could not express.
+///
+/// ```
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::profile::docker;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read"))?;
+/// let written = docker::write(&policy, None, &Default::default());
 /// assert!(written.text.contains("\"read\""));
 /// // runc kills calls from other architectures with KILL_THREAD, not the policy's KILL_PROCESS.
 /// assert!(written.losses.iter().any(|l| l.message.contains("KILL_THREAD")));

@@ -1,7 +1,8 @@
 //! Unit tests of the Docker/OCI/Podman reader: every resolution rule and every error.
 
 use super::*;
-use crate::policy::{DecidedBy, Syscall};
+use crate::arch::Arch;
+use crate::policy::{Action, ArgCond, CmpOp, DecidedBy, KernelFlags, Policy, Syscall};
 
 fn target() -> Target {
     Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)))
@@ -34,6 +35,14 @@ fn decide(policy: &Policy, name: &str, args: [u64; 6]) -> Action {
 
 fn a0(v: u64) -> [u64; 6] {
     [v, 0, 0, 0, 0, 0]
+}
+
+/// Asserts what `name` gets on x86_64 for each argument list.
+#[track_caller]
+fn assert_decides(policy: &Policy, name: &str, cases: &[([u64; 6], Action)]) {
+    for (args, want) in cases {
+        assert_eq!(decide(policy, name, *args), *want, "{name}{args:?}");
+    }
 }
 
 /// Asserts that the error is at `line:column` and its message contains `words`.
@@ -381,10 +390,16 @@ fn conditions_on_different_arguments_are_anded_in_one_rule() {
             ArgCond::new(2, CmpOp::MaskedEq(4), 0).unwrap()
         ]
     );
-    let p = &l.policy;
-    assert_eq!(decide(p, "mmap", [0, 0, 3, 0, 0, 0]), Action::Allow);
-    assert_eq!(decide(p, "mmap", [0, 0, 7, 0, 0, 0]), Action::Errno(1));
-    assert_eq!(decide(p, "mmap", [1, 0, 3, 0, 0, 0]), Action::Errno(1));
+    let deny = Action::Errno(1);
+    assert_decides(
+        &l.policy,
+        "mmap",
+        &[
+            ([0, 0, 3, 0, 0, 0], Action::Allow),
+            ([0, 0, 7, 0, 0, 0], deny),
+            ([1, 0, 3, 0, 0, 0], deny),
+        ],
+    );
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
 }
 
@@ -399,20 +414,19 @@ fn conditions_on_the_same_argument_are_ored() {
     ));
     assert_eq!(l.policy.rules().len(), 3);
     assert!(l.policy.rules().iter().all(|r| r.conds.len() == 1));
-    for v in [0, 8, 0xffff_ffff] {
-        assert_eq!(
-            decide(&l.policy, "personality", a0(v)),
-            Action::Allow,
-            "{v}"
-        );
-    }
-    for v in [1, 9, 0x1_0000_0000] {
-        assert_eq!(
-            decide(&l.policy, "personality", a0(v)),
-            Action::Errno(1),
-            "{v}"
-        );
-    }
+    let (allow, deny) = (Action::Allow, Action::Errno(1));
+    assert_decides(
+        &l.policy,
+        "personality",
+        &[
+            (a0(0), allow),
+            (a0(8), allow),
+            (a0(0xffff_ffff), allow),
+            (a0(1), deny),
+            (a0(9), deny),
+            (a0(0x1_0000_0000), deny),
+        ],
+    );
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
 }
 
@@ -429,22 +443,17 @@ fn a_repeated_index_with_other_indexes_takes_the_narrower_reading_and_warns() {
     ));
     // An allow: the narrower reading, (a0 == 1 || a0 == 2) && a1 == 3.
     assert_eq!(l.policy.rules().len(), 2);
-    assert_eq!(
-        decide(&l.policy, "socket", [1, 3, 0, 0, 0, 0]),
-        Action::Allow
-    );
-    assert_eq!(
-        decide(&l.policy, "socket", [2, 3, 0, 0, 0, 0]),
-        Action::Allow
-    );
-    // runc would allow these; sysgate does not.
-    assert_eq!(
-        decide(&l.policy, "socket", [1, 0, 0, 0, 0, 0]),
-        Action::Errno(1)
-    );
-    assert_eq!(
-        decide(&l.policy, "socket", [9, 3, 0, 0, 0, 0]),
-        Action::Errno(1)
+    let (allow, deny) = (Action::Allow, Action::Errno(1));
+    assert_decides(
+        &l.policy,
+        "socket",
+        &[
+            ([1, 3, 0, 0, 0, 0], allow),
+            ([2, 3, 0, 0, 0, 0], allow),
+            // runc would allow these; sysgate does not.
+            ([1, 0, 0, 0, 0, 0], deny),
+            ([9, 3, 0, 0, 0, 0], deny),
+        ],
     );
     assert_eq!(l.warnings.len(), 1);
     assert!(l.warnings[0].contains("narrower"), "{:?}", l.warnings);
@@ -463,17 +472,14 @@ fn a_repeated_index_with_other_indexes_takes_the_narrower_reading_and_warns() {
             {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}"#,
     ));
     assert_eq!(l.policy.rules().len(), 3);
-    assert_eq!(
-        decide(&l.policy, "socket", [9, 3, 0, 0, 0, 0]),
-        Action::Errno(1)
-    );
-    assert_eq!(
-        decide(&l.policy, "socket", [1, 0, 0, 0, 0, 0]),
-        Action::Errno(1)
-    );
-    assert_eq!(
-        decide(&l.policy, "socket", [9, 9, 0, 0, 0, 0]),
-        Action::Allow
+    assert_decides(
+        &l.policy,
+        "socket",
+        &[
+            ([9, 3, 0, 0, 0, 0], deny),
+            ([1, 0, 0, 0, 0, 0], deny),
+            ([9, 9, 0, 0, 0, 0], allow),
+        ],
     );
     assert!(l.warnings[0].contains("denies more"), "{:?}", l.warnings);
     assert!(
@@ -535,7 +541,7 @@ fn unknown_names_are_skipped_with_a_warning_or_refused_in_strict_mode() {
         "{:?}",
         l.warnings
     );
-    let err = parse_with(&text, "t.json", &target(), &Options::strict()).unwrap_err();
+    let err = read_one(&text, "t.json", &target(), &ReadOptions::strict()).unwrap_err();
     assert_error(&err, 1, 69, "unknown syscall \"no_such_syscall\"");
 }
 
@@ -1055,14 +1061,14 @@ fn mutated_profiles_never_panic_and_errors_point_inside_the_text() {
         let target = &targets[round % targets.len()];
         // Full strictness refuses most mutated keys, so it takes a third of the rounds.
         let options = match round % 3 {
-            0 => Options::default(),
-            1 => Options {
+            0 => ReadOptions::default(),
+            1 => ReadOptions {
                 strict_names: true,
-                ..Options::default()
+                ..ReadOptions::default()
             },
-            _ => Options::strict(),
+            _ => ReadOptions::strict(),
         };
-        match parse_with(&text, "f.json", target, &options) {
+        match read_one(&text, "f.json", target, &options) {
             Ok(l) => {
                 accepted += 1;
                 assert!(l.policy.rules().iter().all(|r| r.conds.len() <= 6));
@@ -1189,7 +1195,7 @@ fn unknown_keys_warn_with_their_location_and_fail_in_strict_mode() {
         "{}",
         l.warnings[0]
     );
-    let err = parse_with(text, "t.json", &target(), &Options::strict()).unwrap_err();
+    let err = read_one(text, "t.json", &target(), &ReadOptions::strict()).unwrap_err();
     assert!(matches!(err, DockerError::UnknownKey { ref key, .. } if key == "sycalls"));
     assert_eq!(err.location().to_string(), "t.json:2:13");
 

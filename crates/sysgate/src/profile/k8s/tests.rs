@@ -7,8 +7,17 @@ fn amd64() -> Target {
 
 const HEAD: &str = "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\n";
 
-fn one(text: &str) -> Result<Document, K8sError> {
-    let mut docs = parse(text, "p.yaml", &amd64(), &Options::default())?;
+/// What `read(2)` gets on x86_64 under the first profile of `docs`.
+fn reads(docs: &[Named]) -> Action {
+    docs[0]
+        .loaded
+        .policy
+        .decide(Arch::X86_64, 0, &[0; 6])
+        .action
+}
+
+fn one(text: &str) -> Result<Named, K8sError> {
+    let mut docs = read(text, "p.yaml", &amd64(), &ReadOptions::default())?;
     assert_eq!(docs.len(), 1);
     Ok(docs.remove(0))
 }
@@ -82,7 +91,7 @@ fn errors_point_into_the_yaml() {
         ("a: [\n".to_string(), "p.yaml:2:1", "not valid YAML"),
     ];
     for (text, at, what) in cases {
-        let err = parse(&text, "p.yaml", &amd64(), &Options::default()).unwrap_err();
+        let err = read(&text, "p.yaml", &amd64(), &ReadOptions::default()).unwrap_err();
         assert_eq!(err.location().to_string(), at, "{text}\n{err}");
         assert!(err.to_string().contains(what), "{err}");
     }
@@ -93,7 +102,7 @@ fn base_profiles_are_unioned_from_the_file_and_a_directory() {
     let text = format!(
         "{HEAD}metadata:\n  name: derived\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: base\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [write]\n---\n{HEAD}metadata:\n  name: base\nspec:\n  defaultAction: SCMP_ACT_KILL\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
     );
-    let docs = parse(&text, "p.yaml", &amd64(), &Options::default()).unwrap();
+    let docs = read(&text, "p.yaml", &amd64(), &ReadOptions::default()).unwrap();
     let derived = &docs[0].loaded.policy;
     assert_eq!(derived.default_action(), Action::Errno(1));
     assert_eq!(
@@ -106,22 +115,15 @@ fn base_profiles_are_unioned_from_the_file_and_a_directory() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("base.yaml"), &text[text.find("---").unwrap()..]).unwrap();
     let only = &text[..text.find("---").unwrap()];
-    let docs = parse(only, "d.yaml", &amd64(), &Options::with_base(&dir)).unwrap();
-    assert_eq!(
-        docs[0]
-            .loaded
-            .policy
-            .decide(Arch::X86_64, 0, &[0; 6])
-            .action,
-        Action::Allow
-    );
+    let docs = read(only, "d.yaml", &amd64(), &ReadOptions::with_base(&dir)).unwrap();
+    assert_eq!(reads(&docs), Action::Allow);
     let _ = std::fs::remove_dir_all(&dir);
     // A cycle.
     let cyc = text.replace(
         "  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n",
         "  baseProfileName: derived\n",
     );
-    let err = parse(&cyc, "p.yaml", &amd64(), &Options::default()).unwrap_err();
+    let err = read(&cyc, "p.yaml", &amd64(), &ReadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("includes itself"), "{err}");
 }
 
@@ -138,7 +140,7 @@ fn base_files_are_searched_in_order_and_only_as_far_as_needed() {
         "{HEAD}metadata:\n  name: base\nspec:\n  defaultAction: SCMP_ACT_KILL\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
     );
     let many: String = (0..200).map(derived).collect::<String>() + &base;
-    let docs = parse(&many, "m.yaml", &amd64(), &Options::default()).unwrap();
+    let docs = read(&many, "m.yaml", &amd64(), &ReadOptions::default()).unwrap();
     assert_eq!(docs.len(), 201);
     for d in &docs[..200] {
         let p = &d.loaded.policy;
@@ -152,21 +154,14 @@ fn base_files_are_searched_in_order_and_only_as_far_as_needed() {
     std::fs::write(dir.join("a.yaml"), &base).unwrap();
     std::fs::write(dir.join("b.yaml"), "a: [\n").unwrap();
     let one = derived(0);
-    let docs = parse(&one, "d.yaml", &amd64(), &Options::with_base(&dir)).unwrap();
-    assert_eq!(
-        docs[0]
-            .loaded
-            .policy
-            .decide(Arch::X86_64, 0, &[0; 6])
-            .action,
-        Action::Allow
-    );
+    let docs = read(&one, "d.yaml", &amd64(), &ReadOptions::with_base(&dir)).unwrap();
+    assert_eq!(reads(&docs), Action::Allow);
     // ...but a name only b.yaml could hold reaches it, and its error is reported.
-    let err = parse(
+    let err = read(
         &one.replace("baseProfileName: base", "baseProfileName: other"),
         "d.yaml",
         &amd64(),
-        &Options::with_base(&dir),
+        &ReadOptions::with_base(&dir),
     )
     .unwrap_err();
     assert!(err.to_string().contains("not valid YAML"), "{err}");
@@ -203,7 +198,7 @@ fn writes_a_resource_that_reads_back() {
         w.losses
     );
     let d = one(&w.text).unwrap();
-    assert_eq!(d.name, "demo");
+    assert_eq!(d.name.as_deref(), Some("demo"));
     assert_eq!(d.loaded.policy.rules().len(), 2, "{}", w.text);
 }
 
@@ -223,10 +218,10 @@ fn unknown_top_level_and_metadata_fields_warn_and_fail_in_strict_mode() {
         w[1].starts_with("p.yaml:5:13: unknown field \"nmespace\" in metadata"),
         "{w:?}"
     );
-    let strict = Options {
+    let strict = ReadOptions {
         strict_keys: true,
-        ..Options::default()
+        ..ReadOptions::default()
     };
-    let err = parse(&text, "p.yaml", &amd64(), &strict).unwrap_err();
+    let err = read(&text, "p.yaml", &amd64(), &strict).unwrap_err();
     assert!(err.to_string().contains("unknown field \"sepc2\""), "{err}");
 }

@@ -127,7 +127,7 @@ fn unknown_names_are_skipped_with_a_warning() {
 fn v2_round_trip_keeps_every_rule() {
     let text = "2\nallowlist errno 1\n[all]\nread\nsocket kill [0,16,==]\nmount errno 13 [2,4096,&=,4096]\nptrace trap\n";
     let p = parse(text, "p", &amd64()).unwrap().policy;
-    let w = write(&p);
+    let w = write(&p, None, &WriteOptions::default());
     assert!(w.losses.is_empty(), "{:?}", w.losses);
     let back = parse(&w.text, "w", &amd64()).unwrap().policy;
     let strip = |p: &Policy| {
@@ -147,13 +147,13 @@ fn v2_round_trip_keeps_every_rule() {
 fn v1_round_trip_and_losses() {
     let text = "1\nallowlist\n0\n1\n60\n";
     let p = parse(text, "p", &amd64()).unwrap().policy;
-    let w = write_v1(&p);
+    let w = write(&p, None, &WriteOptions::version(LxcVersion::V1));
     assert_eq!(w.text, "1\nallowlist\n0\n1\n60\n");
     assert!(w.losses.is_empty(), "{:?}", w.losses);
     let p = parse("2\nallowlist errno 1\nread\nwrite errno 5\n", "p", &amd64())
         .unwrap()
         .policy;
-    let w = write_v1(&p);
+    let w = write(&p, None, &WriteOptions::version(LxcVersion::V1));
     assert_eq!(w.text, "1\nallowlist\n0\n");
     let losses: Vec<String> = w.losses.iter().map(|l| l.to_string()).collect();
     assert!(

@@ -95,12 +95,12 @@ fn deny_list_and_reset() {
 
 #[test]
 fn v252_has_no_enosys_and_no_sandbox() {
-    let v252 = Options::for_version(SystemdVersion::V252);
-    let p = parse_with("SystemCallFilter=~mount\n", "u", &x86_64(), &v252)
+    let v252 = ReadOptions::for_version(SystemdVersion::V252);
+    let p = read_one("SystemCallFilter=~mount\n", "u", &x86_64(), &v252)
         .unwrap()
         .policy;
     assert_eq!(p.default_action(), Action::Allow);
-    let err = parse_with("SystemCallFilter=@sandbox\n", "u", &x86_64(), &v252).unwrap_err();
+    let err = read_one("SystemCallFilter=@sandbox\n", "u", &x86_64(), &v252).unwrap_err();
     assert!(
         err.to_string().contains("unknown syscall set \"@sandbox\""),
         "{err}"
@@ -172,7 +172,7 @@ fn allow_entries_with_errno_are_ignored_with_a_warning() {
 /// Writes `policy`, reads it back, and checks every name decides the same. The losses leave
 /// out the note on what systemd 252 would ignore.
 fn round_trip(policy: &Policy) -> (Written, Policy) {
-    let mut w = write(policy);
+    let mut w = write(policy, None, &WriteOptions::default());
     w.losses
         .retain(|l| !l.message.starts_with("systemd 252 ignores"));
     let back = parse(&w.text, "w", &x86_64()).unwrap().policy;
@@ -258,9 +258,9 @@ fn writing_gives_up_conditions_and_actions_restrictively() {
 
 #[test]
 fn systemd_252_ignores_names_its_libseccomp_does_not_know() {
-    let v252 = Options::for_version(SystemdVersion::V252);
+    let v252 = ReadOptions::for_version(SystemdVersion::V252);
     // mseal (Linux 6.10): ignored as a name, with a warning, so a deny list does not deny it.
-    let l = parse_with("SystemCallFilter=~mount mseal\n", "u", &x86_64(), &v252).unwrap();
+    let l = read_one("SystemCallFilter=~mount mseal\n", "u", &x86_64(), &v252).unwrap();
     assert_eq!(decide(&l.policy, "mount"), Action::KillProcess);
     assert_eq!(decide(&l.policy, "mseal"), Action::Allow);
     assert!(
@@ -272,7 +272,7 @@ fn systemd_252_ignores_names_its_libseccomp_does_not_know() {
     );
     // Set members it does not know are skipped: uretprobe is in 252's @default, but 252
     // cannot allow it.
-    let l = parse_with("SystemCallFilter=@basic-io\n", "u", &x86_64(), &v252).unwrap();
+    let l = read_one("SystemCallFilter=@basic-io\n", "u", &x86_64(), &v252).unwrap();
     assert_eq!(decide(&l.policy, "read"), Action::Allow);
     assert_eq!(decide(&l.policy, "uretprobe"), Action::KillProcess);
     // The newest systemd knows both.
@@ -282,14 +282,14 @@ fn systemd_252_ignores_names_its_libseccomp_does_not_know() {
 
 #[test]
 fn written_for_252_a_deny_list_it_cannot_name_becomes_an_allow_list() {
-    let v252 = Options::for_version(SystemdVersion::V252);
+    let v252 = ReadOptions::for_version(SystemdVersion::V252);
     let mut p = Policy::new(Action::Allow);
     p.set_arches([Arch::X86_64]).unwrap();
     p.add_rule(Rule::new(Action::Errno(1), "mount")).unwrap();
     p.add_rule(Rule::new(Action::Errno(1), "listns")).unwrap();
-    let w = write_with(&p, &v252);
+    let w = write(&p, None, &WriteOptions::for_version(SystemdVersion::V252));
     assert!(!w.text.contains("listns"), "{}", w.text);
-    let back = parse_with(&w.text, "w", &x86_64(), &v252).unwrap().policy;
+    let back = read_one(&w.text, "w", &x86_64(), &v252).unwrap().policy;
     assert_eq!(decide(&back, "mount"), Action::Errno(1));
     assert_eq!(decide(&back, "listns"), Action::Errno(1));
     assert_eq!(decide(&back, "read"), Action::Allow);
@@ -324,11 +324,11 @@ fn misspelled_seccomp_settings_warn_and_fail_in_strict_mode() {
         l.warnings[0]
     );
     assert!(l.warnings[1].starts_with("u.service:4:3: unknown setting SystemcallLog="));
-    let strict = Options {
+    let strict = ReadOptions {
         strict_keys: true,
-        ..Options::default()
+        ..ReadOptions::default()
     };
-    let err = parse_with(text, "u.service", &x86_64(), &strict).unwrap_err();
+    let err = read_one(text, "u.service", &x86_64(), &strict).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("u.service:3:1: unknown setting"),

@@ -1,6 +1,6 @@
 //! A [`Policy`] written as a Docker/moby, OCI runtime-spec or Podman seccomp profile (JSON).
 //!
-//! The reader is [`super::docker`]; this module only writes, and it writes what the reader
+//! The reader is [`super`]; this module only writes, and it writes what the reader
 //! (that is, runc) reads back as the same policy wherever the format allows:
 //!
 //! - `defaultAction` with `defaultErrnoRet`; `architectures`; `flags` when they are not runc's
@@ -25,7 +25,7 @@
 //!
 //! ```
 //! use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
-//! use sysgate::profile::docker_write::{self, Dialect};
+//! use sysgate::profile::docker::{self, Dialect, WriteOptions};
 //! use sysgate::Arch;
 //!
 //! let mut policy = Policy::new(Action::Errno(1));
@@ -36,7 +36,7 @@
 //! policy.add_rule(Rule::new(Action::Allow, "write"))?;
 //! policy.add_rule(Rule::new(Action::Allow, "read"))?;
 //! policy.add_rule(Rule::new(Action::Allow, "personality").with_cond(ArgCond::new(0, CmpOp::Eq, 8)?))?;
-//! let written = docker_write::write_dialect(&policy, None, Dialect::Docker);
+//! let written = docker::write(&policy, None, &WriteOptions::dialect(Dialect::Docker));
 //! assert!(written.losses.is_empty());
 //! let json: serde_json::Value = serde_json::from_str(&written.text)?;
 //! assert_eq!(json["syscalls"][0]["names"], serde_json::json!(["read", "write"]));
@@ -48,10 +48,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::write::{Loss, Written};
-use super::Listener;
 use crate::arch::Arch;
 use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
+use crate::profile::write::{Loss, Written};
+use crate::profile::Listener;
 
 /// Which JSON dialect to write.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -65,17 +65,27 @@ pub enum Dialect {
     Podman,
 }
 
-/// [`write_dialect`] for Docker.
+/// How to write a profile: the dialect. The default is Docker's.
 ///
 /// ```
 /// use sysgate::policy::{Action, Policy};
-/// use sysgate::profile::docker_write;
+/// use sysgate::profile::docker::{self, WriteOptions};
 ///
 /// let policy = Policy::new(Action::Allow);
-/// assert!(docker_write::write(&policy, None).text.contains("SCMP_ACT_ALLOW"));
+/// assert!(docker::write(&policy, None, &WriteOptions::default()).text.contains("SCMP_ACT_ALLOW"));
 /// ```
-pub fn write(policy: &Policy, listener: Option<&Listener>) -> Written {
-    write_dialect(policy, listener, Dialect::Docker)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// Which JSON dialect to write.
+    pub dialect: Dialect,
+}
+
+impl WriteOptions {
+    /// Options that write `dialect`.
+    pub fn dialect(dialect: Dialect) -> WriteOptions {
+        WriteOptions { dialect }
+    }
 }
 
 /// The profile as written, also what the Kubernetes writer puts in its `spec`.
@@ -195,11 +205,11 @@ fn arg(c: &ArgCond) -> Arg {
     }
 }
 
-/// `policy` as a profile of `dialect`, with the notification listener if it has one.
+/// `policy` as a profile of `options.dialect`, with the notification listener if it has one.
 ///
 /// ```
 /// use sysgate::policy::{Action, Errno, Policy, Rule};
-/// use sysgate::profile::docker_write::{self, Dialect};
+/// use sysgate::profile::docker::{self, Dialect, WriteOptions};
 /// use sysgate::Arch;
 ///
 /// // Names stay names (Podman's `errno`); numbers stay numbers (`errnoRet` only).
@@ -207,14 +217,14 @@ fn arg(c: &ArgCond) -> Arg {
 /// policy.set_arches([Arch::Aarch64])?;
 /// policy.add_rule(Rule::new(Action::NamedErrno(Errno::EPERM), "ptrace"))?;
 /// policy.add_rule(Rule::new(Action::Errno(13), "mount"))?;
-/// let written = docker_write::write_dialect(&policy, None, Dialect::Podman);
+/// let written = docker::write(&policy, None, &WriteOptions::dialect(Dialect::Podman));
 /// assert!(written.text.contains("\"defaultErrno\": \"ENOSYS\""));
 /// assert!(written.text.contains("\"errno\": \"EPERM\""));
 /// assert!(!written.text.contains("EACCES"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dialect) -> Written {
-    let (profile, mut losses) = profile(policy, listener, dialect);
+pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOptions) -> Written {
+    let (profile, mut losses) = profile(policy, listener, options.dialect);
     let mut text = serde_json::to_string_pretty(&profile).expect("plain data serializes");
     text.push('\n');
     losses.sort();
@@ -222,7 +232,7 @@ pub fn write_dialect(policy: &Policy, listener: Option<&Listener>, dialect: Dial
     Written { text, losses }
 }
 
-/// `policy` as the profile [`write_dialect`] writes, and what it cannot hold.
+/// `policy` as the profile [`write`] writes, and what it cannot hold.
 pub(crate) fn profile(
     policy: &Policy,
     listener: Option<&Listener>,
@@ -270,7 +280,7 @@ pub(crate) fn profile(
             Syscall::Name(n) => Some(n.as_str()),
             Syscall::Number(_) => None,
         });
-        super::docker::runc_enosys_thresholds(policy.arches(), names)
+        super::runc_enosys_thresholds(policy.arches(), names)
     } else {
         Default::default()
     };
@@ -348,7 +358,7 @@ pub(crate) fn profile(
     (profile, losses)
 }
 
-/// How many pairs of conditional rules [`write_dialect`] checks one by one for a rule that
+/// How many pairs of conditional rules [`write`] checks one by one for a rule that
 /// runc drops (its action is the default) beating a more permissive one; past it, such a rule
 /// is taken to beat one (the loss is listed rather than missed).
 const PAIR_CHECKS: usize = 1_000_000;
@@ -555,7 +565,7 @@ mod tests {
         ] {
             p.add_rule(rule).unwrap();
         }
-        let written = write(&p, None);
+        let written = write(&p, None, &WriteOptions::default());
         let widened: Vec<&str> = written
             .losses
             .iter()
@@ -582,7 +592,11 @@ mod tests {
         let target = Target::new(Arch::X86_64);
         let a = docker::parse(text, "a", &target).unwrap();
         for dialect in [Dialect::Docker, Dialect::Oci, Dialect::Podman] {
-            let w = write_dialect(&a.policy, a.listener.as_ref(), dialect);
+            let w = write(
+                &a.policy,
+                a.listener.as_ref(),
+                &WriteOptions::dialect(dialect),
+            );
             assert!(w.losses.is_empty(), "{:?}", w.losses);
             let b = docker::parse(&w.text, "b", &target).unwrap();
             assert_eq!(
@@ -610,7 +624,8 @@ mod tests {
         q.add_rule(Rule::new(Action::Allow, "read")).unwrap();
         q.add_rule(Rule::new(Action::Errno(5), "mount")).unwrap();
         q.add_rule(Rule::new(Action::Allow, "write")).unwrap();
-        assert_eq!(write(&p, None).text, write(&q, None).text);
+        let docker = WriteOptions::default();
+        assert_eq!(write(&p, None, &docker).text, write(&q, None, &docker).text);
     }
 
     #[test]
@@ -623,7 +638,7 @@ mod tests {
             .unwrap();
         p.add_rule(Rule::new(Action::KillProcess, "setns").with_conds([ge, le]))
             .unwrap();
-        let w = write(&p, None);
+        let w = write(&p, None, &WriteOptions::default());
         assert!(!w.text.contains("personality"), "{}", w.text);
         assert!(w.text.contains("setns"), "{}", w.text);
         // + the ENOSYS and bad-arch differences.
