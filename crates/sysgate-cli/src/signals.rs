@@ -101,6 +101,7 @@ impl Forwarder {
         for sig in FORWARDED {
             // SAFETY: `sigaction` is plain data; all-zero is a valid starting value.
             let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
             let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
             let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut libc::c_void) = forward;
             action.sa_sigaction = handler as usize;

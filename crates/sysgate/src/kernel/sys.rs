@@ -466,7 +466,8 @@ pub(crate) fn recv_nonblocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usi
 unsafe fn notif_ioctl(fd: BorrowedFd<'_>, request: u32, arg: *mut c_void) -> Result<c_int, Errno> {
     // The request type is c_ulong on glibc and c_int on musl/android: the encoded number
     // fits either way (as a bit pattern).
-    let ret = libc::ioctl(fd.as_raw_fd(), request as _, arg);
+    // SAFETY: the caller's contract covers `arg`; `fd` is a live descriptor.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg) };
     check(ret.into()).map(|v| v as c_int)
 }
 
@@ -528,17 +529,15 @@ pub(crate) fn poll_in(fd: BorrowedFd<'_>, timeout_ms: c_int) -> Result<i16, Errn
 pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = [-1 as c_int; 2];
     // SAFETY: the kernel writes two fds into a live array of two.
-    check(
-        unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        }
-        .into(),
-    )?;
+    let ret = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    check(ret.into())?;
     Ok((owned_fd(fds[0]), owned_fd(fds[1])))
 }
 
