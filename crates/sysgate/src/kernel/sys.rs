@@ -1,11 +1,26 @@
-//! The raw system calls of the kernel module: `seccomp(2)`, the seccomp `prctl`s, the
-//! user-notification ioctls, the few socket calls that hand a listener fd from a child to
-//! its parent, and the `ptrace(2)` requests that read a running process's filters.
+//! The OS layer: every raw system call of the crate, in thin wrappers that take and return
+//! plain Rust values, each `unsafe` block with a `// SAFETY:` comment saying why it is sound.
 //!
-//! Every `unsafe` block of [`super`] lives here, each in a wrapper that takes and returns
-//! plain Rust values. Nothing here takes a lock or touches `std` state beyond `errno`, and
-//! only [`kernel_release`] and [`ptrace_seccomp_get_filter`] allocate, so every other function may run in a child between
-//! `fork` and `exec` (async-signal-safe). Deciding what an error means is the callers' job.
+//! - this file: `seccomp(2)`, the seccomp `prctl`s, the user-notification ioctls, the audit
+//!   netlink socket, and the socket calls that hand a listener fd from a child to its
+//!   parent or from a container runtime to an agent;
+//! - [`process`]: `fork`, `clone(CLONE_VM | CLONE_VFORK)`, `exec`, `waitpid`, `kill`,
+//!   pidfds, pipes;
+//! - [`child`]: the one way a child is started under filters (the steps it takes before
+//!   `exec`, and how it reports them);
+//! - [`ptrace`]: the tracer's requests and `PTRACE_SECCOMP_GET_FILTER`;
+//! - [`signals`]: masks, dispositions, the one signal forwarder and the signal waiter.
+//!
+//! No other file of the crate has `unsafe`. The generic calls go through `libc`; what no
+//! crate wraps (seccomp(2), the notify ioctls, ptrace stops, audit netlink) is written here.
+//! Nothing here takes a lock or touches `std` state beyond `errno`, and only the functions
+//! documented as allocating do, so the others may run in a child between `fork` and `exec`
+//! (async-signal-safe). Deciding what an error means is the callers' job.
+
+pub(crate) mod child;
+pub(crate) mod process;
+pub(crate) mod ptrace;
+pub(crate) mod signals;
 
 use std::ffi::{c_int, c_long, c_uint, c_ulong, c_ushort, c_void};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -462,7 +477,8 @@ pub(crate) fn recv_nonblocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usi
 ///
 /// # Safety
 /// `arg` must point at memory of the size and layout `request` encodes, valid for the
-/// reads and writes its direction encodes.
+/// reads and writes its direction encodes (or be the value a request that takes one by
+/// value expects).
 unsafe fn notif_ioctl(fd: BorrowedFd<'_>, request: u32, arg: *mut c_void) -> Result<c_int, Errno> {
     // The request type is c_ulong on glibc and c_int on musl/android: the encoded number
     // fits either way (as a bit pattern).
@@ -504,6 +520,27 @@ pub(crate) fn notif_addfd(fd: BorrowedFd<'_>, addfd: &RawAddFd) -> Result<c_int,
     // SAFETY: the kernel reads one `struct seccomp_notif_addfd` from a live local of that
     // layout.
     unsafe { notif_ioctl(fd, IOCTL_NOTIF_ADDFD, (&mut addfd as *mut RawAddFd).cast()) }
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS = _IOW('!', 4, __u64)` (Linux 6.6).
+pub(crate) const IOCTL_NOTIF_SET_FLAGS: u32 = ioc::ioc(ioc::WRITE, SECCOMP_IOC_MAGIC, 4, 8);
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`.
+const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)` (Linux 6.6): the
+/// notifying task and the supervisor hand the CPU to each other instead of waking each
+/// other up on other CPUs.
+pub(crate) fn notif_sync_wake_up(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: this ioctl takes the flags by value, not a pointer: nothing is read or
+    // written in user space.
+    unsafe {
+        notif_ioctl(
+            fd,
+            IOCTL_NOTIF_SET_FLAGS,
+            USER_NOTIF_FD_SYNC_WAKE_UP as *mut c_void,
+        )
+    }
+    .map(|_| ())
 }
 
 /// `poll(2)` one fd for input; returns `revents` (0 on timeout). Retries on EINTR.
@@ -628,108 +665,6 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
         }
     }
     Err(Errno(libc::EBADMSG))
-}
-
-/// `ptrace(2)` requests for reading a process's filters (include/uapi/linux/ptrace.h).
-pub(crate) mod pt {
-    use std::ffi::c_uint;
-    /// `PTRACE_DETACH`.
-    pub const DETACH: c_uint = 17;
-    /// `PTRACE_SEIZE`: trace without stopping (Linux 3.4).
-    pub const SEIZE: c_uint = 0x4206;
-    /// `PTRACE_INTERRUPT`: stop a seized tracee.
-    pub const INTERRUPT: c_uint = 0x4207;
-    /// `PTRACE_SECCOMP_GET_FILTER` (Linux 4.4, CONFIG_CHECKPOINT_RESTORE).
-    pub const SECCOMP_GET_FILTER: c_uint = 0x420c;
-    /// `PTRACE_EVENT_STOP`: the stop `PTRACE_INTERRUPT` (or a group stop) reports.
-    pub const EVENT_STOP: i32 = 128;
-}
-
-fn ptrace(req: c_uint, pid: i32, addr: usize, data: usize) -> Result<c_long, Errno> {
-    // SAFETY: every request used here takes integers, or (SECCOMP_GET_FILTER) a pointer to
-    // a live buffer of as many instructions as the kernel said the filter has.
-    check(unsafe {
-        libc::ptrace(
-            req,
-            pid as libc::pid_t,
-            addr as *mut c_void,
-            data as *mut c_void,
-        )
-    })
-}
-
-/// `PTRACE_SEIZE` without options: become `pid`'s tracer without stopping it.
-pub(crate) fn ptrace_seize(pid: i32) -> Result<(), Errno> {
-    ptrace(pt::SEIZE, pid, 0, 0).map(|_| ())
-}
-
-/// `PTRACE_INTERRUPT`: ask a seized tracee to stop.
-pub(crate) fn ptrace_interrupt(pid: i32) -> Result<(), Errno> {
-    ptrace(pt::INTERRUPT, pid, 0, 0).map(|_| ())
-}
-
-/// `PTRACE_DETACH`, delivering `sig` (0 for none): the tracee runs on.
-pub(crate) fn ptrace_detach(pid: i32, sig: i32) -> Result<(), Errno> {
-    ptrace(pt::DETACH, pid, 0, sig as usize).map(|_| ())
-}
-
-/// How a tracee reported to `waitpid`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum TraceeStop {
-    /// Stopped by `PTRACE_INTERRUPT` or in a group stop: detach with no signal.
-    Event,
-    /// Stopped to receive this signal: detach with it, so that it is delivered.
-    Signal(i32),
-    /// It exited or was killed.
-    Gone,
-}
-
-/// `waitpid(pid, __WALL)` for a tracee, retried on EINTR.
-pub(crate) fn wait_tracee(pid: i32) -> Result<TraceeStop, Errno> {
-    let mut status: c_int = 0;
-    loop {
-        // SAFETY: `status` is a live int the kernel writes.
-        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::__WALL) };
-        match check(r as c_long) {
-            Err(Errno(libc::EINTR)) => continue,
-            Err(e) => return Err(e),
-            Ok(_) => break,
-        }
-    }
-    if !libc::WIFSTOPPED(status) {
-        return Ok(TraceeStop::Gone);
-    }
-    if status >> 16 == pt::EVENT_STOP {
-        return Ok(TraceeStop::Event);
-    }
-    Ok(TraceeStop::Signal(libc::WSTOPSIG(status)))
-}
-
-/// `PTRACE_SECCOMP_GET_FILTER`: the `index`-th filter of a ptrace-stopped tracee, 0 being
-/// the one installed first. Needs CAP_SYS_ADMIN, and the caller must not run under seccomp
-/// itself. Allocates (not for use between fork and exec).
-pub(crate) fn ptrace_seccomp_get_filter(pid: i32, index: usize) -> Result<Vec<Insn>, Errno> {
-    let len = ptrace(pt::SECCOMP_GET_FILTER, pid, index, 0)? as usize;
-    let mut raw: Vec<libc::sock_filter> = vec![
-        libc::sock_filter {
-            code: 0,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        };
-        len
-    ];
-    let got = ptrace(
-        pt::SECCOMP_GET_FILTER,
-        pid,
-        index,
-        raw.as_mut_ptr() as usize,
-    )? as usize;
-    raw.truncate(got.min(len));
-    Ok(raw
-        .iter()
-        .map(|f| Insn::new(f.code, f.jt, f.jf, f.k))
-        .collect())
 }
 
 /// Room for an `SCM_RIGHTS` message carrying up to 32 fds (`CMSG_SPACE(32 * 4)` is 144).
@@ -897,6 +832,7 @@ mod tests {
         assert_eq!(IOCTL_NOTIF_SEND, 0xc018_2101);
         assert_eq!(IOCTL_NOTIF_ID_VALID, 0x4008_2102);
         assert_eq!(IOCTL_NOTIF_ADDFD, 0x4018_2103);
+        assert_eq!(IOCTL_NOTIF_SET_FLAGS, 0x4008_2104);
     }
 
     #[allow(clippy::unnecessary_cast)]
