@@ -588,31 +588,25 @@ fn cmsg_space_one_fd() -> usize {
     unsafe { libc::CMSG_SPACE(std::mem::size_of::<c_int>() as c_uint) as usize }
 }
 
-/// A `msghdr` for the one data byte `iov` describes and the control buffer `cbuf`, of which
-/// `controllen` bytes are used. Its pointers are valid while `iov`, its byte and `cbuf` live.
-fn one_byte_msg(iov: &mut libc::iovec, cbuf: &mut CmsgBuf, controllen: usize) -> libc::msghdr {
-    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = controllen as _;
-    msg
-}
-
-/// Send `fd` over the socket `sock` as `SCM_RIGHTS`. No allocation: safe between fork and
-/// exec.
-pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
-    let mut byte = [0u8; 1];
+/// Send `data` with `fd` attached as `SCM_RIGHTS` in one `sendmsg`. Blocks like `sendmsg`;
+/// returns the bytes of `data` sent. No allocation: safe between fork and exec.
+fn sendmsg_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> Result<usize, Errno> {
     let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
     };
     let mut cbuf = CmsgBuf([0; 64]);
-    let msg = one_byte_msg(&mut iov, &mut cbuf, cmsg_space_one_fd());
+    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space_one_fd() as _;
     // SAFETY: `msg` describes `cbuf`, which has room for one cmsghdr plus one int
     // (CMSG_SPACE(4) <= 64) and is aligned for cmsghdr; CMSG_FIRSTHDR is non-null because
-    // msg_controllen >= sizeof(cmsghdr). `iov`, `byte` and `cbuf` outlive the sendmsg call.
+    // msg_controllen >= sizeof(cmsghdr). The kernel only reads `data` through `iov` (the
+    // cast to a mutable pointer is what the C struct's type asks for); `iov`, `data` and
+    // `cbuf` outlive the call.
     let ret = unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
@@ -621,50 +615,25 @@ pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
         ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd);
         libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
     };
-    check(ret as c_long).map(|_| ())
+    check(ret as c_long).map(|n| n as usize)
+}
+
+/// Send `fd` over the socket `sock` as `SCM_RIGHTS`, with one byte of data. No
+/// allocation: safe between fork and exec.
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+    sendmsg_with_fd(sock, &[0], fd).map(|_| ())
 }
 
 /// Receive one fd sent by [`send_fd`], without blocking (`EAGAIN` if nothing is queued).
 /// The fd arrives close-on-exec.
 pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    let mut cbuf = CmsgBuf([0; 64]);
-    let mut msg = one_byte_msg(&mut iov, &mut cbuf, 64);
-    // SAFETY: `msg` describes live buffers of the stated sizes.
-    let ret = unsafe {
-        libc::recvmsg(
-            sock.as_raw_fd(),
-            &mut msg,
-            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
-        )
-    };
-    let n = check(ret as c_long)?;
+    let (n, fds) = recvmsg_with_fds(sock, &mut byte, libc::MSG_DONTWAIT)?;
     if n == 0 {
         // The other end closed without sending anything.
         return Err(Errno(libc::EPIPE));
     }
-    // SAFETY: the kernel filled `msg.msg_control` with well-formed cmsgs up to
-    // `msg_controllen`; CMSG_FIRSTHDR/CMSG_NXTHDR stay inside it, and CMSG_DATA of an
-    // SCM_RIGHTS message of CMSG_LEN(4) or more holds at least one int.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET
-                && (*cmsg).cmsg_type == libc::SCM_RIGHTS
-                && (*cmsg).cmsg_len as usize
-                    >= libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as usize
-            {
-                let fd = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>());
-                return Ok(owned_fd(fd));
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    Err(Errno(libc::EBADMSG))
+    fds.into_iter().next().ok_or(Errno(libc::EBADMSG))
 }
 
 /// Room for an `SCM_RIGHTS` message carrying up to 32 fds (`CMSG_SPACE(32 * 4)` is 144).
@@ -678,28 +647,7 @@ pub(crate) fn send_with_fd(
     data: &[u8],
     fd: BorrowedFd<'_>,
 ) -> Result<usize, Errno> {
-    let mut iov = libc::iovec {
-        iov_base: data.as_ptr().cast_mut().cast(),
-        iov_len: data.len(),
-    };
-    let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: `msghdr` is plain data: zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg_space_one_fd() as _;
-    // SAFETY: as in `send_fd`; the kernel only reads `data` through `iov` (the cast to a
-    // mutable pointer is what the C struct's type asks for), and both outlive the call.
-    let ret = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as _;
-        ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd.as_raw_fd());
-        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
-    };
-    check(ret as c_long).map(|n| n as usize)
+    sendmsg_with_fd(sock.as_raw_fd(), data, fd.as_raw_fd())
 }
 
 /// Receive bytes into `buf` and every fd attached to them (`SCM_RIGHTS`, close-on-exec),
@@ -708,6 +656,16 @@ pub(crate) fn send_with_fd(
 pub(crate) fn recv_with_fds(
     sock: BorrowedFd<'_>,
     buf: &mut [u8],
+) -> Result<(usize, Vec<OwnedFd>), Errno> {
+    recvmsg_with_fds(sock, buf, 0)
+}
+
+/// `recvmsg(sock, flags | MSG_CMSG_CLOEXEC)` into `buf`, retried on EINTR: the byte count
+/// and every fd attached (`SCM_RIGHTS`). Allocates.
+fn recvmsg_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: c_int,
 ) -> Result<(usize, Vec<OwnedFd>), Errno> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -722,7 +680,8 @@ pub(crate) fn recv_with_fds(
     msg.msg_controllen = cbuf.0.len() as _;
     let n = loop {
         // SAFETY: `msg` describes live buffers of the stated sizes.
-        let ret = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        let ret =
+            unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, flags | libc::MSG_CMSG_CLOEXEC) };
         match check(ret as c_long) {
             Err(Errno(libc::EINTR)) => continue,
             r => break r? as usize,
