@@ -181,7 +181,9 @@ impl TraceOptions {
 
     /// Pass HUP, INT, QUIT, TERM, USR1, USR2 and WINCH sent to this process on to the
     /// program (a command-line tool wants this; a library caller usually not). Installs
-    /// process-wide signal handlers for the duration of the trace.
+    /// process-wide signal handlers for the duration of the trace
+    /// ([`SignalForwarder`](crate::kernel::SignalForwarder): one at a time, so a trace
+    /// started while another forwards signals fails with [`TraceError::Spawn`]).
     pub fn forward_signals(mut self, on: bool) -> TraceOptions {
         self.forward_signals = on;
         self
