@@ -11,10 +11,11 @@
 //! - [`ptrace`]: the tracer's requests and `PTRACE_SECCOMP_GET_FILTER`;
 //! - [`signals`]: masks, dispositions, the one signal forwarder and the signal waiter.
 //!
-//! No other file of the crate has `unsafe`. The generic calls go through `libc`; what no
-//! crate wraps (seccomp(2), the notify ioctls, ptrace stops, audit netlink) is written here.
-//! Nothing here takes a lock or touches `std` state beyond `errno`, and only the functions
-//! documented as allocating do, so the others may run in a child between `fork` and `exec`
+//! No other file of the crate has `unsafe` but `kernel/command.rs`, whose `pre_exec` hook
+//! `std` makes unsafe. The generic calls go through `libc`; what no crate wraps
+//! (seccomp(2), the notify ioctls, ptrace stops, audit netlink) is written here. The raw
+//! wrappers take no lock and touch no `std` state beyond `errno`, and only those documented
+//! as allocating do, so the others may run in a child between `fork` and `exec`
 //! (async-signal-safe). Deciding what an error means is the callers' job.
 
 pub(crate) mod child;
