@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sysgate::kernel::{Handoff, Listener, NotifyError, Readiness};
+use sysgate::kernel::{Handoff, Listener, NotifyError, Readiness, SignalWaiter};
 use sysgate::learn::{container_profile, AgentMode, Refusal, Runtime, Session, SynthOptions};
 use sysgate::policy::{Action, Policy};
 
@@ -32,7 +32,6 @@ use crate::flags::{self, OutputArg, ProfileFormatArg};
 use crate::learn::{report_notes, with_earlier, write_profile, OutputArgs};
 use crate::output;
 use crate::profile_input::{self, TargetArgs};
-use crate::signals::SignalWaiter;
 use sysgate::profile::detect::Format;
 
 /// `--mode`.

@@ -84,7 +84,6 @@ mod resolve;
 mod run;
 mod sets;
 mod show;
-mod signals;
 mod verify;
 
 use std::process::ExitCode;

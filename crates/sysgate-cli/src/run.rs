@@ -17,14 +17,13 @@ use sysgate::arch;
 use sysgate::bpf::{data, op, Insn, Program};
 use sysgate::kernel::{
     AuditReader, CompatLevel, Filter, FilterError, FilteredCommand, Fitted, InstallError,
-    SpawnError,
+    SignalForwarder, SpawnError,
 };
 use sysgate::policy::{parse_errno, Action, Errno, Policy, Rule, Syscall, MAX_ERRNO};
 use sysgate::profile;
 
 use crate::explain::{self, AuditWatch, Sources};
 use crate::profile_input::{self, TargetArgs};
-use crate::signals::Forwarder;
 
 /// Test-only: when this environment variable is `1`, the first program is replaced by one
 /// the kernel rejects, to prove that a filter that cannot be installed starts nothing.
@@ -153,6 +152,16 @@ pub struct Args {
     command: Vec<OsString>,
 }
 
+/// The signals passed on to the program (the help's SIGNALS section).
+const FORWARDED: [libc::c_int; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
 /// How the program ended; `main` turns it into the exit status.
 #[derive(Debug)]
 pub enum Finished {
@@ -172,7 +181,8 @@ pub fn run(args: Args) -> Result<Finished> {
         return complain(&args);
     }
     // First: from now on a forwarded signal waits until the child exists, then reaches it.
-    let forwarder = Forwarder::start().map_err(|e| anyhow!("cannot set up signals: {e}"))?;
+    let mut forwarder = SignalForwarder::start(&FORWARDED, false)
+        .map_err(|e| anyhow!("cannot set up signals: {e}"))?;
     let warn = |msg: &str| args.verbosity.warn(msg);
     let verbose = |msg: &str| args.verbosity.detail(msg);
 

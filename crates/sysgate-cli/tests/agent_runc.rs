@@ -363,6 +363,7 @@ fn killing_the_agent_never_leaves_a_container_hung() {
         std::thread::sleep(Duration::from_millis(1500));
         // Killed, its listener closes: the pending call and every later notified call
         // fail with ENOSYS.
+        // SAFETY: as above.
         unsafe { libc::kill(agent.pid(), libc::SIGKILL) };
         let ran = run.join().unwrap();
         assert!(

@@ -131,6 +131,7 @@ fn the_default_lets_ordinary_work_through() {
 #[test]
 fn allow_replaces_the_profiles_rules_for_a_syscall() {
     // As root the kernel allows a user namespace once seccomp does.
+    // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: needs root for unshare --user to succeed unfiltered");
         return;
@@ -400,6 +401,7 @@ fn keep_caps_leaves_no_new_privs_unset() {
         status(&["--", "grep", "NoNewPrivs", "/proc/self/status"]),
         "1"
     );
+    // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         // Without CAP_SYS_ADMIN the kernel refuses a filter without no_new_privs.
         let out = run(&["--keep-caps", "--", "true"]);

@@ -14,19 +14,20 @@
 //! plain stores (no system call, so even a filter that denies everything cannot stop the
 //! report), and [`InstallReport::outcome`] reads it back as an [`InstallError`].
 //!
-//! This file owns the `pre_exec` hook, the install report and the listener handoff.
-//! Installing itself is [`super::install`]'s.
+//! This file owns the `pre_exec` hook and what the report and the handoff mean to its
+//! caller. The child's steps and the report channel are the crate's one child plan
+//! ([`ChildPlan`]); installing itself is [`super::install`]'s.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::Command;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::install::{InstallError, PreparedFilters, RawFailure};
+use super::install::{InstallError, PreparedFilters};
 use super::notify::Listener;
-use super::sys::{self, Errno, SharedCell, SharedPage};
+use super::sys::child::{ChildPlan, ListenerTo, ReportCell, Step, StepFailure};
+use super::sys::{self, SharedPage};
 
 /// Install seccomp filters in a [`Command`]'s child before it executes the program.
 ///
@@ -119,7 +120,7 @@ pub struct InstallReport {
 impl std::fmt::Debug for InstallReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InstallReport")
-            .field("state", &self.page.get().state.load(Ordering::SeqCst))
+            .field("report", &self.page.get().read())
             .finish_non_exhaustive()
     }
 }
@@ -128,74 +129,15 @@ impl InstallReport {
     /// What the child reported. Call it after `spawn` returned: `spawn` waits until the
     /// child has executed the program or failed, so the report is complete by then.
     pub fn outcome(&self) -> ChildInstall {
-        let cell = self.page.get();
-        match cell.state.load(Ordering::SeqCst) {
-            ReportCell::NOT_REACHED => ChildInstall::NotReached,
-            ReportCell::INSTALLED => ChildInstall::Installed,
-            ReportCell::FAILED => match cell.failure() {
-                Some(raw) => ChildInstall::Failed(self.filters.explain(raw)),
-                None => ChildInstall::Interrupted,
-            },
+        let report = self.page.get().read();
+        match (report.reached, report.failure) {
+            (None, _) => ChildInstall::NotReached,
+            _ if report.installed() => ChildInstall::Installed,
+            (Some(Step::Install), Some(StepFailure::Install(raw))) => {
+                ChildInstall::Failed(self.filters.explain(raw))
+            }
             _ => ChildInstall::Interrupted,
         }
-    }
-}
-
-/// The shared record: a state and, on failure, the raw failure's parts.
-#[derive(Default)]
-struct ReportCell {
-    state: AtomicU32,
-    kind: AtomicU32,
-    index: AtomicU64,
-    value: AtomicI64,
-}
-
-// SAFETY: atomics only, and all-zero is a valid value of each.
-unsafe impl SharedCell for ReportCell {}
-
-impl ReportCell {
-    const NOT_REACHED: u32 = 0;
-    const STARTED: u32 = 1;
-    const INSTALLED: u32 = 2;
-    const FAILED: u32 = 3;
-
-    /// In the child: plain atomic stores, no system call, no allocation.
-    fn record(&self, outcome: Result<(), RawFailure>) {
-        let (kind, index, value) = match outcome {
-            Ok(()) => {
-                self.state.store(Self::INSTALLED, Ordering::SeqCst);
-                return;
-            }
-            Err(RawFailure::NoNewPrivs(e)) => (1, 0, i64::from(e.0)),
-            Err(RawFailure::Filter { index, errno }) => (2, index, i64::from(errno.0)),
-            // c_long is i64 on 64-bit targets and i32 on 32-bit ones.
-            #[allow(clippy::useless_conversion)]
-            Err(RawFailure::Tsync { index, tid }) => (3, index, i64::from(tid)),
-            Err(RawFailure::FlagsNeedSeccomp { index }) => (4, index, 0),
-        };
-        self.kind.store(kind, Ordering::SeqCst);
-        self.index.store(index as u64, Ordering::SeqCst);
-        self.value.store(value, Ordering::SeqCst);
-        self.state.store(Self::FAILED, Ordering::SeqCst);
-    }
-
-    fn failure(&self) -> Option<RawFailure> {
-        let index = usize::try_from(self.index.load(Ordering::SeqCst)).ok()?;
-        let value = self.value.load(Ordering::SeqCst);
-        let errno = || i32::try_from(value).ok().map(Errno);
-        Some(match self.kind.load(Ordering::SeqCst) {
-            1 => RawFailure::NoNewPrivs(errno()?),
-            2 => RawFailure::Filter {
-                index,
-                errno: errno()?,
-            },
-            3 => RawFailure::Tsync {
-                index,
-                tid: std::ffi::c_long::try_from(value).ok()?,
-            },
-            4 => RawFailure::FlagsNeedSeccomp { index },
-            _ => return None,
-        })
     }
 }
 
@@ -229,7 +171,7 @@ struct ChildSide {
 }
 
 impl ChildSide {
-    /// Runs in the child between fork and exec: raw system calls only, no allocation.
+    /// Runs in the child between fork and exec: the child plan, raw system calls only.
     fn run(&self) -> io::Result<()> {
         let wants_listener = self.filters.listener_program().is_some();
         if wants_listener != self.handoff.is_some() {
@@ -237,29 +179,25 @@ impl ChildSide {
             // installing anything.
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
-        if let Some(r) = &self.report {
-            r.get().state.store(ReportCell::STARTED, Ordering::SeqCst);
-        }
-        let applied = self.filters.apply();
-        if let Some(r) = &self.report {
-            r.get().record(applied.as_ref().map(|_| ()).map_err(|f| *f));
-        }
-        let applied = applied.map_err(|f| io::Error::from_raw_os_error(f.errno()))?;
-        if let (Some(fd), Some(sock)) = (applied.listener, &self.handoff) {
-            let sent = sys::send_fd(sock.as_raw_fd(), fd);
-            // The parent has its own copy now; the program must not inherit one.
-            sys::close(fd);
-            sent.map_err(|e| io::Error::from_raw_os_error(e.0))?;
-        }
-        Ok(())
+        let plan = ChildPlan {
+            filters: Some(&self.filters),
+            listener: match &self.handoff {
+                Some(sock) => ListenerTo::Send(sock.as_fd()),
+                None => ListenerTo::Nobody,
+            },
+            ..ChildPlan::new()
+        };
+        // `io::Error::from_raw_os_error` does not allocate.
+        plan.run(self.report.as_deref().map(SharedPage::get))
+            .map_err(|(_, failure)| io::Error::from_raw_os_error(failure.errno()))
     }
 
     fn register(self, command: &mut Command) {
-        // SAFETY: `run` makes only async-signal-safe raw system calls (prctl, seccomp,
-        // sendmsg, close) on data prepared before the fork, stores to atomics in a shared
-        // page mapped before the fork, and builds its error with
-        // `io::Error::from_raw_os_error`, which does not allocate. Nothing it touches can
-        // be locked by another thread of the parent at the time of the fork.
+        // SAFETY: `run` takes the child plan's steps, which make only async-signal-safe raw
+        // system calls (prctl, seccomp, sendmsg, close) on data prepared before the fork
+        // and store to atomics in a shared page mapped before the fork, and builds its
+        // error with `io::Error::from_raw_os_error`, which does not allocate. Nothing it
+        // touches can be locked by another thread of the parent at the time of the fork.
         unsafe {
             command.pre_exec(move || self.run());
         }

@@ -14,7 +14,8 @@
 use crate::arch::Arch;
 use crate::bpf::Program;
 
-use super::sys::{self, Errno, TraceeStop};
+use super::sys::ptrace::{self, TraceeStop};
+use super::sys::{self, Errno};
 
 /// Why the filters of a process could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +106,7 @@ pub fn read_filters(pid: u32) -> Result<Vec<Program>, DumpError> {
         call,
         source: e.into(),
     };
-    sys::ptrace_seize(id).map_err(|e| match e.0 {
+    ptrace::seize(id, 0).map_err(|e| match e.0 {
         libc::ESRCH => DumpError::NoSuchProcess { pid },
         libc::EPERM => DumpError::NotPermitted {
             pid,
@@ -123,7 +124,7 @@ pub fn read_filters(pid: u32) -> Result<Vec<Program>, DumpError> {
                 TraceeStop::Signal(s) => s,
                 _ => 0,
             };
-            match sys::ptrace_detach(id, sig) {
+            match ptrace::detach(id, sig) {
                 Ok(()) | Err(Errno(libc::ESRCH)) => Ok(filters),
                 Err(e) => Err(os("PTRACE_DETACH", e)),
             }
@@ -134,13 +135,13 @@ pub fn read_filters(pid: u32) -> Result<Vec<Program>, DumpError> {
                     TraceeStop::Signal(s) => s,
                     _ => 0,
                 };
-                let _ = sys::ptrace_detach(id, sig);
+                let _ = ptrace::detach(id, sig);
             } else {
                 // Never stopped: detaching a running tracee fails, so interrupt and wait
                 // first (best effort; the tracer's exit detaches it too).
-                if sys::ptrace_interrupt(id).is_ok() {
-                    if let Ok(TraceeStop::Event | TraceeStop::Signal(_)) = sys::wait_tracee(id) {
-                        let _ = sys::ptrace_detach(id, 0);
+                if ptrace::interrupt(id).is_ok() {
+                    if let Ok(TraceeStop::Event | TraceeStop::Signal(_)) = ptrace::wait_tracee(id) {
+                        let _ = ptrace::detach(id, 0);
                     }
                 }
             }
@@ -157,8 +158,8 @@ fn read_while_attached(pid: u32, id: i32) -> Result<Attached, (DumpError, Option
         call,
         source: e.into(),
     };
-    sys::ptrace_interrupt(id).map_err(|e| (os("PTRACE_INTERRUPT", e), None))?;
-    let stop = sys::wait_tracee(id).map_err(|e| (os("waitpid", e), None))?;
+    ptrace::interrupt(id).map_err(|e| (os("PTRACE_INTERRUPT", e), None))?;
+    let stop = ptrace::wait_tracee(id).map_err(|e| (os("waitpid", e), None))?;
     if stop == TraceeStop::Gone {
         return Err((DumpError::Exited { pid }, None));
     }
@@ -166,7 +167,7 @@ fn read_while_attached(pid: u32, id: i32) -> Result<Attached, (DumpError, Option
     // Index 0 is the filter installed first (the kernel counts back from the newest).
     let mut filters = Vec::new();
     for index in 0.. {
-        match sys::ptrace_seccomp_get_filter(id, index) {
+        match ptrace::seccomp_get_filter(id, index) {
             Ok(insns) => filters.push(Program::new(insns, endian)),
             Err(Errno(libc::ENOENT)) => break,
             Err(e) => {

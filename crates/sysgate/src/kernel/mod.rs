@@ -16,6 +16,10 @@
 //!   refused filter from a failed `exec` ([`InstallReport`]).
 //! - [`FilteredCommand`]: start a program under filters the way `posix_spawn` does, without
 //!   copying the parent (`clone(CLONE_VM | CLONE_VFORK)`): what `sysgate run` uses.
+//!   It, [`CommandExt`] and the tracer of [`learn`](crate::learn) take the same steps in the
+//!   child and report them the same way (one child plan in the OS layer, `sys`).
+//! - [`SignalForwarder`]: pass the signals sent to this process on to the program it
+//!   started; [`SignalWaiter`]: take signals one at a time in a daemon's main thread.
 //! - [`Listener`]: receive and answer `USER_NOTIF` notifications; [`receive_handoff`]: take
 //!   a container's listener from an OCI runtime (`linux.seccomp.listenerPath`).
 //! - [`read_filters`]: the filters a running process runs under, read back with
@@ -63,3 +67,4 @@ pub use notify::{
 };
 pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};
 pub use spawn::{FilteredChild, FilteredCommand, SpawnError};
+pub use sys::signals::{SignalForwarder, SignalWaiter};

@@ -1,11 +1,27 @@
-//! The raw system calls of the kernel module: `seccomp(2)`, the seccomp `prctl`s, the
-//! user-notification ioctls, the few socket calls that hand a listener fd from a child to
-//! its parent, and the `ptrace(2)` requests that read a running process's filters.
+//! The OS layer: every raw system call of the crate, in thin wrappers that take and return
+//! plain Rust values, each `unsafe` block with a `// SAFETY:` comment saying why it is sound.
 //!
-//! Every `unsafe` block of [`super`] lives here, each in a wrapper that takes and returns
-//! plain Rust values. Nothing here takes a lock or touches `std` state beyond `errno`, and
-//! only [`kernel_release`] and [`ptrace_seccomp_get_filter`] allocate, so every other function may run in a child between
-//! `fork` and `exec` (async-signal-safe). Deciding what an error means is the callers' job.
+//! - this file: `seccomp(2)`, the seccomp `prctl`s, the user-notification ioctls, the audit
+//!   netlink socket, and the socket calls that hand a listener fd from a child to its
+//!   parent or from a container runtime to an agent;
+//! - [`process`]: `fork`, `clone(CLONE_VM | CLONE_VFORK)`, `exec`, `waitpid`, `kill`,
+//!   pidfds, pipes;
+//! - [`child`]: the one way a child is started under filters (the steps it takes before
+//!   `exec`, and how it reports them);
+//! - [`ptrace`]: the tracer's requests and `PTRACE_SECCOMP_GET_FILTER`;
+//! - [`signals`]: masks, dispositions, the one signal forwarder and the signal waiter.
+//!
+//! No other file of the crate has `unsafe` but `kernel/command.rs`, whose `pre_exec` hook
+//! `std` makes unsafe. The generic calls go through `libc`; what no crate wraps
+//! (seccomp(2), the notify ioctls, ptrace stops, audit netlink) is written here. The raw
+//! wrappers take no lock and touch no `std` state beyond `errno`, and only those documented
+//! as allocating do, so the others may run in a child between `fork` and `exec`
+//! (async-signal-safe). Deciding what an error means is the callers' job.
+
+pub(crate) mod child;
+pub(crate) mod process;
+pub(crate) mod ptrace;
+pub(crate) mod signals;
 
 use std::ffi::{c_int, c_long, c_uint, c_ulong, c_ushort, c_void};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -462,11 +478,13 @@ pub(crate) fn recv_nonblocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usi
 ///
 /// # Safety
 /// `arg` must point at memory of the size and layout `request` encodes, valid for the
-/// reads and writes its direction encodes.
+/// reads and writes its direction encodes (or be the value a request that takes one by
+/// value expects).
 unsafe fn notif_ioctl(fd: BorrowedFd<'_>, request: u32, arg: *mut c_void) -> Result<c_int, Errno> {
     // The request type is c_ulong on glibc and c_int on musl/android: the encoded number
     // fits either way (as a bit pattern).
-    let ret = libc::ioctl(fd.as_raw_fd(), request as _, arg);
+    // SAFETY: the caller's contract covers `arg`; `fd` is a live descriptor.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg) };
     check(ret.into()).map(|v| v as c_int)
 }
 
@@ -505,6 +523,27 @@ pub(crate) fn notif_addfd(fd: BorrowedFd<'_>, addfd: &RawAddFd) -> Result<c_int,
     unsafe { notif_ioctl(fd, IOCTL_NOTIF_ADDFD, (&mut addfd as *mut RawAddFd).cast()) }
 }
 
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS = _IOW('!', 4, __u64)` (Linux 6.6).
+pub(crate) const IOCTL_NOTIF_SET_FLAGS: u32 = ioc::ioc(ioc::WRITE, SECCOMP_IOC_MAGIC, 4, 8);
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`.
+const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)` (Linux 6.6): the
+/// notifying task and the supervisor hand the CPU to each other instead of waking each
+/// other up on other CPUs.
+pub(crate) fn notif_sync_wake_up(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: this ioctl takes the flags by value, not a pointer: nothing is read or
+    // written in user space.
+    unsafe {
+        notif_ioctl(
+            fd,
+            IOCTL_NOTIF_SET_FLAGS,
+            USER_NOTIF_FD_SYNC_WAKE_UP as *mut c_void,
+        )
+    }
+    .map(|_| ())
+}
+
 /// `poll(2)` one fd for input; returns `revents` (0 on timeout). Retries on EINTR.
 pub(crate) fn poll_in(fd: BorrowedFd<'_>, timeout_ms: c_int) -> Result<i16, Errno> {
     let mut pfd = libc::pollfd {
@@ -528,17 +567,15 @@ pub(crate) fn poll_in(fd: BorrowedFd<'_>, timeout_ms: c_int) -> Result<i16, Errn
 pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = [-1 as c_int; 2];
     // SAFETY: the kernel writes two fds into a live array of two.
-    check(
-        unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        }
-        .into(),
-    )?;
+    let ret = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    check(ret.into())?;
     Ok((owned_fd(fds[0]), owned_fd(fds[1])))
 }
 
@@ -552,31 +589,25 @@ fn cmsg_space_one_fd() -> usize {
     unsafe { libc::CMSG_SPACE(std::mem::size_of::<c_int>() as c_uint) as usize }
 }
 
-/// A `msghdr` for the one data byte `iov` describes and the control buffer `cbuf`, of which
-/// `controllen` bytes are used. Its pointers are valid while `iov`, its byte and `cbuf` live.
-fn one_byte_msg(iov: &mut libc::iovec, cbuf: &mut CmsgBuf, controllen: usize) -> libc::msghdr {
-    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = controllen as _;
-    msg
-}
-
-/// Send `fd` over the socket `sock` as `SCM_RIGHTS`. No allocation: safe between fork and
-/// exec.
-pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
-    let mut byte = [0u8; 1];
+/// Send `data` with `fd` attached as `SCM_RIGHTS` in one `sendmsg`. Blocks like `sendmsg`;
+/// returns the bytes of `data` sent. No allocation: safe between fork and exec.
+fn sendmsg_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> Result<usize, Errno> {
     let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
     };
     let mut cbuf = CmsgBuf([0; 64]);
-    let msg = one_byte_msg(&mut iov, &mut cbuf, cmsg_space_one_fd());
+    // SAFETY: `msghdr` is plain data (some libcs add private padding fields): zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space_one_fd() as _;
     // SAFETY: `msg` describes `cbuf`, which has room for one cmsghdr plus one int
     // (CMSG_SPACE(4) <= 64) and is aligned for cmsghdr; CMSG_FIRSTHDR is non-null because
-    // msg_controllen >= sizeof(cmsghdr). `iov`, `byte` and `cbuf` outlive the sendmsg call.
+    // msg_controllen >= sizeof(cmsghdr). The kernel only reads `data` through `iov` (the
+    // cast to a mutable pointer is what the C struct's type asks for); `iov`, `data` and
+    // `cbuf` outlive the call.
     let ret = unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
@@ -585,152 +616,25 @@ pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
         ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd);
         libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
     };
-    check(ret as c_long).map(|_| ())
+    check(ret as c_long).map(|n| n as usize)
+}
+
+/// Send `fd` over the socket `sock` as `SCM_RIGHTS`, with one byte of data. No
+/// allocation: safe between fork and exec.
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+    sendmsg_with_fd(sock, &[0], fd).map(|_| ())
 }
 
 /// Receive one fd sent by [`send_fd`], without blocking (`EAGAIN` if nothing is queued).
 /// The fd arrives close-on-exec.
 pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    let mut cbuf = CmsgBuf([0; 64]);
-    let mut msg = one_byte_msg(&mut iov, &mut cbuf, 64);
-    // SAFETY: `msg` describes live buffers of the stated sizes.
-    let ret = unsafe {
-        libc::recvmsg(
-            sock.as_raw_fd(),
-            &mut msg,
-            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
-        )
-    };
-    let n = check(ret as c_long)?;
+    let (n, fds) = recvmsg_with_fds(sock, &mut byte, libc::MSG_DONTWAIT)?;
     if n == 0 {
         // The other end closed without sending anything.
         return Err(Errno(libc::EPIPE));
     }
-    // SAFETY: the kernel filled `msg.msg_control` with well-formed cmsgs up to
-    // `msg_controllen`; CMSG_FIRSTHDR/CMSG_NXTHDR stay inside it, and CMSG_DATA of an
-    // SCM_RIGHTS message of CMSG_LEN(4) or more holds at least one int.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET
-                && (*cmsg).cmsg_type == libc::SCM_RIGHTS
-                && (*cmsg).cmsg_len as usize
-                    >= libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as usize
-            {
-                let fd = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>());
-                return Ok(owned_fd(fd));
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    Err(Errno(libc::EBADMSG))
-}
-
-/// `ptrace(2)` requests for reading a process's filters (include/uapi/linux/ptrace.h).
-pub(crate) mod pt {
-    use std::ffi::c_uint;
-    /// `PTRACE_DETACH`.
-    pub const DETACH: c_uint = 17;
-    /// `PTRACE_SEIZE`: trace without stopping (Linux 3.4).
-    pub const SEIZE: c_uint = 0x4206;
-    /// `PTRACE_INTERRUPT`: stop a seized tracee.
-    pub const INTERRUPT: c_uint = 0x4207;
-    /// `PTRACE_SECCOMP_GET_FILTER` (Linux 4.4, CONFIG_CHECKPOINT_RESTORE).
-    pub const SECCOMP_GET_FILTER: c_uint = 0x420c;
-    /// `PTRACE_EVENT_STOP`: the stop `PTRACE_INTERRUPT` (or a group stop) reports.
-    pub const EVENT_STOP: i32 = 128;
-}
-
-fn ptrace(req: c_uint, pid: i32, addr: usize, data: usize) -> Result<c_long, Errno> {
-    // SAFETY: every request used here takes integers, or (SECCOMP_GET_FILTER) a pointer to
-    // a live buffer of as many instructions as the kernel said the filter has.
-    check(unsafe {
-        libc::ptrace(
-            req,
-            pid as libc::pid_t,
-            addr as *mut c_void,
-            data as *mut c_void,
-        )
-    })
-}
-
-/// `PTRACE_SEIZE` without options: become `pid`'s tracer without stopping it.
-pub(crate) fn ptrace_seize(pid: i32) -> Result<(), Errno> {
-    ptrace(pt::SEIZE, pid, 0, 0).map(|_| ())
-}
-
-/// `PTRACE_INTERRUPT`: ask a seized tracee to stop.
-pub(crate) fn ptrace_interrupt(pid: i32) -> Result<(), Errno> {
-    ptrace(pt::INTERRUPT, pid, 0, 0).map(|_| ())
-}
-
-/// `PTRACE_DETACH`, delivering `sig` (0 for none): the tracee runs on.
-pub(crate) fn ptrace_detach(pid: i32, sig: i32) -> Result<(), Errno> {
-    ptrace(pt::DETACH, pid, 0, sig as usize).map(|_| ())
-}
-
-/// How a tracee reported to `waitpid`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum TraceeStop {
-    /// Stopped by `PTRACE_INTERRUPT` or in a group stop: detach with no signal.
-    Event,
-    /// Stopped to receive this signal: detach with it, so that it is delivered.
-    Signal(i32),
-    /// It exited or was killed.
-    Gone,
-}
-
-/// `waitpid(pid, __WALL)` for a tracee, retried on EINTR.
-pub(crate) fn wait_tracee(pid: i32) -> Result<TraceeStop, Errno> {
-    let mut status: c_int = 0;
-    loop {
-        // SAFETY: `status` is a live int the kernel writes.
-        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::__WALL) };
-        match check(r as c_long) {
-            Err(Errno(libc::EINTR)) => continue,
-            Err(e) => return Err(e),
-            Ok(_) => break,
-        }
-    }
-    if !libc::WIFSTOPPED(status) {
-        return Ok(TraceeStop::Gone);
-    }
-    if status >> 16 == pt::EVENT_STOP {
-        return Ok(TraceeStop::Event);
-    }
-    Ok(TraceeStop::Signal(libc::WSTOPSIG(status)))
-}
-
-/// `PTRACE_SECCOMP_GET_FILTER`: the `index`-th filter of a ptrace-stopped tracee, 0 being
-/// the one installed first. Needs CAP_SYS_ADMIN, and the caller must not run under seccomp
-/// itself. Allocates (not for use between fork and exec).
-pub(crate) fn ptrace_seccomp_get_filter(pid: i32, index: usize) -> Result<Vec<Insn>, Errno> {
-    let len = ptrace(pt::SECCOMP_GET_FILTER, pid, index, 0)? as usize;
-    let mut raw: Vec<libc::sock_filter> = vec![
-        libc::sock_filter {
-            code: 0,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        };
-        len
-    ];
-    let got = ptrace(
-        pt::SECCOMP_GET_FILTER,
-        pid,
-        index,
-        raw.as_mut_ptr() as usize,
-    )? as usize;
-    raw.truncate(got.min(len));
-    Ok(raw
-        .iter()
-        .map(|f| Insn::new(f.code, f.jt, f.jf, f.k))
-        .collect())
+    fds.into_iter().next().ok_or(Errno(libc::EBADMSG))
 }
 
 /// Room for an `SCM_RIGHTS` message carrying up to 32 fds (`CMSG_SPACE(32 * 4)` is 144).
@@ -744,28 +648,7 @@ pub(crate) fn send_with_fd(
     data: &[u8],
     fd: BorrowedFd<'_>,
 ) -> Result<usize, Errno> {
-    let mut iov = libc::iovec {
-        iov_base: data.as_ptr().cast_mut().cast(),
-        iov_len: data.len(),
-    };
-    let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: `msghdr` is plain data: zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg_space_one_fd() as _;
-    // SAFETY: as in `send_fd`; the kernel only reads `data` through `iov` (the cast to a
-    // mutable pointer is what the C struct's type asks for), and both outlive the call.
-    let ret = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as c_uint) as _;
-        ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd.as_raw_fd());
-        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
-    };
-    check(ret as c_long).map(|n| n as usize)
+    sendmsg_with_fd(sock.as_raw_fd(), data, fd.as_raw_fd())
 }
 
 /// Receive bytes into `buf` and every fd attached to them (`SCM_RIGHTS`, close-on-exec),
@@ -774,6 +657,16 @@ pub(crate) fn send_with_fd(
 pub(crate) fn recv_with_fds(
     sock: BorrowedFd<'_>,
     buf: &mut [u8],
+) -> Result<(usize, Vec<OwnedFd>), Errno> {
+    recvmsg_with_fds(sock, buf, 0)
+}
+
+/// `recvmsg(sock, flags | MSG_CMSG_CLOEXEC)` into `buf`, retried on EINTR: the byte count
+/// and every fd attached (`SCM_RIGHTS`). Allocates.
+fn recvmsg_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: c_int,
 ) -> Result<(usize, Vec<OwnedFd>), Errno> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -788,7 +681,8 @@ pub(crate) fn recv_with_fds(
     msg.msg_controllen = cbuf.0.len() as _;
     let n = loop {
         // SAFETY: `msg` describes live buffers of the stated sizes.
-        let ret = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        let ret =
+            unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, flags | libc::MSG_CMSG_CLOEXEC) };
         match check(ret as c_long) {
             Err(Errno(libc::EINTR)) => continue,
             r => break r? as usize,
@@ -898,6 +792,7 @@ mod tests {
         assert_eq!(IOCTL_NOTIF_SEND, 0xc018_2101);
         assert_eq!(IOCTL_NOTIF_ID_VALID, 0x4008_2102);
         assert_eq!(IOCTL_NOTIF_ADDFD, 0x4018_2103);
+        assert_eq!(IOCTL_NOTIF_SET_FLAGS, 0x4008_2104);
     }
 
     #[allow(clippy::unnecessary_cast)]

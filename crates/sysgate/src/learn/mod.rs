@@ -32,7 +32,6 @@ mod observe;
 mod runtime;
 mod summary;
 mod synth;
-mod sys;
 mod trace;
 
 pub use agent::{

@@ -50,16 +50,22 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, CString, OsStr, OsString};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::observe::{abi_of, Observations};
-use super::sys::{self, pt, Errno};
 use crate::arch::Arch;
 use crate::bpf::Insn;
-use crate::kernel::{InstallOptions, Listener, NotifyError, PreparedFilters, Readiness, Response};
+use crate::kernel::sys::child::{ChildPlan, Exec, ListenerTo, ReportCell, Step};
+use crate::kernel::sys::ptrace::{self, pt, SeccompInfo};
+use crate::kernel::sys::signals::sigset;
+use crate::kernel::sys::{self, process, Errno, SharedPage};
+use crate::kernel::{
+    InstallOptions, Listener, NotifyError, PreparedFilters, Readiness, Response, SignalForwarder,
+};
 use crate::policy::{effective_args, ret, Action, DecidedBy, Decision, Policy};
 
 /// What to collect besides syscall counts.
@@ -175,7 +181,9 @@ impl TraceOptions {
 
     /// Pass HUP, INT, QUIT, TERM, USR1, USR2 and WINCH sent to this process on to the
     /// program (a command-line tool wants this; a library caller usually not). Installs
-    /// process-wide signal handlers for the duration of the trace.
+    /// process-wide signal handlers for the duration of the trace
+    /// ([`SignalForwarder`](crate::kernel::SignalForwarder): one at a time, so a trace
+    /// started while another forwards signals fails with [`TraceError::Spawn`]).
     pub fn forward_signals(mut self, on: bool) -> TraceOptions {
         self.forward_signals = on;
         self
@@ -417,47 +425,33 @@ fn trace_with(
     };
     let filter = prepare(InstallOptions::new().spec_allow(true))?;
     let plain_filter = prepare(InstallOptions::new())?;
-    // Where the notify child publishes its listener fd (+1; 0: not yet).
-    let published = match backend {
-        Backend::Notify => Some(sys::shared_word().map_err(|e| spawn_err(e.into()))?),
-        _ => None,
+    // How far the child got, and (notify) the listener fd it publishes.
+    let report: SharedPage<ReportCell> = SharedPage::new().map_err(|e| spawn_err(e.into()))?;
+    let (go_r, go_w) = process::pipe().map_err(|e| spawn_err(e.into()))?;
+    // From here on a forwarded signal waits until the program exists, then reaches it.
+    let forwarder = match options.forward_signals {
+        true => Some(SignalForwarder::start(&SignalForwarder::SIGNALS, true).map_err(spawn_err)?),
+        false => None,
     };
-
-    let (sync_r, sync_w) = sys::pipe().map_err(|e| spawn_err(e.into()))?;
-    let (err_r, err_w) = sys::pipe().map_err(|e| spawn_err(e.into()))?;
-    let pid = sys::fork().map_err(|e| spawn_err(e.into()))?;
-    if pid == 0 {
-        // The child: raw system calls only from here on.
-        let (sync_r, err_w) = (sys::raw(&sync_r), sys::raw(&err_w));
-        sys::close(sys::raw(&sync_w));
-        if !sys::child_wait_for_seize(sync_r) {
-            sys::report_and_exit(err_w, STAGE_SEIZE, 0);
-        }
-        sys::reset_child_signals();
+    let plan = ChildPlan {
+        go_ahead: Some((go_r.as_fd(), go_w.as_fd())),
+        // The program starts with no signal blocked, as `std::process::Command` starts it.
+        signal_mask: Some(sigset(&[])),
         // With syscall stops the tracer sees every call without a filter.
-        let applied = match stops {
-            Stops::Syscall => None,
-            Stops::Seccomp => Some(match filter.apply() {
-                Err(f) if matches!(f.errno(), libc::EINVAL | libc::ENOSYS) => plain_filter.apply(),
-                other => other,
-            }),
-        };
-        match applied {
-            None => {}
-            Some(Err(f)) => sys::report_and_exit(err_w, STAGE_FILTER, f.errno()),
-            Some(Ok(a)) => {
-                // A plain store, not a system call: every call now goes to the listener,
-                // which the parent does not hold yet.
-                if let (Some(word), Some(fd)) = (published, a.listener) {
-                    word.store(fd + 1, std::sync::atomic::Ordering::SeqCst);
-                }
-            }
-        }
-        let e = sys::exec(&c_path, &argv_ptrs, &envp_ptrs);
-        sys::report_and_exit(err_w, STAGE_EXEC, e.0);
-    }
-    drop(sync_r);
-    drop(err_w);
+        filters: (stops == Stops::Seccomp).then_some(&filter),
+        fallback: Some(&plain_filter),
+        listener: ListenerTo::Publish,
+        exec: Exec::Path {
+            path: &c_path,
+            argv: &argv_ptrs,
+            envp: &envp_ptrs,
+        },
+        ..ChildPlan::new()
+    };
+    let pid = plan
+        .spawn_forked(report.get())
+        .map_err(|e| spawn_err(e.into()))?;
+    drop(go_r);
 
     if backend == Backend::Ptrace {
         let stop_at = match stops {
@@ -472,13 +466,13 @@ fn trace_with(
             | pt::O_EXITKILL;
         // Syscall stops begin once the tracee is resumed with PTRACE_SYSCALL from a stop:
         // stop it now (it waits on the pipe), the loop resumes it.
-        let seized = sys::seize(pid, opts).and_then(|()| match stops {
-            Stops::Syscall => sys::interrupt(pid),
+        let seized = ptrace::seize(pid, opts).and_then(|()| match stops {
+            Stops::Syscall => ptrace::interrupt(pid),
             Stops::Seccomp => Ok(()),
         });
         if let Err(e) = seized {
-            sys::kill(pid, libc::SIGKILL);
-            sys::reap(pid);
+            process::kill(pid, libc::SIGKILL);
+            reap(pid);
             return Err(TraceError::Ptrace {
                 program,
                 source: e.into(),
@@ -486,29 +480,29 @@ fn trace_with(
         }
     }
     // The child may go on: it installs the filter and executes the program.
-    let released = sys::write_all(sys::raw(&sync_w), &[1]);
-    drop(sync_w);
+    let released = process::write_all(go_w.as_fd(), &[1]);
+    drop(go_w);
     if let Err(e) = released {
-        sys::kill(pid, libc::SIGKILL);
-        sys::reap(pid);
+        process::kill(pid, libc::SIGKILL);
+        reap(pid);
         return Err(spawn_err(e.into()));
     }
 
-    if options.forward_signals {
-        sys::forward_signals_to(pid);
-    }
     let mut tracer = Tracer::new(pid, options, stops);
+    if let Some(mut forwarder) = forwarder {
+        forwarder.attach(pid as u32);
+        tracer.forwarder = Some(forwarder);
+    }
     // The child's calls before exec (the execve itself) are the program's start: count them
     // under the program, not under sysgate.
     let program_exe = std::fs::canonicalize(&path).unwrap_or(path);
     tracer.set_exe(pid, &program_exe.to_string_lossy());
-    let outcome = match published {
-        None => tracer.run(),
-        Some(word) => tracer.run_notify(word),
+    let outcome = match backend {
+        Backend::Notify => tracer.run_notify(report.get()),
+        _ => tracer.run(),
     };
-    if options.forward_signals {
-        sys::stop_forwarding_signals();
-    }
+    // The handlers and mask as they were.
+    drop(tracer.forwarder.take());
     outcome.map_err(|e| TraceError::Wait {
         program: program.clone(),
         source: e.into(),
@@ -520,22 +514,14 @@ fn trace_with(
         });
     }
 
-    let mut report = [0u8; 8];
-    let mut got = 0;
-    while got < report.len() {
-        match sys::read(sys::raw(&err_r), &mut report[got..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    if got == report.len() {
-        let stage = u32::from_ne_bytes([report[0], report[1], report[2], report[3]]);
-        let errno = i32::from_ne_bytes([report[4], report[5], report[6], report[7]]);
+    let report = report.get().read();
+    if let Some(failure) = report.failure {
+        let errno = failure.errno();
         let source = io::Error::from_raw_os_error(errno);
-        return Err(match stage {
+        return Err(match report.reached {
             // Asked for notify by name: say why it cannot be had ([`trace`] falls back
             // for Auto on the plain EBUSY).
-            STAGE_FILTER if options.backend == Backend::Notify && errno == libc::EBUSY => {
+            Some(Step::Install) if options.backend == Backend::Notify && errno == libc::EBUSY => {
                 TraceError::Filter {
                     program,
                     source: io::Error::new(
@@ -548,8 +534,8 @@ fn trace_with(
                     ),
                 }
             }
-            STAGE_FILTER => TraceError::Filter { program, source },
-            STAGE_EXEC => TraceError::Exec { program, source },
+            Some(Step::Install) => TraceError::Filter { program, source },
+            Some(Step::Exec) => TraceError::Exec { program, source },
             _ => TraceError::Spawn { program, source },
         });
     }
@@ -585,9 +571,17 @@ impl Backend {
     }
 }
 
-const STAGE_SEIZE: u32 = 0;
-const STAGE_FILTER: u32 = 1;
-const STAGE_EXEC: u32 = 2;
+/// Reap a child that was never traced (after a failed seize).
+fn reap(pid: i32) {
+    let _ = process::wait_retrying(pid, libc::__WALL);
+}
+
+/// `waitpid` for the program: its wait status, or `None` with `nohang` if it runs on.
+fn wait_child(pid: i32, nohang: bool) -> Result<Option<i32>, Errno> {
+    let flags = if nohang { libc::WNOHANG } else { 0 };
+    let (got, status) = process::wait_retrying(pid, flags)?;
+    Ok((got != 0).then_some(status))
+}
 
 fn cstring(s: &OsStr) -> Result<CString, TraceError> {
     CString::new(s.as_bytes()).map_err(|_| TraceError::Nul(s.to_string_lossy().into_owned()))
@@ -675,7 +669,8 @@ type FlagValues = [u64; 2];
 struct Tracer {
     main: i32,
     exit: Option<Exit>,
-    forward: bool,
+    /// Passes signals on to the program while it runs ([`TraceOptions::forward_signals`]).
+    forwarder: Option<SignalForwarder>,
     /// Task id → executable index.
     tasks: FastMap<i32, u32>,
     exes: Vec<String>,
@@ -713,7 +708,7 @@ impl Tracer {
                 .map(|p| (p, FastSet::default(), FastSet::default())),
             main,
             exit: None,
-            forward: options.forward_signals,
+            forwarder: None,
             tasks: FastMap::default(),
             exes: Vec::new(),
             exe_index: FastMap::default(),
@@ -738,7 +733,9 @@ impl Tracer {
     /// Handle events until no tracee is left.
     fn run(&mut self) -> Result<(), Errno> {
         loop {
-            let (pid, status) = match sys::wait_any() {
+            // Any child or tracee of this thread (and of no other thread); EINTR when a
+            // forwarded signal arrives.
+            let (pid, status) = match process::waitpid(-1, libc::__WALL | libc::__WNOTHREAD) {
                 Ok(x) => x,
                 Err(Errno(libc::ECHILD)) => return Ok(()),
                 Err(Errno(libc::EINTR)) => {
@@ -762,10 +759,10 @@ impl Tracer {
     /// has exited, pass it on to every remaining tracee (daemons), so that INT or TERM
     /// ends the trace.
     fn interrupted(&mut self) {
-        if let Some(sig) = sys::take_pending_signal() {
+        if let Some(sig) = self.forwarder.as_ref().and_then(|f| f.take_pending()) {
             if self.exit.is_some() {
                 for &pid in self.tasks.keys() {
-                    sys::kill(pid, sig);
+                    process::kill(pid, sig);
                 }
             }
         }
@@ -776,7 +773,7 @@ impl Tracer {
         let resume_with = match status >> 16 {
             // A syscall-entry or -exit stop (TRACESYSGOOD marks it): count entries.
             0 if self.syscall_stops && sig == libc::SIGTRAP | 0x80 => {
-                if let Ok(info) = sys::seccomp_info(pid) {
+                if let Ok(info) = ptrace::seccomp_info(pid) {
                     if self.started || self.execs.contains(&(info.arch, info.nr)) {
                         self.count(pid, &info);
                     }
@@ -788,7 +785,7 @@ impl Tracer {
                 0
             }
             pt::EVENT_FORK | pt::EVENT_VFORK | pt::EVENT_CLONE => {
-                if let Ok(new) = sys::event_msg(pid) {
+                if let Ok(new) = ptrace::event_msg(pid) {
                     let exe = self.exe_of(pid);
                     if self.tasks.insert(new as i32, exe).is_none() {
                         self.seen_tasks += 1;
@@ -800,7 +797,7 @@ impl Tracer {
                 self.started = true;
                 // A thread other than the leader that executes takes over the leader's id;
                 // its old id is gone.
-                if let Ok(former) = sys::event_msg(pid) {
+                if let Ok(former) = ptrace::event_msg(pid) {
                     if former as i32 != pid {
                         self.tasks.remove(&(former as i32));
                     }
@@ -817,7 +814,7 @@ impl Tracer {
                     libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
                 ) {
                     // A group-stop: leave it stopped until SIGCONT, as without a tracer.
-                    let _ = sys::listen(pid);
+                    let _ = ptrace::listen(pid);
                     return;
                 }
                 // The first stop of an automatically attached task, or the end of a
@@ -829,44 +826,44 @@ impl Tracer {
             _ => 0,
         };
         // ESRCH: the task was killed meanwhile; its exit comes next.
-        let _ = sys::cont(pid, resume_with, self.syscall_stops);
+        let _ = ptrace::cont(pid, resume_with, self.syscall_stops);
     }
 
     /// A seccomp stop: count the call. The hot path.
     fn syscall(&mut self, pid: i32) {
-        if let Ok(info) = sys::seccomp_info(pid) {
+        if let Ok(info) = ptrace::seccomp_info(pid) {
             self.count(pid, &info);
         }
     }
 
     /// Handle notifications until no task uses the filter any more, then reap the
-    /// program. The listener's fd in the child appears in `published` (+1) once the
-    /// filter is installed.
-    fn run_notify(&mut self, published: &AtomicI32) -> Result<(), Errno> {
+    /// program. The child publishes the listener's fd number in `report` once the filter
+    /// is installed.
+    fn run_notify(&mut self, report: &ReportCell) -> Result<(), Errno> {
         let fd = loop {
-            match published.load(Ordering::SeqCst) {
-                0 => {
+            match report.published_listener() {
+                None => {
                     // Not installed yet, or the child failed before (it reports why).
-                    if let Some(status) = sys::wait_child(self.main, true)? {
+                    if let Some(status) = wait_child(self.main, true)? {
                         self.exited(status);
                         return Ok(());
                     }
                     std::thread::sleep(std::time::Duration::from_micros(50));
                 }
-                n => break n - 1,
+                Some(fd) => break fd,
             }
         };
-        let listener = match sys::take_fd(self.main, fd) {
+        let listener = match process::take_fd(self.main, fd) {
             Ok(l) => l,
             Err(e) => {
-                sys::kill(self.main, libc::SIGKILL);
-                let _ = sys::wait_child(self.main, false);
+                process::kill(self.main, libc::SIGKILL);
+                let _ = wait_child(self.main, false);
                 self.refused = Some(e);
                 return Ok(());
             }
         };
         // Without synchronous wake-ups it still works, only slower.
-        let _ = sys::notif_sync_wake_up(&listener);
+        let _ = sys::notif_sync_wake_up(listener.as_fd());
         let listener = Listener::from(listener);
         loop {
             match listener.wait(None) {
@@ -881,7 +878,7 @@ impl Tracer {
                 Err(_) => break,
             };
             let pid = n.pid as i32;
-            let info = sys::SeccompInfo {
+            let info = SeccompInfo {
                 arch: n.data.arch,
                 nr: n.data.nr as u32,
                 args: n.data.args,
@@ -894,7 +891,7 @@ impl Tracer {
                 self.tasks.remove(&pid);
             }
         }
-        if let Some(status) = sys::wait_child(self.main, false)? {
+        if let Some(status) = wait_child(self.main, false)? {
             self.exited(status);
         }
         Ok(())
@@ -906,13 +903,13 @@ impl Tracer {
         } else {
             Exit::Signal(libc::WTERMSIG(status))
         });
-        if self.forward {
-            sys::forward_signals_to_nobody();
+        if let Some(forwarder) = &mut self.forwarder {
+            forwarder.detach();
         }
     }
 
     /// Count one call of task `pid`.
-    fn count(&mut self, pid: i32, info: &sys::SeccompInfo) {
+    fn count(&mut self, pid: i32, info: &SeccompInfo) {
         let info = *info;
         self.stops += 1;
         let exe = self.exe_of(pid);
@@ -1066,7 +1063,7 @@ impl Judge {
                 .any(|r| !r.conds.is_empty() && self.policy.rule_targets(r, arch) == Some(nr))
     }
 
-    fn judge(&mut self, info: &sys::SeccompInfo, exe: u32) {
+    fn judge(&mut self, info: &SeccompInfo, exe: u32) {
         let key = (info.arch, info.nr);
         let cached = match self.cache.get(&key) {
             Some(c) => *c,

@@ -111,6 +111,7 @@ pub fn run_in_child(program: &Program, nr: i64, args: [u64; 6], catch_sigsys: bo
     let mut msg = [0u8; REPORT];
     // SAFETY: reading into a live buffer from the pipe we own, then closing it.
     let n = unsafe { libc::read(rd, msg.as_mut_ptr().cast(), msg.len()) };
+    // SAFETY: closing the read end, which nothing uses afterwards.
     unsafe { libc::close(rd) };
     if libc::WIFSIGNALED(status) {
         return Outcome::Killed(libc::WTERMSIG(status));
