@@ -21,7 +21,8 @@
 //! share (the list of what a format could not express, and the restrictive way of giving it up).
 //!
 //! [`load`] reads a file and picks the frontend from its content ([`detect`]); [`show`] says
-//! what a policy does and [`diff`] how two policies differ.
+//! what a policy does and [`diff`] how two policies differ; [`portable`] adds the calls
+//! other architectures use for the same work (the one table of equivalent calls).
 //!
 //! ```no_run
 //! use sysgate::profile::{self, Target};
@@ -44,6 +45,7 @@ mod json_pos;
 pub mod k8s;
 mod line_text;
 pub mod lxc;
+pub mod portable;
 pub mod show;
 pub mod systemd;
 pub mod systemd_sets;
