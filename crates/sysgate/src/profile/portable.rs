@@ -154,6 +154,11 @@ const AT_TWO: ArgMap = Moved(&[(0, 1), (1, 3)]);
 /// its scope says), and the argument lists in the man pages (section 2).
 pub const EQUIVALENCES: &[Equivalence] = &[
     eq(
+        "_sysctl",
+        &[],
+        "removed in Linux 5.5; /proc/sys is the interface everywhere",
+    ),
+    eq(
         "accept",
         &[same_work("accept4", Same)],
         "accept4 with flags 0",
@@ -162,6 +167,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "access",
         &[modern("faccessat", AT_2), modern("faccessat2", AT_2)],
         "asm-generic has only the *at form; glibc tries faccessat2 first",
+    ),
+    eq(
+        "afs_syscall",
+        &[],
+        "never implemented: the kernel returns ENOSYS",
     ),
     eq(
         "alarm",
@@ -230,6 +240,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "openat(AT_FDCWD, path, O_CREAT|O_WRONLY|O_TRUNC, mode)",
     ),
     eq(
+        "create_module",
+        &[],
+        "removed in Linux 2.6: the kernel returns ENOSYS",
+    ),
+    eq(
         "dup2",
         &[modern("dup3", Moved(&[(0, 0), (1, 1)]))],
         "asm-generic has only dup3",
@@ -240,12 +255,22 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "asm-generic has only epoll_create1",
     ),
     eq(
+        "epoll_ctl_old",
+        &[],
+        "never implemented on x86_64: the kernel returns ENOSYS",
+    ),
+    eq(
         "epoll_wait",
         &[
             modern("epoll_pwait", Moved(&[(0, 0), (1, 1), (2, 2), (3, 3)])),
             modern("epoll_pwait2", Moved(&[(0, 0), (1, 1), (2, 2)])),
         ],
         "asm-generic has only the p forms",
+    ),
+    eq(
+        "epoll_wait_old",
+        &[],
+        "never implemented on x86_64: the kernel returns ENOSYS",
     ),
     eq(
         "eventfd",
@@ -306,6 +331,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "asm-generic has only utimensat",
     ),
     eq(
+        "get_kernel_syms",
+        &[],
+        "removed in Linux 2.6: the kernel returns ENOSYS",
+    ),
+    eq(
         "get_thread_area",
         &[],
         "x86 thread-local storage: other architectures keep the thread pointer in a register",
@@ -339,6 +369,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "getpgrp",
         &[modern("getpgid", Differ)],
         "asm-generic has no getpgrp; libc calls getpgid(0)",
+    ),
+    eq(
+        "getpmsg",
+        &[],
+        "never implemented: the kernel returns ENOSYS",
     ),
     eq(
         "getresgid",
@@ -525,6 +560,16 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "64-bit time on 32-bit ABIs",
     ),
     eq(
+        "putpmsg",
+        &[],
+        "never implemented: the kernel returns ENOSYS",
+    ),
+    eq(
+        "query_module",
+        &[],
+        "removed in Linux 2.6: the kernel returns ENOSYS",
+    ),
+    eq(
         "quotactl",
         &[same_work("quotactl_fd", Differ)],
         "quotactl_fd names the file system by fd",
@@ -575,6 +620,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "sched_rr_get_interval",
         &[compat32("sched_rr_get_interval_time64", Same)],
         "64-bit time on 32-bit ABIs",
+    ),
+    eq(
+        "security",
+        &[],
+        "never implemented: the kernel returns ENOSYS",
     ),
     eq(
         "select",
@@ -707,6 +757,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "asm-generic has only the *at form",
     ),
     eq(
+        "sysfs",
+        &[],
+        "obsolete, no libc wrapper: /proc/filesystems is the interface everywhere",
+    ),
+    eq(
         "time",
         &[modern("clock_gettime", Differ)],
         "asm-generic has no time; libc reads CLOCK_REALTIME",
@@ -737,6 +792,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "64-bit lengths on 32-bit ABIs",
     ),
     eq(
+        "tuxcall",
+        &[],
+        "never implemented: the kernel returns ENOSYS",
+    ),
+    eq(
         "umount",
         &[modern("umount2", Moved(&[(0, 0)]))],
         "umount2 with flags 0",
@@ -745,6 +805,26 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "unlink",
         &[modern("unlinkat", AT_1)],
         "asm-generic has only the *at form",
+    ),
+    eq(
+        "uprobe",
+        &[],
+        "made by the kernel's own uprobe trampoline, not by programs",
+    ),
+    eq(
+        "uretprobe",
+        &[],
+        "made by the kernel's own uretprobe trampoline, not by programs",
+    ),
+    eq(
+        "uselib",
+        &[],
+        "a.out libraries only; no libc of today calls it",
+    ),
+    eq(
+        "ustat",
+        &[],
+        "obsolete, removed from glibc 2.28: statfs is the interface everywhere",
     ),
     eq(
         "utime",
@@ -770,6 +850,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "vfork",
         &[modern("clone", Differ), modern("clone3", Differ)],
         "asm-generic has no vfork; libc uses clone(CLONE_VM | CLONE_VFORK)",
+    ),
+    eq(
+        "vserver",
+        &[],
+        "never implemented: the kernel returns ENOSYS",
     ),
 ];
 
@@ -830,27 +915,33 @@ pub struct Portable {
 impl Portable {
     /// One sentence that lists what was added (`None` when nothing was).
     pub fn summary(&self) -> Option<String> {
-        if self.added.is_empty() {
-            return None;
-        }
-        let count: usize = self.added.values().map(Vec::len).sum();
-        let each: Vec<String> = self
-            .added
-            .iter()
-            .map(|(from, to)| format!("{} for {from}", to.join(", ")))
-            .collect();
-        Some(format!(
-            "--portable added {count} equivalent{} other architectures use: {}",
-            if count == 1 { "" } else { "s" },
-            each.join("; ")
-        ))
+        summary(&self.added)
     }
 }
 
-/// `policy` with, for every rule on a call the table lists, the same rule on each of its
-/// [`Scope::Modern`] and [`Scope::Compat32`] alternatives, so that the program the profile
-/// was written for does the same work on other architectures (and again for what that adds:
-/// `stat` brings `newfstatat`, which brings `statx` and `fstatat64`).
+/// One sentence that lists `added` ([`Portable::added`], or several of them merged):
+/// `--portable added 2 equivalents other architectures use: faccessat, faccessat2 for access`.
+pub fn summary(added: &BTreeMap<String, Vec<&'static str>>) -> Option<String> {
+    if added.is_empty() {
+        return None;
+    }
+    let count: usize = added.values().map(Vec::len).sum();
+    let each: Vec<String> = added
+        .iter()
+        .map(|(from, to)| format!("{} for {from}", to.join(", ")))
+        .collect();
+    Some(format!(
+        "--portable added {count} equivalent{} other architectures use: {}",
+        if count == 1 { "" } else { "s" },
+        each.join("; ")
+    ))
+}
+
+/// `policy` with, for every rule on a call the table lists (with another action than the
+/// default), the same rule on each of its [`Scope::Modern`] alternatives, and on its
+/// [`Scope::Compat32`] ones when one of the policy's ABIs has them, so that the program the
+/// profile was written for does the same work on other architectures (and again for what
+/// that adds: `stat` brings `newfstatat`, which brings `statx`, and `fstatat64` on i386).
 ///
 /// - An unconditional rule gives an unconditional rule. A conditional rule is carried over
 ///   only where [`ArgMap`] maps every argument it tests, with the same comparisons in the
@@ -858,8 +949,11 @@ impl Portable {
 ///   says so. A conditional rule never becomes an unconditional one.
 /// - A call the policy already decides with another action keeps that decision: nothing is
 ///   added for it (with a warning), so the result never overrides what the profile says.
-/// - The architectures stay as they are; a name an architecture lacks is skipped there, as
-///   everywhere.
+/// - The architectures stay as they are (a runtime adds its own native one: runc on arm64
+///   filters aarch64 calls whatever the profile lists); a name an architecture lacks is
+///   skipped there, as everywhere. runc's ENOSYS threshold
+///   ([`Attributes::enosys_above`](crate::policy::Attributes::enosys_above)), where the
+///   policy has one, moves up to the largest added name, as runc would compute it.
 ///
 /// ```
 /// use sysgate::policy::{Action, ArgCond, CmpOp, Policy, Rule};
@@ -901,11 +995,16 @@ pub fn portable(policy: &Policy) -> Result<Portable, PolicyError> {
             .as_ref()
             .map(|o| format!("{o}: "))
             .unwrap_or_default();
-        for alt in entry
-            .alternatives
-            .iter()
-            .filter(|a| a.scope.added_by_portable())
-        {
+        // The 32-bit variants only where the profile has an ABI that makes them.
+        let wanted = |a: &&Alternative| match a.scope {
+            Scope::Modern => true,
+            Scope::Compat32 => policy
+                .arches()
+                .iter()
+                .any(|arch| arch.syscall_number(a.name).is_some()),
+            Scope::Alike => false,
+        };
+        for alt in entry.alternatives.iter().filter(wanted) {
             let theirs: Vec<&Rule> = out
                 .rules()
                 .iter()
@@ -946,6 +1045,17 @@ pub fn portable(policy: &Policy) -> Result<Portable, PolicyError> {
             }
         }
     }
+    // runc answers ENOSYS above the largest syscall a profile names: the added names move
+    // that threshold as they would in the profile's text.
+    if !out.attrs.enosys_above.is_empty() {
+        let names = added.values().flatten().copied();
+        let moved = crate::profile::docker::runc_enosys_thresholds(out.arches(), names);
+        for (arch, above) in moved {
+            if let Some(t) = out.attrs.enosys_above.get_mut(&arch) {
+                *t = (*t).max(above);
+            }
+        }
+    }
     Ok(Portable {
         policy: out,
         added,
@@ -957,7 +1067,7 @@ pub fn portable(policy: &Policy) -> Result<Portable, PolicyError> {
 /// asm-generic calls and that run the same programs as x86_64 hosts.
 pub const PORTABLE_TO: [Arch; 2] = [Arch::Aarch64, Arch::Riscv64];
 
-/// A name a profile decides that some architectures lack, with its alternatives missing
+/// A name a profile allows that some architectures lack, with its alternatives missing
 /// from the profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gap {
@@ -988,10 +1098,12 @@ impl std::fmt::Display for Gap {
     }
 }
 
-/// Where `policy` is not portable to [`PORTABLE_TO`]: each name a rule decides (with
-/// another action than the default) that one of them lacks, when the profile does not name
-/// every alternative the table gives for it there. Names whose work needs no call elsewhere
-/// (`arch_prctl`) and the 32-bit variants ([`Scope::Compat32`]) are not gaps. [`portable`] closes every gap the table knows.
+/// Where `policy` is not portable to [`PORTABLE_TO`]: each name a rule lets run (ALLOW or
+/// LOG) that one of them lacks, when the profile does not name every alternative the table
+/// gives for it there. Names whose work needs no call elsewhere (`arch_prctl`) and the
+/// 32-bit variants ([`Scope::Compat32`]) are not gaps; refusals are not either (a refused
+/// name that an architecture lacks refuses nothing there, which is `sysgate lint`'s
+/// business). [`portable`] closes every gap the table knows.
 ///
 /// ```
 /// use sysgate::policy::{Action, Policy, Rule};
@@ -1004,7 +1116,6 @@ impl std::fmt::Display for Gap {
 /// # Ok::<(), sysgate::policy::PolicyError>(())
 /// ```
 pub fn gaps(policy: &Policy) -> Vec<Gap> {
-    let default = policy.default_action();
     let named: BTreeSet<&str> = policy
         .rules()
         .iter()
@@ -1013,10 +1124,10 @@ pub fn gaps(policy: &Policy) -> Vec<Gap> {
             Syscall::Number(_) => None,
         })
         .collect();
-    let decided: BTreeSet<&str> = policy
+    let allowed: BTreeSet<&str> = policy
         .rules()
         .iter()
-        .filter(|r| r.action != default)
+        .filter(|r| r.action.permits())
         .filter_map(|r| match &r.syscall {
             Syscall::Name(n) => Some(n.as_str()),
             Syscall::Number(_) => None,
@@ -1030,7 +1141,7 @@ pub fn gaps(policy: &Policy) -> Vec<Gap> {
         .map(|a| a.name)
         .collect();
     let mut out = Vec::new();
-    for name in decided.into_iter().filter(|n| !compat32.contains(n)) {
+    for name in allowed.into_iter().filter(|n| !compat32.contains(n)) {
         let lacking: Vec<Arch> = PORTABLE_TO
             .into_iter()
             .filter(|a| a.syscall_number(name).is_none())

@@ -7,28 +7,6 @@ use crate::policy::{Action, CmpOp};
 /// The architectures whose kernels have only the asm-generic calls.
 const GENERIC: [Arch; 3] = [Arch::Aarch64, Arch::Riscv64, Arch::Loongarch64];
 
-/// x86_64 calls that arm64 or riscv64 lack and that no libc makes (removed, never
-/// implemented, or kernel-internal): no table entry is needed for them.
-const NO_LIBC_CALLS_THEM: &[&str] = &[
-    "_sysctl",
-    "afs_syscall",
-    "create_module",
-    "epoll_ctl_old",
-    "epoll_wait_old",
-    "get_kernel_syms",
-    "getpmsg",
-    "putpmsg",
-    "query_module",
-    "security",
-    "sysfs",
-    "tuxcall",
-    "uprobe",
-    "uretprobe",
-    "uselib",
-    "ustat",
-    "vserver",
-];
-
 fn has(arch: Arch, name: &str) -> bool {
     arch.syscall_number(name).is_some()
 }
@@ -96,7 +74,7 @@ fn a_generic_arch_that_lacks_a_call_has_one_of_its_modern_alternatives() {
 #[test]
 fn every_x86_64_call_arm64_or_riscv64_lacks_is_in_the_table() {
     for (name, _) in Arch::X86_64.table().iter() {
-        if PORTABLE_TO.iter().all(|a| has(*a, name)) || NO_LIBC_CALLS_THEM.contains(&name) {
+        if PORTABLE_TO.iter().all(|a| has(*a, name)) {
             continue;
         }
         assert!(
@@ -148,7 +126,9 @@ fn allowed_on(p: &Policy, arch: Arch, name: &str, args: [u64; 6]) -> bool {
 
 #[test]
 fn unconditional_rules_bring_their_modern_and_32bit_alternatives_transitively() {
-    let out = portable(&allow_all(&["stat", "open", "read"])).unwrap();
+    let mut p = allow_all(&["stat", "open", "read"]);
+    p.add_arch(Arch::X86).unwrap();
+    let out = portable(&p).unwrap();
     let names: BTreeSet<String> = out
         .policy
         .rules()
@@ -168,6 +148,22 @@ fn unconditional_rules_bring_their_modern_and_32bit_alternatives_transitively() 
         "--portable added 5 equivalents other architectures use: fstatat64 for newfstatat; \
          openat for open; newfstatat, statx, stat64 for stat"
     );
+}
+
+#[test]
+fn the_32bit_variants_only_when_the_profile_has_a_32bit_abi() {
+    let out = portable(&allow_all(&["stat", "mmap", "futex"])).unwrap();
+    assert_eq!(out.added.keys().collect::<Vec<_>>(), ["stat"]);
+    assert_eq!(out.added["stat"], ["newfstatat", "statx"]);
+}
+
+#[test]
+fn runcs_enosys_threshold_follows_the_added_names() {
+    let mut p = allow_all(&["access"]);
+    p.attrs.enosys_above.insert(Arch::X86_64, 21); // access
+    let out = portable(&p).unwrap();
+    assert_eq!(out.policy.attrs.enosys_above[&Arch::X86_64], 439); // faccessat2
+    assert!(!out.policy.attrs.enosys_above.contains_key(&Arch::Aarch64));
 }
 
 #[test]
@@ -254,7 +250,15 @@ fn rules_with_the_default_action_and_names_already_allowed_add_nothing() {
 
 #[test]
 fn gaps_name_what_arm64_and_riscv64_lack_and_portable_closes_them() {
-    let p = allow_all(&["access", "arch_prctl", "renameat", "uselib", "read"]);
+    // uselib needs nothing elsewhere; the table does not list arm's set_tls.
+    let p = allow_all(&[
+        "access",
+        "arch_prctl",
+        "renameat",
+        "uselib",
+        "read",
+        "set_tls",
+    ]);
     let shown: Vec<String> = gaps(&p).iter().map(|g| g.to_string()).collect();
     assert_eq!(
         shown,
@@ -262,24 +266,22 @@ fn gaps_name_what_arm64_and_riscv64_lack_and_portable_closes_them() {
             "access: not on aarch64 or riscv64, which use faccessat, faccessat2 (not in the \
              profile)",
             "renameat: not on riscv64, which use renameat2 (not in the profile)",
-            "uselib: not on aarch64 or riscv64, and the equivalence table knows no replacement",
+            "set_tls: not on aarch64 or riscv64, and the equivalence table knows no replacement",
         ]
     );
     let after: Vec<String> = gaps(&portable(&p).unwrap().policy)
         .iter()
         .map(|g| g.name.clone())
         .collect();
-    assert_eq!(after, ["uselib"]);
+    assert_eq!(after, ["set_tls"]);
 }
 
 #[test]
 fn a_whole_x86_64_table_made_portable_has_no_gaps_the_table_knows() {
     let names: Vec<&str> = Arch::X86_64.table().iter().map(|(n, _)| n).collect();
     let out = portable(&allow_all(&names)).unwrap();
-    for g in gaps(&out.policy) {
-        assert!(!g.known, "{g}");
-        assert!(NO_LIBC_CALLS_THEM.contains(&g.name.as_str()), "{g}");
-    }
+    let left: Vec<String> = gaps(&out.policy).iter().map(|g| g.to_string()).collect();
+    assert!(left.is_empty(), "{left:#?}");
 }
 
 #[test]
