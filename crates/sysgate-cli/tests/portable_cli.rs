@@ -88,11 +88,9 @@ fn shortfalls(x86: &BTreeSet<String>, portable: &BTreeSet<String>, arch: Arch) -
             continue;
         }
         // The independent reference first: what libc calls there.
-        if let Some((_, uses)) = LIBC_ON_ARM64_AND_RISCV64.iter().find(|(n, _)| n == name) {
-            if let Some(uses) = uses {
-                if !portable.contains(*uses) {
-                    out.push(format!("{name}: {arch}'s libc calls {uses}, not allowed"));
-                }
+        if let Some((_, Some(uses))) = LIBC_ON_ARM64_AND_RISCV64.iter().find(|(n, _)| n == name) {
+            if !portable.contains(*uses) {
+                out.push(format!("{name}: {arch}'s libc calls {uses}, not allowed"));
             }
         }
         // Then the table: it must know the name, and each modern equivalent that exists
@@ -332,4 +330,48 @@ fn help_names_portable_on_each_command_that_writes_a_profile() {
     }
     let help = stdout(&sysgate(&["show", "--help"]));
     assert!(help.contains("not portable"), "{help}");
+}
+
+/// The table as docs/profiles.md lists it: one row per call.
+fn table_rows() -> Vec<String> {
+    use sysgate::profile::portable::EQUIVALENCES;
+    EQUIVALENCES
+        .iter()
+        .map(|e| {
+            let of = |scope| {
+                e.alternatives
+                    .iter()
+                    .filter(|a| a.scope == scope)
+                    .map(|a| format!("`{}`", a.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!(
+                "| `{}` | {} | {} | {} | {} |",
+                e.name,
+                of(Scope::Modern),
+                of(Scope::Compat32),
+                of(Scope::Alike),
+                e.why.replace('*', "\\*")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docs_profiles_lists_the_equivalence_table_as_it_is() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/profiles.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let section = doc
+        .split("\n## ")
+        .find(|s| s.starts_with("Portable profiles"))
+        .expect("docs/profiles.md has a section \"Portable profiles\"");
+    let rows = table_rows();
+    let listed: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(
+        listed,
+        rows,
+        "docs/profiles.md must list the table as it is; the rows are:\n{}",
+        rows.join("\n")
+    );
 }

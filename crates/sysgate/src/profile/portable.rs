@@ -166,7 +166,7 @@ pub const EQUIVALENCES: &[Equivalence] = &[
     eq(
         "access",
         &[modern("faccessat", AT_2), modern("faccessat2", AT_2)],
-        "asm-generic has only the *at form; glibc tries faccessat2 first",
+        "asm-generic has only the *at forms: libc's access calls faccessat, its faccessat faccessat2",
     ),
     eq(
         "afs_syscall",
@@ -281,6 +281,14 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "execve",
         &[same_work("execveat", Differ)],
         "execveat runs a program as execve does",
+    ),
+    eq(
+        "fadvise64",
+        &[
+            compat32("fadvise64_64", Moved(&[(0, 0)])),
+            compat32("arm_fadvise64_64", Moved(&[(0, 0)])),
+        ],
+        "64-bit offsets and lengths on 32-bit ABIs",
     ),
     eq(
         "fchown",
@@ -412,6 +420,11 @@ pub const EQUIVALENCES: &[Equivalence] = &[
         "inotify_init",
         &[modern("inotify_init1", Differ)],
         "asm-generic has only inotify_init1",
+    ),
+    eq(
+        "io_pgetevents",
+        &[compat32("io_pgetevents_time64", Same)],
+        "64-bit time on 32-bit ABIs",
     ),
     eq(
         "ioperm",
@@ -1100,8 +1113,9 @@ impl std::fmt::Display for Gap {
 
 /// Where `policy` is not portable to [`PORTABLE_TO`]: each name a rule lets run (ALLOW or
 /// LOG) that one of them lacks, when the profile does not name every alternative the table
-/// gives for it there. Names whose work needs no call elsewhere (`arch_prctl`) and the
-/// 32-bit variants ([`Scope::Compat32`]) are not gaps; refusals are not either (a refused
+/// gives for it there, among the names one of the policy's 64-bit ABIs has (a 32-bit ABI's
+/// `waitpid` or `_llseek` is not ported to arm64). Names whose work needs no call elsewhere
+/// (`arch_prctl`) are not gaps; refusals are not either (a refused
 /// name that an architecture lacks refuses nothing there, which is `sysgate lint`'s
 /// business). [`portable`] closes every gap the table knows.
 ///
@@ -1133,15 +1147,18 @@ pub fn gaps(policy: &Policy) -> Vec<Gap> {
             Syscall::Number(_) => None,
         })
         .collect();
-    // The 32-bit variants (`_llseek`, `fstat64`) have their 64-bit originals there.
-    let compat32: BTreeSet<&str> = EQUIVALENCES
+    // Programs for 64-bit ABIs: i386's `waitpid` or `_llseek` has nothing to port to arm64.
+    let abis: Vec<Arch> = policy
+        .arches()
         .iter()
-        .flat_map(|e| e.alternatives)
-        .filter(|a| a.scope == Scope::Compat32)
-        .map(|a| a.name)
+        .copied()
+        .filter(|a| a.args_are_64bit())
         .collect();
     let mut out = Vec::new();
-    for name in allowed.into_iter().filter(|n| !compat32.contains(n)) {
+    for name in allowed
+        .into_iter()
+        .filter(|n| abis.iter().any(|a| a.syscall_number(n).is_some()))
+    {
         let lacking: Vec<Arch> = PORTABLE_TO
             .into_iter()
             .filter(|a| a.syscall_number(name).is_none())
