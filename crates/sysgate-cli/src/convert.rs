@@ -61,9 +61,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for w in profile_input::shown_warnings(&loaded.warnings, false, "") {
         args.verbosity.warn(w);
     }
-    let policy = &args
+    let (policy, note) = args
         .portable
         .apply(loaded.policy.clone(), &args.verbosity)?;
+    if let Some(note) = note {
+        args.verbosity.note(note);
+    }
+    let policy = &policy;
     let listener = loaded.listener.as_ref();
     let options = OutputOptions {
         lxc_version: args.lxc_version,

@@ -146,18 +146,22 @@ pub struct PortableArg {
 }
 
 impl PortableArg {
-    /// `policy` with the equivalents added (when `--portable` was given), saying on standard
-    /// error what was added (a note) and what could not be (warnings).
-    pub fn apply(self, policy: Policy, verbosity: &Verbosity) -> Result<Policy> {
-        let mut each = self.apply_each(vec![policy], verbosity)?;
-        Ok(each.remove(0))
+    /// `policy` with the equivalents added (when `--portable` was given), and the note that
+    /// says what was added; what could not be is warned about on standard error.
+    pub fn apply(self, policy: Policy, verbosity: &Verbosity) -> Result<(Policy, Option<String>)> {
+        let (mut each, note) = self.apply_each(vec![policy], verbosity)?;
+        Ok((each.remove(0), note))
     }
 
     /// [`PortableArg::apply`] to each of several profiles before they are merged (their
     /// rules still name where they were read), with one note for them all.
-    pub fn apply_each(self, policies: Vec<Policy>, verbosity: &Verbosity) -> Result<Vec<Policy>> {
+    pub fn apply_each(
+        self,
+        policies: Vec<Policy>,
+        verbosity: &Verbosity,
+    ) -> Result<(Vec<Policy>, Option<String>)> {
         if !self.portable {
-            return Ok(policies);
+            return Ok((policies, None));
         }
         let mut added: std::collections::BTreeMap<String, Vec<&'static str>> = Default::default();
         let mut out = Vec::new();
@@ -177,10 +181,7 @@ impl PortableArg {
             }
             out.push(made.policy);
         }
-        if let Some(summary) = portable::summary(&added) {
-            verbosity.note(summary);
-        }
-        Ok(out)
+        Ok((out, portable::summary(&added)))
     }
 }
 

@@ -239,7 +239,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let learned = with_earlier(learned, &earlier)?;
     let mut learned = learn::with_runtime(learned, args.runtime.runtime())
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
-    learned.policy = args.portable.apply(learned.policy, &args.verbosity)?;
+    let (policy, note) = args.portable.apply(learned.policy, &args.verbosity)?;
+    learned.policy = policy;
+    learned.notes.extend(note);
     write_profile(&args.out, &learned.policy, args.verbosity.quiet)?;
     let status = traced.exit.code();
     // -v lists every syscall by count; the summary shows the ten most frequent.
@@ -323,7 +325,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     let mut all = read_profiles(&args.profiles, &arches)?;
     all.extend(read_profiles(&args.out.merge, &arches)?);
     // Each profile before the union, whose rules no longer say where they were read.
-    let mut all = args.portable.apply_each(all, &Verbosity::default())?;
+    let (mut all, note) = args.portable.apply_each(all, &Verbosity::default())?;
     let mut first = all.remove(0);
     if let Some(d) = args.default_action {
         first
@@ -331,8 +333,9 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let learned =
+    let mut learned =
         learn::with_runtime(learned, args.runtime.runtime()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    learned.notes.extend(note);
     report_notes(&learned.notes);
     write_profile(&args.out, &learned.policy, false)?;
     Ok(ExitCode::SUCCESS)

@@ -185,6 +185,24 @@ fn ls_learned_on_x86_64_made_portable_has_what_arm64_and_riscv64_libc_call() {
     }
     let shown = stdout(&sysgate(&["show", portable.to_str().unwrap()]));
     assert!(!shown.contains("not portable"), "{shown}");
+
+    // show --json: the same gaps as data.
+    let json = |p: &Path| -> Value {
+        serde_json::from_str(&stdout(&sysgate(&["show", "--json", p.to_str().unwrap()]))).unwrap()
+    };
+    let gaps = json(&learned)["not_portable"].as_array().unwrap().clone();
+    assert!(!gaps.is_empty());
+    for g in &gaps {
+        let name = g["syscall"].as_str().unwrap();
+        assert!(lacking.iter().any(|l| *l == name), "{g}");
+        assert_eq!(
+            g["missing_on"],
+            serde_json::json!(["aarch64", "riscv64"]),
+            "{g}"
+        );
+        assert!(!g["equivalents"].as_array().unwrap().is_empty(), "{g}");
+    }
+    assert_eq!(json(&portable)["not_portable"], serde_json::json!([]));
 }
 
 #[test]
