@@ -11,7 +11,7 @@ use sysgate::arch::Arch;
 use sysgate::profile::portable::{equivalence, Scope};
 
 mod support;
-use support::{scratch, stderr, stdout, sysgate, text, write};
+use support::{allowed_names, scratch, stderr, stdout, sysgate, text, write};
 
 /// What glibc (and musl) call on arm64 and riscv64 for an x86_64 call those architectures
 /// lack; `None` for work that needs no syscall there.
@@ -52,15 +52,7 @@ const LIBC_ON_ARM64_AND_RISCV64: &[(&str, Option<&str>)] = &[
 
 /// The names a Docker profile allows.
 fn allowed(profile: &Path) -> BTreeSet<String> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
-    json["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "SCMP_ACT_ALLOW")
-        .flat_map(|e| e["names"].as_array().unwrap().clone())
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect()
+    allowed_names(profile).into_iter().collect()
 }
 
 /// The entries of a Docker profile that name `name`.
@@ -119,25 +111,29 @@ fn shortfalls(x86: &BTreeSet<String>, portable: &BTreeSet<String>, arch: Arch) -
     out
 }
 
-#[test]
-fn ls_learned_on_x86_64_made_portable_has_what_arm64_and_riscv64_libc_call() {
+/// `sysgate learn FLAGS -o DIR/ls.json -- ls -l /` in a new scratch directory `DIR`, on
+/// x86_64 only (`None` elsewhere, after saying so).
+fn learn_ls(name: &str, flags: &[&str]) -> Option<(std::path::PathBuf, std::process::Output)> {
     if Arch::native() != Arch::X86_64 {
         eprintln!("SKIPPED: this test learns on x86_64");
-        return;
+        return None;
     }
-    let dir = scratch("portable-ls");
-    let learned = dir.join("ls.json");
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        learned.to_str().unwrap(),
-        "--",
-        "ls",
-        "-l",
-        "/",
-    ]);
+    let dir = scratch(name);
+    let profile = dir.join("ls.json");
+    let mut args = vec!["learn"];
+    args.extend(flags);
+    args.extend(["-o", profile.to_str().unwrap(), "--", "ls", "-l", "/"]);
+    let o = sysgate(&args);
     ok(&o);
+    Some((dir, o))
+}
+
+#[test]
+fn ls_learned_on_x86_64_made_portable_has_what_arm64_and_riscv64_libc_call() {
+    let Some((dir, _)) = learn_ls("portable-ls", &["-q"]) else {
+        return;
+    };
+    let learned = dir.join("ls.json");
     let x86 = allowed(&learned);
     // The recording names calls arm64 lacks (ld.so's access, ls's readlink, ...), or the test
     // would prove nothing.
@@ -204,23 +200,10 @@ fn ls_learned_on_x86_64_made_portable_has_what_arm64_and_riscv64_libc_call() {
 
 #[test]
 fn learn_portable_writes_the_equivalents_and_says_so() {
-    if Arch::native() != Arch::X86_64 {
-        eprintln!("SKIPPED: this test learns on x86_64");
+    let Some((dir, o)) = learn_ls("portable-learn", &["--portable"]) else {
         return;
-    }
-    let dir = scratch("portable-learn");
-    let profile = dir.join("p.json");
-    let o = sysgate(&[
-        "learn",
-        "--portable",
-        "-o",
-        profile.to_str().unwrap(),
-        "--",
-        "ls",
-        "-l",
-        "/",
-    ]);
-    ok(&o);
+    };
+    let profile = dir.join("ls.json");
     let names = allowed(&profile);
     for arch in [Arch::Aarch64, Arch::Riscv64] {
         let missing = shortfalls(&names, &names, arch);

@@ -1021,7 +1021,7 @@ pub fn portable(policy: &Policy) -> Result<Portable, PolicyError> {
             let theirs: Vec<&Rule> = out
                 .rules()
                 .iter()
-                .filter(|r| matches!(&r.syscall, Syscall::Name(n) if n == alt.name))
+                .filter(|r| r.syscall.name() == Some(alt.name))
                 .collect();
             if let Some(other) = theirs.iter().find(|r| r.action != rule.action) {
                 if warned.insert((name.clone(), alt.name)) {
@@ -1133,19 +1133,13 @@ pub fn gaps(policy: &Policy) -> Vec<Gap> {
     let named: BTreeSet<&str> = policy
         .rules()
         .iter()
-        .filter_map(|r| match &r.syscall {
-            Syscall::Name(n) => Some(n.as_str()),
-            Syscall::Number(_) => None,
-        })
+        .filter_map(|r| r.syscall.name())
         .collect();
     let allowed: BTreeSet<&str> = policy
         .rules()
         .iter()
         .filter(|r| r.action.permits())
-        .filter_map(|r| match &r.syscall {
-            Syscall::Name(n) => Some(n.as_str()),
-            Syscall::Number(_) => None,
-        })
+        .filter_map(|r| r.syscall.name())
         .collect();
     // Programs for 64-bit ABIs: i386's `waitpid` or `_llseek` has nothing to port to arm64.
     let abis: Vec<Arch> = policy
