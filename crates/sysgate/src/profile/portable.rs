@@ -34,13 +34,6 @@ pub enum Scope {
     Alike,
 }
 
-impl Scope {
-    /// Whether [`portable`] adds alternatives of this scope.
-    pub const fn added_by_portable(self) -> bool {
-        !matches!(self, Scope::Alike)
-    }
-}
-
 /// How the arguments of a call map onto an alternative's, so that an argument condition can
 /// be carried over exactly.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
