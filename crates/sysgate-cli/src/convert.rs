@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use sysgate::profile::detect::Format;
 
-use crate::flags::{OutputArg, ProfileFormatArg, Verbosity};
+use crate::flags::{OutputArg, PortableArg, ProfileFormatArg, Verbosity};
 use crate::profile_input::{self, TargetArgs};
 use crate::profile_output::{self, OutputOptions};
 
@@ -16,7 +16,8 @@ use crate::profile_output::{self, OutputOptions};
 What the target format cannot express is replaced by the more restrictive reading, never the \
 more permissive one, and each such loss is listed on stderr.\n\nExamples:\n  sysgate convert \
 docker-default.json --arch amd64 --format systemd\n  sysgate convert app.service -f k8s \
---k8s-name app -o app-profile.yaml\n  sysgate convert systemd:@system-service --to docker"
+--k8s-name app -o app-profile.yaml\n  sysgate convert systemd:@system-service --to docker\n  \
+sysgate convert --portable learned.json -o learned-portable.json"
 )]
 pub struct Args {
     /// The profile to convert (a file, "-" for standard input, or systemd:@set).
@@ -48,6 +49,9 @@ pub struct Args {
 
     #[command(flatten)]
     target: TargetArgs,
+
+    #[command(flatten)]
+    portable: PortableArg,
 }
 
 /// Run `sysgate convert`.
@@ -57,7 +61,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for w in profile_input::shown_warnings(&loaded.warnings, false, "") {
         args.verbosity.warn(w);
     }
-    let policy = &loaded.policy;
+    let (policy, note) = args
+        .portable
+        .apply(loaded.policy.clone(), &args.verbosity)?;
+    if let Some(note) = note {
+        args.verbosity.note(note);
+    }
+    let policy = &policy;
     let listener = loaded.listener.as_ref();
     let options = OutputOptions {
         lxc_version: args.lxc_version,

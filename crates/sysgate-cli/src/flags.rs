@@ -5,8 +5,9 @@
 //! where the output goes ([`OutputArg`], `-o/--output`), JSON output ([`JsonArg`],
 //! `--json`), how much goes to standard error ([`Verbosity`], `-q/-v`), the architectures
 //! ([`ArchArg`], [`ArchesArg`], `-a/--arch`), the profile format written
-//! ([`ProfileFormatArg`], `-f/--format`, alias `--to`) and the spellings of
-//! `--default-action` ([`parse_default_action`]). Does not own what a command writes or how
+//! ([`ProfileFormatArg`], `-f/--format`, alias `--to`), the equivalents other architectures
+//! use ([`PortableArg`], `--portable`) and the spellings of `--default-action`
+//! ([`parse_default_action`]). Does not own what a command writes or how
 //! it reads a profile (`profile_input::TargetArgs`, which flattens [`ArchesArg`]).
 
 use std::path::PathBuf;
@@ -14,8 +15,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use sysgate::arch::Arch;
-use sysgate::policy::Action;
+use sysgate::policy::{Action, Policy};
 use sysgate::profile::detect::Format as ProfileFormat;
+use sysgate::profile::portable;
 
 use crate::bad_input;
 use crate::output::Destination;
@@ -125,6 +127,61 @@ impl ArchesArg {
             .iter()
             .map(|a| Arch::parse(a).map_err(|e| bad_input(e.to_string())))
             .collect()
+    }
+}
+
+/// `--portable`: the profile a command writes gets the calls other architectures use for the
+/// same work (`learn`, `learn merge`, `convert`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct PortableArg {
+    /// Add, for each call the profile decides, the calls other architectures use for the
+    /// same work, with the same action: openat for open, newfstatat and statx for stat,
+    /// ppoll for poll, dup3 for dup2, the 32-bit *64, *32 and *_time64 variants, ... (the
+    /// table is in docs/profiles.md), so that a profile recorded on x86_64 runs the program
+    /// on arm64 and riscv64. Argument conditions are moved to the equivalent's arguments
+    /// where they mean the same; where they cannot be, the equivalent is left out with a
+    /// warning.
+    #[arg(long)]
+    pub portable: bool,
+}
+
+impl PortableArg {
+    /// `policy` with the equivalents added (when `--portable` was given), and the note that
+    /// says what was added; what could not be is warned about on standard error.
+    pub fn apply(self, policy: Policy, verbosity: &Verbosity) -> Result<(Policy, Option<String>)> {
+        let (mut each, note) = self.apply_each(vec![policy], verbosity)?;
+        Ok((each.remove(0), note))
+    }
+
+    /// [`PortableArg::apply`] to each of several profiles before they are merged (their
+    /// rules still name where they were read), with one note for them all.
+    pub fn apply_each(
+        self,
+        policies: Vec<Policy>,
+        verbosity: &Verbosity,
+    ) -> Result<(Vec<Policy>, Option<String>)> {
+        if !self.portable {
+            return Ok((policies, None));
+        }
+        let mut added: std::collections::BTreeMap<String, Vec<&'static str>> = Default::default();
+        let mut out = Vec::new();
+        for policy in policies {
+            let made = portable::portable(&policy)
+                .map_err(|e| anyhow::anyhow!("cannot make the profile portable: {e}"))?;
+            for w in &made.warnings {
+                verbosity.warn(w);
+            }
+            for (from, to) in made.added {
+                let list = added.entry(from).or_default();
+                for name in to {
+                    if !list.contains(&name) {
+                        list.push(name);
+                    }
+                }
+            }
+            out.push(made.policy);
+        }
+        Ok((out, portable::summary(&added)))
     }
 }
 

@@ -21,7 +21,7 @@ use sysgate::profile::write::Loss;
 use sysgate::profile::{docker, Target};
 
 use crate::bad_input;
-use crate::flags::{self, ArchesArg, OutputArg, ProfileFormatArg, Verbosity};
+use crate::flags::{self, ArchesArg, OutputArg, PortableArg, ProfileFormatArg, Verbosity};
 use crate::output::{self, Destination};
 use crate::profile_output::{self, OutputOptions};
 use sysgate::profile::detect::Format as ProfileFormat;
@@ -83,7 +83,8 @@ it runs, a terminal on standard error shows live progress (processes, syscalls, 
 names, the newest one; not with -q). A summary goes to standard error. The profile is written (to -o FILE, or standard output) once every process has \
 exited. The exit status is the command's, or 74 when the profile cannot be written.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
 --default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
---merge b.json -o all.json -- make check\n  sysgate learn merge a.json b.json -o all.json"
+--merge b.json -o all.json -- make check\n  sysgate learn --portable -o ls.json -- ls -l /\n  \
+sysgate learn merge a.json b.json -o all.json"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -141,6 +142,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "none")]
     runtime: crate::agent::RuntimeArg,
 
+    #[command(flatten)]
+    portable: PortableArg,
+
     /// The command to learn, with its arguments (after `--`).
     #[arg(
         value_name = "CMD",
@@ -179,6 +183,9 @@ struct MergeArgs {
     /// crun, or none.
     #[arg(long, value_enum, default_value = "none")]
     runtime: crate::agent::RuntimeArg,
+
+    #[command(flatten)]
+    portable: PortableArg,
 }
 
 /// Run `sysgate learn`.
@@ -230,8 +237,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let learned = learn::synthesize(&traced.observations, &synth)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
     let learned = with_earlier(learned, &earlier)?;
-    let learned = learn::with_runtime(learned, args.runtime.runtime())
+    let mut learned = learn::with_runtime(learned, args.runtime.runtime())
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))?;
+    let (policy, note) = args.portable.apply(learned.policy, &args.verbosity)?;
+    learned.policy = policy;
+    learned.notes.extend(note);
     write_profile(&args.out, &learned.policy, args.verbosity.quiet)?;
     let status = traced.exit.code();
     // -v lists every syscall by count; the summary shows the ten most frequent.
@@ -314,6 +324,8 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     let arches = args.arches.parse()?;
     let mut all = read_profiles(&args.profiles, &arches)?;
     all.extend(read_profiles(&args.out.merge, &arches)?);
+    // Each profile before the union, whose rules no longer say where they were read.
+    let (mut all, note) = args.portable.apply_each(all, &Verbosity::default())?;
     let mut first = all.remove(0);
     if let Some(d) = args.default_action {
         first
@@ -321,8 +333,9 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let learned = learn::union(&first, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let learned =
+    let mut learned =
         learn::with_runtime(learned, args.runtime.runtime()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    learned.notes.extend(note);
     report_notes(&learned.notes);
     write_profile(&args.out, &learned.policy, false)?;
     Ok(ExitCode::SUCCESS)

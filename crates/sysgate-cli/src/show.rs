@@ -11,8 +11,10 @@ use crate::profile_input::{self, TargetArgs};
 #[command(
     after_help = "Shows the default action, the architectures, per action the syscalls \
 (a whole systemd set where one gets it; * marks syscalls with argument rules), the argument \
-rules in words, conflicting rules and which one wins, and the names an architecture lacks. A \
-Kubernetes file with several profiles shows each.\n\nExamples:\n  sysgate show \
+rules in words, conflicting rules and which one wins, the names an architecture lacks, and \
+where the profile is not portable: each name it allows that aarch64 or riscv64 lacks while \
+their equivalents are missing (convert --portable adds them). A Kubernetes file with several \
+profiles shows each.\n\nExamples:\n  sysgate show \
 docker-default.json --arch amd64 --kernel 6.1\n  sysgate show systemd:@system-service"
 )]
 pub struct Args {
@@ -58,6 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             out.push_str(&format!("listener: {}\n", l.path));
         }
         out.push_str(&sysgate::profile::show::show(&p.policy));
+        out.push_str(&not_portable(&p.policy));
         if !p.warnings.is_empty() {
             out.push_str("\nwarnings:\n");
             for w in crate::profile_input::shown_warnings(&p.warnings, false, "") {
@@ -67,6 +70,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     crate::output::print(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `not portable` section: one line per name the profile allows that arm64 or riscv64
+/// lacks while its equivalents are missing (empty when there is none).
+fn not_portable(policy: &sysgate::policy::Policy) -> String {
+    let gaps = sysgate::profile::portable::gaps(policy);
+    if gaps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nnot portable (sysgate convert --portable adds the equivalents the table knows):\n",
+    );
+    for g in gaps {
+        out.push_str(&format!("  {g}\n"));
+    }
+    out
 }
 
 /// One profile as `show --json` prints it: what the text shows, as data (each rule with its
@@ -101,6 +120,14 @@ fn to_json(shown: &str, p: &profile_input::LoadedProfile) -> serde_json::Value {
             .unwrap_or_default()
             .iter()
             .map(|d| d.describe(policy))
+            .collect::<Vec<_>>(),
+        "not_portable": sysgate::profile::portable::gaps(policy)
+            .iter()
+            .map(|g| json!({
+                "syscall": g.name,
+                "missing_on": g.lacking.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                "equivalents": g.missing,
+            }))
             .collect::<Vec<_>>(),
         "warnings": p.warnings,
     })

@@ -18,7 +18,7 @@ use sysgate::kernel::{CommandExt, InstallOptions, PreparedFilters};
 use sysgate::profile::{self, Target};
 
 mod support;
-use support::{scratch, sysgate, text};
+use support::{allowed_names, scratch, sysgate, text};
 
 /// Signal numbers on x86 and most other arches (not mips, sparc, alpha, parisc).
 const SIGSYS: i32 = 31;
@@ -66,22 +66,6 @@ fn run_under(profile: &Path, cmd: &[&str]) -> Output {
         .seccomp_filters(filters)
         .output()
         .unwrap()
-}
-
-/// The profile's allowed names (unconditional and conditional).
-fn allowed_names(profile: &Path) -> Vec<String> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
-    let mut names: Vec<String> = json["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "SCMP_ACT_ALLOW")
-        .flat_map(|e| e["names"].as_array().unwrap().clone())
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
 }
 
 /// Learn `cmd` with `--default-action kill`, then run it under the profile: same status,

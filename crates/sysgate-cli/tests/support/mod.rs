@@ -94,3 +94,20 @@ pub fn fixtures_dir() -> Option<PathBuf> {
     ));
     None
 }
+
+/// The names a Docker profile allows (unconditionally or not), sorted, each once.
+pub fn allowed_names(profile: &Path) -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+    let mut names: Vec<String> = json["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "SCMP_ACT_ALLOW")
+        .flat_map(|e| e["names"].as_array().unwrap().clone())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

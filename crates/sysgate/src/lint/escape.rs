@@ -2,15 +2,17 @@
 //! (`io-uring-allowed`), tracing (`tracing-allowed`), pointers compared as values
 //! (`pointer-compared`) and user notification deciding security (`notify-decides`).
 //!
-//! This file owns these checks; the equivalence and pointer tables are in `tables.rs`.
+//! This file owns these checks; the pointer table is in `tables.rs`, the equivalent calls in
+//! [`crate::profile::portable`] (the table `--portable` reads).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::tables::pointer_args;
 use super::tables::Probe;
-use super::tables::{equivalence_names, equivalents_of, pointer_args};
 use super::{list, on_arches, Finding, Lint, Severity, Unique, Verdict};
 use crate::arch::Arch;
 use crate::policy::{multiplexed_names, Action, DecidedBy, Syscall};
+use crate::profile::portable;
 
 pub(super) fn check(l: &Lint<'_>, out: &mut Vec<Finding>) {
     equivalent_allowed(l, out);
@@ -33,7 +35,7 @@ struct Escape {
 }
 
 fn equivalent_allowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
-    let mut names: BTreeSet<&str> = equivalence_names().collect();
+    let mut names: BTreeSet<&str> = portable::names().collect();
     names.extend(multiplexed_names());
     let mut found: BTreeMap<Escape, BTreeSet<Arch>> = BTreeMap::new();
     for &arch in l.policy.arches() {
@@ -66,7 +68,7 @@ fn equivalent_allowed(l: &Lint<'_>, out: &mut Vec<Finding>) {
             let on_purpose =
                 matches!(refused.by, DecidedBy::Rule(_)) && l.place(&refused) != l.default_place();
             if on_purpose {
-                for other in equivalents_of(name) {
+                for other in portable::alike(name) {
                     alternatives
                         .extend(l.ways(arch, other).into_iter().map(|(n, w)| (false, n, w)));
                 }

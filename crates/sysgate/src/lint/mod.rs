@@ -17,8 +17,9 @@
 //! - `dead` (in `dead.rs`): rules that never match or never decide, rules that say what the
 //!   default says, deny lists.
 //!
-//! The tables the checks use (equivalent calls, pointer arguments, dangerous grants) are in
-//! `tables.rs`; docs/lint.md lists every check with its sources.
+//! The tables the checks use (pointer arguments, dangerous grants) are in `tables.rs`, the
+//! equivalent calls in [`crate::profile::portable`]; docs/lint.md lists every check with its
+//! sources.
 //!
 //! ```
 //! use sysgate::lint::{lint, Context, Severity};

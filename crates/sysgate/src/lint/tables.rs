@@ -1,103 +1,11 @@
 //! The facts the checks use: which calls do the same thing, which arguments are pointers,
 //! and which calls need a capability. Sources are cited in docs/lint.md.
 //!
-//! This file owns the tables only; the checks that read them are beside it. The equivalence
-//! table is self-contained here (the portable conversion of issue 14 keeps a cross-arch table
-//! of its own; the two may become one later).
+//! This file owns the tables only; the checks that read them are beside it. Which calls do
+//! the same work is the one equivalence table of [`crate::profile::portable`], which
+//! `--portable` reads too.
 
 use crate::arch::Arch;
-
-/// Groups of syscalls that reach the same kernel operation: refusing one member while allowing
-/// another refuses nothing. A call may sit in several groups (`unlinkat` removes files like
-/// `unlink` and directories like `rmdir`).
-pub(super) const EQUIVALENTS: &[&[&str]] = &[
-    &["open", "openat", "openat2", "creat"],
-    &["execve", "execveat"],
-    &["clone", "clone3", "fork", "vfork"],
-    &["rename", "renameat", "renameat2"],
-    &["link", "linkat"],
-    &["symlink", "symlinkat"],
-    &["unlink", "unlinkat"],
-    &["rmdir", "unlinkat"],
-    &["mkdir", "mkdirat"],
-    &["mknod", "mknodat"],
-    &["chmod", "fchmod", "fchmodat", "fchmodat2"],
-    &[
-        "chown", "chown32", "lchown", "lchown32", "fchown", "fchown32", "fchownat",
-    ],
-    &[
-        "utime",
-        "utimes",
-        "futimesat",
-        "utimensat",
-        "utimensat_time64",
-    ],
-    &["truncate", "truncate64"],
-    &["ftruncate", "ftruncate64"],
-    &["mprotect", "pkey_mprotect"],
-    &["mmap", "mmap2"],
-    &["dup2", "dup3"],
-    &["pipe", "pipe2"],
-    &["accept", "accept4"],
-    &["send", "sendto", "sendmsg", "sendmmsg"],
-    &["recv", "recvfrom", "recvmsg", "recvmmsg"],
-    &[
-        "kill",
-        "tkill",
-        "tgkill",
-        "rt_sigqueueinfo",
-        "rt_tgsigqueueinfo",
-        "pidfd_send_signal",
-    ],
-    &[
-        "setuid",
-        "setuid32",
-        "setreuid",
-        "setreuid32",
-        "setresuid",
-        "setresuid32",
-    ],
-    &[
-        "setgid",
-        "setgid32",
-        "setregid",
-        "setregid32",
-        "setresgid",
-        "setresgid32",
-    ],
-    &["setgroups", "setgroups32"],
-    &["setfsuid", "setfsuid32"],
-    &["setfsgid", "setfsgid32"],
-    // adjtimex and clock_adjtime can step the clock too (ADJ_SETOFFSET), but profiles allow
-    // them to read the clock's state and the kernel asks CAP_SYS_TIME for any change: they
-    // are left out, not to flag every profile that allows reading.
-    &["settimeofday", "stime", "clock_settime", "clock_settime64"],
-    &["setrlimit", "prlimit64"],
-    // open_tree alone attaches nothing; move_mount attaches what it or fsmount made.
-    &["mount", "fsmount", "move_mount"],
-    &["umount", "umount2"],
-    &["kexec_load", "kexec_file_load"],
-    &["init_module", "finit_module"],
-    &["quotactl", "quotactl_fd"],
-];
-
-/// The members of every group `name` is in, but `name`.
-pub(super) fn equivalents_of(name: &str) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = Vec::new();
-    for group in EQUIVALENTS.iter().filter(|g| g.contains(&name)) {
-        for &other in group.iter() {
-            if other != name && !out.contains(&other) {
-                out.push(other);
-            }
-        }
-    }
-    out
-}
-
-/// Every name the equivalence table knows.
-pub(super) fn equivalence_names() -> impl Iterator<Item = &'static str> {
-    EQUIVALENTS.iter().flat_map(|g| g.iter().copied())
-}
 
 /// Syscall arguments that are pointers to user memory (path names, structures, buffers):
 /// seccomp sees the address, never what is stored there.

@@ -15,6 +15,16 @@ pub enum Syscall {
     Number(u32),
 }
 
+impl Syscall {
+    /// The name, for a syscall given by name.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Syscall::Name(n) => Some(n),
+            Syscall::Number(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for Syscall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -29,7 +29,8 @@
 //! format could not express, and the restrictive way of giving it up).
 //!
 //! [`load`] reads a file and picks the frontend from its content ([`detect`]); [`show`] says
-//! what a policy does and [`diff`] how two policies differ.
+//! what a policy does and [`diff`] how two policies differ; [`portable`] adds the calls
+//! other architectures use for the same work (the one table of equivalent calls).
 //!
 //! ```no_run
 //! use sysgate::profile::{self, Target};
@@ -52,6 +53,7 @@ pub mod k8s;
 mod line_text;
 pub mod lxc;
 pub mod oci_config;
+pub mod portable;
 pub mod show;
 pub mod systemd;
 pub mod systemd_sets;
