@@ -263,6 +263,7 @@ fn without_diagnostics_the_errors_are_still_checked() {
     }
 }
 
+#[cfg(feature = "profiles")]
 #[test]
 fn the_action_cache_layout_brings_filter_running_calls_closer() {
     use sysgate::compile::{compile_with, Options};

@@ -16,8 +16,9 @@
 //!   refused filter from a failed `exec` ([`InstallReport`]).
 //! - [`FilteredCommand`]: start a program under filters the way `posix_spawn` does, without
 //!   copying the parent (`clone(CLONE_VM | CLONE_VFORK)`): what `sysgate run` uses.
-//! - [`Listener`]: receive and answer `USER_NOTIF` notifications; [`receive_handoff`]: take
-//!   a container's listener from an OCI runtime (`linux.seccomp.listenerPath`).
+//! - [`Listener`]: receive and answer `USER_NOTIF` notifications; `receive_handoff` (with
+//!   the `profiles` feature, which reads the runtime's JSON): take a container's listener
+//!   from an OCI runtime (`linux.seccomp.listenerPath`).
 //! - [`read_filters`]: the filters a running process runs under, read back with
 //!   `PTRACE_SECCOMP_GET_FILTER` ([`DumpError`] says why not).
 //! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
@@ -35,6 +36,7 @@ mod command;
 mod compat;
 mod dump;
 mod filter;
+#[cfg(feature = "profiles")]
 mod handoff;
 mod install;
 mod notify;
@@ -42,6 +44,7 @@ mod probe;
 mod spawn;
 pub(crate) mod sys;
 
+#[cfg(feature = "profiles")]
 pub(crate) use audit::untrusted_string;
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
@@ -50,6 +53,7 @@ pub use compat::{
 };
 pub use dump::{read_filters, DumpError};
 pub use filter::{Enforced, Filter, FilterError, Fitted, Spawned};
+#[cfg(feature = "profiles")]
 pub use handoff::{
     receive_handoff, send_handoff, ContainerProcessState, ContainerState, Handoff, HandoffError,
     MAX_STATE_BYTES, SECCOMP_FD_NAME,

@@ -733,10 +733,14 @@ pub(crate) fn ptrace_seccomp_get_filter(pid: i32, index: usize) -> Result<Vec<In
         .collect())
 }
 
+// The OCI handoff (kernel/handoff.rs) is built with the `profiles` feature.
+#[cfg(feature = "profiles")]
 /// Room for an `SCM_RIGHTS` message carrying up to 32 fds (`CMSG_SPACE(32 * 4)` is 144).
 #[repr(C, align(8))]
 struct CmsgBufMany([u8; 256]);
 
+// The OCI handoff (kernel/handoff.rs) is built with the `profiles` feature.
+#[cfg(feature = "profiles")]
 /// Send `data` with `fd` attached as `SCM_RIGHTS` in one `sendmsg` (what an OCI runtime
 /// does for a seccomp agent). Blocks like `sendmsg`; returns the bytes of `data` sent.
 pub(crate) fn send_with_fd(
@@ -768,6 +772,8 @@ pub(crate) fn send_with_fd(
     check(ret as c_long).map(|n| n as usize)
 }
 
+// The OCI handoff (kernel/handoff.rs) is built with the `profiles` feature.
+#[cfg(feature = "profiles")]
 /// Receive bytes into `buf` and every fd attached to them (`SCM_RIGHTS`, close-on-exec),
 /// blocking. Returns the byte count (0 at end of stream) and the fds; fds beyond
 /// 32 in one message are closed by the kernel (`MSG_CTRUNC`).

@@ -489,6 +489,7 @@ impl Policy {
 
     /// Rewrite every rule's origin in place (a reader that read an intermediate text points
     /// them back at the file the user wrote).
+    #[cfg(feature = "profiles")]
     pub(crate) fn map_origins(&mut self, mut f: impl FnMut(&mut Option<String>)) {
         for rule in &mut self.rules {
             f(&mut rule.origin);
