@@ -17,11 +17,13 @@
 //! # Ok::<(), sysgate::arch::UnknownArch>(())
 //! ```
 
+mod errno;
 pub mod tables;
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use errno::{Errno, Numbering};
 pub use tables::{SyscallId, SyscallTable};
 
 /// Byte order of an architecture.

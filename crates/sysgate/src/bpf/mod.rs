@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod action;
 mod asm;
 mod cache;
 pub(crate) mod decode;
@@ -36,8 +37,11 @@ mod export;
 mod insn;
 mod program;
 
+pub use action::{
+    errno_name, parse_errno, ret, Action, ActionOn, ParseActionError, ERRNO_NAMES, MAX_ERRNO,
+};
 pub use asm::AsmError;
 pub use cache::kernel_caches_all;
 pub use emulate::{EmulateError, Emulated, SeccompData};
-pub use insn::{data, op, Insn, MAX_INSNS};
+pub use insn::{data, op, Insn, MAX_INSNS, MAX_INSNS_PER_PATH};
 pub use program::{InvalidProgram, ParseProgramError, Program};

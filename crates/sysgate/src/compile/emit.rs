@@ -179,7 +179,10 @@ fn entry_states(graph: &Graph, root: NodeId, order: &[NodeId]) -> Vec<Acc> {
 /// Count of each instruction class, for tests and reports.
 #[cfg(test)]
 pub fn count_loads(insns: &[Insn]) -> usize {
-    insns.iter().filter(|i| i.class() == crate::bpf::op::LD).count()
+    insns
+        .iter()
+        .filter(|i| i.class() == crate::bpf::op::LD)
+        .count()
 }
 
 #[cfg(test)]

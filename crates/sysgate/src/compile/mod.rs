@@ -42,6 +42,7 @@
 // The stages are private: what they compute is public only as [`Compiled`] programs and
 // [`decision_ranges`], so they can change without breaking a user.
 mod emit;
+mod export;
 mod graph;
 mod ranges;
 
@@ -49,8 +50,7 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use crate::arch::{Arch, Endian};
-use crate::bpf::{Insn, Program, MAX_INSNS};
-use crate::kernel::MAX_INSNS_PER_PATH;
+use crate::bpf::{Insn, Program, MAX_INSNS, MAX_INSNS_PER_PATH};
 use crate::policy::{Action, Diagnostic, KernelFlags, Policy, PolicyError};
 
 use graph::Graph;
@@ -208,7 +208,7 @@ fn combine(
     for r in results {
         let r = r?;
         executed += r.executed;
-        let action = |v: u32| (v & crate::policy::ret::ACTION_FULL) as i32;
+        let action = |v: u32| (v & crate::bpf::ret::ACTION_FULL) as i32;
         if best.is_none_or(|b| action(r.ret) < action(b.ret)) {
             best = Some(r);
         }
