@@ -9,7 +9,7 @@
 //! - [`arch`]: every architecture libseccomp supports, with its audit token, word size,
 //!   endianness, multiplexed syscalls and generated syscall table.
 //! - [`bpf`]: classic BPF programs: encoding, the `SECCOMP_RET_*` return values
-//!   (`bpf::ret`), emulator, kernel cache check, assembler and disassembler.
+//!   ([`bpf::ret`], [`bpf::Action`]), emulator, kernel cache check, assembler and disassembler.
 //! - [`policy`]: the IR every frontend produces and the compiler consumes, with the reference
 //!   evaluator that defines what a policy means.
 //! - [`compile`]: `Policy` → per-arch ranges → memoized decision graph → BPF [`bpf::Program`]s.
@@ -42,7 +42,12 @@
 //!       arch                 syscall and errno numbers, audit tokens
 //! ```
 //!
-//! //! # Features
+//! //! `bpf` knows the kernel's return values and the [`Action`] each stands for, but no policy;
+//! [`policy`] builds its rules on them and re-exports them. [`compile`] exposes what it
+//! computes through [`compile::compile`] and [`compile::decision_ranges`], never its node
+//! graph. `tests/layers.rs` checks the layers on the sources.
+//!
+//! # Features
 //!
 //! - `profiles` (default): the profile formats and what is built on them: `profile`
 //!   (Docker/OCI/Podman JSON, systemd, LXC, Kubernetes YAML), `learn`, `lint`, and the OCI

@@ -295,7 +295,7 @@ mod tests {
         // Every number fits SECCOMP_RET_ERRNO's data.
         for e in Errno::all() {
             for c in [Numbering::Generic, Numbering::Mips, Numbering::Parisc] {
-                assert!(e.number_in(c) <= crate::bpf::MAX_ERRNO, "{e}");
+                assert!(e.number_in(c) <= 4095, "{e}"); // the kernel's MAX_ERRNO
             }
         }
     }

@@ -1,8 +1,10 @@
-//! Classic BPF programs for seccomp: instructions, byte encoding, an emulator, the kernel's
-//! action-cache check, a disassembler and exports.
+//! Classic BPF programs for seccomp: instructions, byte encoding, the return values
+//! (`SECCOMP_RET_*`, [`ret`], and the [`Action`] each stands for), an emulator, the kernel's
+//! action-cache check, an assembler, a disassembler and exports.
 //!
-//! This module knows nothing about policies or profiles; the compiler produces [`Insn`]s and
-//! everything here works on any seccomp program, including libseccomp's.
+//! This module knows nothing about policies or profiles (it sits below them: the policy IR
+//! builds on its [`Action`]); the compiler produces [`Insn`]s and everything here works on
+//! any seccomp program, including libseccomp's.
 //!
 //! ```
 //! use sysgate::arch::{Arch, Endian};
