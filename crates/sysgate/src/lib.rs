@@ -13,8 +13,8 @@
 //! - [`policy`]: the IR every frontend produces and the compiler consumes, with the reference
 //!   evaluator that defines what a policy means.
 //! - [`compile`]: `Policy` → per-arch ranges → memoized decision graph → BPF [`bpf::Program`]s.
-//! - [`verify`]: prove that filters decide exactly as a policy (or other filters) on every
-//!   input, or find an input where they differ.
+//! - [`verify`] (feature `verify`): prove that filters decide exactly as a policy (or other
+//!   filters) on every input, or find an input where they differ.
 //! - [`kernel`]: the running kernel: install programs, probe its seccomp features, fit a
 //!   policy to them, run a command under filters, supervise user notifications.
 //! - [`profile`] (feature `profiles`): frontends that read profile files (Docker/OCI/Podman
@@ -54,9 +54,13 @@
 //!   seccomp-agent handoff (`kernel::receive_handoff`). It brings serde, serde_json and the
 //!   YAML parser (saphyr).
 //!
-//! Without it (`default-features = false`) the crate is the core: [`arch`], [`bpf`],
-//! [`policy`], [`compile`], [`verify`] and [`kernel`] with [`Filter`], which is all a program
-//! that builds its filter in code, or embeds one compiled at build time, needs:
+//! - `verify` (default): [`verify`], proofs that filters decide exactly as a policy and the
+//!   decompiler. It brings a BDD library (biodivine-lib-bdd).
+//!
+//! Without them (`default-features = false`) the crate is the core: [`arch`], [`bpf`],
+//! [`policy`], [`compile`] and [`kernel`] with [`Filter`], which is all a program that builds
+//! its filter in code, or embeds one compiled at build time, needs; its only dependencies
+//! are thiserror, libc and rustc-hash:
 //!
 //! ```toml
 //! [dependencies]
@@ -88,12 +92,14 @@
 //! assert_eq!(spawned.child.wait()?.signal(), Some(libc::SIGSYS));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-// Links to the modules the `profiles` feature brings: without it they point at the
-// feature list, so the docs build either way.
+// Links to the modules the features bring: without them they point at the feature list, so
+// the docs build either way.
 #![cfg_attr(
     feature = "profiles",
     doc = "[`profile`]: crate::profile\n[`learn`]: crate::learn\n[`lint`]: crate::lint"
 )]
+#![cfg_attr(feature = "verify", doc = "[`verify`]: crate::verify")]
+#![cfg_attr(not(feature = "verify"), doc = "[`verify`]: #features")]
 #![cfg_attr(
     not(feature = "profiles"),
     doc = "[`profile`]: #features\n[`learn`]: #features\n[`lint`]: #features"
@@ -111,6 +117,7 @@ pub mod lint;
 pub mod policy;
 #[cfg(feature = "profiles")]
 pub mod profile;
+#[cfg(feature = "verify")]
 pub mod verify;
 
 pub use arch::Arch;
