@@ -176,11 +176,19 @@ fn policy() -> impl Strategy<Value = Policy> {
 }
 
 /// Sampling checks the evaluator and the emulator agree at chosen points; the proof then
-/// checks the program against the policy on every input.
+/// checks the program against the policy on every input (with the `verify` feature).
 fn check(policy: &Policy, compiled: &sysgate::compile::Compiled) -> Result<(), TestCaseError> {
     if let Some(m) = agree::first_mismatch(policy, compiled) {
         return Err(TestCaseError::fail(m));
     }
+    #[cfg(feature = "verify")]
+    prove(policy, compiled)?;
+    Ok(())
+}
+
+/// The proof (with the `verify` feature): the programs decide as the policy on every input.
+#[cfg(feature = "verify")]
+fn prove(policy: &Policy, compiled: &sysgate::compile::Compiled) -> Result<(), TestCaseError> {
     match sysgate::verify::filters_vs_policy(&compiled.programs, policy, 1) {
         Ok(report) if report.proven() => Ok(()),
         Ok(report) => Err(TestCaseError::fail(format!(

@@ -1,5 +1,5 @@
-//! Architectures: audit tokens, word size, endianness, the x32 bit, multiplexed syscalls and
-//! the syscall tables.
+//! Architectures: audit tokens, word size, endianness, the x32 bit, multiplexed syscalls,
+//! the syscall tables and the errno numberings ([`Errno`]).
 //!
 //! This module owns every per-architecture fact sysgate uses. It does not know about policies
 //! or BPF; the compiler asks it for numbers. Syscall numbers here are always *kernel* numbers:
@@ -17,11 +17,13 @@
 //! # Ok::<(), sysgate::arch::UnknownArch>(())
 //! ```
 
+mod errno;
 pub mod tables;
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use errno::{Errno, Numbering};
 pub use tables::{SyscallId, SyscallTable};
 
 /// Byte order of an architecture.

@@ -27,8 +27,8 @@
 use super::disasm::word_name;
 use super::insn::{data, op, Insn, MAX_INSNS};
 use super::program::Program;
+use super::{Action, MAX_ERRNO};
 use crate::arch::Endian;
-use crate::policy::{Action, MAX_ERRNO};
 
 /// Why a text is not a program: the line and column (both from 1) and what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,8 +13,8 @@
 use super::decode::{decode, AluOp, Cond, Op, Src};
 use super::insn::data;
 use super::program::Program;
+use super::ret;
 use crate::arch::Arch;
-use crate::policy::ret;
 
 impl Program {
     /// Whether the kernel's action cache would always allow syscall `nr` on `arch` without

@@ -15,8 +15,8 @@ use std::fmt::Write as _;
 use super::decode::{decode, AluOp, Cond, Op, Src};
 use super::insn::{data, Insn};
 use super::program::{Program, MEM_WORDS};
+use super::Action;
 use crate::arch::{Arch, Endian, X32_SYSCALL_BIT};
-use crate::policy::Action;
 
 /// Column at which comments start, when the instruction text is shorter.
 const COMMENT_COLUMN: usize = 44;

@@ -11,8 +11,8 @@
 use super::decode::{decode, AluOp, Cond, Op, Src};
 use super::insn::data;
 use super::program::{InvalidProgram, Program};
+use super::Action;
 use crate::arch::{Arch, Endian};
-use crate::policy::Action;
 
 /// The kernel's `struct seccomp_data`: what a filter sees of a syscall.
 ///

@@ -107,6 +107,11 @@ pub mod op {
 /// The kernel's limit on instructions in one filter (`BPF_MAXINSNS`).
 pub const MAX_INSNS: usize = 4096;
 
+/// The most instructions one thread's filters may hold together. The kernel adds a
+/// penalty of 4 instructions per filter already installed (`MAX_INSNS_PER_PATH`, 256 KiB
+/// of `sock_filter`).
+pub const MAX_INSNS_PER_PATH: usize = 32768;
+
 /// Offsets into `struct seccomp_data`.
 pub mod data {
     /// `int nr`: the syscall number.

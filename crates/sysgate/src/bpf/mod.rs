@@ -1,8 +1,10 @@
-//! Classic BPF programs for seccomp: instructions, byte encoding, an emulator, the kernel's
-//! action-cache check, a disassembler and exports.
+//! Classic BPF programs for seccomp: instructions, byte encoding, the return values
+//! (`SECCOMP_RET_*`, [`ret`], and the [`Action`] each stands for), an emulator, the kernel's
+//! action-cache check, an assembler, a disassembler and exports.
 //!
-//! This module knows nothing about policies or profiles; the compiler produces [`Insn`]s and
-//! everything here works on any seccomp program, including libseccomp's.
+//! This module knows nothing about policies or profiles (it sits below them: the policy IR
+//! builds on its [`Action`]); the compiler produces [`Insn`]s and everything here works on
+//! any seccomp program, including libseccomp's.
 //!
 //! ```
 //! use sysgate::arch::{Arch, Endian};
@@ -27,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod action;
 mod asm;
 mod cache;
 pub(crate) mod decode;
@@ -36,8 +39,11 @@ mod export;
 mod insn;
 mod program;
 
+pub use action::{
+    errno_name, parse_errno, ret, Action, ActionOn, ParseActionError, ERRNO_NAMES, MAX_ERRNO,
+};
 pub use asm::AsmError;
 pub use cache::kernel_caches_all;
 pub use emulate::{EmulateError, Emulated, SeccompData};
-pub use insn::{data, op, Insn, MAX_INSNS};
+pub use insn::{data, op, Insn, MAX_INSNS, MAX_INSNS_PER_PATH};
 pub use program::{InvalidProgram, ParseProgramError, Program};

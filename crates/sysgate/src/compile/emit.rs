@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use crate::arch::Endian;
-use crate::bpf::{op, Insn};
+use crate::bpf::Insn;
 
 use super::graph::{Graph, Node, NodeId, Word};
 
@@ -177,14 +177,28 @@ fn entry_states(graph: &Graph, root: NodeId, order: &[NodeId]) -> Vec<Acc> {
 }
 
 /// Count of each instruction class, for tests and reports.
+#[cfg(test)]
 pub fn count_loads(insns: &[Insn]) -> usize {
-    insns.iter().filter(|i| i.class() == op::LD).count()
+    insns
+        .iter()
+        .filter(|i| i.class() == crate::bpf::op::LD)
+        .count()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::{op, Program, SeccompData};
     use crate::compile::graph::Test;
+
+    fn data(nr: u32) -> SeccompData {
+        SeccompData {
+            nr,
+            arch: 0,
+            instruction_pointer: 0,
+            args: [0; 6],
+        }
+    }
 
     #[test]
     fn shared_node_reached_with_different_words_reloads() {
@@ -235,5 +249,56 @@ mod tests {
                 assert!(i + 1 + (insn.jf as usize) < insns.len());
             }
         }
+    }
+
+    /// A root whose fail branch jumps over a chain of `chain` distinct tests: the distance sweeps
+    /// about 230..=290 instructions, across the 255 limit of a conditional jump.
+    #[test]
+    fn jumps_around_255_are_fixed_inside_codegen() {
+        let (mut with_trampoline, mut without) = (0, 0);
+        for chain in 115..=145u32 {
+            let mut g = Graph::new();
+            let far = g.ret(0xdead);
+            // The chain ends in `far`, so `far` is laid out after the whole chain.
+            let mut node = far;
+            for k in 0..chain {
+                let r = g.ret(0x1_0000 + k);
+                node = g.test(Word::Nr, None, Test::Eq, k, r, node);
+            }
+            // The root's pass jump to `far` crosses the whole chain.
+            let root = g.test(Word::Nr, None, Test::Eq, 999, far, node);
+            let insns = emit(&g, root, Endian::Little);
+            let program = Program::new(insns, Endian::Little);
+            program
+                .validate()
+                .unwrap_or_else(|e| panic!("chain {chain}: {e}"));
+            assert_eq!(
+                program.emulate(&data(999)).unwrap().ret,
+                0xdead,
+                "chain {chain}"
+            );
+            assert_eq!(
+                program.emulate(&data(5000)).unwrap().ret,
+                0xdead,
+                "chain {chain}"
+            );
+            for k in [0, chain / 2, chain - 1] {
+                assert_eq!(
+                    program.emulate(&data(k)).unwrap().ret,
+                    0x1_0000 + k,
+                    "chain {chain} nr {k}"
+                );
+            }
+            let far_jump = program.insns().iter().any(|i| i.code == op::JMP | op::JA);
+            if far_jump {
+                with_trampoline += 1;
+            } else {
+                without += 1;
+            }
+        }
+        assert!(
+            with_trampoline > 0 && without > 0,
+            "the sweep must cross 255: {with_trampoline} / {without}"
+        );
     }
 }

@@ -138,11 +138,6 @@ impl Graph {
         self.nodes.len()
     }
 
-    /// Whether the graph is empty.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     fn intern(&mut self, node: Node) -> NodeId {
         if let Some(id) = self.index.get(&node) {
             return *id;

@@ -4,12 +4,13 @@
 //! compile(policy) = emit(graph.filter(token_ranges(policy)))
 //! ```
 //!
-//! - [`ranges`]: for each audit token, the syscall-number space cut into ranges of identical
-//!   [`ranges::Decision`]s (names resolved, multiplexers, x32, `-1`, unknown numbers).
-//! - [`graph`]: a memoized DAG of word tests: the architecture check, a balanced binary search
+//! - `ranges.rs`: for each audit token, the syscall-number space cut into ranges of identical
+//!   decisions (names resolved, multiplexers, x32, `-1`, unknown numbers); public as
+//!   [`decision_ranges`].
+//! - `graph.rs`: a memoized DAG of word tests: the architecture check, a balanced binary search
 //!   of `jge` over range starts, and per decision the rules, most restrictive first, with
 //!   64-bit arguments lowered to high/low word tests.
-//! - [`emit`]: the DAG laid out back to front, loads placed wherever a path may arrive with
+//! - `emit.rs`: the DAG laid out back to front, loads placed wherever a path may arrive with
 //!   another word, far jumps through `ja` trampolines.
 //!
 //! Every argument-free path uses only `ld nr`/`ld arch`, `jeq`/`jge` with constants and
@@ -38,15 +39,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod emit;
-pub mod graph;
-pub mod ranges;
+// The stages are private: what they compute is public only as [`Compiled`] programs and
+// [`decision_ranges`], so they can change without breaking a user.
+mod emit;
+mod export;
+mod graph;
+mod ranges;
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use crate::arch::{Arch, Endian};
-use crate::bpf::{Insn, Program, MAX_INSNS};
-use crate::kernel::MAX_INSNS_PER_PATH;
+use crate::bpf::{Insn, Program, MAX_INSNS, MAX_INSNS_PER_PATH};
 use crate::policy::{Action, Diagnostic, KernelFlags, Policy, PolicyError};
 
 use graph::Graph;
@@ -204,7 +208,7 @@ fn combine(
     for r in results {
         let r = r?;
         executed += r.executed;
-        let action = |v: u32| (v & crate::policy::ret::ACTION_FULL) as i32;
+        let action = |v: u32| (v & crate::bpf::ret::ACTION_FULL) as i32;
         if best.is_none_or(|b| action(r.ret) < action(b.ret)) {
             best = Some(r);
         }
@@ -212,6 +216,65 @@ fn combine(
     let mut best = best.expect("a compiled policy has at least one program");
     best.executed = executed;
     Ok(best)
+}
+
+/// Where a policy's decision for one audit token may change with the syscall number
+/// ([`decision_ranges`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRanges(TokenRanges);
+
+impl DecisionRanges {
+    /// The `AUDIT_ARCH_*` value these ranges are for.
+    pub fn token(&self) -> u32 {
+        self.0.token
+    }
+
+    /// The policy's ABIs behind the token (x86_64 and x32 share one).
+    pub fn arches(&self) -> &[Arch] {
+        &self.0.arches
+    }
+
+    /// Consecutive ranges of syscall numbers, from 0 to `u32::MAX`, within each of which the
+    /// policy decides every number alike (up to the number itself being a named syscall's:
+    /// [`Policy::decide`] gives the answer for one call). Neighbouring ranges decide
+    /// differently.
+    pub fn ranges(&self) -> impl Iterator<Item = RangeInclusive<u32>> + '_ {
+        let starts = &self.0.ranges;
+        starts.iter().enumerate().map(|(i, (start, _))| {
+            let end = starts.get(i + 1).map_or(u32::MAX, |(next, _)| next - 1);
+            *start..=end
+        })
+    }
+}
+
+/// The policy resolved per audit token into ranges of syscall numbers with one decision
+/// each: the first stage of [`compile`], for tools that compare or explain policies by
+/// number (`sysgate diff` cuts the number space at these ranges). The native
+/// architecture's token comes first.
+///
+/// ```
+/// use sysgate::compile::decision_ranges;
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read"))?; // 0
+/// policy.add_rule(Rule::new(Action::Allow, "write"))?; // 1
+/// let x86_64 = &decision_ranges(&policy)[0];
+/// assert_eq!(x86_64.token(), Arch::X86_64.audit_arch());
+/// // read and write, the rest of the x86_64 numbers, x32's, and -1.
+/// let ranges: Vec<_> = x86_64.ranges().collect();
+/// assert_eq!(ranges[0], 0..=1);
+/// assert_eq!(ranges[1], 2..=0x3fff_ffff);
+/// assert_eq!(ranges.last(), Some(&(u32::MAX..=u32::MAX)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decision_ranges(policy: &Policy) -> Vec<DecisionRanges> {
+    token_ranges(policy)
+        .into_iter()
+        .map(DecisionRanges)
+        .collect()
 }
 
 /// Compile with default options.

@@ -78,6 +78,7 @@ pub struct TokenRanges {
 
 impl TokenRanges {
     /// The decision for `nr`.
+    #[cfg(test)]
     pub fn decision_for(&self, nr: u32) -> &Arc<Decision> {
         let i = self.ranges.partition_point(|(start, _)| *start <= nr) - 1;
         &self.ranges[i].1

@@ -179,7 +179,7 @@ fn hex(value: &str) -> Option<u64> {
 /// kernel would have written `"AB"`, and `ausearch -i` prints names unquoted); `None` for
 /// `(null)` or nothing.
 /// The one decoder of these values, for [`SeccompRecord::parse`] and the audit-log reader of
-/// [`crate::learn`].
+/// `learn` (with the `profiles` feature).
 pub(crate) fn untrusted_string(v: &str) -> Option<String> {
     if let Some(q) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         return Some(q.to_string());

@@ -5,7 +5,7 @@
 //! kernel says there is none, and detach, which lets the process run on as before (a
 //! signal that arrived meanwhile is delivered). It also says why reading failed, in words.
 //! It does not decompile or disassemble what it reads: the programs are handed back as
-//! [`Program`]s for [`crate::verify::decompile`] and [`crate::bpf`].
+//! [`Program`]s for [`crate::bpf`] and the decompiler (`verify::decompile`).
 //!
 //! The kernel shows filters only to a caller with CAP_SYS_ADMIN that does not itself run
 //! under seccomp, and only with CONFIG_CHECKPOINT_RESTORE (which keeps each filter's

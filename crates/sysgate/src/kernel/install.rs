@@ -21,10 +21,7 @@ use super::sys::{self, flag, Errno};
 use crate::bpf::{op, Insn, MAX_INSNS};
 use crate::policy::{ret, Attributes, KernelFlags};
 
-/// The most instructions one thread's filters may hold together. The kernel adds a
-/// penalty of 4 instructions per filter already installed (`MAX_INSNS_PER_PATH`, 256 KiB
-/// of `sock_filter`).
-pub const MAX_INSNS_PER_PATH: usize = 32768;
+pub use crate::bpf::MAX_INSNS_PER_PATH;
 
 /// One `SECCOMP_FILTER_FLAG_*` flag.
 ///

@@ -20,8 +20,9 @@
 //!   child and report them the same way (one child plan in the OS layer, `sys`).
 //! - [`SignalForwarder`]: pass the signals sent to this process on to the program it
 //!   started; [`SignalWaiter`]: take signals one at a time in a daemon's main thread.
-//! - [`Listener`]: receive and answer `USER_NOTIF` notifications; [`receive_handoff`]: take
-//!   a container's listener from an OCI runtime (`linux.seccomp.listenerPath`).
+//! - [`Listener`]: receive and answer `USER_NOTIF` notifications; `receive_handoff` (with
+//!   the `profiles` feature, which reads the runtime's JSON): take a container's listener
+//!   from an OCI runtime (`linux.seccomp.listenerPath`).
 //! - [`read_filters`]: the filters a running process runs under, read back with
 //!   `PTRACE_SECCOMP_GET_FILTER` ([`DumpError`] says why not).
 //! - [`AuditReader`]: the kernel's seccomp audit records ([`SeccompRecord`]): which syscall
@@ -39,13 +40,21 @@ mod command;
 mod compat;
 mod dump;
 mod filter;
+#[cfg(feature = "profiles")]
 mod handoff;
 mod install;
 mod notify;
 mod probe;
 mod spawn;
+// The OS layer serves learn's tracer and agent too; without the `profiles` feature (which
+// gates `learn`) their calls have no user.
+#[cfg_attr(
+    not(feature = "profiles"),
+    allow(dead_code, reason = "the tracer and agent in learn (feature profiles) use the rest")
+)]
 pub(crate) mod sys;
 
+#[cfg(feature = "profiles")]
 pub(crate) use audit::untrusted_string;
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
@@ -54,6 +63,7 @@ pub use compat::{
 };
 pub use dump::{read_filters, DumpError};
 pub use filter::{Enforced, Filter, FilterError, Fitted, Spawned};
+#[cfg(feature = "profiles")]
 pub use handoff::{
     receive_handoff, send_handoff, ContainerProcessState, ContainerState, Handoff, HandoffError,
     MAX_STATE_BYTES, SECCOMP_FD_NAME,

@@ -641,6 +641,8 @@ pub(crate) fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 #[repr(C, align(8))]
 struct CmsgBufMany([u8; 256]);
 
+// The OCI handoff (kernel/handoff.rs) is built with the `profiles` feature.
+#[cfg(feature = "profiles")]
 /// Send `data` with `fd` attached as `SCM_RIGHTS` in one `sendmsg` (what an OCI runtime
 /// does for a seccomp agent). Blocks like `sendmsg`; returns the bytes of `data` sent.
 pub(crate) fn send_with_fd(
@@ -651,6 +653,8 @@ pub(crate) fn send_with_fd(
     sendmsg_with_fd(sock.as_raw_fd(), data, fd.as_raw_fd())
 }
 
+// The OCI handoff (kernel/handoff.rs) is built with the `profiles` feature.
+#[cfg(feature = "profiles")]
 /// Receive bytes into `buf` and every fd attached to them (`SCM_RIGHTS`, close-on-exec),
 /// blocking. Returns the byte count (0 at end of stream) and the fds; fds beyond
 /// 32 in one message are closed by the kernel (`MSG_CTRUNC`).

@@ -35,20 +35,20 @@
 //!   know), and so does `nr == -1` on an ABI with a threshold (runc's stub compares it as the
 //!   largest number).
 
-mod action;
 mod cond;
-mod errno;
 mod overlap;
 mod rule;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-pub use action::{
+// The actions are the kernel's return values and the errnos its numbering per architecture:
+// they live below the IR (in `bpf` and `arch`) and are re-exported as the IR's vocabulary.
+pub use crate::arch::{Errno, Numbering};
+pub use crate::bpf::{
     errno_name, parse_errno, ret, Action, ActionOn, ParseActionError, ERRNO_NAMES, MAX_ERRNO,
 };
 pub use cond::{ArgCond, CmpOp, CondError};
-pub use errno::{Errno, Numbering};
 pub use overlap::OverlapPair;
 pub use rule::{Rule, RuleOn, Syscall, MAX_CONDS};
 
@@ -489,6 +489,7 @@ impl Policy {
 
     /// Rewrite every rule's origin in place (a reader that read an intermediate text points
     /// them back at the file the user wrote).
+    #[cfg(feature = "profiles")]
     pub(crate) fn map_origins(&mut self, mut f: impl FnMut(&mut Option<String>)) {
         for rule in &mut self.rules {
             f(&mut rule.origin);

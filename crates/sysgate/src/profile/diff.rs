@@ -3,7 +3,7 @@
 //!
 //! This module compares meanings, never text: it asks [`Policy::decide_raw`] of both policies.
 //! To stay finite it cuts the syscall-number space where either policy's decision may change
-//! (the compiler's ranges, [`crate::compile::ranges::token_ranges`]) and each argument's value
+//! (the compiler's ranges, [`crate::compile::decision_ranges`]) and each argument's value
 //! space at every constant either policy compares it with, and evaluates one representative of
 //! each piece. Between two such cut points every plain comparison (`==`, `<`, ...) has one
 //! answer, so the pieces are exact for them. An argument tested only by masked comparisons
@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::arch::Arch;
-use crate::compile::ranges::token_ranges;
+use crate::compile::decision_ranges;
 use crate::policy::{Action, ArgCond, CmpOp, Policy, Syscall};
 
 /// Where two policies decide differently.
@@ -171,15 +171,15 @@ pub fn diff(a: &Policy, b: &Policy) -> Vec<Difference> {
             b: b.attrs.bad_arch,
         });
     }
-    let ra = token_ranges(a);
-    let rb = token_ranges(b);
-    let mut tokens: BTreeSet<u32> = ra.iter().map(|t| t.token).collect();
-    tokens.extend(rb.iter().map(|t| t.token));
+    let ra = decision_ranges(a);
+    let rb = decision_ranges(b);
+    let mut tokens: BTreeSet<u32> = ra.iter().map(|t| t.token()).collect();
+    tokens.extend(rb.iter().map(|t| t.token()));
     for token in tokens {
         let mut starts: BTreeSet<u32> = BTreeSet::new();
         starts.insert(0);
-        for t in ra.iter().chain(&rb).filter(|t| t.token == token) {
-            starts.extend(t.ranges.iter().map(|(s, _)| *s));
+        for t in ra.iter().chain(&rb).filter(|t| t.token() == token) {
+            starts.extend(t.ranges().map(|r| *r.start()));
         }
         let starts: Vec<u32> = starts.into_iter().collect();
         let arch_of = |nr: u32| a.abi_for(token, nr).or_else(|| b.abi_for(token, nr));

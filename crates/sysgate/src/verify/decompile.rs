@@ -231,13 +231,13 @@ pub fn decompile(filters: &[Program]) -> Result<Policy, DecompileError> {
 /// arguments but all of an x86_64 call's.
 ///
 /// ```
-/// use sysgate::profile::{builtin, Target};
+/// use sysgate::policy::{Action, Policy, Rule};
 /// use sysgate::{compile, verify, Arch};
 ///
-/// let docker = builtin::builtin("docker-default", &Target::docker_default(Arch::X86_64))
-///     .unwrap()
-///     .policy;
-/// let filters = compile::compile(&docker)?.programs;
+/// let mut policy = Policy::new(Action::Errno(1));
+/// policy.set_arches([Arch::X86_64, Arch::X32])?;
+/// policy.add_rule(Rule::new(Action::Allow, "read"))?;
+/// let filters = compile::compile(&policy)?.programs;
 /// let back = verify::decompile_abis(&filters, &[Arch::X86_64])?;
 /// assert_eq!(back.arches(), &[Arch::X86_64]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -12,13 +12,13 @@ use biodivine_lib_bdd::Bdd;
 
 use super::bits::{eq, ult, Space, Word};
 use super::program::Outcomes;
-use crate::policy::ret;
+use crate::bpf::ret;
 
 /// The return value the kernel treats `value` as (see the module docs).
 pub(crate) fn kernel_meaning(value: u32) -> u32 {
     let data = value & ret::DATA;
     match value & ret::ACTION_FULL {
-        ret::ERRNO => ret::ERRNO | data.min(u32::from(crate::policy::MAX_ERRNO)),
+        ret::ERRNO => ret::ERRNO | data.min(u32::from(crate::bpf::MAX_ERRNO)),
         ret::TRAP | ret::TRACE => value,
         action @ (ret::USER_NOTIF | ret::LOG | ret::ALLOW) => action,
         ret::KILL_THREAD => data,
@@ -38,7 +38,7 @@ fn kernel_meaning_word(space: &Space, v: &Word) -> Word {
     let errno_big = v.bits[12..16].iter().fold(space.f(), |acc, b| acc.or(b));
     let errno = Word::select(
         &errno_big,
-        &space.constant(ret::ERRNO | u32::from(crate::policy::MAX_ERRNO)),
+        &space.constant(ret::ERRNO | u32::from(crate::bpf::MAX_ERRNO)),
         &data_only.zip(&space.constant(ret::ERRNO), |a, b| a.or(b)),
     );
     let killed = data_only.zip(&space.constant(ret::KILL_PROCESS), |a, b| a.or(b));

@@ -334,7 +334,7 @@ fn emulate_stack(filters: &[Program], data: &SeccompData) -> Result<u32, VerifyE
                 }
             })?
             .ret;
-        let action = |v: u32| (v & crate::policy::ret::ACTION_FULL) as i32;
+        let action = |v: u32| (v & crate::bpf::ret::ACTION_FULL) as i32;
         if best.is_none_or(|b| action(ret) < action(b)) {
             best = Some(ret);
         }

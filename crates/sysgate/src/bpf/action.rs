@@ -1,10 +1,13 @@
-//! Seccomp actions and their kernel return values.
+//! Seccomp actions and their kernel return values: the `SECCOMP_RET_*` encoding ([`ret`]),
+//! the [`Action`] a return value stands for, and how actions are written and read.
+//!
+//! This is a kernel fact below the policy IR: the emulator, disassembler and assembler name
+//! return values with it, and [`crate::policy`] builds its rules on it (re-exported there).
 
 use std::fmt;
 use std::str::FromStr;
 
-use super::errno::{Errno, Numbering};
-use crate::arch::Arch;
+use crate::arch::{Arch, Errno, Numbering};
 
 /// What the kernel does with a syscall, as returned by a seccomp filter.
 ///
