@@ -50,7 +50,10 @@ mod spawn;
 // gates `learn`) their calls have no user.
 #[cfg_attr(
     not(feature = "profiles"),
-    allow(dead_code, reason = "the tracer and agent in learn (feature profiles) use the rest")
+    allow(
+        dead_code,
+        reason = "the tracer and agent in learn (feature profiles) use the rest"
+    )
 )]
 pub(crate) mod sys;
 
