@@ -433,9 +433,9 @@ fn a_multiplexed_path_looser_than_its_direct_call_reads_back_by_number() {
     );
 }
 
-/// The same direct `socket` refusal on x86, beside an x86_64 whose number 359 gets another
-/// answer: a rule by name would refuse `socketcall(SYS_SOCKET)`, a rule by number would
-/// also decide x86_64's 359. No policy says that: the refusal names the path and why.
+/// The same direct `socket` refusal on x86 and on x86_64 (41), where x86's 41 (`dup`) is
+/// allowed: a rule by name would refuse `socketcall(SYS_SOCKET)` too, a rule by number would
+/// also decide x86's 41. No policy says that: the refusal names the path and why.
 #[test]
 fn a_multiplexed_path_no_policy_can_say_is_refused_naming_it() {
     let mut both = Policy::new(Action::Allow);
@@ -448,6 +448,9 @@ fn a_multiplexed_path_no_policy_can_say_is_refused_naming_it() {
     x86_64
         .add_rule(Rule::new(Action::KillProcess, Syscall::Number(359)))
         .unwrap();
+    x86_64
+        .add_rule(Rule::new(Action::Errno(1), "socket"))
+        .unwrap();
     let mut stack = compile(&both).unwrap().programs;
     stack.extend(compile(&x86_64).unwrap().programs);
     let e = verify::decompile(&stack).unwrap_err();
@@ -457,7 +460,7 @@ fn a_multiplexed_path_no_policy_can_say_is_refused_naming_it() {
         "on x86,",
         "socket through socketcall(1) ALLOW",
         "ERRNO(1",
-        "#359",
+        "#41",
     ] {
         assert!(msg.contains(part), "{part:?} in {msg}");
     }

@@ -1193,30 +1193,25 @@ fn emit_rules(
             {
                 continue;
             }
-            let there = wanted.get(&(other.arch, n));
-            let alike = match there {
-                Some(there) => {
-                    there == rules
-                        || decisions(space, there, other.arch)
-                            == decisions(space, rules, other.arch)
-                }
-                None => false,
-            };
-            if !alike {
+            if !alike(space, wanted, rules, other.arch, n) {
                 let disagree = DecompileError::ArchesDisagree {
                     syscall: syscall.to_string(),
                     first: arch,
                     other: other.arch,
                 };
-                // A call written by number because of its multiplexed path says why.
-                let refusal = [(arch, nr), (other.arch, n)]
+                // A call written by number because of its multiplexed path says why, unless
+                // its rules by name would not do either.
+                let Some((name, refusal)) = [(arch, nr), (other.arch, n)]
                     .into_iter()
-                    .find_map(|(a, n)| numbered.get(a.syscall_name(n)?));
-                return Err(match refusal {
-                    Some(refusal) if matches!(syscall, Syscall::Number(_)) => {
-                        refusal.error(disagree.to_string())
-                    }
-                    _ => disagree,
+                    .filter_map(|(a, n)| a.syscall_name(n))
+                    .find_map(|name| Some((name, numbered.get(name)?)))
+                    .filter(|_| matches!(syscall, Syscall::Number(_)))
+                else {
+                    return Err(disagree);
+                };
+                return Err(match name_disagrees(space, abis, wanted, name) {
+                    Some(by_name) => by_name,
+                    None => refusal.error(disagree.to_string()),
                 });
             }
         }
@@ -1226,6 +1221,47 @@ fn emit_rules(
         }
     }
     Ok(())
+}
+
+/// Whether `arch`'s number `n` wants what `rules` decide there.
+fn alike(
+    space: &Space,
+    wanted: &BTreeMap<(Arch, u32), RuleSet>,
+    rules: &RuleSet,
+    arch: Arch,
+    n: u32,
+) -> bool {
+    wanted.get(&(arch, n)).is_some_and(|there| {
+        there == rules || decisions(space, there, arch) == decisions(space, rules, arch)
+    })
+}
+
+/// Two ABIs that want different decisions for `name`'s direct calls, as rules by name.
+fn name_disagrees(
+    space: &Space,
+    abis: &[Abi],
+    wanted: &BTreeMap<(Arch, u32), RuleSet>,
+    name: &str,
+) -> Option<DecompileError> {
+    // In the order `emit_rules` writes them: 64-bit ABIs first.
+    let mut numbers: Vec<(Arch, u32)> = abis
+        .iter()
+        .filter_map(|abi| Some((abi.arch, abi.arch.syscall_number(name)?)))
+        .collect();
+    numbers.sort_by_key(|(arch, _)| (!arch.args_are_64bit(), *arch));
+    let mut numbers = numbers.into_iter();
+    let (first, nr) = numbers.next()?;
+    let rules = wanted.get(&(first, nr)).cloned().unwrap_or_default();
+    numbers
+        .find(|&(arch, n)| {
+            !(alike(space, wanted, &rules, arch, n)
+                || rules.is_empty() && !wanted.contains_key(&(arch, n)))
+        })
+        .map(|(other, _)| DecompileError::ArchesDisagree {
+            syscall: name.to_string(),
+            first,
+            other,
+        })
 }
 
 /// What `rules` decide on `arch` (most restrictive match first; high words zero on 32-bit
