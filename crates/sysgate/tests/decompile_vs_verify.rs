@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use support::libseccomp;
+use support::policies::{self, TARGETS};
 use sysgate::arch::{Arch, Endian};
 use sysgate::bpf::{op, Insn, Program};
 use sysgate::compile::{compile, CompileError};
@@ -42,18 +43,6 @@ fn round_trip(filters: &[Program], what: &str) -> Policy {
     policy
 }
 
-const TARGETS: &[Arch] = &[
-    Arch::X86_64,
-    Arch::Aarch64,
-    Arch::Arm,
-    Arch::X86,
-    Arch::Ppc64le,
-    Arch::S390x,
-    Arch::Riscv64,
-    Arch::Mipsel64,
-    Arch::Loongarch64,
-];
-
 #[test]
 fn docker_default_compiled_by_sysgate_decompiles_to_itself_on_every_target() {
     for &arch in TARGETS {
@@ -79,15 +68,9 @@ fn docker_default_compiled_by_sysgate_decompiles_to_itself_on_every_target() {
 
 #[test]
 fn every_fixture_profile_decompiles_to_an_equal_policy() {
-    let Some(_) = support::shared::read("fixtures/profiles/docker-default.json") else {
+    let Some(files) = support::shared::fixture_profiles() else {
         return;
     };
-    let dir = support::shared::path("fixtures/profiles");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
     for file in &files {
         let spec = file.display().to_string();
         let target = Target::docker_default(Arch::X86_64);
@@ -234,110 +217,12 @@ const ARCHES: &[Arch] = &[
     Arch::Mips,
 ];
 
-const NAMES: &[&str] = &[
-    "read",
-    "write",
-    "openat",
-    "close",
-    "socket",
-    "connect",
-    "ioctl",
-    "clone",
-    "mmap",
-    "personality",
-    "prctl",
-    "futex",
-    "getpid",
-    "uname",
-    "socketcall",
-    "ipc",
-];
-
-fn value() -> impl Strategy<Value = u64> {
-    prop_oneof![
-        prop::sample::select(&[0u64, 1, 2, 0xffff_ffff, 0x1_0000_0000, u64::MAX][..]),
-        any::<u64>(),
-        0u64..64,
-        any::<u32>().prop_map(u64::from),
-    ]
-}
-
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![
-        Just(Action::KillProcess),
-        Just(Action::KillThread),
-        (0u16..2).prop_map(Action::Trap),
-        prop::sample::select(&[1u16, 13, 38][..]).prop_map(Action::Errno),
-        Just(Action::Log),
-        Just(Action::Allow),
-        Just(Action::Allow),
-    ]
-}
-
-fn cond() -> impl Strategy<Value = ArgCond> {
-    let op = prop_oneof![
-        Just(CmpOp::Ne),
-        Just(CmpOp::Lt),
-        Just(CmpOp::Le),
-        Just(CmpOp::Eq),
-        Just(CmpOp::Ge),
-        Just(CmpOp::Gt),
-        value().prop_map(CmpOp::MaskedEq),
-    ];
-    (0u32..3, op, value()).prop_map(|(arg, op, v)| {
-        let v = match op {
-            CmpOp::MaskedEq(m) => v & m,
-            _ => v,
-        };
-        ArgCond::new(arg, op, v).unwrap()
-    })
-}
-
-fn policy(arches: impl Strategy<Value = Vec<Arch>>) -> impl Strategy<Value = Policy> {
-    let rule = (
-        action(),
-        prop_oneof![
-            9 => prop::sample::select(NAMES).prop_map(Syscall::from),
-            1 => (0u32..20).prop_map(Syscall::Number),
-        ],
-        prop::collection::vec(cond(), 0..3),
-    )
-        .prop_map(|(action, syscall, conds)| Rule {
-            action,
-            syscall,
-            conds,
-            origin: None,
-        });
-    (
-        action(),
-        action(),
-        arches,
-        prop::collection::vec(rule, 0..16),
-        prop::option::of(0usize..400),
-    )
-        .prop_map(|(default, bad_arch, arches, rules, above)| {
-            let mut p = Policy::new(default);
-            p.set_arches(arches).unwrap();
-            p.attrs.bad_arch = bad_arch;
-            if let Some(k) = above {
-                let arch = p.arches()[0];
-                let mut nrs: Vec<u32> = arch.table().iter().map(|(_, nr)| nr).collect();
-                nrs.sort_unstable();
-                p.attrs.enosys_above.insert(arch, nrs[k % nrs.len()]);
-            }
-            for r in rules {
-                p.add_rule(r).unwrap();
-            }
-            p
-        })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn random_single_arch_policies_decompile_to_themselves(
-        p in policy(prop::sample::select(ARCHES).prop_map(|a| vec![a]))
+        p in policies::policy(prop::sample::select(ARCHES).prop_map(|a| vec![a]), 0..16, Just(false))
     ) {
         let compiled = compile(&p).unwrap();
         match verify::decompile(&compiled.programs) {
@@ -350,7 +235,11 @@ proptest! {
 
     #[test]
     fn random_multi_arch_policies_decompile_or_say_why_not(
-        p in policy(prop::sample::subsequence(&[Arch::X86_64, Arch::X86, Arch::Aarch64][..], 1..4))
+        p in policies::policy(
+            prop::sample::subsequence(&[Arch::X86_64, Arch::X86, Arch::Aarch64][..], 1..4),
+            0..16,
+            Just(false),
+        )
     ) {
         let compiled = compile(&p).unwrap();
         match verify::decompile(&compiled.programs) {
