@@ -160,9 +160,9 @@ pub enum DecompileError {
         /// The architecture.
         arch: Arch,
         /// The least restrictive action the filter gives on the multiplexed path.
-        through: String,
+        through: Action,
         /// The least restrictive action rules by name can leave it.
-        forced: String,
+        forced: Action,
         /// Why rules by number do not help.
         why: String,
     },
@@ -643,8 +643,8 @@ impl Refusal {
             name: self.name.to_string(),
             via: self.via.clone(),
             arch: self.arch,
-            through: self.through.to_string(),
-            forced: self.forced.to_string(),
+            through: self.through,
+            forced: self.forced,
             why,
         }
     }
