@@ -256,11 +256,17 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let lib = |name, input, write| Case {
+    let read = |name, input| Case {
         name,
         input,
         command: None,
-        write,
+        write: None,
+    };
+    let write = |name, input, format| Case {
+        name,
+        input,
+        command: None,
+        write: Some(format),
     };
     let cli = |name, input, args| Case {
         name,
@@ -269,53 +275,31 @@ fn cases() -> Vec<Case> {
         write: None,
     };
     vec![
-        lib(
-            "read docker, minified ioctl list",
-            |n| docker_ioctl(n, false),
-            None,
-        ),
-        lib(
-            "read docker, pretty ioctl list",
-            |n| docker_ioctl(n, true),
-            None,
-        ),
-        lib(
-            "read k8s, flow (one line) ioctl list",
-            |n| k8s_ioctl(n, false),
-            None,
-        ),
-        lib("read k8s, block ioctl list", |n| k8s_ioctl(n, true), None),
-        lib("read lxc, ioctl list", lxc_ioctl, None),
-        lib("read lxc, conflicting deny list", lxc_conflicts, None),
-        lib(
-            "read systemd, one line of names",
-            |n| systemd_names(n, false),
-            None,
-        ),
-        lib(
-            "read systemd, a line per name",
-            |n| systemd_names(n, true),
-            None,
-        ),
-        lib(
+        read("read docker, minified ioctl list", |n| {
+            docker_ioctl(n, false)
+        }),
+        read("read docker, pretty ioctl list", |n| docker_ioctl(n, true)),
+        read("read k8s, flow (one line) ioctl list", |n| {
+            k8s_ioctl(n, false)
+        }),
+        read("read k8s, block ioctl list", |n| k8s_ioctl(n, true)),
+        read("read lxc, ioctl list", lxc_ioctl),
+        read("read lxc, conflicting deny list", lxc_conflicts),
+        read("read systemd, one line of names", |n| {
+            systemd_names(n, false)
+        }),
+        read("read systemd, a line per name", |n| systemd_names(n, true)),
+        write(
             "write docker, ioctl list",
             |n| docker_ioctl(n, true),
-            Some("docker"),
+            "docker",
         ),
-        lib(
-            "write k8s, ioctl list",
-            |n| docker_ioctl(n, true),
-            Some("k8s"),
-        ),
-        lib(
-            "write lxc, ioctl list",
-            |n| docker_ioctl(n, true),
-            Some("lxc"),
-        ),
-        lib(
+        write("write k8s, ioctl list", |n| docker_ioctl(n, true), "k8s"),
+        write("write lxc, ioctl list", |n| docker_ioctl(n, true), "lxc"),
+        write(
             "write systemd, conflicting names",
             |n| docker_conflicts(n, true),
-            Some("systemd"),
+            "systemd",
         ),
         cli(
             "sysgate compile, lxc conflicting deny list",

@@ -6,20 +6,25 @@ use std::path::Path;
 mod support;
 use support::{scratch, stderr, stdout, sysgate, write, SMALL};
 
+/// `sysgate compile PROFILE --arch x86_64 -o OUT`, which must succeed.
+fn compile_x86_64(profile: &str, out: &Path) {
+    let o = sysgate(&[
+        "compile",
+        profile,
+        "--arch",
+        "x86_64",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 #[test]
 fn compiles_to_every_format() {
     let dir = scratch("formats");
     let profile = write(&dir, "small.json", SMALL);
     let raw = dir.join("small.bpf");
-    let o = sysgate(&[
-        "compile",
-        &profile,
-        "--arch",
-        "x86_64",
-        "-o",
-        raw.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_x86_64(&profile, &raw);
     let bytes = std::fs::read(&raw).unwrap();
     assert!(!bytes.is_empty() && bytes.len() % 8 == 0);
 
@@ -160,15 +165,7 @@ fn stacked_programs_need_a_directory() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("stacked programs"), "{}", stderr(&o));
     let out = dir.join("stack");
-    let o = sysgate(&[
-        "compile",
-        &profile,
-        "--arch",
-        "x86_64",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_x86_64(&profile, &out);
     let mut files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name())
