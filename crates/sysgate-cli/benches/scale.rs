@@ -39,7 +39,9 @@ fn names() -> Vec<&'static str> {
         .collect()
 }
 
-fn docker_ioctl(n: usize, pretty: bool) -> String {
+/// A Docker profile of `n` rules, `rule(i, sp)` the `i`th (`sp` the space after a colon or
+/// comma: empty when minified), pretty-printed or minified.
+fn docker_profile(n: usize, pretty: bool, rule: impl Fn(usize, &str) -> String) -> String {
     let (nl, ind, sp) = if pretty {
         ("\n", "    ", " ")
     } else {
@@ -50,41 +52,32 @@ fn docker_ioctl(n: usize, pretty: bool) -> String {
     );
     for i in 0..n {
         let comma = if i + 1 < n { "," } else { "" };
-        let _ = write!(
-            s,
-            "{ind}{ind}{{\"names\":{sp}[\"ioctl\"],{sp}\"action\":{sp}\"SCMP_ACT_ALLOW\",{sp}\
-             \"args\":{sp}[{{\"index\":{sp}1,{sp}\"value\":{sp}{i},{sp}\"op\":{sp}\"SCMP_CMP_EQ\"}}]}}{comma}{nl}"
-        );
+        let _ = write!(s, "{ind}{ind}{}{comma}{nl}", rule(i, sp));
     }
     let _ = write!(s, "{ind}]{nl}}}{nl}");
     s
 }
 
+fn docker_ioctl(n: usize, pretty: bool) -> String {
+    docker_profile(n, pretty, |i, sp| {
+        format!(
+            "{{\"names\":{sp}[\"ioctl\"],{sp}\"action\":{sp}\"SCMP_ACT_ALLOW\",{sp}\
+             \"args\":{sp}[{{\"index\":{sp}1,{sp}\"value\":{sp}{i},{sp}\"op\":{sp}\"SCMP_CMP_EQ\"}}]}}"
+        )
+    })
+}
+
 fn docker_conflicts(n: usize, pretty: bool) -> String {
     let names = names();
-    let (nl, ind, sp) = if pretty {
-        ("\n", "    ", " ")
-    } else {
-        ("", "", "")
-    };
-    let mut s = format!(
-        "{{{nl}{ind}\"defaultAction\":{sp}\"SCMP_ACT_ERRNO\",{nl}{ind}\"syscalls\":{sp}[{nl}"
-    );
-    for i in 0..n {
-        let comma = if i + 1 < n { "," } else { "" };
+    docker_profile(n, pretty, |i, sp| {
         let action = if (i / names.len()) % 2 == 0 {
             "SCMP_ACT_ALLOW"
         } else {
             "SCMP_ACT_LOG"
         };
         let name = names[i % names.len()];
-        let _ = write!(
-            s,
-            "{ind}{ind}{{\"names\":{sp}[\"{name}\"],{sp}\"action\":{sp}\"{action}\"}}{comma}{nl}"
-        );
-    }
-    let _ = write!(s, "{ind}]{nl}}}{nl}");
-    s
+        format!("{{\"names\":{sp}[\"{name}\"],{sp}\"action\":{sp}\"{action}\"}}")
+    })
 }
 
 fn k8s_ioctl(n: usize, pretty: bool) -> String {

@@ -330,15 +330,7 @@ fn run_killed_with_sigkill_leaves_no_orphan() {
 fn learn_of_a_failing_command_writes_the_profile_and_says_it_failed() {
     let dir = scratch("learn-fail");
     let out = dir.join("p.json");
-    let o = sysgate(&[
-        "learn",
-        "-o",
-        out.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]);
+    let o = learn(&[], &out, &["sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(out.exists(), "the profile is written all the same");
     let err = stderr(&o);
@@ -359,16 +351,7 @@ fn learn_quiet_prints_nothing() {
     let dir = scratch("learn-quiet");
     for format in ["docker", "oci", "systemd", "lxc", "k8s"] {
         let out = dir.join(format!("p.{format}"));
-        let o = sysgate(&[
-            "learn",
-            "-q",
-            "-f",
-            format,
-            "-o",
-            out.to_str().unwrap(),
-            "--",
-            "true",
-        ]);
+        let o = learn(&["-q", "-f", format], &out, &["true"]);
         assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
         // Only what would permit more than was learned is still said (LXC filters the
         // host's other ABIs with the same rules).
@@ -385,18 +368,18 @@ fn learn_quiet_prints_nothing() {
     }
     // Quiet about a failure too: the status says it.
     let out = dir.join("fail.json");
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        out.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]);
+    let o = learn(&["-q"], &out, &["sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stderr(&o), "");
+}
+
+/// `sysgate learn FLAGS -o OUT -- CMD...`.
+fn learn(flags: &[&str], out: &Path, cmd: &[&str]) -> std::process::Output {
+    let mut args = vec!["learn"];
+    args.extend(flags);
+    args.extend(["-o", out.to_str().unwrap(), "--"]);
+    args.extend(cmd);
+    sysgate(&args)
 }
 
 /// The syscall names a learned Docker profile allows without conditions, sorted.
@@ -422,19 +405,11 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
     );
     let me = env!("CARGO_BIN_EXE_sysgate");
     // The outer learn holds the listener of the filter tree the inner one runs in.
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        outer.to_str().unwrap(),
-        "--",
-        me,
-        "learn",
-        "-o",
-        inner.to_str().unwrap(),
-        "--",
-        "true",
-    ]);
+    let o = learn(
+        &["-q"],
+        &outer,
+        &[me, "learn", "-o", inner.to_str().unwrap(), "--", "true"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -447,26 +422,17 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
         "{err}"
     );
     // What it learned is what learning `true` alone gives.
-    let o = sysgate(&["learn", "-q", "-o", alone.to_str().unwrap(), "--", "true"]);
+    let o = learn(&["-q"], &alone, &["true"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(allowed_names(&inner), allowed_names(&alone));
     assert!(allowed_names(&inner).contains(&"mmap".to_string()));
 
     // run --complain too.
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        outer.to_str().unwrap(),
-        "--",
-        me,
-        "run",
-        "--complain",
-        "--deny",
-        "uname",
-        "--",
-        "uname",
-    ]);
+    let o = learn(
+        &["-q"],
+        &outer,
+        &[me, "run", "--complain", "--deny", "uname", "--", "uname"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("traced with ptrace syscall stops"), "{err}");
