@@ -477,8 +477,9 @@ fn decompile_stack(
 /// rules by name, and the default as well when none of them is unconditional (`M`), besides
 /// the rules on `socketcall` itself; rules by number reach the direct call only. So the path
 /// is exact when `M` is no stricter than the least restrictive answer the filter gives on it
-/// (the rules on `socketcall` then give every stricter one; they are written with an
-/// unconditional base rule, so that no call on the path is left to `M`). Rules that give the
+/// (the rules on `socketcall` then give every stricter one; where some calls on the path
+/// match none of them, they are written with an unconditional base rule, so that no call is
+/// left to `M`). Rules that give the
 /// direct call its decisions can be written three ways: as read, with an unconditional rule
 /// for its least restrictive answer (`M` = the strictest answer), or with every rule
 /// conditional (`M` = the strictest answer a rule gives, or the default); no rule set by name
@@ -502,8 +503,9 @@ fn settle_multiplexed(
         .collect();
     let mut numbered = BTreeMap::new();
     for name in names {
-        // Per ABI with the multiplexer: the least restrictive answer on the path.
-        let paths: Vec<(Arch, Multiplexed, Action)> = abis
+        // Per ABI with the multiplexer: the least restrictive answer on the path, and
+        // whether some calls on it match no rule on the multiplexer (they get its default).
+        let paths: Vec<(Arch, Multiplexed, Action, bool)> = abis
             .iter()
             .filter_map(|abi| Some((abi.arch, abi.arch.multiplexed(name)?)))
             .map(|(arch, via)| {
@@ -513,17 +515,17 @@ fn settle_multiplexed(
                     .enumerate()
                     .map(|(bit, v)| (v, u64::from(via.call) >> bit & 1 == 1))
                     .collect();
-                let least = sources
-                    .get(&(arch, via.syscall))
-                    .and_then(|(partition, _)| {
-                        partition
-                            .iter()
-                            .filter(|(_, s)| !s.restrict(&lits).is_false())
-                            .map(|(a, _)| *a)
-                            .max_by_key(|a| a.precedence())
-                    })
-                    .unwrap_or_else(|| none_at(arch, via.syscall));
-                (arch, via, least)
+                let none = none_at(arch, via.syscall);
+                let Some((partition, _)) = sources.get(&(arch, via.syscall)) else {
+                    return (arch, via, none, true);
+                };
+                let answers: Vec<Action> = partition
+                    .iter()
+                    .filter(|(_, s)| !s.restrict(&lits).is_false())
+                    .map(|(a, _)| *a)
+                    .collect();
+                let least = answers.iter().copied().max_by_key(|a| a.precedence());
+                (arch, via, least.unwrap_or(none), answers.contains(&none))
             })
             .collect();
         // The entry whose rules are written for the name (as `emit_rules` orders them).
@@ -563,7 +565,7 @@ fn settle_multiplexed(
                 .map(|(action, _)| action)
         };
         let fits = |rules: &RuleSet| {
-            paths.iter().all(|(arch, _, least)| {
+            paths.iter().all(|(arch, _, least, _)| {
                 outcome(rules, *arch).is_none_or(|m| m.precedence() >= least.precedence())
             })
         };
@@ -571,10 +573,10 @@ fn settle_multiplexed(
             // On the ABI where even the least strict rule set by name is too strict.
             let fallback = paths
                 .first()
-                .map(|(arch, via, least)| (*arch, *via, *least, *least));
+                .map(|(arch, via, least, _)| (*arch, *via, *least, *least));
             let Some((arch, via, least, forced)) = paths
                 .iter()
-                .filter_map(|(arch, via, least)| {
+                .filter_map(|(arch, via, least, _)| {
                     let forced = candidates
                         .iter()
                         .filter_map(|rules| outcome(rules, *arch))
@@ -596,12 +598,13 @@ fn settle_multiplexed(
             numbered.insert(name, refusal);
             continue;
         };
-        for (arch, via, _) in &paths {
+        for (arch, via, _, unmatched) in &paths {
             let none_there = none_at(*arch, via.syscall);
-            if outcome(chosen, *arch).is_none_or(|m| m == none_there) {
+            if !unmatched || outcome(chosen, *arch).is_none_or(|m| m == none_there) {
                 continue;
             }
-            // Every call on the path must match a rule on the multiplexer, or it gets `M`.
+            // A call on the path that matches no rule on the multiplexer would get `M`:
+            // every call must match one.
             let base = match sources.get(&(*arch, via.syscall)) {
                 Some((partition, none)) => {
                     let what = format!("{} on {arch}", call_name(*arch, via.syscall));
