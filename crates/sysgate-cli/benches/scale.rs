@@ -41,7 +41,9 @@ fn names() -> Vec<&'static str> {
         .collect()
 }
 
-fn docker_ioctl(n: usize, pretty: bool) -> String {
+/// A Docker profile of `n` rules, `rule(i, sp)` the `i`th (`sp` the space after a colon or
+/// comma: empty when minified), pretty-printed or minified.
+fn docker_profile(n: usize, pretty: bool, rule: impl Fn(usize, &str) -> String) -> String {
     let (nl, ind, sp) = if pretty {
         ("\n", "    ", " ")
     } else {
@@ -52,41 +54,32 @@ fn docker_ioctl(n: usize, pretty: bool) -> String {
     );
     for i in 0..n {
         let comma = if i + 1 < n { "," } else { "" };
-        let _ = write!(
-            s,
-            "{ind}{ind}{{\"names\":{sp}[\"ioctl\"],{sp}\"action\":{sp}\"SCMP_ACT_ALLOW\",{sp}\
-             \"args\":{sp}[{{\"index\":{sp}1,{sp}\"value\":{sp}{i},{sp}\"op\":{sp}\"SCMP_CMP_EQ\"}}]}}{comma}{nl}"
-        );
+        let _ = write!(s, "{ind}{ind}{}{comma}{nl}", rule(i, sp));
     }
     let _ = write!(s, "{ind}]{nl}}}{nl}");
     s
 }
 
+fn docker_ioctl(n: usize, pretty: bool) -> String {
+    docker_profile(n, pretty, |i, sp| {
+        format!(
+            "{{\"names\":{sp}[\"ioctl\"],{sp}\"action\":{sp}\"SCMP_ACT_ALLOW\",{sp}\
+             \"args\":{sp}[{{\"index\":{sp}1,{sp}\"value\":{sp}{i},{sp}\"op\":{sp}\"SCMP_CMP_EQ\"}}]}}"
+        )
+    })
+}
+
 fn docker_conflicts(n: usize, pretty: bool) -> String {
     let names = names();
-    let (nl, ind, sp) = if pretty {
-        ("\n", "    ", " ")
-    } else {
-        ("", "", "")
-    };
-    let mut s = format!(
-        "{{{nl}{ind}\"defaultAction\":{sp}\"SCMP_ACT_ERRNO\",{nl}{ind}\"syscalls\":{sp}[{nl}"
-    );
-    for i in 0..n {
-        let comma = if i + 1 < n { "," } else { "" };
+    docker_profile(n, pretty, |i, sp| {
         let action = if (i / names.len()) % 2 == 0 {
             "SCMP_ACT_ALLOW"
         } else {
             "SCMP_ACT_LOG"
         };
         let name = names[i % names.len()];
-        let _ = write!(
-            s,
-            "{ind}{ind}{{\"names\":{sp}[\"{name}\"],{sp}\"action\":{sp}\"{action}\"}}{comma}{nl}"
-        );
-    }
-    let _ = write!(s, "{ind}]{nl}}}{nl}");
-    s
+        format!("{{\"names\":{sp}[\"{name}\"],{sp}\"action\":{sp}\"{action}\"}}")
+    })
 }
 
 fn k8s_ioctl(n: usize, pretty: bool) -> String {
@@ -258,11 +251,17 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let lib = |name, input, write| Case {
+    let read = |name, input| Case {
         name,
         input,
         command: None,
-        write,
+        write: None,
+    };
+    let write = |name, input, format| Case {
+        name,
+        input,
+        command: None,
+        write: Some(format),
     };
     let cli = |name, input, args| Case {
         name,
@@ -271,53 +270,31 @@ fn cases() -> Vec<Case> {
         write: None,
     };
     vec![
-        lib(
-            "read docker, minified ioctl list",
-            |n| docker_ioctl(n, false),
-            None,
-        ),
-        lib(
-            "read docker, pretty ioctl list",
-            |n| docker_ioctl(n, true),
-            None,
-        ),
-        lib(
-            "read k8s, flow (one line) ioctl list",
-            |n| k8s_ioctl(n, false),
-            None,
-        ),
-        lib("read k8s, block ioctl list", |n| k8s_ioctl(n, true), None),
-        lib("read lxc, ioctl list", lxc_ioctl, None),
-        lib("read lxc, conflicting deny list", lxc_conflicts, None),
-        lib(
-            "read systemd, one line of names",
-            |n| systemd_names(n, false),
-            None,
-        ),
-        lib(
-            "read systemd, a line per name",
-            |n| systemd_names(n, true),
-            None,
-        ),
-        lib(
+        read("read docker, minified ioctl list", |n| {
+            docker_ioctl(n, false)
+        }),
+        read("read docker, pretty ioctl list", |n| docker_ioctl(n, true)),
+        read("read k8s, flow (one line) ioctl list", |n| {
+            k8s_ioctl(n, false)
+        }),
+        read("read k8s, block ioctl list", |n| k8s_ioctl(n, true)),
+        read("read lxc, ioctl list", lxc_ioctl),
+        read("read lxc, conflicting deny list", lxc_conflicts),
+        read("read systemd, one line of names", |n| {
+            systemd_names(n, false)
+        }),
+        read("read systemd, a line per name", |n| systemd_names(n, true)),
+        write(
             "write docker, ioctl list",
             |n| docker_ioctl(n, true),
-            Some("docker"),
+            "docker",
         ),
-        lib(
-            "write k8s, ioctl list",
-            |n| docker_ioctl(n, true),
-            Some("k8s"),
-        ),
-        lib(
-            "write lxc, ioctl list",
-            |n| docker_ioctl(n, true),
-            Some("lxc"),
-        ),
-        lib(
+        write("write k8s, ioctl list", |n| docker_ioctl(n, true), "k8s"),
+        write("write lxc, ioctl list", |n| docker_ioctl(n, true), "lxc"),
+        write(
             "write systemd, conflicting names",
             |n| docker_conflicts(n, true),
-            Some("systemd"),
+            "systemd",
         ),
         cli(
             "sysgate compile, lxc conflicting deny list",

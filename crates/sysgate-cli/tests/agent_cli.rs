@@ -4,9 +4,11 @@
 //! does, with [`sysgate::kernel::send_handoff`]). Needs no root; runc itself is exercised in
 //! tests/agent_runc.rs.
 
+mod support;
+
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sysgate::bpf::{data, op, Insn};
@@ -17,42 +19,7 @@ use sysgate::kernel::{
 use sysgate::policy::Action;
 use sysgate::Arch;
 
-const SYSGATE: &str = env!("CARGO_BIN_EXE_sysgate");
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-agent-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(SYSGATE).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The names of the rules with `action`.
-fn names_with(seccomp: &serde_json::Value, action: &str) -> Vec<String> {
-    seccomp["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == action)
-        .flat_map(|r| r["names"].as_array().unwrap().iter())
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect()
-}
+use support::{names_with, printed as text, read_json, scratch, sysgate, sysgate_command};
 
 const CONFIG: &str = r#"{
   "ociVersion": "1.0.2",
@@ -68,17 +35,21 @@ fn prepare_routes_calls_to_the_agent_and_keeps_the_original() {
     let bundle = dir.join("bundle");
     std::fs::create_dir_all(&bundle).unwrap();
     std::fs::write(bundle.join("config.json"), CONFIG).unwrap();
-    let o = sysgate(&[
-        "oci",
-        "prepare",
-        bundle.to_str().unwrap(),
-        "--agent",
-        "relative/agent.sock",
-        "--mode",
-        "learn",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("syscalls notified to"), "{}", text(&o));
+    let prepare = || {
+        let o = sysgate(&[
+            "oci",
+            "prepare",
+            bundle.to_str().unwrap(),
+            "--agent",
+            "relative/agent.sock",
+            "--mode",
+            "learn",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o)
+    };
+    let said = prepare();
+    assert!(said.contains("syscalls notified to"), "{said}");
     assert_eq!(
         std::fs::read_to_string(bundle.join("config.json.sysgate-orig")).unwrap(),
         CONFIG
@@ -121,16 +92,7 @@ fn prepare_routes_calls_to_the_agent_and_keeps_the_original() {
 
     // Again, from the original: the same result.
     let first = std::fs::read_to_string(bundle.join("config.json")).unwrap();
-    let o = sysgate(&[
-        "oci",
-        "prepare",
-        bundle.to_str().unwrap(),
-        "--agent",
-        "relative/agent.sock",
-        "--mode",
-        "learn",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    prepare();
     assert_eq!(
         std::fs::read_to_string(bundle.join("config.json")).unwrap(),
         first
@@ -251,7 +213,7 @@ impl Agent {
     fn start(dir: &Path, extra: &[&str]) -> Agent {
         let socket = dir.join("agent.sock");
         let (stdout, stderr) = (dir.join("agent.out"), dir.join("agent.err"));
-        let child = Command::new(SYSGATE)
+        let child = sysgate_command()
             .arg("agent")
             .arg("--socket")
             .arg(&socket)

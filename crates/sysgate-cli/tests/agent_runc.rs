@@ -14,22 +14,14 @@
 
 #[path = "helpers/oci.rs"]
 mod oci;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use oci::Bundle;
-
-const SYSGATE: &str = env!("CARGO_BIN_EXE_sysgate");
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-agent-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{names_with, read_json, scratch, sysgate_command, sysgate_ok as sysgate};
 
 /// The container's work: files, a pipe, sleep, and a TCP connection on loopback. A learned
 /// profile holds the calls of the paths taken while learning, so the script takes the same
@@ -64,7 +56,7 @@ impl Agent {
         let socket = dir.join("agent.sock");
         let stdout = dir.join("agent.out");
         let stderr = dir.join("agent.err");
-        let child = Command::new(SYSGATE)
+        let child = sysgate_command()
             .arg("agent")
             .arg("--socket")
             .arg(&socket)
@@ -134,18 +126,6 @@ impl Drop for Agent {
     }
 }
 
-/// `sysgate ARGS`, which must succeed.
-fn sysgate(args: &[&str]) -> String {
-    let out = Command::new(SYSGATE).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "sysgate {args:?}: {text}");
-    text
-}
-
 fn prepare(bundle: &Bundle, agent: &Agent, extra: &[&str]) {
     let mut args = vec![
         "oci",
@@ -160,20 +140,7 @@ fn prepare(bundle: &Bundle, agent: &Agent, extra: &[&str]) {
 
 /// The syscall names a learned OCI profile allows.
 fn allowed(profile: &serde_json::Value) -> Vec<String> {
-    profile["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "SCMP_ACT_ALLOW")
-        .flat_map(|r| r["names"].as_array().unwrap().iter())
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    names_with(profile, "SCMP_ACT_ALLOW")
 }
 
 #[test]

@@ -6,37 +6,43 @@ use std::path::Path;
 mod support;
 use support::{scratch, stderr, stdout, sysgate, write, SMALL};
 
+/// What `sysgate COMMAND PROFILE --arch x86_64 ARGS...` prints on standard output.
+fn x86_64(command: &str, profile: &str, args: &[&str]) -> String {
+    let mut all = vec![command, profile, "--arch", "x86_64"];
+    all.extend(args);
+    stdout(&sysgate(&all))
+}
+
+/// `sysgate compile PROFILE --arch x86_64 -o OUT`, which must succeed.
+fn compile_x86_64(profile: &str, out: &Path) {
+    let o = sysgate(&[
+        "compile",
+        profile,
+        "--arch",
+        "x86_64",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 #[test]
 fn compiles_to_every_format() {
     let dir = scratch("formats");
     let profile = write(&dir, "small.json", SMALL);
     let raw = dir.join("small.bpf");
-    let o = sysgate(&[
-        "compile",
-        &profile,
-        "--arch",
-        "x86_64",
-        "-o",
-        raw.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_x86_64(&profile, &raw);
     let bytes = std::fs::read(&raw).unwrap();
     assert!(!bytes.is_empty() && bytes.len() % 8 == 0);
 
-    let text = stdout(&sysgate(&[
-        "compile", &profile, "--arch", "x86_64", "-f", "text",
-    ]));
+    let text = x86_64("compile", &profile, &["-f", "text"]);
     assert!(
         text.contains("ld   arch") && text.contains("ret  ALLOW"),
         "{text}"
     );
-    let c = stdout(&sysgate(&[
-        "compile", &profile, "--arch", "x86_64", "-f", "c",
-    ]));
+    let c = x86_64("compile", &profile, &["-f", "c"]);
     assert!(c.contains("struct sock_filter filter[]"), "{c}");
-    let rust = stdout(&sysgate(&[
-        "compile", &profile, "--arch", "x86_64", "-f", "rust",
-    ]));
+    let rust = x86_64("compile", &profile, &["-f", "rust"]);
     assert!(
         rust.contains("pub static FILTERS: [sysgate::bpf::Program; 1]")
             && rust.contains("pub const INSTALL_OPTIONS"),
@@ -44,12 +50,7 @@ fn compiles_to_every_format() {
     );
 
     // The raw program disassembles back with syscall names.
-    let dis = stdout(&sysgate(&[
-        "disasm",
-        raw.to_str().unwrap(),
-        "--arch",
-        "x86_64",
-    ]));
+    let dis = x86_64("disasm", raw.to_str().unwrap(), &[]);
     assert_eq!(dis, text, "disasm of the raw output equals the text output");
     assert!(dis.contains("; uname") || dis.contains("uname"), "{dis}");
 }
@@ -63,21 +64,17 @@ fn check_names_the_rule_and_the_cache() {
     let out = stdout(&o);
     assert!(out.contains("action: ERRNO(38 ENOSYS)"), "{out}");
     assert!(out.contains("small.json:6:5"), "rule origin: {out}");
-    let out = stdout(&sysgate(&["check", &profile, "--arch", "x86_64", "read"]));
+    let out = x86_64("check", &profile, &["read"]);
     assert!(
         out.contains("action: ALLOW") && out.contains("kernel action cache: yes"),
         "{out}"
     );
-    let out = stdout(&sysgate(&[
-        "check", &profile, "--arch", "x86_64", "socket", "2",
-    ]));
+    let out = x86_64("check", &profile, &["socket", "2"]);
     assert!(
         out.contains("ERRNO(1 EPERM)") && out.contains("default"),
         "{out}"
     );
-    let out = stdout(&sysgate(&[
-        "check", &profile, "--arch", "x86_64", "socket", "1",
-    ]));
+    let out = x86_64("check", &profile, &["socket", "1"]);
     assert!(
         out.contains("action: ALLOW") && out.contains("kernel action cache: no"),
         "{out}"
@@ -160,15 +157,7 @@ fn stacked_programs_need_a_directory() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("stacked programs"), "{}", stderr(&o));
     let out = dir.join("stack");
-    let o = sysgate(&[
-        "compile",
-        &profile,
-        "--arch",
-        "x86_64",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_x86_64(&profile, &out);
     let mut files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -7,60 +7,16 @@
 //! Needs root (PTRACE_SECCOMP_GET_FILTER), and for the container runc, busybox-static,
 //! scmp_sys_resolver and ../shared; outside CI a missing one makes the test say `SKIPPED`.
 
+#[path = "helpers/oci.rs"]
+mod oci;
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn sysgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-dump-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn skip(what: &str) -> bool {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required under CI");
-    }
-    eprintln!("SKIPPED: this test needs {what}");
-    true
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(cmd))
-        .find(|p| p.exists())
-}
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel);
-    p.exists().then_some(p)
-}
+use oci::Bundle;
+use support::{is_root, printed as text, scratch, shared, skip, sysgate, sysgate_command};
 
 /// `sysgate run -- sh -c 'echo $$; exec sleep 30'`: the pid of the filtered process.
 struct Filtered {
@@ -70,7 +26,7 @@ struct Filtered {
 
 impl Filtered {
     fn start() -> Filtered {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sysgate"))
+        let mut child = sysgate_command()
             .args(["run", "--", "sh", "-c", "echo $$; exec sleep 30"])
             .stdout(Stdio::piped())
             .spawn()
@@ -103,7 +59,7 @@ impl Drop for Filtered {
 
 #[test]
 fn a_process_run_under_docker_default_dumps_to_docker_default() {
-    if !is_root() && skip("root") {
+    if !is_root() && skip("this test needs root") {
         return;
     }
     let p = Filtered::start();
@@ -180,7 +136,7 @@ fn a_process_run_under_docker_default_dumps_to_docker_default() {
 
 #[test]
 fn errors_name_the_process_and_why() {
-    if !is_root() && skip("root") {
+    if !is_root() && skip("this test needs root") {
         return;
     }
     let o = sysgate(&["dump", "--pid", "2147483632"]);
@@ -228,55 +184,32 @@ fn libseccomp_knows(name: &str) -> bool {
 /// default): on every other x86_64 call the container's filter decides as the profile.
 #[test]
 fn a_runc_container_under_docker_default_dumps_to_its_profile() {
-    if !is_root() && skip("root") {
-        return;
-    }
-    for tool in ["runc", "scmp_sys_resolver"] {
-        if which(tool).is_none() && skip(tool) {
-            return;
-        }
-    }
-    if !Path::new("/bin/busybox").exists() && skip("busybox-static (/bin/busybox)") {
+    if oci::missing().is_some()
+        || oci::which("scmp_sys_resolver").is_none()
+            && skip("this test needs scmp_sys_resolver (libseccomp's tools)")
+    {
         return;
     }
     let Some(profile) = shared("fixtures/profiles/docker-default.json") else {
-        skip("../shared/fixtures/profiles/docker-default.json");
+        skip("this test needs ../shared/fixtures/profiles/docker-default.json");
         return;
     };
     let profile = profile.to_str().unwrap().to_string();
-    let dir = scratch("runc");
-    let bin = dir.join("rootfs/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-    for applet in ["sh", "sleep"] {
-        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
-    }
-    assert!(Command::new("runc")
-        .arg("spec")
-        .current_dir(&dir)
-        .status()
-        .unwrap()
-        .success());
+    let bundle = Bundle::new(&scratch("runc"), "exec sleep 30");
     // Docker's profile as Docker hands it to runc: OCI, for amd64.
     let o = sysgate(&["convert", &profile, "--arch", "amd64", "--to", "oci"]);
     assert!(o.status.success(), "{}", text(&o));
-    let seccomp: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let config_path = dir.join("config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    config["process"]["terminal"] = false.into();
-    config["process"]["args"] = serde_json::json!(["/bin/sh", "-c", "exec sleep 30"]);
-    config["linux"]["seccomp"] = seccomp;
-    std::fs::write(&config_path, serde_json::to_string(&config).unwrap()).unwrap();
+    bundle.set_seccomp(serde_json::from_slice(&o.stdout).unwrap());
+    let dir = &bundle.dir;
 
-    let id = format!("sysgate-dump-{}", std::process::id());
+    let id = bundle.id("dump");
     let state = dir.join("state");
     let pid_file = dir.join("pid");
     let mut runc = Command::new("runc")
         .arg("--root")
         .arg(&state)
         .args(["run", "--bundle"])
-        .arg(&dir)
+        .arg(dir)
         .arg("--pid-file")
         .arg(&pid_file)
         .arg(&id)

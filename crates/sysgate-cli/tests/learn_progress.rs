@@ -3,30 +3,22 @@
 //! standard error is not a terminal, or with -q. The terminal is a pty made by `script`
 //! (util-linux; in Debian's essential bsdutils).
 
-use std::path::PathBuf;
+mod support;
+
 use std::process::Command;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysgate-progress-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{scratch, skip, sysgate_command, SYSGATE};
 
 /// What a terminal shows for `sysgate learn FLAGS -o p.json -- sh -c '...'`, run on a pty.
 fn on_a_terminal(flags: &str) -> Option<String> {
     if Command::new("script").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "script is missing under CI"
-        );
-        eprintln!("SKIPPED: no script(1) to make a terminal");
+        skip("no script(1) to make a terminal");
         return None;
     }
     let dir = scratch(if flags.is_empty() { "tty" } else { "tty-flags" });
     let command = format!(
         "'{}' learn {flags} -o '{}' -- sh -c 'ls / >/dev/null; sleep 0.4; echo done'",
-        env!("CARGO_BIN_EXE_sysgate"),
+        SYSGATE,
         dir.join("p.json").display()
     );
     let o = Command::new("script")
@@ -77,7 +69,7 @@ fn quiet_shows_no_progress_even_on_a_terminal() {
 #[test]
 fn no_progress_when_standard_error_is_not_a_terminal() {
     let dir = scratch("pipe");
-    let o = Command::new(env!("CARGO_BIN_EXE_sysgate"))
+    let o = sysgate_command()
         .args(["learn", "-o"])
         .arg(dir.join("p.json"))
         .args(["--", "sh", "-c", "ls / >/dev/null; sleep 0.3"])

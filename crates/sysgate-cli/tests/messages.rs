@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 mod support;
-use support::{scratch, stderr, stdout, sysgate_command, write, SMALL};
+use support::{
+    read_json, rule_names, scratch, scratch_file, stderr, stdout, sysgate_command, write, SMALL,
+};
 
 /// `sysgate ARGS` in the C locale: the messages checked here are the untranslated ones.
 fn sysgate(args: &[&str]) -> std::process::Output {
@@ -20,8 +22,7 @@ fn sysgate(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn check_prints_arguments_in_hex() {
-    let dir = scratch("check-hex");
-    let profile = write(&dir, "small.json", SMALL);
+    let profile = scratch_file("check-hex", "small.json", SMALL);
     let o = sysgate(&["check", &profile, "--arch", "x86_64", "socket", "40", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let first = stdout(&o).lines().next().unwrap_or_default().to_string();
@@ -35,9 +36,8 @@ fn check_prints_arguments_in_hex() {
 fn check_prints_what_the_reader_warns_about() {
     // A misspelled top-level key: Docker ignores it, so the profile denies nothing. `check`
     // decides as Docker would, and must say why, as every other command does.
-    let dir = scratch("check-warnings");
-    let p = write(
-        &dir,
+    let p = scratch_file(
+        "check-warnings",
         "typo.json",
         r#"{"defaultAction":"SCMP_ACT_ALLOW","sycalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}"#,
     );
@@ -57,8 +57,7 @@ fn check_prints_what_the_reader_warns_about() {
 
 #[test]
 fn check_exit_status_tells_allowed_from_refused() {
-    let dir = scratch("check-status");
-    let profile = write(&dir, "small.json", SMALL);
+    let profile = scratch_file("check-status", "small.json", SMALL);
     let status = |call: &[&str]| {
         let mut argv = vec!["check", &profile, "--arch", "x86_64", "--exit-status"];
         argv.extend_from_slice(call);
@@ -152,9 +151,8 @@ fn compile_counts_its_notes_in_one_line_and_lists_them_with_v() {
 
 #[test]
 fn the_repeated_index_warning_is_one_sentence() {
-    let dir = scratch("repeated-index");
-    let profile = write(
-        &dir,
+    let profile = scratch_file(
+        "repeated-index",
         "p.json",
         r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
             "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
@@ -236,8 +234,7 @@ fn run_says_when_the_filter_refuses_execve() {
             .replace("#375", &rule_number(&stderr(&o)))
     );
     // A real permission problem keeps the kernel's words.
-    let dir = scratch("not-executable");
-    let script = write(&dir, "script", "#!/bin/sh\n");
+    let script = scratch_file("not-executable", "script", "#!/bin/sh\n");
     let o = sysgate(&["run", "--", &script]);
     assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
     assert_eq!(
@@ -297,7 +294,7 @@ fn run_killed_with_sigkill_leaves_no_orphan() {
     let dir = scratch("orphan");
     let pidfile = dir.join("pid");
     let script = format!("echo $$ > {}; exec sleep 60", pidfile.display());
-    let mut sysgate = Command::new(env!("CARGO_BIN_EXE_sysgate"))
+    let mut sysgate = sysgate_command()
         .args(["run", "--", "sh", "-c", &script])
         .spawn()
         .unwrap();
@@ -333,15 +330,7 @@ fn run_killed_with_sigkill_leaves_no_orphan() {
 fn learn_of_a_failing_command_writes_the_profile_and_says_it_failed() {
     let dir = scratch("learn-fail");
     let out = dir.join("p.json");
-    let o = sysgate(&[
-        "learn",
-        "-o",
-        out.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]);
+    let o = learn(&[], &out, &["sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(out.exists(), "the profile is written all the same");
     let err = stderr(&o);
@@ -362,16 +351,7 @@ fn learn_quiet_prints_nothing() {
     let dir = scratch("learn-quiet");
     for format in ["docker", "oci", "systemd", "lxc", "k8s"] {
         let out = dir.join(format!("p.{format}"));
-        let o = sysgate(&[
-            "learn",
-            "-q",
-            "-f",
-            format,
-            "-o",
-            out.to_str().unwrap(),
-            "--",
-            "true",
-        ]);
+        let o = learn(&["-q", "-f", format], &out, &["true"]);
         assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
         // Only what would permit more than was learned is still said (LXC filters the
         // host's other ABIs with the same rules).
@@ -388,32 +368,25 @@ fn learn_quiet_prints_nothing() {
     }
     // Quiet about a failure too: the status says it.
     let out = dir.join("fail.json");
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        out.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]);
+    let o = learn(&["-q"], &out, &["sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stderr(&o), "");
 }
 
-/// The syscall names a learned Docker profile allows.
+/// `sysgate learn FLAGS -o OUT -- CMD...`.
+fn learn(flags: &[&str], out: &Path, cmd: &[&str]) -> std::process::Output {
+    let mut args = vec!["learn"];
+    args.extend(flags);
+    args.extend(["-o", out.to_str().unwrap(), "--"]);
+    args.extend(cmd);
+    sysgate(&args)
+}
+
+/// The syscall names a learned Docker profile allows without conditions, sorted.
 fn allowed_names(profile: &Path) -> Vec<String> {
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
-    let mut names: Vec<String> = json["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "SCMP_ACT_ALLOW" && r.get("args").is_none())
-        .flat_map(|r| r["names"].as_array().unwrap().clone())
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect();
+    let mut names = rule_names(&read_json(profile), |r| {
+        r["action"] == "SCMP_ACT_ALLOW" && r.get("args").is_none()
+    });
     names.sort();
     names
 }
@@ -432,19 +405,11 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
     );
     let me = env!("CARGO_BIN_EXE_sysgate");
     // The outer learn holds the listener of the filter tree the inner one runs in.
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        outer.to_str().unwrap(),
-        "--",
-        me,
-        "learn",
-        "-o",
-        inner.to_str().unwrap(),
-        "--",
-        "true",
-    ]);
+    let o = learn(
+        &["-q"],
+        &outer,
+        &[me, "learn", "-o", inner.to_str().unwrap(), "--", "true"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -457,26 +422,17 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
         "{err}"
     );
     // What it learned is what learning `true` alone gives.
-    let o = sysgate(&["learn", "-q", "-o", alone.to_str().unwrap(), "--", "true"]);
+    let o = learn(&["-q"], &alone, &["true"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(allowed_names(&inner), allowed_names(&alone));
     assert!(allowed_names(&inner).contains(&"mmap".to_string()));
 
     // run --complain too.
-    let o = sysgate(&[
-        "learn",
-        "-q",
-        "-o",
-        outer.to_str().unwrap(),
-        "--",
-        me,
-        "run",
-        "--complain",
-        "--deny",
-        "uname",
-        "--",
-        "uname",
-    ]);
+    let o = learn(
+        &["-q"],
+        &outer,
+        &[me, "run", "--complain", "--deny", "uname", "--", "uname"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("traced with ptrace syscall stops"), "{err}");
@@ -488,8 +444,7 @@ fn learn_under_an_outer_listener_falls_back_to_ptrace_and_says_so() {
 
 #[test]
 fn complain_advice_is_in_the_profile_format() {
-    let dir = scratch("complain-lxc");
-    let lxc = write(&dir, "a.seccomp", "2\nallowlist\n[all]\nread\n");
+    let lxc = scratch_file("complain-lxc", "a.seccomp", "2\nallowlist\n[all]\nread\n");
     let o = sysgate(&["run", "--complain", "-p", &lxc, "--", "true"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);

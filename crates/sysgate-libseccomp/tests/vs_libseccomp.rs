@@ -277,9 +277,7 @@ fn random_call_sequences_agree_with_libseccomp() {
                     "{}: {call}",
                     what(&format!("call before rule {step}"))
                 );
-                if std::env::var_os("DEBUG_CASES").is_some() {
-                    eprintln!("case {case}: {call} -> {ra:?}");
-                }
+                debug_case(|| format!("case {case}: {call} -> {ra:?}"));
                 if arches.is_empty() {
                     break;
                 }
@@ -340,9 +338,7 @@ fn random_call_sequences_agree_with_libseccomp() {
             }
             let exact = rng.chance(5);
             let variadic = rng.chance(2) && std::env::var_os("NOVAR").is_none();
-            if std::env::var_os("DEBUG_CASES").is_some() {
-                eprintln!("case {case}: adding {r:x?} exact {exact} variadic {variadic}");
-            }
+            debug_case(|| format!("case {case}: adding {r:x?} exact {exact} variadic {variadic}"));
             let ra = theirs.add(a, exact, variadic, &r);
             let rb = ours.add(b, exact, variadic, &r);
             assert_eq!(
@@ -351,9 +347,9 @@ fn random_call_sequences_agree_with_libseccomp() {
                 "{}: {r:x?} exact {exact}",
                 what(&format!("rule {step}"))
             );
-            if std::env::var_os("DEBUG_CASES").is_some() {
-                eprintln!("case {case} arches {arches:?} default {default:#x}: rule {r:x?} exact {exact} -> {ra}");
-            }
+            debug_case(|| {
+                format!("case {case} arches {arches:?} default {default:#x}: rule {r:x?} exact {exact} -> {ra}")
+            });
             if ra == 0 {
                 rules.push(r);
             } else {
@@ -592,4 +588,11 @@ fn cases() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(400)
+}
+
+/// With `DEBUG_CASES` set, say what a random case does, step by step.
+fn debug_case(line: impl FnOnce() -> String) {
+    if std::env::var_os("DEBUG_CASES").is_some() {
+        eprintln!("{}", line());
+    }
 }

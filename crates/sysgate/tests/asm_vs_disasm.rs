@@ -5,6 +5,7 @@
 
 mod support;
 
+use support::policies::TARGETS;
 use sysgate::arch::Arch;
 use sysgate::bpf::Program;
 use sysgate::compile::{compile_with, Options};
@@ -36,17 +37,7 @@ fn compiled(policy: &sysgate::policy::Policy) -> Vec<Program> {
 
 #[test]
 fn docker_default_on_every_target_survives_disassembly_and_assembly() {
-    for arch in [
-        Arch::X86_64,
-        Arch::Aarch64,
-        Arch::Arm,
-        Arch::X86,
-        Arch::Ppc64le,
-        Arch::S390x,
-        Arch::Riscv64,
-        Arch::Mips64,
-        Arch::Mipsel64,
-    ] {
+    for &arch in TARGETS {
         let policy = builtin::builtin("docker-default", &Target::docker_default(arch))
             .unwrap()
             .policy;
@@ -58,15 +49,9 @@ fn docker_default_on_every_target_survives_disassembly_and_assembly() {
 
 #[test]
 fn every_fixture_profile_survives_disassembly_and_assembly() {
-    let Some(_) = support::shared::read("fixtures/profiles/docker-default.json") else {
+    let Some(files) = support::shared::fixture_profiles() else {
         return;
     };
-    let dir = support::shared::path("fixtures/profiles");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
     assert!(files.len() >= 8, "{files:?}");
     let mut programs = 0;
     for file in &files {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use support::libseccomp;
+use support::policies::{self, TARGETS};
 use sysgate::arch::{Arch, Endian};
 use sysgate::bpf::{op, Insn, Program};
 use sysgate::compile::{compile, CompileError};
@@ -42,18 +43,6 @@ fn round_trip(filters: &[Program], what: &str) -> Policy {
     policy
 }
 
-const TARGETS: &[Arch] = &[
-    Arch::X86_64,
-    Arch::Aarch64,
-    Arch::Arm,
-    Arch::X86,
-    Arch::Ppc64le,
-    Arch::S390x,
-    Arch::Riscv64,
-    Arch::Mipsel64,
-    Arch::Loongarch64,
-];
-
 #[test]
 fn docker_default_compiled_by_sysgate_decompiles_to_itself_on_every_target() {
     for &arch in TARGETS {
@@ -79,15 +68,9 @@ fn docker_default_compiled_by_sysgate_decompiles_to_itself_on_every_target() {
 
 #[test]
 fn every_fixture_profile_decompiles_to_an_equal_policy() {
-    let Some(_) = support::shared::read("fixtures/profiles/docker-default.json") else {
+    let Some(files) = support::shared::fixture_profiles() else {
         return;
     };
-    let dir = support::shared::path("fixtures/profiles");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
     for file in &files {
         let spec = file.display().to_string();
         let target = Target::docker_default(Arch::X86_64);
@@ -122,9 +105,11 @@ fn libseccomp_programs_decompile_to_an_equal_policy() {
         let theirs = Program::from_bytes(&bytes, native.endian()).unwrap();
         let what = format!("libseccomp optimize {optimize}");
         match verify::decompile(std::slice::from_ref(&theirs)) {
-            // On amd64 libseccomp compares only the low word of an x32 call's arguments:
-            // no one policy says that and what it does on x86_64.
-            Err(DecompileError::ArchesDisagree { .. }) if native == Arch::X86_64 => {}
+            // On amd64 libseccomp compares only the low word of an x32 call's arguments,
+            // and lets x86's socketcall(SYS_SOCKET) through where the direct socket refuses
+            // AF_VSOCK: no one policy says that and what it does on x86_64.
+            Err(DecompileError::ArchesDisagree { .. } | DecompileError::Multiplexed { .. })
+                if native == Arch::X86_64 => {}
             Err(e) => panic!("{what}: {e}"),
             Ok(_) => {
                 round_trip(std::slice::from_ref(&theirs), &what);
@@ -218,9 +203,9 @@ fn a_stack_decompiles_to_its_combination() {
     assert_eq!(openat, Action::Errno(13));
 }
 
-// Random single-arch policies (every operator, overlapping rules, runc's ENOSYS rule)
-// must decompile; several arches may be refused, but only for a reason a policy cannot
-// express, never with a wrong policy.
+// Random single-arch policies (every operator, overlapping rules, runc's ENOSYS rule, the
+// multiplexed calls) must decompile; several arches may be refused, but only for a reason
+// a policy cannot express, never with a wrong policy.
 
 const ARCHES: &[Arch] = &[
     Arch::X86_64,
@@ -232,127 +217,27 @@ const ARCHES: &[Arch] = &[
     Arch::Mips,
 ];
 
-const NAMES: &[&str] = &[
-    "read",
-    "write",
-    "openat",
-    "close",
-    "socket",
-    "connect",
-    "ioctl",
-    "clone",
-    "mmap",
-    "personality",
-    "prctl",
-    "futex",
-    "getpid",
-    "uname",
-    "socketcall",
-    "ipc",
-];
-
-fn value() -> impl Strategy<Value = u64> {
-    prop_oneof![
-        prop::sample::select(&[0u64, 1, 2, 0xffff_ffff, 0x1_0000_0000, u64::MAX][..]),
-        any::<u64>(),
-        0u64..64,
-        any::<u32>().prop_map(u64::from),
-    ]
-}
-
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![
-        Just(Action::KillProcess),
-        Just(Action::KillThread),
-        (0u16..2).prop_map(Action::Trap),
-        prop::sample::select(&[1u16, 13, 38][..]).prop_map(Action::Errno),
-        Just(Action::Log),
-        Just(Action::Allow),
-        Just(Action::Allow),
-    ]
-}
-
-fn cond() -> impl Strategy<Value = ArgCond> {
-    let op = prop_oneof![
-        Just(CmpOp::Ne),
-        Just(CmpOp::Lt),
-        Just(CmpOp::Le),
-        Just(CmpOp::Eq),
-        Just(CmpOp::Ge),
-        Just(CmpOp::Gt),
-        value().prop_map(CmpOp::MaskedEq),
-    ];
-    (0u32..3, op, value()).prop_map(|(arg, op, v)| {
-        let v = match op {
-            CmpOp::MaskedEq(m) => v & m,
-            _ => v,
-        };
-        ArgCond::new(arg, op, v).unwrap()
-    })
-}
-
-fn policy(arches: impl Strategy<Value = Vec<Arch>>) -> impl Strategy<Value = Policy> {
-    let rule = (
-        action(),
-        prop_oneof![
-            9 => prop::sample::select(NAMES).prop_map(Syscall::from),
-            1 => (0u32..20).prop_map(Syscall::Number),
-        ],
-        prop::collection::vec(cond(), 0..3),
-    )
-        .prop_map(|(action, syscall, conds)| Rule {
-            action,
-            syscall,
-            conds,
-            origin: None,
-        });
-    (
-        action(),
-        action(),
-        arches,
-        prop::collection::vec(rule, 0..16),
-        prop::option::of(0usize..400),
-    )
-        .prop_map(|(default, bad_arch, arches, rules, above)| {
-            let mut p = Policy::new(default);
-            p.set_arches(arches).unwrap();
-            p.attrs.bad_arch = bad_arch;
-            if let Some(k) = above {
-                let arch = p.arches()[0];
-                let mut nrs: Vec<u32> = arch.table().iter().map(|(_, nr)| nr).collect();
-                nrs.sort_unstable();
-                p.attrs.enosys_above.insert(arch, nrs[k % nrs.len()]);
-            }
-            for r in rules {
-                p.add_rule(r).unwrap();
-            }
-            p
-        })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn random_single_arch_policies_decompile_to_themselves(
-        p in policy(prop::sample::select(ARCHES).prop_map(|a| vec![a]))
+        p in policies::policy(
+            prop::sample::select(ARCHES).prop_map(|a| vec![a]),
+            0..16,
+            Just(false),
+        )
     ) {
-        let compiled = compile(&p).unwrap();
-        match verify::decompile(&compiled.programs) {
-            Ok(_) => {
-                round_trip(&compiled.programs, &p.to_string());
-            }
-            // Known gap: some decisions of a multiplexer (x86's socketcall for a `socket`
-            // with conditions) are refused though a policy can say them; a refusal, never
-            // a wrong policy.
-            Err(DecompileError::Multiplexed { .. }) => {}
-            Err(e) => panic!("{p}: {e}"),
-        }
+        round_trip(&compile(&p).unwrap().programs, &p.to_string());
     }
 
     #[test]
     fn random_multi_arch_policies_decompile_or_say_why_not(
-        p in policy(prop::sample::subsequence(&[Arch::X86_64, Arch::X86, Arch::Aarch64][..], 1..4))
+        p in policies::policy(
+            prop::sample::subsequence(&[Arch::X86_64, Arch::X86, Arch::Aarch64][..], 1..4),
+            0..16,
+            Just(false),
+        )
     ) {
         let compiled = compile(&p).unwrap();
         match verify::decompile(&compiled.programs) {
@@ -360,10 +245,10 @@ proptest! {
                 round_trip(&compiled.programs, &p.to_string());
             }
             // What one policy over several ABIs cannot say; never a wrong policy (NotExact).
+            // A policy's multiplexed paths always read back: its rules by name say them.
             Err(
                 DecompileError::ArchesDisagree { .. }
                 | DecompileError::DefaultsDiffer { .. }
-                | DecompileError::Multiplexed { .. }
                 | DecompileError::SkippedCall { .. },
             ) => {}
             Err(e) => panic!("{p}: {e}"),
@@ -408,4 +293,62 @@ fn a_looser_rule_set_that_explodes_falls_back_to_the_exact_one() {
     p.add_rule(Rule::new(Action::Log, "uname").with_cond(c(0, CmpOp::MaskedEq(3), 1)))
         .unwrap();
     round_trip(&compile(&p).unwrap().programs, "uname");
+}
+
+/// x86 with a rule by number on the direct `socket` (359) refuses the direct call only:
+/// `socketcall(SYS_SOCKET)` stays allowed. Rules on `socket` by name would refuse that path
+/// too, so the decompiler writes the direct call's rules by number.
+#[test]
+fn a_multiplexed_path_looser_than_its_direct_call_reads_back_by_number() {
+    let mut p = Policy::new(Action::Allow);
+    p.set_arches([Arch::X86]).unwrap();
+    p.add_rule(Rule::new(Action::Errno(1), Syscall::Number(359)))
+        .unwrap();
+    let back = round_trip(&compile(&p).unwrap().programs, "x86 socket by number");
+    assert!(
+        back.rules()
+            .iter()
+            .any(|r| r.syscall == Syscall::Number(359) && r.action == Action::Errno(1)),
+        "{back}"
+    );
+    assert!(
+        !back
+            .rules()
+            .iter()
+            .any(|r| r.syscall == Syscall::from("socket")),
+        "{back}"
+    );
+}
+
+/// The same direct `socket` refusal on x86 and on x86_64 (41), where x86's 41 (`dup`) is
+/// allowed: a rule by name would refuse `socketcall(SYS_SOCKET)` too, a rule by number would
+/// also decide x86's 41. No policy says that: the refusal names the path and why.
+#[test]
+fn a_multiplexed_path_no_policy_can_say_is_refused_naming_it() {
+    let mut both = Policy::new(Action::Allow);
+    both.set_arches([Arch::X86_64, Arch::X86]).unwrap();
+    both.add_rule(Rule::new(Action::Errno(1), Syscall::Number(359)))
+        .unwrap();
+    let mut x86_64 = Policy::new(Action::Allow);
+    x86_64.set_arches([Arch::X86_64]).unwrap();
+    x86_64.attrs.bad_arch = Action::Allow;
+    x86_64
+        .add_rule(Rule::new(Action::KillProcess, Syscall::Number(359)))
+        .unwrap();
+    x86_64
+        .add_rule(Rule::new(Action::Errno(1), "socket"))
+        .unwrap();
+    let mut stack = compile(&both).unwrap().programs;
+    stack.extend(compile(&x86_64).unwrap().programs);
+    let e = verify::decompile(&stack).unwrap_err();
+    assert!(matches!(e, DecompileError::Multiplexed { .. }), "{e}");
+    let msg = e.to_string();
+    for part in [
+        "on x86,",
+        "socket through socketcall(1) ALLOW",
+        "ERRNO(1",
+        "#41",
+    ] {
+        assert!(msg.contains(part), "{part:?} in {msg}");
+    }
 }

@@ -20,21 +20,11 @@ fn target(arch: Arch) -> Target {
     Target::docker_default(arch).with_kernel(Some((6, 1)))
 }
 
-/// The fixture files, or `None` (after saying why) when ../shared is absent outside CI.
-fn fixtures() -> Option<Vec<std::path::PathBuf>> {
-    shared::read("fixtures/profiles/docker-default.json")?;
-    let dir = shared::path("fixtures/profiles");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    Some(files)
-}
-
 #[test]
 fn every_fixture_parses_compiles_and_agrees_with_the_evaluator() {
-    let Some(files) = fixtures() else { return };
+    let Some(files) = shared::fixture_profiles() else {
+        return;
+    };
     assert!(files.len() >= 8, "{files:?}");
     for arch in [Arch::X86_64, Arch::Aarch64] {
         for file in &files {
@@ -176,7 +166,9 @@ fn docker_to_k8s_to_docker_keeps_the_policy() {
 
 #[test]
 fn lxc_and_k8s_fixtures_convert_to_every_format_without_widening() {
-    let Some(files) = fixtures() else { return };
+    let Some(files) = shared::fixture_profiles() else {
+        return;
+    };
     let t = target(Arch::X86_64);
     for file in files {
         let spec = file.display().to_string();

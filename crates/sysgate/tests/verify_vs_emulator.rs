@@ -7,25 +7,11 @@ mod support;
 
 use std::time::Instant;
 
+use support::policies::TARGETS;
 use sysgate::arch::Arch;
 use sysgate::compile::compile;
 use sysgate::profile::{builtin, Target};
 use sysgate::verify;
-
-/// Docker's archMap entries (each brings its sub-architectures) and the other ABIs sysgate
-/// compiles for, both byte orders.
-const TARGETS: &[Arch] = &[
-    Arch::X86_64,
-    Arch::Aarch64,
-    Arch::Arm,
-    Arch::X86,
-    Arch::Ppc64le,
-    Arch::S390x,
-    Arch::Riscv64,
-    Arch::Mipsel64,
-    Arch::Mips64,
-    Arch::Loongarch64,
-];
 
 #[test]
 fn docker_default_compiled_by_sysgate_is_proven_on_every_target() {
@@ -48,15 +34,9 @@ fn docker_default_compiled_by_sysgate_is_proven_on_every_target() {
 
 #[test]
 fn every_fixture_profile_compiled_by_sysgate_is_proven() {
-    let Some(_) = support::shared::read("fixtures/profiles/docker-default.json") else {
+    let Some(files) = support::shared::fixture_profiles() else {
         return;
     };
-    let dir = support::shared::path("fixtures/profiles");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
     assert!(files.len() >= 8, "{files:?}");
     for file in &files {
         // (Big-endian targets are covered by docker-default above: some of these profiles

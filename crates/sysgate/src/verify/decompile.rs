@@ -15,14 +15,18 @@
 //!    kernel zeroes): the paths through an argument's bits are masked-equality cubes, which
 //!    become `==`, `!=`, a range or `MASKED_EQ` conditions, and rules for each action are
 //!    chosen so that "the most restrictive matching rule wins" gives exactly the program's
-//!    partition.
+//!    partition;
+//! 4. the multiplexed paths (`socketcall(SYS_SOCKET)` on x86): rules on `socket` by name
+//!    decide that path too, so they are written in the one of their equivalent forms that
+//!    leaves it what the filter gives it, or by number where none does.
 //!
 //! The result is then proven equal to the stack with [`super::filters_vs_policy`]; a policy
 //! that is not proven is never returned. What a policy cannot say fails closed with a
 //! [`DecompileError`] that names why: a program that reads the instruction pointer, returns
 //! a value computed from its input, decides unknown arch tokens apart, needs a different
-//! default on two architectures, or gives one syscall name different rules on two
-//! architectures.
+//! default on two architectures, gives one syscall name different rules on two
+//! architectures, or lets a multiplexed call through where neither rules by name nor by
+//! number can say it.
 //!
 //! [`Attributes::enosys_above`]: crate::policy::Attributes::enosys_above
 
@@ -33,7 +37,7 @@ use rustc_hash::FxHashMap;
 
 use super::bits::Space;
 use super::{kernel_meaning, Reference, VerifyError};
-use crate::arch::{Arch, X32_SYSCALL_BIT};
+use crate::arch::{Arch, Multiplexed, X32_SYSCALL_BIT};
 use crate::bpf::{data, Program};
 use crate::policy::{
     ret, Action, ArgCond, CmpOp, Errno, Policy, PolicyError, Rule, Syscall, MAX_CONDS,
@@ -140,17 +144,27 @@ pub enum DecompileError {
         /// Of what.
         unit: &'static str,
     },
-    /// A multiplexed call (`socketcall(SYS_SOCKET)`, `ipc(SEMOP)`) decided in a way that the
-    /// rules on its direct syscall cannot give it.
+    /// A multiplexed call (`socketcall(SYS_SOCKET)`, `ipc(SEMOP)`) decided more permissively
+    /// than any rules by name on its direct syscall let it be, where rules by number cannot
+    /// stand in for them either (the number is another call on another ABI of the filter).
     #[error(
-        "the filter decides {name} through its multiplexer in a way a policy cannot say: the \
-         policy would decide {detail}"
+        "on {arch}, the filter gives {name} through {via} {through} on some calls, but rules \
+         on {name} that give its direct call the filter's decisions make that path at least \
+         as strict as {forced}; rules by number cannot say it instead: {why}"
     )]
     Multiplexed {
         /// The multiplexed call.
         name: String,
-        /// The input and both answers.
-        detail: String,
+        /// The multiplexer (`socketcall(1)`).
+        via: String,
+        /// The architecture.
+        arch: Arch,
+        /// The least restrictive action the filter gives on the multiplexed path.
+        through: Action,
+        /// The least restrictive action rules by name can leave it.
+        forced: Action,
+        /// Why rules by number do not help.
+        why: String,
     },
     /// `nr == -1` (a tracer's skipped call) answered in a way that a policy with these
     /// architectures and runc's ENOSYS rule does not (it gives -1 the default, or ENOSYS
@@ -428,97 +442,181 @@ fn decompile_stack(
             }
         }
     }
-    emit_rules(&space, &mut policy, &abis, &wanted)?;
+    // 5. The multiplexed paths: `socketcall(SYS_SOCKET)` gets what `socket`'s rules by name
+    // give it (see `settle_multiplexed`).
+    let numbered = settle_multiplexed(&space, &policy, &abis, &mut wanted, &sources)?;
+    emit_rules(&space, &mut policy, &abis, &wanted, &numbered)?;
 
-    // 5. Never return a policy that is not proven to be the filter. One thing rules by
-    // syscall cannot see is the multiplexed path: `socketcall(SYS_SOCKET)` gets the most
-    // restrictive action `socket`'s rules can give, and the default as well when none of
-    // them is unconditional. Where the filter decides the multiplexed call otherwise, the
-    // direct call's rules are written the other way: first with an unconditional rule for
-    // its least restrictive answer, then with every rule conditional (`a0 >= 0` always
-    // holds), and the proof is run again.
-    let mut variant: BTreeMap<&'static str, u8> = BTreeMap::new();
-    loop {
-        let report = super::filters_vs_policy(filters, &policy, 16)?;
-        let narrower_at_minus_one = |m: &&super::Mismatch| {
-            let policy_ret = match m.reference {
-                Reference::Policy(d) => d.action.to_ret(),
-                Reference::Filters(v) => v,
-            };
-            narrower_skipped_call
-                && m.data.nr == u32::MAX
-                && (kernel_meaning(policy_ret) as i32) <= (kernel_meaning(m.filters) as i32)
+    // 6. Never return a policy that is not proven to be the filter.
+    let report = super::filters_vs_policy(filters, &policy, 16)?;
+    let narrower_at_minus_one = |m: &&super::Mismatch| {
+        let policy_ret = match m.reference {
+            Reference::Policy(d) => d.action.to_ret(),
+            Reference::Filters(v) => v,
         };
-        let Some(m) = report.mismatches.iter().find(|m| !narrower_at_minus_one(m)) else {
-            return Ok(policy);
-        };
-        let Some(name) = policy
-            .arches()
-            .iter()
-            .filter(|a| a.audit_arch() == m.data.arch)
-            .flat_map(|a| a.multiplexed_calls())
-            .find(|(_, via)| via.syscall == m.data.nr && m.data.args[0] == u64::from(via.call))
-            .map(|(name, _)| name)
-        else {
-            if m.data.nr == u32::MAX {
-                return Err(DecompileError::SkippedCall {
-                    detail: mismatch_text(m),
-                });
-            }
-            return Err(DecompileError::NotExact {
-                detail: mismatch_text(m),
-            });
-        };
-        let v = variant.entry(name).or_insert(0);
-        *v += 1;
-        let syscall = Syscall::from(name);
-        let mut rules: Vec<Rule> = policy
-            .rules()
-            .iter()
-            .filter(|r| r.syscall == syscall)
-            .cloned()
-            .collect();
-        match *v {
-            1 => {
-                let mut from: Vec<(&(Arch, u32), &Source)> = sources
-                    .iter()
-                    .filter(|((arch, nr), _)| arch.syscall_name(*nr) == Some(name))
-                    .collect();
-                from.sort_by_key(|((arch, _), _)| !arch.args_are_64bit());
-                let Some((&(arch, _), &(partition, none))) = from.first() else {
-                    continue;
-                };
-                rules = rules_for(&space, arch, partition, none, true, name)?
-                    .into_iter()
-                    .map(|(action, conds)| Rule::new(action, name).with_conds(conds))
-                    .collect();
-            }
-            2 => {
-                for r in &mut rules {
-                    if r.conds.is_empty() {
-                        r.conds
-                            .push(ArgCond::new(0, CmpOp::Ge, 0).expect("argument 0 exists"));
-                    }
-                }
-            }
-            _ => {
-                return Err(DecompileError::Multiplexed {
-                    name: name.to_string(),
-                    detail: mismatch_text(m),
-                })
-            }
-        }
-        let others: Vec<Rule> = policy
-            .rules()
-            .iter()
-            .filter(|r| r.syscall != syscall)
-            .cloned()
-            .collect();
-        policy.retain_rules(|_| false);
-        for r in others.into_iter().chain(rules) {
-            policy.add_rule(r)?;
-        }
+        narrower_skipped_call
+            && m.data.nr == u32::MAX
+            && (kernel_meaning(policy_ret) as i32) <= (kernel_meaning(m.filters) as i32)
+    };
+    match report.mismatches.iter().find(|m| !narrower_at_minus_one(m)) {
+        None => Ok(policy),
+        Some(m) if m.data.nr == u32::MAX => Err(DecompileError::SkippedCall {
+            detail: mismatch_text(m),
+        }),
+        Some(m) => Err(DecompileError::NotExact {
+            detail: mismatch_text(m),
+        }),
     }
+}
+
+/// Chooses how the rules of each multiplexed call are written, so that its multiplexed path
+/// gets what the filter gives it, and returns the calls whose rules must be written by
+/// number (with what to say if numbers cannot say it either).
+///
+/// The compiler gives `socketcall(SYS_SOCKET)` the most restrictive action among `socket`'s
+/// rules by name, and the default as well when none of them is unconditional (`M`), besides
+/// the rules on `socketcall` itself; rules by number reach the direct call only. So the path
+/// is exact when `M` is no stricter than the least restrictive answer the filter gives on it
+/// (the rules on `socketcall` then give every stricter one; where some calls on the path
+/// match none of them, they are written with an unconditional base rule, so that no call is
+/// left to `M`). Rules that give the
+/// direct call its decisions can be written three ways: as read, with an unconditional rule
+/// for its least restrictive answer (`M` = the strictest answer), or with every rule
+/// conditional (`M` = the strictest answer a rule gives, or the default); no rule set by name
+/// leaves `M` less strict than both. When neither fits, the direct call's rules are written
+/// by number, which leaves the path to the multiplexer's own rules.
+fn settle_multiplexed(
+    space: &Space,
+    policy: &Policy,
+    abis: &[Abi],
+    wanted: &mut BTreeMap<(Arch, u32), RuleSet>,
+    sources: &BTreeMap<(Arch, u32), Source>,
+) -> Result<BTreeMap<&'static str, Refusal>, DecompileError> {
+    // What a number gets when no rule matches.
+    let none_at = |arch: Arch, nr: u32| match policy.attrs.enosys_above.get(&arch) {
+        Some(&t) if nr > t => Action::NamedErrno(Errno::ENOSYS).for_arch(arch),
+        _ => policy.default_action().for_arch(arch),
+    };
+    let names: BTreeSet<&'static str> = abis
+        .iter()
+        .flat_map(|abi| abi.arch.multiplexed_calls().map(|(name, _)| name))
+        .collect();
+    let mut numbered = BTreeMap::new();
+    for name in names {
+        // Per ABI with the multiplexer: the least restrictive answer on the path, and
+        // whether some calls on it match no rule on the multiplexer (they get its default).
+        let paths: Vec<(Arch, Multiplexed, Action, bool)> = abis
+            .iter()
+            .filter_map(|abi| Some((abi.arch, abi.arch.multiplexed(name)?)))
+            .map(|(arch, via)| {
+                let lits: Lits = space
+                    .arg_vars(0, true)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(bit, v)| (v, u64::from(via.call) >> bit & 1 == 1))
+                    .collect();
+                let none = none_at(arch, via.syscall);
+                let Some((partition, _)) = sources.get(&(arch, via.syscall)) else {
+                    return (arch, via, none, true);
+                };
+                let answers: Vec<Action> = partition
+                    .iter()
+                    .filter(|(_, s)| !s.restrict(&lits).is_false())
+                    .map(|(a, _)| *a)
+                    .collect();
+                let least = answers.iter().copied().max_by_key(|a| a.precedence());
+                (arch, via, least.unwrap_or(none), answers.contains(&none))
+            })
+            .collect();
+        // The entry whose rules are written for the name (as `emit_rules` orders them).
+        let Some(owner) = wanted
+            .keys()
+            .filter(|(arch, nr)| arch.syscall_name(*nr) == Some(name))
+            .min_by_key(|(arch, nr)| (!arch.args_are_64bit(), *arch, *nr))
+            .copied()
+        else {
+            // No rule names the call: its path is the multiplexer's rules alone.
+            continue;
+        };
+        let (partition, none) = sources[&owner];
+        let what = format!("{name} on {}", owner.0);
+        let all_conditional = rules_for(space, owner.0, partition, none, false, &what)?
+            .into_iter()
+            .map(|(action, mut conds)| {
+                if conds.is_empty() {
+                    // `a0 >= 0` always holds.
+                    conds.push(ArgCond::new(0, CmpOp::Ge, 0).expect("argument 0 exists"));
+                }
+                (action, conds)
+            })
+            .collect();
+        let candidates = [
+            wanted[&owner].clone(),
+            rules_for(space, owner.0, partition, none, true, &what)?,
+            all_conditional,
+        ];
+        let outcome = |rules: &RuleSet, arch: Arch| {
+            let rules: Vec<Rule> = rules
+                .iter()
+                .map(|(action, conds)| Rule::new(*action, name).with_conds(conds.iter().copied()))
+                .collect();
+            policy
+                .multiplexed_outcome_of(arch, rules.iter().enumerate())
+                .map(|(action, _)| action)
+        };
+        let fits = |rules: &RuleSet| {
+            paths.iter().all(|(arch, _, least, _)| {
+                outcome(rules, *arch).is_none_or(|m| m.precedence() >= least.precedence())
+            })
+        };
+        let Some(chosen) = candidates.iter().find(|rules| fits(rules)) else {
+            // On the ABI where even the least strict rule set by name is too strict.
+            let fallback = paths
+                .first()
+                .map(|(arch, via, least, _)| (*arch, *via, *least, *least));
+            let Some((arch, via, least, forced)) = paths
+                .iter()
+                .filter_map(|(arch, via, least, _)| {
+                    let forced = candidates
+                        .iter()
+                        .filter_map(|rules| outcome(rules, *arch))
+                        .max_by_key(|m| m.precedence())?;
+                    Some((*arch, *via, *least, forced))
+                })
+                .min_by_key(|(_, _, least, forced)| forced.precedence() >= least.precedence())
+                .or(fallback)
+            else {
+                continue;
+            };
+            let refusal = Refusal {
+                name,
+                via: format!("{}({})", call_name(arch, via.syscall), via.call),
+                arch,
+                through: least,
+                forced,
+            };
+            numbered.insert(name, refusal);
+            continue;
+        };
+        for (arch, via, _, unmatched) in &paths {
+            let none_there = none_at(*arch, via.syscall);
+            if !unmatched || outcome(chosen, *arch).is_none_or(|m| m == none_there) {
+                continue;
+            }
+            // A call on the path that matches no rule on the multiplexer would get `M`:
+            // every call must match one.
+            let base = match sources.get(&(*arch, via.syscall)) {
+                Some((partition, none)) => {
+                    let what = format!("{} on {arch}", call_name(*arch, via.syscall));
+                    rules_for(space, *arch, partition, *none, true, &what)?
+                }
+                None => vec![(none_there, Vec::new())],
+            };
+            wanted.insert((*arch, via.syscall), base);
+        }
+        wanted.insert(owner, chosen.clone());
+    }
+    Ok(numbered)
 }
 
 fn mismatch_text(m: &super::Mismatch) -> String {
@@ -530,6 +628,29 @@ fn mismatch_text(m: &super::Mismatch) -> String {
         "{policy_says} where the filter returns {:#010x}, at arch {:#x} nr {} args {:x?}",
         m.filters, m.data.arch, m.data.nr, m.data.args
     )
+}
+
+/// Why a multiplexed call's rules are written by number: what the refusal says if a rule by
+/// number cannot be written either.
+struct Refusal {
+    name: &'static str,
+    via: String,
+    arch: Arch,
+    through: Action,
+    forced: Action,
+}
+
+impl Refusal {
+    fn error(&self, why: String) -> DecompileError {
+        DecompileError::Multiplexed {
+            name: self.name.to_string(),
+            via: self.via.clone(),
+            arch: self.arch,
+            through: self.through,
+            forced: self.forced,
+            why,
+        }
+    }
 }
 
 /// What the filter decides on one ABI: its numbers as ranges.
@@ -1042,7 +1163,7 @@ fn conditions(
 }
 
 /// Add the wanted rules to `policy`, one per syscall (by name where the ABI's table has
-/// one), after checking that every architecture the rule reaches wants what they decide
+/// one, unless `numbered` holds the name), after checking that every architecture the rule reaches wants what they decide
 /// there. 64-bit ABIs go first: their conditions say what a 32-bit ABI's (whose high words
 /// are zero) leave open.
 fn emit_rules(
@@ -1050,10 +1171,11 @@ fn emit_rules(
     policy: &mut Policy,
     abis: &[Abi],
     wanted: &BTreeMap<(Arch, u32), RuleSet>,
+    numbered: &BTreeMap<&str, Refusal>,
 ) -> Result<(), DecompileError> {
     let syscall_of = |arch: Arch, nr: u32| match arch.syscall_name(nr) {
-        Some(name) => Syscall::Name(name.to_string()),
-        None => Syscall::Number(nr),
+        Some(name) if !numbered.contains_key(name) => Syscall::Name(name.to_string()),
+        _ => Syscall::Number(nr),
     };
     let mut order: Vec<(&(Arch, u32), &RuleSet)> = wanted.iter().collect();
     order.sort_by_key(|((arch, nr), _)| (!arch.args_are_64bit(), *arch, *nr));
@@ -1074,20 +1196,25 @@ fn emit_rules(
             {
                 continue;
             }
-            let there = wanted.get(&(other.arch, n));
-            let alike = match there {
-                Some(there) => {
-                    there == rules
-                        || decisions(space, there, other.arch)
-                            == decisions(space, rules, other.arch)
-                }
-                None => false,
-            };
-            if !alike {
-                return Err(DecompileError::ArchesDisagree {
+            if !alike(space, wanted, rules, other.arch, n) {
+                let disagree = DecompileError::ArchesDisagree {
                     syscall: syscall.to_string(),
                     first: arch,
                     other: other.arch,
+                };
+                // A call written by number because of its multiplexed path says why, unless
+                // its rules by name would not do either.
+                let Some((name, refusal)) = [(arch, nr), (other.arch, n)]
+                    .into_iter()
+                    .filter_map(|(a, n)| a.syscall_name(n))
+                    .find_map(|name| Some((name, numbered.get(name)?)))
+                    .filter(|_| matches!(syscall, Syscall::Number(_)))
+                else {
+                    return Err(disagree);
+                };
+                return Err(match name_disagrees(space, abis, wanted, name) {
+                    Some(by_name) => by_name,
+                    None => refusal.error(disagree.to_string()),
                 });
             }
         }
@@ -1097,6 +1224,47 @@ fn emit_rules(
         }
     }
     Ok(())
+}
+
+/// Whether `arch`'s number `n` wants what `rules` decide there.
+fn alike(
+    space: &Space,
+    wanted: &BTreeMap<(Arch, u32), RuleSet>,
+    rules: &RuleSet,
+    arch: Arch,
+    n: u32,
+) -> bool {
+    wanted.get(&(arch, n)).is_some_and(|there| {
+        there == rules || decisions(space, there, arch) == decisions(space, rules, arch)
+    })
+}
+
+/// Two ABIs that want different decisions for `name`'s direct calls, as rules by name.
+fn name_disagrees(
+    space: &Space,
+    abis: &[Abi],
+    wanted: &BTreeMap<(Arch, u32), RuleSet>,
+    name: &str,
+) -> Option<DecompileError> {
+    // In the order `emit_rules` writes them: 64-bit ABIs first.
+    let mut numbers: Vec<(Arch, u32)> = abis
+        .iter()
+        .filter_map(|abi| Some((abi.arch, abi.arch.syscall_number(name)?)))
+        .collect();
+    numbers.sort_by_key(|(arch, _)| (!arch.args_are_64bit(), *arch));
+    let mut numbers = numbers.into_iter();
+    let (first, nr) = numbers.next()?;
+    let rules = wanted.get(&(first, nr)).cloned().unwrap_or_default();
+    numbers
+        .find(|&(arch, n)| {
+            !(alike(space, wanted, &rules, arch, n)
+                || rules.is_empty() && !wanted.contains_key(&(arch, n)))
+        })
+        .map(|(other, _)| DecompileError::ArchesDisagree {
+            syscall: name.to_string(),
+            first,
+            other,
+        })
 }
 
 /// What `rules` decide on `arch` (most restrictive match first; high words zero on 32-bit

@@ -4,5 +4,6 @@
 pub mod agree;
 pub mod child;
 pub mod libseccomp;
+pub mod policies;
 pub mod reexec;
 pub mod shared;

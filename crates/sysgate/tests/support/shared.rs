@@ -28,3 +28,15 @@ pub fn read(rel: &str) -> Option<String> {
         }
     }
 }
+
+/// The profiles in `../shared/fixtures/profiles`, sorted, or `None` (after saying why) when
+/// `../shared` is absent outside CI.
+pub fn fixture_profiles() -> Option<Vec<PathBuf>> {
+    read("fixtures/profiles/docker-default.json")?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path("fixtures/profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    Some(files)
+}
