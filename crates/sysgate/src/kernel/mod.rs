@@ -42,7 +42,6 @@ mod probe;
 mod spawn;
 pub(crate) mod sys;
 
-pub(crate) use audit::untrusted_string;
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
