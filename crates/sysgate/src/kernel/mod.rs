@@ -57,8 +57,6 @@ pub use install::{
     install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
     MAX_INSNS_PER_PATH,
 };
-pub use notify::{
-    Listener, NotifSizes, Notification, NotifyError, Readiness, Response, SeccompData, TargetFd,
-};
+pub use notify::{Listener, NotifSizes, Notification, NotifyError, Readiness, Response, TargetFd};
 pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};
 pub use spawn::{FilteredChild, FilteredCommand, SpawnError};

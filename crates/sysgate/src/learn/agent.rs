@@ -173,7 +173,8 @@ impl Session {
     /// if the profile refuses it. Every call is recorded, whatever the mode.
     ///
     /// ```
-    /// use sysgate::kernel::{Notification, Response, SeccompData};
+    /// use sysgate::bpf::SeccompData;
+    /// use sysgate::kernel::{Notification, Response};
     /// use sysgate::learn::{AgentMode, Session};
     /// use sysgate::policy::{Action, Policy, Rule};
     ///
@@ -195,7 +196,7 @@ impl Session {
     /// ```
     pub fn decide(&mut self, n: &Notification, exe: &str) -> (Response, Option<Refusal>) {
         let token = n.data.arch;
-        let nr = n.data.nr as u32;
+        let nr = n.data.nr;
         self.calls += 1;
         match abi_of(token, nr) {
             Some(arch) => self.observations.record(arch, nr, exe, 1),
@@ -432,7 +433,7 @@ mod tests {
 
     #[test]
     fn enforce_answers_as_the_kernel_would_where_an_agent_can() {
-        use crate::kernel::SeccompData;
+        use crate::bpf::SeccompData;
         let mut profile = Policy::new(Action::Allow);
         profile.set_arches([Arch::X86_64]).unwrap();
         profile
@@ -446,7 +447,7 @@ mod tests {
             pid: 1,
             flags: 0,
             data: SeccompData {
-                nr: Arch::X86_64.syscall_number(name).unwrap() as i32,
+                nr: Arch::X86_64.syscall_number(name).unwrap(),
                 arch: Arch::X86_64.audit_arch(),
                 instruction_pointer: 0,
                 args: [0; 6],

@@ -883,7 +883,7 @@ impl Tracer {
             let pid = n.pid as i32;
             let info = sys::SeccompInfo {
                 arch: n.data.arch,
-                nr: n.data.nr as u32,
+                nr: n.data.nr,
                 args: n.data.args,
             };
             self.count(pid, &info);
