@@ -33,11 +33,13 @@ pub(crate) mod decode;
 mod disasm;
 mod emulate;
 mod export;
+mod flags;
 mod insn;
 mod program;
 
 pub use asm::AsmError;
 pub use cache::kernel_caches_all;
 pub use emulate::{EmulateError, Emulated, SeccompData};
+pub use flags::{FilterFlag, KernelFlags};
 pub use insn::{data, op, Insn, MAX_INSNS};
 pub use program::{InvalidProgram, ParseProgramError, Program};

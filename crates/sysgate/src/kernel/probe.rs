@@ -14,9 +14,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::install::FilterFlag;
 use super::notify::NotifSizes;
 use super::sys::{self, Errno};
+use crate::bpf::FilterFlag;
 use crate::policy::{ret, Action};
 
 /// An action without its data, as the kernel knows it.

@@ -50,7 +50,7 @@
 //! 5. **Syscall names** no architecture knows are skipped with a warning (an error with
 //!    [`Options::strict_names`]); so are names that none of the policy's architectures has.
 //!    Names some of them lack stay in the policy, which skips them per architecture.
-//! 6. **Attributes**: `flags` map to [`KernelFlags`]; without `flags`, SPEC_ALLOW is set (runc's
+//! 6. **Attributes**: `flags` map to [`KernelFlags`](crate::policy::KernelFlags); without `flags`, SPEC_ALLOW is set (runc's
 //!    default). A `SCMP_ACT_NOTIFY` anywhere sets NEW_LISTENER. The bad-arch action is
 //!    KILL_THREAD (libseccomp's default, which runc keeps). Unless the default action is
 //!    ALLOW, LOG or TRACE, a call above the largest syscall the profile names on its
@@ -98,8 +98,9 @@ use serde::Deserialize;
 use super::json_pos::{self, Pos, Seg};
 use super::Location;
 use crate::arch::{self, Arch};
+use crate::bpf::FilterFlag;
 use crate::policy::{
-    parse_errno, Action, ArgCond, CmpOp, Errno, KernelFlags, Policy, PolicyError, Rule, MAX_ERRNO,
+    parse_errno, Action, ArgCond, CmpOp, Errno, Policy, PolicyError, Rule, MAX_ERRNO,
 };
 
 pub use super::{Listener, Loaded, Target};
@@ -411,7 +412,7 @@ struct Profile {
     architectures: Option<Vec<ArchName>>,
     arch_map: Option<Vec<Obj<ArchMapEntry>>>,
     syscalls: Option<Vec<Obj<SyscallEntry>>>,
-    flags: Option<Vec<Flag>>,
+    flags: Option<Vec<FilterFlag>>,
     listener_path: Option<String>,
     listener_metadata: Option<String>,
 }
@@ -733,49 +734,24 @@ impl<'de> Deserialize<'de> for OpKind {
     }
 }
 
-/// `SECCOMP_FILTER_FLAG_*`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Flag {
-    Tsync,
-    Log,
-    SpecAllow,
-    NewListener,
-    TsyncEsrch,
-    WaitKillableRecv,
-}
-
-impl Vocabulary for Flag {
+/// `SECCOMP_FILTER_FLAG_*`: the words are [`FilterFlag::uapi_name`]'s.
+impl Vocabulary for FilterFlag {
     const WHAT: &'static str = "flag";
     const EXPECTING: &'static str = "a flag such as \"SECCOMP_FILTER_FLAG_LOG\"";
-    const WORDS: &'static [(&'static str, Flag)] = &[
-        ("SECCOMP_FILTER_FLAG_TSYNC", Flag::Tsync),
-        ("SECCOMP_FILTER_FLAG_LOG", Flag::Log),
-        ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", Flag::SpecAllow),
-        ("SECCOMP_FILTER_FLAG_NEW_LISTENER", Flag::NewListener),
-        ("SECCOMP_FILTER_FLAG_TSYNC_ESRCH", Flag::TsyncEsrch),
-        (
-            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-            Flag::WaitKillableRecv,
-        ),
-    ];
-}
-
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Flag::deserialize_word(d)
-    }
-}
-
-impl Flag {
-    fn set(self, flags: &mut KernelFlags) {
-        match self {
-            Flag::Tsync => flags.tsync = true,
-            Flag::Log => flags.log = true,
-            Flag::SpecAllow => flags.spec_allow = true,
-            Flag::NewListener => flags.new_listener = true,
-            Flag::TsyncEsrch => flags.tsync_esrch = true,
-            Flag::WaitKillableRecv => flags.wait_killable_recv = true,
+    const WORDS: &'static [(&'static str, FilterFlag)] = &{
+        let mut words = [("", FilterFlag::Tsync); FilterFlag::ALL.len()];
+        let mut i = 0;
+        while i < words.len() {
+            words[i] = (FilterFlag::ALL[i].uapi_name(), FilterFlag::ALL[i]);
+            i += 1;
         }
+        words
+    };
+}
+
+impl<'de> Deserialize<'de> for FilterFlag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        FilterFlag::deserialize_word(d)
     }
 }
 
@@ -1220,7 +1196,7 @@ impl Resolver<'_> {
         self.set_arches(&mut policy, profile.architectures, profile.arch_map)?;
         match profile.flags {
             None => policy.attrs.flags.spec_allow = true,
-            Some(flags) => flags.iter().for_each(|f| f.set(&mut policy.attrs.flags)),
+            Some(flags) => flags.iter().for_each(|f| policy.attrs.flags.set(*f, true)),
         }
         let listener = self.listener(profile.listener_path, profile.listener_metadata);
 

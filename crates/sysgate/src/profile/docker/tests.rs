@@ -1,7 +1,7 @@
 //! Unit tests of the Docker/OCI/Podman reader: every resolution rule and every error.
 
 use super::*;
-use crate::policy::{DecidedBy, Syscall};
+use crate::policy::{DecidedBy, KernelFlags, Syscall};
 
 fn target() -> Target {
     Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)))
