@@ -37,8 +37,8 @@
 use std::collections::BTreeSet;
 
 use super::observe::{abi_of, Observations};
-use super::runtime::{with_runtime, Runtime};
-use super::synth::{normalize, synthesize, Learned, SynthOptions};
+use super::runtime::{also_allowing, with_runtime, Runtime};
+use super::synth::{synthesize, Learned, SynthOptions};
 use crate::arch::Arch;
 use crate::kernel::{Notification, Response};
 use crate::policy::{Action, DecidedBy, Errno, Policy, PolicyError, Rule};
@@ -76,9 +76,11 @@ impl AgentMode {
     /// assert_eq!(AgentMode::parse("audit"), None);
     /// ```
     pub fn parse(name: &str) -> Option<AgentMode> {
-        [AgentMode::Learn, AgentMode::Complain, AgentMode::Enforce]
-            .into_iter()
-            .find(|m| m.name() == name)
+        super::by_name(
+            [AgentMode::Learn, AgentMode::Complain, AgentMode::Enforce],
+            AgentMode::name,
+            name,
+        )
     }
 }
 
@@ -287,17 +289,7 @@ pub fn container_profile(
     runtime: Runtime,
 ) -> Result<Learned, PolicyError> {
     let Learned { policy, mut notes } = synthesize(seen, opts)?;
-    let mut out = Policy::new(policy.default_action());
-    out.attrs = policy.attrs.clone();
-    out.set_arches(policy.arches().iter().copied())?;
-    let rules = policy
-        .rules()
-        .iter()
-        .cloned()
-        .chain(NEVER_NOTIFIED.iter().map(|n| Rule::new(Action::Allow, *n)));
-    for rule in normalize(rules) {
-        out.add_rule(rule)?;
-    }
+    let out = also_allowing(&policy, NEVER_NOTIFIED)?;
     notes.push(format!(
         "{} are allowed without being seen: the container's calls to them never reach the \
          agent (runc refuses to notify write; exit and exit_group let a container end when \
