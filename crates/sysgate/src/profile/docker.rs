@@ -461,7 +461,7 @@ struct Arg {
     value: Value64,
     #[serde(default)]
     value_two: Value64,
-    op: OpKind,
+    op: CmpOp,
 }
 
 /// A JSON object as `T`, read the way Go's encoding/json (and so Docker and runc) reads it.
@@ -703,34 +703,25 @@ impl<'de> Deserialize<'de> for DefaultAction {
     }
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum OpKind {
-    Ne,
-    Lt,
-    Le,
-    Eq,
-    Ge,
-    Gt,
-    MaskedEq,
-}
-
-impl Vocabulary for OpKind {
+/// `SCMP_CMP_*`: the words are [`CmpOp::scmp_name`]'s; `SCMP_CMP_MASKED_EQ` reads as
+/// `MaskedEq(0)`, its mask (`value`) set when the condition is resolved.
+impl Vocabulary for CmpOp {
     const WHAT: &'static str = "operator";
     const EXPECTING: &'static str = "an operator such as \"SCMP_CMP_EQ\"";
-    const WORDS: &'static [(&'static str, OpKind)] = &[
-        ("SCMP_CMP_NE", OpKind::Ne),
-        ("SCMP_CMP_LT", OpKind::Lt),
-        ("SCMP_CMP_LE", OpKind::Le),
-        ("SCMP_CMP_EQ", OpKind::Eq),
-        ("SCMP_CMP_GE", OpKind::Ge),
-        ("SCMP_CMP_GT", OpKind::Gt),
-        ("SCMP_CMP_MASKED_EQ", OpKind::MaskedEq),
-    ];
+    const WORDS: &'static [(&'static str, CmpOp)] = &{
+        let mut words = [("", CmpOp::Eq); CmpOp::ALL.len()];
+        let mut i = 0;
+        while i < words.len() {
+            words[i] = (CmpOp::ALL[i].scmp_name(), CmpOp::ALL[i]);
+            i += 1;
+        }
+        words
+    };
 }
 
-impl<'de> Deserialize<'de> for OpKind {
+impl<'de> Deserialize<'de> for CmpOp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        OpKind::deserialize_word(d)
+        CmpOp::deserialize_word(d)
     }
 }
 
@@ -1497,15 +1488,9 @@ impl Resolver<'_> {
         let mut conds: Vec<ArgCond> = Vec::with_capacity(args.len());
         for Obj(a) in &args {
             let (op, value) = match a.op {
-                OpKind::Ne => (CmpOp::Ne, a.value.0),
-                OpKind::Lt => (CmpOp::Lt, a.value.0),
-                OpKind::Le => (CmpOp::Le, a.value.0),
-                OpKind::Eq => (CmpOp::Eq, a.value.0),
-                OpKind::Ge => (CmpOp::Ge, a.value.0),
-                OpKind::Gt => (CmpOp::Gt, a.value.0),
                 // OCI: `value` is the mask, `valueTwo` what the masked argument must be, which
                 // libseccomp masks too.
-                OpKind::MaskedEq => {
+                CmpOp::MaskedEq(_) => {
                     let (mask, expected) = (a.value.0, a.value_two.0);
                     // The index was checked while parsing (0..=5), so this cannot fail.
                     let Ok((c, dropped)) =
@@ -1519,6 +1504,7 @@ impl Resolver<'_> {
                     conds.push(c);
                     continue;
                 }
+                op => (op, a.value.0),
             };
             // The index was checked while parsing (0..=5), so this cannot fail.
             conds.extend(ArgCond::new(a.index.0, op, value).ok());
