@@ -703,20 +703,26 @@ impl<'de> Deserialize<'de> for DefaultAction {
     }
 }
 
+/// `[(word, value); N]` for every value of the const array `$all`, each named by its const
+/// method `$word`: a vocabulary spelled by the IR's own names, never a second list.
+macro_rules! words_of {
+    ($all:expr, $word:ident) => {{
+        let mut words = [("", $all[0]); $all.len()];
+        let mut i = 0;
+        while i < words.len() {
+            words[i] = ($all[i].$word(), $all[i]);
+            i += 1;
+        }
+        words
+    }};
+}
+
 /// `SCMP_CMP_*`: the words are [`CmpOp::scmp_name`]'s; `SCMP_CMP_MASKED_EQ` reads as
 /// `MaskedEq(0)`, its mask (`value`) set when the condition is resolved.
 impl Vocabulary for CmpOp {
     const WHAT: &'static str = "operator";
     const EXPECTING: &'static str = "an operator such as \"SCMP_CMP_EQ\"";
-    const WORDS: &'static [(&'static str, CmpOp)] = &{
-        let mut words = [("", CmpOp::Eq); CmpOp::ALL.len()];
-        let mut i = 0;
-        while i < words.len() {
-            words[i] = (CmpOp::ALL[i].scmp_name(), CmpOp::ALL[i]);
-            i += 1;
-        }
-        words
-    };
+    const WORDS: &'static [(&'static str, CmpOp)] = &words_of!(CmpOp::ALL, scmp_name);
 }
 
 impl<'de> Deserialize<'de> for CmpOp {
@@ -729,15 +735,7 @@ impl<'de> Deserialize<'de> for CmpOp {
 impl Vocabulary for FilterFlag {
     const WHAT: &'static str = "flag";
     const EXPECTING: &'static str = "a flag such as \"SECCOMP_FILTER_FLAG_LOG\"";
-    const WORDS: &'static [(&'static str, FilterFlag)] = &{
-        let mut words = [("", FilterFlag::Tsync); FilterFlag::ALL.len()];
-        let mut i = 0;
-        while i < words.len() {
-            words[i] = (FilterFlag::ALL[i].uapi_name(), FilterFlag::ALL[i]);
-            i += 1;
-        }
-        words
-    };
+    const WORDS: &'static [(&'static str, FilterFlag)] = &words_of!(FilterFlag::ALL, uapi_name);
 }
 
 impl<'de> Deserialize<'de> for FilterFlag {
