@@ -1,5 +1,7 @@
 //! Classic BPF programs for seccomp: instructions, byte encoding, an emulator, the kernel's
-//! action-cache check, a disassembler and exports.
+//! action-cache check, a disassembler and exports; and the kernel facts every layer above
+//! shares: `struct seccomp_data` ([`SeccompData`], also what notifications carry) and the
+//! `seccomp(2)` filter flags ([`FilterFlag`], [`KernelFlags`]).
 //!
 //! This module knows nothing about policies or profiles; the compiler produces [`Insn`]s and
 //! everything here works on any seccomp program, including libseccomp's.
