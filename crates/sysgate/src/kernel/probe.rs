@@ -163,6 +163,20 @@ impl KernelVersion {
         Some(KernelVersion::new(major, minor, patch))
     }
 
+    /// The running kernel's version, from `uname(2)`'s release (what `uname -r` prints);
+    /// `None` if it cannot be read.
+    ///
+    /// ```
+    /// use sysgate::kernel::KernelVersion;
+    ///
+    /// if let Some(v) = KernelVersion::running() {
+    ///     println!("kernel {}.{}", v.major, v.minor);
+    /// }
+    /// ```
+    pub fn running() -> Option<KernelVersion> {
+        KernelVersion::parse(&sys::kernel_release().ok()?)
+    }
+
     /// Whether this is `major.minor` or later.
     pub const fn at_least(&self, major: u32, minor: u32) -> bool {
         self.major > major || (self.major == major && self.minor >= minor)

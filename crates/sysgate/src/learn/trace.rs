@@ -576,8 +576,8 @@ impl Backend {
     /// The backend [`Backend::Auto`] stands for on the running kernel.
     pub fn resolve(self) -> Backend {
         match self {
-            Backend::Auto => match crate::profile::Target::running_kernel() {
-                Some(v) if v >= (6, 6) => Backend::Notify,
+            Backend::Auto => match crate::kernel::KernelVersion::running() {
+                Some(v) if v.at_least(6, 6) => Backend::Notify,
                 _ => Backend::Ptrace,
             },
             other => other,

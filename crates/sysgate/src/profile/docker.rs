@@ -99,6 +99,7 @@ use super::json_pos::{self, Pos, Seg};
 use super::Location;
 use crate::arch::{self, Arch};
 use crate::bpf::FilterFlag;
+use crate::kernel::KernelVersion;
 use crate::policy::{
     parse_errno, Action, ArgCond, CmpOp, Errno, Policy, PolicyError, Rule, MAX_ERRNO,
 };
@@ -993,7 +994,7 @@ impl<'de> Deserialize<'de> for ErrnoName {
 
 /// `minKernel`: `"<version>.<major>"` such as `"4.8"`, each part below 256 and not both 0,
 /// as moby reads it; `""` means no constraint.
-struct MinKernel(Option<(u32, u32)>);
+struct MinKernel(Option<KernelVersion>);
 
 impl<'de> Deserialize<'de> for MinKernel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -1013,7 +1014,7 @@ impl<'de> Deserialize<'de> for MinKernel {
                     .and_then(|(v, m)| Some((part(v)?, part(m)?)))
                     .filter(|v| *v != (0, 0));
                 match parsed {
-                    Some((v, m)) => Ok(MinKernel(Some((v.into(), m.into())))),
+                    Some((v, m)) => Ok(MinKernel(Some(KernelVersion::new(v.into(), m.into(), 0)))),
                     None => Err(format!(
                         "invalid kernel version {s:?}: expected \"<version>.<major>\" such as \"4.8\""
                     )),
