@@ -29,6 +29,15 @@ struct Collected {
 }
 
 impl Collected {
+    /// The records kept for process `pid`.
+    fn of(&self, pid: i32) -> Vec<SeccompRecord> {
+        self.records
+            .iter()
+            .filter(|r| r.pid == Some(pid))
+            .cloned()
+            .collect()
+    }
+
     fn keep(&mut self, records: Vec<SeccompRecord>) {
         let interesting = records
             .into_iter()
@@ -87,12 +96,7 @@ impl AuditWatch {
         let (lock, ready) = &*self.shared;
         let mut c = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            let mine: Vec<SeccompRecord> = c
-                .records
-                .iter()
-                .filter(|r| r.pid == Some(pid))
-                .cloned()
-                .collect();
+            let mine = c.of(pid);
             if !mine.is_empty() {
                 return Ok(mine);
             }
@@ -107,12 +111,7 @@ impl AuditWatch {
                     Ok(records) => c.keep(records),
                     Err(e) => c.failed = Some(e.to_string()),
                 }
-                let mine: Vec<SeccompRecord> = c
-                    .records
-                    .iter()
-                    .filter(|r| r.pid == Some(pid))
-                    .cloned()
-                    .collect();
+                let mine = c.of(pid);
                 return match &c.failed {
                     Some(e) if mine.is_empty() => {
                         Err(format!("reading {} failed: {e}", self.source))
