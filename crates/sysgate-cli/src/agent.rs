@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sysgate::kernel::{Handoff, Listener, NotifyError, Readiness, SignalWaiter};
 use sysgate::learn::{container_profile, AgentMode, Refusal, Runtime, Session, SynthOptions};
-use sysgate::policy::{Action, Policy};
+use sysgate::policy::Policy;
 
 use crate::bad_input;
 use crate::flags::{self, OutputArg, ProfileFormatArg};
@@ -127,14 +127,8 @@ pub struct Args {
     lxc_version: u8,
 
     /// learn: what the profile does with syscalls that were not seen.
-    #[arg(
-        long,
-        value_name = "ACTION",
-        default_value = "errno",
-        value_parser = flags::parse_default_action,
-        help = flags::DEFAULT_ACTION_HELP
-    )]
-    default_action: Action,
+    #[command(flatten)]
+    default_action: flags::DefaultActionArg,
 
     /// learn: also allow the calls this runtime makes before the container's program
     /// starts, so the profile works with it as the container's seccomp profile, for
@@ -513,7 +507,7 @@ fn write_one(
         (s.observations().clone(), s.profile().cloned())
     };
     let synth = SynthOptions {
-        default_action: args.default_action,
+        default_action: args.default_action.default_action,
         ..SynthOptions::default()
     };
     let path = args.output_dir.join(file_name(id, args.format.format));

@@ -11,7 +11,7 @@ use sysgate::arch::Arch;
 use sysgate::bpf::Program;
 
 use crate::bad_input;
-use crate::compile::Format;
+use crate::compile::{Format, FormatArg};
 use crate::flags::{ArchArg, OutputArg, Verbosity};
 use crate::output::{self, Destination};
 
@@ -35,16 +35,8 @@ pub struct Args {
     #[command(flatten)]
     arch: ArchArg,
 
-    /// Output format: raw (the kernel's sock_filter array), c, rust, or text (the
-    /// disassembly, normalized).
-    #[arg(
-        short = 'f',
-        long,
-        visible_alias = "to",
-        value_enum,
-        default_value = "raw"
-    )]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 
     #[command(flatten)]
     output: OutputArg,
@@ -78,7 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ));
     }
     let out = args.output.destination();
-    let bytes = match args.format {
+    let bytes = match args.format.format {
         Format::Raw => {
             if out == Destination::Stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 return Err(bad_input(

@@ -55,14 +55,8 @@ pub struct Args {
     #[arg(long = "merge", value_name = "EXISTING")]
     merge: Vec<PathBuf>,
 
-    #[arg(
-        long,
-        value_name = "ACTION",
-        default_value = "errno",
-        value_parser = flags::parse_default_action,
-        help = flags::DEFAULT_ACTION_HELP
-    )]
-    default_action: sysgate::policy::Action,
+    #[command(flatten)]
+    default_action: flags::DefaultActionArg,
 
     #[command(flatten)]
     arches: ArchesArg,
@@ -129,7 +123,7 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
             .map(|p| read_profile(p, &arches))
             .collect::<Result<Vec<_>>>()?;
         let synth = SynthOptions {
-            default_action: args.default_action,
+            default_action: args.default_action.default_action,
             arches,
             ..SynthOptions::default()
         };

@@ -156,15 +156,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
     let _ = writeln!(out, "action: {}", decision.action.on(arch));
     let _ = writeln!(out, "decided by: {why}");
-    let _ = writeln!(
-        out,
-        "kernel action cache: {}",
-        if cached {
-            "yes (the kernel skips the filter for this syscall)"
-        } else {
-            "no (the filter runs on every call)"
-        }
-    );
+    let _ = writeln!(out, "kernel action cache: {}", cache_answer(cached));
     let _ = writeln!(
         out,
         "emulated: {:#010x} after {} instructions",
@@ -269,18 +261,19 @@ fn run_bpf(args: &Args) -> Result<ExitCode> {
         args.bpf[index]
     );
     let cached = sysgate::bpf::kernel_caches_all(&programs, arch, nr);
-    let _ = writeln!(
-        out,
-        "kernel action cache: {}",
-        if cached {
-            "yes (the kernel skips the filter for this syscall)"
-        } else {
-            "no (the filter runs on every call)"
-        }
-    );
+    let _ = writeln!(out, "kernel action cache: {}", cache_answer(cached));
     output::print(out.as_bytes())?;
     match action {
         Some(a) if args.exit_status => Ok(status_for(a)),
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The `kernel action cache:` line's answer, for a policy and for raw programs alike.
+fn cache_answer(cached: bool) -> &'static str {
+    if cached {
+        "yes (the kernel skips the filter for this syscall)"
+    } else {
+        "no (the filter runs on every call)"
     }
 }

@@ -26,6 +26,21 @@ pub enum Format {
     Text,
 }
 
+/// `-f/--format FORMAT` (alias `--to`): the program format `compile` and `asm` write.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct FormatArg {
+    /// Output format: raw (the kernel's sock_filter array), c, rust, or text (the
+    /// disassembly).
+    #[arg(
+        short = 'f',
+        long,
+        visible_alias = "to",
+        value_enum,
+        default_value = "raw"
+    )]
+    pub format: Format,
+}
+
 /// Arguments of `sysgate compile`.
 #[derive(clap::Args, Debug)]
 #[command(
@@ -49,15 +64,8 @@ pub struct Args {
     #[command(flatten)]
     target: TargetArgs,
 
-    /// Output format.
-    #[arg(
-        short = 'f',
-        long,
-        visible_alias = "to",
-        value_enum,
-        default_value = "raw"
-    )]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 
     /// Output file (directory when stacked raw programs are needed); default or "-":
     /// standard output (raw output to a terminal is refused). A regular file is replaced
@@ -102,7 +110,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let programs = &compiled.programs;
     let out = Destination::from_arg(args.output.as_deref());
-    match (args.format, &out) {
+    match (args.format.format, &out) {
         (Format::Raw, Destination::File(dir)) if programs.len() > 1 => write_stack(dir, programs)?,
         (Format::Raw, Destination::Stdout) if programs.len() > 1 => {
             return Err(bad_input(format!(

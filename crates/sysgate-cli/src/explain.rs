@@ -29,10 +29,19 @@ struct Collected {
 }
 
 impl Collected {
+    /// The records kept for process `pid`.
+    fn of(&self, pid: i32) -> Vec<SeccompRecord> {
+        self.records
+            .iter()
+            .filter(|r| r.pid == Some(pid))
+            .cloned()
+            .collect()
+    }
+
     fn keep(&mut self, records: Vec<SeccompRecord>) {
         let interesting = records
             .into_iter()
-            .filter(|r| r.is_kill() || r.sig == libc::SIGSYS);
+            .filter(|r| r.is_kill() || r.sig == Some(libc::SIGSYS));
         self.records.extend(interesting);
         let excess = self.records.len().saturating_sub(MAX_KEPT);
         self.records.drain(..excess);
@@ -87,8 +96,7 @@ impl AuditWatch {
         let (lock, ready) = &*self.shared;
         let mut c = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            let mine: Vec<SeccompRecord> =
-                c.records.iter().filter(|r| r.pid == pid).cloned().collect();
+            let mine = c.of(pid);
             if !mine.is_empty() {
                 return Ok(mine);
             }
@@ -98,13 +106,12 @@ impl AuditWatch {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Some(reader) = &mut c.reader {
                 // Read on demand: what is waiting, then whatever arrives before the deadline.
-                let got = reader.read_until(left, |r| r.pid == pid);
+                let got = reader.read_until(left, |r| r.pid == Some(pid));
                 match got {
                     Ok(records) => c.keep(records),
                     Err(e) => c.failed = Some(e.to_string()),
                 }
-                let mine: Vec<SeccompRecord> =
-                    c.records.iter().filter(|r| r.pid == pid).cloned().collect();
+                let mine = c.of(pid);
                 return match &c.failed {
                     Some(e) if mine.is_empty() => {
                         Err(format!("reading {} failed: {e}", self.source))
@@ -220,7 +227,9 @@ pub fn explain(
     let mut out = Vec::new();
     let action = record
         .action()
-        .map_or_else(|| format!("{:#x}", record.code), |a| a.to_string());
+        .map(|a| a.to_string())
+        .or_else(|| record.code.map(|c| format!("{c:#x}")))
+        .unwrap_or_else(|| "?".into());
     let Some(nr) = record.number() else {
         out.push(format!(
             "{program} was killed by its seccomp filter ({action}) on syscall {}",
@@ -263,16 +272,16 @@ pub fn explain(
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            policy.rule_targets(r, arch) == Some(nr) && r.action.to_ret() == record.code
+            policy.rule_targets(r, arch) == Some(nr) && Some(r.action.to_ret()) == record.code
         })
         .collect();
-    let default_fits = policy.default_action().to_ret() == record.code;
+    let default_fits = Some(policy.default_action().to_ret()) == record.code;
     let conditional = policy
         .rules()
         .iter()
         .any(|r| policy.rule_targets(r, arch) == Some(nr) && !r.conds.is_empty());
     let by_args = policy.decide(arch, nr, &[0; 6]);
-    let deciders: Vec<Decider> = if !conditional && by_args.action.to_ret() == record.code {
+    let deciders: Vec<Decider> = if !conditional && Some(by_args.action.to_ret()) == record.code {
         vec![match by_args.by {
             DecidedBy::Rule(i) => Decider::Rule(i),
             _ => Decider::Default,

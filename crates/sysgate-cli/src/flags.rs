@@ -230,6 +230,20 @@ pub const DEFAULT_ACTION_HELP: &str =
 NAME:kill`), log (allow and log), or any action: ALLOW, LOG, ERRNO(EPERM), ERRNO(38), \
 KILL_PROCESS, KILL_THREAD, TRAP (any case, SCMP_ACT_ prefix optional)";
 
+/// `--default-action ACTION`, `errno` unless given: what the profile a command writes
+/// (`learn`, `audit`, `agent`) does with the calls it did not see.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct DefaultActionArg {
+    #[arg(
+        long,
+        value_name = "ACTION",
+        default_value = "errno",
+        value_parser = parse_default_action,
+        help = DEFAULT_ACTION_HELP
+    )]
+    pub default_action: Action,
+}
+
 /// A `--default-action` value: `errno` (EPERM), `kill` (KILL_PROCESS, the meaning of
 /// `--deny NAME:kill`), `log`, or any action [`Action`]'s parser reads. The one parser of
 /// `run`, `learn` and `audit`, so a spelling means the same in each.

@@ -93,14 +93,8 @@ pub struct Args {
     #[command(flatten)]
     out: OutputArgs,
 
-    #[arg(
-        long,
-        value_name = "ACTION",
-        default_value = "errno",
-        value_parser = flags::parse_default_action,
-        help = flags::DEFAULT_ACTION_HELP
-    )]
-    default_action: Action,
+    #[command(flatten)]
+    default_action: flags::DefaultActionArg,
 
     #[command(flatten)]
     arches: ArchesArg,
@@ -229,7 +223,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     report_fallback(&traced, args.verbosity);
     let synth = SynthOptions {
-        default_action: args.default_action,
+        default_action: args.default_action.default_action,
         args: args.args,
         max_values: args.max_values,
         arches,

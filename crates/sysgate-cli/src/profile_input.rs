@@ -4,10 +4,11 @@
 
 use anyhow::Result;
 use sysgate::arch::Arch;
+use sysgate::kernel::KernelVersion;
 use sysgate::policy::Policy;
 use sysgate::profile::detect::{self, Format, ReadOptions};
 use sysgate::profile::systemd_sets::SystemdVersion;
-use sysgate::profile::{self, Listener, Target};
+use sysgate::profile::{Listener, Target};
 
 use crate::bad_input;
 use crate::output;
@@ -130,10 +131,10 @@ impl TargetArgs {
             arches.push(Arch::native());
         }
         let kernel = match &self.kernel {
-            Some(k) => Some(profile::parse_kernel_release(k).ok_or_else(|| {
+            Some(k) => Some(KernelVersion::parse(k).ok_or_else(|| {
                 bad_input(format!("--kernel {k:?}: expected a version like 5.10"))
             })?),
-            None => Target::running_kernel(),
+            None => KernelVersion::running(),
         };
         Ok(arches
             .into_iter()

@@ -192,10 +192,7 @@ fn input_error(e: VerifyError) -> anyhow::Error {
 fn call_arch(data: &SeccompData, policy: Option<&Policy>) -> Option<Arch> {
     match policy {
         Some(p) => p.abi_for(data.arch, data.nr),
-        None => match Arch::from_audit_arch(data.arch) {
-            Some(Arch::X86_64) if data.nr >= sysgate::arch::X32_SYSCALL_BIT => Some(Arch::X32),
-            other => other,
-        },
+        None => sysgate::arch::abi_of(data.arch, data.nr),
     }
 }
 

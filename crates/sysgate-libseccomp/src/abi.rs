@@ -30,19 +30,9 @@ pub struct ScmpArgCmp {
     pub datum_b: u64,
 }
 
-/// `struct seccomp_data` (linux/seccomp.h), inside a notification.
-#[repr(C)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub struct SeccompDataC {
-    /// The syscall number.
-    pub nr: i32,
-    /// The `AUDIT_ARCH_*` token.
-    pub arch: u32,
-    /// The caller's instruction pointer.
-    pub instruction_pointer: u64,
-    /// The arguments.
-    pub args: [u64; 6],
-}
+/// `struct seccomp_data` (linux/seccomp.h), inside a notification: sysgate's own, which
+/// has the kernel's layout.
+pub use sysgate::bpf::SeccompData as SeccompDataC;
 
 /// `struct seccomp_notif` (linux/seccomp.h), 80 bytes.
 #[repr(C)]

@@ -29,9 +29,7 @@ use sysgate::kernel::{
 };
 use sysgate::Arch;
 
-use crate::abi::{
-    ScmpArgCmp, ScmpVersion, SeccompDataC, SeccompNotif, SeccompNotifResp, NR_SCMP_ERROR, VERSION,
-};
+use crate::abi::{ScmpArgCmp, ScmpVersion, SeccompNotif, SeccompNotifResp, NR_SCMP_ERROR, VERSION};
 use crate::filter::{self, Errno, Filter};
 
 static LIBRARY_VERSION: ScmpVersion = VERSION;
@@ -746,12 +744,7 @@ pub unsafe extern "C" fn seccomp_notify_receive(fd: c_int, req: *mut SeccompNoti
                 id: n.id,
                 pid: n.pid,
                 flags: n.flags,
-                data: SeccompDataC {
-                    nr: n.data.nr,
-                    arch: n.data.arch,
-                    instruction_pointer: n.data.instruction_pointer,
-                    args: n.data.args,
-                },
+                data: n.data,
             };
             // SAFETY: req points to at least sizeof(struct seccomp_notif) writable bytes.
             unsafe { req.write(c) };

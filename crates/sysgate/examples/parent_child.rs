@@ -66,10 +66,15 @@ fn run() -> Result<ExitCode, Box<dyn Error>> {
     );
     let records = audit.map_err(|e| e.to_string()).and_then(|mut reader| {
         reader
-            .read_until(Duration::from_secs(1), |r| r.pid == pid && r.is_kill())
+            .read_until(Duration::from_secs(1), |r| {
+                r.pid == Some(pid) && r.is_kill()
+            })
             .map_err(|e| e.to_string())
     });
-    match records.as_deref().map(|r| r.iter().find(|r| r.pid == pid)) {
+    match records
+        .as_deref()
+        .map(|r| r.iter().find(|r| r.pid == Some(pid)))
+    {
         Ok(Some(r)) => match (r.action(), r.arch(), r.number()) {
             (Some(action), Some(arch), Some(nr)) => println!(
                 "parent: the kernel's audit record confirms it: seccomp {action} on {} ({nr}) \

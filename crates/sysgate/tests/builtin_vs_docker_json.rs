@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use support::shared;
 use sysgate::arch::Arch;
+use sysgate::kernel::KernelVersion;
 use sysgate::policy::{Action, Errno, Numbering, Policy, Syscall};
 use sysgate::profile::{builtin, docker, Target};
 
@@ -38,10 +39,14 @@ const PROFILE_CAPS: &[&str] = &[
 /// around 4.8, the one `minKernel` of the profile), fewer elsewhere to keep the test quick.
 fn targets(arch: Arch) -> Vec<(String, Target)> {
     let mut out = Vec::new();
-    let kernels: &[Option<(u32, u32)>] = if arch == Arch::X86_64 {
-        &[Some((4, 7)), Some((4, 8)), None]
+    let kernels: &[Option<KernelVersion>] = if arch == Arch::X86_64 {
+        &[
+            Some(KernelVersion::new(4, 7, 0)),
+            Some(KernelVersion::new(4, 8, 0)),
+            None,
+        ]
     } else {
-        &[Some((6, 1))]
+        &[Some(KernelVersion::new(6, 1, 0))]
     };
     for &kernel in kernels {
         let base = Target::docker_default(arch).with_kernel(kernel);
@@ -222,7 +227,8 @@ fn builtin_docker_default_decides_like_dockers_json() {
 
 #[test]
 fn builtin_docker_default_compiles_to_what_it_decides() {
-    let target = Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)));
+    let target =
+        Target::docker_default(Arch::X86_64).with_kernel(Some(KernelVersion::new(6, 1, 0)));
     let policy = builtin::builtin("docker-default", &target).unwrap().policy;
     let compiled = sysgate::compile::compile(&policy).expect("compiles");
     for &arch in policy.arches() {

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 use support::shared;
+use sysgate::kernel::KernelVersion;
 use sysgate::policy::{Action, DecidedBy, Errno, Policy};
 use sysgate::profile::{self, docker, Loaded, Target};
 use sysgate::Arch;
@@ -17,7 +18,7 @@ const FIXTURE: &str = "fixtures/profiles/docker-default.json";
 const SOURCE: &str = "docker-default.json";
 
 fn amd64() -> Target {
-    Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)))
+    Target::docker_default(Arch::X86_64).with_kernel(Some(KernelVersion::new(6, 1, 0)))
 }
 
 fn load(text: &str, target: &Target) -> Loaded {
@@ -103,7 +104,7 @@ fn expected(profile: &Value, docker_arch: &str, target: &Target) -> Expected {
         conditional: BTreeSet::new(),
         named: BTreeSet::new(),
     };
-    let kernel = target.kernel.unwrap();
+    let kernel = target.kernel.map(|v| (v.major, v.minor)).unwrap();
     for rule in profile["syscalls"].as_array().unwrap() {
         if !kept(rule, docker_arch, &target.caps, kernel) {
             continue;
@@ -329,11 +330,17 @@ fn capabilities_and_kernel_change_the_default_profile_like_moby() {
     assert_eq!(decide(&default, x, "reboot", [0; 6]), Action::Errno(1));
 
     // Before 4.8, ptrace could bypass seccomp: moby allows it only with CAP_SYS_PTRACE.
-    let old = load(&text, &amd64().with_kernel(Some((4, 4)))).policy;
+    let old = load(
+        &text,
+        &amd64().with_kernel(Some(KernelVersion::new(4, 4, 0))),
+    )
+    .policy;
     assert_eq!(decide(&old, x, "ptrace", [0; 6]), Action::Errno(1));
     let old_ptrace = load(
         &text,
-        &amd64().with_kernel(Some((4, 4))).with_cap("CAP_SYS_PTRACE"),
+        &amd64()
+            .with_kernel(Some(KernelVersion::new(4, 4, 0)))
+            .with_cap("CAP_SYS_PTRACE"),
     )
     .policy;
     assert_eq!(decide(&old_ptrace, x, "ptrace", [0; 6]), Action::Allow);
@@ -341,7 +348,7 @@ fn capabilities_and_kernel_change_the_default_profile_like_moby() {
     // arm64 gets its archMap entry and its arch-specific rules, not amd64's.
     let arm64 = load(
         &text,
-        &Target::docker_default(Arch::Aarch64).with_kernel(Some((6, 1))),
+        &Target::docker_default(Arch::Aarch64).with_kernel(Some(KernelVersion::new(6, 1, 0))),
     )
     .policy;
     assert_eq!(arm64.arches(), [Arch::Arm, Arch::Aarch64]);

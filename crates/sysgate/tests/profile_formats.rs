@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use support::{agree, shared};
 use sysgate::compile::compile;
+use sysgate::kernel::KernelVersion;
 use sysgate::policy::Policy;
 use sysgate::profile::detect::{self, ReadOptions};
 use sysgate::profile::diff::{diff, Difference};
@@ -17,7 +18,7 @@ use sysgate::profile::{docker, k8s, lxc, systemd, Target};
 use sysgate::Arch;
 
 fn target(arch: Arch) -> Target {
-    Target::docker_default(arch).with_kernel(Some((6, 1)))
+    Target::docker_default(arch).with_kernel(Some(KernelVersion::new(6, 1, 0)))
 }
 
 #[test]

@@ -14,7 +14,12 @@ use super::program::{InvalidProgram, Program};
 use super::Action;
 use crate::arch::{Arch, Endian};
 
-/// The kernel's `struct seccomp_data`: what a filter sees of a syscall.
+/// The kernel's `struct seccomp_data`: what a filter sees of a syscall, and what a
+/// user-notification listener receives ([`crate::kernel::Notification::data`]).
+///
+/// It is the one `seccomp_data` of the crate (the emulator, the verifier, notifications and
+/// the C library's `struct seccomp_notif` use it), laid out as the kernel's 64-byte struct
+/// (`#[repr(C)]`; the kernel's `int nr` is `u32` here, so -1 is `u32::MAX`).
 ///
 /// ```
 /// use sysgate::arch::Endian;
@@ -30,6 +35,7 @@ use crate::arch::{Arch, Endian};
 /// assert_eq!(data.word(16, Endian::Big), Some(0x1111_2222)); // a0 high word
 /// ```
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(C)]
 pub struct SeccompData {
     /// The syscall number (`int nr`; -1 is `u32::MAX`). x32 calls carry the x32 bit.
     pub nr: u32,
@@ -40,6 +46,9 @@ pub struct SeccompData {
     /// The six syscall arguments, as 64-bit values (zero-extended on 32-bit ABIs).
     pub args: [u64; 6],
 }
+
+// The kernel's struct is 64 bytes: nr, arch, instruction_pointer, args[6].
+const _: () = assert!(std::mem::size_of::<SeccompData>() == data::SIZE as usize);
 
 impl SeccompData {
     /// The 32-bit word at byte `offset`, as a filter on a machine of byte order `endian`

@@ -1,6 +1,8 @@
 //! Classic BPF programs for seccomp: instructions, byte encoding, the return values
 //! (`SECCOMP_RET_*`, [`ret`], and the [`Action`] each stands for), an emulator, the kernel's
-//! action-cache check, an assembler, a disassembler and exports.
+//! action-cache check, an assembler, a disassembler and exports; and the kernel facts every
+//! layer above shares: `struct seccomp_data` ([`SeccompData`], also what notifications carry)
+//! and the `seccomp(2)` filter flags ([`FilterFlag`], [`KernelFlags`]).
 //!
 //! This module knows nothing about policies or profiles (it sits below them: the policy IR
 //! builds on its [`Action`]); the compiler produces [`Insn`]s and everything here works on
@@ -36,6 +38,7 @@ pub(crate) mod decode;
 mod disasm;
 mod emulate;
 mod export;
+mod flags;
 mod insn;
 mod program;
 
@@ -45,5 +48,6 @@ pub use action::{
 pub use asm::AsmError;
 pub use cache::kernel_caches_all;
 pub use emulate::{EmulateError, Emulated, SeccompData};
+pub use flags::{FilterFlag, KernelFlags};
 pub use insn::{data, op, Insn, MAX_INSNS, MAX_INSNS_PER_PATH};
 pub use program::{InvalidProgram, ParseProgramError, Program};

@@ -33,13 +33,19 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use super::sys::{self, Errno};
-use crate::arch::{Arch, X32_SYSCALL_BIT};
+use crate::arch::{abi_of, Arch};
 use crate::policy::Action;
 
 /// The audit record type of a seccomp event (`AUDIT_SECCOMP`).
 pub const AUDIT_SECCOMP: u16 = 1326;
 
-/// One seccomp audit record.
+/// One seccomp audit record: the one parser of the record syntax, for the live
+/// [`AuditReader`], the audit-log reader of [`crate::learn`] (`sysgate audit`,
+/// `sysgate learn --from-audit`) and `sysgate run --explain`.
+///
+/// It reads every form the record takes: the kernel's own (netlink, `/dev/kmsg`, dmesg,
+/// journalctl), audit.log's (`type=SECCOMP msg=audit(...)`, with auditd's enriched fields
+/// after a 0x1d separator) and `ausearch -i`'s (`arch=x86_64 syscall=openat code=kill`).
 ///
 /// ```
 /// use sysgate::kernel::SeccompRecord;
@@ -52,7 +58,7 @@ pub const AUDIT_SECCOMP: u16 = 1326;
 ///      ip=0x7f3288fd5b07 code=0x80000000",
 /// )
 /// .unwrap();
-/// assert_eq!((r.pid, r.syscall, r.sig), (6457, 63, 31));
+/// assert_eq!((r.pid, r.syscall, r.sig), (Some(6457), 63, Some(31)));
 /// assert_eq!(r.arch(), Some(Arch::X86_64));
 /// assert_eq!(r.action(), Some(Action::KillProcess));
 /// assert_eq!(r.comm.as_deref(), Some("uname"));
@@ -60,30 +66,34 @@ pub const AUDIT_SECCOMP: u16 = 1326;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SeccompRecord {
-    /// The process (thread group) id, as the kernel's pid namespace of the reader sees it.
-    pub pid: i32,
+    /// The process (thread group) id, as the kernel's pid namespace of the reader sees it;
+    /// `None` if the record has none.
+    pub pid: Option<i32>,
     /// The task's command name, if the record has it.
     pub comm: Option<String>,
     /// The executable's path, if the record has it.
     pub exe: Option<String>,
-    /// The signal the action sends (31, SIGSYS, for a kill), 0 for none.
-    pub sig: i32,
+    /// The signal the action sends (31, SIGSYS, for a kill), 0 for none; `None` if the
+    /// record has no number (`ausearch -i` prints `sig=SIGSYS`).
+    pub sig: Option<i32>,
     /// The `AUDIT_ARCH_*` token of the call.
     pub arch_token: u32,
     /// The syscall number as the filter saw it (x32 calls carry the x32 bit).
     pub syscall: i64,
     /// Whether the call came from a compat (32-bit) task.
     pub compat: bool,
-    /// The instruction pointer of the call.
+    /// The instruction pointer of the call (0 if the record has none).
     pub ip: u64,
-    /// The filter's return value.
-    pub code: u32,
+    /// The filter's return value; `None` if the record has no hex value (`ausearch -i`
+    /// prints `code=kill`).
+    pub code: Option<u32>,
 }
 
 impl SeccompRecord {
-    /// Parse the fields of a seccomp record (the text after `type=1326`, or a whole line
-    /// that contains it). `None` if a required field (`pid`, `arch`, `syscall`, `code`) is
-    /// missing or malformed.
+    /// Parse a complete seccomp record as the kernel writes it (the text after
+    /// `type=1326`, with or without its `audit(...)` stamp, or a whole line that contains
+    /// it). `None` if a field the kernel always writes (`pid`, `arch`, `syscall`, `code`)
+    /// is missing or malformed.
     ///
     /// ```
     /// use sysgate::kernel::SeccompRecord;
@@ -91,58 +101,84 @@ impl SeccompRecord {
     /// assert!(SeccompRecord::parse("audit(1.2:3): pid=1 arch=c000003e syscall=1").is_none());
     /// ```
     pub fn parse(text: &str) -> Option<SeccompRecord> {
-        let mut r = SeccompRecord {
-            pid: 0,
-            comm: None,
-            exe: None,
-            sig: 0,
-            arch_token: 0,
-            syscall: 0,
-            compat: false,
-            ip: 0,
-            code: 0,
-        };
-        let (mut pid, mut arch, mut syscall, mut code) = (false, false, false, false);
-        // Values with spaces or quotes are hex-encoded by the kernel, so fields split on
-        // whitespace.
-        for field in text.split_whitespace() {
-            let Some((key, value)) = field.split_once('=') else {
-                continue;
-            };
-            match key {
-                "pid" => {
-                    r.pid = value.parse().ok()?;
-                    pid = true;
-                }
-                "comm" => r.comm = untrusted_string(value),
-                "exe" => r.exe = untrusted_string(value),
-                "sig" => r.sig = value.parse().unwrap_or(0),
-                "arch" => {
-                    r.arch_token = u32::from_str_radix(value, 16).ok()?;
-                    arch = true;
-                }
-                "syscall" => {
-                    r.syscall = value.parse().ok()?;
-                    syscall = true;
-                }
-                "compat" => r.compat = value == "1",
-                "ip" => r.ip = hex(value).unwrap_or(0),
-                "code" => {
-                    r.code = u32::try_from(hex(value)?).ok()?;
-                    code = true;
-                }
-                _ => {}
-            }
-        }
-        (pid && arch && syscall && code).then_some(r)
+        SeccompRecord::from_fields(after_stamp(text).unwrap_or(text))
+            .ok()
+            .filter(|r| r.pid.is_some() && r.code.is_some())
     }
 
-    /// The ABI of the call: x32 for an x86_64 token with the x32 bit in the number.
+    /// Parse one line of a log: `None` if it is not a seccomp record (`type=SECCOMP` or
+    /// `type=1326`), else the record, which needs only `arch` and `syscall`, or why it
+    /// cannot be read.
+    ///
+    /// ```
+    /// use sysgate::kernel::SeccompRecord;
+    /// use sysgate::Arch;
+    ///
+    /// let line = "type=SECCOMP msg=audit(01/01/2024 10:00:00.123:456) : pid=77 comm=dd \
+    ///             sig=SIGSYS arch=x86_64 syscall=openat compat=0 ip=0x7f code=kill";
+    /// let r = SeccompRecord::from_line(line).unwrap()?;
+    /// assert_eq!((r.arch(), r.name(), r.sig, r.code), (Some(Arch::X86_64), Some("openat"), None, None));
+    /// assert!(SeccompRecord::from_line("type=SYSCALL msg=audit(1.2:3): syscall=1").is_none());
+    /// assert!(SeccompRecord::from_line("type=1326 audit(1.2:3): syscall=1").unwrap().is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_line(line: &str) -> Option<Result<SeccompRecord, String>> {
+        if !(line.contains("type=SECCOMP") || line.contains("type=1326")) {
+            return None;
+        }
+        Some(after_stamp(line).and_then(SeccompRecord::from_fields))
+    }
+
+    /// The fields after the stamp: `key=value` pairs, of which `arch` (a hex token or, as
+    /// `ausearch -i` prints it, a name) and `syscall` (a number or a name) are required.
+    fn from_fields(body: &str) -> Result<SeccompRecord, String> {
+        let fields = split_fields(body)?;
+        let get = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let arch_text = get("arch").ok_or("no arch= field")?;
+        let arch_token = match u32::from_str_radix(arch_text, 16) {
+            Ok(token) => token,
+            Err(_) => Arch::parse(arch_text)
+                .map_err(|_| format!("arch={arch_text} is neither a hex token nor an arch name"))?
+                .audit_arch(),
+        };
+        let syscall_text = get("syscall").ok_or("no syscall= field")?;
+        let syscall = match syscall_text.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                // `ausearch -i` prints the name.
+                let arch = Arch::from_audit_arch(arch_token)
+                    .ok_or_else(|| format!("syscall={syscall_text} on an unknown arch"))?;
+                arch.syscall_number(syscall_text)
+                    .ok_or_else(|| format!("syscall={syscall_text} is not a syscall on {arch}"))?
+                    .into()
+            }
+        };
+        Ok(SeccompRecord {
+            pid: get("pid").and_then(|v| v.parse().ok()),
+            comm: get("comm").and_then(untrusted_string),
+            exe: get("exe").and_then(untrusted_string),
+            sig: get("sig").and_then(|v| v.parse().ok()),
+            arch_token,
+            syscall,
+            compat: get("compat") == Some("1"),
+            ip: get("ip").and_then(hex).unwrap_or(0),
+            code: get("code")
+                .and_then(hex)
+                .and_then(|c| u32::try_from(c).ok()),
+        })
+    }
+
+    /// The ABI of the call: x32 for an x86_64 token with the x32 bit in the number
+    /// ([`abi_of`]).
     pub fn arch(&self) -> Option<Arch> {
-        let arch = Arch::from_audit_arch(self.arch_token)?;
         match self.number() {
-            Some(nr) if arch == Arch::X86_64 && nr & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
-            _ => Some(arch),
+            Some(nr) => abi_of(self.arch_token, nr),
+            None => Arch::from_audit_arch(self.arch_token),
         }
     }
 
@@ -151,9 +187,14 @@ impl SeccompRecord {
         u32::try_from(self.syscall).ok()
     }
 
-    /// The filter's action.
+    /// The syscall's name on the call's ABI, if sysgate's tables know it.
+    pub fn name(&self) -> Option<&'static str> {
+        self.arch()?.syscall_name(self.number()?)
+    }
+
+    /// The filter's action, if the record has a return value the kernel defines.
     pub fn action(&self) -> Option<Action> {
-        Action::from_ret(self.code)
+        Action::from_ret(self.code?)
     }
 
     /// Whether the action killed the task (KILL_PROCESS or KILL_THREAD).
@@ -165,11 +206,54 @@ impl SeccompRecord {
     }
 }
 
+/// The text after a record's `audit(time:serial)` stamp and its colon.
+fn after_stamp(text: &str) -> Result<&str, String> {
+    let stamp = text.find("audit(").ok_or("no audit(...) stamp")?;
+    let close = text[stamp..]
+        .find(')')
+        .ok_or("unterminated audit(...) stamp")?;
+    Ok(text[stamp + close + 1..].trim_start_matches([' ', ':']))
+}
+
+/// `key=value` pairs; a value is a quoted string (kept with its quotes) or runs to the
+/// next separator.
+fn split_fields(body: &str) -> Result<Vec<(&str, String)>, String> {
+    let mut out = Vec::new();
+    let mut rest = body.trim();
+    while !rest.is_empty() {
+        let Some(eq) = rest.find('=') else {
+            break;
+        };
+        let key = rest[..eq].trim();
+        let after = &rest[eq + 1..];
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            let end = q
+                .find('"')
+                .ok_or_else(|| format!("unterminated quoted value for {key}"))?;
+            (format!("\"{}\"", &q[..end]), &q[end + 1..])
+        } else {
+            let end = after.find(is_separator).unwrap_or(after.len());
+            (after[..end].to_string(), &after[end..])
+        };
+        // Keys never contain spaces; a stray word before one is skipped.
+        let key = key.rsplit(is_separator).next().unwrap_or(key);
+        out.push((key, value));
+        rest = next.trim_start_matches(is_separator);
+    }
+    Ok(out)
+}
+
+/// Spaces, and the group separator (0x1d) auditd puts before its enriched fields.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || c == '\x1d'
+}
+
+/// A `0x`-prefixed hex number, as the kernel writes `ip` and `code` (`%#lx`, `0x%x`); a
+/// bare word is not read as hex (`ausearch -i` writes `code=kill`).
 fn hex(value: &str) -> Option<u64> {
     let digits = value
         .strip_prefix("0x")
-        .or_else(|| value.strip_prefix("0X"))
-        .unwrap_or(value);
+        .or_else(|| value.strip_prefix("0X"))?;
     u64::from_str_radix(digits, 16).ok()
 }
 
@@ -178,9 +262,7 @@ fn hex(value: &str) -> Option<u64> {
 /// bytes, so it is decoded only when the bytes hold one of those (`4142` stays `4142`: the
 /// kernel would have written `"AB"`, and `ausearch -i` prints names unquoted); `None` for
 /// `(null)` or nothing.
-/// The one decoder of these values, for [`SeccompRecord::parse`] and the audit-log reader of
-/// `learn` (with the `profiles` feature).
-pub(crate) fn untrusted_string(v: &str) -> Option<String> {
+fn untrusted_string(v: &str) -> Option<String> {
     if let Some(q) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         return Some(q.to_string());
     }
@@ -247,7 +329,7 @@ enum Handle {
 /// let mut reader = AuditReader::open()?;
 /// // ... run a child that a filter kills ...
 /// for record in reader.read(Duration::from_millis(200))? {
-///     println!("pid {} syscall {} on {:?}", record.pid, record.syscall, record.arch());
+///     println!("pid {:?} syscall {} on {:?}", record.pid, record.syscall, record.arch());
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -390,8 +472,8 @@ fn kmsg_record(bytes: &[u8]) -> Option<SeccompRecord> {
     let line = String::from_utf8_lossy(bytes);
     let message = line.split_once(';').map_or(&*line, |(_, m)| m);
     let message = message.lines().next()?;
-    let (_, rest) = message.split_once("type=1326 ")?;
-    SeccompRecord::parse(rest)
+    message.contains("type=1326 ").then_some(())?;
+    SeccompRecord::parse(message)
 }
 
 #[cfg(test)]
@@ -412,6 +494,26 @@ mod tests {
         assert_eq!(r.comm, None);
     }
 
+    /// The live reader split fields on white space and read `code` as hex with or without
+    /// `0x`; the log reader split quoted values whole and wanted the `0x`. One parser now:
+    /// quoted values are whole (`comm="a b"` is `a b`, not `"a`), and `code` needs its
+    /// `0x`, as the kernel writes it (`0x%x`): a bare word is `ausearch -i`'s `code=kill`
+    /// or a number of unknown base, not a return value.
+    #[test]
+    fn regression_quoted_values_are_whole_and_code_needs_its_0x() {
+        let r = SeccompRecord::parse(
+            "audit(1.2:3): pid=1 comm=\"a b\" arch=c000003e syscall=1 code=0x80000000",
+        )
+        .unwrap();
+        assert_eq!(r.comm.as_deref(), Some("a b"));
+        assert!(SeccompRecord::parse("pid=1 arch=c000003e syscall=1 code=80000000").is_none());
+        let r =
+            SeccompRecord::from_line("type=1326 audit(1.2:3): arch=c000003e syscall=1 code=kill")
+                .unwrap()
+                .unwrap();
+        assert_eq!((r.code, r.action()), (None, None));
+    }
+
     const KMSG: &str = "5,1234,2660398602,-;audit: type=1326 audit(1795841465.734:50): \
         auid=4294967295 uid=0 gid=0 ses=4294967295 pid=12688 comm=\"k\" exe=\"/tmp/exp/k\" \
         sig=31 arch=c000003e syscall=63 compat=0 ip=0x7fa9d7addb07 code=0x80000000\n";
@@ -419,7 +521,7 @@ mod tests {
     #[test]
     fn a_kmsg_line_parses() {
         let r = kmsg_record(KMSG.as_bytes()).unwrap();
-        assert_eq!(r.pid, 12688);
+        assert_eq!(r.pid, Some(12688));
         assert_eq!(r.exe.as_deref(), Some("/tmp/exp/k"));
         assert_eq!(r.arch(), Some(Arch::X86_64));
         assert_eq!(r.number(), Some(63));
@@ -492,7 +594,10 @@ mod tests {
         }
         let mut out = Vec::new();
         netlink_records(&bytes, &mut out);
-        assert_eq!(out.iter().map(|r| r.pid).collect::<Vec<_>>(), [7, 8]);
+        assert_eq!(
+            out.iter().map(|r| r.pid).collect::<Vec<_>>(),
+            [Some(7), Some(8)]
+        );
         // A truncated datagram yields what is complete and stops.
         let mut out = Vec::new();
         netlink_records(&bytes[..20], &mut out);

@@ -23,8 +23,8 @@
 
 use std::fmt;
 
-use super::install::FilterFlag;
 use super::probe::{ActionKind, Features};
+use crate::bpf::FilterFlag;
 use crate::policy::{Action, Errno, Policy, PolicyError};
 
 /// How strictly a policy must be enforced as written.
@@ -303,13 +303,13 @@ pub fn adapt_in_place(
     let requested = policy.attrs.flags;
     let tsync_and_listener = requested.tsync && requested.new_listener;
     let mut dropped_flags = Vec::new();
-    for flag in FilterFlag::set_in(&requested) {
+    for flag in requested.iter() {
         if features.has_flag(flag) {
             continue;
         }
         match drop_flag(flag, tsync_and_listener) {
             Ok(consequence) if level == CompatLevel::BestEffort => {
-                flag.set(&mut flags, false);
+                flags.set(flag, false);
                 dropped_flags.push(DroppedFlag { flag, consequence });
             }
             Ok(_) => {

@@ -12,141 +12,15 @@
 //! same prepared value in a child.
 
 use std::ffi::c_long;
-use std::fmt;
 use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 
 use super::notify::Listener;
-use super::sys::{self, flag, Errno};
-use crate::bpf::{op, Insn, MAX_INSNS};
+use super::sys::{self, Errno};
+use crate::bpf::{op, FilterFlag, Insn, MAX_INSNS};
 use crate::policy::{ret, Attributes, KernelFlags};
 
 pub use crate::bpf::MAX_INSNS_PER_PATH;
-
-/// One `SECCOMP_FILTER_FLAG_*` flag.
-///
-/// ```
-/// use sysgate::kernel::FilterFlag;
-///
-/// assert_eq!(FilterFlag::Tsync.bit(), 1);
-/// assert_eq!(FilterFlag::NewListener.to_string(), "NEW_LISTENER");
-/// assert_eq!(FilterFlag::WaitKillableRecv.since(), (5, 19));
-/// ```
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FilterFlag {
-    /// `SECCOMP_FILTER_FLAG_TSYNC`: install into every thread of the process.
-    Tsync,
-    /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
-    Log,
-    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative-store-bypass
-    /// mitigation.
-    SpecAllow,
-    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification listener fd.
-    NewListener,
-    /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: a TSYNC failure is ESRCH, not a thread id.
-    TsyncEsrch,
-    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified task waits killably once its
-    /// notification has been received.
-    WaitKillableRecv,
-}
-
-impl FilterFlag {
-    /// Every flag, in bit order.
-    pub const ALL: [FilterFlag; 6] = [
-        FilterFlag::Tsync,
-        FilterFlag::Log,
-        FilterFlag::SpecAllow,
-        FilterFlag::NewListener,
-        FilterFlag::TsyncEsrch,
-        FilterFlag::WaitKillableRecv,
-    ];
-
-    /// The flag's bit.
-    pub const fn bit(self) -> u64 {
-        match self {
-            FilterFlag::Tsync => flag::TSYNC,
-            FilterFlag::Log => flag::LOG,
-            FilterFlag::SpecAllow => flag::SPEC_ALLOW,
-            FilterFlag::NewListener => flag::NEW_LISTENER,
-            FilterFlag::TsyncEsrch => flag::TSYNC_ESRCH,
-            FilterFlag::WaitKillableRecv => flag::WAIT_KILLABLE_RECV,
-        }
-    }
-
-    /// The uapi name without its `SECCOMP_FILTER_FLAG_` prefix.
-    pub const fn name(self) -> &'static str {
-        match self {
-            FilterFlag::Tsync => "TSYNC",
-            FilterFlag::Log => "LOG",
-            FilterFlag::SpecAllow => "SPEC_ALLOW",
-            FilterFlag::NewListener => "NEW_LISTENER",
-            FilterFlag::TsyncEsrch => "TSYNC_ESRCH",
-            FilterFlag::WaitKillableRecv => "WAIT_KILLABLE_RECV",
-        }
-    }
-
-    /// The kernel release (major, minor) that introduced the flag.
-    pub const fn since(self) -> (u32, u32) {
-        match self {
-            FilterFlag::Tsync => (3, 17),
-            FilterFlag::Log => (4, 14),
-            FilterFlag::SpecAllow => (4, 17),
-            FilterFlag::NewListener => (5, 0),
-            FilterFlag::TsyncEsrch => (5, 7),
-            FilterFlag::WaitKillableRecv => (5, 19),
-        }
-    }
-
-    /// Whether `flags` has this flag set.
-    pub const fn is_set(self, flags: &KernelFlags) -> bool {
-        match self {
-            FilterFlag::Tsync => flags.tsync,
-            FilterFlag::Log => flags.log,
-            FilterFlag::SpecAllow => flags.spec_allow,
-            FilterFlag::NewListener => flags.new_listener,
-            FilterFlag::TsyncEsrch => flags.tsync_esrch,
-            FilterFlag::WaitKillableRecv => flags.wait_killable_recv,
-        }
-    }
-
-    /// Set or clear this flag in `flags`.
-    pub fn set(self, flags: &mut KernelFlags, on: bool) {
-        let field = match self {
-            FilterFlag::Tsync => &mut flags.tsync,
-            FilterFlag::Log => &mut flags.log,
-            FilterFlag::SpecAllow => &mut flags.spec_allow,
-            FilterFlag::NewListener => &mut flags.new_listener,
-            FilterFlag::TsyncEsrch => &mut flags.tsync_esrch,
-            FilterFlag::WaitKillableRecv => &mut flags.wait_killable_recv,
-        };
-        *field = on;
-    }
-
-    /// The flags set in `flags`, in bit order.
-    pub fn set_in(flags: &KernelFlags) -> impl Iterator<Item = FilterFlag> + '_ {
-        FilterFlag::ALL.into_iter().filter(|f| f.is_set(flags))
-    }
-}
-
-impl fmt::Display for FilterFlag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// `A|B|C` for the flags in a bit set, `none` for none.
-pub(crate) fn flag_names(bits: u64) -> String {
-    let names: Vec<&str> = FilterFlag::ALL
-        .into_iter()
-        .filter(|f| bits & f.bit() != 0)
-        .map(FilterFlag::name)
-        .collect();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join("|")
-    }
-}
 
 /// How to install: `no_new_privs` and the `seccomp(2)` flags.
 ///
@@ -191,14 +65,7 @@ impl InstallOptions {
     /// Set `no_new_privs`, no flags.
     pub const fn new() -> InstallOptions {
         InstallOptions {
-            flags: KernelFlags {
-                tsync: false,
-                log: false,
-                spec_allow: false,
-                new_listener: false,
-                tsync_esrch: false,
-                wait_killable_recv: false,
-            },
+            flags: KernelFlags::NONE,
             no_new_privs: true,
         }
     }
@@ -540,10 +407,6 @@ fn may_return_user_notif(insns: &[Insn]) -> bool {
     })
 }
 
-fn bits(flags: &KernelFlags) -> u64 {
-    FilterFlag::set_in(flags).fold(0, |b, f| b | f.bit())
-}
-
 impl PreparedFilters {
     /// Check and copy `programs` (installed in this order) with `options`.
     pub fn new<P: AsRef<[Insn]>>(
@@ -600,12 +463,13 @@ impl PreparedFilters {
         let mut common = f;
         common.new_listener = false;
         common.wait_killable_recv = false;
-        let common = bits(&common);
-        let listener_bits = bits(&KernelFlags {
+        let common = common.bits();
+        let listener_bits = KernelFlags {
             new_listener: f.new_listener,
             wait_killable_recv: f.wait_killable_recv,
-            ..KernelFlags::default()
-        });
+            ..KernelFlags::NONE
+        }
+        .bits();
         let filters = programs
             .iter()
             .enumerate()
@@ -693,7 +557,9 @@ impl PreparedFilters {
             };
             match result {
                 // With NEW_LISTENER any non-negative value is the fd (possibly 0).
-                Ok(fd) if f.flags & flag::NEW_LISTENER != 0 => listener = Some(fd as RawFd),
+                Ok(fd) if f.flags & FilterFlag::NewListener.bit() != 0 => {
+                    listener = Some(fd as RawFd)
+                }
                 Ok(0) => {}
                 // Without TSYNC_ESRCH, a TSYNC failure is the id of the offending thread.
                 Ok(tid) => return fail(listener, RawFailure::Tsync { index, tid }),
@@ -722,7 +588,7 @@ impl PreparedFilters {
             }
             RawFailure::FlagsNeedSeccomp { index } => InstallError::FlagsNeedSeccompSyscall {
                 index,
-                flags: flag_names(self.filters[index].flags),
+                flags: FilterFlag::names_of(self.filters[index].flags),
             },
             RawFailure::Filter { index, errno } => {
                 let flags = self.filters[index].flags;
@@ -731,7 +597,7 @@ impl PreparedFilters {
                         index,
                         no_new_privs_requested: self.options.no_new_privs,
                     },
-                    libc::ESRCH if flags & flag::TSYNC != 0 => {
+                    libc::ESRCH if flags & FilterFlag::Tsync.bit() != 0 => {
                         InstallError::ThreadNotSynchronised {
                             index,
                             tid: None,
@@ -748,11 +614,11 @@ impl PreparedFilters {
                         } else {
                             InstallError::UnsupportedFlags {
                                 index,
-                                flags: flag_names(flags),
+                                flags: FilterFlag::names_of(flags),
                             }
                         }
                     }
-                    libc::EBUSY if flags & flag::NEW_LISTENER != 0 => {
+                    libc::EBUSY if flags & FilterFlag::NewListener.bit() != 0 => {
                         InstallError::ListenerExists { index }
                     }
                     libc::ENOMEM => InstallError::TooManyInstructions { index },
@@ -899,9 +765,11 @@ mod tests {
         assert_eq!(p.listener_program(), Some(0));
         assert_eq!(
             p.filters[0].flags,
-            flag::LOG | flag::NEW_LISTENER | flag::WAIT_KILLABLE_RECV
+            FilterFlag::Log.bit()
+                | FilterFlag::NewListener.bit()
+                | FilterFlag::WaitKillableRecv.bit()
         );
-        assert_eq!(p.filters[1].flags, flag::LOG);
+        assert_eq!(p.filters[1].flags, FilterFlag::Log.bit());
 
         // No program notifies: the last one gets it.
         let p = PreparedFilters::new(&[allow(), allow()], &opts).unwrap();
@@ -940,9 +808,12 @@ mod tests {
         };
         let o = InstallOptions::from(&attrs);
         assert!(!o.sets_no_new_privs());
-        assert_eq!(bits(&o.flags()), flag::TSYNC | flag::SPEC_ALLOW);
-        assert_eq!(flag_names(bits(&o.flags())), "TSYNC|SPEC_ALLOW");
-        assert_eq!(flag_names(0), "none");
+        assert_eq!(
+            o.flags().bits(),
+            FilterFlag::Tsync.bit() | FilterFlag::SpecAllow.bit()
+        );
+        assert_eq!(FilterFlag::names_of(o.flags().bits()), "TSYNC|SPEC_ALLOW");
+        assert_eq!(FilterFlag::names_of(0), "none");
     }
 
     #[test]

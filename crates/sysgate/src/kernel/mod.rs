@@ -57,8 +57,8 @@ mod spawn;
 )]
 pub(crate) mod sys;
 
-#[cfg(feature = "profiles")]
-pub(crate) use audit::untrusted_string;
+/// The flag type, re-exported beside the loader that takes it.
+pub use crate::bpf::FilterFlag;
 pub use audit::{AuditReader, AuditSource, AuditUnavailable, SeccompRecord, AUDIT_SECCOMP};
 pub use command::{ChildInstall, CommandExt, InstallReport, ListenerHandoff};
 pub use compat::{
@@ -72,12 +72,9 @@ pub use handoff::{
     MAX_STATE_BYTES, SECCOMP_FD_NAME,
 };
 pub use install::{
-    install_insns, FilterFlag, InstallError, InstallOptions, Installed, PreparedFilters,
-    MAX_INSNS_PER_PATH,
+    install_insns, InstallError, InstallOptions, Installed, PreparedFilters, MAX_INSNS_PER_PATH,
 };
-pub use notify::{
-    Listener, NotifSizes, Notification, NotifyError, Readiness, Response, SeccompData, TargetFd,
-};
+pub use notify::{Listener, NotifSizes, Notification, NotifyError, Readiness, Response, TargetFd};
 pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};
 pub use spawn::{FilteredChild, FilteredCommand, SpawnError};
 pub use sys::signals::{SignalForwarder, SignalWaiter};

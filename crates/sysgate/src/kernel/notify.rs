@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use super::sys::{self, Errno, RawAddFd};
 use crate::arch::Arch;
+use crate::bpf::SeccompData;
 use crate::policy::MAX_ERRNO;
 
 /// The sizes of the notification structs, as the running kernel reports them
@@ -72,20 +73,6 @@ impl NotifSizes {
     }
 }
 
-/// The `struct seccomp_data` of a notified call: what the filter saw.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SeccompData {
-    /// The syscall number.
-    pub nr: i32,
-    /// The `AUDIT_ARCH_*` token of the caller's ABI.
-    pub arch: u32,
-    /// The caller's instruction pointer.
-    pub instruction_pointer: u64,
-    /// The six arguments, as values. Pointers among them point into the target's memory,
-    /// which can change at any time (see the module docs).
-    pub args: [u64; 6],
-}
-
 /// One notified syscall (`struct seccomp_notif`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Notification {
@@ -97,7 +84,8 @@ pub struct Notification {
     pub pid: u32,
     /// Flags (none are defined yet).
     pub flags: u32,
-    /// What the filter saw.
+    /// What the filter saw. Pointers among the arguments point into the target's memory,
+    /// which can change at any time (see the module docs).
     pub data: SeccompData,
 }
 
@@ -105,7 +93,7 @@ impl Notification {
     /// The syscall's name on the caller's ABI, if sysgate's tables know it.
     pub fn syscall_name(&self) -> Option<&'static str> {
         let arch = Arch::from_audit_arch(self.data.arch)?;
-        arch.syscall_name(u32::try_from(self.data.nr).ok()?)
+        arch.syscall_name(self.data.nr)
     }
 }
 
@@ -340,7 +328,7 @@ impl Listener {
                         pid,
                         flags,
                         data: SeccompData {
-                            nr: nr as i32,
+                            nr,
                             arch,
                             instruction_pointer: buf[3],
                             args,

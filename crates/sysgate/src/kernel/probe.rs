@@ -14,9 +14,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::install::FilterFlag;
 use super::notify::NotifSizes;
 use super::sys::{self, Errno};
+use crate::bpf::FilterFlag;
 use crate::policy::{ret, Action};
 
 /// An action without its data, as the kernel knows it.
@@ -161,6 +161,20 @@ impl KernelVersion {
         let minor = parts.next()??;
         let patch = parts.next().flatten().unwrap_or(0);
         Some(KernelVersion::new(major, minor, patch))
+    }
+
+    /// The running kernel's version, from `uname(2)`'s release (what `uname -r` prints);
+    /// `None` if it cannot be read.
+    ///
+    /// ```
+    /// use sysgate::kernel::KernelVersion;
+    ///
+    /// if let Some(v) = KernelVersion::running() {
+    ///     println!("kernel {}.{}", v.major, v.minor);
+    /// }
+    /// ```
+    pub fn running() -> Option<KernelVersion> {
+        KernelVersion::parse(&sys::kernel_release().ok()?)
     }
 
     /// Whether this is `major.minor` or later.

@@ -57,23 +57,6 @@ pub(crate) mod op {
     pub const GET_NOTIF_SIZES: c_uint = 3;
 }
 
-/// `SECCOMP_FILTER_FLAG_*` bits (include/uapi/linux/seccomp.h).
-/// Kept as `u64` in this crate; [`ulong`] converts at the system call.
-pub(crate) mod flag {
-    /// Synchronise all threads (Linux 3.17).
-    pub const TSYNC: u64 = 1 << 0;
-    /// Log every action but ALLOW (Linux 4.14).
-    pub const LOG: u64 = 1 << 1;
-    /// Do not force the speculative-store-bypass mitigation (Linux 4.17).
-    pub const SPEC_ALLOW: u64 = 1 << 2;
-    /// Return a user-notification listener fd (Linux 5.0).
-    pub const NEW_LISTENER: u64 = 1 << 3;
-    /// Report a TSYNC failure as ESRCH instead of a thread id (Linux 5.7).
-    pub const TSYNC_ESRCH: u64 = 1 << 4;
-    /// Notified tasks wait killably once the notification is received (Linux 5.19).
-    pub const WAIT_KILLABLE_RECV: u64 = 1 << 5;
-}
-
 /// Flag bits as the system call takes them. All defined flags fit in 32 bits, so nothing
 /// is lost where `unsigned long` is 32-bit.
 #[allow(clippy::unnecessary_cast)] // a no-op only where c_ulong is 64-bit
@@ -801,25 +784,7 @@ mod tests {
 
     #[allow(clippy::unnecessary_cast)]
     #[test]
-    fn flag_and_op_values_match_libc() {
-        assert_eq!(ulong(flag::TSYNC), libc::SECCOMP_FILTER_FLAG_TSYNC);
-        assert_eq!(ulong(flag::LOG), libc::SECCOMP_FILTER_FLAG_LOG);
-        assert_eq!(
-            ulong(flag::SPEC_ALLOW),
-            libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
-        );
-        assert_eq!(
-            ulong(flag::NEW_LISTENER),
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
-        );
-        assert_eq!(
-            ulong(flag::TSYNC_ESRCH),
-            libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-        );
-        assert_eq!(
-            ulong(flag::WAIT_KILLABLE_RECV),
-            libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-        );
+    fn op_values_match_libc() {
         assert_eq!(op::SET_MODE_FILTER, libc::SECCOMP_SET_MODE_FILTER);
         assert_eq!(op::GET_ACTION_AVAIL, libc::SECCOMP_GET_ACTION_AVAIL);
         assert_eq!(op::GET_NOTIF_SIZES, libc::SECCOMP_GET_NOTIF_SIZES);

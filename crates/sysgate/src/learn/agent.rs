@@ -37,8 +37,8 @@
 use std::collections::BTreeSet;
 
 use super::observe::{abi_of, Observations};
-use super::runtime::{with_runtime, Runtime};
-use super::synth::{normalize, synthesize, Learned, SynthOptions};
+use super::runtime::{also_allowing, with_runtime, Runtime};
+use super::synth::{synthesize, Learned, SynthOptions};
 use crate::arch::Arch;
 use crate::kernel::{Notification, Response};
 use crate::policy::{Action, DecidedBy, Errno, Policy, PolicyError, Rule};
@@ -76,9 +76,11 @@ impl AgentMode {
     /// assert_eq!(AgentMode::parse("audit"), None);
     /// ```
     pub fn parse(name: &str) -> Option<AgentMode> {
-        [AgentMode::Learn, AgentMode::Complain, AgentMode::Enforce]
-            .into_iter()
-            .find(|m| m.name() == name)
+        super::by_name(
+            [AgentMode::Learn, AgentMode::Complain, AgentMode::Enforce],
+            AgentMode::name,
+            name,
+        )
     }
 }
 
@@ -173,7 +175,8 @@ impl Session {
     /// if the profile refuses it. Every call is recorded, whatever the mode.
     ///
     /// ```
-    /// use sysgate::kernel::{Notification, Response, SeccompData};
+    /// use sysgate::bpf::SeccompData;
+    /// use sysgate::kernel::{Notification, Response};
     /// use sysgate::learn::{AgentMode, Session};
     /// use sysgate::policy::{Action, Policy, Rule};
     ///
@@ -195,7 +198,7 @@ impl Session {
     /// ```
     pub fn decide(&mut self, n: &Notification, exe: &str) -> (Response, Option<Refusal>) {
         let token = n.data.arch;
-        let nr = n.data.nr as u32;
+        let nr = n.data.nr;
         self.calls += 1;
         match abi_of(token, nr) {
             Some(arch) => self.observations.record(arch, nr, exe, 1),
@@ -286,17 +289,7 @@ pub fn container_profile(
     runtime: Runtime,
 ) -> Result<Learned, PolicyError> {
     let Learned { policy, mut notes } = synthesize(seen, opts)?;
-    let mut out = Policy::new(policy.default_action());
-    out.attrs = policy.attrs.clone();
-    out.set_arches(policy.arches().iter().copied())?;
-    let rules = policy
-        .rules()
-        .iter()
-        .cloned()
-        .chain(NEVER_NOTIFIED.iter().map(|n| Rule::new(Action::Allow, *n)));
-    for rule in normalize(rules) {
-        out.add_rule(rule)?;
-    }
+    let out = also_allowing(&policy, NEVER_NOTIFIED)?;
     notes.push(format!(
         "{} are allowed without being seen: the container's calls to them never reach the \
          agent (runc refuses to notify write; exit and exit_group let a container end when \
@@ -432,7 +425,7 @@ mod tests {
 
     #[test]
     fn enforce_answers_as_the_kernel_would_where_an_agent_can() {
-        use crate::kernel::SeccompData;
+        use crate::bpf::SeccompData;
         let mut profile = Policy::new(Action::Allow);
         profile.set_arches([Arch::X86_64]).unwrap();
         profile
@@ -446,7 +439,7 @@ mod tests {
             pid: 1,
             flags: 0,
             data: SeccompData {
-                nr: Arch::X86_64.syscall_number(name).unwrap() as i32,
+                nr: Arch::X86_64.syscall_number(name).unwrap(),
                 arch: Arch::X86_64.audit_arch(),
                 instruction_pointer: 0,
                 args: [0; 6],

@@ -17,14 +17,15 @@
 //! the x32 bit (1073741824 + n). `comm` and `exe` are quoted, or hex-encoded when they hold
 //! spaces or other special characters; both are decoded.
 //!
-//! This file owns the record syntax; it does not decide what a profile should contain
+//! The record syntax is [`SeccompRecord`]'s (one parser for live records and logs); this
+//! file reads logs line by line. It does not decide what a profile should contain
 //! (see [`super::synthesize`]).
 
 use std::io::BufRead;
 
-use super::observe::{abi_of, Observations};
+use super::observe::Observations;
 use crate::arch::Arch;
-use crate::kernel::untrusted_string;
+use crate::kernel::SeccompRecord;
 use crate::policy::Action;
 
 /// One seccomp audit record.
@@ -124,98 +125,30 @@ pub fn read_audit_log(mut input: impl BufRead) -> std::io::Result<AuditLog> {
 }
 
 /// Parse one line: `None` if it is not a seccomp record, else the record or why it cannot
-/// be read.
+/// be read. The syntax is [`SeccompRecord::from_line`]'s.
 pub fn parse_audit_line(line: &str, line_no: usize) -> Option<Result<AuditRecord, String>> {
-    if !(line.contains("type=SECCOMP") || line.contains("type=1326")) {
-        return None;
+    Some(SeccompRecord::from_line(line)?.and_then(|r| AuditRecord::new(line_no, r)))
+}
+
+impl AuditRecord {
+    /// The record of line `line_no`, with its number checked.
+    fn new(line_no: usize, r: SeccompRecord) -> Result<AuditRecord, String> {
+        let nr = r
+            .number()
+            .ok_or_else(|| format!("syscall={} is not a syscall number", r.syscall))?;
+        Ok(AuditRecord {
+            line: line_no,
+            pid: r.pid.and_then(|p| u32::try_from(p).ok()),
+            audit_arch: r.arch_token,
+            arch: r.arch(),
+            nr,
+            name: r.name(),
+            action: r.action(),
+            sig: r.sig.and_then(|s| u32::try_from(s).ok()),
+            comm: r.comm,
+            exe: r.exe,
+        })
     }
-    // The fields follow the record's `audit(time:serial)` stamp and its colon.
-    let Some(stamp) = line.find("audit(") else {
-        return Some(Err("no audit(...) stamp".into()));
-    };
-    let Some(close) = line[stamp..].find(')') else {
-        return Some(Err("unterminated audit(...) stamp".into()));
-    };
-    let body = line[stamp + close + 1..].trim_start_matches([' ', ':']);
-    Some(parse_fields(body, line_no))
-}
-
-fn parse_fields(body: &str, line_no: usize) -> Result<AuditRecord, String> {
-    let fields = split_fields(body)?;
-    let get = |key: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let arch_text = get("arch").ok_or("no arch= field")?;
-    let audit_arch = match u32::from_str_radix(arch_text, 16) {
-        Ok(token) => token,
-        Err(_) => Arch::parse(arch_text)
-            .map_err(|_| format!("arch={arch_text} is neither a hex token nor an arch name"))?
-            .audit_arch(),
-    };
-    let syscall_text = get("syscall").ok_or("no syscall= field")?;
-    let nr = match syscall_text.parse::<u32>() {
-        Ok(n) => n,
-        Err(_) => {
-            // `ausearch -i` prints the name.
-            let arch = Arch::from_audit_arch(audit_arch)
-                .ok_or_else(|| format!("syscall={syscall_text} on an unknown arch"))?;
-            arch.syscall_number(syscall_text)
-                .ok_or_else(|| format!("syscall={syscall_text} is not a syscall on {arch}"))?
-        }
-    };
-    let arch = abi_of(audit_arch, nr);
-    let action = get("code").and_then(|c| {
-        let hex = c.strip_prefix("0x")?;
-        Action::from_ret(u32::from_str_radix(hex, 16).ok()?)
-    });
-    Ok(AuditRecord {
-        line: line_no,
-        pid: get("pid").and_then(|p| p.parse().ok()),
-        comm: get("comm").and_then(untrusted_string),
-        exe: get("exe").and_then(untrusted_string),
-        audit_arch,
-        arch,
-        nr,
-        name: arch.and_then(|a| a.syscall_name(nr)),
-        action,
-        sig: get("sig").and_then(|s| s.parse().ok()),
-    })
-}
-
-/// `key=value` pairs; a value is a quoted string (kept with its quotes) or runs to the
-/// next space.
-fn split_fields(body: &str) -> Result<Vec<(&str, String)>, String> {
-    let mut out = Vec::new();
-    let mut rest = body.trim();
-    while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else {
-            break;
-        };
-        let key = rest[..eq].trim();
-        let after = &rest[eq + 1..];
-        let (value, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q
-                .find('"')
-                .ok_or_else(|| format!("unterminated quoted value for {key}"))?;
-            (format!("\"{}\"", &q[..end]), &q[end + 1..])
-        } else {
-            let end = after.find(is_separator).unwrap_or(after.len());
-            (after[..end].to_string(), &after[end..])
-        };
-        // Keys never contain spaces; a stray word before one is skipped.
-        let key = key.rsplit(is_separator).next().unwrap_or(key);
-        out.push((key, value));
-        rest = next.trim_start_matches(is_separator);
-    }
-    Ok(out)
-}
-
-/// Spaces, and the group separator (0x1d) auditd puts before its enriched fields.
-fn is_separator(c: char) -> bool {
-    c.is_whitespace() || c == '\x1d'
 }
 
 #[cfg(test)]

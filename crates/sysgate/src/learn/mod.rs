@@ -48,3 +48,13 @@ pub use synth::{
 pub use trace::{
     trace, Backend, Denial, Exit, Progress, ProgressSnapshot, Trace, TraceError, TraceOptions,
 };
+
+/// The one of `all` whose `name_of` is `name`: the parser of the small name vocabularies
+/// (`--mode`, `--runtime`).
+fn by_name<T: Copy, const N: usize>(
+    all: [T; N],
+    name_of: fn(T) -> &'static str,
+    name: &str,
+) -> Option<T> {
+    all.into_iter().find(|t| name_of(*t) == name)
+}

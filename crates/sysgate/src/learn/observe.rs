@@ -6,28 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::arch::{Arch, X32_SYSCALL_BIT};
+use crate::arch::Arch;
 
-/// The ABI a call with this audit token and number belongs to: x32 for numbers with the x32
-/// bit on the x86_64 token; `None` for a token sysgate does not know.
-///
-/// ```
-/// use sysgate::learn::abi_of;
-/// use sysgate::Arch;
-///
-/// assert_eq!(abi_of(0xc000_003e, 59), Some(Arch::X86_64));
-/// assert_eq!(abi_of(0xc000_003e, 0x4000_0000 + 59), Some(Arch::X32));
-/// assert_eq!(abi_of(0x4000_0003, 11), Some(Arch::X86));
-/// assert_eq!(abi_of(0x1234, 1), None);
-/// ```
-pub fn abi_of(audit_arch: u32, nr: u32) -> Option<Arch> {
-    let arch = Arch::from_audit_arch(audit_arch)?;
-    if arch == Arch::X86_64 && nr != u32::MAX && nr >= X32_SYSCALL_BIT {
-        Some(Arch::X32)
-    } else {
-        Some(arch)
-    }
-}
+pub use crate::arch::abi_of;
 
 /// One line of [`Observations::calls`].
 #[derive(Clone, Debug, PartialEq, Eq)]

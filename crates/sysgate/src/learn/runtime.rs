@@ -161,9 +161,11 @@ impl Runtime {
     /// assert_eq!(Runtime::parse("youki"), None);
     /// ```
     pub fn parse(name: &str) -> Option<Runtime> {
-        [Runtime::Runc, Runtime::Crun, Runtime::None]
-            .into_iter()
-            .find(|r| r.name() == name)
+        super::by_name(
+            [Runtime::Runc, Runtime::Crun, Runtime::None],
+            Runtime::name,
+            name,
+        )
     }
 
     /// The syscalls the runtime makes under the container's filter before `execve`
@@ -183,6 +185,22 @@ impl Runtime {
             Runtime::None => &[],
         }
     }
+}
+
+/// `policy` with `names` allowed unconditionally as well (rules normalized again).
+pub(super) fn also_allowing(policy: &Policy, names: &[&str]) -> Result<Policy, PolicyError> {
+    let mut out = Policy::new(policy.default_action());
+    out.attrs = policy.attrs.clone();
+    out.set_arches(policy.arches().iter().copied())?;
+    let rules = policy
+        .rules()
+        .iter()
+        .cloned()
+        .chain(names.iter().map(|n| Rule::new(Action::Allow, *n)));
+    for rule in normalize(rules) {
+        out.add_rule(rule)?;
+    }
+    Ok(out)
 }
 
 /// `learned` with an ALLOW rule for each of `runtime`'s base syscalls not allowed already,
@@ -214,17 +232,7 @@ pub fn with_runtime(learned: Learned, runtime: Runtime) -> Result<Learned, Polic
         })
     };
     let added = names.iter().filter(|n| !allowed_already(n)).count();
-    let mut out = Policy::new(policy.default_action());
-    out.attrs = policy.attrs.clone();
-    out.set_arches(policy.arches().iter().copied())?;
-    let rules = policy
-        .rules()
-        .iter()
-        .cloned()
-        .chain(names.iter().map(|n| Rule::new(Action::Allow, *n)));
-    for rule in normalize(rules) {
-        out.add_rule(rule)?;
-    }
+    let out = also_allowing(&policy, names)?;
     notes.push(format!(
         "{added} syscalls {} makes before the container's program starts were added \
          (--runtime {}; --runtime none leaves them out)",

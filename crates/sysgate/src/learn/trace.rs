@@ -562,8 +562,8 @@ impl Backend {
     /// The backend [`Backend::Auto`] stands for on the running kernel.
     pub fn resolve(self) -> Backend {
         match self {
-            Backend::Auto => match crate::profile::Target::running_kernel() {
-                Some(v) if v >= (6, 6) => Backend::Notify,
+            Backend::Auto => match crate::kernel::KernelVersion::running() {
+                Some(v) if v.at_least(6, 6) => Backend::Notify,
                 _ => Backend::Ptrace,
             },
             other => other,
@@ -880,7 +880,7 @@ impl Tracer {
             let pid = n.pid as i32;
             let info = SeccompInfo {
                 arch: n.data.arch,
-                nr: n.data.nr as u32,
+                nr: n.data.nr,
                 args: n.data.args,
             };
             self.count(pid, &info);

@@ -22,6 +22,18 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// Every operator, `MaskedEq` with a zero mask standing for any mask (for looking up
+    /// names).
+    pub const ALL: [CmpOp; 7] = [
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Eq,
+        CmpOp::Ge,
+        CmpOp::Gt,
+        CmpOp::MaskedEq(0),
+    ];
+
     /// Whether `arg` satisfies `arg <op> value`.
     pub const fn holds(self, arg: u64, value: u64) -> bool {
         match self {

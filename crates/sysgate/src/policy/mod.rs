@@ -67,22 +67,9 @@ pub enum UnknownNames {
     Strict,
 }
 
-/// `seccomp(2)` flags requested for installation. Stored here; the loader applies them.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct KernelFlags {
-    /// `SECCOMP_FILTER_FLAG_TSYNC`: apply to every thread of the process.
-    pub tsync: bool,
-    /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
-    pub log: bool,
-    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force speculative-store-bypass mitigation.
-    pub spec_allow: bool,
-    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification listener fd.
-    pub new_listener: bool,
-    /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failures as ESRCH.
-    pub tsync_esrch: bool,
-    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: notified tasks wait killably.
-    pub wait_killable_recv: bool,
-}
+/// `seccomp(2)` flags requested for installation ([`Attributes::flags`]); the one flags
+/// type, defined with the other kernel facts in [`crate::bpf`].
+pub use crate::bpf::KernelFlags;
 
 /// Policy-wide attributes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -38,6 +38,7 @@
 use super::docker::{docker_arch_names, runc_enosys_thresholds};
 use super::{Loaded, Target};
 use crate::arch::{Arch, SyscallId};
+use crate::kernel::KernelVersion;
 use crate::policy::{Action, ArgCond, CmpOp, Errno, Policy, Rule, Syscall};
 
 /// One built-in profile: its name, a one-line summary and its constructor.
@@ -180,7 +181,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Whether the target's kernel is at least `min` (an unknown kernel counts as new).
-    fn kernel_at_least(&self, min: (u32, u32)) -> bool {
+    fn kernel_at_least(&self, min: KernelVersion) -> bool {
         self.target.kernel.is_none_or(|k| k >= min)
     }
 
@@ -752,7 +753,7 @@ fn docker_default(target: &Target) -> Loaded {
         &[],
         "allowed in every container",
     );
-    if b.kernel_at_least((4, 8)) {
+    if b.kernel_at_least(KernelVersion::new(4, 8, 0)) {
         b.add(
             Action::Allow,
             DOCKER_FROM_4_8,
@@ -877,9 +878,9 @@ mod tests {
                 .decide(x, nr(name), &[a0, 0, 0, 0, 0, 0])
                 .action
         };
-        let plain = Target::docker_default(x).with_kernel(Some((6, 1)));
+        let plain = Target::docker_default(x).with_kernel(Some(KernelVersion::new(6, 1, 0)));
         let admin = plain.clone().with_cap("CAP_SYS_ADMIN");
-        let old = plain.clone().with_kernel(Some((4, 4)));
+        let old = plain.clone().with_kernel(Some(KernelVersion::new(4, 4, 0)));
         assert_eq!(decide(&plain, "clone3", 0), Action::Errno(ENOSYS));
         assert_eq!(decide(&admin, "clone3", 0), Action::Allow);
         assert_eq!(decide(&plain, "clone", 0x1000_0000), Action::Errno(EPERM));

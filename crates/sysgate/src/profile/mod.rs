@@ -66,6 +66,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
+use crate::kernel::KernelVersion;
 use crate::policy::Policy;
 
 pub use docker::DockerError;
@@ -150,14 +151,16 @@ pub const DOCKER_DEFAULT_CAPS: [&str; 14] = [
 /// common case here, and "recent kernel" is its useful reading.)
 ///
 /// ```
+/// use sysgate::kernel::KernelVersion;
 /// use sysgate::profile::Target;
 /// use sysgate::Arch;
 ///
-/// let t = Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1))).with_cap("sys_admin");
+/// let six_one = KernelVersion::new(6, 1, 0);
+/// let t = Target::docker_default(Arch::X86_64).with_kernel(Some(six_one)).with_cap("sys_admin");
 /// assert!(t.holds("CAP_SYS_ADMIN"));
 /// assert!(t.holds("CAP_CHOWN"));
 /// assert!(!t.holds("CAP_SYS_BOOT"));
-/// assert_eq!(t.kernel, Some((6, 1)));
+/// assert_eq!(t.kernel, Some(six_one));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
@@ -165,8 +168,9 @@ pub struct Target {
     pub arch: Arch,
     /// Capabilities in the container's bounding set, spelled `CAP_*` in upper case.
     pub caps: BTreeSet<String>,
-    /// Kernel version as (version, major revision), e.g. `(6, 1)`; `None` if unknown.
-    pub kernel: Option<(u32, u32)>,
+    /// Kernel version, e.g. 6.1 (moby compares version and major revision only: the patch
+    /// level of a `minKernel` is 0); `None` if unknown.
+    pub kernel: Option<KernelVersion>,
 }
 
 impl Target {
@@ -188,7 +192,7 @@ impl Target {
     }
 
     /// What `docker run` gives a container on `arch`: [`DOCKER_DEFAULT_CAPS`] and the running
-    /// kernel's version ([`Target::running_kernel`]).
+    /// kernel's version ([`KernelVersion::running`]).
     ///
     /// ```
     /// use sysgate::profile::{Target, DOCKER_DEFAULT_CAPS};
@@ -202,7 +206,7 @@ impl Target {
         Target {
             arch,
             caps: DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(),
-            kernel: Target::running_kernel(),
+            kernel: KernelVersion::running(),
         }
     }
 
@@ -236,12 +240,14 @@ impl Target {
     /// Set the kernel version.
     ///
     /// ```
+    /// use sysgate::kernel::KernelVersion;
     /// use sysgate::profile::Target;
     /// use sysgate::Arch;
     ///
-    /// assert_eq!(Target::new(Arch::X86_64).with_kernel(Some((5, 4))).kernel, Some((5, 4)));
+    /// let v = KernelVersion::parse("5.4").unwrap();
+    /// assert_eq!(Target::new(Arch::X86_64).with_kernel(Some(v)).kernel, Some(v));
     /// ```
-    pub fn with_kernel(mut self, kernel: Option<(u32, u32)>) -> Target {
+    pub fn with_kernel(mut self, kernel: Option<KernelVersion>) -> Target {
         self.kernel = kernel;
         self
     }
@@ -257,37 +263,6 @@ impl Target {
     pub fn holds(&self, cap: &str) -> bool {
         self.caps.contains(cap)
     }
-
-    /// The running kernel's (version, major revision), from `uname(2)`'s release (what
-    /// `uname -r` prints); `None` if it cannot be read.
-    ///
-    /// ```
-    /// use sysgate::profile::Target;
-    ///
-    /// if let Some((version, major)) = Target::running_kernel() {
-    ///     println!("kernel {version}.{major}");
-    /// }
-    /// ```
-    pub fn running_kernel() -> Option<(u32, u32)> {
-        let release = crate::kernel::sys::kernel_release().ok()?;
-        parse_kernel_release(&release)
-    }
-}
-
-/// The (version, major revision) at the start of a kernel release string, read the way moby
-/// reads `uname -r` (`%d.%d`): `"6.1.0-18-amd64"` and `"3.12-rc5"` give `(6, 1)` and `(3, 12)`.
-///
-/// ```
-/// use sysgate::profile::parse_kernel_release;
-///
-/// assert_eq!(parse_kernel_release("6.1.0-18-amd64"), Some((6, 1)));
-/// assert_eq!(parse_kernel_release("3.12-1-amd64\n"), Some((3, 12)));
-/// assert_eq!(parse_kernel_release("6"), None);
-/// assert_eq!(parse_kernel_release("x6.1"), None);
-/// ```
-pub fn parse_kernel_release(release: &str) -> Option<(u32, u32)> {
-    // One reader of release strings: the kernel module's.
-    crate::kernel::KernelVersion::parse(release.trim()).map(|v| (v.major, v.minor))
 }
 
 fn normalize_cap(cap: &str) -> String {

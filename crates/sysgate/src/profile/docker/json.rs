@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::DockerError;
 use crate::arch::Arch;
-use crate::policy::{parse_errno, Action, Errno, KernelFlags, MAX_ERRNO};
+use crate::bpf::FilterFlag;
+use crate::kernel::KernelVersion;
+use crate::policy::{parse_errno, Action, CmpOp, Errno, MAX_ERRNO};
 use crate::profile::json_pos::{self, Pos, Seg};
 use crate::profile::Location;
 
@@ -59,7 +61,7 @@ pub(super) struct Profile {
     pub(super) architectures: Option<Vec<ArchName>>,
     pub(super) arch_map: Option<Vec<Obj<ArchMapEntry>>>,
     pub(super) syscalls: Option<Vec<Obj<SyscallEntry>>>,
-    pub(super) flags: Option<Vec<Flag>>,
+    pub(super) flags: Option<Vec<FilterFlag>>,
     pub(super) listener_path: Option<String>,
     pub(super) listener_metadata: Option<String>,
 }
@@ -108,7 +110,7 @@ pub(super) struct Arg {
     pub(super) value: Value64,
     #[serde(default)]
     pub(super) value_two: Value64,
-    pub(super) op: OpKind,
+    pub(super) op: CmpOp,
 }
 
 /// A JSON object as `T`, read the way Go's encoding/json (and so Docker and runc) reads it.
@@ -350,80 +352,44 @@ impl<'de> Deserialize<'de> for DefaultAction {
     }
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum OpKind {
-    Ne,
-    Lt,
-    Le,
-    Eq,
-    Ge,
-    Gt,
-    MaskedEq,
+/// `[(word, value); N]` for every value of the const array `$all`, each named by its const
+/// method `$word`: a vocabulary spelled by the IR's own names, never a second list.
+macro_rules! words_of {
+    ($all:expr, $word:ident) => {{
+        let mut words = [("", $all[0]); $all.len()];
+        let mut i = 0;
+        while i < words.len() {
+            words[i] = ($all[i].$word(), $all[i]);
+            i += 1;
+        }
+        words
+    }};
 }
 
-impl Vocabulary for OpKind {
+/// `SCMP_CMP_*`: the words are [`CmpOp::scmp_name`]'s; `SCMP_CMP_MASKED_EQ` reads as
+/// `MaskedEq(0)`, its mask (`value`) set when the condition is resolved.
+impl Vocabulary for CmpOp {
     const WHAT: &'static str = "operator";
     const EXPECTING: &'static str = "an operator such as \"SCMP_CMP_EQ\"";
-    const WORDS: &'static [(&'static str, OpKind)] = &[
-        ("SCMP_CMP_NE", OpKind::Ne),
-        ("SCMP_CMP_LT", OpKind::Lt),
-        ("SCMP_CMP_LE", OpKind::Le),
-        ("SCMP_CMP_EQ", OpKind::Eq),
-        ("SCMP_CMP_GE", OpKind::Ge),
-        ("SCMP_CMP_GT", OpKind::Gt),
-        ("SCMP_CMP_MASKED_EQ", OpKind::MaskedEq),
-    ];
+    const WORDS: &'static [(&'static str, CmpOp)] = &words_of!(CmpOp::ALL, scmp_name);
 }
 
-impl<'de> Deserialize<'de> for OpKind {
+impl<'de> Deserialize<'de> for CmpOp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        OpKind::deserialize_word(d)
+        CmpOp::deserialize_word(d)
     }
 }
 
-/// `SECCOMP_FILTER_FLAG_*`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum Flag {
-    Tsync,
-    Log,
-    SpecAllow,
-    NewListener,
-    TsyncEsrch,
-    WaitKillableRecv,
-}
-
-impl Vocabulary for Flag {
+/// `SECCOMP_FILTER_FLAG_*`: the words are [`FilterFlag::uapi_name`]'s.
+impl Vocabulary for FilterFlag {
     const WHAT: &'static str = "flag";
     const EXPECTING: &'static str = "a flag such as \"SECCOMP_FILTER_FLAG_LOG\"";
-    const WORDS: &'static [(&'static str, Flag)] = &[
-        ("SECCOMP_FILTER_FLAG_TSYNC", Flag::Tsync),
-        ("SECCOMP_FILTER_FLAG_LOG", Flag::Log),
-        ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", Flag::SpecAllow),
-        ("SECCOMP_FILTER_FLAG_NEW_LISTENER", Flag::NewListener),
-        ("SECCOMP_FILTER_FLAG_TSYNC_ESRCH", Flag::TsyncEsrch),
-        (
-            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-            Flag::WaitKillableRecv,
-        ),
-    ];
+    const WORDS: &'static [(&'static str, FilterFlag)] = &words_of!(FilterFlag::ALL, uapi_name);
 }
 
-impl<'de> Deserialize<'de> for Flag {
+impl<'de> Deserialize<'de> for FilterFlag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Flag::deserialize_word(d)
-    }
-}
-
-impl Flag {
-    pub(super) fn set(self, flags: &mut KernelFlags) {
-        match self {
-            Flag::Tsync => flags.tsync = true,
-            Flag::Log => flags.log = true,
-            Flag::SpecAllow => flags.spec_allow = true,
-            Flag::NewListener => flags.new_listener = true,
-            Flag::TsyncEsrch => flags.tsync_esrch = true,
-            Flag::WaitKillableRecv => flags.wait_killable_recv = true,
-        }
+        FilterFlag::deserialize_word(d)
     }
 }
 
@@ -676,7 +642,7 @@ impl<'de> Deserialize<'de> for ErrnoName {
 
 /// `minKernel`: `"<version>.<major>"` such as `"4.8"`, each part below 256 and not both 0,
 /// as moby reads it; `""` means no constraint.
-pub(super) struct MinKernel(pub(super) Option<(u32, u32)>);
+pub(super) struct MinKernel(pub(super) Option<KernelVersion>);
 
 impl<'de> Deserialize<'de> for MinKernel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -696,7 +662,7 @@ impl<'de> Deserialize<'de> for MinKernel {
                     .and_then(|(v, m)| Some((part(v)?, part(m)?)))
                     .filter(|v| *v != (0, 0));
                 match parsed {
-                    Some((v, m)) => Ok(MinKernel(Some((v.into(), m.into())))),
+                    Some((v, m)) => Ok(MinKernel(Some(KernelVersion::new(v.into(), m.into(), 0)))),
                     None => Err(format!(
                         "invalid kernel version {s:?}: expected \"<version>.<major>\" such as \"4.8\""
                     )),

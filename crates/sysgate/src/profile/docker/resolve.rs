@@ -185,7 +185,7 @@ impl Resolver<'_> {
         self.set_arches(&mut policy, profile.architectures, profile.arch_map)?;
         match profile.flags {
             None => policy.attrs.flags.spec_allow = true,
-            Some(flags) => flags.iter().for_each(|f| f.set(&mut policy.attrs.flags)),
+            Some(flags) => flags.iter().for_each(|f| policy.attrs.flags.set(*f, true)),
         }
         let listener = self.listener(profile.listener_path, profile.listener_metadata);
 
@@ -486,15 +486,9 @@ impl Resolver<'_> {
         let mut conds: Vec<ArgCond> = Vec::with_capacity(args.len());
         for Obj(a) in &args {
             let (op, value) = match a.op {
-                OpKind::Ne => (CmpOp::Ne, a.value.0),
-                OpKind::Lt => (CmpOp::Lt, a.value.0),
-                OpKind::Le => (CmpOp::Le, a.value.0),
-                OpKind::Eq => (CmpOp::Eq, a.value.0),
-                OpKind::Ge => (CmpOp::Ge, a.value.0),
-                OpKind::Gt => (CmpOp::Gt, a.value.0),
                 // OCI: `value` is the mask, `valueTwo` what the masked argument must be, which
                 // libseccomp masks too.
-                OpKind::MaskedEq => {
+                CmpOp::MaskedEq(_) => {
                     let (mask, expected) = (a.value.0, a.value_two.0);
                     // The index was checked while parsing (0..=5), so this cannot fail.
                     let Ok((c, dropped)) =
@@ -508,6 +502,7 @@ impl Resolver<'_> {
                     conds.push(c);
                     continue;
                 }
+                op => (op, a.value.0),
             };
             // The index was checked while parsing (0..=5), so this cannot fail.
             conds.extend(ArgCond::new(a.index.0, op, value).ok());

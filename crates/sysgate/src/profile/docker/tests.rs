@@ -2,10 +2,11 @@
 
 use super::*;
 use crate::arch::Arch;
+use crate::kernel::KernelVersion;
 use crate::policy::{Action, ArgCond, CmpOp, DecidedBy, KernelFlags, Policy, Syscall};
 
 fn target() -> Target {
-    Target::docker_default(Arch::X86_64).with_kernel(Some((6, 1)))
+    Target::docker_default(Arch::X86_64).with_kernel(Some(KernelVersion::new(6, 1, 0)))
 }
 
 fn load(text: &str) -> Loaded {
@@ -337,17 +338,19 @@ fn includes_and_excludes_follow_moby() {
         ["brk", "close", "getuid", "mprotect", "munmap", "ppoll", "read"]
     );
     // An older kernel, another architecture, other capabilities.
-    let t = target().with_kernel(Some((5, 4)));
+    let t = target().with_kernel(Some(KernelVersion::new(5, 4, 0)));
     assert_eq!(
         allowed(&t),
         ["brk", "close", "getuid", "mmap", "mprotect", "read"]
     );
-    let t = Target::new(Arch::Aarch64).with_kernel(Some((6, 2)));
+    let t = Target::new(Arch::Aarch64).with_kernel(Some(KernelVersion::new(6, 2, 0)));
     assert_eq!(
         allowed(&t),
         ["brk", "fstat", "getuid", "lseek", "munmap", "openat", "ppoll", "write"]
     );
-    let t = target().with_cap("CAP_SYS_ADMIN").with_kernel(Some((7, 0)));
+    let t = target()
+        .with_cap("CAP_SYS_ADMIN")
+        .with_kernel(Some(KernelVersion::new(7, 0, 0)));
     assert_eq!(
         allowed(&t),
         ["brk", "close", "getpid", "lseek", "munmap", "ppoll", "read"]

@@ -49,6 +49,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::arch::Arch;
+use crate::bpf::FilterFlag;
 use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
 use crate::profile::write::{Loss, Written};
 use crate::profile::Listener;
@@ -166,24 +167,7 @@ fn arch_word(arch: Arch) -> String {
 }
 
 fn flag_words(flags: KernelFlags) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let all = [
-        (flags.tsync, "SECCOMP_FILTER_FLAG_TSYNC"),
-        (flags.log, "SECCOMP_FILTER_FLAG_LOG"),
-        (flags.spec_allow, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
-        (flags.new_listener, "SECCOMP_FILTER_FLAG_NEW_LISTENER"),
-        (flags.tsync_esrch, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"),
-        (
-            flags.wait_killable_recv,
-            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-        ),
-    ];
-    for (on, word) in all {
-        if on {
-            out.push(word);
-        }
-    }
-    out
+    flags.iter().map(FilterFlag::uapi_name).collect()
 }
 
 fn arg(c: &ArgCond) -> Arg {
