@@ -131,12 +131,25 @@ fn rule() -> impl Strategy<Value = Rule> {
         9 => prop::sample::select(NAMES).prop_map(Syscall::from),
         1 => (0u32..20).prop_map(Syscall::Number),
     ];
-    (action(), syscall, prop::collection::vec(cond(), 0..3)).prop_map(|(a, s, c)| Rule {
-        action: a,
-        syscall: s,
-        conds: c,
-        origin: None,
-    })
+    // A quarter of the rules apply on some ABIs only (of either byte order, so some apply on
+    // none of the policy's).
+    let only_on = prop::option::weighted(
+        0.25,
+        prop::sample::subsequence([LITTLE, BIG].concat(), 1..4),
+    );
+    (
+        action(),
+        syscall,
+        prop::collection::vec(cond(), 0..3),
+        only_on,
+    )
+        .prop_map(|(a, s, c, only_on)| Rule {
+            action: a,
+            syscall: s,
+            conds: c,
+            origin: None,
+            only_on,
+        })
 }
 
 fn policy() -> impl Strategy<Value = Policy> {

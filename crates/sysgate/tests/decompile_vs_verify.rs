@@ -305,6 +305,7 @@ fn policy(arches: impl Strategy<Value = Vec<Arch>>) -> impl Strategy<Value = Pol
             syscall,
             conds,
             origin: None,
+            only_on: None,
         });
     (
         action(),
