@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::write::{Loss, Written};
+use super::write::{for_every_arch, Loss, Written};
 use super::Listener;
 use crate::arch::Arch;
 use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
@@ -228,7 +228,14 @@ pub(crate) fn profile(
     listener: Option<&Listener>,
     dialect: Dialect,
 ) -> (Profile, Vec<Loss>) {
-    let mut losses = Vec::new();
+    // runc reads `includes.arches` as the host's architecture, not the calling ABI: a rule
+    // for some ABIs only cannot be written as such.
+    let (for_every_arch, mut losses) = for_every_arch(
+        policy,
+        "the JSON profile (runc reads includes.arches as the host's architecture, not the \
+         calling ABI)",
+    );
+    let policy = &for_every_arch;
     let default = policy.default_action();
     // A name is written as Podman's `errno` name, and as the number the policy's first
     // architecture gives it (runc's errnoRet is one number for every architecture).

@@ -70,7 +70,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::line_text;
-use super::write::{without_conditions, Loss, Written};
+use super::write::{for_every_arch, without_conditions, Loss, Written};
 use super::{Loaded, Location, Target};
 use crate::arch::Arch;
 use crate::policy::{
@@ -881,7 +881,9 @@ fn main_arch(policy: &Policy) -> Option<Arch> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write(policy: &Policy) -> Written {
-    let mut losses = Vec::new();
+    // Every rule is written under `[all]`.
+    let (for_every_arch, mut losses) = for_every_arch(policy, "LXC's [all] section");
+    let policy = &for_every_arch;
     if let Some(main) = main_arch(policy) {
         general_losses(policy, &filter_arches(main), &mut losses);
     }
