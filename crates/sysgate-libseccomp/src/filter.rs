@@ -12,8 +12,9 @@
 //!
 //! How rules combine is libseccomp's rule tree ([`crate::tree`]): each architecture keeps
 //! the tree libseccomp would build from the same calls, which gives its `-EEXIST` answers
-//! and the order in which overlapping conditional rules decide; [`Filter::policy`] reads the
-//! tree's decisions back as sysgate rules that do not overlap. Rules on the multiplexers
+//! and the order in which overlapping conditional rules decide; [`Filter::policy`] reads
+//! each architecture's tree back as sysgate rules that do not overlap, shared by the
+//! architectures whose trees decide alike and for one architecture only where they differ. Rules on the multiplexers
 //! themselves (`socketcall`, `ipc`) keep sysgate's reading (docs/libseccomp.md).
 
 use sysgate::policy::{Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall, MAX_CONDS};
