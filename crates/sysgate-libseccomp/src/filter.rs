@@ -782,11 +782,15 @@ mod tests {
     use super::*;
 
     fn eq(arg: u32, v: u64) -> ScmpArgCmp {
+        arg_cmp(arg, cmp::EQ, v, 0)
+    }
+
+    fn arg_cmp(arg: u32, op: u32, datum_a: u64, datum_b: u64) -> ScmpArgCmp {
         ScmpArgCmp {
             arg,
-            op: cmp::EQ,
-            datum_a: v,
-            datum_b: 0,
+            op,
+            datum_a,
+            datum_b,
         }
     }
 
@@ -915,18 +919,8 @@ mod tests {
         let mut f = Filter::new(act::ALLOW, 7).unwrap();
         f.arch_add(Arch::X86.libseccomp_token()).unwrap();
         let read = Arch::native().syscall_number("read").unwrap() as i32;
-        let ne0 = ScmpArgCmp {
-            arg: 0,
-            op: cmp::NE,
-            datum_a: 0,
-            datum_b: 0,
-        };
-        let odd = ScmpArgCmp {
-            arg: 0,
-            op: cmp::MASKED_EQ,
-            datum_a: 1,
-            datum_b: 1,
-        };
+        let ne0 = arg_cmp(0, cmp::NE, 0, 0);
+        let odd = arg_cmp(0, cmp::MASKED_EQ, 1, 1);
         f.rule_add(7, false, act::ERRNO | 1, read, &[ne0, eq(1, 3)])
             .unwrap();
         f.rule_add(7, false, act::ERRNO | 2, read, &[odd]).unwrap();

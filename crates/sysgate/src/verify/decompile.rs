@@ -20,9 +20,9 @@
 //! The result is then proven equal to the stack with [`super::filters_vs_policy`]; a policy
 //! that is not proven is never returned. What a policy cannot say fails closed with a
 //! [`DecompileError`] that names why: a program that reads the instruction pointer, returns
-//! a value computed from its input, decides unknown arch tokens apart, needs a different
-//! default on two architectures, or gives one syscall name different rules on two
-//! architectures.
+//! a value computed from its input, decides unknown arch tokens apart, or needs a different
+//! default on two architectures. A syscall decided differently on two architectures gets
+//! rules for each of them only.
 //!
 //! [`Attributes::enosys_above`]: crate::policy::Attributes::enosys_above
 
@@ -114,20 +114,6 @@ pub enum DecompileError {
         other: Arch,
         /// Its default.
         other_action: String,
-    },
-    /// A rule by name (or number) applies on every architecture that has it, but the filter
-    /// decides that syscall differently on two of them.
-    #[error(
-        "syscall {syscall} is decided differently on {first} and {other}; a policy's rule \
-         applies to every architecture that has the name"
-    )]
-    ArchesDisagree {
-        /// The syscall.
-        syscall: String,
-        /// One architecture.
-        first: Arch,
-        /// Another.
-        other: Arch,
     },
     /// The filter's decisions on one syscall take more conditions or rules than a policy
     /// holds, or the program's sets are too fragmented to read back.
@@ -1041,10 +1027,11 @@ fn conditions(
         .collect()
 }
 
-/// Add the wanted rules to `policy`, one per syscall (by name where the ABI's table has
-/// one), after checking that every architecture the rule reaches wants what they decide
-/// there. 64-bit ABIs go first: their conditions say what a 32-bit ABI's (whose high words
-/// are zero) leave open.
+/// Add the wanted rules to `policy`, one set per syscall (by name where the ABI's table has
+/// one) and group of ABIs that want the same decisions there: a set every ABI the name
+/// reaches wants applies on all of them, any other only on its group
+/// ([`Rule::only_on`](crate::policy::Rule#structfield.only_on)). 64-bit ABIs go first: their
+/// conditions say what a 32-bit ABI's (whose high words are zero) leave open.
 fn emit_rules(
     space: &Space,
     policy: &mut Policy,
@@ -1057,15 +1044,17 @@ fn emit_rules(
     };
     let mut order: Vec<(&(Arch, u32), &RuleSet)> = wanted.iter().collect();
     order.sort_by_key(|((arch, nr), _)| (!arch.args_are_64bit(), *arch, *nr));
-    let mut done: BTreeSet<Syscall> = BTreeSet::new();
+    let mut done: BTreeSet<(Arch, Syscall)> = BTreeSet::new();
     for (&(arch, nr), rules) in order {
         let syscall = syscall_of(arch, nr);
-        if !done.insert(syscall.clone()) {
+        if done.contains(&(arch, syscall.clone())) {
             continue;
         }
-        // Every ABI that this name (or number) reaches must want the same decisions there.
+        // The ABIs this name (or number) reaches that want the same decisions there.
         let probe = Rule::new(Action::Allow, syscall.clone());
-        for other in abis {
+        let mut group = vec![arch];
+        let mut everywhere = true;
+        for other in abis.iter().filter(|o| o.arch != arch) {
             let Some(n) = policy.rule_targets(&probe, other.arch) else {
                 continue;
             };
@@ -1074,26 +1063,29 @@ fn emit_rules(
             {
                 continue;
             }
-            let there = wanted.get(&(other.arch, n));
-            let alike = match there {
-                Some(there) => {
+            let alike = !done.contains(&(other.arch, syscall.clone()))
+                && wanted.get(&(other.arch, n)).is_some_and(|there| {
                     there == rules
                         || decisions(space, there, other.arch)
                             == decisions(space, rules, other.arch)
-                }
-                None => false,
-            };
-            if !alike {
-                return Err(DecompileError::ArchesDisagree {
-                    syscall: syscall.to_string(),
-                    first: arch,
-                    other: other.arch,
                 });
+            if alike {
+                group.push(other.arch);
+            } else {
+                everywhere = false;
             }
         }
+        for a in &group {
+            done.insert((*a, syscall.clone()));
+        }
         for (action, conds) in rules {
-            policy
-                .add_rule(Rule::new(*action, syscall.clone()).with_conds(conds.iter().copied()))?;
+            let rule = Rule::new(*action, syscall.clone()).with_conds(conds.iter().copied());
+            let rule = if everywhere {
+                rule
+            } else {
+                rule.applying_on(group.iter().copied())
+            };
+            policy.add_rule(rule)?;
         }
     }
     Ok(())
