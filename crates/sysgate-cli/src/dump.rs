@@ -30,9 +30,9 @@ then the decompiled policy), disasm, raw (the kernel's sock_filter array of one 
 --filter N chooses it when there are several), and docker, oci, podman, systemd, lxc, k8s \
 (the decompiled profile, losses listed on stderr). Decompiling reads back the policy that \
 decides exactly as the whole stack on every input, proven with `sysgate verify`'s checker; \
-what a policy cannot say (the instruction pointer, one syscall decided apart on two ABIs) \
-fails with the reason: --arch then reads the filter as seen from those ABIs only, killing \
-calls from the others.\n\nEXIT STATUS: 0 success; 1 when the filters cannot be read (not \
+what a policy cannot say (the instruction pointer, a computed return value) fails with the \
+reason; a syscall decided apart on two ABIs reads back as rules for each ABI only. --arch \
+reads the filter as seen from those ABIs only, killing calls from the others.\n\nEXIT STATUS: 0 success; 1 when the filters cannot be read (not \
 permitted, no filter: \"process N runs under no seccomp filter\") or not decompiled; 2 for \
 bad input (no such process); 74 when the output cannot be written.\n\nExamples:\n  sysgate \
 dump --pid 1234\n  sysgate dump --pid 1234 --format docker -o profile.json\n  sysgate dump \

@@ -236,14 +236,25 @@ fn a_runc_container_under_docker_default_dumps_to_its_profile() {
     };
     let pid_s = pid.to_string();
     let result = std::panic::catch_unwind(|| {
-        // Whole, it cannot be one policy: the reason is named.
+        // Whole, it reads back with rules for some ABIs only: x86's socketcall is allowed
+        // whole while socket's rules deny AF_VSOCK, so x86's direct socket is decided by
+        // number there. The Docker format cannot limit a rule to an ABI: it says what it
+        // wrote more strictly instead.
+        let o = sysgate(&["dump", "--pid", &pid_s]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("only on x86"), "{}", text(&o));
         let o = sysgate(&["dump", "--pid", &pid_s, "--format", "docker"]);
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(o.status.success(), "{}", text(&o));
         assert!(
-            text(&o).contains("is decided differently on x86_64 and x32"),
+            text(&o).contains("cannot limit a rule to some architectures"),
             "{}",
             text(&o)
         );
+        // x86_64 and x32 read back together, with rules for x32 only where libseccomp
+        // compares an x32 call's arguments on the low word alone.
+        let o = sysgate(&["dump", "--pid", &pid_s, "--arch", "x86_64", "--arch", "x32"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("only on x32"), "{}", text(&o));
         // As seen from x86_64 it is.
         let json = dir.join("container.json");
         let o = sysgate(&[

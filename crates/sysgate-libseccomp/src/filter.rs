@@ -12,15 +12,16 @@
 //!
 //! How rules combine is libseccomp's rule tree ([`crate::tree`]): each architecture keeps
 //! the tree libseccomp would build from the same calls, which gives its `-EEXIST` answers
-//! and the order in which overlapping conditional rules decide; [`Filter::policy`] reads the
-//! tree's decisions back as sysgate rules that do not overlap. Rules on the multiplexers
+//! and the order in which overlapping conditional rules decide; [`Filter::policy`] reads
+//! each architecture's tree back as sysgate rules that do not overlap, shared by the
+//! architectures whose trees decide alike and for one architecture only where they differ. Rules on the multiplexers
 //! themselves (`socketcall`, `ipc`) keep sysgate's reading (docs/libseccomp.md).
 
 use sysgate::policy::{Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall, MAX_CONDS};
 use sysgate::Arch;
 
 use crate::abi::{act, attr, cmp, ScmpArgCmp};
-use crate::tree::{Chain, Db, ReadError};
+use crate::tree::{Chain, Db, ReadError, Region};
 
 /// A negative-errno failure, as libseccomp returns it (the value is the positive errno).
 pub type Errno = i32;
@@ -67,14 +68,8 @@ impl Default for Attrs {
 /// Why a context has no sysgate policy.
 enum Refused {
     Errno(Errno),
-    /// The architectures hold different rules.
-    ArchRules,
     /// A syscall's tree cannot be read back as sysgate rules.
     Tree(Arch, ReadError),
-    /// A syscall number without a name in a filter of several architectures.
-    NoName(Arch, u32),
-    /// Two architectures' trees decide a syscall's overlapping rules differently.
-    Order(Arch, Arch, &'static str),
     /// A masked test of high bits only, which a 32-bit architecture's tree drops.
     HighMask(Arch),
 }
@@ -479,9 +474,12 @@ impl Filter {
 
     /// The sysgate policy that decides what libseccomp's filter for this context decides.
     ///
-    /// One sysgate program holds one rule list for all its architectures, so the rule lists
-    /// of all architectures must be the same: a filter whose architectures were given
-    /// different rules (an architecture added after rules, or a merge) is refused with
+    /// Each architecture's rules are read from its own tree, so architectures given different
+    /// rules (one added after rules, or a merge) and trees that order overlapping rules
+    /// differently each decide as libseccomp's tree for them does: where two architectures'
+    /// trees decide a syscall differently, the policy's rules on it apply to some ABIs only
+    /// ([`Rule::only_on`](sysgate::policy::Rule#structfield.only_on)). What a sysgate rule
+    /// cannot hold (more than six conditions, a 32-bit tree that drops a test) is refused with
     /// `EOPNOTSUPP` rather than compiled into something else.
     pub fn policy(&self) -> Result<Policy, Errno> {
         self.policy_or_why().map_err(|(e, _)| e)
@@ -491,15 +489,6 @@ impl Filter {
     pub fn policy_or_why(&self) -> Result<Policy, (Errno, Option<String>)> {
         self.translate().map_err(|e| match e {
             Refused::Errno(e) => (e, None),
-            Refused::ArchRules => (
-                libc::EOPNOTSUPP,
-                Some(
-                    "the filter's architectures have different rules (an architecture added \
-                     after rules, or a merge); sysgate builds one rule list for all \
-                     architectures: add every architecture before the first rule"
-                        .into(),
-                ),
-            ),
             Refused::Tree(arch, e) => (
                 libc::EOPNOTSUPP,
                 Some(format!(
@@ -519,15 +508,6 @@ impl Filter {
                     }
                 )),
             ),
-            Refused::Order(a, b, name) => (
-                libc::EOPNOTSUPP,
-                Some(format!(
-                    "libseccomp's rule trees for {a} and {b} decide the overlapping rules on \
-                     {name} in different orders; sysgate builds one rule list for all \
-                     architectures: make the rules on {name} not overlap, or build one \
-                     filter per architecture"
-                )),
-            ),
             Refused::HighMask(arch) => (
                 libc::EOPNOTSUPP,
                 Some(format!(
@@ -536,22 +516,14 @@ impl Filter {
                      test (and matches every call), sysgate will not widen the rule"
                 )),
             ),
-            Refused::NoName(arch, n) => (
-                libc::EOPNOTSUPP,
-                Some(format!(
-                    "{arch} syscall {n} has no name, and a rule by number would apply on \
-                     every architecture of the filter"
-                )),
-            ),
         })
     }
 
     fn translate(&self) -> Result<Policy, Refused> {
-        let first = self.arches.first().ok_or(Refused::Errno(libc::EINVAL))?;
-        if self.arches.iter().any(|a| a.rules != first.rules) {
-            return Err(Refused::ArchRules);
-        }
         let default = action(self.default).ok_or(Refused::Errno(libc::EINVAL))?;
+        if self.arches.is_empty() {
+            return Err(Refused::Errno(libc::EINVAL));
+        }
         let mut policy = Policy::new(default);
         policy
             .set_arches(self.arches.iter().map(|a| a.arch))
@@ -567,25 +539,32 @@ impl Filter {
             wait_killable_recv: self.attrs.waitkill && self.notify_used,
         };
         // A 32-bit tree keeps no test for a mask without low bits; where the rule expects
-        // high bits there, the tree matches what the rule never does. With a 64-bit
-        // architecture the trees' comparison below catches it; alone, refuse it here.
-        if let Some(a) = self.arches.iter().find(|a| a.arch.word_bits() != 64) {
-            let high_only = |c: &ArgCond| matches!(c.op(), CmpOp::MaskedEq(m) if m as u32 == 0 && c.value() != 0);
-            if self.arches.iter().all(|a| a.arch.word_bits() != 64)
-                && first.rules.iter().any(|r| r.conds.iter().any(high_only))
-            {
-                return Err(Refused::HighMask(a.arch));
-            }
+        // high bits there, the tree matches what the rule never does.
+        let high_only =
+            |c: &ArgCond| matches!(c.op(), CmpOp::MaskedEq(m) if m as u32 == 0 && c.value() != 0);
+        if let Some(a) = self.arches.iter().find(|a| {
+            a.arch.word_bits() != 64 && a.rules.iter().any(|r| r.conds.iter().any(high_only))
+        }) {
+            return Err(Refused::HighMask(a.arch));
         }
-        // Each syscall decided as its architecture's tree decides it, read from the first
-        // 64-bit architecture that has it (whose tree compares whole 64-bit arguments), else
-        // from the first that has it.
+        // Each architecture decides as its own tree does: per syscall, the tree's decisions
+        // become rules for that architecture. Architectures whose trees decide a syscall
+        // alike on the arguments they see share one set of rules (read from the first of
+        // them, those with 64-bit arguments first), which then applies on every architecture
+        // when all do.
+        struct Shared {
+            syscall: Syscall,
+            /// The decisions as the first architecture reads them, and on 32-bit arguments.
+            decisions: Vec<(u32, Region)>,
+            on_32_bit: Vec<(u32, Region)>,
+            arches: Vec<Arch>,
+        }
+        let mut shared: Vec<Shared> = Vec::new();
         let by_width = self
             .arches
             .iter()
-            .filter(|a| a.arch.word_bits() == 64)
-            .chain(self.arches.iter().filter(|a| a.arch.word_bits() != 64));
-        let mut done: Vec<Syscall> = Vec::new();
+            .filter(|a| a.arch.args_are_64bit())
+            .chain(self.arches.iter().filter(|a| !a.arch.args_are_64bit()));
         for a in by_width {
             for num in a.db.numbers() {
                 if (num as i32) < 0 {
@@ -597,55 +576,72 @@ impl Filter {
                 }
                 let syscall = match name {
                     Some(n) if a.arch.syscall_number(n) == Some(num) => Syscall::Name(n.into()),
-                    // A number without a name: only a one-architecture filter has one.
-                    _ if self.arches.len() == 1 => Syscall::Number(num),
-                    _ => return Err(Refused::NoName(a.arch, num)),
+                    _ => Syscall::Number(num),
                 };
-                if done.contains(&syscall) {
-                    continue;
-                }
-                let word32 = a.arch.word_bits() != 64;
-                let decisions =
+                let read = |word32| {
                     a.db.decisions(num, self.default, word32)
-                        .map_err(|e| Refused::Tree(a.arch, e))?;
-                // The other architectures' trees must decide the same on their arguments
-                // (a 32-bit tree orders some overlapping rules otherwise).
-                if let Some(name) = name {
-                    for b in self.arches.iter().filter(|b| b.arch != a.arch) {
-                        let Ok(theirs) = u32::try_from(b.arch.libseccomp_resolve_name(name)) else {
-                            continue;
-                        };
-                        let word32 = b.arch.word_bits() != 64;
-                        let mine = a.db.decisions(num, self.default, word32);
-                        let theirs = b.db.decisions(theirs, self.default, word32);
-                        let mine = mine.map_err(|e| Refused::Tree(a.arch, e))?;
-                        let theirs = theirs.map_err(|e| Refused::Tree(b.arch, e))?;
-                        if mine != theirs {
-                            return Err(Refused::Order(a.arch, b.arch, name));
+                        .map_err(|e| Refused::Tree(a.arch, e))
+                };
+                // Read for the arguments the filter sees: x32's tree has 32-bit nodes, but
+                // its calls carry 64-bit arguments, compared as the rules say.
+                let mine = read(!a.arch.args_are_64bit())?;
+                let mine_32 = read(true)?;
+                let alike = |s: &&mut Shared| {
+                    s.syscall == syscall
+                        && if a.arch.args_are_64bit() {
+                            s.decisions == mine
+                        } else {
+                            s.on_32_bit == mine_32
                         }
-                    }
+                };
+                match shared.iter_mut().find(alike) {
+                    Some(s) => s.arches.push(a.arch),
+                    None => shared.push(Shared {
+                        syscall,
+                        decisions: mine,
+                        on_32_bit: mine_32,
+                        arches: vec![a.arch],
+                    }),
                 }
-                for (value, conds) in decisions {
-                    let act = action(value).ok_or(Refused::Errno(libc::EINVAL))?;
-                    let r = Rule::new(act, syscall.clone()).with_conds(conds);
-                    policy
-                        .add_rule(r)
-                        .map_err(|_| Refused::Errno(libc::EFAULT))?;
-                }
-                done.push(syscall);
             }
         }
-        let on_multiplexers: Vec<CRule> = first
-            .rules
-            .iter()
-            .filter(|r| matches!(&r.syscall, Syscall::Name(n) if is_multiplexer(n)))
-            .cloned()
-            .collect();
-        for rule in deciding(&on_multiplexers) {
-            let r = Rule::new(rule.action, rule.syscall.clone()).with_conds(rule.conds.clone());
+        let add = |policy: &mut Policy, rule: Rule, arches: &[Arch]| {
+            let rule = if arches.len() == self.arches.len() {
+                rule
+            } else {
+                rule.applying_on(arches.iter().copied())
+            };
             policy
-                .add_rule(r)
-                .map_err(|_| Refused::Errno(libc::EFAULT))?;
+                .add_rule(rule)
+                .map(drop)
+                .map_err(|_| Refused::Errno(libc::EFAULT))
+        };
+        for s in shared {
+            for (value, conds) in s.decisions {
+                let act = action(value).ok_or(Refused::Errno(libc::EINVAL))?;
+                let rule = Rule::new(act, s.syscall.clone()).with_conds(conds);
+                add(&mut policy, rule, &s.arches)?;
+            }
+        }
+        // Rules on the multiplexers, as each architecture keeps them.
+        let mut on_multiplexers: Vec<(CRule, Vec<Arch>)> = Vec::new();
+        for a in &self.arches {
+            let mine: Vec<CRule> = a
+                .rules
+                .iter()
+                .filter(|r| matches!(&r.syscall, Syscall::Name(n) if is_multiplexer(n)))
+                .cloned()
+                .collect();
+            for rule in deciding(&mine) {
+                match on_multiplexers.iter_mut().find(|(r, _)| r == rule) {
+                    Some((_, arches)) => arches.push(a.arch),
+                    None => on_multiplexers.push((rule.clone(), vec![a.arch])),
+                }
+            }
+        }
+        for (rule, arches) in on_multiplexers {
+            let r = Rule::new(rule.action, rule.syscall.clone()).with_conds(rule.conds.clone());
+            add(&mut policy, r, &arches)?;
         }
         Ok(policy)
     }
@@ -786,11 +782,15 @@ mod tests {
     use super::*;
 
     fn eq(arg: u32, v: u64) -> ScmpArgCmp {
+        arg_cmp(arg, cmp::EQ, v, 0)
+    }
+
+    fn arg_cmp(arg: u32, op: u32, datum_a: u64, datum_b: u64) -> ScmpArgCmp {
         ScmpArgCmp {
             arg,
-            op: cmp::EQ,
-            datum_a: v,
-            datum_b: 0,
+            op,
+            datum_a,
+            datum_b,
         }
     }
 
@@ -888,12 +888,81 @@ mod tests {
     }
 
     #[test]
-    fn an_arch_added_after_rules_has_none_and_is_refused() {
+    fn an_arch_added_after_rules_has_only_the_later_rules() {
         let mut f = Filter::new(act::KILL_THREAD, 6).unwrap();
-        let read = Arch::native().syscall_number("read").unwrap() as i32;
-        f.rule_add(6, false, act::ALLOW, read, &[]).unwrap();
+        let nr = |name| Arch::native().syscall_number(name).unwrap() as i32;
+        f.rule_add(6, false, act::ALLOW, nr("read"), &[]).unwrap();
         f.arch_add(Arch::X86.libseccomp_token()).unwrap();
-        assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+        f.rule_add(6, false, act::ALLOW, nr("write"), &[eq(0, 1)])
+            .unwrap();
+        let p = f.policy().unwrap();
+        let decide = |arch: Arch, name, fd| {
+            let nr = arch.syscall_number(name).unwrap();
+            p.decide(arch, nr, &[fd, 0, 0, 0, 0, 0]).action
+        };
+        assert_eq!(decide(Arch::X86_64, "read", 0), Action::Allow);
+        assert_eq!(decide(Arch::X86, "read", 0), Action::KillThread);
+        for arch in [Arch::X86_64, Arch::X86] {
+            assert_eq!(decide(arch, "write", 1), Action::Allow);
+            assert_eq!(decide(arch, "write", 2), Action::KillThread);
+        }
+        // The rule both have applies on both, the other on x86_64 only.
+        let only: Vec<_> = p.rules().iter().map(|r| r.only_on.clone()).collect();
+        assert!(only.contains(&Some(vec![Arch::X86_64])) && only.contains(&None));
+    }
+
+    /// x86_64's tree tests `a0 != 0` (as high- and low-word tests) before the masked test,
+    /// x86's the masked test first: `read(1, 3)` is ERRNO(1) on x86_64 and ERRNO(2) on x86,
+    /// as libseccomp 2.5.4's programs decide (its PFC shows both orders).
+    #[test]
+    fn trees_that_order_overlapping_rules_differently_decide_each_on_its_own() {
+        let mut f = Filter::new(act::ALLOW, 7).unwrap();
+        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        let ne0 = arg_cmp(0, cmp::NE, 0, 0);
+        let odd = arg_cmp(0, cmp::MASKED_EQ, 1, 1);
+        f.rule_add(7, false, act::ERRNO | 1, read, &[ne0, eq(1, 3)])
+            .unwrap();
+        f.rule_add(7, false, act::ERRNO | 2, read, &[odd]).unwrap();
+        let p = f.policy().unwrap();
+        let program = &sysgate::compile::compile(&p).unwrap().programs[0];
+        for (arch, want) in [(Arch::X86_64, 1), (Arch::X86, 2)] {
+            let nr = arch.syscall_number("read").unwrap();
+            let args = [1, 3, 0, 0, 0, 0];
+            assert_eq!(p.decide(arch, nr, &args).action, Action::Errno(want));
+            let ret = program.emulate_call(arch, nr, &args).unwrap().ret;
+            assert_eq!(ret, Action::Errno(want).to_ret(), "{arch}");
+            // Where only one rule matches, both decide alike.
+            assert_eq!(
+                p.decide(arch, nr, &[3, 0, 0, 0, 0, 0]).action,
+                Action::Errno(2)
+            );
+            assert_eq!(
+                p.decide(arch, nr, &[2, 3, 0, 0, 0, 0]).action,
+                Action::Errno(1)
+            );
+        }
+    }
+
+    #[test]
+    fn merged_filters_keep_their_own_rules() {
+        let nr = |name| Arch::native().syscall_number(name).unwrap() as i32;
+        let mut a = Filter::new(act::ERRNO | 1, 6).unwrap();
+        a.rule_add(6, false, act::ALLOW, nr("read"), &[]).unwrap();
+        let mut b = Filter::new(act::ERRNO | 1, 6).unwrap();
+        b.arch_add(Arch::X86.libseccomp_token()).unwrap();
+        b.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+        b.rule_add(6, false, act::ALLOW, nr("getpid"), &[]).unwrap();
+        a.merge(b).unwrap();
+        let p = a.policy().unwrap();
+        let decide = |arch: Arch, name| {
+            let nr = arch.syscall_number(name).unwrap();
+            p.decide(arch, nr, &[0; 6]).action
+        };
+        assert_eq!(decide(Arch::X86_64, "read"), Action::Allow);
+        assert_eq!(decide(Arch::X86_64, "getpid"), Action::Errno(1));
+        assert_eq!(decide(Arch::X86, "read"), Action::Errno(1));
+        assert_eq!(decide(Arch::X86, "getpid"), Action::Allow);
     }
 
     /// libseccomp's regression test 43-sim-a2_order: `<=`/`>` and `>=`/`<` bounds on one
@@ -998,10 +1067,7 @@ mod tests {
     }
 
     #[test]
-    fn a_32_bit_filter_refuses_a_mask_of_high_bits_libseccomp_would_drop() {
-        let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
-        f.arch_add(Arch::X86.libseccomp_token()).unwrap();
-        f.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+    fn a_32_bit_architecture_refuses_a_mask_of_high_bits_libseccomp_would_drop() {
         let read = Arch::native().syscall_number("read").unwrap() as i32;
         let high = ScmpArgCmp {
             arg: 0,
@@ -1009,8 +1075,15 @@ mod tests {
             datum_a: 0x1_0000_0000,
             datum_b: 0x1_0000_0000,
         };
-        f.rule_add(7, false, act::ALLOW, read, &[high]).unwrap();
-        assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+        for remove_native in [true, false] {
+            let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
+            f.arch_add(Arch::X86.libseccomp_token()).unwrap();
+            if remove_native {
+                f.arch_remove(crate::abi::SCMP_ARCH_NATIVE).unwrap();
+            }
+            f.rule_add(7, false, act::ALLOW, read, &[high]).unwrap();
+            assert_eq!(f.policy().err(), Some(libc::EOPNOTSUPP));
+        }
         // A mask with low bits is kept and compared as written.
         let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();
         f.arch_add(Arch::X86.libseccomp_token()).unwrap();

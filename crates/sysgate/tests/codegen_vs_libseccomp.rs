@@ -26,7 +26,9 @@ fn masks() -> impl Strategy<Value = u64> {
 }
 
 /// Conflict-free: one action per syscall, and no rule repeats an argument (libseccomp
-/// refuses that) or uses the default action (libseccomp refuses that too).
+/// refuses that) or uses the default action (libseccomp refuses that too). With x86, some
+/// rules apply on one ABI only (libseccomp builds those as one filter per architecture,
+/// merged).
 fn policy() -> impl Strategy<Value = Policy> {
     let per_syscall = (
         prop::sample::select(
@@ -37,8 +39,13 @@ fn policy() -> impl Strategy<Value = Policy> {
                 Action::Log,
             ][..],
         ),
+        // Each rule's conditions, and which ABIs it applies on (0: x86_64 only, 1: x86 only,
+        // when the filter has x86; otherwise every ABI).
         prop::collection::vec(
-            prop::collection::vec((0u32..3, op(masks()), value()), 0..3),
+            (
+                prop::collection::vec((0u32..3, op(masks()), value()), 0..3),
+                0u8..5,
+            ),
             1..4,
         ),
     );
@@ -51,9 +58,14 @@ fn policy() -> impl Strategy<Value = Policy> {
         };
         p.set_arches(arches).unwrap();
         for (i, (action, rules)) in syscalls.into_iter().enumerate() {
-            for conds in rules {
+            for (conds, abis) in rules {
                 let mut seen = [false; 6];
                 let mut rule = Rule::new(action, NAMES[i % NAMES.len()]);
+                match abis {
+                    0 if with_x86 => rule = rule.applying_on([Arch::X86_64]),
+                    1 if with_x86 => rule = rule.applying_on([Arch::X86]),
+                    _ => {}
+                }
                 for (arg, op, v) in conds {
                     if seen[arg as usize] {
                         continue;

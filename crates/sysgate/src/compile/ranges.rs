@@ -294,6 +294,9 @@ fn rules_by_number(
     // Rules naming each multiplexed call, grouped in this one pass over the rules.
     let mut multiplexed: BTreeMap<&str, (Multiplexed, NamedRules)> = BTreeMap::new();
     for (i, (rule, id)) in policy.rules().iter().zip(ids).enumerate() {
+        if !rule.applies_on(arch) {
+            continue; // a rule for other ABIs only
+        }
         let target = match rule.syscall {
             Syscall::Number(nr) => Some(nr),
             Syscall::Name(_) => id.and_then(|id| arch.syscall_number_of(id)),
@@ -371,6 +374,22 @@ mod tests {
             Action::KillProcess
         );
         assert_eq!(x86_64.decision_for(u32::MAX).fallback, Action::Errno(1));
+    }
+
+    #[test]
+    fn a_rule_for_one_abi_of_a_shared_token_stays_in_its_slice() {
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64, Arch::X32]).unwrap();
+        p.add_rule(Rule::new(Action::Allow, "read").applying_on([Arch::X32]))
+            .unwrap();
+        let t = token_ranges(&p);
+        let read_x32 = Arch::X32.syscall_number("read").unwrap();
+        assert_eq!(
+            **t[0].decision_for(read_x32),
+            Decision::constant(Action::Allow)
+        );
+        assert_eq!(t[0].decision_for(0).fallback, Action::Errno(1));
+        assert!(t[0].decision_for(0).is_constant());
     }
 
     #[test]

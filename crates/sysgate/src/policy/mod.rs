@@ -19,6 +19,9 @@
 //!   action (default KILL_PROCESS). On x86_64, a number from the x32 bit (0x40000000) up is
 //!   an x32 call and gets the bad-arch action unless x32 is in the policy. `nr == -1` (a tracer skipping the
 //!   call) gets the default action.
+//! - **Rules for some ABIs only**: a rule with [`Rule::only_on`](Rule#structfield.only_on)
+//!   exists only on the listed architectures; on the policy's others it matches nothing (as if
+//!   it named a syscall they lack). Everything below reads a rule where it applies.
 //! - **Multiplexers** (`socketcall`, `ipc` on x86, s390, ppc, mips o32, m68k, sh): BPF cannot
 //!   read their real arguments. `socketcall(SYS_SOCKET)` is decided as the most restrictive
 //!   outcome any of `socket`'s rules could give: with only unconditional rules that is exactly
@@ -679,7 +682,12 @@ impl Policy {
     }
 
     /// The number a rule applies to (directly) on `arch`, if any.
+    /// A rule that does not apply on `arch` ([`Rule::only_on`](Rule#structfield.only_on))
+    /// targets nothing there.
     pub fn rule_targets(&self, rule: &Rule, arch: Arch) -> Option<u32> {
+        if !rule.applies_on(arch) {
+            return None;
+        }
         match &rule.syscall {
             Syscall::Number(n) => Some(*n),
             Syscall::Name(name) => arch.syscall_number(name),
@@ -710,7 +718,7 @@ impl Policy {
         let mut best: Option<(Action, Option<usize>)> = None;
         let mut any_unconditional = false;
         let mut any = false;
-        for (i, rule) in rules {
+        for (i, rule) in rules.into_iter().filter(|(_, r)| r.applies_on(arch)) {
             any = true;
             any_unconditional |= rule.conds.is_empty();
             let action = rule.action.for_arch(arch);
@@ -752,7 +760,7 @@ impl Policy {
             return Ok(());
         }
         for &arch in &self.arches {
-            for rule in &self.rules {
+            for rule in self.rules.iter().filter(|r| r.applies_on(arch)) {
                 let Syscall::Name(name) = &rule.syscall else {
                     continue;
                 };
@@ -784,6 +792,10 @@ impl Policy {
             rules: usize,
             first_conditional: Option<usize>,
             conditional: usize,
+            /// The policy's architectures some rule on the name applies on, and those some
+            /// conditional one does.
+            on: BTreeSet<Arch>,
+            conditional_on: BTreeSet<Arch>,
         }
         let mut named: std::collections::BTreeMap<&str, Uses> = Default::default();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -795,16 +807,20 @@ impl Policy {
                 ..Default::default()
             });
             uses.rules += 1;
+            let on = self.arches.iter().copied().filter(|a| rule.applies_on(*a));
             if !rule.conds.is_empty() {
                 uses.first_conditional.get_or_insert(i);
                 uses.conditional += 1;
+                uses.conditional_on.extend(on.clone());
             }
+            uses.on.extend(on);
         }
         for (name, uses) in &named {
             let lacking: Vec<Arch> = self
                 .arches
                 .iter()
                 .copied()
+                .filter(|a| uses.on.contains(a))
                 .filter(|a| a.syscall_number(name).is_none() && a.multiplexed(name).is_none())
                 .collect();
             if !lacking.is_empty() {
@@ -815,7 +831,7 @@ impl Policy {
                 });
             }
             if let Some(first) = uses.first_conditional {
-                for &arch in &self.arches {
+                for &arch in &uses.conditional_on {
                     if let Some(via) = arch.multiplexed(name) {
                         out.insert(Diagnostic::ConditionalMultiplexed {
                             rule: first,

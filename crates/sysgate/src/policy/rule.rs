@@ -77,6 +77,11 @@ pub struct Rule {
     pub conds: Vec<ArgCond>,
     /// Where the rule came from (`file:line:column`, a flag), for diagnostics.
     pub origin: Option<String>,
+    /// The ABIs the rule applies to, sorted: `None` (the usual case) for every architecture
+    /// of the policy, `Some` for only those of the list that the policy has. On the others
+    /// the rule does not exist (a C filter whose architectures were given different rules,
+    /// or whose rule trees decide overlapping rules differently, `crates/sysgate-libseccomp`).
+    pub only_on: Option<Vec<Arch>>,
 }
 
 impl Rule {
@@ -87,7 +92,32 @@ impl Rule {
             syscall: syscall.into(),
             conds: Vec::new(),
             origin: None,
+            only_on: None,
         }
+    }
+
+    /// Make the rule apply on `arches` only (see [`Rule::only_on`](Rule#structfield.only_on)).
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Rule};
+    /// use sysgate::Arch;
+    ///
+    /// let rule = Rule::new(Action::Allow, "read").applying_on([Arch::X86, Arch::X86]);
+    /// assert!(rule.applies_on(Arch::X86) && !rule.applies_on(Arch::X86_64));
+    /// assert_eq!(rule.to_string(), "ALLOW read only on x86");
+    /// ```
+    pub fn applying_on(mut self, arches: impl IntoIterator<Item = Arch>) -> Rule {
+        let mut arches: Vec<Arch> = arches.into_iter().collect();
+        arches.sort();
+        arches.dedup();
+        self.only_on = Some(arches);
+        self
+    }
+
+    /// Whether the rule applies to calls from `arch` (it may still name a syscall `arch`
+    /// lacks).
+    pub fn applies_on(&self, arch: Arch) -> bool {
+        self.only_on.as_ref().is_none_or(|a| a.contains(&arch))
     }
 
     /// Add a condition.
@@ -149,6 +179,14 @@ fn write_rule(f: &mut fmt::Formatter<'_>, rule: &Rule, action: &dyn fmt::Display
     for (i, c) in rule.conds.iter().enumerate() {
         f.write_str(if i == 0 { " if " } else { " && " })?;
         write!(f, "{c}")?;
+    }
+    if let Some(arches) = &rule.only_on {
+        let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+        if names.is_empty() {
+            f.write_str(" on no architecture")?;
+        } else {
+            write!(f, " only on {}", names.join(", "))?;
+        }
     }
     if let Some(o) = &rule.origin {
         write!(f, " ({o})")?;

@@ -506,3 +506,82 @@ fn regression_thousands_of_conflicting_range_rules_are_counted_within_a_budget()
     assert!(!complete && *pairs > 0 && *pairs < 3000 * 2999 / 2);
     assert!(overlaps[0].describe(&p).contains("at least"));
 }
+
+#[test]
+fn a_rule_for_some_abis_exists_only_there() {
+    let p = policy(
+        Action::Errno(1),
+        &[Arch::X86_64, Arch::X32, Arch::X86],
+        vec![
+            Rule::new(Action::Allow, "read").applying_on([Arch::X86]),
+            Rule::new(Action::Allow, "write").applying_on([Arch::X32, Arch::X86_64]),
+            Rule::new(Action::KillProcess, "write")
+                .with_cond(cond(0, CmpOp::Eq, 7))
+                .applying_on([Arch::X32]),
+        ],
+    );
+    let read = |a: Arch| {
+        p.decide(a, a.syscall_number("read").unwrap(), &NO_ARGS)
+            .action
+    };
+    assert_eq!(read(Arch::X86), Action::Allow);
+    assert_eq!(read(Arch::X86_64), Action::Errno(1));
+    assert_eq!(read(Arch::X32), Action::Errno(1));
+    let write = |a: Arch, fd: u64| {
+        let nr = a.syscall_number("write").unwrap();
+        p.decide(a, nr, &[fd, 0, 0, 0, 0, 0]).action
+    };
+    assert_eq!(write(Arch::X86, 7), Action::Errno(1));
+    assert_eq!(write(Arch::X86_64, 7), Action::Allow);
+    assert_eq!(write(Arch::X32, 7), Action::KillProcess);
+    assert_eq!(write(Arch::X32, 8), Action::Allow);
+}
+
+#[test]
+fn a_rule_for_other_abis_leaves_the_multiplexer_alone() {
+    // socket allowed on x86_64 only: x86's socketcall(SYS_SOCKET) keeps the default.
+    let p = policy(
+        Action::Errno(1),
+        &[Arch::X86_64, Arch::X86],
+        vec![Rule::new(Action::Allow, "socket").applying_on([Arch::X86_64])],
+    );
+    let socketcall = Arch::X86.syscall_number("socketcall").unwrap();
+    let args = [1, 0, 0, 0, 0, 0]; // SYS_SOCKET
+    assert_eq!(
+        p.decide(Arch::X86, socketcall, &args).action,
+        Action::Errno(1)
+    );
+    let socket = Arch::X86_64.syscall_number("socket").unwrap();
+    assert_eq!(
+        p.decide(Arch::X86_64, socket, &NO_ARGS).action,
+        Action::Allow
+    );
+    // Nothing to say about x86: no rule on socket applies there.
+    assert_eq!(p.diagnostics().unwrap(), vec![]);
+}
+
+#[test]
+fn names_an_abi_lacks_are_reported_only_where_the_rule_applies() {
+    // `ugetrlimit` is x86's only: x86_64 lacks it.
+    let only_x86 = Rule::new(Action::Allow, "ugetrlimit").applying_on([Arch::X86]);
+    let mut p = policy(
+        Action::Errno(1),
+        &[Arch::X86_64, Arch::X86],
+        vec![only_x86.clone()],
+    );
+    assert_eq!(p.diagnostics().unwrap(), vec![]);
+    p.attrs.unknown_names = UnknownNames::Strict;
+    assert_eq!(p.check(), Ok(()));
+    let everywhere = Rule {
+        only_on: None,
+        ..only_x86
+    };
+    p.add_rule(everywhere).unwrap();
+    assert!(matches!(
+        p.check(),
+        Err(PolicyError::UnknownOnArch {
+            arch: Arch::X86_64,
+            ..
+        })
+    ));
+}

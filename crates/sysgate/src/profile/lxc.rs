@@ -70,7 +70,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::line_text;
-use super::write::{without_conditions, Loss, Written};
+use super::write::{for_every_arch, without_conditions, Loss, Written};
 use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::Arch;
 use crate::policy::{
@@ -932,10 +932,18 @@ impl WriteOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write(policy: &Policy, _listener: Option<&Listener>, options: &WriteOptions) -> Written {
-    match options.version {
-        LxcVersion::V1 => write_v1(policy),
-        LxcVersion::V2 => write_v2(policy),
-    }
+    // Every rule is written for every architecture (v2's `[all]`, v1's one list).
+    let section = match options.version {
+        LxcVersion::V1 => "LXC version 1 (one list for every architecture)",
+        LxcVersion::V2 => "LXC's [all] section",
+    };
+    let (for_every_arch, losses) = for_every_arch(policy, section);
+    let mut written = match options.version {
+        LxcVersion::V1 => write_v1(&for_every_arch),
+        LxcVersion::V2 => write_v2(&for_every_arch),
+    };
+    written.losses.splice(0..0, losses);
+    written
 }
 
 /// Version 2 text for `policy`, every rule under `[all]`.

@@ -373,6 +373,10 @@ fn in_words_as(rule: &Rule, arch: Option<Arch>) -> String {
             CmpOp::MaskedEq(m) => write!(s, "argument {a} & {m:#x} is {v:#x}"),
         };
     }
+    if let Some(arches) = &rule.only_on {
+        let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+        let _ = write!(s, ", only on {}", names.join(", "));
+    }
     if let Some(o) = &rule.origin {
         let _ = write!(s, " ({o})");
     }

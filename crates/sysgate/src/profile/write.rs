@@ -202,6 +202,10 @@ pub fn without_conditions_where(
     format: &str,
     inexpressible: impl Fn(&Rule) -> bool,
 ) -> (Policy, Vec<Loss>) {
+    // Rules for some ABIs only first: the fallbacks below are the same on every ABI.
+    let original = policy;
+    let (policy, mut losses) = for_every_arch(original, format);
+    let policy = &policy;
     // What a call gets when a conditional rule does not match: its syscall's unconditional
     // rules if it has any (the most restrictive of them), else the default.
     let mut fallback: BTreeMap<&Syscall, Action> = BTreeMap::new();
@@ -212,7 +216,6 @@ pub fn without_conditions_where(
             .or_insert(rule.action);
     }
     let mut out = empty_like(policy);
-    let mut losses = Vec::new();
     for rule in policy.rules() {
         if rule.conds.is_empty() || !inexpressible(rule) {
             push(&mut out, rule.clone());
@@ -247,7 +250,7 @@ pub fn without_conditions_where(
             ));
         }
     }
-    restrict_multiplexers(policy, &mut out, format, &mut losses);
+    restrict_multiplexers(original, &mut out, format, &mut losses);
     (out, losses)
 }
 
@@ -293,6 +296,103 @@ fn restrict_multiplexers(policy: &Policy, out: &mut Policy, format: &str, losses
             ),
         ));
     }
+}
+
+/// `policy` with every rule for some ABIs only ([`Rule::only_on`](Rule#structfield.only_on))
+/// made a rule for all of the policy's architectures, for formats that cannot say "only on
+/// this architecture", decided the restrictive way. A rule that applies on every architecture
+/// of the policy, or on none, is kept as it is or dropped (nothing changes). Of the others, a
+/// rule at least as restrictive as anything its syscall can get (the default, its other
+/// rules) now applies everywhere; one at most as restrictive as all of those is dropped; for
+/// any other the syscall gets the most restrictive of them all, on every call. For every call
+/// the result is the same as or more restrictive than before. Each change is a [`Loss`].
+///
+/// ```
+/// use sysgate::policy::{Action, Policy, Rule};
+/// use sysgate::profile::write::for_every_arch;
+/// use sysgate::Arch;
+///
+/// let mut policy = Policy::new(Action::Allow);
+/// policy.set_arches([Arch::X86_64, Arch::X86])?;
+/// policy.add_rule(Rule::new(Action::Errno(1), "ptrace").applying_on([Arch::X86]))?;
+/// let (out, losses) = for_every_arch(&policy, "systemd");
+/// assert_eq!(out.rules()[0], Rule::new(Action::Errno(1), "ptrace"));
+/// assert!(losses[0].message.contains("applies only on x86"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn for_every_arch(policy: &Policy, format: &str) -> (Policy, Vec<Loss>) {
+    let mut out = empty_like(policy);
+    let mut losses = Vec::new();
+    for (i, rule) in policy.rules().iter().enumerate() {
+        let Some(only_on) = &rule.only_on else {
+            push(&mut out, rule.clone());
+            continue;
+        };
+        let on: Vec<Arch> = policy
+            .arches()
+            .iter()
+            .copied()
+            .filter(|a| only_on.contains(a))
+            .collect();
+        if on.is_empty() {
+            continue; // it applies nowhere in this policy
+        }
+        let everywhere = Rule {
+            only_on: None,
+            ..rule.clone()
+        };
+        if on.len() == policy.arches().len() {
+            push(&mut out, everywhere);
+            continue;
+        }
+        // What the syscall can get besides this rule.
+        let outcomes: Vec<Action> = std::iter::once(policy.default_action())
+            .chain(
+                policy
+                    .rules()
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, r)| *j != i && r.syscall == rule.syscall)
+                    .map(|(_, r)| r.action),
+            )
+            .collect();
+        let p = |a: Action| a.precedence();
+        let names: Vec<&str> = on.iter().map(|a| a.name()).collect();
+        let what = format!(
+            "{format} cannot limit a rule to some architectures: the rule [{everywhere}] \
+             applies only on {}",
+            names.join(", ")
+        );
+        if outcomes.iter().all(|o| p(rule.action) <= p(*o)) {
+            push(&mut out, everywhere);
+            losses.push(Loss::about(
+                rule.syscall.to_string(),
+                format!("{what}; it now applies on every architecture"),
+            ));
+        } else if outcomes.iter().all(|o| p(*o) <= p(rule.action)) {
+            losses.push(Loss::about(
+                rule.syscall.to_string(),
+                format!(
+                    "{what}; dropped: the calls it matched there get the default or another \
+                     rule's action, none of them more permissive"
+                ),
+            ));
+        } else {
+            let strictest = outcomes
+                .iter()
+                .fold(rule.action, |a, o| a.most_restrictive(*o));
+            push(&mut out, Rule::new(strictest, rule.syscall.clone()));
+            losses.push(Loss::about(
+                rule.syscall.to_string(),
+                format!(
+                    "{what}; {} now gets {strictest}, the most restrictive of its rules and \
+                     the default, for every call on every architecture",
+                    rule.syscall
+                ),
+            ));
+        }
+    }
+    (out, losses)
 }
 
 /// A policy with `policy`'s default, architectures and attributes, and no rules.
@@ -390,6 +490,81 @@ pub struct Outcome {
 mod tests {
     use super::*;
     use crate::policy::{ArgCond, CmpOp};
+
+    /// Every call of `names` on every architecture of `before`, with argument 0 from `a0s`,
+    /// gets from `after` the same or a more restrictive action.
+    fn never_wider(before: &Policy, after: &Policy, names: &[&str], a0s: &[u64]) {
+        for &arch in before.arches() {
+            for name in names {
+                let Some(nr) = arch.syscall_number(name) else {
+                    continue;
+                };
+                for &a0 in a0s {
+                    let args = [a0, 0, 0, 0, 0, 0];
+                    let (b, a) = (
+                        before.decide(arch, nr, &args),
+                        after.decide(arch, nr, &args),
+                    );
+                    assert!(
+                        a.action.precedence() <= b.action.precedence(),
+                        "{arch} {name}({a0}): {} became {}",
+                        b.action,
+                        a.action
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rules_for_some_abis_are_written_for_all_never_wider() {
+        let a0 = |v| ArgCond::new(0, CmpOp::Eq, v).unwrap();
+        let mut p = Policy::new(Action::Errno(1));
+        p.set_arches([Arch::X86_64, Arch::X86]).unwrap();
+        // More restrictive than anything else on ptrace: now everywhere.
+        p.add_rule(Rule::new(Action::KillProcess, "ptrace").applying_on([Arch::X86]))
+            .unwrap();
+        // More permissive than anything else on read: dropped.
+        p.add_rule(Rule::new(Action::Allow, "read").applying_on([Arch::X86_64]))
+            .unwrap();
+        // Between the default and another rule on write: write gets the strictest.
+        p.add_rule(Rule::new(Action::Log, "write").applying_on([Arch::X86]))
+            .unwrap();
+        p.add_rule(Rule::new(Action::KillThread, "write").with_cond(a0(9)))
+            .unwrap();
+        p.add_rule(Rule::new(Action::Allow, "write").with_cond(a0(1)))
+            .unwrap();
+        // On every architecture of the policy: kept as it is, no loss.
+        p.add_rule(Rule::new(Action::Allow, "close").applying_on([Arch::X86, Arch::X86_64]))
+            .unwrap();
+        let (out, losses) = for_every_arch(&p, "the format");
+        assert!(out.rules().iter().all(|r| r.only_on.is_none()));
+        never_wider(&p, &out, &["ptrace", "read", "write", "close"], &[0, 1, 9]);
+        let about: Vec<&str> = losses.iter().filter_map(|l| l.syscall.as_deref()).collect();
+        assert_eq!(about, ["ptrace", "read", "write"]);
+        assert!(out
+            .rules()
+            .contains(&Rule::new(Action::KillThread, "write")));
+        assert!(losses[0]
+            .message
+            .contains("[KILL_PROCESS ptrace] applies only on x86; it now applies on every"));
+        // The writers that cannot say it go through it.
+        let (plain, _) = without_conditions(&p, "systemd");
+        never_wider(
+            &p,
+            &plain,
+            &["ptrace", "read", "write", "close"],
+            &[0, 1, 9],
+        );
+        for written in [
+            super::super::docker::write(&p, None, &Default::default()),
+            super::super::lxc::write(&p, None, &Default::default()),
+            super::super::systemd::write(&p, None, &Default::default()),
+        ] {
+            let limited = |l: &Loss| l.message.contains("cannot limit a rule to some arch");
+            assert_eq!(written.losses.iter().filter(|l| limited(l)).count(), 3);
+        }
+    }
 
     /// Docker's default allows `socketcall` and `socket` only for some domains: on i386,
     /// `socketcall(SYS_SOCKET)` falls to the default. Dropping the `socket` conditions must

@@ -24,9 +24,9 @@
 //! that is not proven is never returned. What a policy cannot say fails closed with a
 //! [`DecompileError`] that names why: a program that reads the instruction pointer, returns
 //! a value computed from its input, decides unknown arch tokens apart, needs a different
-//! default on two architectures, gives one syscall name different rules on two
-//! architectures, or lets a multiplexed call through where neither rules by name nor by
-//! number can say it.
+//! default on two architectures, or lets a multiplexed call through where neither rules by
+//! name nor by number can say it. A syscall decided differently on two architectures gets
+//! rules for each of them only.
 //!
 //! [`Attributes::enosys_above`]: crate::policy::Attributes::enosys_above
 
@@ -119,20 +119,6 @@ pub enum DecompileError {
         /// Its default.
         other_action: String,
     },
-    /// A rule by name (or number) applies on every architecture that has it, but the filter
-    /// decides that syscall differently on two of them.
-    #[error(
-        "syscall {syscall} is decided differently on {first} and {other}; a policy's rule \
-         applies to every architecture that has the name"
-    )]
-    ArchesDisagree {
-        /// The syscall.
-        syscall: String,
-        /// One architecture.
-        first: Arch,
-        /// Another.
-        other: Arch,
-    },
     /// The filter's decisions on one syscall take more conditions or rules than a policy
     /// holds, or the program's sets are too fragmented to read back.
     #[error("{what}: too complex to express as rules (more than {limit} {unit})")]
@@ -143,28 +129,6 @@ pub enum DecompileError {
         limit: usize,
         /// Of what.
         unit: &'static str,
-    },
-    /// A multiplexed call (`socketcall(SYS_SOCKET)`, `ipc(SEMOP)`) decided more permissively
-    /// than any rules by name on its direct syscall let it be, where rules by number cannot
-    /// stand in for them either (the number is another call on another ABI of the filter).
-    #[error(
-        "on {arch}, the filter gives {name} through {via} {through} on some calls, but rules \
-         on {name} that give its direct call the filter's decisions make that path at least \
-         as strict as {forced}; rules by number cannot say it instead: {why}"
-    )]
-    Multiplexed {
-        /// The multiplexed call.
-        name: String,
-        /// The multiplexer (`socketcall(1)`).
-        via: String,
-        /// The architecture.
-        arch: Arch,
-        /// The least restrictive action the filter gives on the multiplexed path.
-        through: Action,
-        /// The least restrictive action rules by name can leave it.
-        forced: Action,
-        /// Why rules by number do not help.
-        why: String,
     },
     /// `nr == -1` (a tracer's skipped call) answered in a way that a policy with these
     /// architectures and runc's ENOSYS rule does not (it gives -1 the default, or ENOSYS
@@ -491,7 +455,7 @@ fn settle_multiplexed(
     abis: &[Abi],
     wanted: &mut BTreeMap<(Arch, u32), RuleSet>,
     sources: &BTreeMap<(Arch, u32), Source>,
-) -> Result<BTreeMap<&'static str, Refusal>, DecompileError> {
+) -> Result<BTreeSet<&'static str>, DecompileError> {
     // What a number gets when no rule matches.
     let none_at = |arch: Arch, nr: u32| match policy.attrs.enosys_above.get(&arch) {
         Some(&t) if nr > t => Action::NamedErrno(Errno::ENOSYS).for_arch(arch),
@@ -501,7 +465,7 @@ fn settle_multiplexed(
         .iter()
         .flat_map(|abi| abi.arch.multiplexed_calls().map(|(name, _)| name))
         .collect();
-    let mut numbered = BTreeMap::new();
+    let mut numbered = BTreeSet::new();
     for name in names {
         // Per ABI with the multiplexer: the least restrictive answer on the path, and
         // whether some calls on it match no rule on the multiplexer (they get its default).
@@ -570,32 +534,10 @@ fn settle_multiplexed(
             })
         };
         let Some(chosen) = candidates.iter().find(|rules| fits(rules)) else {
-            // On the ABI where even the least strict rule set by name is too strict.
-            let fallback = paths
-                .first()
-                .map(|(arch, via, least, _)| (*arch, *via, *least, *least));
-            let Some((arch, via, least, forced)) = paths
-                .iter()
-                .filter_map(|(arch, via, least, _)| {
-                    let forced = candidates
-                        .iter()
-                        .filter_map(|rules| outcome(rules, *arch))
-                        .max_by_key(|m| m.precedence())?;
-                    Some((*arch, *via, *least, forced))
-                })
-                .min_by_key(|(_, _, least, forced)| forced.precedence() >= least.precedence())
-                .or(fallback)
-            else {
-                continue;
-            };
-            let refusal = Refusal {
-                name,
-                via: format!("{}({})", call_name(arch, via.syscall), via.call),
-                arch,
-                through: least,
-                forced,
-            };
-            numbered.insert(name, refusal);
+            // Even the least strict rule set by name is too strict on the path: the direct
+            // call's rules go by number (for the ABIs that want them), and the path keeps the
+            // multiplexer's own rules.
+            numbered.insert(name);
             continue;
         };
         for (arch, via, _, unmatched) in &paths {
@@ -628,29 +570,6 @@ fn mismatch_text(m: &super::Mismatch) -> String {
         "{policy_says} where the filter returns {:#010x}, at arch {:#x} nr {} args {:x?}",
         m.filters, m.data.arch, m.data.nr, m.data.args
     )
-}
-
-/// Why a multiplexed call's rules are written by number: what the refusal says if a rule by
-/// number cannot be written either.
-struct Refusal {
-    name: &'static str,
-    via: String,
-    arch: Arch,
-    through: Action,
-    forced: Action,
-}
-
-impl Refusal {
-    fn error(&self, why: String) -> DecompileError {
-        DecompileError::Multiplexed {
-            name: self.name.to_string(),
-            via: self.via.clone(),
-            arch: self.arch,
-            through: self.through,
-            forced: self.forced,
-            why,
-        }
-    }
 }
 
 /// What the filter decides on one ABI: its numbers as ranges.
@@ -1162,32 +1081,35 @@ fn conditions(
         .collect()
 }
 
-/// Add the wanted rules to `policy`, one per syscall (by name where the ABI's table has
-/// one, unless `numbered` holds the name), after checking that every architecture the rule reaches wants what they decide
-/// there. 64-bit ABIs go first: their conditions say what a 32-bit ABI's (whose high words
-/// are zero) leave open.
+/// Add the wanted rules to `policy`, one set per syscall (by name where the ABI's table has
+/// one, unless `numbered` holds the name: then by number) and group of ABIs that want the same decisions there: a set every ABI the name
+/// reaches wants applies on all of them, any other only on its group
+/// ([`Rule::only_on`](crate::policy::Rule#structfield.only_on)). 64-bit ABIs go first: their
+/// conditions say what a 32-bit ABI's (whose high words are zero) leave open.
 fn emit_rules(
     space: &Space,
     policy: &mut Policy,
     abis: &[Abi],
     wanted: &BTreeMap<(Arch, u32), RuleSet>,
-    numbered: &BTreeMap<&str, Refusal>,
+    numbered: &BTreeSet<&str>,
 ) -> Result<(), DecompileError> {
     let syscall_of = |arch: Arch, nr: u32| match arch.syscall_name(nr) {
-        Some(name) if !numbered.contains_key(name) => Syscall::Name(name.to_string()),
+        Some(name) if !numbered.contains(name) => Syscall::Name(name.to_string()),
         _ => Syscall::Number(nr),
     };
     let mut order: Vec<(&(Arch, u32), &RuleSet)> = wanted.iter().collect();
     order.sort_by_key(|((arch, nr), _)| (!arch.args_are_64bit(), *arch, *nr));
-    let mut done: BTreeSet<Syscall> = BTreeSet::new();
+    let mut done: BTreeSet<(Arch, Syscall)> = BTreeSet::new();
     for (&(arch, nr), rules) in order {
         let syscall = syscall_of(arch, nr);
-        if !done.insert(syscall.clone()) {
+        if done.contains(&(arch, syscall.clone())) {
             continue;
         }
-        // Every ABI that this name (or number) reaches must want the same decisions there.
+        // The ABIs this name (or number) reaches that want the same decisions there.
         let probe = Rule::new(Action::Allow, syscall.clone());
-        for other in abis {
+        let mut group = vec![arch];
+        let mut everywhere = true;
+        for other in abis.iter().filter(|o| o.arch != arch) {
             let Some(n) = policy.rule_targets(&probe, other.arch) else {
                 continue;
             };
@@ -1196,31 +1118,25 @@ fn emit_rules(
             {
                 continue;
             }
-            if !alike(space, wanted, rules, other.arch, n) {
-                let disagree = DecompileError::ArchesDisagree {
-                    syscall: syscall.to_string(),
-                    first: arch,
-                    other: other.arch,
-                };
-                // A call written by number because of its multiplexed path says why, unless
-                // its rules by name would not do either.
-                let Some((name, refusal)) = [(arch, nr), (other.arch, n)]
-                    .into_iter()
-                    .filter_map(|(a, n)| a.syscall_name(n))
-                    .find_map(|name| Some((name, numbered.get(name)?)))
-                    .filter(|_| matches!(syscall, Syscall::Number(_)))
-                else {
-                    return Err(disagree);
-                };
-                return Err(match name_disagrees(space, abis, wanted, name) {
-                    Some(by_name) => by_name,
-                    None => refusal.error(disagree.to_string()),
-                });
+            let alike = !done.contains(&(other.arch, syscall.clone()))
+                && alike(space, wanted, rules, other.arch, n);
+            if alike {
+                group.push(other.arch);
+            } else {
+                everywhere = false;
             }
         }
+        for a in &group {
+            done.insert((*a, syscall.clone()));
+        }
         for (action, conds) in rules {
-            policy
-                .add_rule(Rule::new(*action, syscall.clone()).with_conds(conds.iter().copied()))?;
+            let rule = Rule::new(*action, syscall.clone()).with_conds(conds.iter().copied());
+            let rule = if everywhere {
+                rule
+            } else {
+                rule.applying_on(group.iter().copied())
+            };
+            policy.add_rule(rule)?;
         }
     }
     Ok(())
@@ -1237,34 +1153,6 @@ fn alike(
     wanted.get(&(arch, n)).is_some_and(|there| {
         there == rules || decisions(space, there, arch) == decisions(space, rules, arch)
     })
-}
-
-/// Two ABIs that want different decisions for `name`'s direct calls, as rules by name.
-fn name_disagrees(
-    space: &Space,
-    abis: &[Abi],
-    wanted: &BTreeMap<(Arch, u32), RuleSet>,
-    name: &str,
-) -> Option<DecompileError> {
-    // In the order `emit_rules` writes them: 64-bit ABIs first.
-    let mut numbers: Vec<(Arch, u32)> = abis
-        .iter()
-        .filter_map(|abi| Some((abi.arch, abi.arch.syscall_number(name)?)))
-        .collect();
-    numbers.sort_by_key(|(arch, _)| (!arch.args_are_64bit(), *arch));
-    let mut numbers = numbers.into_iter();
-    let (first, nr) = numbers.next()?;
-    let rules = wanted.get(&(first, nr)).cloned().unwrap_or_default();
-    numbers
-        .find(|&(arch, n)| {
-            !(alike(space, wanted, &rules, arch, n)
-                || rules.is_empty() && !wanted.contains_key(&(arch, n)))
-        })
-        .map(|(other, _)| DecompileError::ArchesDisagree {
-            syscall: name.to_string(),
-            first,
-            other,
-        })
 }
 
 /// What `rules` decide on `arch` (most restrictive match first; high words zero on 32-bit

@@ -126,6 +126,10 @@ pub struct LibseccompFilter {
     pub optimize: u32,
     /// `SCMP_FLTATR_ACT_BADARCH`, if set.
     pub badarch: Option<u32>,
+    /// Per rule (same order as `rules`), the arches it is added on (libseccomp tokens), or
+    /// `None` for all; empty: every rule on every arch. With any `Some`, each arch gets a
+    /// filter of its own with its rules, and the filters are joined with `seccomp_merge`.
+    pub rule_arches: Vec<Option<Vec<u32>>>,
 }
 
 /// `struct scmp_arg_cmp`.
@@ -150,6 +154,7 @@ struct BuildApi {
     rule_add_array: unsafe extern "C" fn(Ctx, u32, c_int, u32, *const ScmpArgCmp) -> c_int,
     attr_set: unsafe extern "C" fn(Ctx, c_int, u32) -> c_int,
     export_bpf: unsafe extern "C" fn(Ctx, c_int) -> c_int,
+    merge: unsafe extern "C" fn(Ctx, Ctx) -> c_int,
     release: unsafe extern "C" fn(Ctx),
 }
 
@@ -172,6 +177,7 @@ impl Libseccomp {
             rule_add_array: *self.sym(b"seccomp_rule_add_array\0"),
             attr_set: *self.sym(b"seccomp_attr_set\0"),
             export_bpf: *self.sym(b"seccomp_export_bpf\0"),
+            merge: *self.sym(b"seccomp_merge\0"),
             release: *self.sym(b"seccomp_release\0"),
         };
         let mut out = memfd(c"sysgate-libseccomp-bpf")?;
@@ -228,60 +234,109 @@ fn build_in_child(api: BuildApi, spec: &LibseccompFilter, out_fd: c_int) -> Resu
         0.. => Ok(()),
         _ => Err(format!("{what} failed: {rc}")),
     };
-    // SAFETY: plain calls into libseccomp with a context it created and that is released
-    // once, at the end; the argument array outlives each call.
+    // Rules for some arches only: one filter per arch with its rules, merged.
+    let per_arch = spec.rule_arches.iter().any(Option::is_some);
+    let parts: Vec<(Vec<u32>, bool, Vec<&LibseccompRule>)> = if per_arch {
+        spec.arches
+            .iter()
+            .map(|&token| {
+                let rules = spec
+                    .rules
+                    .iter()
+                    .zip(&spec.rule_arches)
+                    .filter(|(_, on)| on.as_ref().is_none_or(|on| on.contains(&token)))
+                    .map(|(r, _)| r)
+                    .collect();
+                (vec![token], true, rules)
+            })
+            .collect()
+    } else {
+        vec![(
+            spec.arches.clone(),
+            spec.remove_native,
+            spec.rules.iter().collect(),
+        )]
+    };
+    // SAFETY: plain calls into libseccomp with contexts it created; each is released once
+    // (a merged one by the merge), and the argument arrays outlive each call.
     unsafe {
-        let ctx = (api.init)(spec.default_action);
-        if ctx.is_null() {
-            return Err(format!("seccomp_init({:#x}) failed", spec.default_action));
-        }
-        let result = (|| {
-            // Remove first: libseccomp refuses to mix byte orders in one filter (-EDOM).
-            let native = (api.arch_native)();
-            if spec.remove_native && !spec.arches.contains(&native) {
-                check(
-                    "seccomp_arch_remove(native)",
-                    (api.arch_remove)(ctx, native),
-                )?;
+        let mut merged: Ctx = std::ptr::null_mut();
+        for (arches, remove_native, rules) in parts {
+            let ctx = (api.init)(spec.default_action);
+            if ctx.is_null() {
+                return Err(format!("seccomp_init({:#x}) failed", spec.default_action));
             }
-            for &token in &spec.arches {
-                let rc = (api.arch_add)(ctx, token);
-                if rc != -libc::EEXIST {
-                    check(&format!("seccomp_arch_add({token:#x})"), rc)?;
+            let result = (|| {
+                // Remove first: libseccomp refuses to mix byte orders in one filter (-EDOM).
+                let native = (api.arch_native)();
+                if remove_native && !arches.contains(&native) {
+                    check(
+                        "seccomp_arch_remove(native)",
+                        (api.arch_remove)(ctx, native),
+                    )?;
+                }
+                for &token in &arches {
+                    let rc = (api.arch_add)(ctx, token);
+                    if rc != -libc::EEXIST {
+                        check(&format!("seccomp_arch_add({token:#x})"), rc)?;
+                    }
+                }
+                if let Some(action) = spec.badarch {
+                    check(
+                        "seccomp_attr_set(ACT_BADARCH)",
+                        (api.attr_set)(ctx, attr::ACT_BADARCH, action),
+                    )?;
+                }
+                if spec.optimize != 0 {
+                    check(
+                        "seccomp_attr_set(CTL_OPTIMIZE)",
+                        (api.attr_set)(ctx, attr::CTL_OPTIMIZE, spec.optimize),
+                    )?;
+                }
+                for (action, syscall, conds) in rules {
+                    let args: Vec<ScmpArgCmp> = conds
+                        .iter()
+                        .map(|&(arg, op, datum_a, datum_b)| ScmpArgCmp {
+                            arg,
+                            op,
+                            datum_a,
+                            datum_b,
+                        })
+                        .collect();
+                    let rc = (api.rule_add_array)(
+                        ctx,
+                        *action,
+                        *syscall,
+                        args.len() as u32,
+                        args.as_ptr(),
+                    );
+                    check(
+                        &format!("seccomp_rule_add_array({action:#x}, {syscall}, {conds:?})"),
+                        rc,
+                    )?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                (api.release)(ctx);
+                if !merged.is_null() {
+                    (api.release)(merged);
+                }
+                return Err(e);
+            }
+            if merged.is_null() {
+                merged = ctx;
+            } else {
+                let rc = (api.merge)(merged, ctx);
+                if rc < 0 {
+                    (api.release)(ctx);
+                    (api.release)(merged);
+                    return Err(format!("seccomp_merge failed: {rc}"));
                 }
             }
-            if let Some(action) = spec.badarch {
-                check(
-                    "seccomp_attr_set(ACT_BADARCH)",
-                    (api.attr_set)(ctx, attr::ACT_BADARCH, action),
-                )?;
-            }
-            if spec.optimize != 0 {
-                check(
-                    "seccomp_attr_set(CTL_OPTIMIZE)",
-                    (api.attr_set)(ctx, attr::CTL_OPTIMIZE, spec.optimize),
-                )?;
-            }
-            for (action, syscall, conds) in &spec.rules {
-                let args: Vec<ScmpArgCmp> = conds
-                    .iter()
-                    .map(|&(arg, op, datum_a, datum_b)| ScmpArgCmp {
-                        arg,
-                        op,
-                        datum_a,
-                        datum_b,
-                    })
-                    .collect();
-                let rc =
-                    (api.rule_add_array)(ctx, *action, *syscall, args.len() as u32, args.as_ptr());
-                check(
-                    &format!("seccomp_rule_add_array({action:#x}, {syscall}, {conds:?})"),
-                    rc,
-                )?;
-            }
-            check("seccomp_export_bpf", (api.export_bpf)(ctx, out_fd))
-        })();
-        (api.release)(ctx);
+        }
+        let result = check("seccomp_export_bpf", (api.export_bpf)(merged, out_fd));
+        (api.release)(merged);
         result
     }
 }
@@ -335,10 +390,27 @@ impl Libseccomp {
     ) -> LibseccompFilter {
         use sysgate::policy::{CmpOp, Syscall};
         let native = sysgate::arch::Arch::native();
-        let rules = p
+        let kept: Vec<&sysgate::policy::Rule> = p
             .rules()
             .iter()
             .filter(|r| r.action != p.default_action())
+            .filter(|r| match &r.syscall {
+                Syscall::Name(name) => {
+                    self.resolve_name_arch(native.libseccomp_token(), name) != -1
+                }
+                Syscall::Number(_) => true,
+            })
+            .collect();
+        let rule_arches = kept
+            .iter()
+            .map(|r| {
+                r.only_on
+                    .as_ref()
+                    .map(|on| on.iter().map(|a| a.libseccomp_token()).collect())
+            })
+            .collect();
+        let rules = kept
+            .into_iter()
             .filter_map(|r| {
                 let nr = match &r.syscall {
                     Syscall::Name(name) => self.resolve_name_arch(native.libseccomp_token(), name),
@@ -373,6 +445,7 @@ impl Libseccomp {
             rules,
             optimize,
             badarch: Some(p.attrs.bad_arch.to_ret()),
+            rule_arches,
         }
     }
 }

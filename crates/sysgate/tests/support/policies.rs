@@ -143,7 +143,15 @@ pub fn rule() -> impl Strategy<Value = Rule> {
         syscall: s,
         conds: c,
         origin: None,
+        only_on: None,
     })
+}
+
+/// [`rule`], but a quarter of the rules apply on some of `abis` only (1 to 3 of them; give
+/// ABIs of both byte orders, so some rules apply on none of a policy's).
+pub fn rule_on_some(abis: Vec<Arch>) -> impl Strategy<Value = Rule> {
+    let only_on = prop::option::weighted(0.25, prop::sample::subsequence(abis, 1..4));
+    (rule(), only_on).prop_map(|(r, only_on)| Rule { only_on, ..r })
 }
 
 /// A policy on `arches` with `rules` random rules, any default and bad-arch action, ENOSYS
@@ -155,12 +163,22 @@ pub fn policy(
     rules: Range<usize>,
     unknown_enosys: impl Strategy<Value = bool>,
 ) -> impl Strategy<Value = Policy> {
+    policy_of(arches, rule(), rules, unknown_enosys)
+}
+
+/// [`policy`] with rules drawn from `rule`.
+pub fn policy_of(
+    arches: impl Strategy<Value = Vec<Arch>>,
+    rule: impl Strategy<Value = Rule>,
+    rules: Range<usize>,
+    unknown_enosys: impl Strategy<Value = bool>,
+) -> impl Strategy<Value = Policy> {
     (
         action(),
         action(),
         unknown_enosys,
         arches,
-        prop::collection::vec(rule(), rules),
+        prop::collection::vec(rule, rules),
         prop::collection::vec(prop::option::of(0u32..500), 4),
     )
         .prop_map(|(default, bad_arch, enosys, arches, rules, above)| {

@@ -51,7 +51,7 @@ use serde::Serialize;
 use crate::arch::Arch;
 use crate::bpf::FilterFlag;
 use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
-use crate::profile::write::{Loss, Written};
+use crate::profile::write::{for_every_arch, Loss, Written};
 use crate::profile::Listener;
 
 /// Which JSON dialect to write.
@@ -222,7 +222,14 @@ pub(crate) fn profile(
     listener: Option<&Listener>,
     dialect: Dialect,
 ) -> (Profile, Vec<Loss>) {
-    let mut losses = Vec::new();
+    // runc reads `includes.arches` as the host's architecture, not the calling ABI: a rule
+    // for some ABIs only cannot be written as such.
+    let (for_every_arch, mut losses) = for_every_arch(
+        policy,
+        "the JSON profile (runc reads includes.arches as the host's architecture, not the \
+         calling ABI)",
+    );
+    let policy = &for_every_arch;
     let default = policy.default_action();
     // A name is written as Podman's `errno` name, and as the number the policy's first
     // architecture gives it (runc's errnoRet is one number for every architecture).
