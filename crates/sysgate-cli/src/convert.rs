@@ -81,9 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut written = profile_output::render(policy, listener, to, &options)?;
     if args.verbosity.quiet {
-        written
-            .losses
-            .retain(|l| l.message.contains("MORE PERMISSIVE"));
+        written.losses.retain(|l| l.is_more_permissive());
     }
     profile_output::emit(&written, to, listener.is_some(), &args.output.destination())?;
     Ok(ExitCode::SUCCESS)

@@ -467,9 +467,7 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
         .losses
         .extend(widened.iter().map(|n| Loss::general(n.clone())));
     if quiet {
-        written
-            .losses
-            .retain(|l| l.message.contains("MORE PERMISSIVE"));
+        written.losses.retain(|l| l.is_more_permissive());
     }
     profile_output::emit(&written, format, false, &destination)
 }

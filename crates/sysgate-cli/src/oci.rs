@@ -25,6 +25,7 @@ use sysgate::profile::{oci_config, Listener};
 use crate::bad_input;
 use crate::output::{self, Destination};
 use crate::profile_input::{self, TargetArgs};
+use crate::profile_output;
 
 /// Arguments of `sysgate oci`.
 #[derive(clap::Args, Debug)]
@@ -176,9 +177,7 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
             ProfileDialect::Oci => Dialect::Oci,
         };
         let written = docker::write(&policy, Some(&listener), &WriteOptions::dialect(dialect));
-        for loss in &written.losses {
-            eprintln!("sysgate: lost: {loss}");
-        }
+        profile_output::print_losses(&written.losses);
         let destination = Destination::from_arg(Some(out));
         destination.write(written.text.as_bytes())?;
         eprintln!(
@@ -195,9 +194,7 @@ fn prepare(args: PrepareArgs) -> Result<ExitCode> {
             Some(&listener),
             &WriteOptions::dialect(Dialect::Oci),
         );
-        for loss in &written.losses {
-            eprintln!("sysgate: lost: {loss}");
-        }
+        profile_output::print_losses(&written.losses);
         let seccomp: serde_json::Value = serde_json::from_str(&written.text)
             .map_err(|e| anyhow::anyhow!("the OCI writer produced invalid JSON: {e}"))?;
         let config_path = bundle.join("config.json");

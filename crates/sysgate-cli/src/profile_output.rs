@@ -7,11 +7,12 @@ use sysgate::policy::Policy;
 use sysgate::profile::detect::Format;
 use sysgate::profile::lxc::LxcVersion;
 use sysgate::profile::systemd_sets::SystemdVersion;
-use sysgate::profile::write::{write_as, WriteOptions, Written};
+use sysgate::profile::write::{write_as, Loss, WriteOptions, Written};
 use sysgate::profile::{k8s, lxc, systemd, Listener};
 
 use crate::bad_input;
 use crate::output::Destination;
+use crate::profile_input::WARNINGS_SHOWN;
 
 /// Format-specific choices for writing.
 #[derive(Clone, Debug)]
@@ -63,9 +64,28 @@ pub fn emit(
     if has_listener && matches!(format, Format::Systemd | Format::Lxc) {
         eprintln!("sysgate: lost: the notification listener ({format} has no place for it)");
     }
-    for loss in &written.losses {
-        eprintln!("sysgate: lost: {loss}");
-    }
+    print_losses(&written.losses);
     output.write(written.text.as_bytes())?;
     Ok(())
+}
+
+/// List `losses` on stderr: every one that makes the profile more permissive, and the first
+/// [`WARNINGS_SHOWN`] of the others (a conversion can lose something on each of a million
+/// rules), then a line counting the rest.
+pub fn print_losses(losses: &[Loss]) {
+    let mut others = 0usize;
+    for loss in losses {
+        if !loss.is_more_permissive() {
+            others += 1;
+            if others > WARNINGS_SHOWN {
+                continue;
+            }
+        }
+        eprintln!("sysgate: lost: {loss}");
+    }
+    if let Some(rest) = others.checked_sub(WARNINGS_SHOWN).filter(|r| *r > 0) {
+        eprintln!(
+            "sysgate: lost: {rest} more, not shown (each one written the more restrictive way)"
+        );
+    }
 }

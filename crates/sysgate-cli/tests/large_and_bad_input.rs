@@ -298,3 +298,54 @@ fn regression_warnings_are_one_line_per_name_not_per_rule() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A conversion that loses something on every rule (here: argument conditions systemd cannot
+/// say) lists the first hundred losses and counts the rest, as reading warnings are.
+#[test]
+fn regression_losses_are_capped_like_warnings() {
+    let dir = scratch("losses-capped");
+    let names: Vec<&str> = sysgate::Arch::X86_64
+        .table()
+        .iter()
+        .map(|(n, _)| n)
+        .take(300)
+        .collect();
+    let rules: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                r#"{{"names": ["{n}"], "action": "SCMP_ACT_ALLOW", "args": [{{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}}]}}"#
+            )
+        })
+        .collect();
+    let profile = write(
+        &dir,
+        "many.json",
+        format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{}]}}"#,
+            rules.join(",\n")
+        ),
+    );
+    let out = dir.join("out.conf");
+    let o = sysgate_limited(&[
+        "convert",
+        &profile,
+        "--format",
+        "systemd",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_finished(&o, "convert");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lost: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("sysgate: lost: "))
+        .collect();
+    assert!(lost.len() <= 101 + 5, "{} loss lines", lost.len());
+    let last = lost.last().unwrap();
+    assert!(
+        last.contains("more, not shown (each one written the more restrictive way)"),
+        "{last}"
+    );
+}

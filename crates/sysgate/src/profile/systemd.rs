@@ -1110,10 +1110,7 @@ pub fn write(policy: &Policy, _listener: Option<&Listener>, options: &WriteOptio
         write_log_list(&mut t, &writable, default);
         let mut l = Vec::new();
         check_written(&t, &plain, &want, default, version, &mut l);
-        let permissive = l
-            .iter()
-            .filter(|l| l.message.contains("MORE PERMISSIVE"))
-            .count();
+        let permissive = l.iter().filter(|l| l.is_more_permissive()).count();
         let unnatural = default.permits() && !deny_mode;
         (permissive, unnatural, l.len(), t.len(), t, l)
     };

@@ -145,6 +145,19 @@ impl Loss {
             message: message.into(),
         }
     }
+
+    /// Whether the written profile lets through something the policy refused (its message
+    /// says `MORE PERMISSIVE`, as systemd 252's missing names do): never a loss to hide.
+    ///
+    /// ```
+    /// use sysgate::profile::write::Loss;
+    ///
+    /// assert!(Loss::general("mseal: allowed by systemd 252: MORE PERMISSIVE").is_more_permissive());
+    /// assert!(!Loss::about("socket", "argument conditions dropped").is_more_permissive());
+    /// ```
+    pub fn is_more_permissive(&self) -> bool {
+        self.message.contains("MORE PERMISSIVE")
+    }
 }
 
 impl fmt::Display for Loss {

@@ -560,7 +560,7 @@ mod tests {
         let widened: Vec<&str> = written
             .losses
             .iter()
-            .filter(|l| l.message.contains("MORE PERMISSIVE"))
+            .filter(|l| l.is_more_permissive())
             .map(|l| l.syscall.as_deref().unwrap_or(""))
             .collect();
         // ioctl's a1 == 1 rule beat the allow; a1 == 2 and read beat nothing; write's did.
