@@ -491,7 +491,11 @@ fn names_of(policy: &Policy, rule: &Rule, losses: &mut Vec<Loss>) -> Vec<String>
                 .filter_map(|a| a.syscall_name(*nr))
                 .collect();
             if names.len() <= 1 {
-                return names.into_iter().map(str::to_string).collect();
+                return names
+                    .into_iter()
+                    .filter(|name| by_name_keeps(policy, rule, *nr, name, losses))
+                    .map(str::to_string)
+                    .collect();
             }
             let list: Vec<&str> = names.iter().copied().collect();
             if rule.action.permits() {
@@ -521,6 +525,55 @@ fn names_of(policy: &Policy, rule: &Rule, losses: &mut Vec<Loss>) -> Vec<String>
     }
 }
 
+/// Whether the rule by number `nr` may be written under its `name`. A rule by number decides
+/// the direct call only; under the name it also decides the call's multiplexed path
+/// (`socketcall(SYS_SOCKET)` for x86's `socket`), where the policy may decide otherwise. An
+/// unconditional rule more permissive than what that path gets would widen it: it is dropped
+/// (the direct call gets what the rest of the profile gives it). Any other rule is written,
+/// making the path at most stricter. Either way the loss says so.
+fn by_name_keeps(
+    policy: &Policy,
+    rule: &Rule,
+    nr: u32,
+    name: &str,
+    losses: &mut Vec<Loss>,
+) -> bool {
+    let Some((arch, via)) = policy
+        .arches()
+        .iter()
+        .filter(|a| a.syscall_name(nr) == Some(name))
+        .find_map(|a| Some((*a, a.multiplexed(name)?)))
+    else {
+        return true;
+    };
+    let mut args = [0u64; 6];
+    args[0] = u64::from(via.call);
+    let path = policy.decide(arch, via.syscall, &args).action;
+    let path_name = format!(
+        "{}({})",
+        arch.syscall_name(via.syscall).unwrap_or("the multiplexer"),
+        via.call
+    );
+    let widens = rule.conds.is_empty() && rule.action.precedence() > path.precedence();
+    losses.push(Loss::about(
+        format!("#{nr}"),
+        if widens {
+            format!(
+                "Docker names syscalls, and under the name {name} the {} rule would also let \
+                 {path_name} through on {arch}, which gets {path}: dropped",
+                rule.action
+            )
+        } else {
+            format!(
+                "Docker names syscalls: under the name {name} the {} rule also decides \
+                 {path_name} on {arch} (more restrictive there)",
+                rule.action
+            )
+        },
+    ));
+    !widens
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,6 +591,48 @@ mod tests {
             .collect();
         r.sort();
         r
+    }
+
+    /// A rule by number on a call that also goes through a multiplexer (x86's 359 is
+    /// `socket`, also `socketcall(SYS_SOCKET)`) decides the direct call only; written under the
+    /// call's name it would decide the multiplexed path too. That is never wider.
+    #[test]
+    fn a_rule_by_number_on_a_multiplexed_call_never_widens_its_multiplexed_path() {
+        use crate::policy::Rule;
+        for (default, action) in [
+            (Action::KillThread, Action::Allow),
+            (Action::Allow, Action::Errno(1)),
+        ] {
+            let mut p = Policy::new(default);
+            p.set_arches([Arch::X86]).unwrap();
+            p.add_rule(Rule::new(action, Syscall::Number(359))).unwrap();
+            let written = write(&p, None, &WriteOptions::default());
+            let back = docker::parse(&written.text, "back.json", &Target::new(Arch::X86))
+                .unwrap()
+                .policy;
+            let socketcall = Arch::X86.syscall_number("socketcall").unwrap();
+            for (nr, args) in [
+                (359, [2u64, 1, 0, 0, 0, 0]),
+                (socketcall, [1, 0, 0, 0, 0, 0]),
+            ] {
+                let before = p.decide(Arch::X86, nr, &args).action;
+                let after = back.decide(Arch::X86, nr, &args).action;
+                assert!(
+                    after.precedence() <= before.precedence(),
+                    "{action} #359 under {default}: nr {nr} {args:?} was {before}, now {after}: \
+                     {}",
+                    written.text
+                );
+            }
+            assert!(
+                written
+                    .losses
+                    .iter()
+                    .any(|l| l.message.contains("socketcall(1)") && l.message.contains("on x86")),
+                "{:?}",
+                written.losses
+            );
+        }
     }
 
     #[test]
