@@ -78,7 +78,7 @@ use std::fmt::Write as _;
 
 use super::line_text::{self, Word};
 use super::systemd_sets::{self, SetDef};
-use super::write::{name_outcomes, without_conditions, Loss, Written};
+use super::write::{name_outcomes, widens, without_conditions, Loss, Written};
 use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::{Arch, Endian};
 use crate::policy::{errno_name, parse_errno, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
@@ -1365,7 +1365,8 @@ fn check_written(
     }
     let got = back.policy.default_action();
     if got != default {
-        let direction = if got.permits() && !default.permits() {
+        // ENOSYS where the policy kills is as much a widening as an allow where it refuses.
+        let direction = if widens(default, got) {
             ": MORE PERMISSIVE"
         } else {
             ""

@@ -50,8 +50,10 @@ use serde::Serialize;
 
 use crate::arch::Arch;
 use crate::bpf::FilterFlag;
-use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
-use crate::profile::write::{for_every_arch, Loss, Written};
+use crate::policy::{
+    Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall, ENOSYS,
+};
+use crate::profile::write::{for_every_arch, widens, Loss, Written};
 use crate::profile::Listener;
 
 /// Which JSON dialect to write.
@@ -349,22 +351,17 @@ pub(crate) fn profile(
 /// (ENOSYS for EPERM) is a change, listed, not a widening, as for the other writers.
 fn enosys_loss(policy: &Policy, thresholds: &BTreeMap<Arch, u32>) -> String {
     let default = policy.default_action();
-    // Actions ranked by kind: every errno alike.
-    let kind = |a: Action| match a {
-        Action::Errno(_) | Action::NamedErrno(_) => Action::Errno(0).precedence(),
-        other => other.precedence(),
-    };
-    let errno = Action::Errno(0).precedence();
+    let enosys = Action::Errno(ENOSYS);
     let wider = policy.arches().iter().any(|&a| {
         let ours = policy.attrs.enosys_above.get(&a);
         match thresholds.get(&a) {
             // runc answers ENOSYS above `t`: wider where the policy gives its default
             // instead (it has no threshold of its own there, or a higher one).
-            Some(t) => kind(default) < errno && ours.is_none_or(|o| o > t),
+            Some(t) => widens(default, enosys) && ours.is_none_or(|o| o > t),
             // runc gives the default where the policy answers ENOSYS.
             None => {
                 (ours.is_some() || policy.attrs.enosys_for_unknown_syscalls)
-                    && kind(default) > errno
+                    && widens(enosys, default)
             }
         }
     });

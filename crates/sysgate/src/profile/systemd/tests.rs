@@ -350,3 +350,20 @@ fn misspelled_seccomp_settings_warn_and_fail_in_strict_mode() {
     assert!(one_edit_apart("abc", "abd") && one_edit_apart("abc", "abc"));
     assert!(!one_edit_apart("abc", "cab"));
 }
+
+/// systemd (255 on) answers ENOSYS for calls outside @known; where the policy kills them,
+/// that lets the process live on: the loss must say MORE PERMISSIVE (it did only when
+/// systemd's answer allowed the call, so -q hid it).
+#[test]
+fn enosys_for_numbers_the_policy_kills_is_more_permissive() {
+    let mut p = Policy::new(Action::KillProcess);
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+    let w = write(&p, None, &WriteOptions::default());
+    let loss = w
+        .losses
+        .iter()
+        .find(|l| l.message.starts_with("syscall numbers without a name get"))
+        .unwrap_or_else(|| panic!("{:?}", w.losses));
+    assert!(loss.is_more_permissive(), "{loss}");
+}
