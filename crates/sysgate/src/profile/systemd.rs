@@ -9,7 +9,9 @@
 //!
 //! The input is a unit file, a drop-in, or bare `Key=value` lines. In a file with sections,
 //! only the sections that run processes count (`[Service]`, `[Socket]`, `[Mount]`, `[Swap]`);
-//! `#` and `;` start comments; a line ending in `\` continues on the next. systemd's rules:
+//! `#` and `;` start comments; a line ending in `\` continues on the next. Values split at
+//! spaces and tabs; quotes are removed in `SystemCallArchitectures=` only (systemd keeps them
+//! in the lists, where `"~ptrace"` is a name, not a deny list). systemd's rules:
 //!
 //! - **`SystemCallFilter=`**: the first assignment decides the mode. A list is an *allow
 //!   list*, and `@default` is added to it implicitly; a list starting with `~` is a *deny
@@ -410,13 +412,21 @@ fn settings(
                 value = v;
             }
             let col = line_text::column(line, start);
-            let w = line_text::words(value, line_no + 1, col).map_err(|c| {
-                invalid(
-                    line_no + 1,
-                    c,
-                    "quote is not closed: expected a matching quote".into(),
-                )
-            })?;
+            // systemd removes quotes from SystemCallArchitectures= only: in the lists a
+            // quote is part of a name (so `"~ptrace"` is no deny list and no name), and
+            // SystemCallErrorNumber= is one value, parsed as it stands.
+            let w = match key {
+                Key::Architectures => line_text::words(value, line_no + 1, col).map_err(|c| {
+                    invalid(
+                        line_no + 1,
+                        c,
+                        "quote is not closed: expected a matching quote".into(),
+                    )
+                })?,
+                Key::Filter | Key::Log | Key::ErrorNumber => {
+                    line_text::literal_words(value, line_no + 1, col)
+                }
+            };
             words.extend(w);
         }
         out.push(Setting {

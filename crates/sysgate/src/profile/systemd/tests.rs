@@ -158,7 +158,7 @@ fn errors_name_line_and_column() {
     assert!(err.to_string().contains("expected Key=value"), "{err}");
     let err = parse("SystemCallLog=read:EPERM\n", "u", &x86_64()).unwrap_err();
     assert!(err.to_string().contains("without \":errno\""), "{err}");
-    let err = parse("SystemCallFilter=\"read\n", "u", &x86_64()).unwrap_err();
+    let err = parse("SystemCallArchitectures=\"x86\n", "u", &x86_64()).unwrap_err();
     assert!(err.to_string().contains("quote is not closed"), "{err}");
 }
 
@@ -366,4 +366,44 @@ fn enosys_for_numbers_the_policy_kills_is_more_permissive() {
         .find(|l| l.message.starts_with("syscall numbers without a name get"))
         .unwrap_or_else(|| panic!("{:?}", w.losses));
     assert!(loss.is_more_permissive(), "{loss}");
+}
+
+/// systemd 252 splits `SystemCallFilter=` and `SystemCallLog=` at its whitespace (space, tab)
+/// without removing quotes, decides the mode on the value's first character, and reads
+/// `SystemCallErrorNumber=` as one value (`systemd-analyze verify`: "Failed to parse system
+/// call, ignoring: \"~ptrace" and "Failed to parse error number, ignoring: \"EPERM\""). So
+/// `SystemCallFilter="~ptrace mount"` is an allow list holding only @default: sysgate read it as
+/// a deny list of one unknown name and allowed everything.
+#[test]
+fn quotes_are_not_removed_where_systemd_keeps_them() {
+    let l = parse("SystemCallFilter=\"~ptrace mount\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::KillProcess);
+    assert_eq!(decide(&l.policy, "mount"), Action::KillProcess);
+    assert_eq!(decide(&l.policy, "execve"), Action::Allow); // @default
+    assert!(
+        l.warnings.iter().any(|w| w.contains("\"\\\"~ptrace\"")),
+        "{:?}",
+        l.warnings
+    );
+    // A quoted name is no name: not allowed.
+    let l = parse("SystemCallFilter=read \"write\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::Allow);
+    assert_eq!(decide(&l.policy, "write"), Action::KillProcess);
+    // A no-break space is not a separator to systemd.
+    let l = parse("SystemCallFilter=\u{a0}~ptrace\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::KillProcess);
+    // SystemCallLog= likewise: a quoted name logs nothing.
+    let l = parse("SystemCallLog=\"read\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::Allow);
+    // systemd ignores a quoted errno (the calls are killed); sysgate refuses it.
+    let err = parse(
+        "SystemCallFilter=read\nSystemCallErrorNumber=\"EPERM\"\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("invalid error number"), "{err}");
+    // SystemCallArchitectures= does remove quotes, as systemd does.
+    let l = parse("SystemCallArchitectures=\"native\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(l.policy.arches(), &[Arch::X86_64]);
 }
