@@ -40,8 +40,9 @@
 //!   own ABI elsewhere.
 //! - `#` in the first column starts a comment (version 2); `#` after a rule ends it.
 //!
-//! LXC turns `no_new_privs` off; the policy says so. A name the host's tables do not know is
-//! skipped with a warning, as LXC skips it.
+//! LXC turns `no_new_privs` off; the policy says so. A name the host's own table does not
+//! have is skipped with a warning, as LXC skips it: LXC resolves every name on the host, so
+//! `socketcall` on an amd64 host is no rule, not even for x86 calls.
 //!
 //! # Writing
 //!
@@ -70,7 +71,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::line_text;
-use super::write::{for_every_arch, without_conditions, Loss, Written};
+use super::write::{for_every_arch, widens, without_conditions, Loss, Written};
 use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::Arch;
 use crate::policy::{
@@ -504,6 +505,18 @@ impl Reader<'_> {
         if !crate::arch::is_known_syscall(name) {
             self.warnings.push(format!(
                 "{origin}: unknown syscall {name:?} skipped, as LXC skips it"
+            ));
+            return Ok(None);
+        }
+        // LXC resolves the name on the host (libseccomp's native architecture), in every
+        // section, and skips the rule when the host has no number for it: it is then not
+        // added for any ABI of the filter (a call only `socketcall` makes on x86 included).
+        let host = self.target.arch;
+        if host.syscall_number(name).is_none() {
+            self.warnings.push(format!(
+                "{origin}: LXC resolves syscall names on the host, and {} has no {name:?}: the \
+                 rule is skipped on every ABI, as LXC skips it",
+                host.name()
             ));
             return Ok(None);
         }
@@ -979,6 +992,25 @@ fn write_v2(policy: &Policy) -> Written {
                 }
             },
         };
+        // LXC resolves every name on the host and skips a rule whose name the host lacks
+        // (x86's `waitpid` on amd64), for every ABI: the call gets what the rest decides.
+        if let Some(main) = main_arch(policy).filter(|m| m.syscall_number(&name).is_none()) {
+            let direction = if widens(rule.action, policy.default_action()) {
+                "MORE PERMISSIVE"
+            } else {
+                "more restrictive"
+            };
+            losses.push(Loss::about(
+                name.clone(),
+                format!(
+                    "LXC resolves syscall names on the host ({}), which has no such call, and \
+                     skips the rule for every ABI: the call gets the default, {}: {direction}",
+                    main.name(),
+                    policy.default_action()
+                ),
+            ));
+            continue;
+        }
         let (action, lost) = lxc_action(rule.action, numbering);
         if let Some(why) = lost {
             losses.push(Loss::about(name.clone(), why));

@@ -213,3 +213,41 @@ fn readings_libseccomp_would_differ_on_are_warned() {
     let l = parse(text, "p", &Target::new(Arch::S390x)).unwrap();
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
 }
+
+/// LXC resolves every rule's name on the host (`seccomp_syscall_resolve_name`, the native
+/// architecture) and skips the rule when the host has no number for it ("Got negative return
+/// value ... This syscall will NOT be handled by seccomp"), also in the filter's other ABIs
+/// and in an `[x86]` section. sysgate applied `socketcall allow` to x86 on an amd64 host, so
+/// an i386 binary's socketcall was allowed where LXC kills it.
+#[test]
+fn names_the_host_lacks_are_skipped_on_every_abi_as_lxc_skips_them() {
+    let text = "2\nallowlist\n[all]\nread\nsocketcall\n[x86]\n_llseek\n";
+    let l = parse(text, "p", &amd64()).unwrap();
+    let p = &l.policy;
+    let x86 = |name: &str| Arch::X86.syscall_number(name).unwrap();
+    assert_eq!(
+        p.decide(Arch::X86, x86("read"), &[0; 6]).action,
+        Action::Allow
+    );
+    for name in ["socketcall", "_llseek"] {
+        assert_eq!(
+            p.decide(Arch::X86, x86(name), &[1, 0, 0, 0, 0, 0]).action,
+            Action::KillThread,
+            "{name}"
+        );
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains(&format!("{name:?}")) && w.contains("x86_64 has no")),
+            "{name}: {:?}",
+            l.warnings
+        );
+    }
+    // On an i386 host the same names are the host's own.
+    let p = parse(text, "p", &Target::new(Arch::X86)).unwrap().policy;
+    assert_eq!(
+        p.decide(Arch::X86, x86("socketcall"), &[1, 0, 0, 0, 0, 0])
+            .action,
+        Action::Allow
+    );
+}
