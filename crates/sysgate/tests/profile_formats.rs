@@ -139,7 +139,9 @@ fn docker_to_lxc_to_docker_keeps_the_policy_but_names_the_host_lacks() {
     for d in diff(&original, &back) {
         match &d {
             Difference::Calls {
-                name: Some(n), arch, ..
+                name: Some(n),
+                arch,
+                ..
             } => assert!(
                 Arch::X86_64.syscall_number(n).is_none() && *arch != Some(Arch::X86_64),
                 "{d}"

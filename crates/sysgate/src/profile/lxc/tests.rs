@@ -251,3 +251,61 @@ fn names_the_host_lacks_are_skipped_on_every_abi_as_lxc_skips_them() {
         Action::Allow
     );
 }
+
+/// LXC splits a rule line at spaces only, skips no leading blanks and keeps a CR (lxc's
+/// `parse_config_v2`, `get_v2_action`, `do_resolve_add_rule`): `read\t# c` and `read#c` name
+/// no syscall, so the rule is skipped and an allow list does not allow `read`. sysgate cut the
+/// comment and split at any whitespace, which allowed it.
+#[test]
+fn rule_lines_are_split_as_lxc_splits_them() {
+    for line in ["read\t# allowed?", "read#c", "\tread"] {
+        let text = format!("2\nallowlist\n[all]\n{line}\nwrite\n");
+        let l = parse(&text, "p", &amd64()).unwrap();
+        assert_eq!(
+            l.policy.decide(Arch::X86_64, nr("read"), &[0; 6]).action,
+            Action::KillThread,
+            "{line:?}"
+        );
+        assert_eq!(
+            l.policy.decide(Arch::X86_64, nr("write"), &[0; 6]).action,
+            Action::Allow
+        );
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains("up to its first space")),
+            "{line:?}: {:?}",
+            l.warnings
+        );
+    }
+    // A space-separated comment still ends the rule; reject_force_umount's is the fixtures'.
+    let l = parse(
+        "2\ndenylist\nreject_force_umount  # not recommended\n[all]\nmount kill # c\n",
+        "p",
+        &amd64(),
+    )
+    .unwrap();
+    assert!(
+        !l.warnings.iter().any(|w| w.contains("first space")),
+        "{:?}",
+        l.warnings
+    );
+    assert_eq!(
+        l.policy.decide(Arch::X86_64, nr("mount"), &[0; 6]).action,
+        Action::KillThread
+    );
+    // What LXC refuses, sysgate refuses; blank-looking lines are nothing.
+    for (text, words) in [
+        ("2\nallowlist\n  read\n", "starts with a space"),
+        ("2\nallowlist\n[all] # c\nread\n", "whole line"),
+        ("2\nallowlist\r\n[all]\r\nread\r\n", "carriage return"),
+    ] {
+        let err = parse(text, "p", &amd64()).unwrap_err();
+        assert!(err.to_string().contains(words), "{text:?}: {err}");
+    }
+    let l = parse("2\nallowlist\n   \n  # c\nread\n", "p", &amd64()).unwrap();
+    assert_eq!(
+        l.policy.decide(Arch::X86_64, nr("read"), &[0; 6]).action,
+        Action::Allow
+    );
+}
