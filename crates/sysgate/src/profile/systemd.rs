@@ -26,7 +26,8 @@
 //!   systemd drops them); an unknown `@set` is an error (systemd ignores it, which would
 //!   silently permit what a deny list meant to refuse).
 //! - **`SystemCallErrorNumber=`**: what refused calls get: an errno, or `kill` (the default):
-//!   KILL_PROCESS.
+//!   KILL_PROCESS. Numbers here and in `:ERRNO` read as systemd's `strtol` reads them: `0x`
+//!   hex, `0o` octal, `0b` binary, and C's leading-`0` octal (`010` is 8, `09` is refused).
 //! - **Allow list**: listed calls are allowed, every other call gets the errno (or is killed).
 //!   **Deny list**: listed calls get the errno, every other call is allowed. An empty deny list
 //!   installs no filter.
@@ -83,7 +84,7 @@ use super::systemd_sets::{self, SetDef};
 use super::write::{name_outcomes, widens, without_conditions, Loss, Written};
 use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::{Arch, Endian};
-use crate::policy::{errno_name, parse_errno, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
+use crate::policy::{errno_name, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
 
 pub use super::systemd_sets::SystemdVersion;
 
@@ -442,6 +443,36 @@ fn settings(
 // Reading: settings into systemd's state, then into a Policy.
 // ---------------------------------------------------------------------------------------------
 
+/// A number as systemd's `safe_atoi` reads it (`parse_errno`): `0x` hex, `0o` octal, `0b`
+/// binary, C's leading-`0` octal (`010` is 8, and `09` is no number), else decimal; an
+/// optional sign; nothing after the digits. `None` for anything else or a negative value
+/// other than 0.
+fn systemd_number(text: &str) -> Option<u64> {
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (d, 2)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    // from_str_radix takes a sign of its own: the sign was read above, once.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let n = u64::from_str_radix(digits, radix).ok()?;
+    (!negative || n == 0).then_some(n)
+}
+
 /// What a refused call gets: an errno or kill.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Deny {
@@ -650,8 +681,8 @@ impl Reader<'_> {
         if let Some(e) = Errno::from_name(text) {
             return Ok(Deny::Named(e));
         }
-        match parse_errno(text) {
-            Some(e) if e <= u32::from(MAX_ERRNO) => Ok(Deny::Errno(e as u16)),
+        match systemd_number(text) {
+            Some(e) if e <= u64::from(MAX_ERRNO) => Ok(Deny::Errno(e as u16)),
             _ => Err(self.invalid(
                 w,
                 format!(

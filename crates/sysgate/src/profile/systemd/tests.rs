@@ -407,3 +407,34 @@ fn quotes_are_not_removed_where_systemd_keeps_them() {
     let l = parse("SystemCallArchitectures=\"native\"\n", "u", &x86_64()).unwrap();
     assert_eq!(l.policy.arches(), &[Arch::X86_64]);
 }
+
+/// systemd reads an error number with C's `strtol` base 0 (plus `0o` and `0b`):
+/// `SystemCallErrorNumber=010` is 8 (ENOEXEC), `09` no number at all (`systemd-analyze
+/// verify`: "Failed to parse error number, ignoring: 09", so refused calls are killed). sysgate
+/// read both as decimal: 10 (ECHILD), and EBADF where systemd kills.
+#[test]
+fn error_numbers_are_read_as_systemd_reads_them() {
+    let errno_of = |value: &str| {
+        let text = format!("SystemCallFilter=read\nSystemCallErrorNumber={value}\n");
+        parse(&text, "u", &x86_64()).map(|l| decide(&l.policy, "mount"))
+    };
+    assert_eq!(errno_of("010").unwrap(), Action::Errno(8));
+    assert_eq!(errno_of("0x10").unwrap(), Action::Errno(16));
+    assert_eq!(errno_of("0o10").unwrap(), Action::Errno(8));
+    assert_eq!(errno_of("0b11").unwrap(), Action::Errno(3));
+    assert_eq!(errno_of("+5").unwrap(), Action::Errno(5));
+    assert_eq!(errno_of("0").unwrap(), Action::Errno(0));
+    assert_eq!(errno_of("eacces").unwrap(), Action::Errno(13));
+    for bad in ["09", "1e1", "-5", "0x", "4096", "5x"] {
+        let err = errno_of(bad).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid error number"),
+            "{bad}: {err}"
+        );
+    }
+    // The same in a deny list's `:errno`.
+    let p = parse("SystemCallFilter=~ptrace:010\n", "u", &x86_64())
+        .unwrap()
+        .policy;
+    assert_eq!(decide(&p, "ptrace"), Action::Errno(8));
+}
