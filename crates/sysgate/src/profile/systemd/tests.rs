@@ -403,6 +403,13 @@ fn quotes_are_not_removed_where_systemd_keeps_them() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("invalid error number"), "{err}");
+    // A backslash takes the next character as it is (systemd-analyze verify: "Failed to parse
+    // system call, ignoring: ptrace mount" for `~ptr\ace\ mount`, while `~ptr\ace` denies
+    // ptrace).
+    let l = parse("SystemCallFilter=~ptr\\ace\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "ptrace"), Action::KillProcess);
+    let l = parse("SystemCallFilter=read\\ write\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "write"), Action::KillProcess);
     // SystemCallArchitectures= does remove quotes, as systemd does.
     let l = parse("SystemCallArchitectures=\"native\"\n", "u", &x86_64()).unwrap();
     assert_eq!(l.policy.arches(), &[Arch::X86_64]);
