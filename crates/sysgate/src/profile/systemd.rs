@@ -219,7 +219,13 @@ fn read_one(
         settings: Settings::default(),
         warnings: Vec::new(),
     };
-    let (settings, unknown) = settings(text, source)?;
+    let (settings, unknown, outside) = settings(text, source)?;
+    for (at, name) in outside {
+        reader.warnings.push(format!(
+            "{at}: {name}= comes before any section: systemd ignores such an assignment \
+             (\"Assignment outside of section\"), and so does sysgate"
+        ));
+    }
     for (at, name) in unknown {
         let message = format!(
             "unknown setting {name}=: systemd ignores it, so it filters nothing (expected \
@@ -334,7 +340,14 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 fn settings(
     text: &str,
     source: &str,
-) -> Result<(Vec<Setting>, Vec<(Location, String)>), SystemdError> {
+) -> Result<
+    (
+        Vec<Setting>,
+        Vec<(Location, String)>,
+        Vec<(Location, String)>,
+    ),
+    SystemdError,
+> {
     let at = |line, column| Location::new(source, line, column);
     let invalid = |line, column, message: String| SystemdError::Invalid {
         at: at(line, column),
@@ -342,7 +355,12 @@ fn settings(
     };
     let mut out = Vec::new();
     let mut unknown = Vec::new();
-    let mut in_exec_section = true;
+    let mut outside = Vec::new();
+    // Bare `Key=value` lines (no section anywhere) are read as a [Service] section; in a file
+    // with sections, systemd ignores what comes before the first one.
+    let has_sections = text.lines().any(|l| l.trim_start().starts_with('['));
+    let mut before_sections = has_sections;
+    let mut in_exec_section = !has_sections;
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -363,6 +381,7 @@ fn settings(
                 ));
             };
             in_exec_section = EXEC_SECTIONS.contains(&name);
+            before_sections = false;
             continue;
         }
         // A trailing backslash continues the value on the next line (comment lines inside
@@ -401,6 +420,13 @@ fn settings(
             }
             continue;
         };
+        if before_sections {
+            outside.push((
+                at(first + 1, line_text::column(raw, indent)),
+                name.to_string(),
+            ));
+            continue;
+        }
         if !in_exec_section {
             continue;
         }
@@ -436,7 +462,7 @@ fn settings(
             words,
         });
     }
-    Ok((out, unknown))
+    Ok((out, unknown, outside))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -445,3 +445,28 @@ fn error_numbers_are_read_as_systemd_reads_them() {
         .policy;
     assert_eq!(decide(&p, "ptrace"), Action::Errno(8));
 }
+
+/// systemd ignores an assignment before the first section of a unit ("Assignment outside of
+/// section. Ignoring."): `SystemCallErrorNumber=EPERM` there leaves the refusal at kill.
+/// sysgate applied it, answering EPERM where systemd kills.
+#[test]
+fn settings_before_the_first_section_are_ignored_as_systemd_ignores_them() {
+    let text = "SystemCallErrorNumber=EPERM\n[Service]\nSystemCallFilter=read\n";
+    let l = parse(text, "u.service", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "mount"), Action::KillProcess);
+    assert!(
+        l.warnings.iter().any(
+            |w| w.starts_with("u.service:1:1: SystemCallErrorNumber= comes before any section")
+        ),
+        "{:?}",
+        l.warnings
+    );
+    // Bare lines, with no section anywhere, are still read.
+    let l = parse(
+        "SystemCallFilter=read\nSystemCallErrorNumber=EPERM\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap();
+    assert_eq!(decide(&l.policy, "mount"), Action::Errno(1));
+}
