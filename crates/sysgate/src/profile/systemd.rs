@@ -358,10 +358,21 @@ fn settings(
     let mut outside = Vec::new();
     // Bare `Key=value` lines (no section anywhere) are read as a [Service] section; in a file
     // with sections, systemd ignores what comes before the first one.
-    let has_sections = text.lines().any(|l| l.trim_start().starts_with('['));
+    // systemd drops a byte order mark at the start of a line, the first one it meets.
+    let mut bom_seen = false;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| match l.strip_prefix('\u{feff}') {
+            Some(rest) if !bom_seen => {
+                bom_seen = true;
+                rest
+            }
+            _ => l,
+        })
+        .collect();
+    let has_sections = lines.iter().any(|l| l.trim_start().starts_with('['));
     let mut before_sections = has_sections;
     let mut in_exec_section = !has_sections;
-    let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     while i < lines.len() {
         let first = i;

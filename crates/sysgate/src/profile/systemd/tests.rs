@@ -470,3 +470,18 @@ fn settings_before_the_first_section_are_ignored_as_systemd_ignores_them() {
     .unwrap();
     assert_eq!(decide(&l.policy, "mount"), Action::Errno(1));
 }
+
+/// systemd drops a UTF-8 byte order mark at the start of a line (`systemd-analyze verify`
+/// reads `\u{feff}SystemCallFilter=~ptrace bogus` and warns about `bogus` only). sysgate read
+/// the key as unknown, said systemd ignores it, and allowed everything.
+#[test]
+fn a_byte_order_mark_is_dropped_as_systemd_drops_it() {
+    for text in [
+        "\u{feff}SystemCallFilter=~ptrace\n",
+        "\u{feff}[Service]\nSystemCallFilter=~ptrace\n",
+        "[Service]\n\u{feff}SystemCallFilter=~ptrace\n",
+    ] {
+        let l = parse(text, "u", &x86_64()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(decide(&l.policy, "ptrace"), Action::KillProcess, "{text:?}");
+    }
+}
