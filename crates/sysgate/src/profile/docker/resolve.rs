@@ -218,6 +218,26 @@ impl Resolver<'_> {
         {
             policy.attrs.flags.new_listener = true;
         }
+        // runc refuses both (it writes the notification fd to its parent with write()).
+        if default == Action::UserNotif {
+            let at = self.location(&[Seg::Key("defaultAction")]);
+            self.warn(
+                &at,
+                "runc refuses SCMP_ACT_NOTIFY as the default action and does not start the \
+                 container; sysgate reads it as written",
+            );
+        }
+        if let Some(r) = policy
+            .rules()
+            .iter()
+            .find(|r| r.action == Action::UserNotif && r.syscall == "write".into())
+        {
+            let at = r.origin.clone().unwrap_or_default();
+            self.warnings.push(format!(
+                "{at}: runc refuses SCMP_ACT_NOTIFY for write and does not start the \
+                 container; sysgate reads it as written"
+            ));
+        }
         let default_origin = Some(self.location(&[Seg::Key("defaultAction")]).to_string());
         Ok(Loaded {
             policy,

@@ -1329,3 +1329,41 @@ fn oci_config_json_ignores_moby_and_podman_keys_as_runc_does() {
     assert_eq!(decide(&bare.policy, "ptrace", [0; 6]), Action::Allow);
     assert_eq!(decide(&bare.policy, "mkdir", [0; 6]), Action::Allow);
 }
+
+/// runc 1.1 refuses SCMP_ACT_NOTIFY as the default action and on `write` (it needs write()
+/// to hand the notification fd to its parent): such a profile starts no container under runc,
+/// which sysgate's reading must say.
+#[test]
+fn notify_where_runc_refuses_it_is_warned_about() {
+    let l = load(&profile(
+        "SCMP_ACT_NOTIFY",
+        r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("runc refuses SCMP_ACT_NOTIFY as the default")),
+        "{:?}",
+        l.warnings
+    );
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["read", "write"], "action": "SCMP_ACT_NOTIFY"}"#,
+    ));
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("runc refuses SCMP_ACT_NOTIFY for write")),
+        "{:?}",
+        l.warnings
+    );
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}"#,
+    ));
+    assert!(
+        !l.warnings.iter().any(|w| w.contains("runc refuses")),
+        "{:?}",
+        l.warnings
+    );
+}
