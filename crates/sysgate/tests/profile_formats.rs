@@ -122,7 +122,7 @@ fn docker_to_systemd_to_docker_keeps_the_policy_or_lists_the_losses() {
 }
 
 #[test]
-fn docker_to_lxc_to_docker_keeps_the_policy() {
+fn docker_to_lxc_to_docker_keeps_the_policy_but_names_the_host_lacks() {
     let Some(original) = docker_default() else {
         return;
     };
@@ -134,10 +134,26 @@ fn docker_to_lxc_to_docker_keeps_the_policy() {
     let back = read_docker(&json);
     let losses: Vec<Loss> = file.losses.iter().chain(&json.losses).cloned().collect();
     assert_losses_explain(&original, &back, &losses);
+    // LXC resolves names on the amd64 host: the x86 calls x86_64 has no name for (waitpid,
+    // socketcall, ...) lose their rules, and only those.
+    for d in diff(&original, &back) {
+        match &d {
+            Difference::Calls {
+                name: Some(n),
+                arch,
+                ..
+            } => assert!(
+                Arch::X86_64.syscall_number(n).is_none() && *arch != Some(Arch::X86_64),
+                "{d}"
+            ),
+            _ => panic!("{d}"),
+        }
+    }
     assert!(
-        diff(&original, &back).is_empty(),
-        "{:#?}",
-        diff(&original, &back)
+        losses
+            .iter()
+            .any(|l| l.syscall.as_deref() == Some("waitpid") && l.message.contains("host")),
+        "{losses:#?}"
     );
 }
 

@@ -14,6 +14,8 @@
 //! `flags` take the operator's enumerations; `errnoRet` and `index` are non-negative 32-bit
 //! integers; `value` and `valueTwo` non-negative 64-bit **signed** integers (Kubernetes has no
 //! unsigned type, so nothing above 9223372036854775807); at most six `args`; `names` not empty.
+//! Plain integers read as `kubectl` reads them (go-yaml v2, YAML 1.1, Go's `ParseInt` base 0):
+//! `0644` is octal 420, not YAML 1.2's decimal 644.
 //! Then the spec is read as runc reads the JSON the operator writes.
 //!
 //! `baseProfileName` unions the base profile's `syscalls` into this one (recursively, at most 15
@@ -52,7 +54,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use saphyr::Scalar;
-use saphyr_parser::{Event, Marker, Parser, Span, SpannedEventReceiver};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, SpannedEventReceiver};
 
 use super::docker::{self, Dialect};
 use super::write::{without_conditions_where, Loss, Written};
@@ -338,6 +340,35 @@ fn position(mark: Marker) -> (u32, u32) {
     (clamp(mark.line()), clamp(mark.col().saturating_add(1)))
 }
 
+/// A plain scalar as go-yaml v2 (and so `kubectl`, through sigs.k8s.io/yaml) reads an
+/// integer: `_` separators dropped, then Go's `strconv.ParseInt(s, 0, 64)`: an optional sign,
+/// `0x` hex, `0o` or a leading `0` octal, `0b` binary, else decimal. `None` if it is not one.
+fn go_yaml_int(text: &str) -> Option<i64> {
+    let plain: String = text.chars().filter(|c| *c != '_').collect();
+    let (negative, unsigned) = match plain.as_bytes().first() {
+        Some(b'-') => (true, &plain[1..]),
+        Some(b'+') => (false, &plain[1..]),
+        _ => (false, plain.as_str()),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (d, 2)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from(u64::from_str_radix(digits, radix).ok()?);
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
 fn scalar(s: &Scalar<'_>) -> Value {
     match s {
         Scalar::String(s) => Value::Str(s.to_string()),
@@ -483,7 +514,13 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     Some(other) if core => (format!("{other:?}"), Some(false)),
                     _ => (String::new(), None),
                 };
+                // kubectl turns YAML into JSON with go-yaml v2 (YAML 1.1), whose integers
+                // are Go's: `0777` is octal 511 there (a file mode), not 777 as in YAML 1.2.
+                let go_int = (style == ScalarStyle::Plain && tag.is_none())
+                    .then(|| go_yaml_int(text.as_ref()))
+                    .flatten();
                 let value = match &parsed {
+                    _ if go_int.is_some() => Value::Int(go_int.unwrap_or_default()),
                     // Echoed as written (1e3, 123456789012345678901234567890), not as a float.
                     Some(Scalar::FloatingPoint(_)) => Value::Number(text.to_string()),
                     Some(s) => scalar(s),

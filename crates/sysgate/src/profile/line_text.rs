@@ -69,6 +69,57 @@ pub(crate) fn words(text: &str, line: usize, first_column: usize) -> Result<Vec<
     Ok(out)
 }
 
+/// Split `text` (on `line` from character column `first_column` on) into words separated by
+/// systemd's whitespace (space, tab, CR, LF) and nothing else, keeping quotes as characters:
+/// how systemd splits `SystemCallFilter=` and `SystemCallLog=` (`extract_first_word` without
+/// `EXTRACT_UNQUOTE`), so `"read"` is a word with quotes in it, and a no-break space is part
+/// of a word. A backslash takes the next character as it is, a space included (`ptr\ace` is
+/// `ptrace`, `a\ b` one word).
+pub(crate) fn literal_words(text: &str, line: usize, first_column: usize) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    let mut escaped = false;
+    for (i, c) in text.chars().enumerate() {
+        if escaped {
+            escaped = false;
+            current
+                .get_or_insert_with(|| (String::new(), first_column + i - 1))
+                .0
+                .push(c);
+        } else if c == '\\' {
+            escaped = true;
+        } else if matches!(c, ' ' | '\t' | '\r' | '\n') {
+            if let Some((w, column)) = current.take() {
+                out.push(Word {
+                    text: w,
+                    line,
+                    column,
+                });
+            }
+        } else {
+            current
+                .get_or_insert_with(|| (String::new(), first_column + i))
+                .0
+                .push(c);
+        }
+    }
+    if escaped {
+        // A backslash at the very end: kept, so the word names nothing.
+        current
+            .get_or_insert_with(|| (String::new(), first_column + text.chars().count() - 1))
+            .0
+            .push('\\');
+    }
+    if let Some((w, column)) = current {
+        out.push(Word {
+            text: w,
+            line,
+            column,
+        });
+    }
+    out
+}
+
 /// The whitespace-separated words of `s` (no quoting) with their 1-based character columns.
 /// Columns are counted along the way (not from the start of the line for each word, which made
 /// a long line quadratic).
@@ -102,6 +153,12 @@ mod tests {
         let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
         assert_eq!(got, vec![("a", 10), ("b c", 13), ("d", 19)]);
         assert_eq!(words("a \"b", 1, 1), Err(3));
+        let w = literal_words("a  \"b c\"\u{a0}d", 3, 10);
+        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
+        assert_eq!(got, vec![("a", 10), ("\"b", 13), ("c\"\u{a0}d", 16)]);
+        let w = literal_words("ptr\\ace\\ mount re\\\\ad", 1, 1);
+        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
+        assert_eq!(got, vec![("ptrace mount", 1), ("re\\ad", 16)]);
         assert_eq!(column("é=x", 3), 3);
         assert_eq!(column("ab", 99), 3);
     }

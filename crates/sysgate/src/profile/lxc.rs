@@ -38,10 +38,15 @@
 //! - The rules a host reads apply to every ABI of its filter: x86, x32 and x86_64 on amd64;
 //!   arm and arm64 on arm64; ppc and ppc64 on ppc64; the three mips ABIs on mips64; the host's
 //!   own ABI elsewhere.
-//! - `#` in the first column starts a comment (version 2); `#` after a rule ends it.
+//! - `#` in the first column starts a comment (version 2); `#` after a rule's name and a space
+//!   ends it. LXC splits a rule line at spaces only and takes the name to be everything up to
+//!   the first one: a rule whose name has a tab or a `#` glued to it is skipped with a warning,
+//!   as LXC skips it; a line that starts with a space, a section line with anything else on
+//!   it, or a CRLF line end is refused (LXC refuses them or reads them as nothing).
 //!
-//! LXC turns `no_new_privs` off; the policy says so. A name the host's tables do not know is
-//! skipped with a warning, as LXC skips it.
+//! LXC turns `no_new_privs` off; the policy says so. A name the host's own table does not
+//! have is skipped with a warning, as LXC skips it: LXC resolves every name on the host, so
+//! `socketcall` on an amd64 host is no rule, not even for x86 calls.
 //!
 //! # Writing
 //!
@@ -70,7 +75,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::line_text;
-use super::write::{for_every_arch, without_conditions, Loss, Written};
+use super::write::{for_every_arch, widens, without_conditions, Loss, Written};
 use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::Arch;
 use crate::policy::{
@@ -324,6 +329,20 @@ impl Reader<'_> {
             }
             return self.parse_v1(&lines[2..]);
         }
+        // LXC keeps a CR in each line (a CRLF file's names end in it): refused, not guessed.
+        if let Some((i, line)) = text
+            .split('\n')
+            .enumerate()
+            .skip(2)
+            .find(|(_, l)| l.contains('\r'))
+        {
+            return Err(self.invalid(
+                i + 1,
+                line.find('\r').map_or(1, |b| line_text::column(line, b)),
+                "a carriage return (CRLF line end): LXC keeps it as part of the line, so a name \
+                 before it is no syscall and a section is unsupported; expected LF line ends",
+            ));
+        }
         let header_action = self.action(&words[1..], 2, true)?;
         let (default, rule_default) = if deny {
             (header_action.unwrap_or(Action::Allow), Action::KillThread)
@@ -400,12 +419,39 @@ impl Reader<'_> {
             if raw.starts_with('#') {
                 continue;
             }
+            // LXC takes a rule's syscall name to be the line up to its first space, and
+            // compares a section line whole: it skips no leading blanks and knows no other
+            // separator (a tab, a `#` glued to the name, a CR are part of the name).
+            if let Some(rest) = raw.strip_prefix(' ') {
+                let rest = rest.trim_start_matches(' ');
+                if rest.is_empty() || rest.starts_with('#') {
+                    continue; // LXC reads an empty name here, which it skips
+                }
+                return Err(self.invalid(
+                    line_no,
+                    1,
+                    "this line starts with a space: LXC takes the syscall name to end at the \
+                     first space, so it reads an empty name and the next word as the action; \
+                     expected the syscall name (or section) in the first column",
+                ));
+            }
             let body = content(raw);
             let t = body.trim();
             if t.is_empty() {
                 continue;
             }
             let col = body.len() - body.trim_start().len() + 1;
+            if t.starts_with('[') && t != *raw {
+                return Err(self.invalid(
+                    line_no,
+                    col,
+                    format!(
+                        "LXC compares the whole line with a section name, so {raw:?} is an \
+                         unsupported section: expected the section alone on its line, such as \
+                         \"[all]\""
+                    ),
+                ));
+            }
             if t.starts_with('[') {
                 let name = t
                     .strip_prefix('[')
@@ -436,6 +482,18 @@ impl Reader<'_> {
                 continue;
             }
             let Some(rule) = rule else { continue };
+            let lxc_name = raw.split(' ').next().unwrap_or(raw);
+            if lxc_name.contains(|c: char| c.is_whitespace() || c == '#')
+                && !lxc_name.starts_with("reject_force_umount")
+            {
+                self.warnings.push(format!(
+                    "{}: LXC takes the syscall name to be the line up to its first space, \
+                     {lxc_name:?}, which is no syscall: the rule is skipped, as LXC skips it \
+                     (separate the words with spaces)",
+                    self.at(line_no, 1)
+                ));
+                continue;
+            }
             let refuses = rule.action.precedence() < policy.default_action().precedence();
             self.warn_readings(&rule, refuses);
             if rule.action == Action::UserNotif {
@@ -504,6 +562,18 @@ impl Reader<'_> {
         if !crate::arch::is_known_syscall(name) {
             self.warnings.push(format!(
                 "{origin}: unknown syscall {name:?} skipped, as LXC skips it"
+            ));
+            return Ok(None);
+        }
+        // LXC resolves the name on the host (libseccomp's native architecture), in every
+        // section, and skips the rule when the host has no number for it: it is then not
+        // added for any ABI of the filter (a call only `socketcall` makes on x86 included).
+        let host = self.target.arch;
+        if host.syscall_number(name).is_none() {
+            self.warnings.push(format!(
+                "{origin}: LXC resolves syscall names on the host, and {} has no {name:?}: the \
+                 rule is skipped on every ABI, as LXC skips it",
+                host.name()
             ));
             return Ok(None);
         }
@@ -979,6 +1049,25 @@ fn write_v2(policy: &Policy) -> Written {
                 }
             },
         };
+        // LXC resolves every name on the host and skips a rule whose name the host lacks
+        // (x86's `waitpid` on amd64), for every ABI: the call gets what the rest decides.
+        if let Some(main) = main_arch(policy).filter(|m| m.syscall_number(&name).is_none()) {
+            let direction = if widens(rule.action, policy.default_action()) {
+                "MORE PERMISSIVE"
+            } else {
+                "more restrictive"
+            };
+            losses.push(Loss::about(
+                name.clone(),
+                format!(
+                    "LXC resolves syscall names on the host ({}), which has no such call, and \
+                     skips the rule for every ABI: the call gets the default, {}: {direction}",
+                    main.name(),
+                    policy.default_action()
+                ),
+            ));
+            continue;
+        }
         let (action, lost) = lxc_action(rule.action, numbering);
         if let Some(why) = lost {
             losses.push(Loss::about(name.clone(), why));

@@ -9,7 +9,9 @@
 //!
 //! The input is a unit file, a drop-in, or bare `Key=value` lines. In a file with sections,
 //! only the sections that run processes count (`[Service]`, `[Socket]`, `[Mount]`, `[Swap]`);
-//! `#` and `;` start comments; a line ending in `\` continues on the next. systemd's rules:
+//! `#` and `;` start comments; a line ending in `\` continues on the next. Values split at
+//! spaces and tabs; quotes are removed in `SystemCallArchitectures=` only (systemd keeps them
+//! in the lists, where `"~ptrace"` is a name, not a deny list). systemd's rules:
 //!
 //! - **`SystemCallFilter=`**: the first assignment decides the mode. A list is an *allow
 //!   list*, and `@default` is added to it implicitly; a list starting with `~` is a *deny
@@ -24,7 +26,8 @@
 //!   systemd drops them); an unknown `@set` is an error (systemd ignores it, which would
 //!   silently permit what a deny list meant to refuse).
 //! - **`SystemCallErrorNumber=`**: what refused calls get: an errno, or `kill` (the default):
-//!   KILL_PROCESS.
+//!   KILL_PROCESS. Numbers here and in `:ERRNO` read as systemd's `strtol` reads them: `0x`
+//!   hex, `0o` octal, `0b` binary, and C's leading-`0` octal (`010` is 8, `09` is refused).
 //! - **Allow list**: listed calls are allowed, every other call gets the errno (or is killed).
 //!   **Deny list**: listed calls get the errno, every other call is allowed. An empty deny list
 //!   installs no filter.
@@ -78,10 +81,10 @@ use std::fmt::Write as _;
 
 use super::line_text::{self, Word};
 use super::systemd_sets::{self, SetDef};
-use super::write::{name_outcomes, without_conditions, Loss, Written};
+use super::write::{name_outcomes, widens, without_conditions, Loss, Written};
 use super::{Listener, Loaded, Location, Named, Target};
 use crate::arch::{Arch, Endian};
-use crate::policy::{errno_name, parse_errno, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
+use crate::policy::{errno_name, Action, Errno, Policy, Rule, ENOSYS, MAX_ERRNO};
 
 pub use super::systemd_sets::SystemdVersion;
 
@@ -216,7 +219,13 @@ fn read_one(
         settings: Settings::default(),
         warnings: Vec::new(),
     };
-    let (settings, unknown) = settings(text, source)?;
+    let (settings, unknown, outside) = settings(text, source)?;
+    for (at, name) in outside {
+        reader.warnings.push(format!(
+            "{at}: {name}= comes before any section: systemd ignores such an assignment \
+             (\"Assignment outside of section\"), and so does sysgate"
+        ));
+    }
     for (at, name) in unknown {
         let message = format!(
             "unknown setting {name}=: systemd ignores it, so it filters nothing (expected \
@@ -331,7 +340,14 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 fn settings(
     text: &str,
     source: &str,
-) -> Result<(Vec<Setting>, Vec<(Location, String)>), SystemdError> {
+) -> Result<
+    (
+        Vec<Setting>,
+        Vec<(Location, String)>,
+        Vec<(Location, String)>,
+    ),
+    SystemdError,
+> {
     let at = |line, column| Location::new(source, line, column);
     let invalid = |line, column, message: String| SystemdError::Invalid {
         at: at(line, column),
@@ -339,8 +355,24 @@ fn settings(
     };
     let mut out = Vec::new();
     let mut unknown = Vec::new();
-    let mut in_exec_section = true;
-    let lines: Vec<&str> = text.lines().collect();
+    let mut outside = Vec::new();
+    // Bare `Key=value` lines (no section anywhere) are read as a [Service] section; in a file
+    // with sections, systemd ignores what comes before the first one.
+    // systemd drops a byte order mark at the start of a line, the first one it meets.
+    let mut bom_seen = false;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| match l.strip_prefix('\u{feff}') {
+            Some(rest) if !bom_seen => {
+                bom_seen = true;
+                rest
+            }
+            _ => l,
+        })
+        .collect();
+    let has_sections = lines.iter().any(|l| l.trim_start().starts_with('['));
+    let mut before_sections = has_sections;
+    let mut in_exec_section = !has_sections;
     let mut i = 0;
     while i < lines.len() {
         let first = i;
@@ -360,6 +392,7 @@ fn settings(
                 ));
             };
             in_exec_section = EXEC_SECTIONS.contains(&name);
+            before_sections = false;
             continue;
         }
         // A trailing backslash continues the value on the next line (comment lines inside
@@ -398,6 +431,13 @@ fn settings(
             }
             continue;
         };
+        if before_sections {
+            outside.push((
+                at(first + 1, line_text::column(raw, indent)),
+                name.to_string(),
+            ));
+            continue;
+        }
         if !in_exec_section {
             continue;
         }
@@ -410,13 +450,21 @@ fn settings(
                 value = v;
             }
             let col = line_text::column(line, start);
-            let w = line_text::words(value, line_no + 1, col).map_err(|c| {
-                invalid(
-                    line_no + 1,
-                    c,
-                    "quote is not closed: expected a matching quote".into(),
-                )
-            })?;
+            // systemd removes quotes from SystemCallArchitectures= only: in the lists a
+            // quote is part of a name (so `"~ptrace"` is no deny list and no name), and
+            // SystemCallErrorNumber= is one value, parsed as it stands.
+            let w = match key {
+                Key::Architectures => line_text::words(value, line_no + 1, col).map_err(|c| {
+                    invalid(
+                        line_no + 1,
+                        c,
+                        "quote is not closed: expected a matching quote".into(),
+                    )
+                })?,
+                Key::Filter | Key::Log | Key::ErrorNumber => {
+                    line_text::literal_words(value, line_no + 1, col)
+                }
+            };
             words.extend(w);
         }
         out.push(Setting {
@@ -425,12 +473,42 @@ fn settings(
             words,
         });
     }
-    Ok((out, unknown))
+    Ok((out, unknown, outside))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading: settings into systemd's state, then into a Policy.
 // ---------------------------------------------------------------------------------------------
+
+/// A number as systemd's `safe_atoi` reads it (`parse_errno`): `0x` hex, `0o` octal, `0b`
+/// binary, C's leading-`0` octal (`010` is 8, and `09` is no number), else decimal; an
+/// optional sign; nothing after the digits. `None` for anything else or a negative value
+/// other than 0.
+fn systemd_number(text: &str) -> Option<u64> {
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (d, 2)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    // from_str_radix takes a sign of its own: the sign was read above, once.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let n = u64::from_str_radix(digits, radix).ok()?;
+    (!negative || n == 0).then_some(n)
+}
 
 /// What a refused call gets: an errno or kill.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -640,8 +718,8 @@ impl Reader<'_> {
         if let Some(e) = Errno::from_name(text) {
             return Ok(Deny::Named(e));
         }
-        match parse_errno(text) {
-            Some(e) if e <= u32::from(MAX_ERRNO) => Ok(Deny::Errno(e as u16)),
+        match systemd_number(text) {
+            Some(e) if e <= u64::from(MAX_ERRNO) => Ok(Deny::Errno(e as u16)),
             _ => Err(self.invalid(
                 w,
                 format!(
@@ -1365,7 +1443,8 @@ fn check_written(
     }
     let got = back.policy.default_action();
     if got != default {
-        let direction = if got.permits() && !default.permits() {
+        // ENOSYS where the policy kills is as much a widening as an allow where it refuses.
+        let direction = if widens(default, got) {
             ": MORE PERMISSIVE"
         } else {
             ""

@@ -160,6 +160,17 @@ impl Loss {
     }
 }
 
+/// Whether answering `to` where a policy answers `from` lets through more, by kind of
+/// action: every errno counts alike (ENOSYS for EPERM is a change, not a widening), anything
+/// else by precedence (an errno where the policy kills or traps, an allow where it refuses).
+pub(crate) fn widens(from: Action, to: Action) -> bool {
+    let kind = |a: Action| match a {
+        Action::Errno(_) | Action::NamedErrno(_) => Action::Errno(0).precedence(),
+        other => other.precedence(),
+    };
+    kind(to) > kind(from)
+}
+
 impl fmt::Display for Loss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.syscall {

@@ -66,6 +66,24 @@ pub(super) struct Profile {
     pub(super) listener_metadata: Option<String>,
 }
 
+impl Profile {
+    /// The profile as runc reads it from a `config.json`: only the OCI runtime spec's keys
+    /// ([`OCI_PROFILE_FIELDS`], [`OCI_SYSCALL_FIELDS`]). Without this, an entry moby would
+    /// drop for its `includes` (and that runc applies) or one with only `name` (that runc
+    /// reads as naming nothing) would change what the filter permits.
+    pub(super) fn runtime_spec_only(mut self) -> Profile {
+        self.default_errno = None;
+        self.arch_map = None;
+        for Obj(entry) in self.syscalls.iter_mut().flatten() {
+            entry.name = None;
+            entry.errno = None;
+            entry.includes = None;
+            entry.excludes = None;
+        }
+        self
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ArchMapEntry {
@@ -705,6 +723,22 @@ pub(crate) fn json_error(text: &str, source: &str, e: serde_json::Error) -> Dock
     }
 }
 
+/// The keys of `linux.seccomp` in an OCI runtime spec `config.json`, which runc reads by the
+/// spec: none of moby's (`archMap`, `name`, `comment`, `includes`, `excludes`) or Podman's
+/// (`defaultErrno`, `errno`). Go ignores the others there.
+pub(super) const OCI_PROFILE_FIELDS: &[&str] = &[
+    "defaultAction",
+    "defaultErrnoRet",
+    "architectures",
+    "syscalls",
+    "flags",
+    "listenerPath",
+    "listenerMetadata",
+];
+
+/// The keys of a `syscalls` entry in an OCI runtime spec `config.json`.
+pub(super) const OCI_SYSCALL_FIELDS: &[&str] = &["names", "action", "errnoRet", "args"];
+
 /// The objects of a profile whose keys are checked, with the fields each can hold.
 #[derive(Copy, Clone, Debug)]
 pub(super) enum Shape {
@@ -713,6 +747,10 @@ pub(super) enum Shape {
     SyscallEntry,
     Filter,
     Arg,
+    /// `linux.seccomp` of a `config.json`: the runtime spec's keys only.
+    OciProfile,
+    /// A `syscalls` entry of a `config.json`.
+    OciSyscallEntry,
 }
 
 impl Shape {
@@ -723,6 +761,8 @@ impl Shape {
             Shape::SyscallEntry => SyscallEntry::FIELDS,
             Shape::Filter => Filter::FIELDS,
             Shape::Arg => Arg::FIELDS,
+            Shape::OciProfile => OCI_PROFILE_FIELDS,
+            Shape::OciSyscallEntry => OCI_SYSCALL_FIELDS,
         }
     }
 
@@ -733,6 +773,8 @@ impl Shape {
             Shape::SyscallEntry => "a syscalls entry",
             Shape::Filter => "an includes/excludes object",
             Shape::Arg => "an argument condition",
+            Shape::OciProfile => "the seccomp object of an OCI config.json",
+            Shape::OciSyscallEntry => "a syscalls entry of an OCI config.json",
         }
     }
 }
@@ -815,6 +857,9 @@ impl<'de> Visitor<'de> for UnknownKeys<'_> {
                     continue;
                 }
                 Some("archMap") => Shape::ArchMapEntry,
+                Some("syscalls") if matches!(self.shape, Shape::OciProfile) => {
+                    Shape::OciSyscallEntry
+                }
                 Some("syscalls") => Shape::SyscallEntry,
                 Some("includes" | "excludes") => Shape::Filter,
                 Some("args") => Shape::Arg,

@@ -14,6 +14,10 @@
 //!   `flags`, `listenerPath`, `listenerMetadata`.
 //! - **OCI runtime-spec** `linux.seccomp`: the same without the moby additions, either as a
 //!   bare object or inside a whole `config.json` (recognised by `ociVersion` or `linux`).
+//!   runc reads a `config.json` by the runtime spec, so there the moby and Podman keys
+//!   (`name`, `archMap`, `comment`, `includes`, `excludes`, `errno`, `defaultErrno`) are
+//!   unknown keys, ignored with a warning: an entry moby would drop for its `includes` still
+//!   applies, and one with only `name` names nothing. A bare object is read as moby reads it.
 //! - **Podman / containers-common**: `defaultErrno` and per-rule `errno` as a name (`EPERM`,
 //!   `ENOSYS`, ...) or a number; they take precedence over `defaultErrnoRet`/`errnoRet`.
 //!
@@ -316,11 +320,17 @@ fn read_one(
 ) -> Result<Loaded, DockerError> {
     let json_error = |e| json_error(text, source, e);
     let Obj(probe): Obj<Probe> = serde_json::from_str(text).map_err(json_error)?;
-    let (profile, root) = if probe.oci_version.is_some() || probe.linux.is_some() {
+    let oci_config = probe.oci_version.is_some() || probe.linux.is_some();
+    let (profile, root) = if oci_config {
         let Obj(config): Obj<OciConfig> = serde_json::from_str(text).map_err(json_error)?;
         let root = [Seg::Key("linux"), Seg::Key("seccomp")];
         match config.linux.and_then(|l| l.0.seccomp) {
-            Some(Obj(profile)) => (profile, json_pos::locate(text, Pos::START, &root)),
+            // runc reads config.json by the runtime spec: moby's and Podman's keys are not
+            // there, and Go ignores them (`check_keys` warns about each).
+            Some(Obj(profile)) => (
+                profile.runtime_spec_only(),
+                json_pos::locate(text, Pos::START, &root),
+            ),
             None => {
                 return Err(DockerError::NoSeccomp {
                     at: nearest(text, source, Pos::START, &root),
@@ -337,6 +347,7 @@ fn read_one(
         target,
         options,
         root: root.unwrap_or(Pos::START),
+        oci_config,
         warnings: Vec::new(),
         named: Vec::new(),
     };

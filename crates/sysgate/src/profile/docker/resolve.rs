@@ -67,6 +67,9 @@ pub(super) struct Resolver<'a> {
     pub(super) options: &'a ReadOptions,
     /// Where the profile object starts (inside `config.json` or not).
     pub(super) root: Pos,
+    /// Whether the profile is `linux.seccomp` of a `config.json`, which runc reads by the
+    /// runtime spec (no moby or Podman keys).
+    pub(super) oci_config: bool,
     pub(super) warnings: Vec<String>,
     /// Every syscall name of the entries that apply to the target, for runc's ENOSYS rule.
     pub(super) named: Vec<String>,
@@ -91,7 +94,11 @@ impl Resolver<'_> {
     pub(super) fn check_keys(&mut self) -> Result<(), DockerError> {
         let mut found = Vec::new();
         let walk = UnknownKeys {
-            shape: Shape::Profile,
+            shape: if self.oci_config {
+                Shape::OciProfile
+            } else {
+                Shape::Profile
+            },
             list: false,
             path: &mut Vec::new(),
             found: &mut found,
@@ -150,9 +157,13 @@ impl Resolver<'_> {
             self.warn(
                 &at,
                 format_args!(
-                    "unknown key {key:?} in {}: ignored, as Docker and runc ignore it \
-                     (expected one of {expected})",
-                    shape.what()
+                    "unknown key {key:?} in {}: ignored, as {} (expected one of {expected})",
+                    shape.what(),
+                    if self.oci_config {
+                        "runc ignores it there: the OCI runtime spec has no such key"
+                    } else {
+                        "Docker and runc ignore it"
+                    }
                 ),
             );
         }
@@ -206,6 +217,26 @@ impl Resolver<'_> {
             || policy.rules().iter().any(|r| r.action == Action::UserNotif)
         {
             policy.attrs.flags.new_listener = true;
+        }
+        // runc refuses both (it writes the notification fd to its parent with write()).
+        if default == Action::UserNotif {
+            let at = self.location(&[Seg::Key("defaultAction")]);
+            self.warn(
+                &at,
+                "runc refuses SCMP_ACT_NOTIFY as the default action and does not start the \
+                 container; sysgate reads it as written",
+            );
+        }
+        if let Some(r) = policy
+            .rules()
+            .iter()
+            .find(|r| r.action == Action::UserNotif && r.syscall == "write".into())
+        {
+            let at = r.origin.clone().unwrap_or_default();
+            self.warnings.push(format!(
+                "{at}: runc refuses SCMP_ACT_NOTIFY for write and does not start the \
+                 container; sysgate reads it as written"
+            ));
         }
         let default_origin = Some(self.location(&[Seg::Key("defaultAction")]).to_string());
         Ok(Loaded {

@@ -1268,3 +1268,102 @@ fn refusing_conditional_rules_warn_about_x32_low_words() {
         load(&allow).warnings
     );
 }
+
+/// runc reads `config.json` by the OCI runtime spec, which has none of moby's or Podman's
+/// profile keys: a `name`, `includes`/`excludes`, `archMap` or `errno` there is ignored, so a
+/// rule moby would drop for its `includes` still refuses under runc, and an entry with only
+/// `name` names nothing. sysgate once read them as moby does, which let through what runc
+/// refuses (checked with runc 1.1: `mkdir` with `includes.arches: ["s390x"]` is refused).
+#[test]
+fn oci_config_json_ignores_moby_and_podman_keys_as_runc_does() {
+    let config = r#"{
+  "ociVersion": "1.0.2",
+  "linux": {
+    "seccomp": {
+      "defaultAction": "SCMP_ACT_ERRNO",
+      "defaultErrno": "ENOSYS",
+      "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+      "syscalls": [
+        {"names": ["read", "write", "mkdir", "openat"], "action": "SCMP_ACT_ALLOW"},
+        {"name": "ptrace", "action": "SCMP_ACT_ALLOW"},
+        {"names": ["mkdir"], "action": "SCMP_ACT_KILL_PROCESS", "includes": {"arches": ["s390x"]}},
+        {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5, "errno": "ENOSYS",
+         "excludes": {"arches": ["amd64"]}}
+      ]
+    }
+  }
+}"#;
+    let l = load(config);
+    let p = &l.policy;
+    // archMap is not read: only the native architecture.
+    assert_eq!(p.arches(), [Arch::X86_64]);
+    // defaultErrno is not read: SCMP_ACT_ERRNO without defaultErrnoRet is EPERM.
+    assert_eq!(p.default_action(), Action::Errno(1));
+    assert_eq!(decide(p, "read", [0; 6]), Action::Allow);
+    // The entry with only "name" names nothing.
+    assert_eq!(decide(p, "ptrace", [0; 6]), Action::Errno(1));
+    // includes and excludes do not drop rules; errno does not replace errnoRet.
+    assert_eq!(decide(p, "mkdir", [0; 6]), Action::KillProcess);
+    assert_eq!(decide(p, "write", [0; 6]), Action::Errno(5));
+    for key in [
+        "defaultErrno",
+        "archMap",
+        "name",
+        "includes",
+        "errno",
+        "excludes",
+    ] {
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains(&format!("unknown key {key:?} in "))
+                    && w.contains("of an OCI config.json: ignored, as runc ignores it")),
+            "{key}: {:?}",
+            l.warnings
+        );
+    }
+    // The same object on its own is a moby profile, read as moby reads it.
+    let start = config.find("{\n      \"defaultAction\"").unwrap();
+    let end = config.rfind("}\n  }").unwrap() + 1;
+    let bare = load(&config[start..end]);
+    assert_eq!(decide(&bare.policy, "ptrace", [0; 6]), Action::Allow);
+    assert_eq!(decide(&bare.policy, "mkdir", [0; 6]), Action::Allow);
+}
+
+/// runc 1.1 refuses SCMP_ACT_NOTIFY as the default action and on `write` (it needs write()
+/// to hand the notification fd to its parent): such a profile starts no container under runc,
+/// which sysgate's reading must say.
+#[test]
+fn notify_where_runc_refuses_it_is_warned_about() {
+    let l = load(&profile(
+        "SCMP_ACT_NOTIFY",
+        r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#,
+    ));
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("runc refuses SCMP_ACT_NOTIFY as the default")),
+        "{:?}",
+        l.warnings
+    );
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["read", "write"], "action": "SCMP_ACT_NOTIFY"}"#,
+    ));
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("runc refuses SCMP_ACT_NOTIFY for write")),
+        "{:?}",
+        l.warnings
+    );
+    let l = load(&profile(
+        "SCMP_ACT_ALLOW",
+        r#"{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}"#,
+    ));
+    assert!(
+        !l.warnings.iter().any(|w| w.contains("runc refuses")),
+        "{:?}",
+        l.warnings
+    );
+}

@@ -50,8 +50,10 @@ use serde::Serialize;
 
 use crate::arch::Arch;
 use crate::bpf::FilterFlag;
-use crate::policy::{Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall};
-use crate::profile::write::{for_every_arch, Loss, Written};
+use crate::policy::{
+    Action, ArgCond, CmpOp, KernelFlags, Numbering, Policy, Rule, Syscall, ENOSYS,
+};
+use crate::profile::write::{for_every_arch, widens, Loss, Written};
 use crate::profile::Listener;
 
 /// Which JSON dialect to write.
@@ -264,27 +266,6 @@ pub(crate) fn profile(
             policy.attrs.bad_arch
         )));
     }
-    // runc's ENOSYS rule: above the largest syscall the written profile names, per arch.
-    let runc_enosys = !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
-    let runc_thresholds = if runc_enosys {
-        let names = policy.rules().iter().filter_map(|r| match &r.syscall {
-            Syscall::Name(n) => Some(n.as_str()),
-            Syscall::Number(_) => None,
-        });
-        super::runc_enosys_thresholds(policy.arches(), names)
-    } else {
-        Default::default()
-    };
-    if policy.attrs.enosys_for_unknown_syscalls || policy.attrs.enosys_above != runc_thresholds {
-        losses.push(Loss::general(if runc_enosys {
-            format!(
-                "runc answers ENOSYS above the largest syscall the profile names on each \
-                 architecture, where this policy answers {default} or ENOSYS elsewhere"
-            )
-        } else {
-            "runc does not answer ENOSYS for unknown syscalls when the default allows".to_string()
-        }));
-    }
     let runc_default_flags = KernelFlags {
         spec_allow: true,
         ..KernelFlags::default()
@@ -305,6 +286,19 @@ pub(crate) fn profile(
             conds.dedup();
             groups.entry((rule.action, conds)).or_default().insert(name);
         }
+    }
+    // runc's ENOSYS rule: above the largest syscall the written profile names, per arch.
+    // Counted over the names written (a rule by number is written by name), not the
+    // policy's: those are what runc's findLastSyscalls sees.
+    let runc_enosys = !matches!(default, Action::Allow | Action::Log | Action::Trace(_));
+    let runc_thresholds = if runc_enosys {
+        let names = groups.values().flatten().map(String::as_str);
+        super::runc_enosys_thresholds(policy.arches(), names)
+    } else {
+        Default::default()
+    };
+    if policy.attrs.enosys_for_unknown_syscalls || policy.attrs.enosys_above != runc_thresholds {
+        losses.push(Loss::general(enosys_loss(policy, &runc_thresholds)));
     }
     // Moved, not copied, into the entries: a profile may have a million of them.
     let mut entries: Vec<(Group, BTreeSet<String>)> = groups.into_iter().collect();
@@ -347,6 +341,47 @@ pub(crate) fn profile(
         syscalls,
     };
     (profile, losses)
+}
+
+/// What changes where runc's ENOSYS stub (`thresholds`, from the names written; empty when
+/// the default allows, logs or traces) and `policy`'s own ENOSYS rules differ, marked
+/// `MORE PERMISSIVE` when runc lets through what the policy kills, traps or refuses by
+/// another kind of action: its ENOSYS where the policy's default kills or traps, or its
+/// default (an allow, log or trace) where the policy answers ENOSYS. One errno for another
+/// (ENOSYS for EPERM) is a change, listed, not a widening, as for the other writers.
+fn enosys_loss(policy: &Policy, thresholds: &BTreeMap<Arch, u32>) -> String {
+    let default = policy.default_action();
+    let enosys = Action::Errno(ENOSYS);
+    let wider = policy.arches().iter().any(|&a| {
+        let ours = policy.attrs.enosys_above.get(&a);
+        match thresholds.get(&a) {
+            // runc answers ENOSYS above `t`: wider where the policy gives its default
+            // instead (it has no threshold of its own there, or a higher one).
+            Some(t) => widens(default, enosys) && ours.is_none_or(|o| o > t),
+            // runc gives the default where the policy answers ENOSYS.
+            None => {
+                (ours.is_some() || policy.attrs.enosys_for_unknown_syscalls)
+                    && widens(enosys, default)
+            }
+        }
+    });
+    let widened = if wider { ": MORE PERMISSIVE" } else { "" };
+    if thresholds.is_empty() {
+        format!(
+            "runc does not answer ENOSYS for unknown syscalls when the default is {default}; \
+             this policy answers ENOSYS for some{widened}"
+        )
+    } else {
+        let at: Vec<String> = thresholds
+            .iter()
+            .map(|(a, t)| format!("{} {t}", a.name()))
+            .collect();
+        format!(
+            "runc answers ENOSYS above the largest syscall the profile names on each \
+             architecture ({}), where this policy answers {default} or ENOSYS elsewhere{widened}",
+            at.join(", ")
+        )
+    }
 }
 
 /// How many pairs of conditional rules [`write`] checks one by one for a rule that
@@ -729,5 +764,69 @@ mod tests {
         assert!(w.text.contains("setns"), "{}", w.text);
         // + the ENOSYS and bad-arch differences.
         assert_eq!(w.losses.len(), 2 + 2, "{:?}", w.losses);
+    }
+
+    /// runc's ENOSYS stub counts the names the written profile holds. A policy with rules by
+    /// number (an LXC v1 file) is written with names, so under runc every call above the
+    /// largest of them returns ENOSYS where the policy kills it; the writer compared the
+    /// policy's names only (none), saw no difference and listed nothing.
+    #[test]
+    fn runc_enosys_above_the_written_names_is_a_loss_and_more_permissive_than_kill() {
+        let mut p = Policy::new(Action::KillThread);
+        p.set_arches([Arch::X86_64]).unwrap();
+        for nr in [0, 1, 60, 231] {
+            p.add_rule(Rule::new(Action::Allow, Syscall::Number(nr)))
+                .unwrap();
+        }
+        let written = write(&p, None, &WriteOptions::default());
+        let back = docker::parse(&written.text, "back.json", &Target::new(Arch::X86_64))
+            .unwrap()
+            .policy;
+        // epoll_wait (232) is above exit_group (231): ENOSYS under runc, killed by the policy.
+        assert_eq!(
+            back.decide(Arch::X86_64, 232, &[0; 6]).action,
+            Action::Errno(38)
+        );
+        assert_eq!(
+            p.decide(Arch::X86_64, 232, &[0; 6]).action,
+            Action::KillThread
+        );
+        assert!(
+            written
+                .losses
+                .iter()
+                .any(|l| l.message.contains("ENOSYS") && l.is_more_permissive()),
+            "{:?}",
+            written.losses
+        );
+
+        // A default that allows: runc has no stub, so where the policy answers ENOSYS the
+        // written profile allows.
+        let mut q = Policy::new(Action::Allow);
+        q.set_arches([Arch::X86_64]).unwrap();
+        q.attrs.enosys_for_unknown_syscalls = true;
+        q.add_rule(Rule::new(Action::Errno(1), "ptrace")).unwrap();
+        let written = write(&q, None, &WriteOptions::default());
+        assert!(
+            written
+                .losses
+                .iter()
+                .any(|l| l.message.contains("ENOSYS") && l.is_more_permissive()),
+            "{:?}",
+            written.losses
+        );
+
+        // Where the written names give the policy's own thresholds, nothing is lost.
+        let mut r = Policy::new(Action::KillThread);
+        r.set_arches([Arch::X86_64]).unwrap();
+        r.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+        r.add_rule(Rule::new(Action::Allow, "openat")).unwrap();
+        r.attrs.enosys_above = [(Arch::X86_64, 257)].into_iter().collect();
+        let written = write(&r, None, &WriteOptions::default());
+        assert!(
+            !written.losses.iter().any(|l| l.message.contains("ENOSYS")),
+            "{:?}",
+            written.losses
+        );
     }
 }

@@ -225,3 +225,26 @@ fn unknown_top_level_and_metadata_fields_warn_and_fail_in_strict_mode() {
     let err = read(&text, "p.yaml", &amd64(), &strict).unwrap_err();
     assert!(err.to_string().contains("unknown field \"sepc2\""), "{err}");
 }
+
+/// `kubectl` turns the YAML into JSON with go-yaml v2 (YAML 1.1): a plain `0644` is octal
+/// 420 there, as a file mode is meant, and `1_000` is 1000. sysgate read YAML 1.2's decimal
+/// 644, so a rule on a mode matched other calls than under Kubernetes.
+#[test]
+fn integers_are_read_as_kubectl_reads_them() {
+    let value_of = |v: &str| {
+        let text = format!(
+            "{HEAD}metadata:\n  name: a\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [fchmod]\n    args:\n    - {{index: 1, value: {v}, op: SCMP_CMP_EQ}}\n"
+        );
+        one(&text).map(|d| d.loaded.policy.rules()[0].conds[0].value())
+    };
+    assert_eq!(value_of("0644").unwrap(), 0o644);
+    assert_eq!(value_of("0o644").unwrap(), 0o644);
+    assert_eq!(value_of("0x1a4").unwrap(), 0x1a4);
+    assert_eq!(value_of("0b11").unwrap(), 3);
+    assert_eq!(value_of("1_000").unwrap(), 1000);
+    assert_eq!(value_of("+5").unwrap(), 5);
+    assert_eq!(value_of("644").unwrap(), 644);
+    // Quoted, it is a string, as to kubectl.
+    assert!(value_of("'0644'").is_err());
+    assert!(value_of("-1").is_err());
+}

@@ -213,3 +213,99 @@ fn readings_libseccomp_would_differ_on_are_warned() {
     let l = parse(text, "p", &Target::new(Arch::S390x)).unwrap();
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
 }
+
+/// LXC resolves every rule's name on the host (`seccomp_syscall_resolve_name`, the native
+/// architecture) and skips the rule when the host has no number for it ("Got negative return
+/// value ... This syscall will NOT be handled by seccomp"), also in the filter's other ABIs
+/// and in an `[x86]` section. sysgate applied `socketcall allow` to x86 on an amd64 host, so
+/// an i386 binary's socketcall was allowed where LXC kills it.
+#[test]
+fn names_the_host_lacks_are_skipped_on_every_abi_as_lxc_skips_them() {
+    let text = "2\nallowlist\n[all]\nread\nsocketcall\n[x86]\n_llseek\n";
+    let l = parse(text, "p", &amd64()).unwrap();
+    let p = &l.policy;
+    let x86 = |name: &str| Arch::X86.syscall_number(name).unwrap();
+    assert_eq!(
+        p.decide(Arch::X86, x86("read"), &[0; 6]).action,
+        Action::Allow
+    );
+    for name in ["socketcall", "_llseek"] {
+        assert_eq!(
+            p.decide(Arch::X86, x86(name), &[1, 0, 0, 0, 0, 0]).action,
+            Action::KillThread,
+            "{name}"
+        );
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains(&format!("{name:?}")) && w.contains("x86_64 has no")),
+            "{name}: {:?}",
+            l.warnings
+        );
+    }
+    // On an i386 host the same names are the host's own.
+    let p = parse(text, "p", &Target::new(Arch::X86)).unwrap().policy;
+    assert_eq!(
+        p.decide(Arch::X86, x86("socketcall"), &[1, 0, 0, 0, 0, 0])
+            .action,
+        Action::Allow
+    );
+}
+
+/// LXC splits a rule line at spaces only, skips no leading blanks and keeps a CR (lxc's
+/// `parse_config_v2`, `get_v2_action`, `do_resolve_add_rule`): `read\t# c` and `read#c` name
+/// no syscall, so the rule is skipped and an allow list does not allow `read`. sysgate cut the
+/// comment and split at any whitespace, which allowed it.
+#[test]
+fn rule_lines_are_split_as_lxc_splits_them() {
+    for line in ["read\t# allowed?", "read#c", "\tread"] {
+        let text = format!("2\nallowlist\n[all]\n{line}\nwrite\n");
+        let l = parse(&text, "p", &amd64()).unwrap();
+        assert_eq!(
+            l.policy.decide(Arch::X86_64, nr("read"), &[0; 6]).action,
+            Action::KillThread,
+            "{line:?}"
+        );
+        assert_eq!(
+            l.policy.decide(Arch::X86_64, nr("write"), &[0; 6]).action,
+            Action::Allow
+        );
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains("up to its first space")),
+            "{line:?}: {:?}",
+            l.warnings
+        );
+    }
+    // A space-separated comment still ends the rule; reject_force_umount's is the fixtures'.
+    let l = parse(
+        "2\ndenylist\nreject_force_umount  # not recommended\n[all]\nmount kill # c\n",
+        "p",
+        &amd64(),
+    )
+    .unwrap();
+    assert!(
+        !l.warnings.iter().any(|w| w.contains("first space")),
+        "{:?}",
+        l.warnings
+    );
+    assert_eq!(
+        l.policy.decide(Arch::X86_64, nr("mount"), &[0; 6]).action,
+        Action::KillThread
+    );
+    // What LXC refuses, sysgate refuses; blank-looking lines are nothing.
+    for (text, words) in [
+        ("2\nallowlist\n  read\n", "starts with a space"),
+        ("2\nallowlist\n[all] # c\nread\n", "whole line"),
+        ("2\nallowlist\r\n[all]\r\nread\r\n", "carriage return"),
+    ] {
+        let err = parse(text, "p", &amd64()).unwrap_err();
+        assert!(err.to_string().contains(words), "{text:?}: {err}");
+    }
+    let l = parse("2\nallowlist\n   \n  # c\nread\n", "p", &amd64()).unwrap();
+    assert_eq!(
+        l.policy.decide(Arch::X86_64, nr("read"), &[0; 6]).action,
+        Action::Allow
+    );
+}

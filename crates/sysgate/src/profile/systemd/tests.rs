@@ -158,7 +158,7 @@ fn errors_name_line_and_column() {
     assert!(err.to_string().contains("expected Key=value"), "{err}");
     let err = parse("SystemCallLog=read:EPERM\n", "u", &x86_64()).unwrap_err();
     assert!(err.to_string().contains("without \":errno\""), "{err}");
-    let err = parse("SystemCallFilter=\"read\n", "u", &x86_64()).unwrap_err();
+    let err = parse("SystemCallArchitectures=\"x86\n", "u", &x86_64()).unwrap_err();
     assert!(err.to_string().contains("quote is not closed"), "{err}");
 }
 
@@ -349,4 +349,139 @@ fn misspelled_seccomp_settings_warn_and_fail_in_strict_mode() {
     assert!(one_edit_apart("systemcalllog", "systemcallog"));
     assert!(one_edit_apart("abc", "abd") && one_edit_apart("abc", "abc"));
     assert!(!one_edit_apart("abc", "cab"));
+}
+
+/// systemd (255 on) answers ENOSYS for calls outside @known; where the policy kills them,
+/// that lets the process live on: the loss must say MORE PERMISSIVE (it did only when
+/// systemd's answer allowed the call, so -q hid it).
+#[test]
+fn enosys_for_numbers_the_policy_kills_is_more_permissive() {
+    let mut p = Policy::new(Action::KillProcess);
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.add_rule(Rule::new(Action::Allow, "read")).unwrap();
+    let w = write(&p, None, &WriteOptions::default());
+    let loss = w
+        .losses
+        .iter()
+        .find(|l| l.message.starts_with("syscall numbers without a name get"))
+        .unwrap_or_else(|| panic!("{:?}", w.losses));
+    assert!(loss.is_more_permissive(), "{loss}");
+}
+
+/// systemd 252 splits `SystemCallFilter=` and `SystemCallLog=` at its whitespace (space, tab)
+/// without removing quotes, decides the mode on the value's first character, and reads
+/// `SystemCallErrorNumber=` as one value (`systemd-analyze verify`: "Failed to parse system
+/// call, ignoring: \"~ptrace" and "Failed to parse error number, ignoring: \"EPERM\""). So
+/// `SystemCallFilter="~ptrace mount"` is an allow list holding only @default: sysgate read it as
+/// a deny list of one unknown name and allowed everything.
+#[test]
+fn quotes_are_not_removed_where_systemd_keeps_them() {
+    let l = parse("SystemCallFilter=\"~ptrace mount\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::KillProcess);
+    assert_eq!(decide(&l.policy, "mount"), Action::KillProcess);
+    assert_eq!(decide(&l.policy, "execve"), Action::Allow); // @default
+    assert!(
+        l.warnings.iter().any(|w| w.contains("\"\\\"~ptrace\"")),
+        "{:?}",
+        l.warnings
+    );
+    // A quoted name is no name: not allowed.
+    let l = parse("SystemCallFilter=read \"write\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::Allow);
+    assert_eq!(decide(&l.policy, "write"), Action::KillProcess);
+    // A no-break space is not a separator to systemd.
+    let l = parse("SystemCallFilter=\u{a0}~ptrace\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::KillProcess);
+    // SystemCallLog= likewise: a quoted name logs nothing.
+    let l = parse("SystemCallLog=\"read\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "read"), Action::Allow);
+    // systemd ignores a quoted errno (the calls are killed); sysgate refuses it.
+    let err = parse(
+        "SystemCallFilter=read\nSystemCallErrorNumber=\"EPERM\"\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("invalid error number"), "{err}");
+    // A backslash takes the next character as it is (systemd-analyze verify: "Failed to parse
+    // system call, ignoring: ptrace mount" for `~ptr\ace\ mount`, while `~ptr\ace` denies
+    // ptrace).
+    let l = parse("SystemCallFilter=~ptr\\ace\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "ptrace"), Action::KillProcess);
+    let l = parse("SystemCallFilter=read\\ write\n", "u", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "write"), Action::KillProcess);
+    // SystemCallArchitectures= does remove quotes, as systemd does.
+    let l = parse("SystemCallArchitectures=\"native\"\n", "u", &x86_64()).unwrap();
+    assert_eq!(l.policy.arches(), &[Arch::X86_64]);
+}
+
+/// systemd reads an error number with C's `strtol` base 0 (plus `0o` and `0b`):
+/// `SystemCallErrorNumber=010` is 8 (ENOEXEC), `09` no number at all (`systemd-analyze
+/// verify`: "Failed to parse error number, ignoring: 09", so refused calls are killed). sysgate
+/// read both as decimal: 10 (ECHILD), and EBADF where systemd kills.
+#[test]
+fn error_numbers_are_read_as_systemd_reads_them() {
+    let errno_of = |value: &str| {
+        let text = format!("SystemCallFilter=read\nSystemCallErrorNumber={value}\n");
+        parse(&text, "u", &x86_64()).map(|l| decide(&l.policy, "mount"))
+    };
+    assert_eq!(errno_of("010").unwrap(), Action::Errno(8));
+    assert_eq!(errno_of("0x10").unwrap(), Action::Errno(16));
+    assert_eq!(errno_of("0o10").unwrap(), Action::Errno(8));
+    assert_eq!(errno_of("0b11").unwrap(), Action::Errno(3));
+    assert_eq!(errno_of("+5").unwrap(), Action::Errno(5));
+    assert_eq!(errno_of("0").unwrap(), Action::Errno(0));
+    assert_eq!(errno_of("eacces").unwrap(), Action::Errno(13));
+    for bad in ["09", "1e1", "-5", "0x", "4096", "5x"] {
+        let err = errno_of(bad).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid error number"),
+            "{bad}: {err}"
+        );
+    }
+    // The same in a deny list's `:errno`.
+    let p = parse("SystemCallFilter=~ptrace:010\n", "u", &x86_64())
+        .unwrap()
+        .policy;
+    assert_eq!(decide(&p, "ptrace"), Action::Errno(8));
+}
+
+/// systemd ignores an assignment before the first section of a unit ("Assignment outside of
+/// section. Ignoring."): `SystemCallErrorNumber=EPERM` there leaves the refusal at kill.
+/// sysgate applied it, answering EPERM where systemd kills.
+#[test]
+fn settings_before_the_first_section_are_ignored_as_systemd_ignores_them() {
+    let text = "SystemCallErrorNumber=EPERM\n[Service]\nSystemCallFilter=read\n";
+    let l = parse(text, "u.service", &x86_64()).unwrap();
+    assert_eq!(decide(&l.policy, "mount"), Action::KillProcess);
+    assert!(
+        l.warnings.iter().any(
+            |w| w.starts_with("u.service:1:1: SystemCallErrorNumber= comes before any section")
+        ),
+        "{:?}",
+        l.warnings
+    );
+    // Bare lines, with no section anywhere, are still read.
+    let l = parse(
+        "SystemCallFilter=read\nSystemCallErrorNumber=EPERM\n",
+        "u",
+        &x86_64(),
+    )
+    .unwrap();
+    assert_eq!(decide(&l.policy, "mount"), Action::Errno(1));
+}
+
+/// systemd drops a UTF-8 byte order mark at the start of a line (`systemd-analyze verify`
+/// reads `\u{feff}SystemCallFilter=~ptrace bogus` and warns about `bogus` only). sysgate read
+/// the key as unknown, said systemd ignores it, and allowed everything.
+#[test]
+fn a_byte_order_mark_is_dropped_as_systemd_drops_it() {
+    for text in [
+        "\u{feff}SystemCallFilter=~ptrace\n",
+        "\u{feff}[Service]\nSystemCallFilter=~ptrace\n",
+        "[Service]\n\u{feff}SystemCallFilter=~ptrace\n",
+    ] {
+        let l = parse(text, "u", &x86_64()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(decide(&l.policy, "ptrace"), Action::KillProcess, "{text:?}");
+    }
 }
