@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use sysgate::compile::compile;
-use sysgate::kernel::{CommandExt, FilterError};
+use sysgate::kernel::{CommandExt, FilterError, SpawnError};
 use sysgate::policy::{ArgCond, CmpOp, Policy, PolicyError};
 use sysgate::{Action, Filter};
 
@@ -141,4 +141,101 @@ fn scenario_tsync() -> Result<(), String> {
             "the other thread's uname gave errno {e}, not ENOSYS"
         )),
     }
+}
+
+// ---- What a chain refuses instead of enforcing another filter than written ----------------
+
+#[test]
+fn a_masked_compare_with_a_zero_mask_is_refused() {
+    // "open read-only" written with O_RDONLY (0) as the mask would allow open with any flags.
+    let read_only = ArgCond::new(1, CmpOp::MaskedEq(libc::O_RDONLY as u64), 0).unwrap();
+    let err = Filter::new(Action::Errno(1))
+        .allow_if("open", [read_only])
+        .fit()
+        .unwrap_err();
+    assert!(matches!(err, FilterError::MaskedCond { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("open") && msg.contains("always holds"), "{msg}");
+}
+
+#[test]
+fn a_masked_compare_expecting_bits_outside_its_mask_is_refused() {
+    // A kill rule that can never match would leave the call allowed.
+    let never = ArgCond::new(0, CmpOp::MaskedEq(0xff), 0x100).unwrap();
+    let err = Filter::new(Action::Allow)
+        .rule_if(Action::KillProcess, "getpid", [never])
+        .fit()
+        .unwrap_err();
+    assert!(matches!(err, FilterError::MaskedCond { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("getpid") && msg.contains("0x100"), "{msg}");
+    // A mask that covers what it expects is fine.
+    let fine = ArgCond::new(0, CmpOp::MaskedEq(0xff), 0x10).unwrap();
+    assert!(Filter::new(Action::Allow)
+        .rule_if(Action::KillProcess, "getpid", [fine])
+        .fit()
+        .is_ok());
+}
+
+#[test]
+fn an_invalid_default_action_is_not_blamed_on_the_kernel() {
+    let err = Filter::new(Action::Errno(5000)).fit().unwrap_err();
+    assert!(
+        matches!(err, FilterError::Policy(PolicyError::ErrnoRange { errno: 5000, .. })),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("kernel"), "{err}");
+}
+
+#[test]
+fn a_filter_without_the_native_arch_is_refused_before_it_starts_anything() {
+    let native = sysgate::Arch::native();
+    let other = if native == sysgate::Arch::Aarch64 {
+        sysgate::Arch::X86_64
+    } else {
+        sysgate::Arch::Aarch64
+    };
+    let foreign = || {
+        let mut policy = Policy::new(Action::Allow);
+        policy.set_arches([other]).unwrap();
+        Filter::from_policy(policy)
+    };
+    // Installed, it would kill the child at its execve: refused, naming both arches.
+    match foreign().spawn("/bin/true", [""; 0]) {
+        Err(err @ FilterError::ForeignArch { .. }) => {
+            let msg = err.to_string();
+            assert!(
+                msg.contains(other.name()) && msg.contains(native.name()),
+                "{msg}"
+            );
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(mut spawned) => panic!(
+            "started under a filter for {other} only: {:?}",
+            spawned.child.wait()
+        ),
+    }
+    assert!(matches!(
+        foreign().prepare(),
+        Err(FilterError::ForeignArch { .. })
+    ));
+    // Compiling it for the machine it is meant for stays possible.
+    assert!(foreign().fit().is_ok());
+}
+
+#[test]
+fn a_program_that_cannot_be_executed_is_named_with_what_to_do() {
+    let spawn = |program: &str| match Filter::new(Action::Allow).spawn(program, [""; 0]) {
+        Err(err @ FilterError::Spawn(SpawnError::Exec { .. })) => err.to_string(),
+        other => panic!("{program}: {other:?}"),
+    };
+    let msg = spawn("/no/such/program");
+    assert!(msg.contains("/no/such/program"), "{msg}");
+    let msg = spawn("/");
+    assert!(msg.contains("directory"), "{msg}");
+    let msg = spawn("no-such-program-in-path");
+    assert!(
+        msg.contains("no-such-program-in-path") && msg.contains("PATH"),
+        "{msg}"
+    );
 }
