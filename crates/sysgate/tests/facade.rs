@@ -239,3 +239,17 @@ fn a_program_that_cannot_be_executed_is_named_with_what_to_do() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_spawned_child_can_be_polled_and_killed_like_a_std_child() {
+    let mut spawned = Filter::new(Action::Allow)
+        .spawn("sleep", ["600"])
+        .expect("spawn sleep");
+    assert_eq!(spawned.child.try_wait().unwrap(), None);
+    spawned.child.kill().unwrap();
+    let status = spawned.child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    assert_eq!(spawned.child.try_wait().unwrap(), Some(status));
+    // Once reaped, the id may be another process's: nothing is sent.
+    spawned.child.kill().unwrap();
+}

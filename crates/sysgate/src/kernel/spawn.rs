@@ -119,6 +119,43 @@ impl FilteredChild {
         self.status = Some(status);
         Ok(status)
     }
+
+    /// The program's status if it has ended, without waiting (`None` while it runs), as
+    /// [`std::process::Child::try_wait`].
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        match process::waitpid(self.pid, libc::WNOHANG) {
+            Ok((0, _)) => Ok(None),
+            Ok((_, raw)) => {
+                let status = ExitStatus::from_raw(raw);
+                self.status = Some(status);
+                Ok(Some(status))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Send SIGKILL to the program, as [`std::process::Child::kill`]; then
+    /// [`FilteredChild::wait`] for it. Once its status has been collected the process id
+    /// may belong to another process, so nothing is sent.
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use sysgate::{Action, Filter};
+    ///
+    /// let mut spawned = Filter::new(Action::Allow).spawn("sleep", ["60"])?;
+    /// spawned.child.kill()?;
+    /// assert_eq!(spawned.child.wait()?.signal(), Some(libc::SIGKILL));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kill(&mut self) -> io::Result<()> {
+        if self.status.is_none() {
+            process::kill(self.pid, libc::SIGKILL);
+        }
+        Ok(())
+    }
 }
 
 /// What to do about `exec` of `program` (as given: looked up in `PATH` unless it holds a
