@@ -105,8 +105,50 @@ fn install_with_tsync_filters_every_thread() {
 fn helper_entry() {
     support::reexec::serve(|scenario| match scenario {
         "facade_tsync" => scenario_tsync(),
+        "facade_tsync_listener" => scenario_tsync_listener(),
         other => Err(format!("unknown scenario {other}")),
     });
+}
+
+/// TSYNC and a listener together: the kernel takes them only with TSYNC_ESRCH, which the
+/// chain adds (it has no method for it; before, `install` failed).
+#[test]
+fn install_with_tsync_and_a_listener_returns_the_listener() {
+    let fitted = Filter::new(Action::Allow)
+        .rule(Action::UserNotif, "uname")
+        .tsync(true)
+        .new_listener(true)
+        .fit()
+        .unwrap();
+    assert!(fitted.compiled.install_options().flags().tsync_esrch);
+    support::reexec::run_helper("facade_tsync_listener");
+}
+
+fn scenario_tsync_listener() -> Result<(), String> {
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        uname_errno()
+    });
+    let enforced = Filter::new(Action::Allow)
+        .rule(Action::UserNotif, "uname")
+        .tsync(true)
+        .new_listener(true)
+        .install()
+        .map_err(|e| e.to_string())?;
+    let listener = enforced
+        .installed
+        .into_listener()
+        .ok_or("no listener was returned")?;
+    go_tx.send(()).unwrap();
+    let notification = listener.recv().map_err(|e| e.to_string())?;
+    listener
+        .respond(notification.id, sysgate::kernel::Response::Error(libc::EXDEV))
+        .map_err(|e| e.to_string())?;
+    match other.join().unwrap() {
+        libc::EXDEV => Ok(()),
+        e => Err(format!("the other thread's uname gave errno {e}, not EXDEV")),
+    }
 }
 
 fn uname_errno() -> i32 {

@@ -392,7 +392,8 @@ impl Filter {
     }
 
     /// NEW_LISTENER: [`Filter::install`] returns a user-notification listener
-    /// ([`Installed::into_listener`]).
+    /// ([`Installed::into_listener`]). With [`Filter::tsync`] too, the filter also asks for
+    /// TSYNC_ESRCH, without which the kernel refuses the two together (Linux 5.7).
     pub fn new_listener(self, on: bool) -> Filter {
         self.attrs(|a| a.flags.new_listener = on)
     }
@@ -442,6 +443,13 @@ impl Filter {
     /// ```
     pub fn fit(self) -> Result<Fitted, FilterError> {
         let mut policy = self.policy?;
+        // TSYNC and NEW_LISTENER together need TSYNC_ESRCH, which the chain has no method
+        // for: without it the kernel refuses the pair (a positive return value could be
+        // either the listener or the thread TSYNC failed on).
+        let flags = &mut policy.attrs.flags;
+        if flags.tsync && flags.new_listener {
+            flags.tsync_esrch = true;
+        }
         let features = self.kernel.unwrap_or_else(Features::probe);
         let status = adapt_in_place(&mut policy, &features, self.level).map_err(|source| {
             match source {
