@@ -544,15 +544,20 @@ fn complain(args: &Args) -> Result<Finished> {
         }
     };
     let (policy, sources) = build_policy(args, &warn)?;
-    match crate::complain::complain_status(&policy, &sources.files, &args.command) {
+    use sysgate::learn::TraceError;
+    let result = crate::complain::complain_status(&policy, &sources.files, &args.command);
+    // The program did not run: say why (the error names it and what to do), then exit as a
+    // shell would.
+    if let Err(e @ (TraceError::NotFound { .. } | TraceError::Exec { .. })) = &result {
+        eprintln!("sysgate: {e}");
+    }
+    match result {
         Ok(code) => Ok(Finished::Exited(code)),
-        Err(sysgate::learn::TraceError::NotFound { .. }) => Ok(Finished::NotFound),
-        Err(sysgate::learn::TraceError::Exec { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(TraceError::NotFound { .. }) => Ok(Finished::NotFound),
+        Err(TraceError::Exec { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Ok(Finished::NotFound)
         }
-        Err(sysgate::learn::TraceError::Exec { .. }) => Ok(Finished::NotExecutable),
+        Err(TraceError::Exec { .. }) => Ok(Finished::NotExecutable),
         Err(e) => Err(anyhow!("cannot trace the program: {e}")),
     }
 }

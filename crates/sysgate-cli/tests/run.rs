@@ -190,6 +190,18 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Complain mode says why a program could not be started, as enforcing mode does (it
+/// exited 127 or 126 without a word).
+#[test]
+fn complain_mode_says_why_a_program_did_not_start() {
+    let out = run(&["--complain", "--", "/no/such/program"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(text(&out.stderr).contains("/no/such/program"), "{}", text(&out.stderr));
+    let out = run(&["--complain", "--", "/"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(text(&out.stderr).contains("directory"), "{}", text(&out.stderr));
+}
+
 /// A filter for other architectures only would kill the program at its first call, the
 /// execve that starts it: it is refused before anything runs, with the flag to add.
 #[test]
