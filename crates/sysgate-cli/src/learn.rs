@@ -140,12 +140,9 @@ pub struct Args {
     portable: PortableArg,
 
     /// The command to learn, with its arguments (after `--`).
-    #[arg(
-        value_name = "CMD",
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true
-    )]
+    // No allow_hyphen_values: a misspelled flag before `--` (`--arg` for `--args`) is an
+    // error, not a program to run; after the first word, the command's own flags are its.
+    #[arg(value_name = "CMD", trailing_var_arg = true, required = true)]
     cmd: Vec<OsString>,
 }
 

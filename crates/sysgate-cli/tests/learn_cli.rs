@@ -319,6 +319,20 @@ fn the_exit_status_and_signals_are_passed_on() {
     assert!(text(&o.stderr).contains("/no/such/program"));
 }
 
+/// A misspelled flag before `--` is a usage error, not a program named `--arg`; the
+/// command's own flags still pass through after its name.
+#[test]
+fn a_misspelled_flag_is_not_taken_for_the_command() {
+    let dir = scratch("misspelled");
+    let profile = dir.join("p.json");
+    let o = sysgate(&["learn", "--arg", "-o", profile.to_str().unwrap(), "--", "true"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--arg"), "{}", text(&o.stderr));
+    assert!(!profile.exists());
+    let o = sysgate(&["learn", "-q", "-o", profile.to_str().unwrap(), "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+}
+
 /// A script without a #! line, a file without exec permission, a name in PATH only: each
 /// refusal names the program and what to do.
 #[test]
