@@ -295,3 +295,27 @@ fn a_spawned_child_can_be_polled_and_killed_like_a_std_child() {
     // Once reaped, the id may be another process's: nothing is sent.
     spawned.child.kill().unwrap();
 }
+
+/// A number is another call on each architecture: a chain that names a syscall by number
+/// and has several architectures is refused (a kill rule on 101, ptrace on x86_64, killed
+/// ioperm on i386 and left i386's ptrace allowed).
+#[test]
+fn a_syscall_by_number_on_several_architectures_is_refused() {
+    let err = Filter::new(Action::Allow)
+        .rule(Action::KillProcess, 101u32)
+        .arch(sysgate::Arch::X86)
+        .arch(sysgate::Arch::X86_64)
+        .fit()
+        .unwrap_err();
+    assert!(
+        matches!(err, FilterError::NumberOnSeveralArches { number: 101, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("x86_64: ptrace") && msg.contains("x86: ioperm"), "{msg}");
+    // One architecture: the number is the caller's to choose.
+    assert!(Filter::new(Action::Allow)
+        .rule(Action::KillProcess, 101u32)
+        .fit()
+        .is_ok());
+}

@@ -113,6 +113,21 @@ pub enum FilterError {
         /// The condition.
         cond: ArgCond,
     },
+    /// A rule written in the chain names its syscall by number, and the filter has several
+    /// architectures: the number would mean another call (or none) on each.
+    #[error(
+        "invalid filter: syscall #{number} is a number, and the filter is for {}: \
+         the same number is another call on each of them ({}); name the syscall instead, \
+         so that each architecture gets its own number",
+        arch_names(.arches),
+        number_meanings(*.number, .arches)
+    )]
+    NumberOnSeveralArches {
+        /// The first number the chain used.
+        number: u32,
+        /// The filter's architectures.
+        arches: Vec<Arch>,
+    },
     /// The filter does not cover this process's own architecture: installed, its bad-arch
     /// action would answer this process's next call (usually by killing it).
     #[error(
@@ -145,6 +160,14 @@ fn masked_problem(cond: &ArgCond) -> String {
         ),
         _ => "is invalid".to_string(),
     }
+}
+
+fn number_meanings(number: u32, arches: &[Arch]) -> String {
+    let each: Vec<String> = arches
+        .iter()
+        .map(|a| format!("{}: {}", a.name(), a.syscall_name(number).unwrap_or("none")))
+        .collect();
+    each.join(", ")
 }
 
 fn arch_names(arches: &[Arch]) -> String {
@@ -206,6 +229,9 @@ pub struct Filter {
     level: CompatLevel,
     kernel: Option<Features>,
     options: compile::Options,
+    /// The first syscall the chain named by number: a number means another call on each
+    /// architecture, so it is refused once the filter has several.
+    numbered: Option<u32>,
 }
 
 /// A [`Filter`] fitted to a kernel and compiled: what will be enforced, ready to install.
@@ -285,6 +311,7 @@ impl Filter {
                 diagnostics: false,
                 ..compile::Options::default()
             },
+            numbered: None,
         }
     }
 
@@ -305,9 +332,21 @@ impl Filter {
     }
 
     /// Add a rule: `action` for `syscall` (a name or a number), whatever its arguments.
-    pub fn rule(self, action: Action, syscall: impl Into<Syscall>) -> Filter {
+    ///
+    /// A number is the same number on every architecture of the filter, where it names
+    /// different calls (101 is `ptrace` on x86_64 and `ioperm` on i386), so a filter with a
+    /// syscall by number and several architectures is refused
+    /// ([`FilterError::NumberOnSeveralArches`]): name the syscall instead.
+    pub fn rule(mut self, action: Action, syscall: impl Into<Syscall>) -> Filter {
         let rule = Rule::new(action, syscall);
+        self.note_number(&rule.syscall);
         self.with(|p| Ok(p.add_rule(rule).map(drop)?))
+    }
+
+    fn note_number(&mut self, syscall: &Syscall) {
+        if let (None, Syscall::Number(n)) = (self.numbered, syscall) {
+            self.numbered = Some(*n);
+        }
     }
 
     /// Add a rule: `action` for `syscall` when all of `conds` hold.
@@ -333,12 +372,13 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn rule_if(
-        self,
+        mut self,
         action: Action,
         syscall: impl Into<Syscall>,
         conds: impl IntoIterator<Item = ArgCond>,
     ) -> Filter {
         let rule = Rule::new(action, syscall).with_conds(conds);
+        self.note_number(&rule.syscall);
         self.with(|p| {
             if let Some(cond) = pointless_mask(&rule.conds) {
                 return Err(FilterError::MaskedCond {
@@ -443,6 +483,12 @@ impl Filter {
     /// ```
     pub fn fit(self) -> Result<Fitted, FilterError> {
         let mut policy = self.policy?;
+        if let (Some(number), [_, _, ..]) = (self.numbered, policy.arches()) {
+            return Err(FilterError::NumberOnSeveralArches {
+                number,
+                arches: policy.arches().to_vec(),
+            });
+        }
         // TSYNC and NEW_LISTENER together need TSYNC_ESRCH, which the chain has no method
         // for: without it the kernel refuses the pair (a positive return value could be
         // either the listener or the thread TSYNC failed on).
