@@ -185,6 +185,11 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
     // A name without a slash is looked up in PATH only, as a shell does.
     let err = stderr_of(&["here-only"], &dir, 127);
     assert!(err.contains("PATH") && err.contains("./here-only"), "{err}");
+    std::os::unix::fs::symlink("/no/such/target", dir.join("dangling")).unwrap();
+    let err = stderr_of(&["./dangling"], &dir, 127);
+    assert!(err.contains("symbolic link to /no/such/target"), "{err}");
+    let err = stderr_of(&[""], &dir, 127);
+    assert!(err.contains("name is empty"), "{err}");
     let err = stderr_of(&["no-such-program-h4"], &dir, 127);
     assert!(err.contains("no-such-program-h4") && err.contains("PATH"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();

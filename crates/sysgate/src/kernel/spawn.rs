@@ -177,6 +177,9 @@ pub fn exec_failure_advice(program: &OsStr, err: &io::Error) -> String {
     let shown = program.to_string_lossy();
     let searched = !program.as_bytes().contains(&b'/');
     let meta = std::fs::metadata(program);
+    if program.is_empty() {
+        return "; the program name is empty".to_string();
+    }
     let advice = match err.raw_os_error() {
         Some(libc::ENOENT) if searched => match &meta {
             Ok(m) if m.is_file() => format!(
@@ -191,7 +194,13 @@ pub fn exec_failure_advice(program: &OsStr, err: &io::Error) -> String {
                  #! line names, or a binary's dynamic loader (a program built for another \
                  architecture or C library)"
                 .to_string(),
-            Err(_) => "no such file: check the path".to_string(),
+            Err(_) => match std::fs::read_link(program) {
+                Ok(target) => format!(
+                    "it is a symbolic link to {}, which does not exist",
+                    target.display()
+                ),
+                Err(_) => "no such file: check the path".to_string(),
+            },
         },
         Some(libc::EACCES) => match &meta {
             Ok(m) if m.is_dir() => "it is a directory, not a program".to_string(),
