@@ -16,8 +16,8 @@ use anyhow::{anyhow, bail, Result};
 use sysgate::arch;
 use sysgate::bpf::{data, op, Insn, Program};
 use sysgate::kernel::{
-    AuditReader, CompatLevel, Filter, FilterError, FilteredCommand, Fitted, InstallError,
-    exec_failure_advice, SignalForwarder, SpawnError,
+    exec_failure_advice, AuditReader, CompatLevel, Filter, FilterError, FilteredCommand, Fitted,
+    InstallError, SignalForwarder, SpawnError,
 };
 use sysgate::policy::{parse_errno, Action, Errno, Policy, Rule, Syscall, MAX_ERRNO};
 use sysgate::profile;
@@ -483,7 +483,10 @@ fn execve_refused(policy: &Policy, err: &std::io::Error) -> Option<(String, Stri
             };
             (format!("rule #{i}: {rule}{why}"), fix)
         }
-        _ => (format!("the default action {}{why}", decision.action), allow),
+        _ => (
+            format!("the default action {}{why}", decision.action),
+            allow,
+        ),
     })
 }
 

@@ -325,11 +325,26 @@ fn the_exit_status_and_signals_are_passed_on() {
 fn a_misspelled_flag_is_not_taken_for_the_command() {
     let dir = scratch("misspelled");
     let profile = dir.join("p.json");
-    let o = sysgate(&["learn", "--arg", "-o", profile.to_str().unwrap(), "--", "true"]);
+    let o = sysgate(&[
+        "learn",
+        "--arg",
+        "-o",
+        profile.to_str().unwrap(),
+        "--",
+        "true",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("--arg"), "{}", text(&o.stderr));
     assert!(!profile.exists());
-    let o = sysgate(&["learn", "-q", "-o", profile.to_str().unwrap(), "sh", "-c", "exit 3"]);
+    let o = sysgate(&[
+        "learn",
+        "-q",
+        "-o",
+        profile.to_str().unwrap(),
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
 }
 
@@ -341,13 +356,24 @@ fn a_program_that_cannot_be_executed_says_what_to_do() {
     let profile = dir.join("p.json");
     let script = dir.join("no-shebang.sh");
     std::fs::write(&script, "echo hi\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let plain = dir.join("plain.sh");
     std::fs::write(&plain, "#!/bin/sh\ntrue\n").unwrap();
     let learn_err = |program: &str, code: i32| {
-        let o = sysgate(&["learn", "-q", "-o", profile.to_str().unwrap(), "--", program]);
-        assert_eq!(o.status.code(), Some(code), "{program}: {}", text(&o.stderr));
+        let o = sysgate(&[
+            "learn",
+            "-q",
+            "-o",
+            profile.to_str().unwrap(),
+            "--",
+            program,
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{program}: {}",
+            text(&o.stderr)
+        );
         text(&o.stderr)
     };
     let err = learn_err(script.to_str().unwrap(), 126);

@@ -39,7 +39,11 @@ fn check_reads_syscall_numbers_in_hex_and_names_one_out_of_range() {
     let profile = scratch_file("check-nr", "small.json", SMALL);
     let o = sysgate(&["check", &profile, "--arch", "x86_64", "0x29", "40", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("x86_64 socket (41)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("x86_64 socket (41)"),
+        "{}",
+        stdout(&o)
+    );
     let o = sysgate(&["check", &profile, "--arch", "x86_64", "4294967296"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(

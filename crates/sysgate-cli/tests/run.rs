@@ -170,7 +170,12 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
             .args(args)
             .output()
             .expect("spawn sysgate");
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         text(&out.stderr)
     };
     let dir = std::env::temp_dir().join(format!("sysgate-run-exec-{}", std::process::id()));
@@ -179,7 +184,10 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
     std::fs::copy("/bin/true", dir.join("here-only")).unwrap();
 
     let err = stderr_of(&["/"], &dir, 126);
-    assert!(err.contains("/: ") && err.contains("is a directory"), "{err}");
+    assert!(
+        err.contains("/: ") && err.contains("is a directory"),
+        "{err}"
+    );
     let err = stderr_of(&["./not-executable"], &dir, 126);
     assert!(err.contains("chmod +x ./not-executable"), "{err}");
     // A name without a slash is looked up in PATH only, as a shell does.
@@ -191,7 +199,10 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
     let err = stderr_of(&[""], &dir, 127);
     assert!(err.contains("name is empty"), "{err}");
     let err = stderr_of(&["no-such-program-h4"], &dir, 127);
-    assert!(err.contains("no-such-program-h4") && err.contains("PATH"), "{err}");
+    assert!(
+        err.contains("no-such-program-h4") && err.contains("PATH"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -201,10 +212,18 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
 fn complain_mode_says_why_a_program_did_not_start() {
     let out = run(&["--complain", "--", "/no/such/program"]);
     assert_eq!(out.status.code(), Some(127));
-    assert!(text(&out.stderr).contains("/no/such/program"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/no/such/program"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&["--complain", "--", "/"]);
     assert_eq!(out.status.code(), Some(126));
-    assert!(text(&out.stderr).contains("directory"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("directory"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// A filter for other architectures only would kill the program at its first call, the
@@ -212,7 +231,11 @@ fn complain_mode_says_why_a_program_did_not_start() {
 #[test]
 fn a_filter_without_this_machines_architecture_starts_nothing() {
     let native = sysgate::arch::Arch::native();
-    let other = if native == sysgate::arch::Arch::Aarch64 { "x86_64" } else { "aarch64" };
+    let other = if native == sysgate::arch::Arch::Aarch64 {
+        "x86_64"
+    } else {
+        "aarch64"
+    };
     let out = run(&["--arch", other, "--", "true"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
@@ -230,7 +253,10 @@ fn a_notify_profile_starts_nothing_and_says_what_serves_it() {
     let out = run(&["-p", profile.path(), "--", "true"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
-    assert!(err.contains("NOTIFY") && err.contains("sysgate agent"), "{err}");
+    assert!(
+        err.contains("NOTIFY") && err.contains("sysgate agent"),
+        "{err}"
+    );
     assert!(!err.contains("CommandExt"), "{err}");
 }
 
@@ -245,7 +271,10 @@ fn a_trace_default_is_explained_when_execve_fails_with_enosys() {
     let out = run(&["-p", profile.path(), "--", "true"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(126), "{err}");
-    assert!(err.contains("refuses execve") && err.contains("TRACE"), "{err}");
+    assert!(
+        err.contains("refuses execve") && err.contains("TRACE"),
+        "{err}"
+    );
     assert!(err.contains("--allow execve"), "{err}");
 }
 

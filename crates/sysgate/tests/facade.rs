@@ -143,11 +143,16 @@ fn scenario_tsync_listener() -> Result<(), String> {
     go_tx.send(()).unwrap();
     let notification = listener.recv().map_err(|e| e.to_string())?;
     listener
-        .respond(notification.id, sysgate::kernel::Response::Error(libc::EXDEV))
+        .respond(
+            notification.id,
+            sysgate::kernel::Response::Error(libc::EXDEV),
+        )
         .map_err(|e| e.to_string())?;
     match other.join().unwrap() {
         libc::EXDEV => Ok(()),
-        e => Err(format!("the other thread's uname gave errno {e}, not EXDEV")),
+        e => Err(format!(
+            "the other thread's uname gave errno {e}, not EXDEV"
+        )),
     }
 }
 
@@ -197,7 +202,10 @@ fn a_masked_compare_with_a_zero_mask_is_refused() {
         .unwrap_err();
     assert!(matches!(err, FilterError::MaskedCond { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("open") && msg.contains("always holds"), "{msg}");
+    assert!(
+        msg.contains("open") && msg.contains("always holds"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -223,7 +231,10 @@ fn a_masked_compare_expecting_bits_outside_its_mask_is_refused() {
 fn an_invalid_default_action_is_not_blamed_on_the_kernel() {
     let err = Filter::new(Action::Errno(5000)).fit().unwrap_err();
     assert!(
-        matches!(err, FilterError::Policy(PolicyError::ErrnoRange { errno: 5000, .. })),
+        matches!(
+            err,
+            FilterError::Policy(PolicyError::ErrnoRange { errno: 5000, .. })
+        ),
         "{err:?}"
     );
     assert!(!err.to_string().contains("kernel"), "{err}");
@@ -312,7 +323,10 @@ fn a_syscall_by_number_on_several_architectures_is_refused() {
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("x86_64: ptrace") && msg.contains("x86: ioperm"), "{msg}");
+    assert!(
+        msg.contains("x86_64: ptrace") && msg.contains("x86: ioperm"),
+        "{msg}"
+    );
     // One architecture: the number is the caller's to choose.
     assert!(Filter::new(Action::Allow)
         .rule(Action::KillProcess, 101u32)

@@ -766,8 +766,16 @@ mod tests {
                 "{arch} {endian} {width}"
             );
         }
-        let width = if cfg!(target_pointer_width = "64") { "64" } else { "32" };
-        let endian = if cfg!(target_endian = "little") { "little" } else { "big" };
+        let width = if cfg!(target_pointer_width = "64") {
+            "64"
+        } else {
+            "32"
+        };
+        let endian = if cfg!(target_endian = "little") {
+            "little"
+        } else {
+            "big"
+        };
         assert_eq!(
             Arch::from_rust_target(std::env::consts::ARCH, endian, width),
             Ok(Arch::native())

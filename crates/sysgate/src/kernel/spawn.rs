@@ -221,9 +221,7 @@ pub fn exec_failure_advice(program: &OsStr, err: &io::Error) -> String {
              for another architecture"
         ),
         Some(libc::ENOTDIR) => "a part of the path is not a directory".to_string(),
-        Some(libc::ETXTBSY) => {
-            "the file is open for writing: wait until it is written".to_string()
-        }
+        Some(libc::ETXTBSY) => "the file is open for writing: wait until it is written".to_string(),
         Some(libc::E2BIG) => {
             "its arguments and environment are too large for exec: pass fewer or shorter ones"
                 .to_string()
