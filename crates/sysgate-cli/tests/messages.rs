@@ -257,13 +257,16 @@ fn run_says_when_the_filter_refuses_execve() {
          (rule #375: ERRNO(1 EPERM) execve (--deny execve)); drop `--deny execve`\n"
             .replace("#375", &rule_number(&stderr(&o)))
     );
-    // A real permission problem keeps the kernel's words.
+    // A real permission problem keeps the kernel's words, and says what to do.
     let script = scratch_file("not-executable", "script", "#!/bin/sh\n");
     let o = sysgate(&["run", "--", &script]);
     assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        format!("sysgate: cannot run {script}: Permission denied (os error 13)\n")
+        format!(
+            "sysgate: cannot run {script}: Permission denied (os error 13); it is not \
+             executable: make it so (chmod +x {script})\n"
+        )
     );
 }
 

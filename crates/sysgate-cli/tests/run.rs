@@ -193,6 +193,23 @@ fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
     // A name without a slash is looked up in PATH only, as a shell does.
     let err = stderr_of(&["here-only"], &dir, 127);
     assert!(err.contains("PATH") && err.contains("./here-only"), "{err}");
+    // A name is looked up in PATH: a directory of that name here is not what failed.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(bin.join("..").join("samename")).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("samename"), "#!/bin/sh\n").unwrap();
+    let out = sysgate()
+        .current_dir(&dir)
+        .env("PATH", &bin)
+        .args(["run", "-q", "-p", "unconfined", "--", "samename"])
+        .output()
+        .expect("spawn sysgate");
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("PATH") && !err.contains("is a directory"),
+        "{err}"
+    );
     std::os::unix::fs::symlink("/no/such/target", dir.join("dangling")).unwrap();
     let err = stderr_of(&["./dangling"], &dir, 127);
     assert!(err.contains("symbolic link to /no/such/target"), "{err}");

@@ -171,6 +171,8 @@ impl FilteredChild {
 /// let enoent = Error::from_raw_os_error(libc::ENOENT);
 /// let eacces = Error::from_raw_os_error(libc::EACCES);
 /// assert!(exec_failure_advice(OsStr::new("/tmp"), &eacces).contains("is a directory"));
+/// // A name without a slash was looked up in PATH, whatever the current directory holds.
+/// assert!(exec_failure_advice(OsStr::new("tmp"), &eacces).contains("PATH"));
 /// assert!(exec_failure_advice(OsStr::new("no-such-program"), &enoent).contains("PATH"));
 /// ```
 pub fn exec_failure_advice(program: &OsStr, err: &io::Error) -> String {
@@ -202,14 +204,16 @@ pub fn exec_failure_advice(program: &OsStr, err: &io::Error) -> String {
                 Err(_) => "no such file: check the path".to_string(),
             },
         },
+        // A name was looked up in PATH: what is in the current directory says nothing.
+        Some(libc::EACCES) if searched => "a file of that name in a directory of PATH may not \
+             be executed (a directory, or a file without exec permission): check what `command \
+             -v` finds"
+            .to_string(),
         Some(libc::EACCES) => match &meta {
             Ok(m) if m.is_dir() => "it is a directory, not a program".to_string(),
             Ok(m) if m.permissions().mode() & 0o111 == 0 => {
                 format!("it is not executable: make it so (chmod +x {shown})")
             }
-            Ok(_) if searched => "a file of that name in PATH may not be executed: check the \
-                 permissions of the one PATH finds first"
-                .to_string(),
             Ok(_) => "its file system may be mounted noexec, or a directory on the way may not \
                  be searched"
                 .to_string(),
