@@ -272,8 +272,19 @@ fn a_filter_without_the_native_arch_is_refused_before_it_starts_anything() {
         foreign().prepare(),
         Err(FilterError::ForeignArch { .. })
     ));
-    // Compiling it for the machine it is meant for stays possible.
-    assert!(foreign().fit().is_ok());
+    // Compiling it for the machine it is meant for stays possible, but not starting a
+    // program here with what was compiled.
+    let fitted = foreign().fit().unwrap();
+    match fitted.compiled.command("/bin/true") {
+        Err(err @ sysgate::kernel::InstallError::ForeignArch { .. }) => {
+            assert!(err.to_string().contains(native.name()), "{err}");
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(command) => panic!(
+            "a command under a filter for {other} only: {:?}",
+            command.spawn().map(|mut c| c.wait())
+        ),
+    }
 }
 
 #[test]

@@ -52,7 +52,22 @@ impl Compiled {
 
     /// Check and copy the programs with the policy's install options, ready to install in a
     /// child ([`FilteredCommand`], [`CommandExt`](super::CommandExt)) or in this thread.
+    ///
+    /// Programs compiled without the native architecture are refused
+    /// ([`InstallError::ForeignArch`]), unless their bad-arch action allows the call: their
+    /// bad-arch action would answer this process's next call, or the child's `execve`.
     pub fn prepare(&self) -> Result<PreparedFilters, InstallError> {
+        let native = Arch::native();
+        if !self.arches.is_empty()
+            && !self.arches.contains(&native)
+            && !matches!(self.bad_arch, Action::Allow | Action::Log)
+        {
+            return Err(InstallError::ForeignArch {
+                arches: self.arches.clone(),
+                native,
+                bad_arch: self.bad_arch,
+            });
+        }
         PreparedFilters::new(&self.programs, &self.install_options())
     }
 
