@@ -14,7 +14,8 @@ use sysgate::Arch;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=filter.json");
     // The architecture the binary will run on, not the one building it.
-    let arch: Arch = std::env::var("CARGO_CFG_TARGET_ARCH")?.parse()?;
+    // Its arch, byte order and pointer width: "powerpc64" alone is ppc64 or ppc64le.
+    let arch = Arch::cargo_target()?;
     let loaded = profile::load("filter.json", &Target::new(arch))?;
     for warning in &loaded.warnings {
         println!("cargo:warning={warning}");

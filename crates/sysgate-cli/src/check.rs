@@ -178,13 +178,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The syscall by number (decimal, or hex with 0x, as the argument values) or by name.
 fn syscall_number(arch: Arch, syscall: &str) -> Result<u32> {
-    match syscall.parse::<u32>() {
-        Ok(n) => Ok(n),
-        Err(_) => arch
-            .syscall_number(syscall)
-            .ok_or_else(|| bad_input(format!("{arch} has no syscall named {syscall:?}"))),
+    let hex = syscall
+        .strip_prefix("0x")
+        .or_else(|| syscall.strip_prefix("0X"));
+    let numeric = match hex {
+        Some(digits) => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !syscall.is_empty() && syscall.bytes().all(|b| b.is_ascii_digit()),
+    };
+    if numeric {
+        return parse_u64(syscall)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| {
+                bad_input(format!(
+                    "{syscall} is not a syscall number: they go from 0 to 4294967295 \
+                     (0xffffffff)"
+                ))
+            });
     }
+    arch.syscall_number(syscall).ok_or_else(|| {
+        bad_input(format!(
+            "{arch} has no syscall named {syscall:?}: check the spelling (`sysgate resolve \
+             {syscall} --arch ARCH` looks it up on another architecture)"
+        ))
+    })
 }
 
 fn arg_values(args: &[String]) -> Result<[u64; 6]> {

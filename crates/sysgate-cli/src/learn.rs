@@ -81,7 +81,10 @@ the command.\n\nThe profile allows exactly the syscalls seen, on every architect
 plus the native one (or exactly --arch); everything else gets --default-action. While \
 it runs, a terminal on standard error shows live progress (processes, syscalls, distinct \
 names, the newest one; not with -q). A summary goes to standard error. The profile is written (to -o FILE, or standard output) once every process has \
-exited. The exit status is the command's, or 74 when the profile cannot be written.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
+exited.\n\nEXIT STATUS. The command's own (128 + N when signal N killed it); 127 when it was \
+not found and 126 when it could not be executed (no profile is written); 74 when the profile \
+cannot be written; 2 on bad input (usage, a --merge profile that is missing or does not parse); \
+1 when the command cannot be traced.\n\nExamples:\n  sysgate learn -o ls.json -- ls -l /\n  sysgate learn --args \
 --default-action kill -o srv.json -- ./server --selftest\n  sysgate learn --merge a.json \
 --merge b.json -o all.json -- make check\n  sysgate learn --portable -o ls.json -- ls -l /\n  \
 sysgate learn merge a.json b.json -o all.json"
@@ -140,12 +143,9 @@ pub struct Args {
     portable: PortableArg,
 
     /// The command to learn, with its arguments (after `--`).
-    #[arg(
-        value_name = "CMD",
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true
-    )]
+    // No allow_hyphen_values: a misspelled flag before `--` (`--arg` for `--args`) is an
+    // error, not a program to run; after the first word, the command's own flags are its.
+    #[arg(value_name = "CMD", trailing_var_arg = true, required = true)]
     cmd: Vec<OsString>,
 }
 

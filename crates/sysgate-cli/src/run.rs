@@ -16,8 +16,8 @@ use anyhow::{anyhow, bail, Result};
 use sysgate::arch;
 use sysgate::bpf::{data, op, Insn, Program};
 use sysgate::kernel::{
-    AuditReader, CompatLevel, Filter, FilterError, FilteredCommand, Fitted, InstallError,
-    SignalForwarder, SpawnError,
+    exec_failure_advice, AuditReader, CompatLevel, Filter, FilterError, FilteredCommand, Fitted,
+    InstallError, SignalForwarder, SpawnError,
 };
 use sysgate::policy::{parse_errno, Action, Errno, Policy, Rule, Syscall, MAX_ERRNO};
 use sysgate::profile;
@@ -205,6 +205,7 @@ pub fn run(args: Args) -> Result<Finished> {
             FilterError::Compile(e) => anyhow!("cannot compile the policy: {e}"),
             other => anyhow!("{other}"),
         })?;
+    check_runnable(&fitted, &warn)?;
     let Fitted {
         policy,
         status,
@@ -415,13 +416,16 @@ fn spawn_failed(
     policy: &Policy,
 ) -> Result<Finished> {
     match err {
-        SpawnError::Exec(err) => {
+        SpawnError::Exec { source: err, .. } => {
             match execve_refused(policy, &err) {
                 Some((by, fix)) => eprintln!(
                     "sysgate: cannot run {program}: its filter refuses execve, which starting \
                      it needs ({by}); {fix}"
                 ),
-                None => eprintln!("sysgate: cannot run {program}: {err}"),
+                None => eprintln!(
+                    "sysgate: cannot run {program}: {err}{}",
+                    exec_failure_advice(std::ffi::OsStr::new(program), &err)
+                ),
             }
             if err.kind() == std::io::ErrorKind::NotFound {
                 Ok(Finished::NotFound)
@@ -456,10 +460,17 @@ fn execve_refused(policy: &Policy, err: &std::io::Error) -> Option<(String, Stri
     let arch = arch::Arch::native();
     let nr = arch.syscall_number("execve")?;
     let decision = policy.decide(arch, nr, &[0; 6]);
-    let Action::Errno(e) = decision.action else {
-        return None;
+    let (errno, why) = match decision.action {
+        Action::Errno(e) => (i32::from(e), ""),
+        // With no tracer attached, the kernel fails a TRACE call with ENOSYS.
+        Action::Trace(_) => (
+            libc::ENOSYS,
+            ": TRACE fails a call with ENOSYS when no tracer is attached, and sysgate run \
+             attaches none",
+        ),
+        _ => return None,
     };
-    if err.raw_os_error() != Some(i32::from(e)) {
+    if err.raw_os_error() != Some(errno) {
         return None;
     }
     let allow = "allow it with --allow execve".to_string();
@@ -470,10 +481,61 @@ fn execve_refused(policy: &Policy, err: &std::io::Error) -> Option<(String, Stri
                 Some(flag) if flag.starts_with("--deny") => format!("drop `{flag}`"),
                 _ => allow,
             };
-            (format!("rule #{i}: {rule}"), fix)
+            (format!("rule #{i}: {rule}{why}"), fix)
         }
-        _ => (format!("the default action {}", decision.action), allow),
+        _ => (
+            format!("the default action {}{why}", decision.action),
+            allow,
+        ),
     })
+}
+
+/// Refuse, before starting anything, a policy that `sysgate run` cannot enforce as meant:
+/// one that answers calls with NOTIFY (nobody would answer them: the program would hang
+/// or, as the kernel does without a listener, fail them), or one whose architectures leave
+/// out this machine's (its bad-arch action would answer the program's very first call).
+/// Warn about TRACE, which fails calls with ENOSYS when no tracer is attached.
+fn check_runnable(fitted: &Fitted, warn: &dyn Fn(&str)) -> Result<()> {
+    let policy = &fitted.policy;
+    let site = |action: &dyn Fn(Action) -> bool| -> Option<String> {
+        if action(policy.default_action()) {
+            return Some(format!("the default action {}", policy.default_action()));
+        }
+        let (i, rule) = policy
+            .rules()
+            .iter()
+            .enumerate()
+            .find(|(_, r)| action(r.action))?;
+        Some(format!("rule #{i} [{rule}]"))
+    };
+    if let Some(at) = site(&|a| matches!(a, Action::UserNotif)) {
+        bail!(
+            "the policy answers calls with NOTIFY ({at}), which needs a supervisor to answer \
+             them, and sysgate run has none, so the program was not started; serve a \
+             container's notifications with `sysgate agent`, record the calls with `sysgate \
+             learn`, or replace NOTIFY (--default-action, --allow, --deny)"
+        );
+    }
+    if let Err(FilterError::ForeignArch {
+        arches,
+        native,
+        bad_arch,
+    }) = fitted.check_runs_here()
+    {
+        bail!(
+            "the filter is for {} only, but the program would start as {native}: its bad-arch \
+             action ({bad_arch}) would answer its first call (execve), so it was not started; \
+             add --arch {native}",
+            explain::arch_list(&arches)
+        );
+    }
+    if let Some(at) = site(&|a| matches!(a, Action::Trace(_))) {
+        warn(&format!(
+            "the policy answers calls with TRACE ({at}): sysgate run attaches no tracer, so \
+             the kernel fails those calls with ENOSYS"
+        ));
+    }
+    Ok(())
 }
 
 /// The policy from the profiles and flags, and what an explanation may point at.
@@ -485,15 +547,20 @@ fn complain(args: &Args) -> Result<Finished> {
         }
     };
     let (policy, sources) = build_policy(args, &warn)?;
-    match crate::complain::complain_status(&policy, &sources.files, &args.command) {
+    use sysgate::learn::TraceError;
+    let result = crate::complain::complain_status(&policy, &sources.files, &args.command);
+    // The program did not run: say why (the error names it and what to do), then exit as a
+    // shell would.
+    if let Err(e @ (TraceError::NotFound { .. } | TraceError::Exec { .. })) = &result {
+        eprintln!("sysgate: {e}");
+    }
+    match result {
         Ok(code) => Ok(Finished::Exited(code)),
-        Err(sysgate::learn::TraceError::NotFound { .. }) => Ok(Finished::NotFound),
-        Err(sysgate::learn::TraceError::Exec { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(TraceError::NotFound { .. }) => Ok(Finished::NotFound),
+        Err(TraceError::Exec { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Ok(Finished::NotFound)
         }
-        Err(sysgate::learn::TraceError::Exec { .. }) => Ok(Finished::NotExecutable),
+        Err(TraceError::Exec { .. }) => Ok(Finished::NotExecutable),
         Err(e) => Err(anyhow!("cannot trace the program: {e}")),
     }
 }

@@ -319,6 +319,71 @@ fn the_exit_status_and_signals_are_passed_on() {
     assert!(text(&o.stderr).contains("/no/such/program"));
 }
 
+/// A misspelled flag before `--` is a usage error, not a program named `--arg`; the
+/// command's own flags still pass through after its name.
+#[test]
+fn a_misspelled_flag_is_not_taken_for_the_command() {
+    let dir = scratch("misspelled");
+    let profile = dir.join("p.json");
+    let o = sysgate(&[
+        "learn",
+        "--arg",
+        "-o",
+        profile.to_str().unwrap(),
+        "--",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--arg"), "{}", text(&o.stderr));
+    assert!(!profile.exists());
+    let o = sysgate(&[
+        "learn",
+        "-q",
+        "-o",
+        profile.to_str().unwrap(),
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+}
+
+/// A script without a #! line, a file without exec permission, a name in PATH only: each
+/// refusal names the program and what to do.
+#[test]
+fn a_program_that_cannot_be_executed_says_what_to_do() {
+    let dir = scratch("cannot-exec");
+    let profile = dir.join("p.json");
+    let script = dir.join("no-shebang.sh");
+    std::fs::write(&script, "echo hi\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let plain = dir.join("plain.sh");
+    std::fs::write(&plain, "#!/bin/sh\ntrue\n").unwrap();
+    let learn_err = |program: &str, code: i32| {
+        let o = sysgate(&[
+            "learn",
+            "-q",
+            "-o",
+            profile.to_str().unwrap(),
+            "--",
+            program,
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{program}: {}",
+            text(&o.stderr)
+        );
+        text(&o.stderr)
+    };
+    let err = learn_err(script.to_str().unwrap(), 126);
+    assert!(err.contains("#!") && err.contains("sh "), "{err}");
+    let err = learn_err(plain.to_str().unwrap(), 126);
+    assert!(err.contains("chmod +x"), "{err}");
+    let err = learn_err("no-such-program-h4", 127);
+    assert!(err.contains("PATH"), "{err}");
+}
+
 #[test]
 fn a_signal_sent_to_sysgate_reaches_the_program() {
     for tracer in TRACERS {

@@ -32,6 +32,30 @@ fn check_prints_arguments_in_hex() {
     );
 }
 
+/// A syscall number is read as the argument values are (decimal or 0x hex); one too large
+/// for a syscall number is called that, not an unknown name.
+#[test]
+fn check_reads_syscall_numbers_in_hex_and_names_one_out_of_range() {
+    let profile = scratch_file("check-nr", "small.json", SMALL);
+    let o = sysgate(&["check", &profile, "--arch", "x86_64", "0x29", "40", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("x86_64 socket (41)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sysgate(&["check", &profile, "--arch", "x86_64", "4294967296"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("4294967296 is not a syscall number"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sysgate(&["check", &profile, "--arch", "x86_64", "no_such_call"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("check the spelling"), "{}", stderr(&o));
+}
+
 #[test]
 fn check_prints_what_the_reader_warns_about() {
     // A misspelled top-level key: Docker ignores it, so the profile denies nothing. `check`
@@ -233,13 +257,16 @@ fn run_says_when_the_filter_refuses_execve() {
          (rule #375: ERRNO(1 EPERM) execve (--deny execve)); drop `--deny execve`\n"
             .replace("#375", &rule_number(&stderr(&o)))
     );
-    // A real permission problem keeps the kernel's words.
+    // A real permission problem keeps the kernel's words, and says what to do.
     let script = scratch_file("not-executable", "script", "#!/bin/sh\n");
     let o = sysgate(&["run", "--", &script]);
     assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        format!("sysgate: cannot run {script}: Permission denied (os error 13)\n")
+        format!(
+            "sysgate: cannot run {script}: Permission denied (os error 13); it is not \
+             executable: make it so (chmod +x {script})\n"
+        )
     );
 }
 

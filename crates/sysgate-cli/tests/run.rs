@@ -160,6 +160,141 @@ fn a_missing_program_is_127_and_a_directory_126() {
     assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
 }
 
+/// Each way a program cannot be executed is named, with what to do about it.
+#[test]
+fn a_program_that_cannot_be_executed_says_why_and_what_to_do() {
+    let stderr_of = |args: &[&str], cwd: &std::path::Path, code: i32| {
+        let out = sysgate()
+            .current_dir(cwd)
+            .args(["run", "-q", "-p", "unconfined", "--"])
+            .args(args)
+            .output()
+            .expect("spawn sysgate");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stderr)
+    };
+    let dir = std::env::temp_dir().join(format!("sysgate-run-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("not-executable"), "#!/bin/sh\ntrue\n").unwrap();
+    std::fs::copy("/bin/true", dir.join("here-only")).unwrap();
+
+    let err = stderr_of(&["/"], &dir, 126);
+    assert!(
+        err.contains("/: ") && err.contains("is a directory"),
+        "{err}"
+    );
+    let err = stderr_of(&["./not-executable"], &dir, 126);
+    assert!(err.contains("chmod +x ./not-executable"), "{err}");
+    // A name without a slash is looked up in PATH only, as a shell does.
+    let err = stderr_of(&["here-only"], &dir, 127);
+    assert!(err.contains("PATH") && err.contains("./here-only"), "{err}");
+    // A name is looked up in PATH: a directory of that name here is not what failed.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(bin.join("..").join("samename")).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("samename"), "#!/bin/sh\n").unwrap();
+    let out = sysgate()
+        .current_dir(&dir)
+        .env("PATH", &bin)
+        .args(["run", "-q", "-p", "unconfined", "--", "samename"])
+        .output()
+        .expect("spawn sysgate");
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("PATH") && !err.contains("is a directory"),
+        "{err}"
+    );
+    std::os::unix::fs::symlink("/no/such/target", dir.join("dangling")).unwrap();
+    let err = stderr_of(&["./dangling"], &dir, 127);
+    assert!(err.contains("symbolic link to /no/such/target"), "{err}");
+    let err = stderr_of(&[""], &dir, 127);
+    assert!(err.contains("name is empty"), "{err}");
+    let err = stderr_of(&["no-such-program-h4"], &dir, 127);
+    assert!(
+        err.contains("no-such-program-h4") && err.contains("PATH"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Complain mode says why a program could not be started, as enforcing mode does (it
+/// exited 127 or 126 without a word).
+#[test]
+fn complain_mode_says_why_a_program_did_not_start() {
+    let out = run(&["--complain", "--", "/no/such/program"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        text(&out.stderr).contains("/no/such/program"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["--complain", "--", "/"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(
+        text(&out.stderr).contains("directory"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A filter for other architectures only would kill the program at its first call, the
+/// execve that starts it: it is refused before anything runs, with the flag to add.
+#[test]
+fn a_filter_without_this_machines_architecture_starts_nothing() {
+    let native = sysgate::arch::Arch::native();
+    let other = if native == sysgate::arch::Arch::Aarch64 {
+        "x86_64"
+    } else {
+        "aarch64"
+    };
+    let out = run(&["--arch", other, "--", "true"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains(&format!("--arch {}", native.name())), "{err}");
+}
+
+/// NOTIFY needs a supervisor that sysgate run does not have: refused before the program
+/// starts, with what to use instead.
+#[test]
+fn a_notify_profile_starts_nothing_and_says_what_serves_it() {
+    let profile = TempFile::new(
+        "notify.json",
+        r#"{"defaultAction":"SCMP_ACT_NOTIFY","syscalls":[{"names":["uname"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let out = run(&["-p", profile.path(), "--", "true"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("NOTIFY") && err.contains("sysgate agent"),
+        "{err}"
+    );
+    assert!(!err.contains("CommandExt"), "{err}");
+}
+
+/// Without a tracer the kernel fails TRACE calls with ENOSYS: said up front, and when it
+/// is execve itself, said instead of a bare "Function not implemented".
+#[test]
+fn a_trace_default_is_explained_when_execve_fails_with_enosys() {
+    let profile = TempFile::new(
+        "trace.json",
+        r#"{"defaultAction":"SCMP_ACT_TRACE","syscalls":[{"names":["uname"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let out = run(&["-p", profile.path(), "--", "true"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(126), "{err}");
+    assert!(
+        err.contains("refuses execve") && err.contains("TRACE"),
+        "{err}"
+    );
+    assert!(err.contains("--allow execve"), "{err}");
+}
+
 // ---- Deny flags ----------------------------------------------------------------------------
 
 #[test]

@@ -42,7 +42,7 @@
 //!       arch                 syscall and errno numbers, audit tokens
 //! ```
 //!
-//! //! `bpf` knows the kernel's return values and the [`Action`] each stands for, but no policy;
+//! `bpf` knows the kernel's return values and the [`Action`] each stands for, but no policy;
 //! [`policy`] builds its rules on them and re-exports them. [`compile`] exposes what it
 //! computes through [`compile::compile`] and [`compile::decision_ranges`], never its node
 //! graph. `tests/layers.rs` checks the layers on the sources.

@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use sysgate::compile::compile;
-use sysgate::kernel::{CommandExt, FilterError};
+use sysgate::kernel::{CommandExt, FilterError, SpawnError};
 use sysgate::policy::{ArgCond, CmpOp, Policy, PolicyError};
 use sysgate::{Action, Filter};
 
@@ -105,8 +105,55 @@ fn install_with_tsync_filters_every_thread() {
 fn helper_entry() {
     support::reexec::serve(|scenario| match scenario {
         "facade_tsync" => scenario_tsync(),
+        "facade_tsync_listener" => scenario_tsync_listener(),
         other => Err(format!("unknown scenario {other}")),
     });
+}
+
+/// TSYNC and a listener together: the kernel takes them only with TSYNC_ESRCH, which the
+/// chain adds (it has no method for it; before, `install` failed).
+#[test]
+fn install_with_tsync_and_a_listener_returns_the_listener() {
+    let fitted = Filter::new(Action::Allow)
+        .rule(Action::UserNotif, "uname")
+        .tsync(true)
+        .new_listener(true)
+        .fit()
+        .unwrap();
+    assert!(fitted.compiled.install_options().flags().tsync_esrch);
+    support::reexec::run_helper("facade_tsync_listener");
+}
+
+fn scenario_tsync_listener() -> Result<(), String> {
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        uname_errno()
+    });
+    let enforced = Filter::new(Action::Allow)
+        .rule(Action::UserNotif, "uname")
+        .tsync(true)
+        .new_listener(true)
+        .install()
+        .map_err(|e| e.to_string())?;
+    let listener = enforced
+        .installed
+        .into_listener()
+        .ok_or("no listener was returned")?;
+    go_tx.send(()).unwrap();
+    let notification = listener.recv().map_err(|e| e.to_string())?;
+    listener
+        .respond(
+            notification.id,
+            sysgate::kernel::Response::Error(libc::EXDEV),
+        )
+        .map_err(|e| e.to_string())?;
+    match other.join().unwrap() {
+        libc::EXDEV => Ok(()),
+        e => Err(format!(
+            "the other thread's uname gave errno {e}, not EXDEV"
+        )),
+    }
 }
 
 fn uname_errno() -> i32 {
@@ -141,4 +188,159 @@ fn scenario_tsync() -> Result<(), String> {
             "the other thread's uname gave errno {e}, not ENOSYS"
         )),
     }
+}
+
+// ---- What a chain refuses instead of enforcing another filter than written ----------------
+
+#[test]
+fn a_masked_compare_with_a_zero_mask_is_refused() {
+    // "open read-only" written with O_RDONLY (0) as the mask would allow open with any flags.
+    let read_only = ArgCond::new(1, CmpOp::MaskedEq(libc::O_RDONLY as u64), 0).unwrap();
+    let err = Filter::new(Action::Errno(1))
+        .allow_if("open", [read_only])
+        .fit()
+        .unwrap_err();
+    assert!(matches!(err, FilterError::MaskedCond { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("open") && msg.contains("always holds"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_masked_compare_expecting_bits_outside_its_mask_is_refused() {
+    // A kill rule that can never match would leave the call allowed.
+    let never = ArgCond::new(0, CmpOp::MaskedEq(0xff), 0x100).unwrap();
+    let err = Filter::new(Action::Allow)
+        .rule_if(Action::KillProcess, "getpid", [never])
+        .fit()
+        .unwrap_err();
+    assert!(matches!(err, FilterError::MaskedCond { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("getpid") && msg.contains("0x100"), "{msg}");
+    // A mask that covers what it expects is fine.
+    let fine = ArgCond::new(0, CmpOp::MaskedEq(0xff), 0x10).unwrap();
+    assert!(Filter::new(Action::Allow)
+        .rule_if(Action::KillProcess, "getpid", [fine])
+        .fit()
+        .is_ok());
+}
+
+#[test]
+fn an_invalid_default_action_is_not_blamed_on_the_kernel() {
+    let err = Filter::new(Action::Errno(5000)).fit().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FilterError::Policy(PolicyError::ErrnoRange { errno: 5000, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("kernel"), "{err}");
+}
+
+#[test]
+fn a_filter_without_the_native_arch_is_refused_before_it_starts_anything() {
+    let native = sysgate::Arch::native();
+    let other = if native == sysgate::Arch::Aarch64 {
+        sysgate::Arch::X86_64
+    } else {
+        sysgate::Arch::Aarch64
+    };
+    let foreign = || {
+        let mut policy = Policy::new(Action::Allow);
+        policy.set_arches([other]).unwrap();
+        Filter::from_policy(policy)
+    };
+    // Installed, it would kill the child at its execve: refused, naming both arches.
+    match foreign().spawn("/bin/true", [""; 0]) {
+        Err(err @ FilterError::ForeignArch { .. }) => {
+            let msg = err.to_string();
+            assert!(
+                msg.contains(other.name()) && msg.contains(native.name()),
+                "{msg}"
+            );
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(mut spawned) => panic!(
+            "started under a filter for {other} only: {:?}",
+            spawned.child.wait()
+        ),
+    }
+    assert!(matches!(
+        foreign().prepare(),
+        Err(FilterError::ForeignArch { .. })
+    ));
+    // Compiling it for the machine it is meant for stays possible, but not starting a
+    // program here with what was compiled.
+    let fitted = foreign().fit().unwrap();
+    match fitted.compiled.command("/bin/true") {
+        Err(err @ sysgate::kernel::InstallError::ForeignArch { .. }) => {
+            assert!(err.to_string().contains(native.name()), "{err}");
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(command) => panic!(
+            "a command under a filter for {other} only: {:?}",
+            command.spawn().map(|mut c| c.wait())
+        ),
+    }
+}
+
+#[test]
+fn a_program_that_cannot_be_executed_is_named_with_what_to_do() {
+    let spawn = |program: &str| match Filter::new(Action::Allow).spawn(program, [""; 0]) {
+        Err(err @ FilterError::Spawn(SpawnError::Exec { .. })) => err.to_string(),
+        other => panic!("{program}: {other:?}"),
+    };
+    let msg = spawn("/no/such/program");
+    assert!(msg.contains("/no/such/program"), "{msg}");
+    let msg = spawn("/");
+    assert!(msg.contains("directory"), "{msg}");
+    let msg = spawn("no-such-program-in-path");
+    assert!(
+        msg.contains("no-such-program-in-path") && msg.contains("PATH"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_spawned_child_can_be_polled_and_killed_like_a_std_child() {
+    let mut spawned = Filter::new(Action::Allow)
+        .spawn("sleep", ["600"])
+        .expect("spawn sleep");
+    assert_eq!(spawned.child.try_wait().unwrap(), None);
+    spawned.child.kill().unwrap();
+    let status = spawned.child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    assert_eq!(spawned.child.try_wait().unwrap(), Some(status));
+    // Once reaped, the id may be another process's: nothing is sent.
+    spawned.child.kill().unwrap();
+}
+
+/// A number is another call on each architecture: a chain that names a syscall by number
+/// and has several architectures is refused (a kill rule on 101, ptrace on x86_64, killed
+/// ioperm on i386 and left i386's ptrace allowed).
+#[test]
+fn a_syscall_by_number_on_several_architectures_is_refused() {
+    let err = Filter::new(Action::Allow)
+        .rule(Action::KillProcess, 101u32)
+        .arch(sysgate::Arch::X86)
+        .arch(sysgate::Arch::X86_64)
+        .fit()
+        .unwrap_err();
+    assert!(
+        matches!(err, FilterError::NumberOnSeveralArches { number: 101, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("x86_64: ptrace") && msg.contains("x86: ioperm"),
+        "{msg}"
+    );
+    // One architecture: the number is the caller's to choose.
+    assert!(Filter::new(Action::Allow)
+        .rule(Action::KillProcess, 101u32)
+        .fit()
+        .is_ok());
 }

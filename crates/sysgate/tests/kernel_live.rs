@@ -277,11 +277,15 @@ fn filtered_command_starts_nothing_when_the_filter_is_refused() {
 
     // A missing program: the filters were installed, exec failed.
     match FilteredCommand::new("/no/such/program", one(&[])).spawn() {
-        Err(SpawnError::Exec(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+        Err(SpawnError::Exec { source: e, .. }) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::NotFound)
+        }
         other => panic!("expected a failed exec, got {other:?}"),
     }
     match FilteredCommand::new("no-such-program-in-path", one(&[])).spawn() {
-        Err(SpawnError::Exec(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+        Err(SpawnError::Exec { source: e, .. }) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::NotFound)
+        }
         other => panic!("expected a failed exec, got {other:?}"),
     }
 }

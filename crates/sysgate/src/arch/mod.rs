@@ -506,6 +506,70 @@ impl Arch {
         }
     }
 
+    /// The architecture of a Rust target, from its `target_arch`, `target_endian` and
+    /// `target_pointer_width` (what [`Arch::native`] is for the target being built). The
+    /// arch name alone is not enough: `powerpc64` is ppc64 or ppc64le, `mips` is mips or
+    /// mipsel, and `x86_64` with 32-bit pointers is x32.
+    ///
+    /// ```
+    /// use sysgate::Arch;
+    ///
+    /// assert_eq!(Arch::from_rust_target("powerpc64", "little", "64"), Ok(Arch::Ppc64le));
+    /// assert_eq!(Arch::from_rust_target("x86_64", "little", "32"), Ok(Arch::X32));
+    /// assert!(Arch::from_rust_target("sparc64", "big", "64").is_err());
+    /// ```
+    pub fn from_rust_target(
+        target_arch: &str,
+        endian: &str,
+        pointer_width: &str,
+    ) -> Result<Arch, UnknownArch> {
+        let little = endian == "little";
+        let wide = pointer_width == "64";
+        let arch = match target_arch {
+            "x86_64" if wide => Arch::X86_64,
+            "x86_64" => Arch::X32,
+            "x86" => Arch::X86,
+            "aarch64" => Arch::Aarch64,
+            "arm" => Arch::Arm,
+            "loongarch64" => Arch::Loongarch64,
+            "m68k" => Arch::M68k,
+            "mips" if little => Arch::Mipsel,
+            "mips" => Arch::Mips,
+            "mips64" => match (wide, little) {
+                (true, false) => Arch::Mips64,
+                (true, true) => Arch::Mipsel64,
+                (false, false) => Arch::Mips64n32,
+                (false, true) => Arch::Mipsel64n32,
+            },
+            "powerpc" => Arch::Ppc,
+            "powerpc64" if little => Arch::Ppc64le,
+            "powerpc64" => Arch::Ppc64,
+            "riscv64" => Arch::Riscv64,
+            "s390x" => Arch::S390x,
+            _ => {
+                return Err(UnknownArch {
+                    input: format!("{target_arch} ({endian}-endian, {pointer_width}-bit)"),
+                })
+            }
+        };
+        Ok(arch)
+    }
+
+    /// In a build script: the architecture of the target being built, from the
+    /// `CARGO_CFG_TARGET_ARCH`, `CARGO_CFG_TARGET_ENDIAN` and `CARGO_CFG_TARGET_POINTER_WIDTH`
+    /// variables Cargo sets ([`Arch::from_rust_target`]). Parsing `CARGO_CFG_TARGET_ARCH`
+    /// alone would compile a ppc64le target's filter for ppc64, whose calls the kernel
+    /// then reports under another audit token: the program would be killed at its first
+    /// call.
+    pub fn cargo_target() -> Result<Arch, UnknownArch> {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        Arch::from_rust_target(
+            &var("CARGO_CFG_TARGET_ARCH"),
+            &var("CARGO_CFG_TARGET_ENDIAN"),
+            &var("CARGO_CFG_TARGET_POINTER_WIDTH"),
+        )
+    }
+
     /// The architecture whose audit token is `token` (x86_64 for `0xc000003e`, which x32
     /// shares).
     pub fn from_audit_arch(token: u32) -> Option<Arch> {
@@ -681,6 +745,44 @@ impl FromStr for Arch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A build script that parsed CARGO_CFG_TARGET_ARCH alone (as docs/library.md's recipe
+    /// did) compiled ppc64le's filter for ppc64 and mipsel's for mips: the byte order and
+    /// pointer width pick the ABI.
+    #[test]
+    fn a_rust_target_is_told_apart_by_byte_order_and_pointer_width() {
+        let cases = [
+            (("powerpc64", "little", "64"), Arch::Ppc64le),
+            (("powerpc64", "big", "64"), Arch::Ppc64),
+            (("mips", "little", "32"), Arch::Mipsel),
+            (("mips64", "little", "32"), Arch::Mipsel64n32),
+            (("x86_64", "little", "32"), Arch::X32),
+            (("x86_64", "little", "64"), Arch::X86_64),
+        ];
+        for ((arch, endian, width), expected) in cases {
+            assert_eq!(
+                Arch::from_rust_target(arch, endian, width),
+                Ok(expected),
+                "{arch} {endian} {width}"
+            );
+        }
+        let width = if cfg!(target_pointer_width = "64") {
+            "64"
+        } else {
+            "32"
+        };
+        let endian = if cfg!(target_endian = "little") {
+            "little"
+        } else {
+            "big"
+        };
+        assert_eq!(
+            Arch::from_rust_target(std::env::consts::ARCH, endian, width),
+            Ok(Arch::native())
+        );
+        let err = Arch::from_rust_target("sparc64", "big", "64").unwrap_err();
+        assert!(err.to_string().contains("sparc64"), "{err}");
+    }
 
     #[test]
     fn audit_tokens_match_the_kernel_headers() {

@@ -115,6 +115,8 @@ mod tests {
                 tsync: true,
                 ..Default::default()
             },
+            arches: Vec::new(),
+            bad_arch: crate::policy::Action::KillProcess,
         };
         let out = compiled.to_rust();
         assert!(out.starts_with(

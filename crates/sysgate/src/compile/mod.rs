@@ -164,6 +164,11 @@ pub struct Compiled {
     pub(crate) no_new_privs: bool,
     /// The policy's `seccomp(2)` flags.
     pub(crate) flags: KernelFlags,
+    /// The policy's architectures (empty when not known), and what its programs do with
+    /// calls from others: installing them in a process of another architecture is refused.
+    pub(crate) arches: Vec<crate::Arch>,
+    /// The policy's bad-arch action.
+    pub(crate) bad_arch: crate::policy::Action,
 }
 
 impl Compiled {
@@ -342,6 +347,8 @@ pub fn compile_with(policy: &Policy, options: &Options) -> Result<Compiled, Comp
         diagnostics,
         no_new_privs: policy.attrs.no_new_privs,
         flags: policy.attrs.flags,
+        arches: policy.arches().to_vec(),
+        bad_arch: policy.bad_arch_action(),
     })
 }
 

@@ -25,7 +25,9 @@ use super::probe::Features;
 use super::spawn::{FilteredChild, FilteredCommand, SpawnError};
 use crate::arch::Arch;
 use crate::compile::{self, CompileError, Compiled};
-use crate::policy::{Action, ArgCond, Attributes, CondError, Policy, PolicyError, Rule, Syscall};
+use crate::policy::{
+    Action, ArgCond, Attributes, CmpOp, CondError, Policy, PolicyError, Rule, Syscall,
+};
 
 impl Compiled {
     /// The install options of the compiled policy: its `no_new_privs` attribute and its
@@ -50,7 +52,22 @@ impl Compiled {
 
     /// Check and copy the programs with the policy's install options, ready to install in a
     /// child ([`FilteredCommand`], [`CommandExt`](super::CommandExt)) or in this thread.
+    ///
+    /// Programs compiled without the native architecture are refused
+    /// ([`InstallError::ForeignArch`]), unless their bad-arch action allows the call: their
+    /// bad-arch action would answer this process's next call, or the child's `execve`.
     pub fn prepare(&self) -> Result<PreparedFilters, InstallError> {
+        let native = Arch::native();
+        if !self.arches.is_empty()
+            && !self.arches.contains(&native)
+            && !matches!(self.bad_arch, Action::Allow | Action::Log)
+        {
+            return Err(InstallError::ForeignArch {
+                arches: self.arches.clone(),
+                native,
+                bad_arch: self.bad_arch,
+            });
+        }
         PreparedFilters::new(&self.programs, &self.install_options())
     }
 
@@ -97,6 +114,93 @@ pub enum FilterError {
     /// The program was not started (see [`SpawnError`]).
     #[error("{0}")]
     Spawn(#[from] SpawnError),
+    /// An argument condition written in a chain means something other than it seems: a
+    /// masked compare whose mask is 0 (it always holds: the rule loses its condition) or
+    /// whose expected value has bits outside the mask (it never holds: the rule never
+    /// applies). Either would silently enforce a different filter than the one written.
+    #[error(
+        "invalid filter: the condition {cond} of the rule on {syscall} {}",
+        masked_problem(.cond)
+    )]
+    MaskedCond {
+        /// The syscall of the rule, as written.
+        syscall: String,
+        /// The condition.
+        cond: ArgCond,
+    },
+    /// A rule written in the chain names its syscall by number, and the filter has several
+    /// architectures: the number would mean another call (or none) on each.
+    #[error(
+        "invalid filter: syscall #{number} is a number, and the filter is for {}: \
+         the same number is another call on each of them ({}); name the syscall instead, \
+         so that each architecture gets its own number",
+        arch_names(.arches),
+        number_meanings(*.number, .arches)
+    )]
+    NumberOnSeveralArches {
+        /// The first number the chain used.
+        number: u32,
+        /// The filter's architectures.
+        arches: Vec<Arch>,
+    },
+    /// The filter does not cover this process's own architecture: installed, its bad-arch
+    /// action would answer this process's next call (usually by killing it).
+    #[error(
+        "the filter is for {} only, but this process makes {native} calls: installed here, \
+         its bad-arch action ({bad_arch}) would answer every one of them, starting with the \
+         next; add the native architecture (`.arch(Arch::native())`), or use `fit` to compile \
+         it for another machine without installing it",
+        arch_names(.arches)
+    )]
+    ForeignArch {
+        /// The filter's architectures.
+        arches: Vec<Arch>,
+        /// This process's architecture.
+        native: Arch,
+        /// What the filter does with calls from an architecture it does not list.
+        bad_arch: Action,
+    },
+}
+
+fn masked_problem(cond: &ArgCond) -> String {
+    match cond.op() {
+        CmpOp::MaskedEq(0) => "always holds: its mask is 0, so the rule applies whatever the \
+             argument (O_RDONLY is 0: test an access mode with `CmpOp::MaskedEq(O_ACCMODE)`); \
+             drop the condition if that is what you mean"
+            .to_string(),
+        CmpOp::MaskedEq(mask) => format!(
+            "never holds: the expected value has bits ({:#x}) outside the mask, so the rule \
+             never applies; expect only bits of the mask (`value & mask`) or widen the mask",
+            cond.value() & !mask
+        ),
+        _ => "is invalid".to_string(),
+    }
+}
+
+fn number_meanings(number: u32, arches: &[Arch]) -> String {
+    let each: Vec<String> = arches
+        .iter()
+        .map(|a| format!("{}: {}", a.name(), a.syscall_name(number).unwrap_or("none")))
+        .collect();
+    each.join(", ")
+}
+
+fn arch_names(arches: &[Arch]) -> String {
+    let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+    if names.is_empty() {
+        "no architecture".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// A masked compare that would silently change the rule written in a chain (see
+/// [`FilterError::MaskedCond`]).
+fn pointless_mask(conds: &[ArgCond]) -> Option<ArgCond> {
+    conds.iter().copied().find(|c| match c.op() {
+        CmpOp::MaskedEq(mask) => mask == 0 || c.value() & !mask != 0,
+        _ => false,
+    })
 }
 
 /// A seccomp filter built by chaining, fitted to the running kernel and installed in one
@@ -136,10 +240,13 @@ pub enum FilterError {
 /// ```
 #[derive(Debug)]
 pub struct Filter {
-    policy: Result<Policy, PolicyError>,
+    policy: Result<Policy, FilterError>,
     level: CompatLevel,
     kernel: Option<Features>,
     options: compile::Options,
+    /// The first syscall the chain named by number: a number means another call on each
+    /// architecture, so it is refused once the filter has several.
+    numbered: Option<u32>,
 }
 
 /// A [`Filter`] fitted to a kernel and compiled: what will be enforced, ready to install.
@@ -154,6 +261,41 @@ pub struct Fitted {
     pub features: Features,
     /// The programs, with the policy's install options.
     pub compiled: Compiled,
+}
+
+impl Fitted {
+    /// Whether the filter can be installed in this process: it must cover the native
+    /// architecture, or its bad-arch action would answer every call made after installing
+    /// it (the `execve` of a program to start, too). Unless that action allows the call,
+    /// [`FilterError::ForeignArch`] says so. [`Filter::install`], [`Filter::prepare`] and
+    /// [`Filter::spawn`] check this; call it before installing `compiled` yourself.
+    ///
+    /// ```
+    /// use sysgate::kernel::FilterError;
+    /// use sysgate::policy::Policy;
+    /// use sysgate::{Action, Arch, Filter};
+    ///
+    /// let native = Arch::native();
+    /// let other = if native == Arch::Aarch64 { Arch::X86_64 } else { Arch::Aarch64 };
+    /// let mut policy = Policy::new(Action::Allow);
+    /// policy.set_arches([other])?;
+    /// let fitted = Filter::from_policy(policy).fit()?; // compiling for it is fine
+    /// assert!(matches!(fitted.check_runs_here(), Err(FilterError::ForeignArch { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_runs_here(&self) -> Result<(), FilterError> {
+        let native = Arch::native();
+        let bad_arch = self.policy.bad_arch_action();
+        if self.policy.arches().contains(&native) || matches!(bad_arch, Action::Allow | Action::Log)
+        {
+            return Ok(());
+        }
+        Err(FilterError::ForeignArch {
+            arches: self.policy.arches().to_vec(),
+            native,
+            bad_arch,
+        })
+    }
 }
 
 /// What [`Filter::install`] enforced in the calling thread.
@@ -184,10 +326,11 @@ impl Filter {
                 diagnostics: false,
                 ..compile::Options::default()
             },
+            numbered: None,
         }
     }
 
-    fn with(mut self, change: impl FnOnce(&mut Policy) -> Result<(), PolicyError>) -> Filter {
+    fn with(mut self, change: impl FnOnce(&mut Policy) -> Result<(), FilterError>) -> Filter {
         if let Ok(policy) = &mut self.policy {
             if let Err(e) = change(policy) {
                 self.policy = Err(e);
@@ -204,20 +347,62 @@ impl Filter {
     }
 
     /// Add a rule: `action` for `syscall` (a name or a number), whatever its arguments.
-    pub fn rule(self, action: Action, syscall: impl Into<Syscall>) -> Filter {
+    ///
+    /// A number is the same number on every architecture of the filter, where it names
+    /// different calls (101 is `ptrace` on x86_64 and `ioperm` on i386), so a filter with a
+    /// syscall by number and several architectures is refused
+    /// ([`FilterError::NumberOnSeveralArches`]): name the syscall instead.
+    pub fn rule(mut self, action: Action, syscall: impl Into<Syscall>) -> Filter {
         let rule = Rule::new(action, syscall);
-        self.with(|p| p.add_rule(rule).map(drop))
+        self.note_number(&rule.syscall);
+        self.with(|p| Ok(p.add_rule(rule).map(drop)?))
+    }
+
+    fn note_number(&mut self, syscall: &Syscall) {
+        if let (None, Syscall::Number(n)) = (self.numbered, syscall) {
+            self.numbered = Some(*n);
+        }
     }
 
     /// Add a rule: `action` for `syscall` when all of `conds` hold.
+    ///
+    /// A masked compare (`CmpOp::MaskedEq`) with a zero mask, or whose expected value has
+    /// bits outside its mask, is refused ([`FilterError::MaskedCond`]): the first always
+    /// holds and the second never does, so either would enforce another filter than the
+    /// one written. (Profiles keep their format's meaning: see
+    /// [`ArgCond::masked_eq_like_libseccomp`].)
+    ///
+    /// ```
+    /// use sysgate::kernel::FilterError;
+    /// use sysgate::policy::{ArgCond, CmpOp};
+    /// use sysgate::{Action, Filter};
+    ///
+    /// // "open read-only": O_RDONLY is 0, so this mask tests nothing.
+    /// let read_only = ArgCond::new(1, CmpOp::MaskedEq(libc::O_RDONLY as u64), 0)?;
+    /// let err = Filter::new(Action::Errno(1)).allow_if("open", [read_only]).fit().unwrap_err();
+    /// assert!(matches!(err, FilterError::MaskedCond { .. }), "{err}");
+    /// // What was meant: the access mode is O_RDONLY.
+    /// let read_only = ArgCond::new(1, CmpOp::MaskedEq(libc::O_ACCMODE as u64), 0)?;
+    /// assert!(Filter::new(Action::Errno(1)).allow_if("open", [read_only]).fit().is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rule_if(
-        self,
+        mut self,
         action: Action,
         syscall: impl Into<Syscall>,
         conds: impl IntoIterator<Item = ArgCond>,
     ) -> Filter {
         let rule = Rule::new(action, syscall).with_conds(conds);
-        self.with(|p| p.add_rule(rule).map(drop))
+        self.note_number(&rule.syscall);
+        self.with(|p| {
+            if let Some(cond) = pointless_mask(&rule.conds) {
+                return Err(FilterError::MaskedCond {
+                    syscall: rule.syscall.to_string(),
+                    cond,
+                });
+            }
+            Ok(p.add_rule(rule).map(drop)?)
+        })
     }
 
     /// Allow `syscall` whatever its arguments.
@@ -237,7 +422,7 @@ impl Filter {
     /// Also filter calls of `arch` (the filter starts with the native one; calls from an
     /// architecture not listed get the bad-arch action, KILL_PROCESS).
     pub fn arch(self, arch: Arch) -> Filter {
-        self.with(|p| p.add_arch(arch))
+        self.with(|p| Ok(p.add_arch(arch)?))
     }
 
     /// Set `no_new_privs` before installing (the default). Without it the kernel accepts
@@ -262,7 +447,8 @@ impl Filter {
     }
 
     /// NEW_LISTENER: [`Filter::install`] returns a user-notification listener
-    /// ([`Installed::into_listener`]).
+    /// ([`Installed::into_listener`]). With [`Filter::tsync`] too, the filter also asks for
+    /// TSYNC_ESRCH, without which the kernel refuses the two together (Linux 5.7).
     pub fn new_listener(self, on: bool) -> Filter {
         self.attrs(|a| a.flags.new_listener = on)
     }
@@ -288,8 +474,8 @@ impl Filter {
         self
     }
 
-    /// The policy built so far, or the first invalid rule.
-    pub fn policy(&self) -> Result<&Policy, &PolicyError> {
+    /// The policy built so far, or why the first invalid rule is invalid.
+    pub fn policy(&self) -> Result<&Policy, &FilterError> {
         self.policy.as_ref()
     }
 
@@ -312,11 +498,29 @@ impl Filter {
     /// ```
     pub fn fit(self) -> Result<Fitted, FilterError> {
         let mut policy = self.policy?;
+        if let (Some(number), [_, _, ..]) = (self.numbered, policy.arches()) {
+            return Err(FilterError::NumberOnSeveralArches {
+                number,
+                arches: policy.arches().to_vec(),
+            });
+        }
+        // TSYNC and NEW_LISTENER together need TSYNC_ESRCH, which the chain has no method
+        // for: without it the kernel refuses the pair (a positive return value could be
+        // either the listener or the thread TSYNC failed on).
+        let flags = &mut policy.attrs.flags;
+        if flags.tsync && flags.new_listener {
+            flags.tsync_esrch = true;
+        }
         let features = self.kernel.unwrap_or_else(Features::probe);
         let status = adapt_in_place(&mut policy, &features, self.level).map_err(|source| {
-            FilterError::Compat {
-                release: features.release.clone(),
-                source,
+            match source {
+                // The policy itself is invalid (an errno out of range in the default
+                // action): no kernel could enforce it, so do not blame this one.
+                CompatError::Policy(e) => FilterError::Policy(e),
+                source => FilterError::Compat {
+                    release: features.release.clone(),
+                    source,
+                },
             }
         })?;
         let options = compile::Options {
@@ -334,8 +538,13 @@ impl Filter {
 
     /// Fit, compile and install into the calling thread (every thread with
     /// [`Filter::tsync`]). Irreversible: call it in a thread or process made for it.
+    ///
+    /// A filter that does not cover the native architecture is refused
+    /// ([`FilterError::ForeignArch`]): its bad-arch action would answer the installing
+    /// thread's next call. The same holds for [`Filter::prepare`] and [`Filter::spawn`].
     pub fn install(self) -> Result<Enforced, FilterError> {
         let fitted = self.fit()?;
+        fitted.check_runs_here()?;
         let installed = fitted.compiled.install()?;
         Ok(Enforced {
             status: fitted.status,
@@ -348,6 +557,7 @@ impl Filter {
     /// [`FilteredCommand::new`].
     pub fn prepare(self) -> Result<(PreparedFilters, Status), FilterError> {
         let fitted = self.fit()?;
+        fitted.check_runs_here()?;
         Ok((fitted.compiled.prepare()?, fitted.status))
     }
 
@@ -362,6 +572,7 @@ impl Filter {
         S: AsRef<OsStr>,
     {
         let fitted = self.fit()?;
+        fitted.check_runs_here()?;
         let mut command = fitted.compiled.command(program)?;
         let child = command.args(args).spawn()?;
         Ok(Spawned {

@@ -145,6 +145,22 @@ pub enum InstallError {
     /// Nothing to install.
     #[error("no programs to install")]
     NoPrograms,
+    /// The programs were compiled for other architectures than this process's: installed,
+    /// their bad-arch action would answer its next call (a child's `execve` included).
+    #[error(
+        "the filter is for {} only, but this process makes {native} calls: installed here, \
+         its bad-arch action ({bad_arch}) would answer every one of them; compile it with \
+         {native} among its architectures",
+        arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+    )]
+    ForeignArch {
+        /// The architectures the programs were compiled for.
+        arches: Vec<crate::Arch>,
+        /// This process's architecture.
+        native: crate::Arch,
+        /// What the programs do with calls from other architectures.
+        bad_arch: crate::policy::Action,
+    },
     /// A program without instructions.
     #[error("program #{index} is empty; the kernel needs at least one instruction")]
     EmptyProgram {

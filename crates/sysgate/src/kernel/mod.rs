@@ -76,5 +76,5 @@ pub use install::{
 };
 pub use notify::{Listener, NotifSizes, Notification, NotifyError, Readiness, Response, TargetFd};
 pub use probe::{ActionKind, FeatureSource, Features, KernelVersion, ProcessSeccomp};
-pub use spawn::{FilteredChild, FilteredCommand, SpawnError};
+pub use spawn::{exec_failure_advice, FilteredChild, FilteredCommand, SpawnError};
 pub use sys::signals::{SignalForwarder, SignalWaiter};

@@ -24,6 +24,7 @@
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -74,8 +75,19 @@ pub enum SpawnError {
     #[error("the filters were not installed: {0}")]
     Install(#[source] InstallError),
     /// The filters were installed, then `exec` failed (no such program, not executable).
-    #[error("cannot execute the program: {0}")]
-    Exec(#[source] io::Error),
+    /// The message names the program and, where it can tell, what to do
+    /// ([`exec_failure_advice`]).
+    #[error(
+        "cannot execute {program}: {source}{}",
+        exec_failure_advice(OsStr::new(.program), .source)
+    )]
+    Exec {
+        /// The program, as given.
+        program: String,
+        /// Why `exec` failed.
+        #[source]
+        source: io::Error,
+    },
     /// No child could be started (`clone` failed), or the child died before it got to
     /// install the filters or execute the program.
     #[error("cannot start a process for the program: {0}")]
@@ -107,6 +119,120 @@ impl FilteredChild {
         self.status = Some(status);
         Ok(status)
     }
+
+    /// The program's status if it has ended, without waiting (`None` while it runs), as
+    /// [`std::process::Child::try_wait`].
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        match process::waitpid(self.pid, libc::WNOHANG) {
+            Ok((0, _)) => Ok(None),
+            Ok((_, raw)) => {
+                let status = ExitStatus::from_raw(raw);
+                self.status = Some(status);
+                Ok(Some(status))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Send SIGKILL to the program, as [`std::process::Child::kill`]; then
+    /// [`FilteredChild::wait`] for it. Once its status has been collected the process id
+    /// may belong to another process, so nothing is sent.
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use sysgate::{Action, Filter};
+    ///
+    /// let mut spawned = Filter::new(Action::Allow).spawn("sleep", ["60"])?;
+    /// spawned.child.kill()?;
+    /// assert_eq!(spawned.child.wait()?.signal(), Some(libc::SIGKILL));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kill(&mut self) -> io::Result<()> {
+        if self.status.is_none() {
+            process::kill(self.pid, libc::SIGKILL);
+        }
+        Ok(())
+    }
+}
+
+/// What to do about `exec` of `program` (as given: looked up in `PATH` unless it holds a
+/// `/`) failing with `err`, as "; advice" to append to the error, or "" when there is
+/// nothing to add. It looks at the file (a directory? executable? in the current
+/// directory?) when it is asked, so call it when the failure is reported.
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use std::io::Error;
+/// use sysgate::kernel::exec_failure_advice;
+///
+/// let enoent = Error::from_raw_os_error(libc::ENOENT);
+/// let eacces = Error::from_raw_os_error(libc::EACCES);
+/// assert!(exec_failure_advice(OsStr::new("/tmp"), &eacces).contains("is a directory"));
+/// // A name without a slash was looked up in PATH, whatever the current directory holds.
+/// assert!(exec_failure_advice(OsStr::new("tmp"), &eacces).contains("PATH"));
+/// assert!(exec_failure_advice(OsStr::new("no-such-program"), &enoent).contains("PATH"));
+/// ```
+pub fn exec_failure_advice(program: &OsStr, err: &io::Error) -> String {
+    let shown = program.to_string_lossy();
+    let searched = !program.as_bytes().contains(&b'/');
+    let meta = std::fs::metadata(program);
+    if program.is_empty() {
+        return "; the program name is empty".to_string();
+    }
+    let advice = match err.raw_os_error() {
+        Some(libc::ENOENT) if searched => match &meta {
+            Ok(m) if m.is_file() => format!(
+                "it is not in any directory of PATH; the file in the current directory is run \
+                 as ./{shown}"
+            ),
+            _ => "it is not in any directory of PATH: check the spelling, or give its path"
+                .to_string(),
+        },
+        Some(libc::ENOENT) => match &meta {
+            Ok(_) => "the file exists, so what it needs to start does not: the interpreter its \
+                 #! line names, or a binary's dynamic loader (a program built for another \
+                 architecture or C library)"
+                .to_string(),
+            Err(_) => match std::fs::read_link(program) {
+                Ok(target) => format!(
+                    "it is a symbolic link to {}, which does not exist",
+                    target.display()
+                ),
+                Err(_) => "no such file: check the path".to_string(),
+            },
+        },
+        // A name was looked up in PATH: what is in the current directory says nothing.
+        Some(libc::EACCES) if searched => "a file of that name in a directory of PATH may not \
+             be executed (a directory, or a file without exec permission): check what `command \
+             -v` finds"
+            .to_string(),
+        Some(libc::EACCES) => match &meta {
+            Ok(m) if m.is_dir() => "it is a directory, not a program".to_string(),
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+                format!("it is not executable: make it so (chmod +x {shown})")
+            }
+            Ok(_) => "its file system may be mounted noexec, or a directory on the way may not \
+                 be searched"
+                .to_string(),
+            Err(_) => "a directory on the way may not be searched".to_string(),
+        },
+        Some(libc::ENOEXEC) => format!(
+            "the kernel does not know this file's format: a script needs a #! line \
+             (#!/bin/sh), or run it with its interpreter (sh {shown}); a binary may be built \
+             for another architecture"
+        ),
+        Some(libc::ENOTDIR) => "a part of the path is not a directory".to_string(),
+        Some(libc::ETXTBSY) => "the file is open for writing: wait until it is written".to_string(),
+        Some(libc::E2BIG) => {
+            "its arguments and environment are too large for exec: pass fewer or shorter ones"
+                .to_string()
+        }
+        _ => return String::new(),
+    };
+    format!("; {advice}")
 }
 
 /// `waitpid` until `pid` has ended.
@@ -212,9 +338,12 @@ impl FilteredCommand {
             (Some(Step::Install), Some(StepFailure::Install(raw))) => {
                 Some(SpawnError::Install(self.filters.explain(raw)))
             }
-            (Some(Step::Exec), Some(failure)) => Some(SpawnError::Exec(
-                io::Error::from_raw_os_error(failure.errno()),
-            )),
+            (Some(Step::Exec), Some(failure)) => Some(SpawnError::Exec {
+                program: OsStr::from_bytes(self.program.as_bytes())
+                    .to_string_lossy()
+                    .into_owned(),
+                source: io::Error::from_raw_os_error(failure.errno()),
+            }),
             _ => Some(SpawnError::Start(io::Error::other(
                 "the child died before it installed the filters",
             ))),

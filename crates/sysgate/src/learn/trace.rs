@@ -268,7 +268,10 @@ pub enum TraceError {
     #[error("no command to run")]
     NoCommand,
     /// The program was not found on PATH.
-    #[error("{program}: command not found")]
+    #[error(
+        "{program}: command not found{}",
+        crate::kernel::exec_failure_advice(std::ffi::OsStr::new(.program), &io::Error::from_raw_os_error(libc::ENOENT))
+    )]
     NotFound {
         /// As given.
         program: String,
@@ -305,7 +308,10 @@ pub enum TraceError {
         source: io::Error,
     },
     /// `execve` failed.
-    #[error("cannot execute {program}: {source}")]
+    #[error(
+        "cannot execute {program}: {source}{}",
+        crate::kernel::exec_failure_advice(std::ffi::OsStr::new(.program), .source)
+    )]
     Exec {
         /// As given.
         program: String,

@@ -155,7 +155,7 @@ pub enum PolicyError {
         existing: Arch,
     },
     /// A policy without architectures.
-    #[error("the policy has no architectures")]
+    #[error("the policy has no architectures: give it at least one (Policy::add_arch, or --arch)")]
     NoArches,
     /// Two policies that cannot be merged.
     #[error("cannot merge policies: {0}")]
