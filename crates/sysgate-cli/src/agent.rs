@@ -405,19 +405,30 @@ fn serve(shared: &Arc<Shared>, handoff: Handoff) {
 /// and the agent's options say.
 fn open_session(shared: &Shared, id: &str, metadata: &str) -> Result<Arc<Mutex<Session>>, String> {
     let meta = parse_metadata(metadata)?;
-    let mut containers = shared.containers.lock().expect("containers lock");
-    if let Some(c) = containers.get_mut(id) {
-        c.live += 1;
-        return Ok(Arc::clone(&c.session));
+    let joined = |containers: &mut BTreeMap<String, Container>| {
+        containers.get_mut(id).map(|c| {
+            c.live += 1;
+            Arc::clone(&c.session)
+        })
+    };
+    if let Some(session) = joined(&mut shared.containers.lock().expect("containers lock")) {
+        return Ok(session);
     }
+    // Loaded without the lock every container and signal needs: a profile may be large,
+    // or (named by a container's metadata) slow to read.
     let mode = meta.mode.unwrap_or(shared.args.mode.library());
     let profile = match &meta.profile {
-        Some(p) => Some(load_profile(p, &shared.args.target).map_err(|e| format!("{e:#}"))?),
+        Some(p) => Some(load_metadata_profile(p, &shared.args.target)?),
         None => shared.default_profile.as_deref().cloned(),
     };
     let session = Session::new(mode, profile).map_err(|e| e.to_string())?;
     let session = Arc::new(Mutex::new(session));
     let runtime = meta.runtime.unwrap_or(shared.args.runtime.runtime());
+    let mut containers = shared.containers.lock().expect("containers lock");
+    // Another listener of the same container may have opened it meanwhile.
+    if let Some(session) = joined(&mut containers) {
+        return Ok(session);
+    }
     containers.insert(
         id.to_string(),
         Container {
@@ -427,6 +438,20 @@ fn open_session(shared: &Shared, id: &str, metadata: &str) -> Result<Arc<Mutex<S
         },
     );
     Ok(session)
+}
+
+/// The profile a container's metadata names (`profile=PATH`): a regular file or a
+/// built-in name. A FIFO would block the reading thread until someone writes to it, and a
+/// device such as /dev/zero would fill memory.
+fn load_metadata_profile(path: &str, target: &TargetArgs) -> Result<Policy, String> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(format!(
+                "listenerMetadata: profile={path}: not a regular file"
+            ));
+        }
+    }
+    load_profile(path, target).map_err(|e| format!("{e:#}"))
 }
 
 fn read_exe(pid: u32) -> String {

@@ -423,3 +423,98 @@ fn learning_with_a_profile_adds_the_calls_it_allowed_without_notifying() {
         "from the profile: {allowed:?}"
     );
 }
+
+/// `profile=` names a file the agent reads: a FIFO is refused by name, and while it waited
+/// on one, every other container's notified calls used to wait with it (the lock all
+/// containers take was held), SIGTERM included.
+#[test]
+fn a_metadata_profile_that_is_a_fifo_is_refused_and_holds_up_no_other_container() {
+    let dir = scratch("fifo-profile");
+    let fifo = dir.join("profile.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let meta = format!("mode=complain profile={}", fifo.display());
+    let stuck = start_contained(&agent, "fifo", &meta, "uname; echo status=$?");
+    agent.wait_for_log("not a regular file");
+    let out = stuck.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("status=1"));
+    assert!(contained(&agent, "after", "").contains("status=0"));
+    agent.wait_for_log("after: learn mode");
+}
+
+/// Send `text` with `fds` attached in one message (what a runtime, or an impostor, does).
+fn send_fds(conn: &UnixStream, text: &[u8], fds: &[i32]) {
+    use std::os::fd::AsRawFd;
+    let mut iov = libc::iovec {
+        iov_base: text.as_ptr() as *mut libc::c_void,
+        iov_len: text.len(),
+    };
+    let payload = std::mem::size_of_val(fds) as u32;
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space = unsafe { libc::CMSG_SPACE(payload) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: plain data, zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: `msg` describes `control`, large enough for one cmsg of `payload` bytes,
+    // which is filled in before the call; `iov` points at `text`.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(payload) as _;
+        std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast(), fds.len());
+        assert_eq!(
+            libc::sendmsg(conn.as_raw_fd(), &msg, 0),
+            text.len() as isize
+        );
+    }
+}
+
+/// What is not a runtime's handoff is refused by name: an fd that is no seccomp listener
+/// (it used to be served as a container, recording nothing and, for a pipe, waiting
+/// forever), a message with no fd, and a client hoarding fds (it used to keep them all
+/// until its time ran out).
+#[test]
+fn handoffs_without_a_real_listener_are_refused_by_name() {
+    use std::os::fd::AsRawFd;
+    let dir = scratch("not-a-listener");
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let state = |id: &str| {
+        serde_json::to_vec(&ContainerProcessState {
+            oci_version: "1.0.2".into(),
+            fds: vec!["seccompFd".into()],
+            pid: 1,
+            state: ContainerState {
+                id: id.into(),
+                ..ContainerState::default()
+            },
+            ..ContainerProcessState::default()
+        })
+        .unwrap()
+    };
+    let (pipe, _writer) = UnixStream::pair().unwrap();
+    let null = std::fs::File::open("/dev/null").unwrap();
+    for (id, fd) in [("socket", pipe.as_raw_fd()), ("devnull", null.as_raw_fd())] {
+        let conn = UnixStream::connect(&agent.socket).unwrap();
+        send_fds(&conn, &state(id), &[fd]);
+    }
+    agent.wait_for_log("is socket:[");
+    agent.wait_for_log("is /dev/null, not a seccomp notification listener");
+    let conn = UnixStream::connect(&agent.socket).unwrap();
+    send_fds(&conn, &state("none"), &[]);
+    drop(conn);
+    agent.wait_for_log("came with 0 fds");
+    let conn = UnixStream::connect(&agent.socket).unwrap();
+    send_fds(&conn, b"{", &[null.as_raw_fd(); 20]);
+    agent.wait_for_log("more than 16 fds");
+    let log = agent.log();
+    for id in ["socket", "devnull", "none"] {
+        assert!(!log.contains(&format!("{id}: learn mode")), "{log}");
+    }
+}
