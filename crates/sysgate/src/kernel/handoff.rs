@@ -350,6 +350,29 @@ mod tests {
         assert!(err.to_string().contains("in time"), "{err}");
     }
 
+    /// The timeout is for the whole message: a client sending a byte now and then used to
+    /// hold the reader as long as it kept going.
+    #[test]
+    fn a_dripping_client_times_out_too() {
+        use std::io::Write;
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let drip = std::thread::spawn(move || {
+            for _ in 0..100 {
+                if a.write_all(b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let err = receive_handoff(&b, Some(Duration::from_millis(200))).unwrap_err();
+        assert!(
+            matches!(&err, HandoffError::Io(e) if e.kind() == io::ErrorKind::TimedOut),
+            "{err}"
+        );
+        drop(b);
+        drip.join().unwrap();
+    }
+
     #[test]
     fn garbage_is_refused_by_name() {
         use std::io::Write;
