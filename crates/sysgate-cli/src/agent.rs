@@ -209,7 +209,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     {
         let shared = Arc::clone(&shared);
-        std::thread::spawn(move || accept_loop(&shared, &socket));
+        std::thread::Builder::new()
+            .name("accept".into())
+            .stack_size(ACCEPT_STACK)
+            .spawn(move || accept_loop(&shared, &socket))
+            .context("cannot start the thread that accepts connections")?;
     }
     loop {
         let sig = signals.wait();
@@ -265,8 +269,9 @@ fn accept_loop(shared: &Arc<Shared>, socket: &UnixListener) {
                 continue;
             }
         };
-        let shared = Arc::clone(shared);
-        std::thread::spawn(move || {
+        let shared_here = Arc::clone(shared);
+        let started = std::thread::Builder::new().spawn(move || {
+            let shared = shared_here;
             let timeout = Duration::from_secs(shared.args.handoff_timeout.max(1));
             match sysgate::kernel::receive_handoff(&conn, Some(timeout)) {
                 Ok(handoff) => {
@@ -276,8 +281,21 @@ fn accept_loop(shared: &Arc<Shared>, socket: &UnixListener) {
                 Err(e) => say(&shared, &format!("refused a connection: {e}")),
             }
         });
+        // Out of threads (memory, pids): the connection is closed with the closure, so a
+        // runtime's listener goes with it and its container sees ENOSYS rather than hang;
+        // the agent goes on accepting.
+        if let Err(e) = started {
+            say(
+                shared,
+                &format!("refused a connection: cannot start a thread for it: {e}"),
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
+
+/// The accept thread's stack: it only accepts and starts threads.
+const ACCEPT_STACK: usize = 256 * 1024;
 
 /// What a container's listenerMetadata asks for.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -211,9 +211,14 @@ struct Agent {
 
 impl Agent {
     fn start(dir: &Path, extra: &[&str]) -> Agent {
+        Agent::start_with(dir, extra, &[])
+    }
+
+    fn start_with(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Agent {
         let socket = dir.join("agent.sock");
         let (stdout, stderr) = (dir.join("agent.out"), dir.join("agent.err"));
         let child = sysgate_command()
+            .envs(env.iter().copied())
             .arg("agent")
             .arg("--socket")
             .arg(&socket)
@@ -516,5 +521,32 @@ fn handoffs_without_a_real_listener_are_refused_by_name() {
     let log = agent.log();
     for id in ["socket", "devnull", "none"] {
         assert!(!log.contains(&format!("{id}: learn mode")), "{log}");
+    }
+}
+
+/// When no thread can be started for a connection (out of memory or pids; here, threads
+/// asked for more stack than there is address space), the connection is refused by name
+/// and the agent goes on accepting. The accept thread used to panic, after which every
+/// runtime's listener sat unread in the socket's queue and its container hung.
+#[test]
+fn out_of_threads_a_connection_is_refused_and_the_agent_goes_on() {
+    let dir = scratch("no-threads");
+    let agent = Agent::start_with(
+        &dir,
+        &["--output-dir", dir.to_str().unwrap()],
+        &[("RUST_MIN_STACK", "70368744177664")],
+    );
+    for _ in 0..2 {
+        // `timeout`: a listener nobody reads would leave uname waiting for ever.
+        let child = start_contained(&agent, "starved", "", "timeout 10 uname; echo status=$?");
+        let out = child.wait_with_output().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(out.contains("status=1"), "ENOSYS, not a hang: {out}");
+    }
+    agent.wait_for_log("refused a connection: cannot start a thread");
+    let end = Instant::now() + Duration::from_secs(20);
+    while agent.log().matches("cannot start a thread").count() < 2 {
+        assert!(Instant::now() < end, "{}", agent.log());
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
