@@ -554,6 +554,32 @@ fn write_one(
         ..SynthOptions::default()
     };
     let path = args.output_dir.join(file_name(id, args.format.format));
+    // The name comes from the container, not from the operator: a symlink or device
+    // planted under it (in a shared directory) would make the agent write where the
+    // planter chose. `-o` follows symlinks because its user named them; this does not.
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        if !meta.file_type().is_file() {
+            let what = if meta.file_type().is_symlink() {
+                match std::fs::read_link(&path) {
+                    Ok(t) => format!("a symlink to {}", t.display()),
+                    Err(_) => "a symlink".to_string(),
+                }
+            } else if meta.is_dir() {
+                "a directory".to_string()
+            } else {
+                "a device, FIFO or socket".to_string()
+            };
+            say(
+                shared,
+                &format!(
+                    "{id}: profile not written: {} is {what}, not a regular file; remove it \
+                     (or send SIGHUP once it is gone)",
+                    path.display()
+                ),
+            );
+            return;
+        }
+    }
     let result = container_profile(&seen, &synth, runtime)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))
         // Calls the prepared profile allowed directly because this profile allows them

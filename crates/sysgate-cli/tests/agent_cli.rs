@@ -550,3 +550,19 @@ fn out_of_threads_a_connection_is_refused_and_the_agent_goes_on() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The profile's file name comes from the container's id: a symlink planted under that
+/// name in the output directory is refused, not followed (the agent, often root, used to
+/// write the profile over the link's target).
+#[test]
+fn a_symlink_planted_under_a_containers_name_is_not_followed() {
+    let dir = scratch("planted");
+    let target = dir.join("precious");
+    std::fs::write(&target, "keep").unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("victim.json")).unwrap();
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    assert!(contained(&agent, "victim", "").contains("status=0"));
+    agent.wait_for_log("victim: profile not written");
+    assert!(agent.log().contains("is a symlink to"), "{}", agent.log());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+}
