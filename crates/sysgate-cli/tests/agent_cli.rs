@@ -566,3 +566,29 @@ fn a_symlink_planted_under_a_containers_name_is_not_followed() {
     assert!(agent.log().contains("is a symlink to"), "{}", agent.log());
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
 }
+
+/// A bundle whose config.json is a FIFO is refused by name; `oci prepare` used to wait on
+/// it for ever (`timeout` turns that into a failure here).
+#[test]
+fn prepare_refuses_a_config_that_is_not_a_file() {
+    let dir = scratch("fifo-config");
+    let bundle = dir.join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    let c = std::ffi::CString::new(bundle.join("config.json").to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let program = sysgate_command().get_program().to_owned();
+    let o = Command::new("timeout")
+        .arg("20")
+        .arg(program)
+        .args(["oci", "prepare", bundle.to_str().unwrap()])
+        .args(["--agent", "/a.sock", "--mode", "learn"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("config.json: not a regular file"),
+        "{}",
+        text(&o)
+    );
+}
