@@ -209,7 +209,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     {
         let shared = Arc::clone(&shared);
-        std::thread::spawn(move || accept_loop(&shared, &socket));
+        std::thread::Builder::new()
+            .name("accept".into())
+            .stack_size(ACCEPT_STACK)
+            .spawn(move || accept_loop(&shared, &socket))
+            .context("cannot start the thread that accepts connections")?;
     }
     loop {
         let sig = signals.wait();
@@ -265,8 +269,9 @@ fn accept_loop(shared: &Arc<Shared>, socket: &UnixListener) {
                 continue;
             }
         };
-        let shared = Arc::clone(shared);
-        std::thread::spawn(move || {
+        let shared_here = Arc::clone(shared);
+        let started = std::thread::Builder::new().spawn(move || {
+            let shared = shared_here;
             let timeout = Duration::from_secs(shared.args.handoff_timeout.max(1));
             match sysgate::kernel::receive_handoff(&conn, Some(timeout)) {
                 Ok(handoff) => {
@@ -276,8 +281,21 @@ fn accept_loop(shared: &Arc<Shared>, socket: &UnixListener) {
                 Err(e) => say(&shared, &format!("refused a connection: {e}")),
             }
         });
+        // Out of threads (memory, pids): the connection is closed with the closure, so a
+        // runtime's listener goes with it and its container sees ENOSYS rather than hang;
+        // the agent goes on accepting.
+        if let Err(e) = started {
+            say(
+                shared,
+                &format!("refused a connection: cannot start a thread for it: {e}"),
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
+
+/// The accept thread's stack: it only accepts and starts threads.
+const ACCEPT_STACK: usize = 256 * 1024;
 
 /// What a container's listenerMetadata asks for.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -405,19 +423,30 @@ fn serve(shared: &Arc<Shared>, handoff: Handoff) {
 /// and the agent's options say.
 fn open_session(shared: &Shared, id: &str, metadata: &str) -> Result<Arc<Mutex<Session>>, String> {
     let meta = parse_metadata(metadata)?;
-    let mut containers = shared.containers.lock().expect("containers lock");
-    if let Some(c) = containers.get_mut(id) {
-        c.live += 1;
-        return Ok(Arc::clone(&c.session));
+    let joined = |containers: &mut BTreeMap<String, Container>| {
+        containers.get_mut(id).map(|c| {
+            c.live += 1;
+            Arc::clone(&c.session)
+        })
+    };
+    if let Some(session) = joined(&mut shared.containers.lock().expect("containers lock")) {
+        return Ok(session);
     }
+    // Loaded without the lock every container and signal needs: a profile may be large,
+    // or (named by a container's metadata) slow to read.
     let mode = meta.mode.unwrap_or(shared.args.mode.library());
     let profile = match &meta.profile {
-        Some(p) => Some(load_profile(p, &shared.args.target).map_err(|e| format!("{e:#}"))?),
+        Some(p) => Some(load_metadata_profile(p, &shared.args.target)?),
         None => shared.default_profile.as_deref().cloned(),
     };
     let session = Session::new(mode, profile).map_err(|e| e.to_string())?;
     let session = Arc::new(Mutex::new(session));
     let runtime = meta.runtime.unwrap_or(shared.args.runtime.runtime());
+    let mut containers = shared.containers.lock().expect("containers lock");
+    // Another listener of the same container may have opened it meanwhile.
+    if let Some(session) = joined(&mut containers) {
+        return Ok(session);
+    }
     containers.insert(
         id.to_string(),
         Container {
@@ -427,6 +456,20 @@ fn open_session(shared: &Shared, id: &str, metadata: &str) -> Result<Arc<Mutex<S
         },
     );
     Ok(session)
+}
+
+/// The profile a container's metadata names (`profile=PATH`): a regular file or a
+/// built-in name. A FIFO would block the reading thread until someone writes to it, and a
+/// device such as /dev/zero would fill memory.
+fn load_metadata_profile(path: &str, target: &TargetArgs) -> Result<Policy, String> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(format!(
+                "listenerMetadata: profile={path}: not a regular file"
+            ));
+        }
+    }
+    load_profile(path, target).map_err(|e| format!("{e:#}"))
 }
 
 fn read_exe(pid: u32) -> String {
@@ -511,6 +554,32 @@ fn write_one(
         ..SynthOptions::default()
     };
     let path = args.output_dir.join(file_name(id, args.format.format));
+    // The name comes from the container, not from the operator: a symlink or device
+    // planted under it (in a shared directory) would make the agent write where the
+    // planter chose. `-o` follows symlinks because its user named them; this does not.
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        if !meta.file_type().is_file() {
+            let what = if meta.file_type().is_symlink() {
+                match std::fs::read_link(&path) {
+                    Ok(t) => format!("a symlink to {}", t.display()),
+                    Err(_) => "a symlink".to_string(),
+                }
+            } else if meta.is_dir() {
+                "a directory".to_string()
+            } else {
+                "a device, FIFO or socket".to_string()
+            };
+            say(
+                shared,
+                &format!(
+                    "{id}: profile not written: {} is {what}, not a regular file; remove it \
+                     (or send SIGHUP once it is gone)",
+                    path.display()
+                ),
+            );
+            return;
+        }
+    }
     let result = container_profile(&seen, &synth, runtime)
         .map_err(|e| anyhow::anyhow!("cannot build the profile: {e}"))
         // Calls the prepared profile allowed directly because this profile allows them

@@ -233,7 +233,7 @@ fn run_bpf(args: &Args) -> Result<ExitCode> {
     let values = arg_values(&values)?;
     let mut programs = Vec::new();
     for file in &args.bpf {
-        let bytes = std::fs::read(file).map_err(|e| bad_input(format!("{file}: {e}")))?;
+        let bytes = output::read_raw_filter(file, sysgate::bpf::MAX_INSNS)?;
         let program = sysgate::bpf::Program::from_bytes(&bytes, arch.endian())
             .map_err(|e| bad_input(format!("{file}: {e}")))?;
         program

@@ -31,13 +31,17 @@ pub struct Args {
     verbosity: Verbosity,
 }
 
+/// The most instructions `disasm` reads from a file: far more than any filter.
+const DISASM_MAX_INSNS: usize = 1 << 20;
+
 /// Run `sysgate disasm`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let arch = args.arch.parse()?;
     let bytes = if args.file == "-" {
         output::read_stdin()?
     } else {
-        std::fs::read(&args.file).map_err(|e| bad_input(format!("{}: {e}", args.file)))?
+        // Longer than the kernel loads is still shown (with a warning), up to a bound.
+        output::read_raw_filter(&args.file, DISASM_MAX_INSNS)?
     };
     let endian = arch.unwrap_or_else(Arch::native).endian();
     let program = Program::from_bytes(&bytes, endian)

@@ -255,6 +255,17 @@ fn count(policy: &Policy, action: Action) -> usize {
 }
 
 fn read(path: &Path) -> Result<String> {
+    // A FIFO would block until someone writes to it, a device such as /dev/zero fill
+    // memory; runc reads a file.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(bad_input(format!(
+                "{}: not a regular file (a FIFO, device or directory); a bundle's config is a \
+                 file",
+                path.display()
+            )));
+        }
+    }
     std::fs::read_to_string(path).map_err(|e| {
         anyhow::Error::new(output::IoFailure {
             what: format!("cannot read {}", path.display()),

@@ -266,6 +266,23 @@ pub fn take_stdin() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bytes of a raw BPF file: at most `max_insns` instructions of 8 bytes, so that
+/// `/dev/zero` or a runaway file is refused by name instead of read until memory runs out.
+pub fn read_raw_filter(path: &str, max_insns: usize) -> anyhow::Result<Vec<u8>> {
+    let limit = (max_insns * 8) as u64;
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| crate::bad_input(format!("{path}: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(crate::bad_input(format!(
+            "{path}: more than {max_insns} instructions ({limit} bytes); the kernel loads at \
+             most 4096 per filter"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// All of standard input, for an input given as `-`. A second `-` in one command is bad
 /// input (the first one has read everything).
 pub fn read_stdin() -> anyhow::Result<Vec<u8>> {

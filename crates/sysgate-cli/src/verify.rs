@@ -176,7 +176,7 @@ fn status(report: &Report) -> ExitCode {
 }
 
 fn read_filter(path: &str, endian: Endian) -> Result<Program> {
-    let bytes = std::fs::read(path).map_err(|e| bad_input(format!("{path}: {e}")))?;
+    let bytes = crate::output::read_raw_filter(path, sysgate::bpf::MAX_INSNS)?;
     Program::from_bytes(&bytes, endian).map_err(|e| bad_input(format!("{path}: {e}")))
 }
 

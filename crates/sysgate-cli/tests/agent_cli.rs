@@ -211,9 +211,14 @@ struct Agent {
 
 impl Agent {
     fn start(dir: &Path, extra: &[&str]) -> Agent {
+        Agent::start_with(dir, extra, &[])
+    }
+
+    fn start_with(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Agent {
         let socket = dir.join("agent.sock");
         let (stdout, stderr) = (dir.join("agent.out"), dir.join("agent.err"));
         let child = sysgate_command()
+            .envs(env.iter().copied())
             .arg("agent")
             .arg("--socket")
             .arg(&socket)
@@ -421,5 +426,169 @@ fn learning_with_a_profile_adds_the_calls_it_allowed_without_notifying() {
     assert!(
         allowed.contains(&"mkdirat".to_string()),
         "from the profile: {allowed:?}"
+    );
+}
+
+/// `profile=` names a file the agent reads: a FIFO is refused by name, and while it waited
+/// on one, every other container's notified calls used to wait with it (the lock all
+/// containers take was held), SIGTERM included.
+#[test]
+fn a_metadata_profile_that_is_a_fifo_is_refused_and_holds_up_no_other_container() {
+    let dir = scratch("fifo-profile");
+    let fifo = dir.join("profile.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let meta = format!("mode=complain profile={}", fifo.display());
+    let stuck = start_contained(&agent, "fifo", &meta, "uname; echo status=$?");
+    agent.wait_for_log("not a regular file");
+    let out = stuck.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("status=1"));
+    assert!(contained(&agent, "after", "").contains("status=0"));
+    agent.wait_for_log("after: learn mode");
+}
+
+/// Send `text` with `fds` attached in one message (what a runtime, or an impostor, does).
+fn send_fds(conn: &UnixStream, text: &[u8], fds: &[i32]) {
+    use std::os::fd::AsRawFd;
+    let mut iov = libc::iovec {
+        iov_base: text.as_ptr() as *mut libc::c_void,
+        iov_len: text.len(),
+    };
+    let payload = std::mem::size_of_val(fds) as u32;
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space = unsafe { libc::CMSG_SPACE(payload) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: plain data, zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: `msg` describes `control`, large enough for one cmsg of `payload` bytes,
+    // which is filled in before the call; `iov` points at `text`.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(payload) as _;
+        std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast(), fds.len());
+        assert_eq!(
+            libc::sendmsg(conn.as_raw_fd(), &msg, 0),
+            text.len() as isize
+        );
+    }
+}
+
+/// What is not a runtime's handoff is refused by name: an fd that is no seccomp listener
+/// (it used to be served as a container, recording nothing and, for a pipe, waiting
+/// forever), a message with no fd, and a client hoarding fds (it used to keep them all
+/// until its time ran out).
+#[test]
+fn handoffs_without_a_real_listener_are_refused_by_name() {
+    use std::os::fd::AsRawFd;
+    let dir = scratch("not-a-listener");
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    let state = |id: &str| {
+        serde_json::to_vec(&ContainerProcessState {
+            oci_version: "1.0.2".into(),
+            fds: vec!["seccompFd".into()],
+            pid: 1,
+            state: ContainerState {
+                id: id.into(),
+                ..ContainerState::default()
+            },
+            ..ContainerProcessState::default()
+        })
+        .unwrap()
+    };
+    let (pipe, _writer) = UnixStream::pair().unwrap();
+    let null = std::fs::File::open("/dev/null").unwrap();
+    for (id, fd) in [("socket", pipe.as_raw_fd()), ("devnull", null.as_raw_fd())] {
+        let conn = UnixStream::connect(&agent.socket).unwrap();
+        send_fds(&conn, &state(id), &[fd]);
+    }
+    agent.wait_for_log("is socket:[");
+    agent.wait_for_log("is /dev/null, not a seccomp notification listener");
+    let conn = UnixStream::connect(&agent.socket).unwrap();
+    send_fds(&conn, &state("none"), &[]);
+    drop(conn);
+    agent.wait_for_log("came with 0 fds");
+    let conn = UnixStream::connect(&agent.socket).unwrap();
+    send_fds(&conn, b"{", &[null.as_raw_fd(); 20]);
+    agent.wait_for_log("more than 16 fds");
+    let log = agent.log();
+    for id in ["socket", "devnull", "none"] {
+        assert!(!log.contains(&format!("{id}: learn mode")), "{log}");
+    }
+}
+
+/// When no thread can be started for a connection (out of memory or pids; here, threads
+/// asked for more stack than there is address space), the connection is refused by name
+/// and the agent goes on accepting. The accept thread used to panic, after which every
+/// runtime's listener sat unread in the socket's queue and its container hung.
+#[test]
+fn out_of_threads_a_connection_is_refused_and_the_agent_goes_on() {
+    let dir = scratch("no-threads");
+    let agent = Agent::start_with(
+        &dir,
+        &["--output-dir", dir.to_str().unwrap()],
+        &[("RUST_MIN_STACK", "70368744177664")],
+    );
+    for _ in 0..2 {
+        // `timeout`: a listener nobody reads would leave uname waiting for ever.
+        let child = start_contained(&agent, "starved", "", "timeout 10 uname; echo status=$?");
+        let out = child.wait_with_output().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(out.contains("status=1"), "ENOSYS, not a hang: {out}");
+    }
+    agent.wait_for_log("refused a connection: cannot start a thread");
+    let end = Instant::now() + Duration::from_secs(20);
+    while agent.log().matches("cannot start a thread").count() < 2 {
+        assert!(Instant::now() < end, "{}", agent.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The profile's file name comes from the container's id: a symlink planted under that
+/// name in the output directory is refused, not followed (the agent, often root, used to
+/// write the profile over the link's target).
+#[test]
+fn a_symlink_planted_under_a_containers_name_is_not_followed() {
+    let dir = scratch("planted");
+    let target = dir.join("precious");
+    std::fs::write(&target, "keep").unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("victim.json")).unwrap();
+    let agent = Agent::start(&dir, &["--output-dir", dir.to_str().unwrap()]);
+    assert!(contained(&agent, "victim", "").contains("status=0"));
+    agent.wait_for_log("victim: profile not written");
+    assert!(agent.log().contains("is a symlink to"), "{}", agent.log());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+}
+
+/// A bundle whose config.json is a FIFO is refused by name; `oci prepare` used to wait on
+/// it for ever (`timeout` turns that into a failure here).
+#[test]
+fn prepare_refuses_a_config_that_is_not_a_file() {
+    let dir = scratch("fifo-config");
+    let bundle = dir.join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    let c = std::ffi::CString::new(bundle.join("config.json").to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let program = sysgate_command().get_program().to_owned();
+    let o = Command::new("timeout")
+        .arg("20")
+        .arg(program)
+        .args(["oci", "prepare", bundle.to_str().unwrap()])
+        .args(["--agent", "/a.sock", "--mode", "learn"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("config.json: not a regular file"),
+        "{}",
+        text(&o)
     );
 }

@@ -349,3 +349,24 @@ fn regression_losses_are_capped_like_warnings() {
         "{last}"
     );
 }
+
+/// Raw BPF is read up to a bound: `/dev/zero` as a filter used to be read until memory
+/// ran out ("out of memory" here, the machine's memory without a limit).
+#[test]
+fn regression_raw_filters_are_read_up_to_a_bound() {
+    for (args, want) in [
+        (
+            &["check", "--bpf", "/dev/zero", "write"][..],
+            "/dev/zero: more than 4096 instructions",
+        ),
+        (
+            &["verify", "--bpf", "/dev/zero", "--bpf", "/dev/zero"][..],
+            "/dev/zero: more than 4096 instructions",
+        ),
+        (&["disasm", "/dev/zero"][..], "/dev/zero: more than 1048576"),
+    ] {
+        let o = sysgate_limited(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+}

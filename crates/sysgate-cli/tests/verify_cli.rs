@@ -125,3 +125,77 @@ fn bad_input_is_status_2() {
         assert!(o.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// Valid filters whose exact input sets are exponential (they relate two input words) are
+/// refused by name within bounded memory; they used to run for minutes, gigabytes growing.
+#[test]
+fn filters_relating_two_input_words_are_refused_as_too_complex() {
+    use sysgate::bpf::{data, op, Insn, Program};
+    use sysgate::policy::Action;
+    let dir = scratch("too-complex");
+    let endian = sysgate::Arch::native().endian();
+    let (a0, a1) = (data::ARGS, data::ARGS + 8);
+    let (allow, eperm) = (Action::Allow.to_ret(), Action::Errno(1).to_ret());
+    let file = |name: &str, insns: Vec<Insn>| {
+        let path = dir.join(name);
+        std::fs::write(&path, Program::new(insns, endian).to_bytes()).unwrap();
+        path.display().to_string()
+    };
+    let tax = Insn::new(op::MISC | op::TAX, 0, 0, 0);
+    // a0 == a1 (low words): `ld a0; tax; ld a1; jeq x`.
+    let equal = file(
+        "equal.bpf",
+        vec![
+            Insn::load(a0),
+            tax,
+            Insn::load(a1),
+            Insn::new(op::JMP | op::JEQ | op::X, 0, 1, 0),
+            Insn::ret(eperm),
+            Insn::ret(allow),
+        ],
+    );
+    // The same with constant tests only: a0 and a1 agree bit by bit.
+    let mut insns = Vec::new();
+    for bit in 0..32 {
+        let b = 1u32 << bit;
+        insns.extend([
+            Insn::load(a0),
+            Insn::jump(op::JSET, b, 0, 3),
+            Insn::load(a1),
+            Insn::jump(op::JSET, b, 4, 0),
+            Insn::ret(eperm),
+            Insn::load(a1),
+            Insn::jump(op::JSET, b, 0, 1),
+            Insn::ret(eperm),
+        ]);
+    }
+    insns.push(Insn::ret(allow));
+    let bitwise = file("bitwise.bpf", insns);
+    // Two filters returning two different input words.
+    let ret_a = Insn::new(op::RET | op::A, 0, 0, 0);
+    let ret_a0 = file("ret-a0.bpf", vec![Insn::load(a0), ret_a]);
+    let ret_a1 = file("ret-a1.bpf", vec![Insn::load(a1), ret_a]);
+    let plain = file("allow.bpf", vec![Insn::ret(allow)]);
+    for (x, y) in [(&equal, &plain), (&bitwise, &plain), (&ret_a0, &ret_a1)] {
+        let mut cmd = support::sysgate_command();
+        cmd.args(["verify", "--bpf", x, "--bpf", y]);
+        // Far above what the refusal needs (~150 MB), far below what the run took.
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                let cap = libc::rlimit {
+                    rlim_cur: 1 << 30,
+                    rlim_max: 1 << 30,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let o = cmd.output().unwrap();
+        let err = support::stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{x} vs {y}: {err}");
+        assert!(err.contains("too complex to verify"), "{x} vs {y}: {err}");
+    }
+}

@@ -75,6 +75,16 @@ pub enum DumpError {
         /// The process id.
         pid: u32,
     },
+    /// The process has exited and its parent has not reaped it yet: nothing runs, and the
+    /// kernel lets nobody trace it.
+    #[error(
+        "process {pid} has exited (a zombie its parent has not reaped): it runs no filter any \
+         more"
+    )]
+    Zombie {
+        /// The process id.
+        pid: u32,
+    },
     /// The process ended while it was being read.
     #[error("process {pid} exited while its filters were being read")]
     Exited {
@@ -108,6 +118,8 @@ pub fn read_filters(pid: u32) -> Result<Vec<Program>, DumpError> {
     };
     ptrace::seize(id, 0).map_err(|e| match e.0 {
         libc::ESRCH => DumpError::NoSuchProcess { pid },
+        // The kernel refuses to trace a zombie with the same EPERM as a lack of rights.
+        libc::EPERM if process_state(pid) == Some('Z') => DumpError::Zombie { pid },
         libc::EPERM => DumpError::NotPermitted {
             pid,
             yama: sys::read_small_proc_file("/proc/sys/kernel/yama/ptrace_scope")
@@ -192,6 +204,15 @@ fn read_while_attached(pid: u32, id: i32) -> Result<Attached, (DumpError, Option
     Ok((filters, stop))
 }
 
+/// The `State:` letter of /proc/PID/status (`Z` for a zombie).
+fn process_state(pid: u32) -> Option<char> {
+    let status = sys::read_small_proc_file(&format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("State:"))
+        .and_then(|v| v.trim().chars().next())
+}
+
 /// The `Seccomp:` field of /proc/PID/status: 0 none, 1 strict, 2 filter.
 fn seccomp_mode(pid: u32) -> Option<u32> {
     let status = sys::read_small_proc_file(&format!("/proc/{pid}/status")).ok()?;
@@ -204,6 +225,21 @@ fn seccomp_mode(pid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A zombie used to be reported as "not allowed to trace it: run as root", to root.
+    #[test]
+    fn a_zombie_is_named_as_one() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Wait for it to exit without reaping it.
+        while process_state(pid) != Some('Z') {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let e = read_filters(pid).unwrap_err();
+        child.wait().unwrap();
+        assert!(matches!(e, DumpError::Zombie { .. }), "{e}");
+        assert!(e.to_string().contains("has exited (a zombie"), "{e}");
+    }
 
     #[test]
     fn a_missing_process_is_named() {

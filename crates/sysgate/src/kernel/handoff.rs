@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::notify::Listener;
 use super::sys;
@@ -119,37 +119,65 @@ pub enum HandoffError {
     #[error("the runtime's message is longer than {MAX_STATE_BYTES} bytes")]
     TooLong,
     /// No fd named `seccompFd` came with it.
-    #[error("the runtime sent {sent} fds named {names:?}, none of them \"seccompFd\"")]
+    #[error(
+        "the runtime's message came with {sent} fds, named {names:?} in its state: none is \
+         \"seccompFd\""
+    )]
     NoListener {
         /// How many fds arrived.
         sent: usize,
         /// The names the state gave them.
         names: Vec<String>,
     },
+    /// The fd named `seccompFd` is something else (a pipe, a file, a socket).
+    #[error("the fd named \"seccompFd\" is {what}, not a seccomp notification listener")]
+    NotAListener {
+        /// What it is, as `/proc/self/fd` names it.
+        what: String,
+    },
+    /// More fds than a runtime sends: a client hoarding the agent's fds.
+    #[error("the runtime's message came with more than {MAX_FDS} fds")]
+    TooManyFds,
 }
+
+/// The most fds [`receive_handoff`] holds from one connection (runc sends one).
+pub const MAX_FDS: usize = 16;
 
 /// Read one handoff from a runtime's connection: the JSON state up to the end of the
 /// stream (runc closes it after sending) and the fds that came with it, each fd paired with
-/// its name in `fds`. Waits at most `timeout` for each read, so a client that connects and
-/// sends nothing cannot hold the caller.
+/// its name in `fds`; the one named `seccompFd` must be a seccomp notification listener.
+/// Waits at most `timeout` for the whole message, so a client that connects and sends
+/// nothing, or a byte now and then, cannot hold the caller; holds at most [`MAX_FDS`] fds.
 pub fn receive_handoff(
     stream: &UnixStream,
     timeout: Option<Duration>,
 ) -> Result<Handoff, HandoffError> {
-    stream.set_read_timeout(timeout)?;
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "the runtime sent nothing in time");
     let mut text = Vec::new();
+    let mut end = ObjectEnd::default();
     let mut fds: Vec<OwnedFd> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timed_out().into());
+            }
+            stream.set_read_timeout(Some(left))?;
+        }
         let (n, mut got) = sys::recv_with_fds(stream.as_fd(), &mut buf).map_err(|e| {
             let e = io::Error::from(e);
             if e.kind() == io::ErrorKind::WouldBlock {
-                io::Error::new(io::ErrorKind::TimedOut, "the runtime sent nothing in time")
+                timed_out()
             } else {
                 e
             }
         })?;
         fds.append(&mut got);
+        if fds.len() > MAX_FDS {
+            return Err(HandoffError::TooManyFds);
+        }
         if n == 0 {
             break;
         }
@@ -159,7 +187,7 @@ pub fn receive_handoff(
         }
         // A complete JSON object ends the message even if the runtime keeps the
         // connection open.
-        if !fds.is_empty() && serde_json::from_slice::<serde_json::Value>(&text).is_ok() {
+        if end.feed(&buf[..n]) && !fds.is_empty() {
             break;
         }
     }
@@ -169,6 +197,7 @@ pub fn receive_handoff(
     match index {
         Some(i) if i < sent => {
             let fd = fds.swap_remove(i);
+            check_listener(&fd)?;
             Ok(Handoff {
                 state,
                 listener: Listener::from(fd),
@@ -178,6 +207,70 @@ pub fn receive_handoff(
             sent,
             names: state.fds,
         }),
+    }
+}
+
+/// What the kernel calls a seccomp listener in `/proc/self/fd` (`anon_inode_getfile`'s
+/// name).
+const LISTENER_LINK: &str = "anon_inode:seccomp notify";
+
+/// Refuse an fd that is not a seccomp listener: answering a pipe or a file as a container
+/// would record calls nobody made, or wait forever.
+fn check_listener(fd: &OwnedFd) -> Result<(), HandoffError> {
+    use std::os::fd::AsRawFd;
+    match std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
+        Ok(link) if link.as_os_str() == LISTENER_LINK => Ok(()),
+        Ok(link) => Err(HandoffError::NotAListener {
+            what: link.to_string_lossy().into_owned(),
+        }),
+        // No /proc: ask the fd itself. A listener knows the ioctl (and no notification 0);
+        // anything else refuses it.
+        Err(_) => match sys::notif_id_valid(fd.as_fd(), 0) {
+            Ok(()) | Err(sys::Errno(libc::ENOENT)) => Ok(()),
+            Err(e) => Err(HandoffError::NotAListener {
+                what: format!("an fd without the seccomp ioctls ({})", io::Error::from(e)),
+            }),
+        },
+    }
+}
+
+/// Where a JSON object ends, found in one pass over its bytes as they arrive (parsing the
+/// whole text again at each read would be quadratic in a message sent a byte at a time).
+#[derive(Default)]
+struct ObjectEnd {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    done: bool,
+}
+
+impl ObjectEnd {
+    /// Take the next bytes; whether the first top-level object or array has closed.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            if self.done {
+                break;
+            }
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.depth > 0 => {
+                    self.depth -= 1;
+                    self.done = self.depth == 0;
+                }
+                _ => {}
+            }
+        }
+        self.done
     }
 }
 
@@ -212,15 +305,19 @@ mod tests {
         }
     }
 
+    /// The round trip with a real listener is `tests/agent_cli.rs`' (a listener needs a
+    /// filter, installed only in children).
     #[test]
-    fn a_handoff_round_trips_with_its_fd() {
+    fn a_handoff_of_something_else_than_a_listener_is_refused() {
         let (a, b) = UnixStream::pair().unwrap();
         let (x, _y) = UnixStream::pair().unwrap();
-        let sent = state(&["seccompFd"]);
-        send_handoff(&a, &sent, &x).unwrap();
+        send_handoff(&a, &state(&["seccompFd"]), &x).unwrap();
         drop(a);
-        let got = receive_handoff(&b, Some(Duration::from_secs(5))).unwrap();
-        assert_eq!(got.state, sent);
+        let err = receive_handoff(&b, Some(Duration::from_secs(5))).unwrap_err();
+        assert!(
+            matches!(&err, HandoffError::NotAListener { what } if what.starts_with("socket:[")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -237,10 +334,43 @@ mod tests {
     }
 
     #[test]
+    fn an_object_ends_at_its_closing_brace_whatever_its_strings_hold() {
+        let text = br#"{"a": "}\"{", "b": [1, {"c": "]"}]} trailing"#;
+        let mut end = ObjectEnd::default();
+        let cut = text.len() - " trailing".len();
+        for (i, chunk) in text[..cut].chunks(1).enumerate() {
+            assert_eq!(end.feed(chunk), i == cut - 1, "byte {i}");
+        }
+    }
+
+    #[test]
     fn a_silent_client_times_out() {
         let (_a, b) = UnixStream::pair().unwrap();
         let err = receive_handoff(&b, Some(Duration::from_millis(50))).unwrap_err();
         assert!(err.to_string().contains("in time"), "{err}");
+    }
+
+    /// The timeout is for the whole message: a client sending a byte now and then used to
+    /// hold the reader as long as it kept going.
+    #[test]
+    fn a_dripping_client_times_out_too() {
+        use std::io::Write;
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let drip = std::thread::spawn(move || {
+            for _ in 0..100 {
+                if a.write_all(b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let err = receive_handoff(&b, Some(Duration::from_millis(200))).unwrap_err();
+        assert!(
+            matches!(&err, HandoffError::Io(e) if e.kind() == io::ErrorKind::TimedOut),
+            "{err}"
+        );
+        drop(b);
+        drip.join().unwrap();
     }
 
     #[test]

@@ -10,8 +10,16 @@
 //! Variable order: the arch word, then nr, then each argument's high and low word, then
 //! the instruction pointer; most significant bit first inside each word. Comparisons of a
 //! word with a constant, and of a 64-bit argument with a constant, are then linear in size.
+//! Functions that relate two input words (`a0 == a1`, `a0 * a1`) are not: their BDDs grow
+//! exponentially with the width. A symbolic run is therefore bounded ([`Budget`]): the
+//! operations a program's instructions cause draw on a budget of BDD nodes, and a program
+//! that exhausts it is refused as too complex instead of taking minutes and gigabytes.
 
-use biodivine_lib_bdd::{Bdd, BddPartialValuation, BddValuation, BddVariable, BddVariableSet};
+use std::cell::Cell;
+
+use biodivine_lib_bdd::{
+    op_function, Bdd, BddPartialValuation, BddValuation, BddVariable, BddVariableSet,
+};
 
 use crate::arch::Endian;
 use crate::bpf::{data, SeccompData};
@@ -38,6 +46,93 @@ pub(crate) struct Word {
 enum Half {
     High,
     Low,
+}
+
+thread_local! {
+    /// BDD nodes the bounded operations of this thread may still build; `usize::MAX` when
+    /// no [`Budget`] is active.
+    static LEFT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// A budget of BDD nodes for one symbolic run, active on this thread while it lives. Every
+/// bounded operation ([`Bounded`]) draws the size of its result from it; once it is spent,
+/// bounded operations return at once with a meaningless result and [`Budget::spent`] says
+/// so: the caller must then throw the run away.
+pub(crate) struct Budget {
+    before: usize,
+}
+
+impl Budget {
+    /// Start a budget of `nodes` on this thread (nested budgets draw on the innermost).
+    pub fn start(nodes: usize) -> Budget {
+        Budget {
+            before: LEFT.replace(nodes),
+        }
+    }
+
+    /// Whether the budget ran out: results built since may be wrong.
+    pub fn spent(&self) -> bool {
+        LEFT.get() == 0
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        LEFT.set(self.before);
+    }
+}
+
+/// Binary operations that draw on the thread's [`Budget`].
+pub(crate) trait Bounded {
+    fn and_b(&self, other: &Bdd) -> Bdd;
+    fn or_b(&self, other: &Bdd) -> Bdd;
+    fn xor_b(&self, other: &Bdd) -> Bdd;
+    fn iff_b(&self, other: &Bdd) -> Bdd;
+    fn and_not_b(&self, other: &Bdd) -> Bdd;
+}
+
+/// `op(left, right)`, unless the result would be larger than what is left of the budget:
+/// then the budget is spent and `left` is returned (the run is abandoned, see [`Budget`]).
+fn bounded(left: &Bdd, right: &Bdd, op: fn(Option<bool>, Option<bool>) -> Option<bool>) -> Bdd {
+    let budget = LEFT.get();
+    if budget == 0 {
+        return left.clone();
+    }
+    match Bdd::binary_op_with_limit(budget, left, right, op) {
+        Some(r) => {
+            if budget != usize::MAX {
+                LEFT.set(budget.saturating_sub(r.size()));
+            }
+            r
+        }
+        None => {
+            LEFT.set(0);
+            left.clone()
+        }
+    }
+}
+
+impl Bounded for Bdd {
+    fn and_b(&self, other: &Bdd) -> Bdd {
+        bounded(self, other, op_function::and)
+    }
+    fn or_b(&self, other: &Bdd) -> Bdd {
+        bounded(self, other, op_function::or)
+    }
+    fn xor_b(&self, other: &Bdd) -> Bdd {
+        bounded(self, other, op_function::xor)
+    }
+    fn iff_b(&self, other: &Bdd) -> Bdd {
+        bounded(self, other, op_function::iff)
+    }
+    fn and_not_b(&self, other: &Bdd) -> Bdd {
+        bounded(self, other, op_function::and_not)
+    }
+}
+
+/// `if cond then then else other`, bounded.
+pub(crate) fn ite_b(cond: &Bdd, then: &Bdd, other: &Bdd) -> Bdd {
+    cond.and_b(then).or_b(&other.and_not_b(cond))
 }
 
 impl Space {
@@ -249,7 +344,7 @@ fn var(block: usize, bit: usize) -> BddVariable {
 pub(crate) fn eq(space: &Space, a: &[Bdd], b: &[Bdd]) -> Bdd {
     a.iter()
         .zip(b)
-        .fold(space.t(), |acc, (x, y)| acc.and(&x.iff(y)))
+        .fold(space.t(), |acc, (x, y)| acc.and_b(&x.iff_b(y)))
 }
 
 /// `a < b` unsigned, bit vectors of equal width (least significant bit first).
@@ -257,9 +352,9 @@ pub(crate) fn ult(space: &Space, a: &[Bdd], b: &[Bdd]) -> Bdd {
     // From the least significant bit up: where the bits differ, that bit decides; where
     // they are equal, the lower bits do.
     a.iter().zip(b).fold(space.f(), |lower, (x, y)| {
-        let less_here = x.not().and(y);
-        let same = x.iff(y);
-        less_here.or(&same.and(&lower))
+        let less_here = x.not().and_b(y);
+        let same = x.iff_b(y);
+        less_here.or_b(&same.and_b(&lower))
     })
 }
 
@@ -288,7 +383,7 @@ impl Word {
         if then == other {
             return then.clone();
         }
-        then.zip(other, |a, b| Bdd::if_then_else(cond, a, b))
+        then.zip(other, |a, b| ite_b(cond, a, b))
     }
 
     /// The value as a constant, if every bit is one.
@@ -309,9 +404,9 @@ impl Word {
         let mut carry = space.bit(carry_in);
         let mut bits = Vec::with_capacity(32);
         for (a, b) in self.bits.iter().zip(&other.bits) {
-            let half = a.xor(b);
-            bits.push(half.xor(&carry));
-            carry = a.and(b).or(&carry.and(&half));
+            let half = a.xor_b(b);
+            bits.push(half.xor_b(&carry));
+            carry = a.and_b(b).or_b(&carry.and_b(&half));
         }
         Word { bits, input: None }
     }
@@ -399,7 +494,7 @@ impl Word {
             rem = rem
                 .iter()
                 .zip(&diff)
-                .map(|(r, d)| Bdd::if_then_else(&fits, d, r))
+                .map(|(r, d)| ite_b(&fits, d, r))
                 .collect();
             quotient[i] = fits;
         }
@@ -415,9 +510,9 @@ impl Word {
         let mut bits = Vec::with_capacity(self.bits.len());
         for (a, b) in self.bits.iter().zip(other) {
             let nb = b.not();
-            let half = a.xor(&nb);
-            bits.push(half.xor(&carry));
-            carry = a.and(&nb).or(&carry.and(&half));
+            let half = a.xor_b(&nb);
+            bits.push(half.xor_b(&carry));
+            carry = a.and_b(&nb).or_b(&carry.and_b(&half));
         }
         bits
     }

@@ -240,7 +240,7 @@ fn decompile_stack(
 ) -> Result<Policy, DecompileError> {
     let endian = super::common_endian(filters)?;
     let space = Space::new(endian);
-    let outcomes = super::meaning::meanings(&space, &super::stacked(&space, filters)?);
+    let outcomes = super::stacked(&space, filters)?;
     if let Some((reach, _)) = outcomes.computed.first() {
         return Err(DecompileError::ComputedReturn {
             where_: describe(&space, reach),

@@ -10,7 +10,7 @@
 
 use biodivine_lib_bdd::Bdd;
 
-use super::bits::{eq, ult, Space, Word};
+use super::bits::{eq, ult, Bounded, Space, Word};
 use super::program::Outcomes;
 use crate::bpf::ret;
 
@@ -35,13 +35,13 @@ fn kernel_meaning_word(space: &Space, v: &Word) -> Word {
             .collect(),
         input: None,
     };
-    let errno_big = v.bits[12..16].iter().fold(space.f(), |acc, b| acc.or(b));
+    let errno_big = v.bits[12..16].iter().fold(space.f(), |acc, b| acc.or_b(b));
     let errno = Word::select(
         &errno_big,
         &space.constant(ret::ERRNO | u32::from(crate::bpf::MAX_ERRNO)),
-        &data_only.zip(&space.constant(ret::ERRNO), |a, b| a.or(b)),
+        &data_only.zip(&space.constant(ret::ERRNO), |a, b| a.or_b(b)),
     );
-    let killed = data_only.zip(&space.constant(ret::KILL_PROCESS), |a, b| a.or(b));
+    let killed = data_only.zip(&space.constant(ret::KILL_PROCESS), |a, b| a.or_b(b));
     let mut out = killed;
     for (a, meaning) in [
         (ret::ERRNO, errno),
@@ -78,7 +78,7 @@ pub(crate) fn meanings(space: &Space, raw: &Outcomes) -> Outcomes {
 
 fn add_const(space: &Space, out: &mut Outcomes, k: u32, reach: &Bdd) {
     let entry = out.constants.entry(k).or_insert_with(|| space.f());
-    *entry = entry.or(reach);
+    *entry = entry.or_b(reach);
 }
 
 /// The inputs for which `outcomes` gives exactly `value`.
@@ -90,7 +90,7 @@ pub(crate) fn inputs_giving(space: &Space, outcomes: &Outcomes, value: u32) -> B
         .unwrap_or_else(|| space.f());
     let k = space.constant(value);
     for (reach, w) in &outcomes.computed {
-        set = set.or(&reach.and(&eq(space, &w.bits, &k.bits)));
+        set = set.or_b(&reach.and_b(&eq(space, &w.bits, &k.bits)));
     }
     set
 }
@@ -110,7 +110,7 @@ pub(crate) fn stack(space: &Space, newer: &Outcomes, older: &Outcomes) -> Outcom
     };
     for (rn, wn) in entries(newer) {
         for (ro, wo) in entries(older) {
-            let both = rn.and(&ro);
+            let both = rn.and_b(&ro);
             if both.is_false() {
                 continue;
             }

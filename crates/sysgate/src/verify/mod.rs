@@ -50,7 +50,7 @@ use rustc_hash::FxHashMap;
 use crate::arch::Endian;
 use crate::bpf::{InvalidProgram, Program, SeccompData};
 use crate::policy::{Decision, Policy, PolicyError};
-use bits::Space;
+use bits::{Bounded, Space};
 use program::Outcomes;
 
 pub use decompile::{decompile, decompile_abis, DecompileError};
@@ -84,6 +84,21 @@ pub enum VerifyError {
         other: String,
         /// That one's byte order.
         expected: Endian,
+    },
+    /// Filters whose decisions cannot be computed in bounded time and memory: they relate
+    /// two input words to each other (compare, add or multiply them, or return them),
+    /// whose exact sets of inputs can grow exponentially.
+    #[error(
+        "{what}: too complex to verify or decompile: its sets of inputs needed more than \
+         {limit} BDD nodes (a filter that relates two input words, such as `jeq x` after \
+         `ld a0; tax; ld a1`, multiplies them or returns them, can need exponentially \
+         many); `sysgate check --bpf` still decides single calls"
+    )]
+    TooComplex {
+        /// What needed them: a filter and the instruction being run, or a combination.
+        what: String,
+        /// The budget, in nodes.
+        limit: usize,
     },
     /// The policy itself is invalid.
     #[error(transparent)]
@@ -189,7 +204,7 @@ pub fn filters_vs_policy(
         });
     }
     let space = Space::new(endian);
-    let outcomes = meaning::meanings(&space, &stacked(&space, filters)?);
+    let outcomes = stacked(&space, filters)?;
     let mut giving: FxHashMap<u32, biodivine_lib_bdd::Bdd> = FxHashMap::default();
     // The same, narrowed to the current number: each operation on a BDD costs time in
     // proportion to the larger operand, and the whole program's sets are large.
@@ -237,22 +252,28 @@ pub fn filters_vs_filters(
         });
     }
     let space = Space::new(endian);
-    let left = meaning::meanings(&space, &stacked(&space, a)?);
-    let right = meaning::meanings(&space, &stacked(&space, b)?);
+    let left = stacked(&space, a)?;
+    let right = stacked(&space, b)?;
     // Where the two give different values: pairs of outcomes that differ and overlap.
-    let mut differ = space.f();
-    let mut regions = 0;
-    for (ra, wa) in entries(&space, &left) {
-        for (rb, wb) in entries(&space, &right) {
-            let both = ra.and(&rb);
-            if both.is_false() {
-                continue;
+    let (mut differ, regions) = bounded(
+        || "the two stacks' return values compared".to_string(),
+        || {
+            let mut differ = space.f();
+            let mut regions = 0;
+            for (ra, wa) in entries(&space, &left) {
+                for (rb, wb) in entries(&space, &right) {
+                    let both = ra.and_b(&rb);
+                    if both.is_false() {
+                        continue;
+                    }
+                    regions += 1;
+                    let same = bits::eq(&space, &wa.bits, &wb.bits);
+                    differ = differ.or_b(&both.and_not_b(&same));
+                }
             }
-            regions += 1;
-            let same = bits::eq(&space, &wa.bits, &wb.bits);
-            differ = differ.or(&both.and_not(&same));
-        }
-    }
+            (differ, regions)
+        },
+    )?;
     let mut mismatches = Vec::new();
     while mismatches.len() < max_mismatches {
         let Some(data) = space.witness(&differ) else {
@@ -307,19 +328,46 @@ fn common_endian(filters: &[Program]) -> Result<Endian, VerifyError> {
     Ok(first)
 }
 
-/// The raw outcomes of a stack of filters (install order) as the kernel combines them.
+/// The outcomes of a stack of filters (install order) as the kernel combines them, each
+/// return value replaced by what the kernel makes of it.
 fn stacked(space: &Space, filters: &[Program]) -> Result<Outcomes, VerifyError> {
     let mut combined: Option<Outcomes> = None;
     // The kernel runs the newest filter first and keeps the first of equal actions.
     for (i, f) in filters.iter().enumerate().rev() {
-        let o = program::outcomes(space, f)
-            .map_err(|source| VerifyError::Invalid { filter: i, source })?;
+        let o = program::outcomes(space, f).map_err(|e| match e {
+            program::RunError::Invalid(source) => VerifyError::Invalid { filter: i, source },
+            program::RunError::TooComplex { index } => VerifyError::TooComplex {
+                what: format!("filter {i} (by instruction {index})"),
+                limit: program::NODE_BUDGET,
+            },
+        })?;
         combined = Some(match combined {
             None => o,
-            Some(newer) => meaning::stack(space, &newer, &o),
+            Some(newer) => bounded(
+                || format!("filter {i} combined with the filters installed after it"),
+                || meaning::stack(space, &newer, &o),
+            )?,
         });
     }
-    combined.ok_or(VerifyError::NoFilters)
+    let combined = combined.ok_or(VerifyError::NoFilters)?;
+    bounded(
+        || "the values the filters return".to_string(),
+        || meaning::meanings(space, &combined),
+    )
+}
+
+/// `work()`, within a fresh budget of [`program::NODE_BUDGET`] nodes for its bounded BDD
+/// operations; `what` names it when it runs out.
+fn bounded<T>(what: impl FnOnce() -> String, work: impl FnOnce() -> T) -> Result<T, VerifyError> {
+    let budget = bits::Budget::start(program::NODE_BUDGET);
+    let result = work();
+    if budget.spent() {
+        return Err(VerifyError::TooComplex {
+            what: what(),
+            limit: program::NODE_BUDGET,
+        });
+    }
+    Ok(result)
 }
 
 /// What the emulator says the stack returns for `data` (raw, combined as the kernel does).

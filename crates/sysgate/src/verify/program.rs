@@ -9,13 +9,14 @@
 //! arriving at an instruction is the union of the states of the paths that reach it, each
 //! register a [`Word`] of the input bits. Nothing here is approximated; the cost is the size
 //! of the BDDs, which is small for comparisons and masks and can grow exponentially for
-//! products or quotients of two input words. What it does not own: what a return value means
+//! products or quotients of two input words, or any test relating two of them; a run
+//! is therefore refused once it has built [`NODE_BUDGET`] nodes. What it does not own: what a return value means
 //! ([`super::meaning`]) or policies.
 
 use biodivine_lib_bdd::Bdd;
 use rustc_hash::FxHashMap;
 
-use super::bits::{eq, ult, Space, Word};
+use super::bits::{eq, ult, Bounded, Budget, Space, Word};
 use crate::bpf::decode::{decode, AluOp, Cond, Op, Src};
 use crate::bpf::{data, InvalidProgram, Program};
 
@@ -61,7 +62,7 @@ impl State {
                 .enumerate()
                 .map(|(i, (m, n))| pick(live_mem(i), m, n))
                 .collect(),
-            reach: p.or(q),
+            reach: p.or_b(q),
         }
     }
 }
@@ -106,9 +107,34 @@ fn liveness(insns: &[crate::bpf::Insn]) -> Vec<u32> {
     live
 }
 
-/// Run `program` on every input at once.
-pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, InvalidProgram> {
+/// The BDD nodes one program's symbolic run may build (about 12 bytes each, most of them
+/// freed as the run goes on). Sysgate's, libseccomp's and runc's filters, which compare
+/// input words with constants, need a small fraction of it even at 4096 instructions; a
+/// program that relates two input words (`jeq x` after `ld a0; tax; ld a1`, a product of
+/// two words) needs more nodes than there are atoms, and is refused when it has drawn this
+/// many.
+pub(crate) const NODE_BUDGET: usize = 1 << 22;
+
+/// Why a program has no symbolic run.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    /// The kernel would refuse it.
+    Invalid(InvalidProgram),
+    /// It needed more than [`NODE_BUDGET`] nodes; `index` is the instruction being run
+    /// when they ran out.
+    TooComplex { index: usize },
+}
+
+impl From<InvalidProgram> for RunError {
+    fn from(e: InvalidProgram) -> RunError {
+        RunError::Invalid(e)
+    }
+}
+
+/// Run `program` on every input at once, within [`NODE_BUDGET`].
+pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, RunError> {
     program.validate()?;
+    let budget = Budget::start(NODE_BUDGET);
     let insns = program.insns();
     let live = liveness(insns);
     let mut pending: Vec<Option<State>> = vec![None; insns.len()];
@@ -125,9 +151,12 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
     };
     let ret_const = |out: &mut Outcomes, reach: Bdd, k: u32| {
         let entry = out.constants.entry(k).or_insert_with(|| space.f());
-        *entry = entry.or(&reach);
+        *entry = entry.or_b(&reach);
     };
     for pc in 0..insns.len() {
+        if budget.spent() {
+            return Err(RunError::TooComplex { index: pc - 1 });
+        }
         let Some(mut s) = pending[pc].take() else {
             continue;
         };
@@ -163,10 +192,10 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
                 };
                 if alu == AluOp::Div {
                     // `div x` by zero ends the program with 0 (`div #0` never loads).
-                    let by_zero = s.reach.and(&eq(space, &operand.bits, &zero_bits(space)));
+                    let by_zero = s.reach.and_b(&eq(space, &operand.bits, &zero_bits(space)));
                     if !by_zero.is_false() {
                         ret_const(&mut out, by_zero.clone(), 0);
-                        s.reach = s.reach.and_not(&by_zero);
+                        s.reach = s.reach.and_not_b(&by_zero);
                     }
                 }
                 s.a = alu_op(space, alu, &s.a, &operand);
@@ -195,8 +224,8 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
                 if jt == jf {
                     next = jt;
                 } else {
-                    let taken = s.reach.and(&holds);
-                    let not_taken = s.reach.and_not(&holds);
+                    let taken = s.reach.and_b(&holds);
+                    let not_taken = s.reach.and_not_b(&holds);
                     arrive(
                         &mut pending,
                         &live,
@@ -232,6 +261,11 @@ pub(crate) fn outcomes(space: &Space, program: &Program) -> Result<Outcomes, Inv
         }
         arrive(&mut pending, &live, next, s);
     }
+    if budget.spent() {
+        return Err(RunError::TooComplex {
+            index: insns.len() - 1,
+        });
+    }
     Ok(out)
 }
 
@@ -245,7 +279,7 @@ fn symbolic_cond(space: &Space, cond: Cond, a: &Word, operand: &Word) -> Bdd {
             .bits
             .iter()
             .zip(&operand.bits)
-            .fold(space.f(), |acc, (x, y)| acc.or(&x.and(y))),
+            .fold(space.f(), |acc, (x, y)| acc.or_b(&x.and_b(y))),
     }
 }
 
@@ -291,9 +325,9 @@ fn alu_op(space: &Space, alu: AluOp, a: &Word, operand: &Word) -> Word {
             Some(d) if d.is_power_of_two() => a.shr(space, d.trailing_zeros()),
             _ => a.div(space, operand),
         },
-        AluOp::Or => a.zip(operand, |p, q| p.or(q)),
-        AluOp::And => a.zip(operand, |p, q| p.and(q)),
-        AluOp::Xor => a.zip(operand, |p, q| p.xor(q)),
+        AluOp::Or => a.zip(operand, |p, q| p.or_b(q)),
+        AluOp::And => a.zip(operand, |p, q| p.and_b(q)),
+        AluOp::Xor => a.zip(operand, |p, q| p.xor_b(q)),
         AluOp::Lsh => match operand.as_const() {
             Some(n) => a.shl(space, n & 31),
             None => a.shift_by(space, operand, true),
