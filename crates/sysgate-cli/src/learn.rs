@@ -345,8 +345,9 @@ pub fn read_profile(path: &Path, arches: &[Arch]) -> Result<Policy> {
             .map_err(|_| bad_input(format!("{}: not UTF-8 text", output::STDIN_NAME)))?;
         (text, output::STDIN_NAME.to_string())
     } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = sysgate::profile::read_file(path).map_err(|e| bad_input(e.to_string()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| bad_input(format!("{}: not UTF-8 text", path.display())))?;
         (text, path.display().to_string())
     };
     let native = [Arch::native()];

@@ -283,19 +283,21 @@ pub fn read_raw_filter(path: &str, max_insns: usize) -> anyhow::Result<Vec<u8>> 
     Ok(bytes)
 }
 
-/// All of standard input, for an input given as `-`. A second `-` in one command is bad
-/// input (the first one has read everything).
+/// All of standard input, for an input given as `-`, up to
+/// [`sysgate::profile::MAX_PROFILE_BYTES`] (more is bad input: `-` fed from `/dev/zero` is
+/// refused, not read until memory runs out). A second `-` in one command is bad input (the
+/// first one has read everything).
 pub fn read_stdin() -> anyhow::Result<Vec<u8>> {
     take_stdin()?;
-    let mut buf = Vec::new();
-    io::stdin()
-        .lock()
-        .read_to_end(&mut buf)
-        .map_err(|source| IoFailure {
+    match sysgate::profile::read_bounded(io::stdin().lock(), STDIN_NAME.as_ref()) {
+        Ok(bytes) => Ok(bytes),
+        Err(sysgate::profile::ProfileError::Io { source, .. }) => Err(IoFailure {
             what: "cannot read standard input".to_string(),
             source,
-        })?;
-    Ok(buf)
+        }
+        .into()),
+        Err(e) => Err(crate::bad_input(e.to_string())),
+    }
 }
 
 #[cfg(test)]

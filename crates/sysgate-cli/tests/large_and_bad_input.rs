@@ -370,3 +370,37 @@ fn regression_raw_filters_are_read_up_to_a_bound() {
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// Profiles are read up to a bound too: `/dev/zero` as a profile, a file or standard input,
+/// used to be read until memory ran out ("out of memory" under this limit, the machine's
+/// memory without one).
+#[test]
+fn regression_profiles_are_read_up_to_a_bound() {
+    for args in [
+        &["check", "/dev/zero", "write"][..],
+        &["show", "/dev/zero"][..],
+        &["learn", "merge", "/dev/zero", "/dev/zero"][..],
+    ] {
+        let o = sysgate_limited(args);
+        assert_finished(&o, &format!("{args:?}"));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("/dev/zero: larger than 512 MiB"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2000000 && exec \"$0\" convert -f docker - </dev/zero")
+        .arg(env!("CARGO_BIN_EXE_sysgate"))
+        .output()
+        .unwrap();
+    assert_finished(&o, "convert - </dev/zero");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input: larger than 512 MiB"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -14,7 +14,7 @@
 //! ```
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use super::{docker, k8s, lxc, systemd, Named, ProfileError, Target};
@@ -254,10 +254,7 @@ pub fn read(spec: &str, target: &Target, options: &ReadOptions) -> Result<Read, 
             });
         }
     }
-    let bytes = std::fs::read(path).map_err(|source| ProfileError::Io {
-        path: PathBuf::from(path),
-        source,
-    })?;
+    let bytes = super::read_file(path)?;
     // Binary data: the first NUL byte, or the first byte that is not UTF-8, whichever is first.
     let bad = match std::str::from_utf8(&bytes) {
         Ok(_) => None,

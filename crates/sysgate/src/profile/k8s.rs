@@ -1024,11 +1024,21 @@ impl BaseIndex {
             self.unread = Some(base_files(at, options)?.into());
         }
         while let Some(path) = self.unread.as_mut().and_then(|u| u.pop_front()) {
-            let text = std::fs::read_to_string(&path).map_err(|e| K8sError::Base {
-                at: at.clone(),
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            let text = super::read_file(&path)
+                .and_then(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| super::ProfileError::Io {
+                        path: path.clone(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "not UTF-8 text",
+                        ),
+                    })
+                })
+                .map_err(|e| K8sError::Base {
+                    at: at.clone(),
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
             let source = path.display().to_string();
             let f = NamedDocs::index(&File::load(&text, &source)?);
             let found = f.find(name);

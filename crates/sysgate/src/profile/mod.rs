@@ -378,6 +378,17 @@ pub enum ProfileError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file (or standard input) is larger than [`MAX_PROFILE_BYTES`]: a runaway input
+    /// such as `/dev/zero` is refused instead of read until memory runs out.
+    #[error(
+        "{}: larger than {} MiB, more than any profile; sysgate reads profiles up to that size",
+        path.display(),
+        MAX_PROFILE_BYTES >> 20
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file is a Docker/OCI/Podman profile and is invalid.
     #[error(transparent)]
     Docker(#[from] DockerError),
@@ -488,6 +499,54 @@ fn without_location(warning: &str) -> &str {
     } else {
         warning
     }
+}
+
+/// The largest profile sysgate reads, in bytes (512 MiB): far more than any real profile (a
+/// million-name allow list is about 20 MiB, a million argument rules in pretty-printed Docker
+/// JSON about 200 MB), small enough that a runaway input such as
+/// `/dev/zero` is refused by name ([`ProfileError::TooLarge`]) rather than read until memory
+/// runs out.
+pub const MAX_PROFILE_BYTES: u64 = 512 << 20;
+
+/// All bytes of `reader`, refused as [`ProfileError::TooLarge`] (naming `path`) past
+/// [`MAX_PROFILE_BYTES`]. Every profile file sysgate reads goes through it; so can a caller
+/// that reads profiles from its own sources (standard input, a socket).
+///
+/// ```
+/// use sysgate::profile::{read_bounded, ProfileError, MAX_PROFILE_BYTES};
+/// use std::io::Read;
+///
+/// let small = read_bounded(&b"{}"[..], "inline".as_ref())?;
+/// assert_eq!(small, b"{}");
+/// let endless = std::io::repeat(b' ').take(MAX_PROFILE_BYTES + 1);
+/// assert!(matches!(read_bounded(endless, "endless".as_ref()), Err(ProfileError::TooLarge { .. })));
+/// # Ok::<(), ProfileError>(())
+/// ```
+pub fn read_bounded(reader: impl std::io::Read, path: &Path) -> Result<Vec<u8>, ProfileError> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ProfileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(ProfileError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`] of the file at `path`.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ProfileError> {
+    let file = std::fs::File::open(path).map_err(|source| ProfileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_bounded(file, path)
 }
 
 /// Read a profile file and resolve it for `target`, choosing the format from the content
