@@ -503,7 +503,7 @@ fn without_location(warning: &str) -> &str {
 
 /// The largest profile sysgate reads, in bytes (512 MiB): far more than any real profile (a
 /// million-name allow list is about 20 MiB, a million argument rules in pretty-printed Docker
-/// JSON about 200 MB), small enough that a runaway input such as
+/// JSON about 240 MB), small enough that a runaway input such as
 /// `/dev/zero` is refused by name ([`ProfileError::TooLarge`]) rather than read until memory
 /// runs out.
 pub const MAX_PROFILE_BYTES: u64 = 512 << 20;
