@@ -87,7 +87,9 @@ state. Prepare a bundle with `sysgate oci prepare`, or write the profile for Pod
 the mode, profile and runtime per container: \"mode=complain profile=/etc/p.json \
 runtime=runc\" (words separated by spaces or commas; `oci prepare` writes them). A container whose metadata cannot be honoured is refused: its listener \
 is closed, and every call it would have notified fails with ENOSYS.\n\nlearn: the profile of \
-container ID is written to DIR/ID.json (.yaml for k8s, .conf for systemd, .seccomp for lxc) \
+container ID is written to DIR/ID.json (.yaml for k8s, .conf for systemd, .seccomp for lxc; \
+an ID with other characters than letters, digits, '.', '_' and '-' has them replaced and a \
+hash of the ID added) \
 when its last process exits, and for every running container on SIGHUP or SIGUSR1, and on SIGINT or \
 SIGTERM before the agent ends. complain and enforce: each call the profile refuses is \
 reported on standard error and as one JSON object per line on standard output (container, \
@@ -609,7 +611,9 @@ fn write_one(
 }
 
 /// The file a container's profile goes to: its id with anything but letters, digits, `.`,
-/// `_` and `-` replaced, never a hidden file or a path.
+/// `_` and `-` replaced, never a hidden file or a path. An id that had to be changed gets a
+/// hash of the id as it was, so that two ids never share a file (`a/b` and `a_b` used to
+/// both write `a_b.json`, the second over the first).
 fn file_name(id: &str, format: Format) -> String {
     let mut stem: String = id
         .chars()
@@ -623,6 +627,13 @@ fn file_name(id: &str, format: Format) -> String {
         .collect();
     if stem.is_empty() || stem.starts_with('.') {
         stem.insert_str(0, "container");
+    }
+    if stem != id {
+        // FNV-1a, 64 bits: stable across runs and versions, unlike std's hasher.
+        let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        stem.push_str(&format!("-{hash:016x}"));
     }
     let ext = match format {
         Format::Docker | Format::Oci | Format::Podman => "json",
@@ -654,10 +665,26 @@ mod tests {
     #[test]
     fn container_ids_make_plain_file_names() {
         assert_eq!(file_name("web-1", Format::Docker), "web-1.json");
+        let up = file_name("../../etc/x", Format::K8s);
+        assert!(up.starts_with("container.._.._etc_x-"), "{up}");
+        assert!(up.ends_with(".yaml") && !up.contains('/'), "{up}");
+        let empty = file_name("", Format::Lxc);
+        assert!(empty.starts_with("container-") && empty.ends_with(".seccomp"));
+        assert_eq!(file_name("a_b", Format::Docker), "a_b.json");
+    }
+
+    /// Two ids that differ only where a character had to be replaced write two files.
+    #[test]
+    fn regression_ids_that_read_alike_do_not_share_a_file() {
+        let names = ["a/b", "a_b", "a b", "a:b", ".a_b"].map(|id| file_name(id, Format::Docker));
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
         assert_eq!(
-            file_name("../../etc/x", Format::K8s),
-            "container.._.._etc_x.yaml"
+            file_name("a/b", Format::Docker),
+            file_name("a/b", Format::Docker)
         );
-        assert_eq!(file_name("", Format::Lxc), "container.seccomp");
     }
 }
