@@ -241,6 +241,15 @@ fn load_profile(path: &str, target: &TargetArgs) -> Result<Policy> {
 
 /// Listen on `path`, replacing a socket file nobody listens on.
 fn bind(path: &Path) -> Result<UnixListener> {
+    // sun_path holds 108 bytes, the last a NUL.
+    let len = path.as_os_str().len();
+    if len > 107 {
+        return Err(bad_input(format!(
+            "--socket {}: {len} bytes, longer than the 107 bytes a unix socket's path may have; \
+             choose a shorter path (a relative path counts from the current directory)",
+            path.display()
+        )));
+    }
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             return Err(bad_input(format!(

@@ -199,6 +199,22 @@ fn prepare_and_agent_refuse_what_they_cannot_do() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is not a socket"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    // A path longer than a unix socket address holds is the user's to shorten (it was exit 1,
+    // "path must be shorter than SUN_LEN").
+    let long = format!("/tmp/{}.sock", "x".repeat(120));
+    let o = sysgate(&[
+        "agent",
+        "--socket",
+        &long,
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("longer than the 107 bytes"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// A running agent, killed when dropped.
