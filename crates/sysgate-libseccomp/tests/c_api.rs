@@ -59,3 +59,20 @@ fn overlapping_bounds_decide_in_libseccomps_order_on_the_kernel() {
         run.assert_ok();
     }
 }
+
+/// The notification calls hand the caller's struct to the kernel in one ioctl, as libseccomp
+/// does: NULL structs, a signal during `seccomp_notify_receive` (which once waited on), and
+/// responses the kernel refuses (CONTINUE with an errno, which once ran the call) give
+/// `-ECANCELED`; a positive "errno" is the call's return value.
+#[test]
+fn notification_calls_give_the_kernels_answer_to_the_callers_struct() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("notify_edges", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
