@@ -17,6 +17,8 @@
 //! architectures whose trees decide alike and for one architecture only where they differ. Rules on the multiplexers
 //! themselves (`socketcall`, `ipc`) keep sysgate's reading (docs/libseccomp.md).
 
+use std::collections::HashSet;
+
 use sysgate::policy::{Action, ArgCond, CmpOp, KernelFlags, Policy, Rule, Syscall, MAX_CONDS};
 use sysgate::Arch;
 
@@ -75,7 +77,7 @@ enum Refused {
 }
 
 /// One rule as it was added for one architecture.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct CRule {
     action: Action,
     syscall: Syscall,
@@ -87,7 +89,11 @@ struct CRule {
 #[derive(Clone, Debug)]
 struct ArchRules {
     arch: Arch,
+    /// In the order they were first added.
     rules: Vec<CRule>,
+    /// The same rules, to find a repeated one without reading them all (a filter may hold
+    /// a hundred thousand).
+    known: HashSet<CRule>,
     /// libseccomp's rule tree for this architecture.
     db: Db,
 }
@@ -97,6 +103,7 @@ impl ArchRules {
         ArchRules {
             arch,
             rules: Vec::new(),
+            known: HashSet::new(),
             db: Db::new(arch.word_bits() == 64),
         }
     }
@@ -397,7 +404,7 @@ impl Filter {
         }
         for (a, rule) in self.arches.iter_mut().zip(added) {
             if let Some(rule) = rule {
-                if !a.rules.contains(&rule) {
+                if a.known.insert(rule.clone()) {
                     a.rules.push(rule);
                 }
             }

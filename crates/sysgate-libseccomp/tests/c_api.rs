@@ -76,3 +76,18 @@ fn notification_calls_give_the_kernels_answer_to_the_callers_struct() {
         run.assert_ok();
     }
 }
+
+/// A thousand rules on one syscall, built and exported in a thread with a 128 KiB stack:
+/// the rule tree's walk once recursed once per rule and overflowed it (SIGSEGV).
+#[test]
+fn a_thousand_rules_on_one_syscall_fit_a_small_thread_stack() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("many_rules", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
