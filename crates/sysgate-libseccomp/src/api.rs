@@ -184,8 +184,16 @@ pub unsafe extern "C" fn seccomp_release(ctx: *mut c_void) {
 /// Both are null or live contexts.
 #[no_mangle]
 pub unsafe extern "C" fn seccomp_merge(dst: *mut c_void, src: *mut c_void) -> c_int {
-    if dst.is_null() || src.is_null() || dst == src {
+    if dst.is_null() || src.is_null() {
         return -libc::EINVAL;
+    }
+    if dst == src {
+        // libseccomp finds every architecture of a valid filter in itself.
+        // SAFETY: a live context.
+        return match unsafe { filter(dst) } {
+            Some(f) if f.valid() => -libc::EEXIST,
+            _ => -libc::EINVAL,
+        };
     }
     // SAFETY: distinct live contexts.
     let (d, s) = unsafe { (filter_mut(dst), filter(src)) };
