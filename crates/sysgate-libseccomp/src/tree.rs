@@ -959,7 +959,7 @@ impl Tree {
                 'alt: for (i, alt) in alternatives.iter().enumerate() {
                     let mut spans = spans;
                     for c in alt {
-                        let a = c.arg() as usize;
+                        let a = c.arg();
                         match spans[a].and(c) {
                             Some(s) => spans[a] = s,
                             None => continue 'alt,

@@ -62,7 +62,10 @@ fn man_db_sandboxes_its_pipeline_with_this_library() {
         out.contains("Formatted by man-db under its seccomp sandbox."),
         "{out}"
     );
-    assert_eq!(ours.stdout, debian.stdout, "the page differs from Debian's libseccomp's");
+    assert_eq!(
+        ours.stdout, debian.stdout,
+        "the page differs from Debian's libseccomp's"
+    );
 
     // Every libseccomp.so.2 the loader initialised is this library.
     let inits: Vec<&str> = err
