@@ -1043,6 +1043,36 @@ mod tests {
         }
     }
 
+    /// 400 rules `a0 == i && a1 < (i << 33)` on one syscall: a call with `a0 == i` falls
+    /// through the other rules' `a0` tests, which the reading once counted as decision
+    /// paths (quadratically) and refused the filter with `EOPNOTSUPP` from about 380 rules.
+    #[test]
+    fn rules_that_fix_one_argument_each_do_not_multiply_paths() {
+        let mut f = Filter::new(act::ALLOW, 7).unwrap();
+        let read = Arch::native().syscall_number("read").unwrap() as i32;
+        for i in 0..400u64 {
+            let lt = arg_cmp(1, cmp::LT, i << 33, 0);
+            f.rule_add(
+                7,
+                false,
+                act::ERRNO | (1 + i as u32 % 3),
+                read,
+                &[eq(0, i), lt],
+            )
+            .unwrap();
+        }
+        let p = f.policy().unwrap();
+        let decide = |a0: u64, a1: u64| {
+            p.decide(Arch::X86_64, read as u32, &[a0, a1, 0, 0, 0, 0])
+                .action
+        };
+        assert_eq!(decide(7, 0), Action::Errno(2));
+        assert_eq!(decide(7, 7 << 33), Action::Allow);
+        assert_eq!(decide(399, (399 << 33) - 1), Action::Errno(1));
+        assert_eq!(decide(0, 0), Action::Allow);
+        assert_eq!(decide(400, 0), Action::Allow);
+    }
+
     #[test]
     fn eexist_follows_libseccomps_tree() {
         let mut f = Filter::new(act::KILL_THREAD, 7).unwrap();

@@ -1154,6 +1154,10 @@ struct Frame {
     tried: u8,
     /// Whether this frame's test is on `lits` now.
     pushed: bool,
+    /// No call on the path passes the test: its failing is no news, so the false outcome
+    /// is followed without a literal and without counting (a call fixed by one `==` falls
+    /// through the other `==` tests of its level).
+    never_true: bool,
 }
 
 impl Walk<'_> {
@@ -1161,7 +1165,7 @@ impl Walk<'_> {
     /// then its false one, each into its sub-tree, its action, or where it falls through.
     fn run(&mut self, head: NodeId) -> Result<(), ()> {
         let mut stack = Vec::new();
-        self.enter(&mut stack, head, Rc::new(Cont::Default))?;
+        self.enter(&mut stack, head, Rc::new(Cont::Default), true)?;
         while let Some(top) = stack.last_mut() {
             if top.pushed {
                 top.pushed = false;
@@ -1176,12 +1180,18 @@ impl Walk<'_> {
             top.tried += 1;
             let (n, next) = (top.n, top.next.clone());
             let here = self.bounds.last().expect("the walk's first bounds");
-            let Some(narrowed) = self.db.narrow(here, n, truth) else {
-                continue; // no call passes this path
-            };
-            top.pushed = true;
-            self.lits.push((n, truth));
-            self.bounds.push(narrowed);
+            // A failed test that every call on the path fails adds nothing to the path.
+            let implied = !truth && top.never_true;
+            if !implied {
+                let Some(narrowed) = self.db.narrow(here, n, truth) else {
+                    top.never_true |= truth;
+                    continue; // no call passes this path
+                };
+                top.pushed = true;
+                self.lits.push((n, truth));
+                self.bounds.push(narrowed);
+            }
+            let counted = !implied;
             let x = &self.db.nodes[n];
             let (sub, act) = if truth {
                 (x.nxt_t, x.act_t_flg.then_some(x.act_t))
@@ -1189,20 +1199,27 @@ impl Walk<'_> {
                 (x.nxt_f, x.act_f_flg.then_some(x.act_f))
             };
             match (sub, act) {
-                (Some(s), _) => self.enter(&mut stack, self.db.first_of_level(s), next)?,
+                (Some(s), _) => self.enter(&mut stack, self.db.first_of_level(s), next, counted)?,
                 (None, Some(a)) => self.paths.push((self.lits.clone(), a)),
                 (None, None) => match &*next {
                     Cont::Default => {}
-                    Cont::At(m, fall) => self.enter(&mut stack, *m, fall.clone())?,
+                    Cont::At(m, fall) => self.enter(&mut stack, *m, fall.clone(), counted)?,
                 },
             }
         }
         Ok(())
     }
 
-    /// Start testing node `n`, whose level falls through to `fall` after its last node.
-    fn enter(&mut self, stack: &mut Vec<Frame>, n: NodeId, fall: Rc<Cont>) -> Result<(), ()> {
-        self.visited += 1;
+    /// Start testing node `n`, whose level falls through to `fall` after its last node;
+    /// `counted` against the limit unless it is reached through a test that decided nothing.
+    fn enter(
+        &mut self,
+        stack: &mut Vec<Frame>,
+        n: NodeId,
+        fall: Rc<Cont>,
+        counted: bool,
+    ) -> Result<(), ()> {
+        self.visited += usize::from(counted);
         if self.visited > MAX_PATHS * 8 || self.paths.len() > MAX_PATHS {
             return Err(());
         }
@@ -1215,6 +1232,7 @@ impl Walk<'_> {
             next,
             tried: 0,
             pushed: false,
+            never_true: false,
         });
         Ok(())
     }
