@@ -189,12 +189,13 @@ fn cond(c: &ScmpArgCmp) -> Result<ArgCond, Errno> {
 impl Filter {
     /// `seccomp_init(def_action)` at API `level`: `None` for an action libseccomp refuses.
     pub fn new(default: u32, level: u32) -> Option<Filter> {
-        action_at_level(default, level)?;
+        let action = action_at_level(default, level)?;
         Some(Filter {
             default,
             attrs: Attrs::default(),
             arches: vec![ArchRules::new(Arch::native())],
-            notify_used: false,
+            // A default that notifies needs the listener as much as a rule that does.
+            notify_used: action == Action::UserNotif,
             snapshots: Vec::new(),
         })
     }

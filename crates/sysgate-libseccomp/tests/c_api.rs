@@ -63,7 +63,8 @@ fn overlapping_bounds_decide_in_libseccomps_order_on_the_kernel() {
 /// The notification calls hand the caller's struct to the kernel in one ioctl, as libseccomp
 /// does: NULL structs, a signal during `seccomp_notify_receive` (which once waited on), and
 /// responses the kernel refuses (CONTINUE with an errno, which once ran the call) give
-/// `-ECANCELED`; a positive "errno" is the call's return value.
+/// `-ECANCELED`; a positive "errno" is the call's return value. A default action of
+/// `SCMP_ACT_NOTIFY` gets a listener (it once got none: no fd, and every call `ENOSYS`).
 #[test]
 fn notification_calls_give_the_kernels_answer_to_the_callers_struct() {
     if !toolchain_present() {

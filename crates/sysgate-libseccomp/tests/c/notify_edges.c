@@ -6,7 +6,9 @@
  *   waiting on.
  * - A response the kernel refuses (CONTINUE with an errno, unknown flags): -ECANCELED, and
  *   the notification stays pending, its call not run.
- * - A response the kernel takes as it is (a positive "errno"): the call returns it. */
+ * - A response the kernel takes as it is (a positive "errno"): the call returns it.
+ * - SCMP_ACT_NOTIFY as the default action: the filter gets a listener as when a rule
+ *   notifies, and the calls no rule allows reach the supervisor. */
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,15 +122,52 @@ static int child(void)
 	return 0;
 }
 
+/* Default NOTIFY, every other syscall allowed: getppid reaches the listener. */
+static int notify_by_default(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+	for (int nr = 0; nr < 512; nr++)
+		if (nr != SCMP_SYS(getppid))
+			seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	if (seccomp_load(ctx) != 0)
+		return 50;
+	int fd = seccomp_notify_fd(ctx);
+	if (fd < 0)
+		return 51;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(syscall(SYS_getppid) == 42 ? 0 : 1);
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	if (seccomp_notify_alloc(&req, &resp) != 0)
+		return 52;
+	if (seccomp_notify_receive(fd, req) != 0 || req->data.nr != SCMP_SYS(getppid))
+		return 53;
+	resp->id = req->id;
+	resp->val = 42;
+	if (seccomp_notify_respond(fd, resp) != 0)
+		return 54;
+	if (!exited_zero(pid))
+		return 55;
+	seccomp_notify_free(req, resp);
+	return 0;
+}
+
+static int in_child(int (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn());
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
 int main(void)
 {
 	print_library();
 	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(child());
-	int status;
-	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status), 0);
+	CHECK(in_child(child), 0);
+	CHECK(in_child(notify_by_default), 0);
 	return check_done();
 }
