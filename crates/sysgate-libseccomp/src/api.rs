@@ -18,14 +18,13 @@
 //! from gcc-compiled C with 0 to 6 comparisons.
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use sysgate::compile::compile;
 use sysgate::kernel::{
-    ActionKind, Features, FilterFlag, InstallError, InstallOptions, Listener, NotifSizes,
-    PreparedFilters, Response,
+    ActionKind, Features, FilterFlag, InstallError, InstallOptions, NotifSizes, PreparedFilters,
 };
 use sysgate::Arch;
 
@@ -185,8 +184,16 @@ pub unsafe extern "C" fn seccomp_release(ctx: *mut c_void) {
 /// Both are null or live contexts.
 #[no_mangle]
 pub unsafe extern "C" fn seccomp_merge(dst: *mut c_void, src: *mut c_void) -> c_int {
-    if dst.is_null() || src.is_null() || dst == src {
+    if dst.is_null() || src.is_null() {
         return -libc::EINVAL;
+    }
+    if dst == src {
+        // libseccomp finds every architecture of a valid filter in itself.
+        // SAFETY: a live context.
+        return match unsafe { filter(dst) } {
+            Some(f) if f.valid() => -libc::EEXIST,
+            _ => -libc::EINVAL,
+        };
     }
     // SAFETY: distinct live contexts.
     let (d, s) = unsafe { (filter_mut(dst), filter(src)) };
@@ -714,19 +721,25 @@ pub unsafe extern "C" fn seccomp_notify_free(req: *mut SeccompNotif, resp: *mut 
     }
 }
 
-/// A borrowed view of a C caller's listener fd through sysgate's [`Listener`]; the fd stays
-/// the caller's.
-fn with_listener<T>(fd: c_int, f: impl FnOnce(&Listener) -> T) -> Option<T> {
-    if fd < 0 {
-        return None;
+/// One notification ioctl on the caller's fd and struct, as libseccomp makes it: the kernel
+/// checks both, and every failure (a bad fd, a NULL or unzeroed struct, a signal while
+/// waiting, a response it refuses) is `-ECANCELED`.
+///
+/// # Safety
+/// `arg` is null or points to the struct `request` encodes (the kernel checks the rest).
+unsafe fn notif_ioctl(fd: c_int, request: libc::Ioctl, arg: *mut c_void) -> c_int {
+    // SAFETY: per the contract; the kernel copies at most the size the request encodes,
+    // and faults (EFAULT) on a null or unmapped pointer instead of touching it.
+    if unsafe { libc::ioctl(fd, request, arg) } < 0 {
+        -libc::ECANCELED
+    } else {
+        0
     }
-    // SAFETY: fd is non-negative; ManuallyDrop keeps the Listener from closing it, so the
-    // caller keeps ownership.
-    let listener = std::mem::ManuallyDrop::new(Listener::from(unsafe { OwnedFd::from_raw_fd(fd) }));
-    Some(f(&listener))
 }
 
-/// `seccomp_notify_receive(fd, req)`: `-ECANCELED` when the kernel refuses.
+/// `seccomp_notify_receive(fd, req)`: waits for a notification and writes it into `req`,
+/// which must be zeroed (the kernel's rule). One ioctl, as in libseccomp: a signal ends the
+/// wait with `-ECANCELED`, so a supervisor's signal handler can stop it.
 ///
 /// # Safety
 /// `req` is null or a buffer from `seccomp_notify_alloc`.
@@ -735,27 +748,14 @@ pub unsafe extern "C" fn seccomp_notify_receive(fd: c_int, req: *mut SeccompNoti
     if api_level() < 5 {
         return -libc::EOPNOTSUPP;
     }
-    if req.is_null() {
-        return -libc::EFAULT;
-    }
-    match with_listener(fd, |l| l.recv()) {
-        Some(Ok(n)) => {
-            let c = SeccompNotif {
-                id: n.id,
-                pid: n.pid,
-                flags: n.flags,
-                data: n.data,
-            };
-            // SAFETY: req points to at least sizeof(struct seccomp_notif) writable bytes.
-            unsafe { req.write(c) };
-            0
-        }
-        _ => -libc::ECANCELED,
-    }
+    // SAFETY: req is null or holds at least sizeof(struct seccomp_notif) writable bytes.
+    unsafe { notif_ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, req.cast()) }
 }
 
-/// `seccomp_notify_respond(fd, resp)`: `resp->flags` CONTINUE runs the call, a non-zero
-/// `resp->error` (negative errno) fails it, else it returns `resp->val`.
+/// `seccomp_notify_respond(fd, resp)`: `resp` goes to the kernel as it is, which runs the
+/// call (`flags` CONTINUE), fails it (`error`) or returns `val`, and refuses what is
+/// neither (CONTINUE with an error or a value, unknown flags): `-ECANCELED`, and the call
+/// stays waiting.
 ///
 /// # Safety
 /// `resp` is null or a readable `struct seccomp_notif_resp`.
@@ -764,32 +764,35 @@ pub unsafe extern "C" fn seccomp_notify_respond(fd: c_int, resp: *const SeccompN
     if api_level() < 5 {
         return -libc::EOPNOTSUPP;
     }
-    // SAFETY: per the contract.
-    let Some(r) = (unsafe { resp.as_ref() }) else {
-        return -libc::EFAULT;
-    };
-    let response = if r.flags & 1 != 0 {
-        Response::Continue
-    } else if r.error != 0 {
-        Response::Error(r.error.saturating_neg())
-    } else {
-        Response::Value(r.val)
-    };
-    match with_listener(fd, |l| l.respond(r.id, response)) {
-        Some(Ok(())) => 0,
-        _ => -libc::ECANCELED,
-    }
+    // SAFETY: resp is null or a readable struct seccomp_notif_resp; the kernel only reads
+    // it (the ioctl is _IOWR, but SEND copies nothing back).
+    unsafe { notif_ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, resp.cast_mut().cast()) }
 }
 
-/// `seccomp_notify_id_valid(fd, id)`: 0 if pending, `-ENOENT` if not.
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID` as Linux 5.0 to 5.6 numbered it (`_IOR`); later kernels
+/// take both numbers, earlier ones only this.
+const IOCTL_NOTIF_ID_VALID_BEFORE_5_7: libc::Ioctl = libc::_IOR::<u64>(b'!' as u32, 2);
+
+/// `seccomp_notify_id_valid(fd, id)`: 0 if pending, `-ENOENT` if not (or on any failure),
+/// asking with the number older kernels know when the current one is refused, as
+/// libseccomp does.
 #[no_mangle]
 pub extern "C" fn seccomp_notify_id_valid(fd: c_int, id: u64) -> c_int {
     if api_level() < 5 {
         return -libc::EOPNOTSUPP;
     }
-    match with_listener(fd, |l| l.id_valid(id)) {
-        Some(Ok(true)) => 0,
-        _ => -libc::ENOENT,
+    let mut id = id;
+    let arg: *mut c_void = (&mut id as *mut u64).cast();
+    // SAFETY: the kernel reads one u64 from a live local; a bad fd is the kernel's EBADF.
+    let mut rc = unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, arg) };
+    if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+        // SAFETY: as above.
+        rc = unsafe { libc::ioctl(fd, IOCTL_NOTIF_ID_VALID_BEFORE_5_7, arg) };
+    }
+    if rc < 0 {
+        -libc::ENOENT
+    } else {
+        0
     }
 }
 

@@ -896,10 +896,11 @@ impl Tree {
         let mut walk = Walk {
             db: self,
             lits: Vec::new(),
+            bounds: vec![self.unbounded()],
             paths: Vec::new(),
             visited: 0,
         };
-        walk.level(self.first_of_level(head), &Rc::new(Cont::Default))
+        walk.run(self.first_of_level(head))
             .map_err(|()| ReadError::TooComplex(num))?;
         let mut by_action: Vec<(u32, Vec<Boxes>)> = Vec::new();
         for (lits, action) in walk.paths {
@@ -938,23 +939,41 @@ impl Tree {
     }
 
     /// The sysgate conditions of one path: each node test, true or false, as one or more
-    /// alternative conditions on the 64-bit argument, multiplied out.
+    /// alternative conditions on the 64-bit argument, multiplied out. Linear in the path's
+    /// length for tests with one alternative (a path can pass thousands of tests).
     fn regions(&self, lits: &[(NodeId, bool)]) -> Vec<Region> {
-        let mut out: Vec<Region> = vec![Vec::new()];
+        // The high word a path's `==` test fixes, per argument (see `literal`).
+        let mut pinned = [None; 6];
+        for &(p, t) in lits {
+            let y = &self.nodes[p];
+            if t && y.hi && y.op == cmp::EQ && y.mask == u32::MAX {
+                pinned[y.arg as usize].get_or_insert(u64::from(y.datum) << 32);
+            }
+        }
+        let mut out: Vec<(Region, [Span; 6])> = vec![(Vec::new(), [Span::ANY; 6])];
         for &(n, truth) in lits {
-            let alternatives = self.literal(lits, n, truth);
+            let alternatives = self.literal(pinned[self.nodes[n].arg as usize], n, truth);
             let mut next = Vec::with_capacity(out.len() * alternatives.len());
-            for r in &out {
-                for alt in &alternatives {
-                    let mut r = r.clone();
+            for (r, spans) in out {
+                let mut r = Some(r);
+                'alt: for (i, alt) in alternatives.iter().enumerate() {
+                    let mut spans = spans;
                     for c in alt {
-                        if !r.contains(c) {
-                            r.push(*c);
+                        let a = c.arg();
+                        match spans[a].and(c) {
+                            Some(s) => spans[a] = s,
+                            None => continue 'alt,
                         }
                     }
-                    if !contradicts(&r) {
-                        next.push(r);
-                    }
+                    // The last alternative takes the region itself: no copy on a path of
+                    // single tests.
+                    let mut r = if i + 1 == alternatives.len() {
+                        r.take().expect("the region, taken once")
+                    } else {
+                        r.clone().expect("the region, until the last alternative")
+                    };
+                    r.extend_from_slice(alt);
+                    next.push((r, spans));
                 }
             }
             out = next;
@@ -962,15 +981,19 @@ impl Tree {
                 break;
             }
         }
-        for r in &mut out {
-            r.sort();
-        }
-        out
+        out.into_iter()
+            .map(|(mut r, _)| {
+                r.sort();
+                r.dedup();
+                r
+            })
+            .collect()
     }
 
     /// One node test on the path `lits` as alternatives (an OR of ANDs) of conditions on
     /// the whole argument.
-    fn literal(&self, lits: &[(NodeId, bool)], n: NodeId, truth: bool) -> Vec<Vec<ArgCond>> {
+    /// `pinned`: the high word a `==` test on the path fixes for this node's argument.
+    fn literal(&self, pinned: Option<u64>, n: NodeId, truth: bool) -> Vec<Vec<ArgCond>> {
         let x = &self.nodes[n];
         let arg = x.arg;
         let c = |op, v| ArgCond::new(arg, op, v).expect("argument index from a rule");
@@ -1024,11 +1047,6 @@ impl Tree {
         }
         // A low word: `==` and masked tests need no high word; `>`/`>=` are reached only
         // below the high word's `==` on the same path, which fixes the high word.
-        let pinned = lits.iter().find_map(|&(p, t)| {
-            let y = &self.nodes[p];
-            (t && y.hi && y.arg == arg && y.op == cmp::EQ && y.mask == u32::MAX)
-                .then_some(u64::from(y.datum) << 32)
-        });
         match (x.op, truth) {
             (cmp::EQ | cmp::MASKED_EQ, true) => vec![vec![c(CmpOp::MaskedEq(mask), datum)]],
             (cmp::EQ, false) => match pinned {
@@ -1116,107 +1134,177 @@ enum Cont {
 }
 
 /// The walk over every path of one syscall's tree, in the order libseccomp's program tests.
+/// It keeps its own stack: a level's tests fall through to one another, so a path is as
+/// long as the tests it passes (thousands of rules on one syscall).
 struct Walk<'a> {
     db: &'a Tree,
     lits: Vec<(NodeId, bool)>,
+    /// What the tests in `lits` allow, after each of them (the first: anything).
+    bounds: Vec<Bounds>,
     paths: Vec<(Vec<(NodeId, bool)>, u32)>,
     visited: usize,
 }
 
+/// One node being tested: which outcomes have been followed.
+struct Frame {
+    n: NodeId,
+    /// Where a test of `n` with nowhere to go continues.
+    next: Rc<Cont>,
+    /// 0: none yet; 1: true; 2: true and false.
+    tried: u8,
+    /// Whether this frame's test is on `lits` now.
+    pushed: bool,
+    /// No call on the path passes the test: its failing is no news, so the false outcome
+    /// is followed without a literal and without counting (a call fixed by one `==` falls
+    /// through the other `==` tests of its level).
+    never_true: bool,
+}
+
 impl Walk<'_> {
-    fn level(&mut self, n: NodeId, fall: &Rc<Cont>) -> Result<(), ()> {
-        self.visited += 1;
-        if self.visited > MAX_PATHS * 8 || self.paths.len() > MAX_PATHS {
-            return Err(());
-        }
-        let x = &self.db.nodes[n];
-        let next = match x.lvl_nxt {
-            Some(m) => Rc::new(Cont::At(m, fall.clone())),
-            None => fall.clone(),
-        };
-        for truth in [true, false] {
-            self.lits.push((n, truth));
-            if self.db.feasible(&self.lits) {
-                let (sub, act) = if truth {
-                    (x.nxt_t, x.act_t_flg.then_some(x.act_t))
-                } else {
-                    (x.nxt_f, x.act_f_flg.then_some(x.act_f))
-                };
-                match (sub, act) {
-                    (Some(s), _) => self.level(self.db.first_of_level(s), &next)?,
-                    (None, Some(a)) => self.paths.push((self.lits.clone(), a)),
-                    (None, None) => self.cont(&next)?,
-                }
+    /// Every path from the level of `head`, in the program's order: a node's true outcome,
+    /// then its false one, each into its sub-tree, its action, or where it falls through.
+    fn run(&mut self, head: NodeId) -> Result<(), ()> {
+        let mut stack = Vec::new();
+        self.enter(&mut stack, head, Rc::new(Cont::Default), true)?;
+        while let Some(top) = stack.last_mut() {
+            if top.pushed {
+                top.pushed = false;
+                self.lits.pop();
+                self.bounds.pop();
             }
-            self.lits.pop();
+            if top.tried == 2 {
+                stack.pop();
+                continue;
+            }
+            let truth = top.tried == 0;
+            top.tried += 1;
+            let (n, next) = (top.n, top.next.clone());
+            let here = self.bounds.last().expect("the walk's first bounds");
+            // A failed test that every call on the path fails adds nothing to the path.
+            let implied = !truth && top.never_true;
+            if !implied {
+                let Some(narrowed) = self.db.narrow(here, n, truth) else {
+                    top.never_true |= truth;
+                    continue; // no call passes this path
+                };
+                top.pushed = true;
+                self.lits.push((n, truth));
+                self.bounds.push(narrowed);
+            }
+            let counted = !implied;
+            let x = &self.db.nodes[n];
+            let (sub, act) = if truth {
+                (x.nxt_t, x.act_t_flg.then_some(x.act_t))
+            } else {
+                (x.nxt_f, x.act_f_flg.then_some(x.act_f))
+            };
+            match (sub, act) {
+                (Some(s), _) => self.enter(&mut stack, self.db.first_of_level(s), next, counted)?,
+                (None, Some(a)) => self.paths.push((self.lits.clone(), a)),
+                (None, None) => match &*next {
+                    Cont::Default => {}
+                    Cont::At(m, fall) => self.enter(&mut stack, *m, fall.clone(), counted)?,
+                },
+            }
         }
         Ok(())
     }
 
-    fn cont(&mut self, c: &Rc<Cont>) -> Result<(), ()> {
-        match &**c {
-            Cont::Default => Ok(()),
-            Cont::At(m, f) => self.level(*m, f),
+    /// Start testing node `n`, whose level falls through to `fall` after its last node;
+    /// `counted` against the limit unless it is reached through a test that decided nothing.
+    fn enter(
+        &mut self,
+        stack: &mut Vec<Frame>,
+        n: NodeId,
+        fall: Rc<Cont>,
+        counted: bool,
+    ) -> Result<(), ()> {
+        self.visited += usize::from(counted);
+        if self.visited > MAX_PATHS * 8 || self.paths.len() > MAX_PATHS {
+            return Err(());
         }
+        let next = match self.db.nodes[n].lvl_nxt {
+            Some(m) => Rc::new(Cont::At(m, fall)),
+            None => fall,
+        };
+        stack.push(Frame {
+            n,
+            next,
+            tried: 0,
+            pushed: false,
+            never_true: false,
+        });
+        Ok(())
     }
 }
 
+/// One argument word's values a path allows: a range and bits known to be set or clear.
+#[derive(Clone, Copy)]
+struct Word {
+    lo: u64,
+    hi: u64,
+    ones: u64,
+    zeros: u64,
+}
+
+/// Per argument, its low and high word (a 32-bit architecture's node uses the first).
+type Bounds = [[Word; 2]; 6];
+
 impl Tree {
-    /// Whether a path's tests may all hold, per argument word: a bound and fixed bits. Only
-    /// says no when they certainly cannot (a path kept in vain only costs instructions).
-    fn feasible(&self, lits: &[(NodeId, bool)]) -> bool {
-        #[derive(Clone, Copy)]
-        struct Word {
-            lo: u64,
-            hi: u64,
-            ones: u64,
-            zeros: u64,
-        }
+    /// Bounds that allow every call.
+    fn unbounded(&self) -> Bounds {
         let full = if self.word64 {
             u32::MAX as u64
         } else {
             u64::MAX
         };
-        let mut words = [[Word {
+        [[Word {
             lo: 0,
             hi: full,
             ones: 0,
             zeros: 0,
-        }; 2]; 6];
-        for &(n, t) in lits {
-            let x = &self.nodes[n];
-            let w = &mut words[x.arg as usize][usize::from(x.hi)];
-            let (m, d) = if self.word64 {
-                (u64::from(x.mask), u64::from(x.datum))
-            } else {
-                // What the node means as written (see `literal`).
-                match x.cond.op() {
-                    CmpOp::MaskedEq(m) => (m, x.cond.value()),
-                    _ => (u64::MAX, x.cond.value()),
-                }
-            };
-            match (x.op, t) {
-                (cmp::EQ | cmp::MASKED_EQ, true) => {
-                    w.ones |= d & m;
-                    w.zeros |= !d & m & full;
-                }
-                (cmp::GT, true) => w.lo = w.lo.max(d.saturating_add(1)),
-                (cmp::GT, false) => w.hi = w.hi.min(d),
-                (cmp::GE, true) => w.lo = w.lo.max(d),
-                (cmp::GE, false) if d == 0 => return false,
-                (cmp::GE, false) => w.hi = w.hi.min(d - 1),
-                _ => {}
+        }; 2]; 6]
+    }
+
+    /// `b` with node `n`'s test added as `t`, or `None` when no call can pass them all, per
+    /// argument word: a bound and fixed bits. Only says no when they certainly cannot (a
+    /// path kept in vain only costs instructions).
+    fn narrow(&self, b: &Bounds, n: NodeId, t: bool) -> Option<Bounds> {
+        let full = if self.word64 {
+            u32::MAX as u64
+        } else {
+            u64::MAX
+        };
+        let mut b = *b;
+        let x = &self.nodes[n];
+        let w = &mut b[x.arg as usize][usize::from(x.hi)];
+        let (m, d) = if self.word64 {
+            (u64::from(x.mask), u64::from(x.datum))
+        } else {
+            // What the node means as written (see `literal`).
+            match x.cond.op() {
+                CmpOp::MaskedEq(m) => (m, x.cond.value()),
+                _ => (u64::MAX, x.cond.value()),
             }
-            if matches!((x.op, t), (cmp::GT, true)) && d >= full {
-                return false;
+        };
+        match (x.op, t) {
+            (cmp::EQ | cmp::MASKED_EQ, true) => {
+                w.ones |= d & m;
+                w.zeros |= !d & m & full;
             }
+            (cmp::GT, true) if d >= full => return None,
+            (cmp::GT, true) => w.lo = w.lo.max(d.saturating_add(1)),
+            (cmp::GT, false) => w.hi = w.hi.min(d),
+            (cmp::GE, true) => w.lo = w.lo.max(d),
+            (cmp::GE, false) if d == 0 => return None,
+            (cmp::GE, false) => w.hi = w.hi.min(d - 1),
+            _ => {}
         }
-        words.iter().flatten().all(|w| {
-            w.lo <= w.hi
-                && w.ones & w.zeros == 0
-                && w.ones <= w.hi
-                && (w.ones | (full & !w.zeros)) >= w.lo
-        })
+        let possible = w.lo <= w.hi
+            && w.ones & w.zeros == 0
+            && w.ones <= w.hi
+            && (w.ones | (full & !w.zeros)) >= w.lo;
+        possible.then_some(b)
     }
 }
 
@@ -1229,35 +1317,51 @@ fn not_masked(arg: u32, m: u64, d: u64) -> Vec<Vec<ArgCond>> {
         .collect()
 }
 
-/// Whether conditions on one argument certainly contradict (two masked tests disagreeing
-/// on a bit, or empty bounds): only used to drop regions nothing can reach.
-fn contradicts(conds: &[ArgCond]) -> bool {
-    (0..6).any(|arg| {
-        let mut ones = 0u64;
-        let mut zeros = 0u64;
-        let (mut lo, mut hi) = (0u64, u64::MAX);
-        for c in conds.iter().filter(|c| c.arg() == arg) {
-            let v = c.value();
-            match c.op() {
-                CmpOp::MaskedEq(m) => {
-                    ones |= v & m;
-                    zeros |= !v & m;
-                }
-                CmpOp::Eq => {
-                    ones |= v;
-                    zeros |= !v;
-                }
-                CmpOp::Gt if v == u64::MAX => return true,
-                CmpOp::Gt => lo = lo.max(v + 1),
-                CmpOp::Ge => lo = lo.max(v),
-                CmpOp::Lt if v == 0 => return true,
-                CmpOp::Lt => hi = hi.min(v - 1),
-                CmpOp::Le => hi = hi.min(v),
-                CmpOp::Ne => {}
+/// The values conditions on one argument allow, as far as a contradiction shows: bits set
+/// and clear, and bounds. Only used to drop regions nothing can reach.
+#[derive(Clone, Copy)]
+struct Span {
+    ones: u64,
+    zeros: u64,
+    lo: u64,
+    hi: u64,
+}
+
+impl Span {
+    const ANY: Span = Span {
+        ones: 0,
+        zeros: 0,
+        lo: 0,
+        hi: u64::MAX,
+    };
+
+    /// With `c` (on this argument) added, or `None` when they certainly contradict (two
+    /// masked tests disagreeing on a bit, or empty bounds).
+    fn and(mut self, c: &ArgCond) -> Option<Span> {
+        let v = c.value();
+        match c.op() {
+            CmpOp::MaskedEq(m) => {
+                self.ones |= v & m;
+                self.zeros |= !v & m;
             }
+            CmpOp::Eq => {
+                self.ones |= v;
+                self.zeros |= !v;
+            }
+            CmpOp::Gt if v == u64::MAX => return None,
+            CmpOp::Gt => self.lo = self.lo.max(v + 1),
+            CmpOp::Ge => self.lo = self.lo.max(v),
+            CmpOp::Lt if v == 0 => return None,
+            CmpOp::Lt => self.hi = self.hi.min(v - 1),
+            CmpOp::Le => self.hi = self.hi.min(v),
+            CmpOp::Ne => {}
         }
-        ones & zeros != 0 || lo > hi || ones > hi || (ones | !zeros) < lo
-    })
+        let empty = self.ones & self.zeros != 0
+            || self.lo > self.hi
+            || self.ones > self.hi
+            || (self.ones | !self.zeros) < self.lo;
+        (!empty).then_some(self)
+    }
 }
 
 /// A region's conditions as boxes: per argument, the bounds and one masked test (a mask of
@@ -1333,28 +1437,23 @@ fn simplify(region: &[ArgCond], max: u64) -> Vec<Boxes> {
         // Excluded values split the range.
         excluded.sort_unstable();
         excluded.dedup();
+        // In ascending order, each can only fall in the last range left.
         let mut ranges = vec![(lo, hi)];
         for x in excluded {
             if m != 0 && x & m != v {
                 continue;
             }
-            ranges = ranges
-                .into_iter()
-                .flat_map(|(a, b)| {
-                    if x < a || x > b {
-                        vec![(a, b)]
-                    } else {
-                        let mut parts = Vec::new();
-                        if x > a {
-                            parts.push((a, x - 1));
-                        }
-                        if x < b {
-                            parts.push((x + 1, b));
-                        }
-                        parts
-                    }
-                })
-                .collect();
+            let Some(&(a, b)) = ranges.last() else { break };
+            if x < a || x > b {
+                continue;
+            }
+            ranges.pop();
+            if x > a {
+                ranges.push((a, x - 1));
+            }
+            if x < b {
+                ranges.push((x + 1, b));
+            }
         }
         let mut next = Vec::new();
         for r in &out {

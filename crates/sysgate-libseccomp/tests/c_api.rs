@@ -59,3 +59,36 @@ fn overlapping_bounds_decide_in_libseccomps_order_on_the_kernel() {
         run.assert_ok();
     }
 }
+
+/// The notification calls hand the caller's struct to the kernel in one ioctl, as libseccomp
+/// does: NULL structs, a signal during `seccomp_notify_receive` (which once waited on), and
+/// responses the kernel refuses (CONTINUE with an errno, which once ran the call) give
+/// `-ECANCELED`; a positive "errno" is the call's return value. A default action of
+/// `SCMP_ACT_NOTIFY` gets a listener (it once got none: no fd, and every call `ENOSYS`).
+#[test]
+fn notification_calls_give_the_kernels_answer_to_the_callers_struct() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("notify_edges", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}
+
+/// A thousand rules on one syscall, built and exported in a thread with a 128 KiB stack:
+/// the rule tree's walk once recursed once per rule and overflowed it (SIGSEGV).
+#[test]
+fn a_thousand_rules_on_one_syscall_fit_a_small_thread_stack() {
+    if !toolchain_present() {
+        return;
+    }
+    let p = compile("many_rules", None);
+    for lib in [Lib::System, Lib::Sysgate] {
+        let run = p.run(lib, &[], b"");
+        run.assert_library();
+        run.assert_ok();
+    }
+}

@@ -227,6 +227,9 @@ static void test_merge(void)
 	CHECK(seccomp_arch_remove(b, SCMP_ARCH_PPC64), 0);
 	CHECK(seccomp_arch_add(b, SCMP_ARCH_X86), 0);
 	CHECK(seccomp_merge(a, NULL), -EINVAL);
+	CHECK(seccomp_merge(NULL, a), -EINVAL);
+	/* A filter merged into itself: every architecture is there already. */
+	CHECK(seccomp_merge(a, a), -EEXIST);
 	CHECK(seccomp_merge(a, b), 0); /* b is released */
 	CHECK(seccomp_arch_exist(a, SCMP_ARCH_X86), 0);
 	seccomp_release(a);
