@@ -100,7 +100,8 @@ use clap::{Parser, Subcommand};
     long_about = None,
     propagate_version = true,
     after_help = "EXIT STATUS: 0 success; 1 a failure (and `diff`: the profiles differ); 2 bad \
-input; 74 an input could not be read or an output written (the message names the path or \
+input (an input file that does not exist or cannot be read included: the path is wrong); 74 \
+standard input could not be read or an output written (the message names the path or \
 standard output). A closed pipe on standard output ends a command quietly with 0. `run` and \
 `learn` exit with the program's own status (see their --help).\n\nEvery -o takes - for \
 standard output, and every profile argument - for standard input."

@@ -43,7 +43,7 @@ fn commands_that_read_a_profile_name_every_format_and_standard_input() {
 fn the_io_exit_status_and_dash_for_standard_output_are_documented() {
     let h = help(&[]);
     assert!(
-        h.contains("74 an input could not be read or an output written"),
+        h.contains("74 standard input could not be read or an output written"),
         "{h}"
     );
     for cmd in [
