@@ -113,6 +113,26 @@ fn helper_entry() {
 /// TSYNC and a listener together: the kernel takes them only with TSYNC_ESRCH, which the
 /// chain adds (it has no method for it; before, `install` failed).
 #[test]
+fn a_notify_rule_asks_for_the_listener_and_spawning_it_is_refused_by_name() {
+    // Without the listener the kernel fails NOTIFY's calls with ENOSYS, and the status said
+    // the filter was enforced exactly as written.
+    let fitted = Filter::new(Action::Allow)
+        .rule(Action::UserNotif, "uname")
+        .fit()
+        .unwrap();
+    assert!(fitted.compiled.install_options().flags().new_listener);
+    let fitted = Filter::new(Action::UserNotif).allow("read").fit().unwrap();
+    assert!(fitted.compiled.install_options().flags().new_listener);
+    let fitted = Filter::new(Action::Allow).allow("read").fit().unwrap();
+    assert!(!fitted.compiled.install_options().flags().new_listener);
+    let err = Filter::new(Action::Allow)
+        .rule(Action::UserNotif, "uname")
+        .spawn("true", None::<&str>)
+        .unwrap_err();
+    assert!(err.to_string().contains("listener"), "{err}");
+}
+
+#[test]
 fn install_with_tsync_and_a_listener_returns_the_listener() {
     let fitted = Filter::new(Action::Allow)
         .rule(Action::UserNotif, "uname")

@@ -447,7 +447,9 @@ impl Filter {
     }
 
     /// NEW_LISTENER: [`Filter::install`] returns a user-notification listener
-    /// ([`Installed::into_listener`]). With [`Filter::tsync`] too, the filter also asks for
+    /// ([`Installed::into_listener`]). A filter with a NOTIFY rule or default asks for it
+    /// whether or not this is called (as libseccomp does), since nobody could answer its
+    /// notifications otherwise. With [`Filter::tsync`] too, the filter also asks for
     /// TSYNC_ESRCH, without which the kernel refuses the two together (Linux 5.7).
     pub fn new_listener(self, on: bool) -> Filter {
         self.attrs(|a| a.flags.new_listener = on)
@@ -503,6 +505,15 @@ impl Filter {
                 number,
                 arches: policy.arches().to_vec(),
             });
+        }
+        // A filter that answers calls with NOTIFY asks for the listener, as libseccomp's
+        // seccomp_load and the Docker reader do: without it the kernel fails those calls with
+        // ENOSYS, and the status would call that "exactly as written". Spawning such a filter
+        // is then refused by name (the child would be the only holder of the listener).
+        if policy.default_action() == Action::UserNotif
+            || policy.rules().iter().any(|r| r.action == Action::UserNotif)
+        {
+            policy.attrs.flags.new_listener = true;
         }
         // TSYNC and NEW_LISTENER together need TSYNC_ESRCH, which the chain has no method
         // for: without it the kernel refuses the pair (a positive return value could be
