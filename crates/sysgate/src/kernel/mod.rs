@@ -69,7 +69,7 @@ pub use filter::{Enforced, Filter, FilterError, Fitted, Spawned};
 #[cfg(feature = "profiles")]
 pub use handoff::{
     receive_handoff, send_handoff, ContainerProcessState, ContainerState, Handoff, HandoffError,
-    MAX_STATE_BYTES, SECCOMP_FD_NAME,
+    MAX_FDS, MAX_STATE_BYTES, SECCOMP_FD_NAME,
 };
 pub use install::{
     install_insns, InstallError, InstallOptions, Installed, PreparedFilters, MAX_INSNS_PER_PATH,
