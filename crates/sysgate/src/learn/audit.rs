@@ -226,6 +226,22 @@ type=SYSCALL msg=audit(1700000000.123:41): arch=c000003e syscall=59 success=yes
     }
 
     #[test]
+    fn a_seccomp_tag_inside_another_records_value_is_not_a_record() {
+        // Any process names itself (PR_SET_NAME); its audited SYSCALL records carry that
+        // name, so a comm of "type=1326" must not turn them into seccomp records that a
+        // learned profile would allow.
+        for line in [
+            "type=SYSCALL msg=audit(1700000000.1:5): arch=c000003e syscall=101 success=yes \
+             exit=0 comm=\"type=1326\" exe=\"/tmp/x\"",
+            "type=SYSCALL msg=audit(1700000000.1:5): arch=c000003e syscall=101 \
+             comm=\"type=SECCOMP\"",
+            "[ 1.0] audit: type=1300 audit(1.2:3): arch=c000003e syscall=101 comm=\"type=1326\"",
+        ] {
+            assert_eq!(parse_audit_line(line, 1), None, "{line}");
+        }
+    }
+
+    #[test]
     fn observations_count_per_executable() {
         let log = read_audit_log(SAMPLES.as_bytes()).unwrap();
         let seen = log.observations();
