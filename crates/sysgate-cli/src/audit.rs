@@ -95,9 +95,11 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
             )
         }
     };
-    for p in &log.problems {
-        args.verbosity
-            .warn(format_args!("skipped unreadable seccomp record at {p}"));
+    for (line, why) in &log.problems {
+        args.verbosity.warn(format_args!(
+            "{shown}:{line}: skipped an unreadable seccomp record ({why}); its syscall is \
+             neither listed nor learned: check the line is whole, or add the call to the profile by hand"
+        ));
     }
     if log.records.is_empty() {
         // Nothing to list or learn from: most likely the wrong file, or auditd took them.

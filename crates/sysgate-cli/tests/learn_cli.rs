@@ -590,3 +590,31 @@ fn runtime_adds_the_calls_a_container_runtime_makes_before_the_program() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(allowed_names(&merged).contains(&"pivot_root".to_string()));
 }
+
+#[test]
+fn audit_names_the_file_and_line_of_an_unreadable_record() {
+    let dir = scratch("audit-unreadable");
+    let log = dir.join("log");
+    std::fs::write(
+        &log,
+        "noise\n\
+         type=SECCOMP msg=audit(1.2:3): pid=1 comm=\"cut off arch=c000003e syscall=1\n\
+         type=SECCOMP msg=audit(1.2:4): pid=1 arch=c000003e syscall=63 code=0x80000000\n",
+    )
+    .unwrap();
+    let o = sysgate(&["audit", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:2: ", log.display())),
+        "names file:line: {err}"
+    );
+    assert!(err.contains("unterminated quoted value for comm"), "{err}");
+    let o = support::sysgate_command()
+        .arg("audit")
+        .stdin(std::fs::File::open(&log).unwrap())
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(err.contains("standard input:2: "), "{err}");
+}

@@ -66,8 +66,8 @@ impl AuditRecord {
 pub struct AuditLog {
     /// The records, in file order.
     pub records: Vec<AuditRecord>,
-    /// `line N: why` for each seccomp line that could not be read.
-    pub problems: Vec<String>,
+    /// `(line, why)` for each seccomp line that could not be read (1-based lines).
+    pub problems: Vec<(usize, String)>,
     /// How many lines were read, seccomp records or not.
     pub lines: usize,
 }
@@ -118,7 +118,7 @@ pub fn read_audit_log(mut input: impl BufRead) -> std::io::Result<AuditLog> {
         match parse_audit_line(&line, line_no) {
             None => {}
             Some(Ok(r)) => log.records.push(r),
-            Some(Err(why)) => log.problems.push(format!("line {line_no}: {why}")),
+            Some(Err(why)) => log.problems.push((line_no, why)),
         }
     }
     Ok(log)
