@@ -618,3 +618,39 @@ fn audit_names_the_file_and_line_of_an_unreadable_record() {
     let err = text(&o.stderr);
     assert!(err.contains("standard input:2: "), "{err}");
 }
+
+#[test]
+fn notify_learning_warns_when_the_program_is_refused_its_own_listener() {
+    // The kernel allows one notification listener per filter tree: under --tracer notify
+    // the program's own NEW_LISTENER filter fails with EBUSY, so it ran differently than it
+    // will under its profile. sysgate must say so, and what to do.
+    let dir = scratch("own-listener");
+    let out = dir.join("p.json");
+    let o = sysgate(&[
+        "learn",
+        "--tracer",
+        "notify",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        helper(),
+        "listener",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), format!("listener errno {}\n", libc::EBUSY));
+    let err = text(&o.stderr);
+    assert!(err.contains("EBUSY") && err.contains("--tracer ptrace"), "{err}");
+    // Under ptrace the program gets its listener, and no warning is given.
+    let o = sysgate(&[
+        "learn",
+        "--tracer",
+        "ptrace",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        helper(),
+        "listener",
+    ]);
+    assert_eq!(text(&o.stdout), "listener ok\n", "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("EBUSY"), "{}", text(&o.stderr));
+}
