@@ -654,3 +654,30 @@ fn notify_learning_warns_when_the_program_is_refused_its_own_listener() {
     assert_eq!(text(&o.stdout), "listener ok\n", "{}", text(&o.stderr));
     assert!(!text(&o.stderr).contains("EBUSY"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn ptrace_learning_warns_when_the_program_is_refused_ptrace_traceme() {
+    // A task has one tracer: under --tracer ptrace, PTRACE_TRACEME fails with EPERM, so the
+    // program ran differently than it will under its profile.
+    let dir = scratch("traceme");
+    let out = dir.join("p.json");
+    let learn_with = |tracer: &str| {
+        sysgate(&[
+            "learn",
+            "--tracer",
+            tracer,
+            "-o",
+            out.to_str().unwrap(),
+            "--",
+            helper(),
+            "traceme",
+        ])
+    };
+    let o = learn_with("ptrace");
+    assert_eq!(text(&o.stdout), format!("traceme errno {}\n", libc::EPERM));
+    let err = text(&o.stderr);
+    assert!(err.contains("PTRACE_TRACEME") && err.contains("--tracer notify"), "{err}");
+    let o = learn_with("notify");
+    assert_eq!(text(&o.stdout), "traceme ok\n", "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("PTRACE_TRACEME"), "{}", text(&o.stderr));
+}

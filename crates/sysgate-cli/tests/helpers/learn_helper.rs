@@ -10,6 +10,8 @@
 //! - `i386`: call getpid through `int 0x80`, the i386 ABI of an x86_64 kernel.
 //! - `listener`: install an allow-all seccomp filter with its own notification listener
 //!   and print what `seccomp` returned (`listener ok` or `listener errno N`).
+//! - `traceme`: call `ptrace(PTRACE_TRACEME)`, as a program run by a debugger does, and
+//!   print `traceme ok` or `traceme errno N`.
 
 use std::ffi::{c_int, c_long};
 
@@ -42,6 +44,7 @@ fn main() {
         Some("sockets") => sockets(),
         Some("i386") => i386(),
         Some("listener") => listener(),
+        Some("traceme") => traceme(),
         _ => {
             eprintln!("usage: learn_helper plain|plain-extra|threads|daemon MARKER|sockets|i386");
             std::process::exit(2);
@@ -141,5 +144,17 @@ fn listener() {
         println!("listener errno {}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
     } else {
         println!("listener ok");
+    }
+}
+
+/// `ptrace(PTRACE_TRACEME, 0, 0, 0)`.
+fn traceme() {
+    const SYS_PTRACE: c_long = 101;
+    // SAFETY: PTRACE_TRACEME takes no pointers.
+    let r = unsafe { syscall(SYS_PTRACE, 0 as c_long, 0 as c_long, 0 as c_long, 0 as c_long) };
+    if r < 0 {
+        println!("traceme errno {}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    } else {
+        println!("traceme ok");
     }
 }

@@ -259,7 +259,8 @@ pub struct Trace {
     /// tree, so ptrace was used).
     pub fallback: Option<String>,
     /// Where the program ran differently than it will without sysgate, each with what to
-    /// do (with notify, the kernel refuses the program a listener of its own).
+    /// do (with notify, the kernel refuses the program a listener of its own; with ptrace,
+    /// `PTRACE_TRACEME`).
     pub warnings: Vec<String>,
 }
 
@@ -701,6 +702,11 @@ struct Tracer {
     seccomps: FastSet<CallKey>,
     /// With notify: the executable that asked for a listener of its own, if one did.
     own_listener: Option<u32>,
+    /// (arch token, number) of ptrace on every ABI: with ptrace, PTRACE_TRACEME fails
+    /// with EPERM (a task has one tracer).
+    ptraces: FastSet<CallKey>,
+    /// With ptrace: the executable that asked to be traced, if one did.
+    trace_me: Option<u32>,
     /// Stopped at every syscall entry and exit rather than by a filter.
     syscall_stops: bool,
     /// With syscall stops: whether the program has been executed (the child's own calls
@@ -734,10 +740,9 @@ impl Tracer {
             stops: 0,
             refused: None,
             own_listener: None,
-            seccomps: Arch::ALL
-                .iter()
-                .filter_map(|a| a.syscall_number("seccomp").map(|nr| (a.audit_arch(), nr)))
-                .collect(),
+            seccomps: calls_named("seccomp"),
+            trace_me: None,
+            ptraces: calls_named("ptrace"),
             execs: Arch::ALL
                 .iter()
                 .flat_map(|a| {
@@ -795,6 +800,7 @@ impl Tracer {
                 if let Ok(info) = ptrace::seccomp_info(pid) {
                     if self.started || self.execs.contains(&(info.arch, info.nr)) {
                         self.count(pid, &info);
+                        self.note_trace_me(pid, &info);
                     }
                 }
                 0
@@ -852,6 +858,22 @@ impl Tracer {
     fn syscall(&mut self, pid: i32) {
         if let Ok(info) = ptrace::seccomp_info(pid) {
             self.count(pid, &info);
+            self.note_trace_me(pid, &info);
+        }
+    }
+
+    /// With ptrace: note a `ptrace(PTRACE_TRACEME)`, which the kernel refuses (EPERM) to a
+    /// task sysgate traces.
+    fn note_trace_me(&mut self, pid: i32, info: &SeccompInfo) {
+        const PTRACE_TRACEME: u64 = 0;
+        if self.trace_me.is_some() || !self.ptraces.contains(&(info.arch, info.nr)) {
+            return;
+        }
+        let Some(arch) = abi_of(info.arch, info.nr) else {
+            return;
+        };
+        if effective_args(arch, &info.args)[0] == PTRACE_TRACEME {
+            self.trace_me = self.tasks.get(&pid).copied();
         }
     }
 
@@ -1046,19 +1068,24 @@ impl Tracer {
             }
         }
         let denials = self.judge.map(|j| j.finish(&self.exes)).unwrap_or_default();
-        let warnings = self
-            .own_listener
-            .map(|e| {
-                format!(
-                    "{} installed a seccomp filter with a notification listener of its own, \
-                     which the kernel refused (EBUSY: one listener per filter tree, and the \
-                     notify tracer holds it), so it ran differently than it will under its \
-                     profile: learn it again with --tracer ptrace",
-                    self.exes[e as usize]
-                )
-            })
-            .into_iter()
-            .collect();
+        let own_listener = self.own_listener.map(|e| {
+            format!(
+                "{} installed a seccomp filter with a notification listener of its own, \
+                 which the kernel refused (EBUSY: one listener per filter tree, and the \
+                 notify tracer holds it), so it ran differently than it will under its \
+                 profile: learn it again with --tracer ptrace",
+                self.exes[e as usize]
+            )
+        });
+        let trace_me = self.trace_me.map(|e| {
+            format!(
+                "{} called ptrace(PTRACE_TRACEME), which the kernel refused (EPERM: a task \
+                 has one tracer, and sysgate is it), so it ran differently than it will \
+                 under its profile: learn it again with --tracer notify",
+                self.exes[e as usize]
+            )
+        });
+        let warnings = own_listener.into_iter().chain(trace_me).collect();
         Trace {
             observations,
             exit: self.exit.unwrap_or(Exit::Code(0)),
@@ -1070,6 +1097,14 @@ impl Tracer {
             warnings,
         }
     }
+}
+
+/// (arch token, number) of the syscall `name` on every ABI that has it.
+fn calls_named(name: &str) -> FastSet<CallKey> {
+    Arch::ALL
+        .iter()
+        .filter_map(|a| a.syscall_number(name).map(|nr| (a.audit_arch(), nr)))
+        .collect()
 }
 
 fn flag_spec_for(token: u32, nr: u32) -> Option<&'static [u8]> {
