@@ -175,7 +175,7 @@ fn listing(log: &AuditLog) -> String {
     }
     let mut out = String::new();
     for (exe, calls) in per_exe {
-        let _ = writeln!(out, "{exe}");
+        let _ = writeln!(out, "{}", escape_controls(exe));
         for ((arch, token, nr), (count, actions)) in calls {
             let name = arch
                 .and_then(|a| a.syscall_name(nr))
@@ -189,4 +189,23 @@ fn listing(log: &AuditLog) -> String {
         }
     }
     out
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`): a log's `exe` and `comm` are
+/// chosen by whoever made the call, and the kernel hex-encodes those holding controls, so
+/// once decoded they could forge listing lines or drive the terminal.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }

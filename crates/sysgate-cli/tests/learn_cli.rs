@@ -18,7 +18,7 @@ use sysgate::kernel::{CommandExt, InstallOptions, PreparedFilters};
 use sysgate::profile::{self, Target};
 
 mod support;
-use support::{allowed_names, scratch, sysgate, text};
+use support::{allowed_names, scratch, sysgate, text, write};
 
 /// Signal numbers on x86 and most other arches (not mips, sparc, alpha, parisc).
 const SIGSYS: i32 = 31;
@@ -680,4 +680,29 @@ fn ptrace_learning_warns_when_the_program_is_refused_ptrace_traceme() {
     let o = learn_with("notify");
     assert_eq!(text(&o.stdout), "traceme ok\n", "{}", text(&o.stderr));
     assert!(!text(&o.stderr).contains("PTRACE_TRACEME"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn audit_listing_escapes_control_characters_of_a_hostile_exe() {
+    // The kernel hex-encodes an exe or comm with control characters; decoded and printed
+    // raw, a newline forged listing lines and an escape sequence reached the terminal.
+    let dir = scratch("audit-controls");
+    let exe: String = b"/tmp/a\x1b[2J\n  ptrace"
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let log = write(
+        &dir,
+        "log",
+        format!(
+            "type=SECCOMP msg=audit(1.2:3): pid=1 exe={exe} arch=c000003e syscall=63 \
+             code=0x80000000\n"
+        ),
+    );
+    let o = sysgate(&["audit", &log]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let listing = text(&o.stdout);
+    assert!(!listing.contains('\x1b'), "{listing:?}");
+    assert_eq!(listing.lines().count(), 2, "{listing:?}");
+    assert!(listing.starts_with("/tmp/a\\u{1b}[2J\\n  ptrace\n  uname"), "{listing:?}");
 }
