@@ -639,7 +639,10 @@ fn notify_learning_warns_when_the_program_is_refused_its_own_listener() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), format!("listener errno {}\n", libc::EBUSY));
     let err = text(&o.stderr);
-    assert!(err.contains("EBUSY") && err.contains("--tracer ptrace"), "{err}");
+    assert!(
+        err.contains("EBUSY") && err.contains("--tracer ptrace"),
+        "{err}"
+    );
     // Under ptrace the program gets its listener, and no warning is given.
     let o = sysgate(&[
         "learn",
@@ -676,10 +679,17 @@ fn ptrace_learning_warns_when_the_program_is_refused_ptrace_traceme() {
     let o = learn_with("ptrace");
     assert_eq!(text(&o.stdout), format!("traceme errno {}\n", libc::EPERM));
     let err = text(&o.stderr);
-    assert!(err.contains("PTRACE_TRACEME") && err.contains("--tracer notify"), "{err}");
+    assert!(
+        err.contains("PTRACE_TRACEME") && err.contains("--tracer notify"),
+        "{err}"
+    );
     let o = learn_with("notify");
     assert_eq!(text(&o.stdout), "traceme ok\n", "{}", text(&o.stderr));
-    assert!(!text(&o.stderr).contains("PTRACE_TRACEME"), "{}", text(&o.stderr));
+    assert!(
+        !text(&o.stderr).contains("PTRACE_TRACEME"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
@@ -704,5 +714,8 @@ fn audit_listing_escapes_control_characters_of_a_hostile_exe() {
     let listing = text(&o.stdout);
     assert!(!listing.contains('\x1b'), "{listing:?}");
     assert_eq!(listing.lines().count(), 2, "{listing:?}");
-    assert!(listing.starts_with("/tmp/a\\u{1b}[2J\\n  ptrace\n  uname"), "{listing:?}");
+    assert!(
+        listing.starts_with("/tmp/a\\u{1b}[2J\\n  ptrace\n  uname"),
+        "{listing:?}"
+    );
 }
