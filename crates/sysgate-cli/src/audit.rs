@@ -95,9 +95,11 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
             )
         }
     };
-    for p in &log.problems {
-        args.verbosity
-            .warn(format_args!("skipped unreadable seccomp record at {p}"));
+    for (line, why) in &log.problems {
+        args.verbosity.warn(format_args!(
+            "{shown}:{line}: skipped an unreadable seccomp record ({why}); its syscall is \
+             neither listed nor learned: check the line is whole, or add the call to the profile by hand"
+        ));
     }
     if log.records.is_empty() {
         // Nothing to list or learn from: most likely the wrong file, or auditd took them.
@@ -173,7 +175,7 @@ fn listing(log: &AuditLog) -> String {
     }
     let mut out = String::new();
     for (exe, calls) in per_exe {
-        let _ = writeln!(out, "{exe}");
+        let _ = writeln!(out, "{}", escape_controls(exe));
         for ((arch, token, nr), (count, actions)) in calls {
             let name = arch
                 .and_then(|a| a.syscall_name(nr))
@@ -187,4 +189,23 @@ fn listing(log: &AuditLog) -> String {
         }
     }
     out
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`): a log's `exe` and `comm` are
+/// chosen by whoever made the call, and the kernel hex-encodes those holding controls, so
+/// once decoded they could forge listing lines or drive the terminal.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }

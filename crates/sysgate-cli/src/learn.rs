@@ -473,10 +473,14 @@ pub fn write_profile(out: &OutputArgs, policy: &Policy, quiet: bool) -> Result<(
     profile_output::emit(&written, format, false, &destination)
 }
 
-/// Say that the tracer fell back to another backend, and why (unless -q).
+/// Say that the tracer fell back to another backend, and why (unless -q), and where the
+/// program ran differently than without sysgate.
 pub fn report_fallback(traced: &learn::Trace, verbosity: Verbosity) {
     if let Some(why) = &traced.fallback {
         verbosity.note(why);
+    }
+    for w in &traced.warnings {
+        verbosity.warn(w);
     }
 }
 

@@ -18,7 +18,7 @@ use sysgate::kernel::{CommandExt, InstallOptions, PreparedFilters};
 use sysgate::profile::{self, Target};
 
 mod support;
-use support::{allowed_names, scratch, sysgate, text};
+use support::{allowed_names, scratch, sysgate, text, write};
 
 /// Signal numbers on x86 and most other arches (not mips, sparc, alpha, parisc).
 const SIGSYS: i32 = 31;
@@ -589,4 +589,133 @@ fn runtime_adds_the_calls_a_container_runtime_makes_before_the_program() {
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(allowed_names(&merged).contains(&"pivot_root".to_string()));
+}
+
+#[test]
+fn audit_names_the_file_and_line_of_an_unreadable_record() {
+    let dir = scratch("audit-unreadable");
+    let log = dir.join("log");
+    std::fs::write(
+        &log,
+        "noise\n\
+         type=SECCOMP msg=audit(1.2:3): pid=1 comm=\"cut off arch=c000003e syscall=1\n\
+         type=SECCOMP msg=audit(1.2:4): pid=1 arch=c000003e syscall=63 code=0x80000000\n",
+    )
+    .unwrap();
+    let o = sysgate(&["audit", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:2: ", log.display())),
+        "names file:line: {err}"
+    );
+    assert!(err.contains("unterminated quoted value for comm"), "{err}");
+    let o = support::sysgate_command()
+        .arg("audit")
+        .stdin(std::fs::File::open(&log).unwrap())
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(err.contains("standard input:2: "), "{err}");
+}
+
+#[test]
+fn notify_learning_warns_when_the_program_is_refused_its_own_listener() {
+    // The kernel allows one notification listener per filter tree: under --tracer notify
+    // the program's own NEW_LISTENER filter fails with EBUSY, so it ran differently than it
+    // will under its profile. sysgate must say so, and what to do.
+    let dir = scratch("own-listener");
+    let out = dir.join("p.json");
+    let o = sysgate(&[
+        "learn",
+        "--tracer",
+        "notify",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        helper(),
+        "listener",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), format!("listener errno {}\n", libc::EBUSY));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("EBUSY") && err.contains("--tracer ptrace"),
+        "{err}"
+    );
+    // Under ptrace the program gets its listener, and no warning is given.
+    let o = sysgate(&[
+        "learn",
+        "--tracer",
+        "ptrace",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        helper(),
+        "listener",
+    ]);
+    assert_eq!(text(&o.stdout), "listener ok\n", "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("EBUSY"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn ptrace_learning_warns_when_the_program_is_refused_ptrace_traceme() {
+    // A task has one tracer: under --tracer ptrace, PTRACE_TRACEME fails with EPERM, so the
+    // program ran differently than it will under its profile.
+    let dir = scratch("traceme");
+    let out = dir.join("p.json");
+    let learn_with = |tracer: &str| {
+        sysgate(&[
+            "learn",
+            "--tracer",
+            tracer,
+            "-o",
+            out.to_str().unwrap(),
+            "--",
+            helper(),
+            "traceme",
+        ])
+    };
+    let o = learn_with("ptrace");
+    assert_eq!(text(&o.stdout), format!("traceme errno {}\n", libc::EPERM));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("PTRACE_TRACEME") && err.contains("--tracer notify"),
+        "{err}"
+    );
+    let o = learn_with("notify");
+    assert_eq!(text(&o.stdout), "traceme ok\n", "{}", text(&o.stderr));
+    assert!(
+        !text(&o.stderr).contains("PTRACE_TRACEME"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn audit_listing_escapes_control_characters_of_a_hostile_exe() {
+    // The kernel hex-encodes an exe or comm with control characters; decoded and printed
+    // raw, a newline forged listing lines and an escape sequence reached the terminal.
+    let dir = scratch("audit-controls");
+    let exe: String = b"/tmp/a\x1b[2J\n  ptrace"
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let log = write(
+        &dir,
+        "log",
+        format!(
+            "type=SECCOMP msg=audit(1.2:3): pid=1 exe={exe} arch=c000003e syscall=63 \
+             code=0x80000000\n"
+        ),
+    );
+    let o = sysgate(&["audit", &log]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let listing = text(&o.stdout);
+    assert!(!listing.contains('\x1b'), "{listing:?}");
+    assert_eq!(listing.lines().count(), 2, "{listing:?}");
+    assert!(
+        listing.starts_with("/tmp/a\\u{1b}[2J\\n  ptrace\n  uname"),
+        "{listing:?}"
+    );
 }

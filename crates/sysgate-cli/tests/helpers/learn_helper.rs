@@ -8,6 +8,10 @@
 //!   300 ms, while the program itself exits at once.
 //! - `sockets`: open an AF_UNIX stream socket and an AF_INET datagram socket.
 //! - `i386`: call getpid through `int 0x80`, the i386 ABI of an x86_64 kernel.
+//! - `listener`: install an allow-all seccomp filter with its own notification listener
+//!   and print what `seccomp` returned (`listener ok` or `listener errno N`).
+//! - `traceme`: call `ptrace(PTRACE_TRACEME)`, as a program run by a debugger does, and
+//!   print `traceme ok` or `traceme errno N`.
 
 use std::ffi::{c_int, c_long};
 
@@ -39,6 +43,8 @@ fn main() {
         Some("daemon") => daemon(args.get(2).expect("daemon MARKER")),
         Some("sockets") => sockets(),
         Some("i386") => i386(),
+        Some("listener") => listener(),
+        Some("traceme") => traceme(),
         _ => {
             eprintln!("usage: learn_helper plain|plain-extra|threads|daemon MARKER|sockets|i386");
             std::process::exit(2);
@@ -111,4 +117,44 @@ fn i386() {
 #[cfg(not(target_arch = "x86_64"))]
 fn i386() {
     println!("i386 getpid skipped");
+}
+
+/// Install `ret ALLOW` with SECCOMP_FILTER_FLAG_NEW_LISTENER, as a container runtime or a
+/// seccomp agent does.
+fn listener() {
+    const SYS_PRCTL: c_long = 157;
+    const SYS_SECCOMP: c_long = 317;
+    const PR_SET_NO_NEW_PRIVS: c_long = 38;
+    const SECCOMP_SET_MODE_FILTER: c_long = 1;
+    const SECCOMP_FILTER_FLAG_NEW_LISTENER: c_long = 8;
+    #[repr(C)]
+    struct Prog {
+        len: u16,
+        filter: *const u64,
+    }
+    // BPF_RET | BPF_K, k = SECCOMP_RET_ALLOW.
+    let allow: u64 = 0x7fff_0000_0000_0006;
+    let prog = Prog { len: 1, filter: &allow };
+    // SAFETY: prctl takes integers; seccomp reads `prog` and the one instruction it points to.
+    let r = unsafe {
+        syscall(SYS_PRCTL, PR_SET_NO_NEW_PRIVS, 1 as c_long, 0 as c_long, 0 as c_long, 0 as c_long);
+        syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog as *const Prog)
+    };
+    if r < 0 {
+        println!("listener errno {}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    } else {
+        println!("listener ok");
+    }
+}
+
+/// `ptrace(PTRACE_TRACEME, 0, 0, 0)`.
+fn traceme() {
+    const SYS_PTRACE: c_long = 101;
+    // SAFETY: PTRACE_TRACEME takes no pointers.
+    let r = unsafe { syscall(SYS_PTRACE, 0 as c_long, 0 as c_long, 0 as c_long, 0 as c_long) };
+    if r < 0 {
+        println!("traceme errno {}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    } else {
+        println!("traceme ok");
+    }
 }

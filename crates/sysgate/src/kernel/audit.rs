@@ -123,10 +123,15 @@ impl SeccompRecord {
     /// # Ok::<(), String>(())
     /// ```
     pub fn from_line(line: &str) -> Option<Result<SeccompRecord, String>> {
-        if !(line.contains("type=SECCOMP") || line.contains("type=1326")) {
+        // The record's own type is the line's first `type=`: a later one is inside a
+        // value, such as the `comm` any process chooses for itself in its SYSCALL records,
+        // and reading it would add a syscall no filter refused.
+        let rest = &line[line.find("type=")? + "type=".len()..];
+        let tag_end = rest.find(is_separator).unwrap_or(rest.len());
+        if !matches!(&rest[..tag_end], "SECCOMP" | "1326") {
             return None;
         }
-        Some(after_stamp(line).and_then(SeccompRecord::from_fields))
+        Some(after_stamp(&rest[tag_end..]).and_then(SeccompRecord::from_fields))
     }
 
     /// The fields after the stamp: `key=value` pairs, of which `arch` (a hex token or, as

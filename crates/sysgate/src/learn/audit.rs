@@ -66,8 +66,8 @@ impl AuditRecord {
 pub struct AuditLog {
     /// The records, in file order.
     pub records: Vec<AuditRecord>,
-    /// `line N: why` for each seccomp line that could not be read.
-    pub problems: Vec<String>,
+    /// `(line, why)` for each seccomp line that could not be read (1-based lines).
+    pub problems: Vec<(usize, String)>,
     /// How many lines were read, seccomp records or not.
     pub lines: usize,
 }
@@ -118,7 +118,7 @@ pub fn read_audit_log(mut input: impl BufRead) -> std::io::Result<AuditLog> {
         match parse_audit_line(&line, line_no) {
             None => {}
             Some(Ok(r)) => log.records.push(r),
-            Some(Err(why)) => log.problems.push(format!("line {line_no}: {why}")),
+            Some(Err(why)) => log.problems.push((line_no, why)),
         }
     }
     Ok(log)
@@ -223,6 +223,22 @@ type=SYSCALL msg=audit(1700000000.123:41): arch=c000003e syscall=59 success=yes
             .unwrap()
             .unwrap();
         assert_eq!((r.arch, r.name), (None, None));
+    }
+
+    #[test]
+    fn a_seccomp_tag_inside_another_records_value_is_not_a_record() {
+        // Any process names itself (PR_SET_NAME); its audited SYSCALL records carry that
+        // name, so a comm of "type=1326" must not turn them into seccomp records that a
+        // learned profile would allow.
+        for line in [
+            "type=SYSCALL msg=audit(1700000000.1:5): arch=c000003e syscall=101 success=yes \
+             exit=0 comm=\"type=1326\" exe=\"/tmp/x\"",
+            "type=SYSCALL msg=audit(1700000000.1:5): arch=c000003e syscall=101 \
+             comm=\"type=SECCOMP\"",
+            "[ 1.0] audit: type=1300 audit(1.2:3): arch=c000003e syscall=101 comm=\"type=1326\"",
+        ] {
+            assert_eq!(parse_audit_line(line, 1), None, "{line}");
+        }
     }
 
     #[test]

@@ -258,6 +258,10 @@ pub struct Trace {
     /// (another listener already watches this process: the kernel allows one in a filter
     /// tree, so ptrace was used).
     pub fallback: Option<String>,
+    /// Where the program ran differently than it will without sysgate, each with what to
+    /// do (with notify, the kernel refuses the program a listener of its own; with ptrace,
+    /// `PTRACE_TRACEME`).
+    pub warnings: Vec<String>,
 }
 
 /// Why a command could not be traced.
@@ -693,6 +697,16 @@ struct Tracer {
     execs: FastSet<CallKey>,
     /// The kernel refused to hand over the child's listener (ptrace permission).
     refused: Option<Errno>,
+    /// (arch token, number) of seccomp on every ABI: with notify, a filter of the
+    /// program's own that asks for a listener fails with EBUSY.
+    seccomps: FastSet<CallKey>,
+    /// With notify: the executable that asked for a listener of its own, if one did.
+    own_listener: Option<u32>,
+    /// (arch token, number) of ptrace on every ABI: with ptrace, PTRACE_TRACEME fails
+    /// with EPERM (a task has one tracer).
+    ptraces: FastSet<CallKey>,
+    /// With ptrace: the executable that asked to be traced, if one did.
+    trace_me: Option<u32>,
     /// Stopped at every syscall entry and exit rather than by a filter.
     syscall_stops: bool,
     /// With syscall stops: whether the program has been executed (the child's own calls
@@ -725,6 +739,10 @@ impl Tracer {
             seen_tasks: 0,
             stops: 0,
             refused: None,
+            own_listener: None,
+            seccomps: calls_named("seccomp"),
+            trace_me: None,
+            ptraces: calls_named("ptrace"),
             execs: Arch::ALL
                 .iter()
                 .flat_map(|a| {
@@ -782,6 +800,7 @@ impl Tracer {
                 if let Ok(info) = ptrace::seccomp_info(pid) {
                     if self.started || self.execs.contains(&(info.arch, info.nr)) {
                         self.count(pid, &info);
+                        self.note_trace_me(pid, &info);
                     }
                 }
                 0
@@ -839,6 +858,22 @@ impl Tracer {
     fn syscall(&mut self, pid: i32) {
         if let Ok(info) = ptrace::seccomp_info(pid) {
             self.count(pid, &info);
+            self.note_trace_me(pid, &info);
+        }
+    }
+
+    /// With ptrace: note a `ptrace(PTRACE_TRACEME)`, which the kernel refuses (EPERM) to a
+    /// task sysgate traces.
+    fn note_trace_me(&mut self, pid: i32, info: &SeccompInfo) {
+        const PTRACE_TRACEME: u64 = 0;
+        if self.trace_me.is_some() || !self.ptraces.contains(&(info.arch, info.nr)) {
+            return;
+        }
+        let Some(arch) = abi_of(info.arch, info.nr) else {
+            return;
+        };
+        if effective_args(arch, &info.args)[0] == PTRACE_TRACEME {
+            self.trace_me = self.tasks.get(&pid).copied();
         }
     }
 
@@ -890,6 +925,9 @@ impl Tracer {
                 args: n.data.args,
             };
             self.count(pid, &info);
+            if self.own_listener.is_none() && self.asks_for_listener(&info) {
+                self.own_listener = self.tasks.get(&pid).copied();
+            }
             // The call runs as issued. Gone: the caller was killed or interrupted.
             let _ = listener.respond(n.id, Response::Continue);
             if self.execs.contains(&(info.arch, info.nr)) {
@@ -901,6 +939,22 @@ impl Tracer {
             self.exited(status);
         }
         Ok(())
+    }
+
+    /// Whether the call is `seccomp(SECCOMP_SET_MODE_FILTER, flags with
+    /// SECCOMP_FILTER_FLAG_NEW_LISTENER, ...)`, which the kernel refuses (EBUSY) below the
+    /// notify backend's own listener.
+    fn asks_for_listener(&self, info: &SeccompInfo) -> bool {
+        const SECCOMP_SET_MODE_FILTER: u64 = 1;
+        const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
+        if !self.seccomps.contains(&(info.arch, info.nr)) {
+            return false;
+        }
+        let Some(arch) = abi_of(info.arch, info.nr) else {
+            return false;
+        };
+        let args = effective_args(arch, &info.args);
+        args[0] == SECCOMP_SET_MODE_FILTER && args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
     }
 
     fn exited(&mut self, status: i32) {
@@ -1014,6 +1068,24 @@ impl Tracer {
             }
         }
         let denials = self.judge.map(|j| j.finish(&self.exes)).unwrap_or_default();
+        let own_listener = self.own_listener.map(|e| {
+            format!(
+                "{} installed a seccomp filter with a notification listener of its own, \
+                 which the kernel refused (EBUSY: one listener per filter tree, and the \
+                 notify tracer holds it), so it ran differently than it will under its \
+                 profile: learn it again with --tracer ptrace",
+                self.exes[e as usize]
+            )
+        });
+        let trace_me = self.trace_me.map(|e| {
+            format!(
+                "{} called ptrace(PTRACE_TRACEME), which the kernel refused (EPERM: a task \
+                 has one tracer, and sysgate is it), so it ran differently than it will \
+                 under its profile: learn it again with --tracer notify",
+                self.exes[e as usize]
+            )
+        });
+        let warnings = own_listener.into_iter().chain(trace_me).collect();
         Trace {
             observations,
             exit: self.exit.unwrap_or(Exit::Code(0)),
@@ -1022,8 +1094,17 @@ impl Tracer {
             stops: self.stops,
             backend,
             fallback: None,
+            warnings,
         }
     }
+}
+
+/// (arch token, number) of the syscall `name` on every ABI that has it.
+fn calls_named(name: &str) -> FastSet<CallKey> {
+    Arch::ALL
+        .iter()
+        .filter_map(|a| a.syscall_number(name).map(|nr| (a.audit_arch(), nr)))
+        .collect()
 }
 
 fn flag_spec_for(token: u32, nr: u32) -> Option<&'static [u8]> {
