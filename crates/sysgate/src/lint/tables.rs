@@ -269,6 +269,18 @@ pub(super) const GRANTS: &[Grant] = &[
               CAP_SYS_ADMIN",
     },
     Grant {
+        id: "grant-open-by-handle",
+        names: &[("open_by_handle_at", ANY)],
+        with: "",
+        caps: &["CAP_DAC_READ_SEARCH"],
+        why: "open_by_handle_at(2) opens a file by its handle on a mounted filesystem, whatever \
+              the process's root and mount namespace; handles are guessable, so a container \
+              with it reads any file of a filesystem it shares with the host (the 'Shocker' \
+              escape)",
+        fix: "refuse open_by_handle_at unless the workload needs it (file servers) and holds \
+              CAP_DAC_READ_SEARCH",
+    },
+    Grant {
         id: "grant-namespace",
         names: &[
             ("unshare", Probe::Args(unshare_namespace_flags)),

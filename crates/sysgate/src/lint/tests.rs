@@ -202,6 +202,8 @@ fn every_grant_fires_when_allowed() {
         ("grant-module", "finit_module"),
         ("grant-mount", "pivot_root"),
         ("grant-namespace", "setns"),
+        // Regression: open_by_handle_at (the "Shocker" container escape) had no check.
+        ("grant-open-by-handle", "open_by_handle_at"),
     ] {
         let p = policy(EPERM, X86_64, vec![allow(name)]);
         assert_eq!(of(&p, id).len(), 1, "{id} for {name}");
