@@ -120,7 +120,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let compiled = sysgate::compile::compile(policy)
         .map_err(|e| bad_input(format!("{}: {e}", args.profile)))?;
     let emulated = compiled.emulate_call(arch, nr, &values)?;
-    let name = arch.syscall_name(nr).unwrap_or("?");
+    let shown = abi_of_call(arch, nr);
+    let name = shown.syscall_name(nr).unwrap_or("?");
     let why = match decision.by {
         DecidedBy::Rule(i) => format!("rule #{i}: {}", policy.rules()[i].on(arch)),
         DecidedBy::Default => "the default action (no rule matched)".to_string(),
@@ -139,8 +140,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             _ => None,
         };
         let doc = serde_json::json!({
-            "arch": arch.name(),
-            "syscall": arch.syscall_name(nr),
+            "arch": shown.name(),
+            "syscall": shown.syscall_name(nr),
             "number": nr,
             "args": values,
             "action": decision.action.on(arch).to_string(),
@@ -153,7 +154,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         output::print(format!("{doc:#}\n").as_bytes())?;
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
+    let _ = writeln!(out, "{shown} {name} ({nr}) args {}", hex_list(&values));
     let _ = writeln!(out, "action: {}", decision.action.on(arch));
     let _ = writeln!(out, "decided by: {why}");
     let _ = writeln!(out, "kernel action cache: {}", cache_answer(cached));
@@ -262,9 +263,10 @@ fn run_bpf(args: &Args) -> Result<ExitCode> {
     let (index, ret, executed) = decided.expect("at least one filter");
     let meaning = sysgate::verify::kernel_meaning(ret);
     let action = Action::from_ret(meaning);
-    let name = arch.syscall_name(nr).unwrap_or("?");
+    let shown = abi_of_call(arch, nr);
+    let name = shown.syscall_name(nr).unwrap_or("?");
     let mut out = String::new();
-    let _ = writeln!(out, "{arch} {name} ({nr}) args {}", hex_list(&values));
+    let _ = writeln!(out, "{shown} {name} ({nr}) args {}", hex_list(&values));
     match action {
         Some(a) => {
             let _ = writeln!(out, "action: {} ({ret:#010x})", a.on(arch));
@@ -285,6 +287,12 @@ fn run_bpf(args: &Args) -> Result<ExitCode> {
         Some(a) if args.exit_status => Ok(status_for(a)),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The ABI a call with `arch`'s audit token and number `nr` is, as the kernel sees it: x86_64
+/// and x32 share one token, and the x32 bit of the number tells them apart.
+fn abi_of_call(arch: Arch, nr: u32) -> Arch {
+    sysgate::arch::abi_of(arch.audit_arch(), nr).unwrap_or(arch)
 }
 
 /// The `kernel action cache:` line's answer, for a policy and for raw programs alike.

@@ -17,7 +17,8 @@ use crate::profile_input::{self, TargetArgs};
 pub enum Format {
     /// The kernel's sock_filter array, ready for seccomp(2) (the default).
     Raw,
-    /// A C array of struct sock_filter plus its sock_fprog.
+    /// A C array of struct sock_filter plus its sock_fprog (and NAME_seccomp_flags when the
+    /// policy asks for seccomp(2) flags).
     C,
     /// Rust for a build: `static FILTERS` (sysgate::bpf::Program::from_static) and the
     /// policy's `INSTALL_OPTIONS`, to include! (see docs/library.md).
@@ -108,6 +109,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
             eprintln!("sysgate: warning: {line}");
         }
     }
+    // The seccomp(2) flags travel with the Rust output (INSTALL_OPTIONS) only: the other
+    // formats hold programs, so say which flags the installer must pass itself when one
+    // changes what is filtered (TSYNC left out filters one thread of many; without
+    // NEW_LISTENER the NOTIFY calls fail with ENOSYS). LOG and SPEC_ALLOW (runc's default)
+    // change neither, so they are only defined in the C output.
+    let kernel_flags = compiled.install_options().flags();
+    let flags: Vec<&str> = kernel_flags.iter().map(|f| f.uapi_name()).collect();
+    let flags = flags.join(" | ");
+    let must_pass = kernel_flags.tsync || kernel_flags.new_listener;
+    if must_pass && args.format.format != Format::Rust && !args.verbosity.quiet {
+        eprintln!(
+            "sysgate: warning: the policy asks for the seccomp(2) flags {flags}, which the \
+             installer must pass: seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog) (--format c \
+             defines them beside each program; --format rust carries them)"
+        );
+    }
     let programs = &compiled.programs;
     let out = Destination::from_arg(args.output.as_deref());
     match (args.format.format, &out) {
@@ -135,7 +152,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 };
                 match format {
                     Format::Raw => bytes.extend(p.to_bytes()),
-                    Format::C => bytes.extend(p.to_c_array(&name).into_bytes()),
+                    Format::C => {
+                        bytes.extend(p.to_c_array(&name).into_bytes());
+                        if !flags.is_empty() {
+                            bytes.extend(
+                                format!(
+                                    "\n/* seccomp(2) flags the policy asks for: install with \
+                                     seccomp(SECCOMP_SET_MODE_FILTER, {name}_seccomp_flags, \
+                                     &{name}_prog) (linux/seccomp.h) */\n\
+                                     #define {name}_seccomp_flags ({flags})\n"
+                                )
+                                .into_bytes(),
+                            );
+                        }
+                    }
                     // One file for the whole stack, with the install options.
                     Format::Rust if i == 0 => bytes.extend(compiled.to_rust().into_bytes()),
                     Format::Rust => {}

@@ -15,8 +15,10 @@ use crate::profile_input::{self, TargetArgs};
 and compared through the reference evaluator: per architecture, the syscalls and argument \
 ranges where the decisions differ, with both decisions (A -> B). An argument tested only by \
 masks is shown as `a0 & MASK == VALUE`, exactly; one tested by masks and plain comparisons \
-at once is shown as ranges marked approximate. Exit status 0 when they decide alike, 1 when \
-they differ, 2 on bad input, 74 when standard output cannot be written.\n\nExamples:\n  sysgate diff \
+at once is shown as ranges marked approximate. A syscall whose arguments have too many \
+combinations to compare everywhere is listed as not compared (never as alike); `sysgate verify \
+--bpf` compares the compiled filters exactly. Exit status 0 when they decide alike, 1 when \
+they differ or could not be compared everywhere, 2 on bad input, 74 when standard output cannot be written.\n\nExamples:\n  sysgate diff \
 docker-default.json converted.json --arch amd64\n  sysgate diff app.service \
 systemd:@system-service"
 )]
@@ -98,6 +100,23 @@ fn difference_json(d: &Difference) -> serde_json::Value {
             "approximate": approximate,
             "a": a.to_string(),
             "b": b.to_string(),
+            "text": d.to_string(),
+        }),
+        Difference::Unchecked {
+            arch,
+            token,
+            first,
+            last,
+            name,
+            args,
+        } => json!({
+            "unchecked": true,
+            "arch": arch.map(|a| a.name()),
+            "token": token,
+            "first": first,
+            "last": last,
+            "syscall": name,
+            "args_held_at_zero": args,
             "text": d.to_string(),
         }),
     }

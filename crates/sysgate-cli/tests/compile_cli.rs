@@ -260,3 +260,58 @@ fn disasm_rejects_garbage_with_status_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("odd.bpf"), "{}", stderr(&o));
 }
+
+/// Regression: a profile's seccomp(2) flags (here TSYNC and LOG) reached `--format rust` only;
+/// the C, raw and text outputs dropped them without a word, so a C program installed the
+/// filter on one thread of many.
+#[test]
+fn formats_without_install_flags_say_which_flags_the_policy_needs() {
+    let dir = scratch("flags");
+    let profile = write(
+        &dir,
+        "flags.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO",
+            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = sysgate(&["compile", &profile, "--arch", "x86_64", "-f", "c"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "#define filter_seccomp_flags (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG)"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    for format in ["c", "text", "raw"] {
+        let out = dir.join(format!("out.{format}"));
+        let o = sysgate(&[
+            "compile",
+            &profile,
+            "--arch",
+            "x86_64",
+            "-f",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            stderr(&o).contains(
+                "the policy asks for the seccomp(2) flags SECCOMP_FILTER_FLAG_TSYNC | \
+                 SECCOMP_FILTER_FLAG_LOG"
+            ),
+            "{format}: {}",
+            stderr(&o)
+        );
+    }
+    let o = sysgate(&["compile", &profile, "--arch", "x86_64", "-f", "rust"]);
+    assert!(!stderr(&o).contains("seccomp(2) flags"), "{}", stderr(&o));
+    // runc's default SPEC_ALLOW changes nothing the filter decides: defined, not warned about.
+    let o = sysgate(&["compile", "docker-default", "--arch", "x86_64", "-f", "c"]);
+    assert!(!stderr(&o).contains("seccomp(2) flags"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("#define filter_seccomp_flags (SECCOMP_FILTER_FLAG_SPEC_ALLOW)"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -109,3 +109,46 @@ fn parse_errors_name_the_place_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Regression: two profiles whose only difference sits at an argument beyond diff's
+/// combination budget (here a1 == 50 of `read`) got "no difference" and exit status 0.
+#[test]
+fn diff_never_says_alike_when_arguments_were_not_all_compared() {
+    let dir = tmp("diff-budget");
+    let profile = |skip: u64| {
+        let mut rules: Vec<String> = (0..150)
+            .map(|k| {
+                format!(
+                    r#"{{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+                     "args": [{{"index": 0, "value": {}, "op": "SCMP_CMP_EQ"}}]}}"#,
+                    1000 + k
+                )
+            })
+            .collect();
+        rules.extend((1..150).filter(|j| *j != skip).map(|j| {
+            format!(
+                r#"{{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{{"index": 1, "value": {j}, "op": "SCMP_CMP_EQ"}}]}}"#
+            )
+        }));
+        format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+               "syscalls": [{}]}}"#,
+            rules.join(",")
+        )
+    };
+    std::fs::write(dir.join("a.json"), profile(0)).unwrap();
+    std::fs::write(dir.join("b.json"), profile(50)).unwrap();
+    let out = sysgate(&["diff", "a.json", "b.json"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("x86_64: read (0): not compared at every value of a1"),
+        "{stdout}"
+    );
+    let out = sysgate(&["diff", "a.json", "b.json", "--json"], &dir);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["same"], false);
+    assert_eq!(doc["differences"][0]["unchecked"], true);
+    assert_eq!(doc["differences"][0]["args_held_at_zero"][0], 1);
+}

@@ -56,6 +56,45 @@ fn check_reads_syscall_numbers_in_hex_and_names_one_out_of_range() {
     assert!(stderr(&o).contains("check the spelling"), "{}", stderr(&o));
 }
 
+/// Regression: on x86_64 a number with the x32 bit is an x32 call (the kernel gives both ABIs
+/// one audit token), but `check` labelled it "x86_64 ?" and its JSON had no syscall name;
+/// likewise a number without the bit given with --arch x32 is an x86_64 call.
+#[test]
+fn check_names_the_abi_a_number_belongs_to() {
+    let o = sysgate(&[
+        "check",
+        "-q",
+        "docker-default",
+        "--arch",
+        "amd64",
+        "0x40000001",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("x32 write (1073741825) args"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sysgate(&[
+        "check",
+        "-q",
+        "docker-default",
+        "--arch",
+        "amd64",
+        "0x40000001",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["arch"], "x32");
+    assert_eq!(doc["syscall"], "write");
+    let o = sysgate(&["check", "-q", "docker-default", "--arch", "x32", "5"]);
+    assert!(
+        stdout(&o).starts_with("x86_64 fstat (5) args"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn check_prints_what_the_reader_warns_about() {
     // A misspelled top-level key: Docker ignores it, so the profile denies nothing. `check`

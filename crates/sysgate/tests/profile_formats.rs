@@ -92,6 +92,7 @@ fn assert_losses_explain(original: &Policy, back: &Policy, losses: &[Loss]) {
                     assert!(permissive.contains(n), "widened without saying so: {d}");
                 }
             }
+            Difference::Unchecked { .. } => panic!("not compared everywhere: {d}"),
         }
     }
 }

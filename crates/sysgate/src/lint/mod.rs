@@ -190,6 +190,11 @@ pub const CHECKS: &[Check] = &[
         summary: "mount, umount2, pivot_root or the new mount API is allowed",
     },
     Check {
+        id: "grant-open-by-handle",
+        severity: Severity::High,
+        summary: "open_by_handle_at is allowed",
+    },
+    Check {
         id: "grant-namespace",
         severity: Severity::High,
         summary: "unshare, setns, clone with namespace flags or clone3 is allowed",

@@ -135,9 +135,36 @@ fn clone_namespace_flags(arch: Arch) -> Vec<[u64; 6]> {
 }
 
 /// `personality(READ_IMPLIES_EXEC)` and `personality(ADDR_NO_RANDOMIZE)`
-/// (linux/personality.h: 0x0400000, 0x0040000).
-fn personality_flags(_: Arch) -> Vec<[u64; 6]> {
-    vec![[0x0040_0000, 0, 0, 0, 0, 0], [0x0004_0000, 0, 0, 0, 0, 0]]
+/// (linux/personality.h: 0x0400000, 0x0040000), alone, together and beside the personas
+/// Docker allows (PER_LINUX32 0x8, UNAME26 0x20000): the flags are bits, so a rule that
+/// allows one of them with other bits grants them just as well. The kernel takes the
+/// argument as `unsigned int`, so on a 64-bit ABI the same values with a high word count too.
+fn personality_flags(arch: Arch) -> Vec<[u64; 6]> {
+    let mut out = Vec::new();
+    for flags in [0x0040_0000u64, 0x0004_0000, 0x0044_0000] {
+        for persona in [0u64, 0x8, 0x2_0000, 0x2_0008] {
+            out.push([flags | persona, 0, 0, 0, 0, 0]);
+        }
+    }
+    with_ignored_high_word(arch, out, 0)
+}
+
+/// `probes` and, on a 64-bit ABI, each of them again with argument `arg` carrying a high word:
+/// the kernel reads that argument as a 32-bit `unsigned int` and drops the high word, but
+/// seccomp compares all 64 bits, so a rule on the 64-bit value lets the call through.
+fn with_ignored_high_word(arch: Arch, mut probes: Vec<[u64; 6]>, arg: usize) -> Vec<[u64; 6]> {
+    if arch.args_are_64bit() {
+        let high: Vec<[u64; 6]> = probes
+            .iter()
+            .map(|p| {
+                let mut p = *p;
+                p[arg] |= 1 << 32;
+                p
+            })
+            .collect();
+        probes.extend(high);
+    }
+    probes
 }
 
 /// `ioctl(fd, TIOCSTI, &c)`: 0x5412 (asm-generic/ioctls.h), 0x5472 on mips, `_IOW('t', 114,
@@ -153,7 +180,8 @@ fn ioctl_tiocsti(arch: Arch) -> Vec<[u64; 6]> {
         Arch::Ppc | Arch::Ppc64 | Arch::Ppc64le => 0x8001_7472,
         _ => 0x5412,
     };
-    vec![[0, tiocsti, 0, 0, 0, 0]]
+    // ioctl's request is an `unsigned int` too.
+    with_ignored_high_word(arch, vec![[0, tiocsti, 0, 0, 0, 0]], 1)
 }
 
 /// The dangerous grants, in the order of [`super::CHECKS`].
@@ -239,6 +267,18 @@ pub(super) const GRANTS: &[Grant] = &[
               user namespace makes the capability easy to get",
         fix: "refuse the mount calls unless the workload mounts, and then only with \
               CAP_SYS_ADMIN",
+    },
+    Grant {
+        id: "grant-open-by-handle",
+        names: &[("open_by_handle_at", ANY)],
+        with: "",
+        caps: &["CAP_DAC_READ_SEARCH"],
+        why: "open_by_handle_at(2) opens a file by its handle on a mounted filesystem, whatever \
+              the process's root and mount namespace; handles are guessable, so a container \
+              with it reads any file of a filesystem it shares with the host (the 'Shocker' \
+              escape)",
+        fix: "refuse open_by_handle_at unless the workload needs it (file servers) and holds \
+              CAP_DAC_READ_SEARCH",
     },
     Grant {
         id: "grant-namespace",

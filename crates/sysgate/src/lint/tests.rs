@@ -202,6 +202,8 @@ fn every_grant_fires_when_allowed() {
         ("grant-module", "finit_module"),
         ("grant-mount", "pivot_root"),
         ("grant-namespace", "setns"),
+        // Regression: open_by_handle_at (the "Shocker" container escape) had no check.
+        ("grant-open-by-handle", "open_by_handle_at"),
     ] {
         let p = policy(EPERM, X86_64, vec![allow(name)]);
         assert_eq!(of(&p, id).len(), 1, "{id} for {name}");
@@ -246,6 +248,32 @@ fn personality_and_tiocsti_need_their_arguments_checked() {
     );
     assert!(of(&q, "personality-unchecked").is_empty());
     assert!(of(&q, "ioctl-tiocsti").is_empty());
+}
+
+/// Regression: only the bare flags were probed, so a rule allowing personality with
+/// READ_IMPLIES_EXEC beside other bits (0x440000, 0x400008) or with a high word the kernel
+/// drops (its argument and ioctl's request are `unsigned int`) got no finding.
+#[test]
+fn personality_and_tiocsti_with_other_bits_are_found() {
+    for (name, arg, value, id) in [
+        ("personality", 0, 0x0044_0000u64, "personality-unchecked"),
+        ("personality", 0, 0x0040_0008, "personality-unchecked"),
+        (
+            "personality",
+            0,
+            0x0002_0000 | 0x0040_0000,
+            "personality-unchecked",
+        ),
+        ("personality", 0, 0x1_0040_0000, "personality-unchecked"),
+        ("ioctl", 1, 0x1_0000_5412, "ioctl-tiocsti"),
+    ] {
+        let p = policy(
+            EPERM,
+            X86_64,
+            vec![allow(name).with_cond(cond(arg, CmpOp::Eq, value))],
+        );
+        assert_eq!(of(&p, id).len(), 1, "{name} a{arg} == {value:#x}");
+    }
 }
 
 #[test]

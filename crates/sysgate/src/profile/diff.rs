@@ -12,7 +12,9 @@
 //! alike are merged back into as few `a & m == v` as the bits allow; those are exact too. An
 //! argument tested both ways, or by masks of more than [`MAX_MASK_BITS`] bits, is cut at the
 //! values the constants produce and its difference is marked approximate: the decisions differ
-//! at the piece's first value, not necessarily at every value of it.
+//! at the piece's first value, not necessarily at every value of it. When one syscall's
+//! arguments have more piece combinations than a fixed budget, the arguments beyond it are
+//! held at zero and the syscall is listed as [`Difference::Unchecked`], never as alike.
 //!
 //! ```
 //! use sysgate::policy::{Action, Policy, Rule};
@@ -68,6 +70,23 @@ pub enum Difference {
         a: Action,
         /// The second policy's decision.
         b: Action,
+    },
+    /// Syscall numbers `first..=last` of `arch` whose arguments have too many combinations to
+    /// compare at every piece: the arguments in `args` were held at zero, so the policies
+    /// may differ at other values of them. Never read as "alike".
+    Unchecked {
+        /// The ABI (from the first policy that has it).
+        arch: Option<Arch>,
+        /// The audit token.
+        token: u32,
+        /// First number.
+        first: u32,
+        /// Last number.
+        last: u32,
+        /// The syscall's name if the range is one named syscall.
+        name: Option<&'static str>,
+        /// The arguments held at zero.
+        args: Vec<usize>,
     },
 }
 
@@ -143,6 +162,31 @@ impl fmt::Display for Difference {
                     )?;
                 }
                 Ok(())
+            }
+            Difference::Unchecked {
+                arch,
+                token,
+                first,
+                last,
+                name,
+                args,
+            } => {
+                match arch {
+                    Some(arch) => write!(f, "{arch}: ")?,
+                    None => write!(f, "token {token:#x}: ")?,
+                }
+                match (name, first == last) {
+                    (Some(n), true) => write!(f, "{n} ({first})")?,
+                    (_, true) => write!(f, "{first} (no name)")?,
+                    (_, false) => write!(f, "{first}..={last}")?,
+                }
+                let held: Vec<String> = args.iter().map(|a| format!("a{a}")).collect();
+                write!(
+                    f,
+                    ": not compared at every value of {} (too many argument combinations); \
+                     compile both and compare them with `sysgate verify --bpf A --bpf B`",
+                    held.join(", ")
+                )
             }
         }
     }
@@ -410,10 +454,13 @@ fn differences_at(
             per_arg.insert(arg, pieces);
         }
     }
-    // Keep the product of intervals bounded.
+    // Keep the product of intervals bounded; the arguments left out are held at zero and
+    // reported, so that a difference at their other values is never read as "alike".
     let mut total: usize = 1;
-    per_arg.retain(|_, v| {
+    let mut held = Vec::new();
+    per_arg.retain(|arg, v| {
         if total.saturating_mul(v.len()) > MAX_POINTS {
+            held.push(*arg);
             false
         } else {
             total *= v.len();
@@ -466,7 +513,18 @@ fn differences_at(
                     a: f.a,
                     b: f.b,
                 });
-                return merge_arg_ranges(out.collect());
+                let mut out = merge_arg_ranges(out.collect());
+                if !held.is_empty() {
+                    out.push(Difference::Unchecked {
+                        arch,
+                        token,
+                        first,
+                        last,
+                        name,
+                        args: held,
+                    });
+                }
+                return out;
             }
             idx[k] += 1;
             if idx[k] < args[k].1.len() {
@@ -603,6 +661,36 @@ mod tests {
         b.add_rule(Rule::new(Action::Allow, "read")).unwrap();
         b.add_rule(Rule::new(Action::Allow, "read")).unwrap();
         assert!(diff(&a, &b).is_empty());
+    }
+
+    /// Regression: with more argument combinations than MAX_POINTS, the arguments beyond
+    /// the budget were held at zero and a difference only at their other values came out
+    /// as "no difference".
+    #[test]
+    fn too_many_combinations_is_never_read_as_alike() {
+        let build = |skip: Option<u64>| {
+            let mut p = base();
+            for k in 0..150u64 {
+                let c = ArgCond::new(0, CmpOp::Eq, 1000 + k).unwrap();
+                p.add_rule(Rule::new(Action::Allow, "read").with_cond(c))
+                    .unwrap();
+            }
+            for j in (1..150u64).filter(|j| Some(*j) != skip) {
+                let c = ArgCond::new(1, CmpOp::Eq, j).unwrap();
+                p.add_rule(Rule::new(Action::Allow, "read").with_cond(c))
+                    .unwrap();
+            }
+            p
+        };
+        let d = diff(&build(None), &build(Some(50)));
+        assert!(!d.is_empty(), "a difference at a1 == 50 read as alike");
+        assert!(d.iter().any(|d| matches!(
+            d,
+            Difference::Unchecked { name: Some("read"), args, .. } if args == &[1]
+        )));
+        assert!(d[d.len() - 1]
+            .to_string()
+            .starts_with("x86_64: read (0): not compared at every value of a1"));
     }
 
     #[test]
