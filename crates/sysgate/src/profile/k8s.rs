@@ -345,27 +345,8 @@ fn position(mark: Marker) -> (u32, u32) {
 /// `0x` hex, `0o` or a leading `0` octal, `0b` binary, else decimal. `None` if it is not one.
 fn go_yaml_int(text: &str) -> Option<i64> {
     let plain: String = text.chars().filter(|c| *c != '_').collect();
-    let (negative, unsigned) = match plain.as_bytes().first() {
-        Some(b'-') => (true, &plain[1..]),
-        Some(b'+') => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
-    };
-    let lower = unsigned.to_ascii_lowercase();
-    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
-        (d, 16)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (d, 8)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (d, 2)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (&lower[1..], 8)
-    } else {
-        (lower.as_str(), 10)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let magnitude = i128::from(u64::from_str_radix(digits, radix).ok()?);
+    let (negative, magnitude) = super::line_text::c_style_int(&plain)?;
+    let magnitude = i128::from(magnitude);
     i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 

@@ -172,3 +172,33 @@ mod tests {
         assert_eq!(w[50_000], ("last", 100_001));
     }
 }
+
+/// An integer as C's `strtol(s, 0)` and Go's `strconv.ParseInt(s, 0, 64)` both read one
+/// (systemd's `safe_atoi`, kubectl's YAML): an optional sign, then `0x` hex, `0o` octal, `0b`
+/// binary, a leading `0` octal (`010` is 8, `09` is no number), else decimal, and nothing
+/// after the digits. The sign (`true`: negative) and the magnitude; `None` for anything else
+/// or a magnitude beyond `u64`.
+pub(crate) fn c_style_int(text: &str) -> Option<(bool, u64)> {
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (d, 2)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    // from_str_radix takes a sign of its own: the sign was read above, once.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    Some((negative, u64::from_str_radix(digits, radix).ok()?))
+}

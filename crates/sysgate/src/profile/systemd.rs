@@ -485,28 +485,7 @@ fn settings(
 /// optional sign; nothing after the digits. `None` for anything else or a negative value
 /// other than 0.
 fn systemd_number(text: &str) -> Option<u64> {
-    let (negative, unsigned) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let lower = unsigned.to_ascii_lowercase();
-    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
-        (d, 16)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (d, 8)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (d, 2)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (&lower[1..], 8)
-    } else {
-        (lower.as_str(), 10)
-    };
-    // from_str_radix takes a sign of its own: the sign was read above, once.
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let n = u64::from_str_radix(digits, radix).ok()?;
+    let (negative, n) = super::line_text::c_style_int(text)?;
     (!negative || n == 0).then_some(n)
 }
 
