@@ -143,36 +143,6 @@ pub(crate) fn plain_words(s: &str) -> Vec<(&str, usize)> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_know_their_columns() {
-        let w = words("a  \"b c\" d", 3, 10).unwrap();
-        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
-        assert_eq!(got, vec![("a", 10), ("b c", 13), ("d", 19)]);
-        assert_eq!(words("a \"b", 1, 1), Err(3));
-        let w = literal_words("a  \"b c\"\u{a0}d", 3, 10);
-        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
-        assert_eq!(got, vec![("a", 10), ("\"b", 13), ("c\"\u{a0}d", 16)]);
-        let w = literal_words("ptr\\ace\\ mount re\\\\ad", 1, 1);
-        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
-        assert_eq!(got, vec![("ptrace mount", 1), ("re\\ad", 16)]);
-        assert_eq!(column("é=x", 3), 3);
-        assert_eq!(column("ab", 99), 3);
-    }
-
-    #[test]
-    fn plain_words_late_on_a_very_long_line_have_their_columns() {
-        let line = "é ".repeat(50_000) + "last";
-        let w = plain_words(&line);
-        assert_eq!(w.len(), 50_001);
-        assert_eq!(w[1], ("é", 3));
-        assert_eq!(w[50_000], ("last", 100_001));
-    }
-}
-
 /// An integer as C's `strtol(s, 0)` and Go's `strconv.ParseInt(s, 0, 64)` both read one
 /// (systemd's `safe_atoi`, kubectl's YAML): an optional sign, then `0x` hex, `0o` octal, `0b`
 /// binary, a leading `0` octal (`010` is 8, `09` is no number), else decimal, and nothing
@@ -201,4 +171,34 @@ pub(crate) fn c_style_int(text: &str) -> Option<(bool, u64)> {
         return None;
     }
     Some((negative, u64::from_str_radix(digits, radix).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_know_their_columns() {
+        let w = words("a  \"b c\" d", 3, 10).unwrap();
+        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
+        assert_eq!(got, vec![("a", 10), ("b c", 13), ("d", 19)]);
+        assert_eq!(words("a \"b", 1, 1), Err(3));
+        let w = literal_words("a  \"b c\"\u{a0}d", 3, 10);
+        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
+        assert_eq!(got, vec![("a", 10), ("\"b", 13), ("c\"\u{a0}d", 16)]);
+        let w = literal_words("ptr\\ace\\ mount re\\\\ad", 1, 1);
+        let got: Vec<(&str, usize)> = w.iter().map(|w| (w.text.as_str(), w.column)).collect();
+        assert_eq!(got, vec![("ptrace mount", 1), ("re\\ad", 16)]);
+        assert_eq!(column("é=x", 3), 3);
+        assert_eq!(column("ab", 99), 3);
+    }
+
+    #[test]
+    fn plain_words_late_on_a_very_long_line_have_their_columns() {
+        let line = "é ".repeat(50_000) + "last";
+        let w = plain_words(&line);
+        assert_eq!(w.len(), 50_001);
+        assert_eq!(w[1], ("é", 3));
+        assert_eq!(w[50_000], ("last", 100_001));
+    }
 }
