@@ -114,6 +114,27 @@ impl ArgValues {
     }
 }
 
+/// Which calls a [`Difference`] is about: `x86_64: read (0)`, `token 0x...: 5 (no name)` or
+/// `x86_64: 335..=423`.
+fn write_calls(
+    f: &mut fmt::Formatter<'_>,
+    arch: Option<Arch>,
+    token: u32,
+    first: u32,
+    last: u32,
+    name: Option<&str>,
+) -> fmt::Result {
+    match arch {
+        Some(arch) => write!(f, "{arch}: ")?,
+        None => write!(f, "token {token:#x}: ")?,
+    }
+    match (name, first == last) {
+        (Some(n), true) => write!(f, "{n} ({first})"),
+        (_, true) => write!(f, "{first} (no name)"),
+        (_, false) => write!(f, "{first}..={last}"),
+    }
+}
+
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -131,15 +152,7 @@ impl fmt::Display for Difference {
                 a,
                 b,
             } => {
-                match arch {
-                    Some(arch) => write!(f, "{arch}: ")?,
-                    None => write!(f, "token {token:#x}: ")?,
-                }
-                match (name, first == last) {
-                    (Some(n), true) => write!(f, "{n} ({first})")?,
-                    (_, true) => write!(f, "{first} (no name)")?,
-                    (_, false) => write!(f, "{first}..={last}")?,
-                }
+                write_calls(f, *arch, *token, *first, *last, name.as_deref())?;
                 for (i, (arg, values)) in args.iter().enumerate() {
                     f.write_str(if i == 0 { " when " } else { " and " })?;
                     match values {
@@ -171,15 +184,7 @@ impl fmt::Display for Difference {
                 name,
                 args,
             } => {
-                match arch {
-                    Some(arch) => write!(f, "{arch}: ")?,
-                    None => write!(f, "token {token:#x}: ")?,
-                }
-                match (name, first == last) {
-                    (Some(n), true) => write!(f, "{n} ({first})")?,
-                    (_, true) => write!(f, "{first} (no name)")?,
-                    (_, false) => write!(f, "{first}..={last}")?,
-                }
+                write_calls(f, *arch, *token, *first, *last, name.as_deref())?;
                 let held: Vec<String> = args.iter().map(|a| format!("a{a}")).collect();
                 write!(
                     f,
