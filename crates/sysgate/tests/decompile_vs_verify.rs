@@ -236,7 +236,16 @@ proptest! {
             Just(false),
         )
     ) {
-        round_trip(&compile(&p).unwrap().programs, &p.to_string());
+        let compiled = compile(&p).unwrap();
+        match verify::decompile(&compiled.programs) {
+            // A decision too fragmented to write as rules (see
+            // a_masked_test_beside_a_range_is_refused_as_too_complex_not_misread) is refused
+            // by name; whatever reads back must be exactly the policy.
+            Err(DecompileError::TooComplex { .. }) => {}
+            _ => {
+                round_trip(&compiled.programs, &p.to_string());
+            }
+        }
     }
 
     #[test]
@@ -256,7 +265,8 @@ proptest! {
             // A policy's multiplexed paths always read back: its rules by name say them.
             Err(
                 DecompileError::DefaultsDiffer { .. }
-                | DecompileError::SkippedCall { .. },
+                | DecompileError::SkippedCall { .. }
+                | DecompileError::TooComplex { .. },
             ) => {}
             Err(e) => panic!("{p}: {e}"),
         }
@@ -356,4 +366,39 @@ fn a_multiplexed_path_looser_than_its_direct_call_reads_back_per_abi() {
                 && r.only_on.as_deref() == Some(&[Arch::X86][..])),
         "{back}"
     );
+}
+
+/// Found by the property test, a known gap: the decompiler writes each answer's inputs as
+/// rules of that answer, and here KILL_THREAD's (`a0` in [1, 0x10] or [0x12, max],
+/// `a2 & 0x7f != 0`, `a2 < 0x7fffffff`) take more than 4096 rules, because the default's
+/// own inputs are not written as rules that would let KILL_THREAD's be looser. It is refused
+/// by name, never read back as another policy.
+#[test]
+fn a_masked_test_beside_a_range_is_refused_as_too_complex_not_misread() {
+    let mut p = Policy::new(Action::KillProcess);
+    p.set_arches([Arch::X86_64]).unwrap();
+    p.attrs.enosys_above.insert(Arch::X86_64, 95);
+    let cond = |arg, op, value| ArgCond::new(arg, op, value).unwrap();
+    p.add_rule(Rule::new(Action::KillProcess, "getpid").with_cond(cond(0, CmpOp::Lt, 1)))
+        .unwrap();
+    p.add_rule(Rule::new(Action::KillProcess, "getpid").with_cond(cond(
+        2,
+        CmpOp::MaskedEq(0x7f),
+        0,
+    )))
+    .unwrap();
+    p.add_rule(
+        Rule::new(Action::KillThread, "getpid")
+            .with_cond(cond(2, CmpOp::Lt, 0x7fff_ffff))
+            .with_cond(cond(0, CmpOp::Ne, 0x11)),
+    )
+    .unwrap();
+    match verify::decompile(&compile(&p).unwrap().programs) {
+        Err(DecompileError::TooComplex { what, unit, .. }) => {
+            assert!(what.contains("getpid"), "{what}");
+            assert_eq!(unit, "rules");
+        }
+        Ok(back) => panic!("the gap is closed: make this a round trip\n{back}"),
+        Err(e) => panic!("{e}"),
+    }
 }
