@@ -1054,6 +1054,9 @@ fn base_files(at: &Location, options: &ReadOptions) -> Result<Vec<PathBuf>, K8sE
             let mut files: Vec<PathBuf> = read
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                // Regular files only (after symlinks): a FIFO that nobody named would block
+                // the read for ever, a device would be read as a profile.
+                .filter(|p| p.is_file())
                 .collect();
             files.sort();
             candidates.extend(files);

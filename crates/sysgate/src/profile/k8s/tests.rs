@@ -127,6 +127,45 @@ fn base_profiles_are_unioned_from_the_file_and_a_directory() {
     assert!(err.to_string().contains("includes itself"), "{err}");
 }
 
+/// A FIFO (or a device) among a base directory's `.yaml` files is no profile: it was opened
+/// first (in name order) and blocked the read for ever.
+#[test]
+fn a_fifo_in_the_base_directory_is_skipped_not_waited_on() {
+    let text = format!(
+        "{HEAD}metadata:\n  name: derived\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: base\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [write]\n"
+    );
+    let base = format!(
+        "{HEAD}metadata:\n  name: base\nspec:\n  defaultAction: SCMP_ACT_KILL\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
+    );
+    let dir = std::env::temp_dir().join(format!("sysgate-k8s-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("base.yaml"), base).unwrap();
+    let fifo = std::ffi::CString::new(dir.join("a.yaml").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let base_dir = dir.clone();
+    std::thread::spawn(move || {
+        let got = read(
+            &text,
+            "d.yaml",
+            &amd64(),
+            &ReadOptions::with_base(&base_dir),
+        )
+        .map(|docs| reads(&docs));
+        let _ = tx.send(got.map_err(|e| e.to_string()));
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(20));
+    if got.is_err() {
+        // Unblock the reader before failing, so that the test process can end.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join("a.yaml"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(got.expect("the read waited on the FIFO"), Ok(Action::Allow));
+}
+
 #[test]
 fn base_files_are_searched_in_order_and_only_as_far_as_needed() {
     // Many profiles naming one base: each finds it (the file is indexed once, not scanned
