@@ -1006,19 +1006,15 @@ impl BaseIndex {
         }
         while let Some(path) = self.unread.as_mut().and_then(|u| u.pop_front()) {
             let text = super::read_file(&path)
+                .map_err(|e| e.to_string())
                 .and_then(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| super::ProfileError::Io {
-                        path: path.clone(),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            "not UTF-8 text",
-                        ),
-                    })
+                    String::from_utf8(bytes)
+                        .map_err(|_| format!("cannot read {}: not UTF-8 text", path.display()))
                 })
-                .map_err(|e| K8sError::Base {
+                .map_err(|message| K8sError::Base {
                     at: at.clone(),
                     path: path.clone(),
-                    message: e.to_string(),
+                    message,
                 })?;
             let source = path.display().to_string();
             let f = NamedDocs::index(&File::load(&text, &source)?);
