@@ -510,9 +510,7 @@ impl Filter {
         // seccomp_load and the Docker reader do: without it the kernel fails those calls with
         // ENOSYS, and the status would call that "exactly as written". Spawning such a filter
         // is then refused by name (the child would be the only holder of the listener).
-        if policy.default_action() == Action::UserNotif
-            || policy.rules().iter().any(|r| r.action == Action::UserNotif)
-        {
+        if policy.notifies() {
             policy.attrs.flags.new_listener = true;
         }
         // TSYNC and NEW_LISTENER together need TSYNC_ESRCH, which the chain has no method

@@ -389,6 +389,23 @@ impl Policy {
         self.default
     }
 
+    /// Whether any call is answered with NOTIFY (the default or a rule): such a policy
+    /// needs a listener (NEW_LISTENER) for anybody to answer those calls.
+    ///
+    /// ```
+    /// use sysgate::policy::{Action, Policy, Rule};
+    ///
+    /// let mut p = Policy::new(Action::Allow);
+    /// assert!(!p.notifies());
+    /// p.add_rule(Rule::new(Action::UserNotif, "uname"))?;
+    /// assert!(p.notifies());
+    /// # Ok::<(), sysgate::policy::PolicyError>(())
+    /// ```
+    pub fn notifies(&self) -> bool {
+        self.default == Action::UserNotif
+            || self.rules.iter().any(|r| r.action == Action::UserNotif)
+    }
+
     /// Change the default action.
     pub fn set_default_action(&mut self, action: Action) -> Result<(), PolicyError> {
         check_action(action, &None)?;

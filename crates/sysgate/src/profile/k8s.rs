@@ -1495,7 +1495,7 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
             "the operator's schema has no SECCOMP_FILTER_FLAG_TSYNC_ESRCH; dropped",
         ));
     }
-    if flags.new_listener && !uses_notify(&fit) {
+    if flags.new_listener && !fit.notifies() {
         fit.attrs.flags.new_listener = false;
         losses.push(Loss::general(
             "the operator's schema has no SECCOMP_FILTER_FLAG_NEW_LISTENER; dropped",
@@ -1538,13 +1538,6 @@ pub fn write(policy: &Policy, listener: Option<&Listener>, options: &WriteOption
     losses.sort();
     losses.dedup();
     Written { text, losses }
-}
-
-fn uses_notify(p: &Policy) -> bool {
-    p.default_action() == crate::policy::Action::UserNotif
-        || p.rules()
-            .iter()
-            .any(|r| r.action == crate::policy::Action::UserNotif)
 }
 
 fn valid_listener_path(p: &str) -> bool {

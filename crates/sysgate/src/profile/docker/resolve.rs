@@ -213,9 +213,7 @@ impl Resolver<'_> {
             policy.attrs.enosys_above =
                 runc_enosys_thresholds(policy.arches(), self.named.iter().map(String::as_str));
         }
-        if default == Action::UserNotif
-            || policy.rules().iter().any(|r| r.action == Action::UserNotif)
-        {
+        if policy.notifies() {
             policy.attrs.flags.new_listener = true;
         }
         // runc refuses both (it writes the notification fd to its parent with write()).
